@@ -1,0 +1,49 @@
+/// Header canonicalization algorithms (`c=` before the slash).
+public enum HeaderCanonicalization: String, Sendable, Hashable, CaseIterable {
+    /// iSchedule's algorithm: same-name fields merged with `,`, blanks collapsed, none around commas.
+    case ischeduleRelaxed = "ischedule-relaxed"
+    /// RFC 6376 relaxed, one field instance per `h=` entry, chosen from the bottom up.
+    case relaxed
+    /// RFC 6376 simple: the field exactly as received.
+    case simple
+    /// iSchedule draft-01 (DAViCal): `Name-as-in-h=: value` lines; verify only.
+    case simpleHTTP = "simple-http"
+}
+
+/// Body canonicalization algorithms (`c=` after the slash).
+public enum BodyCanonicalization: String, Sendable, Hashable, CaseIterable {
+    case simple
+    case relaxed
+}
+
+/// A parsed `c=` value.
+public struct Canonicalization: Sendable, Hashable, CustomStringConvertible {
+    public var header: HeaderCanonicalization
+    public var body: BodyCanonicalization
+
+    public init(header: HeaderCanonicalization, body: BodyCanonicalization) {
+        self.header = header
+        self.body = body
+    }
+
+    /// What iSchedule senders use: `ischedule-relaxed/simple`.
+    public static let iSchedule = Canonicalization(header: .ischeduleRelaxed, body: .simple)
+
+    /// Parses `header[/body]`; the body part defaults to `simple` (RFC 6376 §3.5).
+    public init?(tagValue: String) {
+        let parts = tagValue.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 1 || parts.count == 2,
+              let header = HeaderCanonicalization(rawValue: String(parts[0]))
+        else { return nil }
+        let body: BodyCanonicalization
+        if parts.count == 2 {
+            guard let parsed = BodyCanonicalization(rawValue: String(parts[1])) else { return nil }
+            body = parsed
+        } else {
+            body = .simple
+        }
+        self.init(header: header, body: body)
+    }
+
+    public var description: String { "\(header.rawValue)/\(body.rawValue)" }
+}

@@ -1,0 +1,100 @@
+internal import COpenSSL
+import Foundation
+
+/// An RSA public key held by OpenSSL; immutable and safe to share between threads.
+public final class RSAPublicKey: @unchecked Sendable {
+    let key: OpaquePointer
+    /// Modulus size in bits.
+    public let bits: Int
+
+    init(taking key: OpaquePointer) throws(CryptoError) {
+        guard EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA else {
+            EVP_PKEY_free(key)
+            throw CryptoError(message: "the key is not an RSA key")
+        }
+        self.key = key
+        self.bits = Int(EVP_PKEY_get_bits(key))
+    }
+
+    /// Reads a DER SubjectPublicKeyInfo (the bytes of a DKIM `p=` value).
+    public convenience init(subjectPublicKeyInfo der: [UInt8]) throws(CryptoError) {
+        let parsed: OpaquePointer? = der.withUnsafeBufferPointer { buffer in
+            var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
+            return d2i_PUBKEY(nil, &cursor, buffer.count)
+        }
+        guard let parsed else { throw CryptoError("not a DER SubjectPublicKeyInfo") }
+        try self.init(taking: parsed)
+    }
+
+    /// Reads a `-----BEGIN PUBLIC KEY-----` (SPKI) PEM document.
+    public convenience init(pem: String) throws(CryptoError) {
+        let parsed = MemoryBIO.withReadable(Array(pem.utf8)) { ischedule_read_public_key($0) }
+        guard let parsed else { throw CryptoError("not a PEM public key (expected BEGIN PUBLIC KEY)") }
+        try self.init(taking: parsed)
+    }
+
+    deinit {
+        EVP_PKEY_free(key)
+    }
+
+    /// The DER SubjectPublicKeyInfo, as published base64-encoded in `p=`.
+    public var subjectPublicKeyInfo: [UInt8] { Self.subjectPublicKeyInfo(of: key) }
+
+    static func subjectPublicKeyInfo(of key: OpaquePointer) -> [UInt8] {
+        var output: UnsafeMutablePointer<UInt8>?
+        let length = i2d_PUBKEY(key, &output)
+        guard length > 0, let output else { return [] }
+        defer { ischedule_OPENSSL_free(output) }
+        return Array(UnsafeBufferPointer(start: output, count: Int(length)))
+    }
+
+    /// The SPKI PEM text (`BEGIN PUBLIC KEY`).
+    public var pem: String {
+        MemoryBIO.writing { PEM_write_bio_PUBKEY($0, key) == 1 }
+    }
+
+    /// Checks an RSASSA-PKCS1-v1_5 signature over an already computed `digest`.
+    public func isValidSignature(_ signature: [UInt8], digest: [UInt8], hash: HashAlgorithm) -> Bool {
+        guard let context = EVP_PKEY_CTX_new_from_pkey(nil, key, nil) else { return false }
+        defer { EVP_PKEY_CTX_free(context) }
+        guard EVP_PKEY_verify_init(context) == 1,
+              EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING) == 1,
+              EVP_PKEY_CTX_set_signature_md(context, hash.messageDigest) == 1
+        else {
+            ERR_clear_error()
+            return false
+        }
+        let result = EVP_PKEY_verify(context, signature, signature.count, digest, digest.count)
+        if result != 1 { ERR_clear_error() }
+        return result == 1
+    }
+
+    /// Checks an RSASSA-PKCS1-v1_5 signature over `message`.
+    public func isValidSignature(_ signature: [UInt8], for message: some Collection<UInt8>,
+                                 hash: HashAlgorithm) -> Bool {
+        isValidSignature(signature, digest: hash.digest(message), hash: hash)
+    }
+}
+
+/// Scoped OpenSSL memory BIOs, so callers never hold a BIO pointer.
+enum MemoryBIO {
+    static func withReadable<T>(_ bytes: [UInt8], _ body: (OpaquePointer) -> T?) -> T? {
+        bytes.withUnsafeBytes { raw -> T? in
+            guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else { return nil }
+            defer { BIO_free(bio) }
+            return body(bio)
+        }
+    }
+
+    static func writing(_ body: (OpaquePointer) -> Bool) -> String {
+        guard let bio = BIO_new(BIO_s_mem()) else { return "" }
+        defer { BIO_free(bio) }
+        guard body(bio) else { ERR_clear_error(); return "" }
+        var data: UnsafeMutablePointer<CChar>?
+        let length = ischedule_BIO_get_mem_data(bio, &data)
+        guard length > 0, let data else { return "" }
+        return data.withMemoryRebound(to: UInt8.self, capacity: length) {
+            String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+        }
+    }
+}

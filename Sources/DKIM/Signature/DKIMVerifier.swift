@@ -1,0 +1,65 @@
+internal import Foundation
+
+/// Verifies the DKIM signature of an iSchedule request (protocol reference §7.5): exactly one
+/// signature, tag and policy checks, times against the injected clock, must-sign coverage,
+/// `l=` and body hash, key lookup through the `q=` methods, then RSA.
+public struct DKIMVerifier: Sendable {
+    public let keys: KeyLocator
+    public let policy: VerificationPolicy
+    public let clock: any UnixClock
+
+    public init(keys: KeyLocator, policy: VerificationPolicy = .iSchedule, clock: any UnixClock = SystemUnixClock()) {
+        self.keys = keys
+        self.policy = policy
+        self.clock = clock
+    }
+
+    /// A signature that verified.
+    public struct Verified: Sendable, Equatable {
+        public let domain: String
+        public let selector: String
+        public let algorithm: SigningAlgorithm
+        public let canonicalization: Canonicalization
+        public let timestamp: Int64?
+        public let expiration: Int64?
+        public let keyMethod: KeyQueryMethod
+        public let keyBits: Int
+    }
+
+    public func verify(_ request: HTTPRequestMessage) async throws(DKIMFailure) -> Verified {
+        try await verify(headers: request.headers, body: request.body)
+    }
+
+    public func verify(headers: [HeaderField], body: [UInt8]) async throws(DKIMFailure) -> Verified {
+        let field = try DKIMSignature.field(in: headers)
+        let signature = try DKIMSignature(parsing: field.value)
+        try signature.check(policy: policy, now: clock.now())
+        var required = policy.requiredSignedHeaders
+        if headers.contains(named: "Authorization") { required.append("Authorization") }
+        for name in required where !signature.signs(name) { throw .requiredHeaderNotSigned(name) }
+
+        let hash = signature.algorithm.hash
+        let (bodyDigest, canonicalLength) = BodyCanonicalizer.hash(body, signature.canonicalization.body, using: hash)
+        if let length = signature.bodyLength, length != canonicalLength {
+            throw .bodyLengthMismatch(l: length, canonicalLength: canonicalLength)
+        }
+        let computed = Data(bodyDigest).base64EncodedString()
+        guard computed == signature.bodyHashBase64 else {
+            throw .bodyHashMismatch(expected: signature.bodyHashBase64, computed: computed)
+        }
+
+        let located = try await keys.locate(domain: signature.domain, selector: signature.selector,
+                                            methods: signature.queryMethods, hash: hash,
+                                            minimumBits: policy.minimumKeyBits)
+        guard let signatureBytes = Data(base64Encoded: signature.signatureBase64) else {
+            throw .invalidTagValue(tag: "b", value: signature.signatureBase64, reason: "not base64")
+        }
+        let text = SigningInput.headerText(headers: headers, signature: signature, signatureFieldName: field.name)
+        guard located.key.isValidSignature(Array(signatureBytes), for: text, hash: hash) else {
+            throw .signatureMismatch(domain: signature.domain, selector: signature.selector)
+        }
+        return Verified(domain: signature.domain, selector: signature.selector, algorithm: signature.algorithm,
+                        canonicalization: signature.canonicalization, timestamp: signature.timestamp,
+                        expiration: signature.expiration, keyMethod: located.method, keyBits: located.key.bits)
+    }
+}

@@ -1,0 +1,42 @@
+/// What a verifier accepts beyond a mathematically valid signature.
+public struct VerificationPolicy: Sendable, Equatable {
+    /// How far in the future `t=` may lie (Apple: 360 s). Expiry (`x=`) is enforced exactly.
+    public var clockSkew: Int64
+    public var acceptedAlgorithms: Set<SigningAlgorithm>
+    public var acceptedHeaderCanonicalizations: Set<HeaderCanonicalization>
+    public var acceptedBodyCanonicalizations: Set<BodyCanonicalization>
+    /// Header names `h=` must list (an `Authorization` header, when present, is always required too).
+    public var requiredSignedHeaders: [String]
+    /// RSA keys below this size are refused (RFC 8301: 1024).
+    public var minimumKeyBits: Int
+
+    public init(clockSkew: Int64 = 360,
+                acceptedAlgorithms: Set<SigningAlgorithm> = [.rsaSHA256, .rsaSHA1],
+                acceptedHeaderCanonicalizations: Set<HeaderCanonicalization> = [.ischeduleRelaxed],
+                acceptedBodyCanonicalizations: Set<BodyCanonicalization> = [.simple],
+                requiredSignedHeaders: [String] = VerificationPolicy.iScheduleRequiredHeaders,
+                minimumKeyBits: Int = 1024) {
+        self.clockSkew = clockSkew
+        self.acceptedAlgorithms = acceptedAlgorithms
+        self.acceptedHeaderCanonicalizations = acceptedHeaderCanonicalizations
+        self.acceptedBodyCanonicalizations = acceptedBodyCanonicalizations
+        self.requiredSignedHeaders = requiredSignedHeaders
+        self.minimumKeyBits = minimumKeyBits
+    }
+
+    /// The must-sign set of draft-05 (protocol reference §7.2).
+    public static let iScheduleRequiredHeaders = [
+        "Originator", "Recipient", "Content-Type", "iSchedule-Version", "iSchedule-Message-ID",
+    ]
+
+    /// Draft-05 iSchedule: `ischedule-relaxed/simple` only, the full must-sign set.
+    public static let iSchedule = VerificationPolicy()
+
+    /// For explicitly configured old peers (draft-01 DAViCal, `relaxed` senders): every
+    /// canonicalization this engine verifies, and only the headers those peers sign.
+    public static let legacyInterop = VerificationPolicy(
+        acceptedHeaderCanonicalizations: Set(HeaderCanonicalization.allCases),
+        acceptedBodyCanonicalizations: Set(BodyCanonicalization.allCases),
+        requiredSignedHeaders: ["Originator", "Recipient", "Content-Type"]
+    )
+}

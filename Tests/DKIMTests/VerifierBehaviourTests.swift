@@ -1,0 +1,123 @@
+import Foundation
+import Testing
+@testable import DKIM
+
+/// Verifier rules beyond the vectors: must-sign coverage, l=, signature count, old dialects, key sizes.
+@Suite struct VerifierBehaviourTests {
+    static let body = Array("BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n".utf8)
+
+    static func headers() -> [HeaderField] {
+        [HeaderField(name: "Host", value: "isched.example.org"),
+         HeaderField(name: "iSchedule-Version", value: "1.0"),
+         HeaderField(name: "Originator", value: "mailto:dave@example.com"),
+         HeaderField(name: "Recipient", value: "mailto:zed@example.org"),
+         HeaderField(name: "Content-Type", value: "text/calendar; component=VEVENT; method=REQUEST")]
+    }
+
+    static func key() throws -> RSAPrivateKey {
+        try RSAPrivateKey(pem: Fixtures.text("apple-test_dkim-rsa2048-private.pem"))
+    }
+
+    /// Signs like a foreign implementation would: the signing input is assembled here by hand.
+    static func handSigned(tags: String, signingInput: (String) -> String, headers: [HeaderField] = headers()) throws -> [HeaderField] {
+        let unsigned = tags + "; b="
+        let text = Array(signingInput(unsigned).utf8)
+        let signature = try key().signature(for: text, hash: .sha256)
+        return headers + [HeaderField(name: "DKIM-Signature", value: unsigned + base64(signature))]
+    }
+
+    static func verifier(policy: VerificationPolicy, records: [String]? = nil) throws -> DKIMVerifier {
+        let keyRecords = try records ?? ["v=DKIM1; k=rsa; p=\(Fixtures.publicKeyBase64())"]
+        return DKIMVerifier(keys: KeyLocator(sources: [.dnsTXT: FixedKeyRecords(records: keyRecords)]),
+                            policy: policy, clock: FixedUnixClock(1_000))
+    }
+
+    var bh: String { base64(HashAlgorithm.sha256.digest(Self.body)) }
+
+    @Test func davicalSimpleHTTPSignatureVerifiesUnderTheLegacyPolicyOnly() async throws {
+        let tags = "v=1; a=rsa-sha256; s=cal; d=gamma.test; c=simple-http; q=dns/txt; l=\(Self.body.count); t=900; "
+            + "h=iSchedule-Version:Originator:Recipient:Content-Type; bh=\(bh)"
+        let headers = try Self.handSigned(tags: tags) { unsigned in
+            "iSchedule-Version: 1.0\r\nOriginator: mailto:dave@example.com\r\nRecipient: mailto:zed@example.org\r\n"
+                + "Content-Type: text/calendar; component=VEVENT; method=REQUEST\r\nDKIM-Signature: \(unsigned)"
+        }
+        let verified = try await Self.verifier(policy: .legacyInterop).verify(headers: headers, body: Self.body)
+        #expect(verified.canonicalization.header == .simpleHTTP)
+        await #expect(throws: DKIMFailure.canonicalizationNotAccepted(Canonicalization(header: .simpleHTTP, body: .simple))) {
+            try await Self.verifier(policy: .iSchedule).verify(headers: headers, body: Self.body)
+        }
+    }
+
+    @Test func rfcRelaxedSignatureVerifiesUnderTheLegacyPolicy() async throws {
+        let tags = "v=1; a=rsa-sha256; s=sel; d=example.com; c=relaxed/relaxed; q=dns/txt; t=900; "
+            + "h=Originator:Recipient:Content-Type:Recipient; bh=\(base64(HashAlgorithm.sha256.digest(BodyCanonicalizer.canonicalize(Self.body, .relaxed))))"
+        let headers = try Self.handSigned(tags: tags) { unsigned in
+            "originator:mailto:dave@example.com\r\nrecipient:mailto:zed@example.org\r\n"
+                + "content-type:text/calendar; component=VEVENT; method=REQUEST\r\ndkim-signature:\(unsigned)"
+        }
+        _ = try await Self.verifier(policy: .legacyInterop).verify(headers: headers, body: Self.body)
+    }
+
+    @Test func mustSignHeadersAreEnforced() async throws {
+        let tags = "v=1; a=rsa-sha256; s=sel; d=example.com; c=ischedule-relaxed/simple; q=dns/txt; t=900; "
+            + "h=Originator:Recipient:Content-Type:iSchedule-Version; bh=\(bh)"
+        let headers = try Self.handSigned(tags: tags) { _ in "irrelevant" }
+        await #expect(throws: DKIMFailure.requiredHeaderNotSigned("iSchedule-Message-ID")) {
+            try await Self.verifier(policy: .iSchedule).verify(headers: headers, body: Self.body)
+        }
+    }
+
+    @Test func authorizationMustBeSignedWhenPresent() async throws {
+        let tags = "v=1; a=rsa-sha256; s=sel; d=example.com; c=ischedule-relaxed/simple; q=dns/txt; t=900; "
+            + "h=Originator:Recipient:Content-Type:iSchedule-Version:iSchedule-Message-ID; bh=\(bh)"
+        let headers = try Self.handSigned(tags: tags, signingInput: { _ in "x" },
+                                          headers: Self.headers() + [HeaderField(name: "Authorization", value: "Basic eDp5")])
+        await #expect(throws: DKIMFailure.requiredHeaderNotSigned("Authorization")) {
+            try await Self.verifier(policy: .iSchedule).verify(headers: headers, body: Self.body)
+        }
+    }
+
+    @Test func bodyLengthMustEqualTheCanonicalBody() async throws {
+        let tags = "v=1; a=rsa-sha256; s=sel; d=example.com; c=simple-http; q=dns/txt; l=10; t=900; "
+            + "h=Originator:Recipient:Content-Type; bh=\(bh)"
+        let headers = try Self.handSigned(tags: tags) { _ in "x" }
+        await #expect(throws: DKIMFailure.bodyLengthMismatch(l: 10, canonicalLength: Self.body.count)) {
+            try await Self.verifier(policy: .legacyInterop).verify(headers: headers, body: Self.body)
+        }
+    }
+
+    @Test func twoSignaturesAreRejected() async throws {
+        let headers = Self.headers() + [HeaderField(name: "DKIM-Signature", value: "v=1"),
+                                        HeaderField(name: "dkim-signature", value: "v=1")]
+        await #expect(throws: DKIMFailure.multipleSignatures(count: 2)) {
+            try await Self.verifier(policy: .iSchedule).verify(headers: headers, body: Self.body)
+        }
+    }
+
+    @Test func apple1024BitKeysStillVerify() async throws {
+        let key = try RSAPrivateKey(pem: Fixtures.text("apple-conf-dkim-test-rsa1024-private.pem"))
+        #expect(key.bits == 1024)
+        let signer = try DKIMSigner(privateKey: key, domain: "example.com", selector: "ischedule")
+        var request = HTTPRequestMessage(headers: Self.headers(), body: Self.body)
+        try signer.sign(&request, now: 1_000)
+        let publicPEM = try Fixtures.text("apple-conf-dkim-test-rsa1024-public.pem")
+        let record = KeyRecord.text(for: try RSAPublicKey(pem: publicPEM))
+        let verified = try await Self.verifier(policy: .iSchedule, records: [record]).verify(request)
+        #expect(verified.keyBits == 1024)
+        await #expect(throws: DKIMFailure.keyTooSmall(bits: 1024, minimum: 2048)) {
+            var strict = VerificationPolicy.iSchedule
+            strict.minimumKeyBits = 2048
+            return try await Self.verifier(policy: strict, records: [record]).verify(request)
+        }
+    }
+
+    @Test func wrongKeyGivesSignatureMismatch() async throws {
+        let signer = try DKIMSigner(privateKey: Self.key(), domain: "example.com", selector: "ischedule")
+        var request = HTTPRequestMessage(headers: Self.headers(), body: Self.body)
+        try signer.sign(&request, now: 1_000)
+        let other = try RSAPrivateKey(pem: Fixtures.text("apple-conf-dkim-test-s2s-rsa1024-private.pem"))
+        await #expect(throws: DKIMFailure.signatureMismatch(domain: "example.com", selector: "ischedule")) {
+            try await Self.verifier(policy: .iSchedule, records: [KeyRecord.text(for: other.publicKey)]).verify(request)
+        }
+    }
+}
