@@ -52,9 +52,10 @@ let package = Package(
         .executableTarget(name: "fuzz-xml", dependencies: ["ISchedule", "FuzzSupport"],
                           path: "Fuzz/fuzz-xml", swiftSettings: strict),
 
-        .testTarget(name: "IScheduleTests", dependencies: ["ISchedule"], swiftSettings: strict),
-        .testTarget(name: "DKIMTests", dependencies: ["DKIM"], swiftSettings: strict),
-        .testTarget(name: "CLITests", dependencies: ["ischedule-gateway", "DKIM"], swiftSettings: strict),
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(name: "IScheduleTests", dependencies: ["ISchedule", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "DKIMTests", dependencies: ["DKIM", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["ischedule-gateway", "DKIM", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CInteropTests", dependencies: ["CCurl", "CResolv"], swiftSettings: strict),
     ]
 )

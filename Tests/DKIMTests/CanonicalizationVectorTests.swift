@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import DKIM
 
 /// §13 check 27: Apple's canonicalization cases, byte for byte.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import DKIM
 
 /// §13 checks 32 and 33: key-record selection and q= gating.

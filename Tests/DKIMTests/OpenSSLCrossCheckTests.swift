@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import DKIM
 
 /// The canonical signing string our signer produced verifies with the `openssl` CLI, which shares

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import DKIM
 
 /// §13 checks 28, 29 and 37: the derived vectors sign to the listed bh/b and verify at the stated clocks.

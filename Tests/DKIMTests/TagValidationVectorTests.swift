@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import DKIM
 
 /// §13 check 31: Apple's tag-validation rows, plus our stricter rules.

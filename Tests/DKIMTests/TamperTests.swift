@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import DKIM
 
 /// §13 check 30: any single change to a signed part fails; hop-level changes do not.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import DKIM
 
 /// Verifier rules beyond the vectors: must-sign coverage, l=, signature count, old dialects, key sizes.

@@ -1,0 +1,21 @@
+/// A complete, checked iSchedule scheduling request: headers, iTIP body and the anti-spoofing rule.
+public struct ScheduleRequest: Sendable, Equatable {
+    public let head: ScheduleRequestHead
+    public let message: ITIPMessage
+
+    public init(headers: [(name: String, value: String)], body: [UInt8], requireVersion: Bool) throws(IScheduleError) {
+        let head = try ScheduleRequestHead(headers: headers, requireVersion: requireVersion)
+        let message = try ITIPMessage(parsing: body)
+        try message.checkOriginator(head.originator)
+        self.head = head
+        self.message = message
+    }
+
+    /// Whether the Content-Type `component`/`method` parameters disagree with the body (they are
+    /// ignored for processing, but worth a log line).
+    public var contentTypeDisagreesWithBody: Bool {
+        if let component = head.contentType["component"], component.uppercased() != message.componentType { return true }
+        if let method = head.contentType["method"], method.uppercased() != message.method.rawValue { return true }
+        return false
+    }
+}

@@ -1,0 +1,88 @@
+/// The iSchedule headers of a scheduling POST, checked by the rules of protocol reference §4.
+///
+/// Order follows Apple's receiver: media type, Originator, Recipient, then version and message id.
+/// The Content-Type `component`/`method` parameters are kept only for logging: the body decides.
+public struct ScheduleRequestHead: Sendable, Equatable {
+    public let originator: CalendarUserAddress
+    /// Recipients in arrival order, duplicates removed; entries that are not addresses are kept
+    /// as nil-address items so the response can answer them individually.
+    public let recipients: [Recipient]
+    public let version: String?
+    public let messageID: String?
+    public let contentType: MediaType
+
+    /// One Recipient list item as sent, and its address when it parses as one.
+    public struct Recipient: Sendable, Equatable {
+        public let text: String
+        public let address: CalendarUserAddress?
+    }
+
+    /// - Parameter requireVersion: signed requests must carry `iSchedule-Version`; Apple omits it
+    ///   when it does not sign, so unsigned allow-listed peers may leave it out.
+    public init(headers: [(name: String, value: String)], requireVersion: Bool) throws(IScheduleError) {
+        func values(_ name: String) -> [String] {
+            headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value)
+        }
+        let contentTypes = values("Content-Type")
+        guard contentTypes.count == 1, let mediaType = MediaType(contentTypes[0]) else {
+            throw IScheduleError(.invalidCalendarDataType,
+                                 contentTypes.isEmpty ? "no Content-Type" : "unreadable Content-Type '\(contentTypes.joined(separator: ", "))'")
+        }
+        guard mediaType.essence == "text/calendar" else {
+            throw IScheduleError(.invalidCalendarDataType, "media type \(mediaType.essence) is not text/calendar")
+        }
+        if let charset = mediaType["charset"], charset.lowercased() != "utf-8" {
+            throw IScheduleError(.invalidCalendarDataType, "charset \(charset) is not utf-8")
+        }
+
+        let originators = values("Originator")
+        guard !originators.isEmpty, !originators[0].trimmingBlanks.isEmpty else {
+            throw IScheduleError(.originatorMissing, "no Originator header")
+        }
+        guard originators.count == 1, !originators[0].contains(",") else {
+            throw IScheduleError(.tooManyOriginators, "\(max(originators.count, 2)) originators; exactly one is allowed")
+        }
+        guard let originator = CalendarUserAddress(originators[0]) else {
+            throw IScheduleError(.originatorInvalid, "Originator '\(originators[0].trimmingBlanks)' is not a calendar user address")
+        }
+
+        var recipients: [Recipient] = []
+        var seen: Set<String> = []
+        for item in values("Recipient").flatMap({ $0.split(separator: ",") }) {
+            let text = item.trimmingBlanks
+            guard !text.isEmpty else { continue }
+            let address = CalendarUserAddress(text)
+            guard seen.insert(address?.normalized ?? text).inserted else { continue }
+            recipients.append(Recipient(text: text, address: address))
+        }
+        guard !recipients.isEmpty else { throw IScheduleError(.recipientMissing, "no Recipient header") }
+
+        let versions = Set(values("iSchedule-Version").map(\.trimmingBlanks))
+        if versions.isEmpty && requireVersion {
+            throw IScheduleError(.versionNotSupported, "no iSchedule-Version header")
+        }
+        if !versions.isEmpty {
+            guard versions.count == 1, let version = versions.first, Self.isSupported(version: version) else {
+                throw IScheduleError(.versionNotSupported, "iSchedule-Version \(versions.sorted().joined(separator: ", ")) is not supported (1.0)")
+            }
+        }
+        let messageIDs = values("iSchedule-Message-ID").map(\.trimmingBlanks)
+        guard messageIDs.count <= 1 else {
+            throw IScheduleError(.invalidSchedulingMessage, "\(messageIDs.count) iSchedule-Message-ID headers")
+        }
+        self.originator = originator
+        self.recipients = recipients
+        self.version = versions.first
+        self.messageID = messageIDs.first.flatMap { $0.isEmpty ? nil : $0 }
+        self.contentType = mediaType
+    }
+
+    /// `1*DIGIT "." 1*DIGIT` with major version 1.
+    static func isSupported(version: String) -> Bool {
+        let parts = version.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } }) else {
+            return false
+        }
+        return Int(parts[0]) == 1
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+/// The iSchedule XML namespace.
+public let iScheduleNamespace = "urn:ietf:params:xml:ns:ischedule"
+let davNamespace = "DAV:"
+let calDAVNamespace = "urn:ietf:params:xml:ns:caldav"
+
+/// A minimal element tree read with the platform XML parser (namespaces resolved). Documents with
+/// a DTD are refused, so no entity expansion can happen.
+public struct XMLTreeElement: Sendable, Equatable {
+    public let namespace: String
+    public let name: String
+    public let attributes: [String: String]
+    public var children: [XMLTreeElement]
+    /// Concatenated character data directly inside this element.
+    public var text: String
+
+    public func child(_ name: String) -> XMLTreeElement? { children.first { $0.name == name } }
+    public func children(_ name: String) -> [XMLTreeElement] { children.filter { $0.name == name } }
+    public var trimmedText: String { text.trimmingCharacters(in: .whitespacesAndNewlines) }
+
+    /// Parses a document; the error names the parser's complaint.
+    public static func parse(_ data: [UInt8]) throws(XMLReadError) -> XMLTreeElement {
+        guard !data.isEmpty else { throw XMLReadError("empty document") }
+        if data.count > 8 * 1024 * 1024 { throw XMLReadError("document larger than 8 MiB") }
+        if data.firstRange(of: Array("<!DOCTYPE".utf8)) != nil || data.firstRange(of: Array("<!ENTITY".utf8)) != nil {
+            throw XMLReadError("documents with a DTD are not accepted")
+        }
+        // FoundationXML traps on element names with invalid UTF-8 and libxml2 would transcode other
+        // declared encodings: iSchedule XML is UTF-8, so anything else is refused up front.
+        guard String(validating: data, as: UTF8.self) != nil else { throw XMLReadError("document is not valid UTF-8") }
+        if let encoding = declaredEncoding(data), !["utf-8", "utf8", "us-ascii"].contains(encoding.lowercased()) {
+            throw XMLReadError("document declares encoding \(encoding); only UTF-8 is accepted")
+        }
+        // FoundationXML also dereferences NULL for a processing instruction without data: only the
+        // leading XML declaration may use `<?`.
+        if let pi = data.firstRange(of: Array("<?".utf8)), pi.lowerBound != leadingDeclarationOffset(data)
+            || data[(pi.lowerBound + 2)...].firstRange(of: Array("<?".utf8)) != nil {
+            throw XMLReadError("processing instructions are not accepted")
+        }
+        let builder = TreeBuilder()
+        let parser = XMLParser(data: Data(data))
+        parser.shouldProcessNamespaces = true
+        parser.shouldResolveExternalEntities = false
+        parser.delegate = builder
+        guard parser.parse(), let root = builder.root else {
+            let line = parser.lineNumber
+            throw XMLReadError("not well-formed XML near line \(line)" + (builder.failure.map { ": \($0)" } ?? ""))
+        }
+        return root
+    }
+}
+
+/// Where an `<?xml ` declaration may start: offset 0, or 3 after a UTF-8 byte order mark.
+private func leadingDeclarationOffset(_ data: [UInt8]) -> Int? {
+    let start = data.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+    return data[start...].starts(with: Array("<?xml ".utf8)) ? start : nil
+}
+
+/// The `encoding` pseudo-attribute of a leading `<?xml …?>` declaration.
+private func declaredEncoding(_ data: [UInt8]) -> String? {
+    let head = String(decoding: data.prefix(256), as: UTF8.self)
+    guard let start = head.range(of: "<?xml"), let end = head.range(of: "?>", range: start.upperBound..<head.endIndex) else {
+        return nil
+    }
+    let declaration = head[start.upperBound..<end.lowerBound]
+    guard let key = declaration.range(of: "encoding") else { return nil }
+    let rest = declaration[key.upperBound...].drop { $0 == " " || $0 == "=" || $0 == "\t" }
+    guard let quote = rest.first, quote == "\"" || quote == "'" else { return nil }
+    return String(rest.dropFirst().prefix { $0 != quote })
+}
+
+/// Why an XML document could not be read.
+public struct XMLReadError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+private final class TreeBuilder: NSObject, XMLParserDelegate {
+    var stack: [XMLTreeElement] = []
+    var root: XMLTreeElement?
+    var failure: String?
+
+    func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
+                qualifiedName: String?, attributes: [String: String] = [:]) {
+        guard stack.count < 64 else {
+            failure = "elements nested more than 64 deep"
+            parser.abortParsing()
+            return
+        }
+        stack.append(XMLTreeElement(namespace: namespaceURI ?? "", name: elementName, attributes: attributes, children: [], text: ""))
+    }
+
+    func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName: String?) {
+        guard let node = stack.popLast() else { return }
+        if stack.isEmpty { root = node } else { stack[stack.count - 1].children.append(node) }
+    }
+
+    func parser(_ parser: XMLParser, foundCharacters string: String) {
+        if !stack.isEmpty { stack[stack.count - 1].text += string }
+    }
+
+    func parser(_ parser: XMLParser, foundCDATA CDATABlock: Data) {
+        if !stack.isEmpty { stack[stack.count - 1].text += String(decoding: CDATABlock, as: UTF8.self) }
+    }
+
+    func parser(_ parser: XMLParser, parseErrorOccurred parseError: any Error) {
+        if failure == nil { failure = "\(parseError.localizedDescription)" }
+    }
+}
