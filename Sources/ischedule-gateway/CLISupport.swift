@@ -1,0 +1,96 @@
+import ArgumentParser
+import DKIM
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A failure the CLI reports as one line naming the file or option, with exit status 1.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+enum CLIFiles {
+    /// The bytes of `path`, or an error naming the file and why it cannot be read.
+    static func read(_ path: String, what: String) throws -> [UInt8] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw CLIError("\(what) \(path): no such file")
+        }
+        guard !isDirectory.boolValue else { throw CLIError("\(what) \(path): is a directory") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CLIError("\(what) \(path): cannot be read (permissions?)")
+        }
+        return Array(data)
+    }
+
+    static func text(_ path: String, what: String) throws -> String {
+        let bytes = try read(path, what: what)
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw CLIError("\(what) \(path): not UTF-8 text") }
+        return text
+    }
+
+    static func privateKey(_ path: String) throws -> RSAPrivateKey {
+        do { return try RSAPrivateKey(pem: try text(path, what: "private key")) } catch let error as CryptoError {
+            throw CLIError("private key \(path): \(error)")
+        }
+    }
+
+    static func request(_ path: String) throws -> HTTPRequestMessage {
+        let bytes = try read(path, what: "request file")
+        do { return try HTTPRequestMessage(parsing: bytes) } catch {
+            throw CLIError("request file \(path): \(error)")
+        }
+    }
+
+    /// Creates `path` with `mode` from the first byte on (no window with wider permissions);
+    /// refuses to replace an existing file.
+    static func writeNew(_ path: String, _ bytes: [UInt8], mode: mode_t) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard descriptor >= 0 else {
+            let reason = errno == EEXIST ? "already exists (remove it or choose another --out)" : String(cString: strerror(errno))
+            throw CLIError("\(path): \(reason)")
+        }
+        defer { close(descriptor) }
+        var written = 0
+        while written < bytes.count {
+            let result = bytes[written...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            guard result > 0 else { throw CLIError("\(path): write failed: \(String(cString: strerror(errno)))") }
+            written += result
+        }
+        guard fsync(descriptor) == 0 else { throw CLIError("\(path): fsync failed: \(String(cString: strerror(errno)))") }
+    }
+}
+
+/// The zone-file line for a published key: the record split into strings of at most 255 octets.
+enum DNSRecordText {
+    static func line(domain: String, selector: String, record: String) -> String {
+        var strings: [String] = []
+        var rest = Substring(record)
+        while !rest.isEmpty {
+            strings.append("\"\(rest.prefix(255))\"")
+            rest = rest.dropFirst(255)
+        }
+        return "\(KeyLocation.dnsName(domain: domain, selector: selector)). IN TXT \(strings.joined(separator: " "))"
+    }
+}
+
+/// Options naming the signing identity.
+struct SigningIdentityOptions: ParsableArguments {
+    @Option(help: "Signing domain (d=), normally the calendar users' domain.")
+    var domain: String
+
+    @Option(help: "Key selector (s=).")
+    var selector: String
+
+    func validate() throws {
+        guard DNSName.isValidDomain(domain) else { throw ValidationError("--domain '\(domain)' is not a domain name") }
+        guard DNSName.isValidSelector(selector) else { throw ValidationError("--selector '\(selector)' is not a DNS label sequence") }
+    }
+}
+
+/// Writes an informational line to standard error, keeping standard output for data.
+func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
