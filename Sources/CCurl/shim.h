@@ -53,4 +53,13 @@ static inline CURLMcode ischedule_curl_multi_setopt_long(CURLM *multi, CURLMopti
     return curl_multi_setopt(multi, option, value);
 }
 
+/* CURLVERSION_NOW and CURL_GLOBAL_DEFAULT are macro aliases Swift cannot import. */
+static inline curl_version_info_data *ischedule_curl_version_info(void) {
+    return curl_version_info(CURLVERSION_NOW);
+}
+
+static inline CURLcode ischedule_curl_global_init(void) {
+    return curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 #endif

@@ -31,17 +31,14 @@ public struct Canonicalization: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses `header[/body]`; the body part defaults to `simple` (RFC 6376 §3.5).
     public init?(tagValue: String) {
-        let parts = tagValue.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 1 || parts.count == 2,
-              let header = HeaderCanonicalization(rawValue: String(parts[0]))
-        else { return nil }
-        let body: BodyCanonicalization
-        if parts.count == 2 {
-            guard let parsed = BodyCanonicalization(rawValue: String(parts[1])) else { return nil }
-            body = parsed
-        } else {
-            body = .simple
+        guard let slash = tagValue.utf8.firstIndex(of: UInt8(ascii: "/")) else {
+            guard let header = HeaderCanonicalization(rawValue: tagValue) else { return nil }
+            self.init(header: header, body: .simple)
+            return
         }
+        guard let header = HeaderCanonicalization(rawValue: String(tagValue[..<slash])),
+              let body = BodyCanonicalization(rawValue: String(tagValue[tagValue.index(after: slash)...]))
+        else { return nil }
         self.init(header: header, body: body)
     }
 

@@ -12,12 +12,37 @@ public enum HeaderCanonicalizer {
     static func appendISchedulRelaxed(name: String, values: [String], to out: inout [UInt8]) {
         appendLowercased(name, to: &out)
         out.append(UInt8(ascii: ":"))
+        if values.count == 1, isCanonical(values[0]) {
+            out += values[0].utf8
+            out += [0x0D, 0x0A]
+            return
+        }
         var state = CollapseState()
         for (index, value) in values.enumerated() {
             if index > 0 { state.append(UInt8(ascii: ","), to: &out) }
             for byte in value.utf8 { state.append(byte, to: &out) }
         }
         out += [0x0D, 0x0A]
+    }
+
+    /// Whether `ischedule-relaxed` leaves `value` unchanged: no whitespace but single SPs between
+    /// other characters, none beside a comma. Clean senders' values pass, and are copied whole.
+    static func isCanonical(_ value: String) -> Bool {
+        value.utf8.withContiguousStorageIfAvailable(isCanonical) ?? isCanonical(Array(value.utf8))
+    }
+
+    private static func isCanonical(_ bytes: some Collection<UInt8>) -> Bool {
+        var previous: UInt8 = 0x20  // treat the start as a blank: a leading SP is not canonical
+        for byte in bytes {
+            switch byte {
+            case 0x09, 0x0A, 0x0B, 0x0C, 0x0D: return false
+            case 0x20: if previous == 0x20 || previous == UInt8(ascii: ",") { return false }
+            case UInt8(ascii: ","): if previous == 0x20 { return false }
+            default: break
+            }
+            previous = byte
+        }
+        return previous != 0x20 || bytes.isEmpty
     }
 
     /// Collapses whitespace and deletes blanks beside commas in a single pass.
@@ -74,13 +99,17 @@ public enum HeaderCanonicalizer {
     static func appendSimpleHTTP(name: String, value: String, terminated: Bool, to out: inout [UInt8]) {
         out += name.utf8
         out += [UInt8(ascii: ":"), 0x20]
-        out += value.trimming([" ", "\t"]).utf8
+        out += ASCII.trimmingWhitespace(value).utf8
         if terminated { out += [0x0D, 0x0A] }
     }
 
     /// `ischedule-relaxed` of the DKIM-Signature value (already stripped of its `b=` value), no CRLF.
     static func appendISchedulRelaxedSignature(value: String, to out: inout [UInt8]) {
         out += "dkim-signature:".utf8
+        if isCanonical(value) {
+            out += value.utf8
+            return
+        }
         var state = CollapseState()
         for byte in value.utf8 { state.append(byte, to: &out) }
     }

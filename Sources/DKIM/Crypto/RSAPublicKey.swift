@@ -6,14 +6,29 @@ public final class RSAPublicKey: @unchecked Sendable {
     let key: OpaquePointer
     /// Modulus size in bits.
     public let bits: Int
+    /// Verify contexts set up once per hash (padding and digest chosen); each verification works
+    /// on a duplicate, which costs a fraction of a fresh context in OpenSSL 3.
+    private let verifyTemplates: [HashAlgorithm: OpaquePointer]
 
     init(taking key: OpaquePointer) throws(CryptoError) {
         guard EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA else {
             EVP_PKEY_free(key)
             throw CryptoError(message: "the key is not an RSA key")
         }
+        var templates: [HashAlgorithm: OpaquePointer] = [:]
+        for hash in HashAlgorithm.allCases {
+            guard let context = EVP_PKEY_CTX_new_from_pkey(nil, key, nil) else { continue }
+            if EVP_PKEY_verify_init(context) == 1, EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING) == 1,
+               EVP_PKEY_CTX_set_signature_md(context, hash.messageDigest) == 1 {
+                templates[hash] = context
+            } else {
+                EVP_PKEY_CTX_free(context)
+                ERR_clear_error()
+            }
+        }
         self.key = key
         self.bits = Int(EVP_PKEY_get_bits(key))
+        self.verifyTemplates = templates
     }
 
     /// Reads a DER SubjectPublicKeyInfo (the bytes of a DKIM `p=` value).
@@ -34,6 +49,7 @@ public final class RSAPublicKey: @unchecked Sendable {
     }
 
     deinit {
+        for context in verifyTemplates.values { EVP_PKEY_CTX_free(context) }
         EVP_PKEY_free(key)
     }
 
@@ -55,15 +71,11 @@ public final class RSAPublicKey: @unchecked Sendable {
 
     /// Checks an RSASSA-PKCS1-v1_5 signature over an already computed `digest`.
     public func isValidSignature(_ signature: [UInt8], digest: [UInt8], hash: HashAlgorithm) -> Bool {
-        guard let context = EVP_PKEY_CTX_new_from_pkey(nil, key, nil) else { return false }
-        defer { EVP_PKEY_CTX_free(context) }
-        guard EVP_PKEY_verify_init(context) == 1,
-              EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING) == 1,
-              EVP_PKEY_CTX_set_signature_md(context, hash.messageDigest) == 1
-        else {
+        guard let template = verifyTemplates[hash], let context = EVP_PKEY_CTX_dup(template) else {
             ERR_clear_error()
             return false
         }
+        defer { EVP_PKEY_CTX_free(context) }
         let result = EVP_PKEY_verify(context, signature, signature.count, digest, digest.count)
         if result != 1 { ERR_clear_error() }
         return result == 1

@@ -3,9 +3,9 @@
 public enum DNSName {
     /// Dot-separated labels of letters, digits, `-` and `_`, each 1–63 octets, at most 253 in all.
     public static func isValidDomain(_ name: String) -> Bool {
-        let bytes = Array(name.utf8)
-        guard !bytes.isEmpty, bytes.count <= 253 else { return false }
-        return labels(bytes)
+        let count = name.utf8.count
+        guard count > 0, count <= 253 else { return false }
+        return name.utf8.withContiguousStorageIfAvailable(labels) ?? labels(Array(name.utf8))
     }
 
     /// A selector is a sub-domain: the same label rules.
@@ -13,11 +13,19 @@ public enum DNSName {
         isValidDomain(name)
     }
 
-    private static func labels(_ bytes: [UInt8]) -> Bool {
-        for label in bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false) {
-            guard !label.isEmpty, label.count <= 63, label.allSatisfy(isLabelCharacter) else { return false }
+    private static func labels(_ bytes: some Collection<UInt8>) -> Bool {
+        var length = 0
+        for byte in bytes {
+            if byte == UInt8(ascii: ".") {
+                guard length > 0 else { return false }
+                length = 0
+                continue
+            }
+            guard isLabelCharacter(byte) else { return false }
+            length += 1
+            guard length <= 63 else { return false }
         }
-        return true
+        return length > 0
     }
 
     private static func isLabelCharacter(_ byte: UInt8) -> Bool {

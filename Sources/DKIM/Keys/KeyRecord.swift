@@ -11,7 +11,7 @@ public struct KeyRecord: Sendable, Equatable {
 
     /// The `p=` value with folding whitespace removed; empty means revoked.
     public var publicKeyBase64: String {
-        TagSyntax.removingFoldingWhitespace(tags["p"] ?? "")
+        ASCII.removingWhitespace(tags["p"] ?? "")
     }
 
     /// Why this record cannot verify a signature hashed with `hash`; nil when it can.
@@ -28,8 +28,8 @@ public struct KeyRecord: Sendable, Equatable {
             let names = Self.list(services)
             if !names.contains("*") && !names.contains("ischedule") { return .serviceType(services) }
         }
-        guard tags["p"] != nil else { return .missingPublicKey }
-        if publicKeyBase64.isEmpty { return .revoked }
+        guard let key = tags["p"] else { return .missingPublicKey }
+        if key.utf8.allSatisfy(ASCII.isWhitespace) { return .revoked }
         return nil
     }
 
@@ -40,7 +40,7 @@ public struct KeyRecord: Sendable, Equatable {
     }
 
     private static func list(_ value: String) -> [String] {
-        value.split(separator: ":").map { $0.trimming(TagSyntax.foldingWhitespace).lowercased() }
+        value.split(separator: ":").map { ASCII.trimmingWhitespace($0).lowercased() }
     }
 
     /// The record this project publishes for `key`.

@@ -28,7 +28,7 @@ public struct PrivateExchangeKeyStore: KeyRecordSource {
     /// Records in a key file: one per line, blank lines and `#` comments skipped.
     public static func records(in text: String) -> [String] {
         text.split(whereSeparator: \.isNewline)
-            .map { $0.trimming(TagSyntax.foldingWhitespace) }
+            .map { String(ASCII.trimmingWhitespace($0)) }
             .filter { !$0.isEmpty && !$0.hasPrefix("#") }
     }
 }

@@ -62,15 +62,14 @@ extension HTTPRequestMessage {
         let lengths = headers.values(named: "Content-Length")
         if !codings.isEmpty {
             guard lengths.isEmpty else { throw RawRequestError("both Transfer-Encoding and Content-Length are present") }
-            let last = codings.joined(separator: ",").split(separator: ",").last?
-                .trimming(HTTPSyntax.blanks).lowercased()
+            let last = codings.joined(separator: ",").split(separator: ",").last.map { ASCII.trimmingWhitespace($0).lowercased() }
             guard last == "chunked" else {
                 throw RawRequestError("unsupported Transfer-Encoding '\(codings.joined(separator: ", "))'")
             }
             return try ChunkedDecoder.decode(rest)
         }
         guard !lengths.isEmpty else { return rest }
-        let trimmed = Set(lengths.flatMap { $0.split(separator: ",") }.map { $0.trimming(HTTPSyntax.blanks) })
+        let trimmed = Set(lengths.flatMap { $0.split(separator: ",") }.map { String(ASCII.trimmingWhitespace($0)) })
         guard trimmed.count == 1, let text = trimmed.first, !text.isEmpty, text.utf8.count <= 18,
               text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let length = Int(text)
         else { throw RawRequestError("invalid Content-Length '\(lengths.joined(separator: ", "))'") }
@@ -141,8 +140,6 @@ extension LineReader {
 
 /// Character classes from RFC 9110.
 enum HTTPSyntax {
-    static let blanks: Set<Character> = [" ", "\t"]
-
     static func isTokenCharacter(_ byte: UInt8) -> Bool {
         switch byte {
         case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: true
@@ -151,14 +148,5 @@ enum HTTPSyntax {
              UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"): true
         default: false
         }
-    }
-}
-
-extension StringProtocol {
-    func trimming(_ set: Set<Character>) -> String {
-        var slice = Substring(self)
-        while let first = slice.first, set.contains(first) { slice.removeFirst() }
-        while let last = slice.last, set.contains(last) { slice.removeLast() }
-        return String(slice)
     }
 }

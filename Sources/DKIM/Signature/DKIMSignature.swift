@@ -21,56 +21,82 @@ public struct DKIMSignature: Sendable, Equatable {
     public init(parsing value: String) throws(DKIMFailure) {
         let tags: TagList
         do { tags = try TagList(parsing: value) } catch { throw .malformedSignature(error) }
-        for name in ["v", "a", "b", "bh", "d", "h", "s"] where tags[name] == nil { throw .missingTag(name) }
-        guard tags["v"] == "1" else { throw .unsupportedVersion(tags["v"] ?? "") }
-        guard let algorithm = SigningAlgorithm(rawValue: tags["a"]!.lowercased()) else {
-            throw .unsupportedAlgorithm(tags["a"]!)
+        // One pass over the tags instead of a lookup per name.
+        var v, a, b, bh, c, d, h, q, s, t, x, l: String?
+        for tag in tags.tags {
+            switch tag.name {
+            case "v": v = tag.value
+            case "a": a = tag.value
+            case "b": b = tag.value
+            case "bh": bh = tag.value
+            case "c": c = tag.value
+            case "d": d = tag.value
+            case "h": h = tag.value
+            case "q": q = tag.value
+            case "s": s = tag.value
+            case "t": t = tag.value
+            case "x": x = tag.value
+            case "l": l = tag.value
+            default: continue
+            }
+        }
+        guard let v else { throw .missingTag("v") }
+        guard let a else { throw .missingTag("a") }
+        guard let b else { throw .missingTag("b") }
+        guard let bh else { throw .missingTag("bh") }
+        guard let d else { throw .missingTag("d") }
+        guard let h else { throw .missingTag("h") }
+        guard let s else { throw .missingTag("s") }
+        guard v == "1" else { throw .unsupportedVersion(v) }
+        guard let algorithm = SigningAlgorithm(rawValue: a) ?? SigningAlgorithm(rawValue: a.lowercased()) else {
+            throw .unsupportedAlgorithm(a)
         }
         // RFC 6376 §3.5: an absent c= means simple/simple.
-        let canonicalizationText = tags["c"] ?? "simple/simple"
-        guard let canonicalization = Canonicalization(tagValue: canonicalizationText.lowercased()) else {
+        let canonicalizationText = c ?? "simple/simple"
+        guard let canonicalization = Canonicalization(tagValue: canonicalizationText)
+                ?? Canonicalization(tagValue: canonicalizationText.lowercased()) else {
             throw .unsupportedCanonicalization(canonicalizationText)
         }
         var methods: [KeyQueryMethod] = []
-        for item in (tags["q"] ?? KeyQueryMethod.dnsTXT.rawValue).split(separator: ":", omittingEmptySubsequences: false) {
-            let name = item.trimming(TagSyntax.foldingWhitespace)
-            guard let method = KeyQueryMethod(rawValue: name.lowercased()) else { throw .unsupportedQueryMethod(name) }
+        for item in ASCII.split(q ?? KeyQueryMethod.dnsTXT.rawValue, separator: UInt8(ascii: ":")) {
+            let name = String(ASCII.trimmingWhitespace(item))
+            guard let method = KeyQueryMethod(rawValue: name) ?? KeyQueryMethod(rawValue: name.lowercased()) else {
+                throw .unsupportedQueryMethod(name)
+            }
             if !methods.contains(method) { methods.append(method) }
         }
-        let domain = tags["d"]!
-        guard DNSName.isValidDomain(domain) else { throw .invalidTagValue(tag: "d", value: domain, reason: "not a domain name") }
-        let selector = tags["s"]!
-        guard DNSName.isValidSelector(selector) else {
-            throw .invalidTagValue(tag: "s", value: selector, reason: "not a selector (dot-separated DNS labels)")
+        guard DNSName.isValidDomain(d) else { throw .invalidTagValue(tag: "d", value: d, reason: "not a domain name") }
+        guard DNSName.isValidSelector(s) else {
+            throw .invalidTagValue(tag: "s", value: s, reason: "not a selector (dot-separated DNS labels)")
         }
-        let headerNames = tags["h"]!.split(separator: ":", omittingEmptySubsequences: false)
-            .map { $0.trimming(TagSyntax.foldingWhitespace) }
+        let headerNames = ASCII.split(h, separator: UInt8(ascii: ":")).map { String(ASCII.trimmingWhitespace($0)) }
         guard headerNames.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy(HTTPSyntax.isTokenCharacter) }) else {
-            throw .invalidTagValue(tag: "h", value: tags["h"]!, reason: "not a colon-separated list of header names")
+            throw .invalidTagValue(tag: "h", value: h, reason: "not a colon-separated list of header names")
         }
-        let timestamp = try Self.number(tags, "t")
-        let expiration = try Self.number(tags, "x")
+        let timestamp = try Self.number(t, "t")
+        let expiration = try Self.number(x, "x")
         if let timestamp, let expiration, expiration <= timestamp {
             throw .expiryNotAfterTimestamp(t: timestamp, x: expiration)
         }
-        let length = try Self.number(tags, "l")
+        let length = try Self.number(l, "l")
+        let domain = d, selector = s
         self.rawValue = value
         self.tags = tags
         self.algorithm = algorithm
         self.canonicalization = canonicalization
-        self.domain = domain.lowercased()
+        self.domain = domain.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) ? domain.lowercased() : domain
         self.selector = selector
         self.signedHeaders = headerNames
         self.queryMethods = methods
         self.timestamp = timestamp
         self.expiration = expiration
         self.bodyLength = length.map { Int($0) }
-        self.signatureBase64 = TagSyntax.removingFoldingWhitespace(tags["b"]!)
-        self.bodyHashBase64 = TagSyntax.removingFoldingWhitespace(tags["bh"]!)
+        self.signatureBase64 = ASCII.removingWhitespace(b)
+        self.bodyHashBase64 = ASCII.removingWhitespace(bh)
     }
 
-    private static func number(_ tags: TagList, _ name: String) throws(DKIMFailure) -> Int64? {
-        guard let text = tags[name] else { return nil }
+    private static func number(_ text: String?, _ name: String) throws(DKIMFailure) -> Int64? {
+        guard let text else { return nil }
         guard !text.isEmpty, text.utf8.count <= 12, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
               let number = Int64(text)
         else { throw .invalidTagValue(tag: name, value: text, reason: "not an unsigned decimal of at most 12 digits") }
@@ -92,7 +118,7 @@ public struct DKIMSignature: Sendable, Equatable {
 
     /// Whether `h=` lists `name` (case-insensitive).
     public func signs(_ name: String) -> Bool {
-        signedHeaders.contains { $0.lowercased() == name.lowercased() }
+        signedHeaders.contains { ASCII.equalsIgnoringCase($0, name) }
     }
 
     /// The raw header value with the `b=` value removed, as it enters the signing input.
@@ -109,14 +135,5 @@ public struct DKIMSignature: Sendable, Equatable {
         guard let field = fields.first else { throw .signatureMissing }
         guard fields.count == 1 else { throw .multipleSignatures(count: fields.count) }
         return field
-    }
-}
-
-/// Small lexical helpers shared by tag values.
-enum TagSyntax {
-    static let foldingWhitespace: Set<Character> = [" ", "\t", "\r", "\n", "\r\n"]
-
-    static func removingFoldingWhitespace(_ text: String) -> String {
-        String(String.UnicodeScalarView(text.unicodeScalars.filter { !($0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n") }))
     }
 }

@@ -10,8 +10,12 @@ public enum SigningInput {
         switch signature.canonicalization.header {
         case .ischeduleRelaxed:
             for name in signature.signedHeaders {
-                let values = candidates.values(named: name)
-                if !values.isEmpty { HeaderCanonicalizer.appendISchedulRelaxed(name: name, values: values, to: &out) }
+                // Most headers arrive once: find that one without building a list.
+                guard let first = candidates.firstIndex(where: { $0.hasName(name) }) else { continue }
+                let rest = candidates[(first + 1)...]
+                let values = rest.contains(where: { $0.hasName(name) })
+                    ? [candidates[first].value] + rest.values(named: name) : [candidates[first].value]
+                HeaderCanonicalizer.appendISchedulRelaxed(name: name, values: values, to: &out)
             }
             HeaderCanonicalizer.appendISchedulRelaxedSignature(value: strippedValue, to: &out)
         case .relaxed, .simple:
@@ -31,7 +35,7 @@ public enum SigningInput {
             for name in signature.signedHeaders {
                 let values = candidates.values(named: name)
                 if values.isEmpty { continue }
-                let merged = values.map { $0.trimming(HTTPSyntax.blanks) }.joined(separator: ", ")
+                let merged = values.map { ASCII.trimmingWhitespace($0) }.joined(separator: ", ")
                 HeaderCanonicalizer.appendSimpleHTTP(name: name, value: merged, terminated: true, to: &out)
             }
             HeaderCanonicalizer.appendSimpleHTTP(name: DKIMSignature.fieldName, value: strippedValue,
