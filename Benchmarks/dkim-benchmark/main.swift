@@ -2,9 +2,12 @@ import DKIM
 import Foundation
 
 // DKIM sign and full-verify throughput beside `openssl speed rsa2048`, measured in one run.
-// Build and run in release mode: `swift run -c release dkim-benchmark [seconds-per-measurement]`.
+// Build and run in release mode: `swift run -c release dkim-benchmark [seconds-per-round] [rounds]`.
+// Rounds alternate between our code and openssl; each side reports its best round, so a noisy
+// neighbour on a shared machine penalizes neither side more than the other.
 
-let seconds = Double(CommandLine.arguments.dropFirst().first ?? "") ?? 3
+let seconds = Double(CommandLine.arguments.dropFirst().first ?? "") ?? 1
+let rounds = Int(CommandLine.arguments.dropFirst(2).first ?? "") ?? 5
 
 func makeRequest() -> HTTPRequestMessage {
     var lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//ischedule-gateway//benchmark//EN", "METHOD:REQUEST",
@@ -68,7 +71,7 @@ nonisolated func measureVerify(_ verifier: DKIMVerifier, _ request: HTTPRequestM
 func opensslSpeed() -> (sign: Double, verify: Double)? {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["openssl", "speed", "-seconds", String(Int(seconds.rounded(.up))), "rsa2048"]
+    process.arguments = ["openssl", "speed", "-seconds", String(max(1, Int(seconds.rounded(.up)))), "rsa2048"]
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = FileHandle.nullDevice
@@ -98,24 +101,28 @@ let verifier = DKIMVerifier(keys: KeyLocator(sources: [.dnsTXT: FixedKeyRecords(
                             clock: FixedUnixClock(1_700_000_100))
 _ = try await verifier.verify(signed)
 
-print("DKIM benchmark: 2048-bit RSA, \(template.body.count)-byte body, \(seconds) s per measurement, one thread")
-let signRate = try measure {
-    var request = template
-    try signer.sign(&request, now: 1_700_000_000, messageID: "bench")
-}
-let verifyRate = try await measureVerify(verifier, signed)
-guard let openssl = opensslSpeed() else {
-    print("openssl speed could not be run; install the openssl package")
-    exit(1)
+print("DKIM benchmark: 2048-bit RSA, \(template.body.count)-byte body, best of \(rounds) alternating rounds of \(seconds) s, one thread")
+var signRate = 0.0, verifyRate = 0.0, openssl = (sign: 0.0, verify: 0.0)
+for _ in 0..<rounds {
+    signRate = max(signRate, try measure {
+        var request = template
+        try signer.sign(&request, now: 1_700_000_000, messageID: "bench")
+    })
+    verifyRate = max(verifyRate, try await measureVerify(verifier, signed))
+    guard let round = opensslSpeed() else {
+        print("openssl speed could not be run; install the openssl package")
+        exit(1)
+    }
+    openssl = (max(openssl.sign, round.sign), max(openssl.verify, round.verify))
 }
 
 func row(_ name: String, _ ours: Double, _ reference: Double, _ target: Double) -> String {
     let ratio = ours / reference * 100
-    return "| \(name.padding(toLength: 38, withPad: " ", startingAt: 0)) | \(String(format: "%9.0f", ours)) | "
+    return "| \(name.padding(toLength: 48, withPad: " ", startingAt: 0)) | \(String(format: "%8.0f", ours)) | "
         + "\(String(format: "%9.0f", reference)) | \(String(format: "%5.1f%%", ratio)) | \(String(format: "≥ %3.0f%%", target)) "
-        + "| \(ratio >= target ? "met" : "MISSED") |"
+        + "| \(ratio >= target ? "met   " : "MISSED") |"
 }
-print("| measurement                            |   ours/s | openssl/s | ratio  | target | result |")
-print("|----------------------------------------|----------|-----------|--------|--------|--------|")
+print("| measurement                                      |   ours/s | openssl/s | ratio  | target | result |")
+print("|--------------------------------------------------|----------|-----------|--------|--------|--------|")
 print(row("sign (canonicalize + hash + RSA sign)", signRate, openssl.sign, 90))
-print(row("full verify (parse + canon + hash + RSA)", verifyRate, openssl.verify, 60))
+print(row("full verify (parse + canonicalize + hash + RSA)", verifyRate, openssl.verify, 60))

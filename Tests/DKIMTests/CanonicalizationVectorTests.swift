@@ -13,7 +13,7 @@ import TestSupport
             if name == "DKIM-Signature" {
                 let signature = try DKIMSignature(parsing: raw)
                 var out: [UInt8] = []
-                HeaderCanonicalizer.appendISchedulRelaxedSignature(value: signature.valueWithoutSignature, to: &out)
+                HeaderCanonicalizer.appendISchedulRelaxedSignature(value: Array(raw.utf8), removing: signature.tags.tag("b")?.valueRange, to: &out)
                 output = out
             } else {
                 output = HeaderCanonicalizer.ischeduleRelaxed(name: name, values: [raw])

@@ -9,14 +9,18 @@ public enum HeaderCanonicalizer {
         return out
     }
 
+    /// The common case of one field instance, without building a list.
+    static func appendISchedulRelaxed(name: String, value: String, to out: inout [UInt8]) {
+        guard isCanonical(value) else { return appendISchedulRelaxed(name: name, values: [value], to: &out) }
+        appendLowercased(name, to: &out)
+        out.append(UInt8(ascii: ":"))
+        out += value.utf8
+        out += [0x0D, 0x0A]
+    }
+
     static func appendISchedulRelaxed(name: String, values: [String], to out: inout [UInt8]) {
         appendLowercased(name, to: &out)
         out.append(UInt8(ascii: ":"))
-        if values.count == 1, isCanonical(values[0]) {
-            out += values[0].utf8
-            out += [0x0D, 0x0A]
-            return
-        }
         var state = CollapseState()
         for (index, value) in values.enumerated() {
             if index > 0 { state.append(UInt8(ascii: ","), to: &out) }
@@ -28,21 +32,33 @@ public enum HeaderCanonicalizer {
     /// Whether `ischedule-relaxed` leaves `value` unchanged: no whitespace but single SPs between
     /// other characters, none beside a comma. Clean senders' values pass, and are copied whole.
     static func isCanonical(_ value: String) -> Bool {
-        value.utf8.withContiguousStorageIfAvailable(isCanonical) ?? isCanonical(Array(value.utf8))
+        var scanner = CanonicalScanner()
+        let fed = value.utf8.withContiguousStorageIfAvailable { scanner.feed($0) } ?? scanner.feed(value.utf8)
+        return fed && scanner.finished
     }
 
-    private static func isCanonical(_ bytes: some Collection<UInt8>) -> Bool {
-        var previous: UInt8 = 0x20  // treat the start as a blank: a leading SP is not canonical
-        for byte in bytes {
-            switch byte {
-            case 0x09, 0x0A, 0x0B, 0x0C, 0x0D: return false
-            case 0x20: if previous == 0x20 || previous == UInt8(ascii: ",") { return false }
-            case UInt8(ascii: ","): if previous == 0x20 { return false }
-            default: break
+    /// Checks canonical form across consecutive pieces of one value.
+    struct CanonicalScanner {
+        private var previous: UInt8 = 0x20  // the start counts as a blank: a leading SP is not canonical
+        private var empty = true
+
+        /// False as soon as a byte shows the value is not canonical.
+        mutating func feed(_ bytes: some Sequence<UInt8>) -> Bool {
+            for byte in bytes {
+                switch byte {
+                case 0x09, 0x0A, 0x0B, 0x0C, 0x0D: return false
+                case 0x20: if previous == 0x20 || previous == UInt8(ascii: ",") { return false }
+                case UInt8(ascii: ","): if previous == 0x20 { return false }
+                default: break
+                }
+                previous = byte
+                empty = false
             }
-            previous = byte
+            return true
         }
-        return previous != 0x20 || bytes.isEmpty
+
+        /// True when the value does not end in a blank.
+        var finished: Bool { empty || previous != 0x20 }
     }
 
     /// Collapses whitespace and deletes blanks beside commas in a single pass.
@@ -103,15 +119,21 @@ public enum HeaderCanonicalizer {
         if terminated { out += [0x0D, 0x0A] }
     }
 
-    /// `ischedule-relaxed` of the DKIM-Signature value (already stripped of its `b=` value), no CRLF.
-    static func appendISchedulRelaxedSignature(value: String, to out: inout [UInt8]) {
+    /// `ischedule-relaxed` of the DKIM-Signature value without the bytes in `removed` (its `b=`
+    /// value), no CRLF. The two remaining slices are streamed, never copied into a new string.
+    static func appendISchedulRelaxedSignature(value: [UInt8], removing removed: Range<Int>?, to out: inout [UInt8]) {
         out += "dkim-signature:".utf8
-        if isCanonical(value) {
-            out += value.utf8
+        let head = value[..<(removed?.lowerBound ?? value.count)]
+        let tail = value[(removed?.upperBound ?? value.count)...]
+        var scanner = CanonicalScanner()
+        if scanner.feed(head), scanner.feed(tail), scanner.finished {
+            out += head
+            out += tail
             return
         }
         var state = CollapseState()
-        for byte in value.utf8 { state.append(byte, to: &out) }
+        for byte in head { state.append(byte, to: &out) }
+        for byte in tail { state.append(byte, to: &out) }
     }
 
     @inline(__always)

@@ -47,6 +47,7 @@ extension Array where Element == HeaderField {
 public enum ASCII {
     @inlinable
     public static func equalsIgnoringCase(_ lhs: String, _ rhs: String) -> Bool {
+        guard lhs.utf8.count == rhs.utf8.count else { return false }
         if lhs == rhs { return true }
         let fast = lhs.utf8.withContiguousStorageIfAvailable { left in
             rhs.utf8.withContiguousStorageIfAvailable { right in equalsIgnoringCase(left, right) }

@@ -124,16 +124,16 @@ public struct DKIMSignature: Sendable, Equatable {
     /// The raw header value with the `b=` value removed, as it enters the signing input.
     var valueWithoutSignature: String {
         guard let range = tags.tag("b")?.valueRange else { return rawValue }
-        var bytes = Array(rawValue.utf8)
+        var bytes = tags.source
         bytes.removeSubrange(range)
         return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The single DKIM-Signature field of a request.
     public static func field(in headers: [HeaderField]) throws(DKIMFailure) -> HeaderField {
-        let fields = headers.filter { $0.hasName(fieldName) }
-        guard let field = fields.first else { throw .signatureMissing }
-        guard fields.count == 1 else { throw .multipleSignatures(count: fields.count) }
-        return field
+        guard let index = headers.firstIndex(where: { $0.hasName(fieldName) }) else { throw .signatureMissing }
+        let count = headers[index...].count(named: fieldName)
+        guard count == 1 else { throw .multipleSignatures(count: count) }
+        return headers[index]
     }
 }

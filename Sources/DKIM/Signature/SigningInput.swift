@@ -5,23 +5,29 @@ public enum SigningInput {
                                   signatureFieldName: String = DKIMSignature.fieldName) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(1024)
-        let candidates = headers.filter { !$0.hasName(DKIMSignature.fieldName) }
-        let strippedValue = signature.valueWithoutSignature
+        // The signature being verified is never among the fields h= selects.
+        let listsItself = signature.signedHeaders.contains { ASCII.equalsIgnoringCase($0, DKIMSignature.fieldName) }
+        let signed = listsItself
+            ? signature.signedHeaders.filter { !ASCII.equalsIgnoringCase($0, DKIMSignature.fieldName) } : signature.signedHeaders
         switch signature.canonicalization.header {
         case .ischeduleRelaxed:
-            for name in signature.signedHeaders {
+            for name in signed {
                 // Most headers arrive once: find that one without building a list.
-                guard let first = candidates.firstIndex(where: { $0.hasName(name) }) else { continue }
-                let rest = candidates[(first + 1)...]
-                let values = rest.contains(where: { $0.hasName(name) })
-                    ? [candidates[first].value] + rest.values(named: name) : [candidates[first].value]
-                HeaderCanonicalizer.appendISchedulRelaxed(name: name, values: values, to: &out)
+                guard let first = headers.firstIndex(where: { $0.hasName(name) }) else { continue }
+                let rest = headers[(first + 1)...]
+                if rest.contains(where: { $0.hasName(name) }) {
+                    HeaderCanonicalizer.appendISchedulRelaxed(name: name, values: [headers[first].value] + rest.values(named: name), to: &out)
+                } else {
+                    HeaderCanonicalizer.appendISchedulRelaxed(name: name, value: headers[first].value, to: &out)
+                }
             }
-            HeaderCanonicalizer.appendISchedulRelaxedSignature(value: strippedValue, to: &out)
+            HeaderCanonicalizer.appendISchedulRelaxedSignature(value: signature.tags.source,
+                                                               removing: signature.tags.tag("b")?.valueRange, to: &out)
         case .relaxed, .simple:
             // RFC 6376 §5.4.2: each listing of a name takes the next instance from the bottom.
+            let candidates = headers.filter { !$0.hasName(DKIMSignature.fieldName) }
             var used: [String: Int] = [:]
-            for name in signature.signedHeaders {
+            for name in signed {
                 let key = name.lowercased()
                 let instances = candidates.filter { $0.hasName(name) }
                 let taken = used[key, default: 0]
@@ -30,15 +36,16 @@ public enum SigningInput {
                 let field = instances[instances.count - 1 - taken]
                 append(field.name, field.value, signature.canonicalization.header, terminated: true, to: &out)
             }
-            append(signatureFieldName, strippedValue, signature.canonicalization.header, terminated: false, to: &out)
+            append(signatureFieldName, signature.valueWithoutSignature, signature.canonicalization.header,
+                   terminated: false, to: &out)
         case .simpleHTTP:
-            for name in signature.signedHeaders {
-                let values = candidates.values(named: name)
+            for name in signed {
+                let values = headers.values(named: name)
                 if values.isEmpty { continue }
                 let merged = values.map { ASCII.trimmingWhitespace($0) }.joined(separator: ", ")
                 HeaderCanonicalizer.appendSimpleHTTP(name: name, value: merged, terminated: true, to: &out)
             }
-            HeaderCanonicalizer.appendSimpleHTTP(name: DKIMSignature.fieldName, value: strippedValue,
+            HeaderCanonicalizer.appendSimpleHTTP(name: DKIMSignature.fieldName, value: signature.valueWithoutSignature,
                                                  terminated: false, to: &out)
         }
         return out

@@ -15,6 +15,8 @@ public struct TagList: Sendable, Equatable {
     }
 
     public let tags: [Tag]
+    /// The parsed text's UTF-8 bytes (what `valueRange` offsets refer to).
+    public let source: [UInt8]
 
     /// The value of tag `name`, if present.
     public subscript(name: String) -> String? {
@@ -28,6 +30,7 @@ public struct TagList: Sendable, Equatable {
     public init(parsing text: String) throws(TagListError) {
         let bytes = Array(text.utf8)
         var tags: [Tag] = []
+        tags.reserveCapacity(16)
         var start = 0
         var index = 0
         while start <= bytes.count {
@@ -43,6 +46,7 @@ public struct TagList: Sendable, Equatable {
             start = end + 1
         }
         self.tags = tags
+        self.source = bytes
     }
 
     /// Parses one tag-spec; nil when it is only whitespace (allowed once, after the last `;`).

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages ischedule-gateway builds, runs and tests with. Idempotent: when
+# everything is present it changes nothing and does not touch the network.
+#   libssl-dev            OpenSSL libcrypto (RSA, SHA) for DKIM
+#   libcurl4-openssl-dev  libcurl (HTTPS and SMTP) for the transport layer
+#   libsqlite3-dev        SQLite for the durable delivery queue
+#   libc6-dev             glibc's resolver (libresolv) for SRV/TXT lookups
+#   openssl               the openssl CLI: the tests cross-check signatures with it, the benchmark
+#                         runs `openssl speed` beside our figures
+set -euo pipefail
+packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev libc6-dev openssl pkg-config)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
