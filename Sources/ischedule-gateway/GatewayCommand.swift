@@ -6,10 +6,6 @@ struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ischedule-gateway",
         abstract: "iSchedule gateway: real-time iTIP scheduling between calendar domains over DKIM-signed HTTPS.",
-        discussion: """
-        Subcommands available in this build:
-          dkim   generate keys, print the DNS TXT record, sign and verify saved requests
-        """,
         version: "0.1.0",
         subcommands: [DKIMCommand.self]
     )
