@@ -92,3 +92,34 @@ import TestSupport
         #expect(throws: XMLReadError.self) { try Capabilities(xml: []) }
     }
 }
+
+/// Inputs that once crashed FoundationXML's parser, and the limits that keep the reader bounded.
+@Suite struct XMLGuardTests {
+    @Test func invalidUTF8InAnElementNameIsRefusedBeforeTheParserSeesIt() {
+        var bytes = Array("<query-result xmlns=\"urn:ietf:params:xml:ns:ischedule\"><capabilities><cXomponent/></capabilities></query-result>".utf8)
+        bytes[bytes.firstIndex(of: UInt8(ascii: "X"))!] = 0xEF
+        #expect(throws: XMLReadError("document is not valid UTF-8")) { try Capabilities(xml: bytes) }
+    }
+
+    @Test func processingInstructionsOtherThanTheDeclarationAreRefused() throws {
+        #expect(throws: XMLReadError("processing instructions are not accepted")) {
+            try ScheduleResponse(xml: Array("<?x?>\n<schedule-response xmlns=\"urn:ietf:params:xml:ns:ischedule\"/>".utf8))
+        }
+        #expect(throws: XMLReadError("processing instructions are not accepted")) {
+            try ScheduleResponse(xml: Array("<?xml version=\"1.0\"?><?x?><schedule-response/>".utf8))
+        }
+        let declared = "\u{FEFF}<?xml version=\"1.0\" encoding=\"UTF-8\"?><schedule-response xmlns=\"urn:ietf:params:xml:ns:ischedule\"/>"
+        #expect(try ScheduleResponse(xml: Array(declared.utf8)).items.isEmpty)
+    }
+
+    @Test func otherDeclaredEncodingsAreRefused() {
+        #expect(throws: XMLReadError("document declares encoding ISO-8859-1; only UTF-8 is accepted")) {
+            try ErrorDocument(xml: Array("<?xml version='1.0' encoding='ISO-8859-1'?><error/>".utf8))
+        }
+    }
+
+    @Test func deepNestingIsRefused() {
+        let deep = String(repeating: "<a>", count: 100) + String(repeating: "</a>", count: 100)
+        #expect(throws: XMLReadError.self) { try Capabilities(xml: Array(deep.utf8)) }
+    }
+}

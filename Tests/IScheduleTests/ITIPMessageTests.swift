@@ -92,3 +92,15 @@ import Testing
         #expect(try ScheduleRequest(headers: lying, body: Samples.request(), requireVersion: true).contentTypeDisagreesWithBody)
     }
 }
+
+@Suite struct ICalendarLimitTests {
+    @Test func deepComponentNestingIsRefusedWithTheLine() {
+        let lines = ["BEGIN:VCALENDAR"] + (1...20).map { "BEGIN:X-\($0)" } + (1...20).reversed().map { "END:X-\($0)" } + ["END:VCALENDAR"]
+        do {
+            _ = try ITIPMessage(parsing: Array(lines.joined(separator: "\r\n").utf8))
+            Issue.record("accepted 21 levels")
+        } catch {
+            #expect(error == IScheduleError(.invalidCalendarData, "line 17: components nested more than 16 deep"))
+        }
+    }
+}
