@@ -30,13 +30,20 @@ import TestSupport
     }
 
     @Test func encryptedKeysFailInsteadOfPrompting() throws {
-        let encrypted = """
-        -----BEGIN ENCRYPTED PRIVATE KEY-----
-        MIIBvTBXBgkqhkiG9w0BBQ0wSjApBgkqhkiG9w0BBQwwHAQIc3FJ6xZUbYECAggA
-        MAwGCCqGSIb3DQIJBQAwHQYJYIZIAWUDBAEqBBC2zv3vAi3+tYvE0d0oNZRVBIIB
-        -----END ENCRYPTED PRIVATE KEY-----
-        """
-        #expect(throws: CryptoError.self) { try RSAPrivateKey(pem: encrypted) }
+        // A real passphrase-protected PKCS#8 key made by the openssl CLI: reading it must fail at
+        // once with a reason (OpenSSL's default would prompt on a terminal).
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024",
+                             "-aes-256-cbc", "-pass", "pass:secret"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let pem = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(pem.contains("BEGIN ENCRYPTED PRIVATE KEY"))
+        #expect(throws: CryptoError.self) { try RSAPrivateKey(pem: pem) }
     }
 
     @Test func signAndVerifyRoundTripWithAFreshKey() throws {
