@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "dkim-benchmark", targets: ["dkim-benchmark"]),
         .library(name: "ISchedule", targets: ["ISchedule"]),
         .library(name: "DKIM", targets: ["DKIM"]),
+        .library(name: "Transport", targets: ["Transport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -27,6 +28,9 @@ let package = Package(
         // Pure protocol core: no I/O.
         .target(name: "ISchedule", swiftSettings: strict),
         .target(name: "DKIM", dependencies: ["COpenSSL"], swiftSettings: strict),
+
+        // I/O at the edges: DNS (libresolv) and, with the transport issue, HTTP/SMTP (libcurl).
+        .target(name: "Transport", dependencies: ["CResolv", "DKIM"], swiftSettings: strict),
 
         .executableTarget(
             name: "ischedule-gateway",
@@ -55,6 +59,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "IScheduleTests", dependencies: ["ISchedule", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DKIMTests", dependencies: ["DKIM", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "TransportTests", dependencies: ["Transport", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["ischedule-gateway", "DKIM", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CInteropTests", dependencies: ["CCurl", "CResolv"], swiftSettings: strict),
     ]

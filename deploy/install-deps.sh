@@ -7,8 +7,9 @@
 #   libc6-dev             glibc's resolver (libresolv) for SRV/TXT lookups
 #   openssl               the openssl CLI: the tests cross-check signatures with it, the benchmark
 #                         runs `openssl speed` beside our figures
+#   nsd                   an authoritative DNS server the tests start on a loopback port
 set -euo pipefail
-packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev libc6-dev openssl pkg-config)
+packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev libc6-dev openssl pkg-config nsd)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -20,5 +21,13 @@ if [ "$(id -u)" -ne 0 ]; then
   sudo="sudo"
 fi
 echo "install-deps: installing ${missing[*]}" >&2
+# Packaged daemons (nsd) must not start system-wide services: the tests run their own instances.
+guard=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  guard=/usr/sbin/policy-rc.d
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee "$guard" >/dev/null
+  $sudo chmod 755 "$guard"
+fi
+trap '[ -n "$guard" ] && $sudo rm -f "$guard"' EXIT
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

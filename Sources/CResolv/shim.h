@@ -3,6 +3,8 @@
 
 #include <sys/types.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
+#include <errno.h>
 #include <arpa/nameser.h>
 #include <resolv.h>
 #include <stdlib.h>
@@ -26,6 +28,55 @@ static inline void ischedule_res_state_free(struct __res_state *state) {
     if (state == NULL) return;
     res_nclose(state);
     free(state);
+}
+
+/* Points the resolver at explicit IPv4 servers (tests aim it at a loopback port); returns 0, or -1
+   when `address` is not an IPv4 literal. */
+static inline int ischedule_res_set_server(struct __res_state *state, int index, const char *address,
+                                           unsigned short port) {
+    if (index < 0 || index >= MAXNS) return -1;
+    struct sockaddr_in server;
+    memset(&server, 0, sizeof server);
+    server.sin_family = AF_INET;
+    server.sin_port = htons(port);
+    if (inet_pton(AF_INET, address, &server.sin_addr) != 1) return -1;
+    state->nsaddr_list[index] = server;
+    state->_u._ext.nsaddrs[index] = NULL;
+    if (state->nscount < index + 1) state->nscount = index + 1;
+    return 0;
+}
+
+static inline void ischedule_res_set_server_count(struct __res_state *state, int count) {
+    state->nscount = count;
+}
+
+static inline int ischedule_res_max_servers(void) { return MAXNS; }
+
+/* Per-try timeout in seconds and number of tries per server. */
+static inline void ischedule_res_set_timing(struct __res_state *state, int seconds, int attempts) {
+    state->retrans = seconds;
+    state->retry = attempts;
+}
+
+/* glibc's res_nsend drops SERVFAIL/NOTIMP/REFUSED replies and reports ETIMEDOUT, unless pfcode is
+   set (BIND's "called from dig" rule): set it so a server failure can be told from a timeout. */
+static inline void ischedule_res_return_failure_replies(struct __res_state *state) {
+    state->pfcode = RES_PRF_REPLY;
+}
+
+/* Builds a query and sends it (UDP, retried over TCP when the answer is truncated). Returns the
+   answer length, or -1 with errno set (ETIMEDOUT when no server answered). */
+static inline int ischedule_res_query_raw(struct __res_state *state, const char *name, int type,
+                                          unsigned char *answer, int length) {
+    unsigned char query[NS_PACKETSZ];
+    int queryLength = res_nmkquery(state, ns_o_query, name, ns_c_in, type, NULL, 0, NULL, query, sizeof query);
+    if (queryLength < 0) return -2;
+    return res_nsend(state, query, queryLength, answer, length);
+}
+
+static inline int ischedule_ns_expand_name(const unsigned char *message, const unsigned char *end,
+                                           const unsigned char *source, char *destination, int size) {
+    return dn_expand(message, end, source, destination, size);
 }
 
 static inline int ischedule_res_nquery(struct __res_state *state, const char *name, int class_, int type,

@@ -1,0 +1,111 @@
+public import DKIM
+import Dispatch
+import Synchronization
+
+/// SRV and TXT lookups through glibc's resolver. Queries block, so they run on a dispatch queue of
+/// their own, never on Swift's cooperative pool. Answers are cached for their TTL (capped);
+/// NXDOMAIN and no-data briefly; server failures and timeouts not at all.
+public final class DNSResolver: Sendable {
+    public let configuration: DNSResolverConfiguration
+    private let client: LibresolvClient
+    private let clock: any UnixClock
+    private let queue = DispatchQueue(label: "ischedule-gateway.dns", attributes: .concurrent)
+    private let cache = Mutex<[CacheKey: CacheEntry]>([:])
+    private static let cacheCapacity = 10_000
+
+    public init(configuration: DNSResolverConfiguration = DNSResolverConfiguration(), clock: any UnixClock = SystemUnixClock()) {
+        self.configuration = configuration
+        self.client = LibresolvClient(configuration: configuration)
+        self.clock = clock
+    }
+
+    /// SRV records at `name` (e.g. `_ischedules._tcp.example.com`).
+    public func srv(_ name: String) async throws(DNSError) -> DNSAnswer<SRVRecord> {
+        switch try await lookup(name, .srv) {
+        case .srv(let answer): answer
+        case .txt: throw .malformedResponse(name, reason: "cache type confusion")
+        }
+    }
+
+    /// TXT records at `name`, each record's character-strings concatenated.
+    public func txt(_ name: String) async throws(DNSError) -> DNSAnswer<String> {
+        switch try await lookup(name, .txt) {
+        case .txt(let answer): answer
+        case .srv: throw .malformedResponse(name, reason: "cache type confusion")
+        }
+    }
+
+    private struct CacheKey: Hashable {
+        let name: String
+        let type: Int32
+    }
+
+    private enum Records: Sendable {
+        case srv(DNSAnswer<SRVRecord>)
+        case txt(DNSAnswer<String>)
+    }
+
+    private struct CacheEntry: Sendable {
+        let expires: Int64
+        let result: Result<Records, DNSError>
+    }
+
+    private func lookup(_ rawName: String, _ type: LibresolvClient.RecordType) async throws(DNSError) -> Records {
+        let name = Self.normalize(rawName)
+        guard DNSName.isValidDomain(name) else { throw .invalidName(rawName) }
+        let key = CacheKey(name: name, type: type.rawValue)
+        let now = clock.now()
+        if let entry = cache.withLock({ $0[key] }), entry.expires > now { return try entry.result.get() }
+        let result = await resolve(name, type)
+        store(result, for: key, now: now)
+        return try result.get()
+    }
+
+    private func resolve(_ name: String, _ type: LibresolvClient.RecordType) async -> Result<Records, DNSError> {
+        let client = self.client
+        return await withCheckedContinuation { continuation in
+            queue.async {
+                continuation.resume(returning: Result { () throws(DNSError) -> Records in
+                    let (raw, message) = try client.query(name, type)
+                    guard !raw.isEmpty else { throw .noData(name) }
+                    let ttl = raw.map(\.ttl).min() ?? 0
+                    switch type {
+                    case .srv:
+                        var records: [SRVRecord] = []
+                        for record in raw { records.append(try LibresolvClient.srv(record, in: message, name: name)) }
+                        return .srv(DNSAnswer(records: records, ttl: ttl))
+                    case .txt:
+                        var records: [String] = []
+                        for record in raw { records.append(try LibresolvClient.txt(record, name: name)) }
+                        return .txt(DNSAnswer(records: records, ttl: ttl))
+                    }
+                })
+            }
+        }
+    }
+
+    private func store(_ result: Result<Records, DNSError>, for key: CacheKey, now: Int64) {
+        let ttl: UInt32
+        switch result {
+        case .success(.srv(let answer)): ttl = answer.ttl
+        case .success(.txt(let answer)): ttl = answer.ttl
+        case .failure(.nameDoesNotExist), .failure(.noData): ttl = configuration.negativeTTL
+        case .failure: return
+        }
+        let lifetime = Int64(min(ttl, configuration.maximumTTL))
+        guard lifetime > 0 else { return }
+        cache.withLock { entries in
+            if entries.count >= Self.cacheCapacity {
+                entries = entries.filter { $0.value.expires > now }
+                if entries.count >= Self.cacheCapacity { entries.removeAll() }
+            }
+            entries[key] = CacheEntry(expires: now + lifetime, result: result)
+        }
+    }
+
+    /// Lower case, without a trailing dot.
+    static func normalize(_ name: String) -> String {
+        let lower = name.lowercased()
+        return lower.hasSuffix(".") ? String(lower.dropLast()) : lower
+    }
+}

@@ -1,0 +1,45 @@
+/// Where and how the resolver asks.
+public struct DNSResolverConfiguration: Sendable, Equatable {
+    /// An IPv4 DNS server and port (tests aim the resolver at a loopback port).
+    public struct Server: Sendable, Equatable, CustomStringConvertible {
+        public let host: String
+        public let port: UInt16
+
+        /// Parses `a.b.c.d` or `a.b.c.d:port` (port 53 by default).
+        public init?(_ text: String) {
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+            guard (1...2).contains(parts.count) else { return nil }
+            let octets = parts[0].split(separator: ".", omittingEmptySubsequences: false)
+            guard octets.count == 4, octets.allSatisfy({ UInt8($0) != nil && !$0.isEmpty && $0.count <= 3 }) else { return nil }
+            host = String(parts[0])
+            if parts.count == 2 {
+                guard let port = UInt16(parts[1]), port > 0 else { return nil }
+                self.port = port
+            } else {
+                port = 53
+            }
+        }
+
+        public var description: String { "\(host):\(port)" }
+    }
+
+    /// Empty: the servers of /etc/resolv.conf.
+    public var servers: [Server]
+    /// Seconds per try.
+    public var timeoutSeconds: Int
+    /// Tries per server.
+    public var attempts: Int
+    /// Cached answers live at most this long, whatever their TTL says.
+    public var maximumTTL: UInt32
+    /// NXDOMAIN and no-data answers are cached this long.
+    public var negativeTTL: UInt32
+
+    public init(servers: [Server] = [], timeoutSeconds: Int = 3, attempts: Int = 2,
+                maximumTTL: UInt32 = 3600, negativeTTL: UInt32 = 60) {
+        self.servers = servers
+        self.timeoutSeconds = timeoutSeconds
+        self.attempts = attempts
+        self.maximumTTL = maximumTTL
+        self.negativeTTL = negativeTTL
+    }
+}
