@@ -35,7 +35,7 @@ let package = Package(
         .executableTarget(
             name: "ischedule-gateway",
             dependencies: [
-                "ISchedule", "DKIM",
+                "ISchedule", "DKIM", "Transport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "IScheduleTests", dependencies: ["ISchedule", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DKIMTests", dependencies: ["DKIM", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "CLITests", dependencies: ["ischedule-gateway", "DKIM", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["ischedule-gateway", "DKIM", "Transport", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CInteropTests", dependencies: ["CCurl", "CResolv"], swiftSettings: strict),
     ]
 )

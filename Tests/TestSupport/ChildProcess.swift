@@ -1,6 +1,6 @@
 public import Foundation
 #if canImport(Glibc)
-public import Glibc
+import Glibc
 #endif
 
 /// A helper server started by a test (NSD, later TLS and SMTP servers), stopped by its PID.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DKIM
 import Foundation
+import Transport
 
 /// Verifies a saved signed request with a given key, key record or private-exchange directory.
 struct VerifyCommand: AsyncParsableCommand {
@@ -9,8 +10,9 @@ struct VerifyCommand: AsyncParsableCommand {
         abstract: "Verify the DKIM signature of a raw HTTP/1.1 request file.",
         discussion: """
         Prints 'verified d=… s=… a=…' and exits 0, or prints one line with the reason and exits 1.
-        --public-key and --key-record answer every q= method; --private-exchange answers only
-        private-exchange, read from <dir>/<domain>/<selector> (or Apple's <dir>/<domain>#<selector>).
+        --public-key and --key-record answer every q= method. Without them the signature's q=
+        methods are used: dns/txt asks DNS (the system resolver, or --dns-server), private-exchange
+        reads --private-exchange <dir>/<domain>/<selector> (or Apple's <dir>/<domain>#<selector>).
         """
     )
 
@@ -26,6 +28,9 @@ struct VerifyCommand: AsyncParsableCommand {
     @Option(name: .customLong("private-exchange"), help: "Directory of private-exchange key records.")
     var privateExchange: String?
 
+    @Option(name: .customLong("dns-server"), help: "DNS server for dns/txt key lookups, IPv4 HOST[:PORT] (default: /etc/resolv.conf).")
+    var dnsServer: String?
+
     @Option(help: "Verification time as Unix seconds (default: now).")
     var now: Int64?
 
@@ -37,9 +42,13 @@ struct VerifyCommand: AsyncParsableCommand {
     var legacyDialects = false
 
     func validate() throws {
-        let sources = [publicKey, keyRecord, privateExchange].compactMap { $0 }
-        guard sources.count == 1 else {
-            throw ValidationError("give exactly one of --public-key, --key-record or --private-exchange")
+        let fixed = [publicKey, keyRecord].compactMap { $0 }
+        guard fixed.count <= 1 else { throw ValidationError("give at most one of --public-key or --key-record") }
+        guard fixed.isEmpty || (privateExchange == nil && dnsServer == nil) else {
+            throw ValidationError("--public-key and --key-record replace every lookup: drop --private-exchange and --dns-server")
+        }
+        if let dnsServer, DNSResolverConfiguration.Server(dnsServer) == nil {
+            throw ValidationError("--dns-server '\(dnsServer)' is not an IPv4 HOST[:PORT]")
         }
         guard skew >= 0 else { throw ValidationError("--skew must be >= 0") }
     }
@@ -57,12 +66,17 @@ struct VerifyCommand: AsyncParsableCommand {
             guard !records.isEmpty else { throw CLIError("key record file \(keyRecord): holds no record") }
             return Self.everyMethod(FixedKeyRecords(records: records))
         }
-        let directory = privateExchange!
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw CLIError("private-exchange directory \(directory): no such directory")
+        var sources: [KeyQueryMethod: any KeyRecordSource] = [
+            .dnsTXT: DNSKeyRecordSource(resolver: DNSResolver(configuration: DNSOptions.configuration(dnsServer))),
+        ]
+        if let directory = privateExchange {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw CLIError("private-exchange directory \(directory): no such directory")
+            }
+            sources[.privateExchange] = PrivateExchangeKeyStore(directory: directory)
         }
-        return [.privateExchange: PrivateExchangeKeyStore(directory: directory)]
+        return sources
     }
 
     private static func everyMethod(_ source: any KeyRecordSource) -> [KeyQueryMethod: any KeyRecordSource] {
