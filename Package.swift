@@ -32,6 +32,9 @@ let package = Package(
         // I/O at the edges: DNS (libresolv) and, with the transport issue, HTTP/SMTP (libcurl).
         .target(name: "Transport", dependencies: ["CResolv", "DKIM"], swiftSettings: strict),
 
+        // The gateway service, one folder per stage (Discovery/ now; the rest with the service issue).
+        .target(name: "Gateway", dependencies: ["ISchedule", "DKIM", "Transport"], swiftSettings: strict),
+
         .executableTarget(
             name: "ischedule-gateway",
             dependencies: [
@@ -59,6 +62,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "IScheduleTests", dependencies: ["ISchedule", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DKIMTests", dependencies: ["DKIM", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["ischedule-gateway", "DKIM", "Transport", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CInteropTests", dependencies: ["CCurl", "CResolv"], swiftSettings: strict),

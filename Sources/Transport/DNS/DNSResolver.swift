@@ -103,8 +103,8 @@ public final class DNSResolver: Sendable {
         }
     }
 
-    /// Lower case, without a trailing dot.
-    static func normalize(_ name: String) -> String {
+    /// A DNS name in the form lookups and caches use: lower case, without a trailing dot.
+    public static func normalize(_ name: String) -> String {
         let lower = name.lowercased()
         return lower.hasSuffix(".") ? String(lower.dropLast()) : lower
     }

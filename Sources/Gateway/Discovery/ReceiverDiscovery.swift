@@ -1,0 +1,69 @@
+public import Transport
+import DKIM
+
+/// Where a domain's iSchedule receiver is (protocol reference §2): a static override, else SRV
+/// `_ischedules._tcp` (https), else SRV `_ischedule._tcp` (http), else none. Never a guessed
+/// `https://<domain>/.well-known/ischedule`: no SRV means no iSchedule.
+public struct ReceiverDiscovery: Sendable {
+    public let resolver: DNSResolver
+    /// Domain (lower case) → receiver URI, consulted before DNS.
+    public let overrides: [String: String]
+
+    public init(resolver: DNSResolver, overrides: [String: String] = [:]) {
+        self.resolver = resolver
+        self.overrides = Dictionary(overrides.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// One place to try, in order.
+    public struct Candidate: Sendable, Equatable, CustomStringConvertible {
+        public enum Origin: Sendable, Equatable { case staticOverride, srvTLS, srvPlain }
+        public let url: String
+        public let origin: Origin
+        public let srv: SRVRecord?
+
+        public var description: String { url }
+    }
+
+    public enum Outcome: Sendable, Equatable {
+        /// Receivers to try in this order (RFC 2782 for SRV; fail over down the list).
+        case receivers([Candidate])
+        /// The domain offers no iSchedule: hand its recipients to iMIP, or answer 5.3.
+        case noISchedule(reason: String)
+    }
+
+    public static let wellKnownPath = "/.well-known/ischedule"
+
+    /// - Throws: a temporary `DNSError` when DNS could not answer (retry later, do not fall back).
+    public func locate(domain rawDomain: String) async throws(DNSError) -> Outcome {
+        var generator = SystemRandomNumberGenerator()
+        return try await locate(domain: rawDomain, using: &generator)
+    }
+
+    public func locate(domain rawDomain: String, using generator: inout some RandomNumberGenerator) async throws(DNSError) -> Outcome {
+        let domain = DNSResolver.normalize(rawDomain)
+        if let url = overrides[domain] { return .receivers([Candidate(url: url, origin: .staticOverride, srv: nil)]) }
+        guard DNSName.isValidDomain(domain) else { throw .invalidName(rawDomain) }
+        for (prefix, scheme, origin) in [("_ischedules._tcp", "https", Candidate.Origin.srvTLS),
+                                         ("_ischedule._tcp", "http", Candidate.Origin.srvPlain)] {
+            let records: [SRVRecord]
+            do throws(DNSError) {
+                records = try await resolver.srv("\(prefix).\(domain)").records
+            } catch {
+                if error.isTemporary { throw error }
+                continue
+            }
+            // A lone "." is the domain saying "no service"; at _ischedules it also forbids a
+            // downgrade to plain http.
+            if SRVOrdering.saysNoService(records) {
+                return .noISchedule(reason: "\(prefix).\(domain) publishes '.' (service not offered)")
+            }
+            let usable = records.filter { !$0.target.isEmpty && $0.port != 0 }
+            guard !usable.isEmpty else { continue }
+            let ordered = SRVOrdering.order(usable, using: &generator)
+            return .receivers(ordered.map {
+                Candidate(url: "\(scheme)://\($0.target):\($0.port)\(Self.wellKnownPath)", origin: origin, srv: $0)
+            })
+        }
+        return .noISchedule(reason: "no _ischedules._tcp or _ischedule._tcp SRV records for \(domain)")
+    }
+}
