@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "DKIM", dependencies: ["COpenSSL"], swiftSettings: strict),
 
         // I/O at the edges: DNS (libresolv) and, with the transport issue, HTTP/SMTP (libcurl).
-        .target(name: "Transport", dependencies: ["CResolv", "DKIM"], swiftSettings: strict),
+        .target(name: "Transport", dependencies: ["CResolv", "CCurl", "DKIM"], swiftSettings: strict),
 
         // The gateway service, one folder per stage (Discovery/ now; the rest with the service issue).
         .target(name: "Gateway", dependencies: ["ISchedule", "DKIM", "Transport"], swiftSettings: strict),

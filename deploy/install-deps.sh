@@ -8,8 +8,9 @@
 #   openssl               the openssl CLI: the tests cross-check signatures with it, the benchmark
 #                         runs `openssl speed` beside our figures
 #   nsd                   an authoritative DNS server the tests start on a loopback port
+#   python3               runs the tests' HTTPS server (Tests/Helpers/https_server.py, standard library only)
 set -euo pipefail
-packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev libc6-dev openssl pkg-config nsd)
+packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev libc6-dev openssl pkg-config nsd python3)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

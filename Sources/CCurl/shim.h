@@ -53,6 +53,19 @@ static inline CURLMcode ischedule_curl_multi_setopt_long(CURLM *multi, CURLMopti
     return curl_multi_setopt(multi, option, value);
 }
 
+/* The CURLMsg union and the done-message test, readable from Swift. */
+static inline int ischedule_curl_msg_is_done(const CURLMsg *message) {
+    return message->msg == CURLMSG_DONE;
+}
+
+static inline CURLcode ischedule_curl_msg_result(const CURLMsg *message) {
+    return message->data.result;
+}
+
+static inline CURL *ischedule_curl_msg_handle(const CURLMsg *message) {
+    return message->easy_handle;
+}
+
 /* CURLVERSION_NOW and CURL_GLOBAL_DEFAULT are macro aliases Swift cannot import. */
 static inline curl_version_info_data *ischedule_curl_version_info(void) {
     return curl_version_info(CURLVERSION_NOW);

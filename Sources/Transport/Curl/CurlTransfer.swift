@@ -1,0 +1,142 @@
+internal import CCurl
+import Foundation
+import Synchronization
+
+/// One transfer: the easy handle and everything libcurl keeps a pointer to (header list, error
+/// buffer, this object as callback context), alive until the transfer completes.
+final class CurlTransfer: @unchecked Sendable {
+    let handle: UnsafeMutableRawPointer
+    private var headerList: UnsafeMutablePointer<curl_slist>?
+    private let errorBuffer: UnsafeMutablePointer<CChar>
+    private let maximumBytes: Int
+    private(set) var body: [UInt8] = []
+    private(set) var headerLines: [String] = []
+    private(set) var tooLarge = false
+    /// Set by task cancellation from any thread; the loop thread acts on it.
+    let cancelRequested = Atomic<Bool>(false)
+    /// Completed exactly once, on the loop thread.
+    var continuation: CheckedContinuation<Result<HTTPClientResponse, HTTPClientError>, Never>?
+
+    init(_ request: HTTPClientRequest, configuration: HTTPClientConfiguration) throws(HTTPClientError) {
+        guard let handle = curl_easy_init() else { throw .transfer(code: -1, message: "curl_easy_init failed") }
+        self.handle = handle
+        errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        maximumBytes = configuration.maximumResponseBytes
+        guard request.url.hasPrefix("https://") || request.url.hasPrefix("http://") else {
+            throw .invalidRequest("URL must be http:// or https://: \(request.url)")
+        }
+        guard request.method.utf8.allSatisfy({ $0 >= 0x41 && $0 <= 0x5A }), !request.method.isEmpty else {
+            throw .invalidRequest("method '\(request.method)'")
+        }
+        for (name, value) in request.headers {
+            guard !name.contains(where: { $0 == ":" || $0 == "\r" || $0 == "\n" }), !value.contains(where: { $0 == "\r" || $0 == "\n" })
+            else { throw .invalidRequest("header \(name) contains a line break or colon") }
+        }
+        var status = CURLE_OK
+        func set(_ option: CURLoption, _ value: Int) { if status == CURLE_OK { status = ischedule_curl_easy_setopt_long(handle, option, value) } }
+        func set(_ option: CURLoption, _ value: String) { if status == CURLE_OK { status = ischedule_curl_easy_setopt_string(handle, option, value) } }
+        set(CURLOPT_NOSIGNAL, 1)
+        set(CURLOPT_URL, request.url)
+        set(CURLOPT_PROTOCOLS_STR, "http,https")
+        set(CURLOPT_FOLLOWLOCATION, 0)
+        set(CURLOPT_SSL_VERIFYPEER, 1)
+        set(CURLOPT_SSL_VERIFYHOST, 2)
+        if let caFile = configuration.caFile { set(CURLOPT_CAINFO, caFile) }
+        set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
+        set(CURLOPT_CONNECTTIMEOUT_MS, configuration.connectTimeoutMilliseconds)
+        set(CURLOPT_TIMEOUT_MS, request.timeoutMilliseconds ?? configuration.totalTimeoutMilliseconds)
+        set(CURLOPT_USERAGENT, configuration.userAgent)
+        if request.method == "GET" {
+            set(CURLOPT_HTTPGET, 1)
+        } else {
+            set(CURLOPT_POSTFIELDSIZE_LARGE, request.body.count)
+            if status == CURLE_OK {
+                status = request.body.withUnsafeBytes {
+                    ischedule_curl_easy_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: $0.baseAddress ?? UnsafeRawPointer(errorBuffer)))
+                }
+            }
+            if request.method != "POST" { set(CURLOPT_CUSTOMREQUEST, request.method) }
+        }
+        // No "Expect: 100-continue" round trip; the caller's headers go out as given.
+        for line in request.headers.map({ "\($0.name): \($0.value)" }) + ["Expect:"] {
+            headerList = curl_slist_append(headerList, line)
+        }
+        if status == CURLE_OK { status = ischedule_curl_easy_setopt_pointer(handle, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headerList)) }
+        if status == CURLE_OK { status = ischedule_curl_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(errorBuffer)) }
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        if status == CURLE_OK { status = ischedule_curl_easy_setopt_pointer(handle, CURLOPT_WRITEDATA, context) }
+        if status == CURLE_OK { status = ischedule_curl_easy_setopt_write_function(handle, curlWrite) }
+        if status == CURLE_OK { status = ischedule_curl_easy_setopt_pointer(handle, CURLOPT_HEADERDATA, context) }
+        if status == CURLE_OK { status = ischedule_curl_easy_setopt_header_function(handle, curlHeader) }
+        if status == CURLE_OK { status = ischedule_curl_easy_setopt_pointer(handle, CURLOPT_PRIVATE, context) }
+        guard status == CURLE_OK else { throw .transfer(code: Int(status.rawValue), message: String(cString: curl_easy_strerror(status))) }
+    }
+
+    deinit {
+        curl_easy_cleanup(handle)
+        curl_slist_free_all(headerList)
+        errorBuffer.deallocate()
+    }
+
+    fileprivate func receive(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard body.count + bytes.count <= maximumBytes else {
+            tooLarge = true
+            return false
+        }
+        body.append(contentsOf: bytes)
+        return true
+    }
+
+    fileprivate func receiveHeader(_ line: String) {
+        // A new status line (after a 100 Continue, say) starts a new header block.
+        if line.hasPrefix("HTTP/") { headerLines.removeAll() }
+        headerLines.append(line)
+    }
+
+    /// The outcome once libcurl reports the transfer done.
+    func result(_ code: CURLcode) -> Result<HTTPClientResponse, HTTPClientError> {
+        let detail = errorBuffer.pointee == 0 ? String(cString: curl_easy_strerror(code)) : String(cString: errorBuffer)
+        switch code {
+        case CURLE_OK: break
+        case CURLE_WRITE_ERROR where tooLarge, CURLE_FILESIZE_EXCEEDED: return .failure(.responseTooLarge(limit: maximumBytes))
+        case CURLE_COULDNT_CONNECT: return .failure(.couldNotConnect(detail))
+        case CURLE_COULDNT_RESOLVE_HOST: return .failure(.couldNotResolve(detail))
+        case CURLE_OPERATION_TIMEDOUT: return .failure(.timeout(detail))
+        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CERTPROBLEM:
+            return .failure(.tls(detail))
+        default: return .failure(.transfer(code: Int(code.rawValue), message: detail))
+        }
+        var status = 0, version = 0
+        _ = ischedule_curl_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        _ = ischedule_curl_easy_getinfo_long(handle, CURLINFO_HTTP_VERSION, &version)
+        let headers = headerLines.dropFirst().compactMap { line -> (name: String, value: String)? in
+            guard let colon = line.firstIndex(of: ":") else { return nil }
+            return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+        }
+        return .success(HTTPClientResponse(status: status, headers: headers, body: body,
+                                           httpVersion: version == Int(CURL_HTTP_VERSION_2_0) ? "2" : "1.1"))
+    }
+
+    static func from(_ handle: UnsafeMutableRawPointer) -> CurlTransfer? {
+        var pointer: UnsafeMutableRawPointer?
+        guard ischedule_curl_easy_getinfo_pointer(handle, CURLINFO_PRIVATE, &pointer) == CURLE_OK, let pointer else { return nil }
+        return Unmanaged<CurlTransfer>.fromOpaque(pointer).takeUnretainedValue()
+    }
+}
+
+private func curlWrite(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?) -> Int {
+    guard let data, let context else { return 0 }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+    let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(data).assumingMemoryBound(to: UInt8.self), count: size * count)
+    return transfer.receive(bytes) ? size * count : 0
+}
+
+private func curlHeader(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?) -> Int {
+    guard let data, let context else { return 0 }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+    let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(data).assumingMemoryBound(to: UInt8.self), count: size * count)
+    let line = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .newlines)
+    if !line.isEmpty { transfer.receiveHeader(line) }
+    return size * count
+}

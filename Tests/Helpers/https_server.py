@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""Test HTTPS server for the transport tests: TLS with a certificate the test generated.
+
+Usage: https_server.py CERT KEY   (binds 127.0.0.1 on a free port and prints "ready PORT")
+Routes: GET /ok, GET /big/N (N bytes), GET /redirect (301 to /ok), GET /slow/SECONDS,
+POST /echo (echoes the body; X-Method and X-Seen-Test headers report what arrived).
+"""
+import http.server
+import ssl
+import sys
+import time
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, code, body, headers=()):
+        self.send_response(code)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        if self.path == "/ok":
+            self.reply(200, b"hello", [("Content-Type", "text/plain")])
+        elif self.path.startswith("/big/"):
+            self.reply(200, b"x" * int(self.path[5:]))
+        elif self.path == "/redirect":
+            self.reply(301, b"", [("Location", "/ok")])
+        elif self.path.startswith("/slow/"):
+            time.sleep(float(self.path[6:]))
+            self.reply(200, b"late")
+        else:
+            self.reply(404, b"not found")
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.reply(200, body, [("X-Method", self.command), ("X-Seen-Test", self.headers.get("X-Test", ""))])
+
+
+class Server(http.server.ThreadingHTTPServer):
+    request_queue_size = 512  # the default listen backlog of 5 drops bursts of connections
+    daemon_threads = True
+
+
+def main():
+    server = Server(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(sys.argv[1], sys.argv[2])
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    print("ready", server.server_address[1], flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

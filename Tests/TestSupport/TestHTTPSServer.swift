@@ -1,0 +1,65 @@
+public import Foundation
+
+/// A test certificate authority and server certificates, made with the openssl CLI.
+public struct TestCertificates: Sendable {
+    public let directory: URL
+    public var caFile: String { directory.appendingPathComponent("ca.pem").path }
+
+    public init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+                     "-subj", "/CN=ischedule-gateway test CA"])
+    }
+
+    /// Issues `name.pem`/`name.key` for the subject alternative names given (e.g. `DNS:localhost`).
+    /// Each call writes its own files, so concurrent tests sharing the CA do not collide.
+    public func issue(_ subject: String, subjectAltNames: [String]) throws -> (cert: String, key: String) {
+        let name = "\(subject)-\(UUID().uuidString.prefix(8))"
+        try "subjectAltName=\(subjectAltNames.joined(separator: ","))\n"
+            .write(to: directory.appendingPathComponent("\(name).ext"), atomically: true, encoding: .utf8)
+        try openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(name).key", "-out", "\(name).csr",
+                     "-subj", "/CN=\(subject)"])
+        try openssl(["x509", "-req", "-in", "\(name).csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                     "-out", "\(name).pem", "-days", "2", "-extfile", "\(name).ext"])
+        return (directory.appendingPathComponent("\(name).pem").path, directory.appendingPathComponent("\(name).key").path)
+    }
+
+    private func openssl(_ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["openssl"] + arguments
+        process.currentDirectoryURL = directory
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw ChildProcessError("openssl \(arguments.prefix(2).joined(separator: " ")) failed") }
+    }
+}
+
+/// A real HTTPS server (Tests/Helpers/https_server.py) on a loopback port the kernel chose.
+public final class TestHTTPSServer: @unchecked Sendable {
+    public let port: UInt16
+    private let process: ChildProcess
+
+    public init(cert: String, key: String) throws {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Helpers/https_server.py").path
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("https-\(UUID().uuidString).log").path
+        process = try ChildProcess("/usr/bin/env", ["python3", script, cert, key], logPath: log)
+        for _ in 0..<200 where process.isRunning && !process.log.contains("ready ") { usleep(25_000) }
+        guard let line = process.log.split(separator: "\n").first(where: { $0.hasPrefix("ready ") }),
+              let port = UInt16(line.dropFirst(6))
+        else {
+            let output = process.log
+            process.stop()
+            throw ChildProcessError("HTTPS test server did not start: \(output)")
+        }
+        self.port = port
+    }
+
+    public func stop() { process.stop() }
+
+    deinit { stop() }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import Synchronization
+import Testing
+import TestSupport
+@testable import Transport
+
+/// The libcurl client against a real TLS server with a CA the test generated.
+@Suite(.serialized) struct HTTPClientTests {
+    static let certificates = Result { try TestCertificates() }
+
+    struct Fixture {
+        let server: TestHTTPSServer
+        let client: HTTPClient
+        var base: String { "https://localhost:\(server.port)" }
+    }
+
+    static func fixture(_ configure: (inout HTTPClientConfiguration) -> Void = { _ in }) throws -> Fixture {
+        let certificates = try certificates.get()
+        let (cert, key) = try certificates.issue("localhost", subjectAltNames: ["DNS:localhost", "IP:127.0.0.1"])
+        var configuration = HTTPClientConfiguration(caFile: certificates.caFile, connectTimeoutMilliseconds: 2_000,
+                                                    totalTimeoutMilliseconds: 10_000)
+        configure(&configuration)
+        return Fixture(server: try TestHTTPSServer(cert: cert, key: key), client: HTTPClient(configuration: configuration))
+    }
+
+    @Test func getAndPostOverVerifiedTLS() async throws {
+        let fixture = try Self.fixture()
+        defer { fixture.server.stop() }
+        let response = try await fixture.client.send(HTTPClientRequest(url: "\(fixture.base)/ok"))
+        #expect(response.status == 200 && response.body == Array("hello".utf8))
+        #expect(response.values("content-type") == ["text/plain"])
+        let echo = try await fixture.client.send(HTTPClientRequest(method: "POST", url: "\(fixture.base)/echo",
+                                                                   headers: [("X-Test", "signed"), ("Content-Type", "text/calendar")],
+                                                                   body: Array("BEGIN:VCALENDAR\r\n".utf8)))
+        #expect(echo.status == 200 && echo.body == Array("BEGIN:VCALENDAR\r\n".utf8))
+        #expect(echo.values("X-Seen-Test") == ["signed"] && echo.values("X-Method") == ["POST"])
+    }
+
+    @Test func untrustedAndWrongNameCertificatesAreRefused() async throws {
+        let fixture = try Self.fixture()
+        defer { fixture.server.stop() }
+        let systemStoreOnly = HTTPClient(configuration: HTTPClientConfiguration(connectTimeoutMilliseconds: 2_000))
+        await #expect { try await systemStoreOnly.send(HTTPClientRequest(url: "\(fixture.base)/ok")) } throws: { error in
+            guard case .tls = error as? HTTPClientError else { return false }
+            return true
+        }
+        let certificates = try Self.certificates.get()
+        let (cert, key) = try certificates.issue("wrong", subjectAltNames: ["DNS:wrong.example"])
+        let wrongName = try TestHTTPSServer(cert: cert, key: key)
+        defer { wrongName.stop() }
+        await #expect { try await fixture.client.send(HTTPClientRequest(url: "https://localhost:\(wrongName.port)/ok")) } throws: { error in
+            guard case .tls(let detail) = error as? HTTPClientError else { return false }
+            return detail.contains("localhost")
+        }
+    }
+
+    @Test func redirectsAreReportedNotFollowed() async throws {
+        let fixture = try Self.fixture()
+        defer { fixture.server.stop() }
+        let response = try await fixture.client.send(HTTPClientRequest(url: "\(fixture.base)/redirect"))
+        #expect(response.status == 301 && response.location == "/ok")
+    }
+
+    @Test func limitsTimeoutsAndRefusals() async throws {
+        let fixture = try Self.fixture { $0.maximumResponseBytes = 1_000 }
+        defer { fixture.server.stop() }
+        #expect(try await fixture.client.send(HTTPClientRequest(url: "\(fixture.base)/big/1000")).body.count == 1_000)
+        await #expect(throws: HTTPClientError.responseTooLarge(limit: 1_000)) {
+            try await fixture.client.send(HTTPClientRequest(url: "\(fixture.base)/big/5000"))
+        }
+        await #expect { try await fixture.client.send(HTTPClientRequest(url: "\(fixture.base)/slow/3", timeoutMilliseconds: 300)) } throws: { error in
+            guard case .timeout = error as? HTTPClientError else { return false }
+            return true
+        }
+        await #expect { try await fixture.client.send(HTTPClientRequest(url: "https://127.0.0.1:\(freeLoopbackPort())/")) } throws: { error in
+            guard case .couldNotConnect = error as? HTTPClientError else { return false }
+            return true
+        }
+        await #expect(throws: HTTPClientError.invalidRequest("URL must be http:// or https://: ftp://localhost/")) {
+            try await fixture.client.send(HTTPClientRequest(url: "ftp://localhost/"))
+        }
+    }
+
+    @Test func cancellationAbortsTheTransfer() async throws {
+        let fixture = try Self.fixture()
+        defer { fixture.server.stop() }
+        let started = ContinuousClock.now
+        let task = Task { try await fixture.client.send(HTTPClientRequest(url: "\(fixture.base)/slow/5")) }
+        try await Task.sleep(for: .milliseconds(200))
+        task.cancel()
+        await #expect(throws: HTTPClientError.cancelled) { try await task.value }
+        #expect(ContinuousClock.now - started < .seconds(3))
+    }
+
+    @Test func twoHundredConcurrentRequestsLeaveThePoolFree() async throws {
+        let fixture = try Self.fixture()
+        defer { fixture.server.stop() }
+        let ticks = Atomic<Int>(0)
+        let ticker = Task {
+            while !Task.isCancelled {
+                ticks.add(1, ordering: .relaxed)
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        let started = ContinuousClock.now
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<200 {
+                group.addTask { try await fixture.client.send(HTTPClientRequest(url: "\(fixture.base)/slow/0.2")).status }
+            }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        let elapsed = ContinuousClock.now - started
+        ticker.cancel()
+        #expect(statuses.count == 200 && statuses.allSatisfy { $0 == 200 })
+        // The ticker ran throughout: at least a third of the 10 ms slots while the transfers ran.
+        let slots = Int(elapsed / .milliseconds(10))
+        #expect(ticks.load(ordering: .relaxed) >= slots / 3, "ticks \(ticks.load(ordering: .relaxed)) of \(slots) slots")
+    }
+
+    @Test func shutdownFailsInFlightTransfers() async throws {
+        let fixture = try Self.fixture()
+        defer { fixture.server.stop() }
+        let task = Task { try await fixture.client.send(HTTPClientRequest(url: "\(fixture.base)/slow/5")) }
+        try await Task.sleep(for: .milliseconds(200))
+        fixture.client.shutdown()
+        await #expect(throws: HTTPClientError.shutDown) { try await task.value }
+        await #expect(throws: HTTPClientError.shutDown) { try await fixture.client.send(HTTPClientRequest(url: "\(fixture.base)/ok")) }
+    }
+}
+
+@Suite(.serialized) struct HTTPClientCancellationTests {
+    @Test func alreadyCancelledTasksNeverStartATransfer() async throws {
+        let fixture = try HTTPClientTests.fixture()
+        defer { fixture.server.stop() }
+        let task = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return try await fixture.client.send(HTTPClientRequest(url: "\(fixture.base)/slow/5"))
+        }
+        let started = ContinuousClock.now
+        await #expect(throws: HTTPClientError.cancelled) { try await task.value }
+        #expect(ContinuousClock.now - started < .seconds(2))
+        // The client keeps working afterwards.
+        #expect(try await fixture.client.send(HTTPClientRequest(url: "\(fixture.base)/ok")).status == 200)
+    }
+}
