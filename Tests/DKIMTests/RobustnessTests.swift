@@ -3,6 +3,7 @@ import TestSupport
 @testable import DKIM
 
 /// 100,000 generated and mutated inputs per parser; every one must end in a value or a typed error.
+/// The loops yield now and then: they are CPU-bound and would otherwise hold the cooperative pool.
 @Suite struct RobustnessTests {
     static let iterations = 100_000
 
@@ -17,10 +18,11 @@ import TestSupport
     static let tokens = ["v=", "a=rsa-sha256", "b=", "bh=", "c=ischedule-relaxed/simple", "; ", ";", "=", ":", "\r\n ",
                          "h=Originator:Recipient", "t=", "x=99999999999999", "l=", "q=dns/txt", "d=", "s=", ",", " , "]
 
-    @Test func tagParserAndSignatureParserSurviveMutatedInput() throws {
+    @Test func tagParserAndSignatureParserSurviveMutatedInput() async throws {
         var mutator = InputMutator(seed: 0x7A65, corpus: try Self.signatureCorpus(), tokens: Self.tokens)
         var parsed = 0, refused = 0
-        for _ in 0..<Self.iterations {
+        for iteration in 0..<Self.iterations {
+            if iteration % 256 == 0 { await Task.yield() }  // share the pool with timing-sensitive suites
             let text = String(decoding: mutator.nextInput(), as: UTF8.self)
             do {
                 let list = try TagList(parsing: text)
@@ -39,11 +41,12 @@ import TestSupport
         #expect(parsed > 1_000 && refused > 1_000, "the corpus should exercise both outcomes")
     }
 
-    @Test func headerCanonicalizersSurviveMutatedInput() throws {
+    @Test func headerCanonicalizersSurviveMutatedInput() async throws {
         let corpus = try Self.signatureCorpus() + [Array(" text/calendar  ; charset =  \"utf-8\"  ".utf8),
                                                      Array("  mailto:a@b.c  ,\t mailto:d@e.f\t\t".utf8)]
         var mutator = InputMutator(seed: 0xCA40, corpus: corpus, tokens: Self.tokens + ["\u{0B}", "\u{0C}", "\t\t"])
-        for _ in 0..<Self.iterations {
+        for iteration in 0..<Self.iterations {
+            if iteration % 256 == 0 { await Task.yield() }  // share the pool with timing-sensitive suites
             let value = String(decoding: mutator.nextInput(), as: UTF8.self)
             let canonical = HeaderCanonicalizer.ischeduleRelaxed(name: "Recipient", values: [value, value])
             // Invariants of ischedule-relaxed: one CRLF at the end, no whitespace runs, none beside commas.
@@ -61,11 +64,12 @@ import TestSupport
         }
     }
 
-    @Test func rawRequestParserSurvivesMutatedInput() throws {
+    @Test func rawRequestParserSurvivesMutatedInput() async throws {
         let corpus = [try Fixtures.bytes("derived-ischedule-request-A-rsa-sha256.http"),
                       Array("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n".utf8)]
         var mutator = InputMutator(seed: 0x4E77, corpus: corpus, tokens: ["\r\n", ":", "Content-Length: 5\r\n", "chunked", "\r\n\r\n"])
-        for _ in 0..<10_000 {
+        for iteration in 0..<10_000 {
+            if iteration % 256 == 0 { await Task.yield() }
             let input = mutator.nextInput()
             if let request = try? HTTPRequestMessage(parsing: input) {
                 #expect((try? HTTPRequestMessage(parsing: request.serialized()))?.body == request.body)

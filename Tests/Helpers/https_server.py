@@ -18,6 +18,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
     def reply(self, code, body, headers=()):
+        print("request", self.command, self.path, flush=True)
         self.send_response(code)
         for name, value in headers:
             self.send_header(name, value)

@@ -59,6 +59,11 @@ public final class TestHTTPSServer: @unchecked Sendable {
         self.port = port
     }
 
+    /// "METHOD /path" of every request the server answered, in order.
+    public var requests: [String] {
+        process.log.split(separator: "\n").filter { $0.hasPrefix("request ") }.map { String($0.dropFirst(8)) }
+    }
+
     public func stop() { process.stop() }
 
     deinit { stop() }

@@ -85,11 +85,12 @@ import TestSupport
         let fixture = try Self.fixture()
         defer { fixture.server.stop() }
         let started = ContinuousClock.now
-        let task = Task { try await fixture.client.send(HTTPClientRequest(url: "\(fixture.base)/slow/5")) }
+        let task = Task { try await fixture.client.send(HTTPClientRequest(url: "\(fixture.base)/slow/30")) }
         try await Task.sleep(for: .milliseconds(200))
         task.cancel()
         await #expect(throws: HTTPClientError.cancelled) { try await task.value }
-        #expect(ContinuousClock.now - started < .seconds(3))
+        // Far sooner than the 30 s the server would take, even on a loaded machine.
+        #expect(ContinuousClock.now - started < .seconds(20))
     }
 
     @Test func twoHundredConcurrentRequestsLeaveThePoolFree() async throws {
@@ -112,9 +113,12 @@ import TestSupport
         let elapsed = ContinuousClock.now - started
         ticker.cancel()
         #expect(statuses.count == 200 && statuses.allSatisfy { $0 == 200 })
-        // The ticker ran throughout: at least a third of the 10 ms slots while the transfers ran.
+        // Transfers blocking the pool's threads would need 200 x 0.2 s / 2 threads = 20 s and starve the
+        // ticker; with the curl thread the batch takes a few seconds and the ticker keeps its slots
+        // (a tenth of them at least, leaving room for other suites sharing the two cores).
         let slots = Int(elapsed / .milliseconds(10))
-        #expect(ticks.load(ordering: .relaxed) >= slots / 3, "ticks \(ticks.load(ordering: .relaxed)) of \(slots) slots")
+        #expect(elapsed < .seconds(15), "200 transfers took \(elapsed)")
+        #expect(ticks.load(ordering: .relaxed) >= max(5, slots / 10), "ticks \(ticks.load(ordering: .relaxed)) of \(slots) slots")
     }
 
     @Test func shutdownFailsInFlightTransfers() async throws {
@@ -134,12 +138,11 @@ import TestSupport
         defer { fixture.server.stop() }
         let task = Task {
             withUnsafeCurrentTask { $0?.cancel() }
-            return try await fixture.client.send(HTTPClientRequest(url: "\(fixture.base)/slow/5"))
+            return try await fixture.client.send(HTTPClientRequest(url: "\(fixture.base)/slow/1"))
         }
-        let started = ContinuousClock.now
         await #expect(throws: HTTPClientError.cancelled) { try await task.value }
-        #expect(ContinuousClock.now - started < .seconds(2))
-        // The client keeps working afterwards.
+        // The client keeps working afterwards, and the server only ever saw that later request.
         #expect(try await fixture.client.send(HTTPClientRequest(url: "\(fixture.base)/ok")).status == 200)
+        #expect(fixture.server.requests == ["GET /ok"])
     }
 }
