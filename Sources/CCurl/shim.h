@@ -53,6 +53,11 @@ static inline CURLMcode ischedule_curl_multi_setopt_long(CURLM *multi, CURLMopti
     return curl_multi_setopt(multi, option, value);
 }
 
+static inline CURLcode ischedule_curl_easy_setopt_prereq_function(CURL *handle,
+    int (*function)(void *, char *, char *, int, int)) {
+    return curl_easy_setopt(handle, CURLOPT_PREREQFUNCTION, function);
+}
+
 /* The CURLMsg union and the done-message test, readable from Swift. */
 static inline int ischedule_curl_msg_is_done(const CURLMsg *message) {
     return message->msg == CURLMSG_DONE;

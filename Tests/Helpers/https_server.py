@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Test HTTPS server for the transport tests: TLS with a certificate the test generated.
 
-Usage: https_server.py CERT KEY   (binds 127.0.0.1 on a free port and prints "ready PORT")
+Usage: https_server.py CERT KEY [KEYDIR]   (binds 127.0.0.1 on a free port, prints "ready PORT")
 Routes: GET /ok, GET /big/N (N bytes), GET /redirect (301 to /ok), GET /slow/SECONDS,
-POST /echo (echoes the body; X-Method and X-Seen-Test headers report what arrived).
+POST /echo (echoes the body; X-Method and X-Seen-Test headers report what arrived),
+GET /.well-known/domainkey/D/S (KEYDIR/D/S as text/plain; a selector named "json" is served as
+application/json).
 """
 import http.server
+import os
 import ssl
 import sys
 import time
@@ -27,7 +30,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
-        if self.path == "/ok":
+        if self.path.startswith("/.well-known/domainkey/") and len(sys.argv) > 3:
+            parts = self.path.split("/")[3:]
+            path = os.path.join(sys.argv[3], *parts)
+            if len(parts) == 2 and ".." not in parts and os.path.isfile(path):
+                with open(path, "rb") as key:
+                    kind = "application/json" if parts[1] == "json" else "text/plain; charset=utf-8"
+                    self.reply(200, key.read(), [("Content-Type", kind)])
+            else:
+                self.reply(404, b"no such key")
+        elif self.path == "/ok":
             self.reply(200, b"hello", [("Content-Type", "text/plain")])
         elif self.path.startswith("/big/"):
             self.reply(200, b"x" * int(self.path[5:]))

@@ -4,6 +4,13 @@ import Testing
 import TestSupport
 @testable import Transport
 
+/// The test servers listen on loopback, which requests must allow explicitly (the default refuses it).
+func loopback(_ request: HTTPClientRequest) -> HTTPClientRequest {
+    var request = request
+    request.addressPolicy = .any
+    return request
+}
+
 /// The libcurl client against a real TLS server with a CA the test generated.
 @Suite(.serialized) struct HTTPClientTests {
     static let certificates = Result { try TestCertificates() }
@@ -26,12 +33,12 @@ import TestSupport
     @Test func getAndPostOverVerifiedTLS() async throws {
         let fixture = try Self.fixture()
         defer { fixture.server.stop() }
-        let response = try await fixture.client.send(HTTPClientRequest(url: "\(fixture.base)/ok"))
+        let response = try await fixture.client.send(loopback(HTTPClientRequest(url: "\(fixture.base)/ok")))
         #expect(response.status == 200 && response.body == Array("hello".utf8))
         #expect(response.values("content-type") == ["text/plain"])
-        let echo = try await fixture.client.send(HTTPClientRequest(method: "POST", url: "\(fixture.base)/echo",
+        let echo = try await fixture.client.send(loopback(HTTPClientRequest(method: "POST", url: "\(fixture.base)/echo",
                                                                    headers: [("X-Test", "signed"), ("Content-Type", "text/calendar")],
-                                                                   body: Array("BEGIN:VCALENDAR\r\n".utf8)))
+                                                                   body: Array("BEGIN:VCALENDAR\r\n".utf8))))
         #expect(echo.status == 200 && echo.body == Array("BEGIN:VCALENDAR\r\n".utf8))
         #expect(echo.values("X-Seen-Test") == ["signed"] && echo.values("X-Method") == ["POST"])
     }
@@ -40,7 +47,7 @@ import TestSupport
         let fixture = try Self.fixture()
         defer { fixture.server.stop() }
         let systemStoreOnly = HTTPClient(configuration: HTTPClientConfiguration(connectTimeoutMilliseconds: 2_000))
-        await #expect { try await systemStoreOnly.send(HTTPClientRequest(url: "\(fixture.base)/ok")) } throws: { error in
+        await #expect { try await systemStoreOnly.send(loopback(HTTPClientRequest(url: "\(fixture.base)/ok"))) } throws: { error in
             guard case .tls = error as? HTTPClientError else { return false }
             return true
         }
@@ -48,7 +55,7 @@ import TestSupport
         let (cert, key) = try certificates.issue("wrong", subjectAltNames: ["DNS:wrong.example"])
         let wrongName = try TestHTTPSServer(cert: cert, key: key)
         defer { wrongName.stop() }
-        await #expect { try await fixture.client.send(HTTPClientRequest(url: "https://localhost:\(wrongName.port)/ok")) } throws: { error in
+        await #expect { try await fixture.client.send(loopback(HTTPClientRequest(url: "https://localhost:\(wrongName.port)/ok"))) } throws: { error in
             guard case .tls(let detail) = error as? HTTPClientError else { return false }
             return detail.contains("localhost")
         }
@@ -57,27 +64,27 @@ import TestSupport
     @Test func redirectsAreReportedNotFollowed() async throws {
         let fixture = try Self.fixture()
         defer { fixture.server.stop() }
-        let response = try await fixture.client.send(HTTPClientRequest(url: "\(fixture.base)/redirect"))
+        let response = try await fixture.client.send(loopback(HTTPClientRequest(url: "\(fixture.base)/redirect")))
         #expect(response.status == 301 && response.location == "/ok")
     }
 
     @Test func limitsTimeoutsAndRefusals() async throws {
         let fixture = try Self.fixture { $0.maximumResponseBytes = 1_000 }
         defer { fixture.server.stop() }
-        #expect(try await fixture.client.send(HTTPClientRequest(url: "\(fixture.base)/big/1000")).body.count == 1_000)
+        #expect(try await fixture.client.send(loopback(HTTPClientRequest(url: "\(fixture.base)/big/1000"))).body.count == 1_000)
         await #expect(throws: HTTPClientError.responseTooLarge(limit: 1_000)) {
-            try await fixture.client.send(HTTPClientRequest(url: "\(fixture.base)/big/5000"))
+            try await fixture.client.send(loopback(HTTPClientRequest(url: "\(fixture.base)/big/5000")))
         }
-        await #expect { try await fixture.client.send(HTTPClientRequest(url: "\(fixture.base)/slow/3", timeoutMilliseconds: 300)) } throws: { error in
+        await #expect { try await fixture.client.send(loopback(HTTPClientRequest(url: "\(fixture.base)/slow/3", timeoutMilliseconds: 300))) } throws: { error in
             guard case .timeout = error as? HTTPClientError else { return false }
             return true
         }
-        await #expect { try await fixture.client.send(HTTPClientRequest(url: "https://127.0.0.1:\(freeLoopbackPort())/")) } throws: { error in
+        await #expect { try await fixture.client.send(loopback(HTTPClientRequest(url: "https://127.0.0.1:\(freeLoopbackPort())/"))) } throws: { error in
             guard case .couldNotConnect = error as? HTTPClientError else { return false }
             return true
         }
         await #expect(throws: HTTPClientError.invalidRequest("URL must be http:// or https://: ftp://localhost/")) {
-            try await fixture.client.send(HTTPClientRequest(url: "ftp://localhost/"))
+            try await fixture.client.send(loopback(HTTPClientRequest(url: "ftp://localhost/")))
         }
     }
 
@@ -85,7 +92,7 @@ import TestSupport
         let fixture = try Self.fixture()
         defer { fixture.server.stop() }
         let started = ContinuousClock.now
-        let task = Task { try await fixture.client.send(HTTPClientRequest(url: "\(fixture.base)/slow/30")) }
+        let task = Task { try await fixture.client.send(loopback(HTTPClientRequest(url: "\(fixture.base)/slow/30"))) }
         try await Task.sleep(for: .milliseconds(200))
         task.cancel()
         await #expect(throws: HTTPClientError.cancelled) { try await task.value }
@@ -106,7 +113,7 @@ import TestSupport
         let started = ContinuousClock.now
         let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
             for _ in 0..<200 {
-                group.addTask { try await fixture.client.send(HTTPClientRequest(url: "\(fixture.base)/slow/0.2")).status }
+                group.addTask { try await fixture.client.send(loopback(HTTPClientRequest(url: "\(fixture.base)/slow/0.2"))).status }
             }
             return try await group.reduce(into: [Int]()) { $0.append($1) }
         }
@@ -124,11 +131,11 @@ import TestSupport
     @Test func shutdownFailsInFlightTransfers() async throws {
         let fixture = try Self.fixture()
         defer { fixture.server.stop() }
-        let task = Task { try await fixture.client.send(HTTPClientRequest(url: "\(fixture.base)/slow/5")) }
+        let task = Task { try await fixture.client.send(loopback(HTTPClientRequest(url: "\(fixture.base)/slow/5"))) }
         try await Task.sleep(for: .milliseconds(200))
         fixture.client.shutdown()
         await #expect(throws: HTTPClientError.shutDown) { try await task.value }
-        await #expect(throws: HTTPClientError.shutDown) { try await fixture.client.send(HTTPClientRequest(url: "\(fixture.base)/ok")) }
+        await #expect(throws: HTTPClientError.shutDown) { try await fixture.client.send(loopback(HTTPClientRequest(url: "\(fixture.base)/ok"))) }
     }
 }
 
@@ -138,11 +145,33 @@ import TestSupport
         defer { fixture.server.stop() }
         let task = Task {
             withUnsafeCurrentTask { $0?.cancel() }
-            return try await fixture.client.send(HTTPClientRequest(url: "\(fixture.base)/slow/1"))
+            return try await fixture.client.send(loopback(HTTPClientRequest(url: "\(fixture.base)/slow/1")))
         }
         await #expect(throws: HTTPClientError.cancelled) { try await task.value }
         // The client keeps working afterwards, and the server only ever saw that later request.
-        #expect(try await fixture.client.send(HTTPClientRequest(url: "\(fixture.base)/ok")).status == 200)
+        #expect(try await fixture.client.send(loopback(HTTPClientRequest(url: "\(fixture.base)/ok"))).status == 200)
         #expect(fixture.server.requests == ["GET /ok"])
+    }
+}
+
+@Suite(.serialized) struct AddressPolicyTests {
+    @Test func loopbackIsRefusedUnlessAllowed() async throws {
+        let fixture = try HTTPClientTests.fixture()
+        defer { fixture.server.stop() }
+        await #expect(throws: HTTPClientError.addressNotAllowed("127.0.0.1 is a loopback address")) {
+            try await fixture.client.send(HTTPClientRequest(url: "\(fixture.base)/ok"))
+        }
+        #expect(fixture.server.requests.isEmpty)
+    }
+
+    @Test func specialPurposeRangesAreClassified() {
+        let refused = ["127.0.0.1", "10.1.2.3", "172.20.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",
+                       "224.0.0.1", "::1", "::", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "64:ff9b::a00:1", "2001:db8::1", "ff02::1"]
+        for address in refused { #expect(AddressPolicy.publicOnly.refusal(address) != nil, "\(address)") }
+        for address in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "::ffff:8.8.8.8"] {
+            #expect(AddressPolicy.publicOnly.refusal(address) == nil, "\(address)")
+        }
+        #expect(AddressPolicy.any.refusal("127.0.0.1") == nil)
+        #expect(AddressPolicy.publicOnly.refusal("not-an-ip") == "unparsable address not-an-ip")
     }
 }

@@ -12,6 +12,8 @@ final class CurlTransfer: @unchecked Sendable {
     private(set) var body: [UInt8] = []
     private(set) var headerLines: [String] = []
     private(set) var tooLarge = false
+    private let addressPolicy: AddressPolicy
+    private(set) var refusedAddress: String?
     /// Set by task cancellation from any thread; the loop thread acts on it.
     let cancelRequested = Atomic<Bool>(false)
     /// Completed exactly once, on the loop thread.
@@ -23,6 +25,7 @@ final class CurlTransfer: @unchecked Sendable {
         errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         maximumBytes = configuration.maximumResponseBytes
+        addressPolicy = request.addressPolicy
         guard request.url.hasPrefix("https://") || request.url.hasPrefix("http://") else {
             throw .invalidRequest("URL must be http:// or https://: \(request.url)")
         }
@@ -70,6 +73,8 @@ final class CurlTransfer: @unchecked Sendable {
         if status == CURLE_OK { status = ischedule_curl_easy_setopt_pointer(handle, CURLOPT_HEADERDATA, context) }
         if status == CURLE_OK { status = ischedule_curl_easy_setopt_header_function(handle, curlHeader) }
         if status == CURLE_OK { status = ischedule_curl_easy_setopt_pointer(handle, CURLOPT_PRIVATE, context) }
+        if status == CURLE_OK { status = ischedule_curl_easy_setopt_pointer(handle, CURLOPT_PREREQDATA, context) }
+        if status == CURLE_OK { status = ischedule_curl_easy_setopt_prereq_function(handle, curlPrerequest) }
         guard status == CURLE_OK else { throw .transfer(code: Int(status.rawValue), message: String(cString: curl_easy_strerror(status))) }
     }
 
@@ -88,6 +93,13 @@ final class CurlTransfer: @unchecked Sendable {
         return true
     }
 
+    /// Called by libcurl once connected, before sending: false refuses the peer address.
+    fileprivate func admit(_ address: String) -> Bool {
+        guard let reason = addressPolicy.refusal(address) else { return true }
+        refusedAddress = reason
+        return false
+    }
+
     fileprivate func receiveHeader(_ line: String) {
         // A new status line (after a 100 Continue, say) starts a new header block.
         if line.hasPrefix("HTTP/") { headerLines.removeAll() }
@@ -99,6 +111,7 @@ final class CurlTransfer: @unchecked Sendable {
         let detail = errorBuffer.pointee == 0 ? String(cString: curl_easy_strerror(code)) : String(cString: errorBuffer)
         switch code {
         case CURLE_OK: break
+        case CURLE_ABORTED_BY_CALLBACK where refusedAddress != nil: return .failure(.addressNotAllowed(refusedAddress!))
         case CURLE_WRITE_ERROR where tooLarge, CURLE_FILESIZE_EXCEEDED: return .failure(.responseTooLarge(limit: maximumBytes))
         case CURLE_COULDNT_CONNECT: return .failure(.couldNotConnect(detail))
         case CURLE_COULDNT_RESOLVE_HOST: return .failure(.couldNotResolve(detail))
@@ -139,4 +152,11 @@ private func curlHeader(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ cou
     let line = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .newlines)
     if !line.isEmpty { transfer.receiveHeader(line) }
     return size * count
+}
+
+private func curlPrerequest(_ context: UnsafeMutableRawPointer?, _ remote: UnsafeMutablePointer<CChar>?,
+                            _ local: UnsafeMutablePointer<CChar>?, _ remotePort: Int32, _ localPort: Int32) -> Int32 {
+    guard let context, let remote else { return Int32(CURL_PREREQFUNC_ABORT) }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+    return transfer.admit(String(cString: remote)) ? Int32(CURL_PREREQFUNC_OK) : Int32(CURL_PREREQFUNC_ABORT)
 }

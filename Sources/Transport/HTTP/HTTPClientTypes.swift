@@ -31,9 +31,12 @@ public struct HTTPClientRequest: Sendable, Equatable {
     public var body: [UInt8]
     /// Overrides the configuration's total timeout for this request.
     public var timeoutMilliseconds: Int?
+    /// Which addresses the connection may use (checked on the address actually connected to).
+    public var addressPolicy: AddressPolicy
 
     public init(method: String = "GET", url: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
-                timeoutMilliseconds: Int? = nil) {
+                timeoutMilliseconds: Int? = nil, addressPolicy: AddressPolicy = .publicOnly) {
+        self.addressPolicy = addressPolicy
         self.method = method
         self.url = url
         self.headers = headers
@@ -42,7 +45,7 @@ public struct HTTPClientRequest: Sendable, Equatable {
     }
 
     public static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.method == rhs.method && lhs.url == rhs.url && lhs.body == rhs.body && lhs.timeoutMilliseconds == rhs.timeoutMilliseconds
+        lhs.method == rhs.method && lhs.url == rhs.url && lhs.addressPolicy == rhs.addressPolicy && lhs.body == rhs.body && lhs.timeoutMilliseconds == rhs.timeoutMilliseconds
             && lhs.headers.map(\.name) == rhs.headers.map(\.name) && lhs.headers.map(\.value) == rhs.headers.map(\.value)
     }
 }
@@ -73,6 +76,8 @@ public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible
     /// Certificate not trusted, expired, wrong name, or the handshake failed.
     case tls(String)
     case responseTooLarge(limit: Int)
+    /// The peer's address is not allowed by the request's `AddressPolicy` (SSRF protection).
+    case addressNotAllowed(String)
     case invalidRequest(String)
     case cancelled
     case shutDown
@@ -85,6 +90,7 @@ public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible
         case .timeout(let detail): "timed out: \(detail)"
         case .tls(let detail): "TLS failure: \(detail)"
         case .responseTooLarge(let limit): "response larger than \(limit) bytes"
+        case .addressNotAllowed(let reason): "refused to connect: \(reason)"
         case .invalidRequest(let detail): "invalid request: \(detail)"
         case .cancelled: "cancelled"
         case .shutDown: "the HTTP client is shutting down"

@@ -11,8 +11,10 @@ struct VerifyCommand: AsyncParsableCommand {
         discussion: """
         Prints 'verified d=… s=… a=…' and exits 0, or prints one line with the reason and exits 1.
         --public-key and --key-record answer every q= method. Without them the signature's q=
-        methods are used: dns/txt asks DNS (the system resolver, or --dns-server), private-exchange
-        reads --private-exchange <dir>/<domain>/<selector> (or Apple's <dir>/<domain>#<selector>).
+        methods are used: dns/txt asks DNS (the system resolver, or --dns-server), http/well-known
+        fetches https://…/.well-known/domainkey/<d>/<s> (public addresses only unless
+        --allow-private-addresses), private-exchange reads --private-exchange <dir>/<domain>/<selector>
+        (or Apple's <dir>/<domain>#<selector>).
         """
     )
 
@@ -31,6 +33,13 @@ struct VerifyCommand: AsyncParsableCommand {
     @Option(name: .customLong("dns-server"), help: "DNS server for dns/txt key lookups, IPv4 HOST[:PORT] (default: /etc/resolv.conf).")
     var dnsServer: String?
 
+    @Option(name: .customLong("ca-file"), help: "PEM CA bundle for http/well-known key fetches (default: the system store).")
+    var caFile: String?
+
+    @Flag(name: .customLong("allow-private-addresses"),
+          help: "Let http/well-known key fetches reach loopback and private addresses (refused by default).")
+    var allowPrivateAddresses = false
+
     @Option(help: "Verification time as Unix seconds (default: now).")
     var now: Int64?
 
@@ -44,8 +53,8 @@ struct VerifyCommand: AsyncParsableCommand {
     func validate() throws {
         let fixed = [publicKey, keyRecord].compactMap { $0 }
         guard fixed.count <= 1 else { throw ValidationError("give at most one of --public-key or --key-record") }
-        guard fixed.isEmpty || (privateExchange == nil && dnsServer == nil) else {
-            throw ValidationError("--public-key and --key-record replace every lookup: drop --private-exchange and --dns-server")
+        guard fixed.isEmpty || (privateExchange == nil && dnsServer == nil && caFile == nil && !allowPrivateAddresses) else {
+            throw ValidationError("--public-key and --key-record replace every lookup: drop the lookup options")
         }
         if let dnsServer, DNSResolverConfiguration.Server(dnsServer) == nil {
             throw ValidationError("--dns-server '\(dnsServer)' is not an IPv4 HOST[:PORT]")
@@ -66,8 +75,12 @@ struct VerifyCommand: AsyncParsableCommand {
             guard !records.isEmpty else { throw CLIError("key record file \(keyRecord): holds no record") }
             return Self.everyMethod(FixedKeyRecords(records: records))
         }
+        let resolver = DNSResolver(configuration: DNSOptions.configuration(dnsServer))
+        if let caFile { _ = try CLIFiles.read(caFile, what: "CA file") }
         var sources: [KeyQueryMethod: any KeyRecordSource] = [
-            .dnsTXT: DNSKeyRecordSource(resolver: DNSResolver(configuration: DNSOptions.configuration(dnsServer))),
+            .dnsTXT: DNSKeyRecordSource(resolver: resolver),
+            .httpWellKnown: WellKnownKeyRecordSource(client: HTTPClient(configuration: HTTPClientConfiguration(caFile: caFile)),
+                                                     resolver: resolver, addressPolicy: allowPrivateAddresses ? .any : .publicOnly),
         ]
         if let directory = privateExchange {
             var isDirectory: ObjCBool = false

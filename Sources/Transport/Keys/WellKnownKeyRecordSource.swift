@@ -1,0 +1,64 @@
+public import DKIM
+
+/// `q=http/well-known`: `GET <base>/.well-known/domainkey/<d>/<s>` answered 2xx as `text/plain`,
+/// one key record per line (protocol reference §7.6). The base comes from SRV
+/// `_domainkey_lookup._tcp.<d>` (http for ports 80, 8008 and 8080, else https; default ports
+/// omitted), else `https://<d>`. The URL derives from a signature's `d=`, so by default only
+/// public addresses may be contacted.
+public struct WellKnownKeyRecordSource: KeyRecordSource {
+    public let client: HTTPClient
+    public let resolver: DNSResolver
+    public let addressPolicy: AddressPolicy
+
+    public init(client: HTTPClient, resolver: DNSResolver, addressPolicy: AddressPolicy = .publicOnly) {
+        self.client = client
+        self.resolver = resolver
+        self.addressPolicy = addressPolicy
+    }
+
+    /// Where the records for `(domain, selector)` are fetched from.
+    public func url(domain: String, selector: String) async throws(KeyLookupError) -> String {
+        let path = KeyLocation.wellKnownPath(domain: domain, selector: selector)
+        let records: [SRVRecord]
+        do { records = try await resolver.srv("_domainkey_lookup._tcp.\(domain)").records } catch {
+            switch error {
+            case .nameDoesNotExist, .noData: return "https://\(domain)\(path)"
+            default: throw KeyLookupError(reason: error.description, isTemporary: error.isTemporary)
+            }
+        }
+        guard !SRVOrdering.saysNoService(records), let target = SRVOrdering.order(records).first else {
+            return "https://\(domain)\(path)"
+        }
+        let plain = [80, 8008, 8080].contains(Int(target.port))
+        let defaultPort: UInt16 = plain ? 80 : 443
+        let port = target.port == defaultPort ? "" : ":\(target.port)"
+        return "\(plain ? "http" : "https")://\(target.target)\(port)\(path)"
+    }
+
+    public func keyRecords(domain: String, selector: String) async throws(KeyLookupError) -> [String] {
+        let location = try await url(domain: domain, selector: selector)
+        let response: HTTPClientResponse
+        do {
+            response = try await client.send(HTTPClientRequest(url: location, headers: [("Accept", "text/plain")],
+                                                               addressPolicy: addressPolicy))
+        } catch {
+            switch error {
+            case .couldNotConnect, .couldNotResolve, .timeout:
+                throw KeyLookupError(reason: "\(location): \(error)", isTemporary: true)
+            default:
+                throw KeyLookupError(reason: "\(location): \(error)", isTemporary: false)
+            }
+        }
+        switch response.status {
+        case 200..<300: break
+        case 404, 410: return []
+        case 500..<600: throw KeyLookupError(reason: "\(location): HTTP \(response.status)", isTemporary: true)
+        default: throw KeyLookupError(reason: "\(location): HTTP \(response.status)", isTemporary: false)
+        }
+        let type = response.values("Content-Type").first ?? ""
+        guard type.split(separator: ";").first.map({ ASCII.trimmingWhitespace($0).lowercased() }) == "text/plain" else {
+            throw KeyLookupError(reason: "\(location): Content-Type '\(type)' is not text/plain", isTemporary: false)
+        }
+        return PrivateExchangeKeyStore.records(in: String(decoding: response.body, as: UTF8.self))
+    }
+}
