@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Test HTTPS server for the transport tests: TLS with a certificate the test generated.
 
-Usage: https_server.py CERT KEY [KEYDIR]   (binds 127.0.0.1 on a free port, prints "ready PORT")
+Usage: https_server.py CERT KEY [DOCROOT]   (binds 127.0.0.1 on a free port, prints "ready PORT")
 Routes: GET /ok, GET /big/N (N bytes), GET /redirect (301 to /ok), GET /slow/SECONDS,
 POST /echo (echoes the body; X-Method and X-Seen-Test headers report what arrived),
-GET /.well-known/domainkey/D/S (KEYDIR/D/S as text/plain; a selector named "json" is served as
-application/json).
+GET /.well-known/domainkey/D/S (DOCROOT/D/S as text/plain; a selector named "json" is served as
+application/json), GET /.well-known/ischedule?action=capabilities (DOCROOT/capabilities.xml as
+text/xml with iSchedule-Capabilities: DOCROOT/serial and Cache-Control: max-age=DOCROOT/max-age),
+GET /moved/... (301 to the same path without /moved).
 """
 import http.server
 import os
@@ -39,6 +41,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     self.reply(200, key.read(), [("Content-Type", kind)])
             else:
                 self.reply(404, b"no such key")
+        elif self.path.startswith("/.well-known/ischedule") and len(sys.argv) > 3:
+            if self.path.endswith("?action=capabilities"):
+                root = sys.argv[3]
+                def read(name, default=b""):
+                    path = os.path.join(root, name)
+                    return open(path, "rb").read().strip() if os.path.isfile(path) else default
+                headers = [("Content-Type", "text/xml"), ("iSchedule-Capabilities", read("serial", b"1").decode())]
+                if read("max-age"):
+                    headers.append(("Cache-Control", "max-age=" + read("max-age").decode()))
+                self.reply(200, read("capabilities.xml"), headers)
+            else:
+                self.reply(400, b"bad action")
+        elif self.path.startswith("/moved/"):
+            self.reply(301, b"", [("Location", self.path[len("/moved"):])])
         elif self.path == "/ok":
             self.reply(200, b"hello", [("Content-Type", "text/plain")])
         elif self.path.startswith("/big/"):

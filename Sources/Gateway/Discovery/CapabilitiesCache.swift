@@ -1,0 +1,136 @@
+public import DKIM
+public import ISchedule
+public import Transport
+import Foundation
+import Synchronization
+
+/// Receivers' capabilities (protocol reference §3): fetched with `GET …?action=capabilities`,
+/// following redirects (a 301/308 moves the receiver for good), cached per receiver for the
+/// response's `max-age` (capped) or a default, and dropped when a later response advertises a
+/// different `iSchedule-Capabilities` serial.
+public final class CapabilitiesCache: Sendable {
+    public let client: HTTPClient
+    private let clock: any UnixClock
+    private let defaultTTL: Int64
+    private let maximumTTL: Int64
+    private let maximumRedirects: Int
+    private let addressPolicy: AddressPolicy
+    private let entries = Mutex<[String: Entry]>([:])
+
+    public init(client: HTTPClient, clock: any UnixClock = SystemUnixClock(), defaultTTL: Int64 = 3_600,
+                maximumTTL: Int64 = 86_400, maximumRedirects: Int = 3, addressPolicy: AddressPolicy = .publicOnly) {
+        self.client = client
+        self.clock = clock
+        self.defaultTTL = defaultTTL
+        self.maximumTTL = maximumTTL
+        self.maximumRedirects = maximumRedirects
+        self.addressPolicy = addressPolicy
+    }
+
+    /// What is known about one receiver.
+    public struct Entry: Sendable, Equatable {
+        /// The receiver URL after permanent redirects; POSTs go here.
+        public let receiver: String
+        public let capabilities: Capabilities
+        public let expires: Int64
+    }
+
+    /// The capabilities of the receiver at `url`, from the cache while fresh.
+    public func capabilities(at url: String) async throws(CapabilitiesError) -> Entry {
+        if let entry = entries.withLock({ $0[url] }), entry.expires > clock.now() { return entry }
+        let entry = try await fetch(url)
+        entries.withLock { $0[url] = entry }
+        return entry
+    }
+
+    /// The first candidate that answers with capabilities, in order: connection, TLS and HTTP
+    /// failures move on to the next (RFC 2782 failover).
+    public func firstReachable(_ candidates: [ReceiverDiscovery.Candidate]) async throws(CapabilitiesError)
+        -> (candidate: ReceiverDiscovery.Candidate, entry: Entry) {
+        var failures: [String] = []
+        for candidate in candidates {
+            do throws(CapabilitiesError) {
+                return (candidate, try await capabilities(at: candidate.url))
+            } catch {
+                failures.append(error.description)
+            }
+        }
+        throw .noneReachable(failures)
+    }
+
+    /// Notes the `iSchedule-Capabilities` header of a response from `url`; a serial different from
+    /// the cached one drops the entry so the next use fetches again. Returns whether it did.
+    @discardableResult
+    public func noteAdvertisedSerial(_ serial: String, for url: String) -> Bool {
+        entries.withLock { entries in
+            guard let cached = entries[url], cached.capabilities.serialNumber != serial.trimmingCharacters(in: .whitespaces) else {
+                return false
+            }
+            entries[url] = nil
+            return true
+        }
+    }
+
+    private func fetch(_ url: String) async throws(CapabilitiesError) -> Entry {
+        var receiver = url
+        var location = url + (url.contains("?") ? "&" : "?") + "action=capabilities"
+        for _ in 0...maximumRedirects {
+            let response: HTTPClientResponse
+            do { response = try await client.send(HTTPClientRequest(url: location, addressPolicy: addressPolicy)) } catch {
+                throw .http(location, error)
+            }
+            if let next = response.location, [301, 302, 307, 308].contains(response.status) {
+                let absolute = Self.resolve(next, against: location)
+                if response.status == 301 || response.status == 308 {
+                    receiver = absolute.split(separator: "?", maxSplits: 1).first.map(String.init) ?? absolute
+                }
+                location = absolute
+                continue
+            }
+            guard response.status == 200 else { throw .status(location, response.status) }
+            if let type = response.values("Content-Type").first, MediaType(type)?.isXML != true {
+                throw .malformed(location, "Content-Type '\(type)' is not XML")
+            }
+            let capabilities: Capabilities
+            do { capabilities = try Capabilities(xml: response.body) } catch { throw .malformed(location, error.description) }
+            return Entry(receiver: receiver, capabilities: capabilities, expires: clock.now() + ttl(response))
+        }
+        throw .tooManyRedirects(url)
+    }
+
+    private func ttl(_ response: HTTPClientResponse) -> Int64 {
+        for directive in response.values("Cache-Control").flatMap({ $0.split(separator: ",") }) {
+            let parts = directive.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            if parts.count == 2, parts[0] == "max-age", let seconds = Int64(parts[1]) { return min(max(seconds, 0), maximumTTL) }
+            if parts.first == "no-store" || parts.first == "no-cache" { return 0 }
+        }
+        return defaultTTL
+    }
+
+    /// An absolute Location as is; a path resolved against the request's scheme, host and port.
+    static func resolve(_ location: String, against url: String) -> String {
+        if location.hasPrefix("http://") || location.hasPrefix("https://") { return location }
+        guard let schemeEnd = url.range(of: "://") else { return location }
+        let authorityEnd = url[schemeEnd.upperBound...].firstIndex(of: "/") ?? url.endIndex
+        return String(url[..<authorityEnd]) + (location.hasPrefix("/") ? location : "/" + location)
+    }
+}
+
+/// Why no capabilities could be had.
+public enum CapabilitiesError: Error, Sendable, Equatable, CustomStringConvertible {
+    case http(String, HTTPClientError)
+    case status(String, Int)
+    case malformed(String, String)
+    case tooManyRedirects(String)
+    case noneReachable([String])
+
+    public var description: String {
+        switch self {
+        case .http(let url, let error): "\(url): \(error)"
+        case .status(let url, let status): "\(url): HTTP \(status)"
+        case .malformed(let url, let reason): "\(url): unusable capabilities (\(reason))"
+        case .tooManyRedirects(let url): "\(url): too many redirects"
+        case .noneReachable(let failures): "no receiver answered: \(failures.joined(separator: "; "))"
+        }
+    }
+}
