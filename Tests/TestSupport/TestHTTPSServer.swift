@@ -14,14 +14,15 @@ public struct TestCertificates: Sendable {
 
     /// Issues `name.pem`/`name.key` for the subject alternative names given (e.g. `DNS:localhost`).
     /// Each call writes its own files, so concurrent tests sharing the CA do not collide.
-    public func issue(_ subject: String, subjectAltNames: [String]) throws -> (cert: String, key: String) {
+    /// `days: -1` issues a certificate that has already expired.
+    public func issue(_ subject: String, subjectAltNames: [String], days: Int = 2) throws -> (cert: String, key: String) {
         let name = "\(subject)-\(UUID().uuidString.prefix(8))"
         try "subjectAltName=\(subjectAltNames.joined(separator: ","))\n"
             .write(to: directory.appendingPathComponent("\(name).ext"), atomically: true, encoding: .utf8)
         try openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(name).key", "-out", "\(name).csr",
                      "-subj", "/CN=\(subject)"])
         try openssl(["x509", "-req", "-in", "\(name).csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-                     "-out", "\(name).pem", "-days", "2", "-extfile", "\(name).ext"])
+                     "-out", "\(name).pem", "-days", String(days), "-extfile", "\(name).ext"])
         return (directory.appendingPathComponent("\(name).pem").path, directory.appendingPathComponent("\(name).key").path)
     }
 

@@ -61,6 +61,19 @@ func loopback(_ request: HTTPClientRequest) -> HTTPClientRequest {
         }
     }
 
+    @Test func expiredCertificatesAreRefused() async throws {
+        let certificates = try Self.certificates.get()
+        let (cert, key) = try certificates.issue("localhost", subjectAltNames: ["DNS:localhost"], days: -1)
+        let expired = try TestHTTPSServer(cert: cert, key: key)
+        defer { expired.stop() }
+        let client = HTTPClient(configuration: HTTPClientConfiguration(caFile: certificates.caFile))
+        await #expect { try await client.send(loopback(HTTPClientRequest(url: "https://localhost:\(expired.port)/ok"))) } throws: { error in
+            guard case .tls(let detail) = error as? HTTPClientError else { return false }
+            return detail.contains("expired")
+        }
+        #expect(expired.requests.isEmpty)
+    }
+
     @Test func redirectsAreReportedNotFollowed() async throws {
         let fixture = try Self.fixture()
         defer { fixture.server.stop() }
