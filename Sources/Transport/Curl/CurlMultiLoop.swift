@@ -3,8 +3,8 @@ import Foundation
 import Synchronization
 
 /// One dedicated thread running `curl_multi`: transfers are handed over through a mutex-guarded
-/// queue plus `curl_multi_wakeup`, and finish by resuming their continuation. Swift's cooperative
-/// pool never blocks on network I/O.
+/// queue plus `curl_multi_wakeup`, and end by calling their `onEnd` (the owning client resumes its
+/// continuation there). Swift's cooperative pool never blocks on network I/O.
 final class CurlMultiLoop: @unchecked Sendable {
     private let multi: UnsafeMutableRawPointer
     private struct Inbox {
@@ -68,10 +68,10 @@ final class CurlMultiLoop: @unchecked Sendable {
                 curl_multi_add_handle(multi, transfer.handle)
             }
             for (id, transfer) in running where transfer.cancelRequested.load(ordering: .acquiring) {
-                finish(id, .failure(.cancelled))
+                finish(id, .cancelled)
             }
             if stopping {
-                for id in Array(running.keys) { finish(id, .failure(.shutDown)) }
+                for id in Array(running.keys) { finish(id, .shutDown) }
                 curl_multi_cleanup(multi)
                 stopped.signal()
                 return
@@ -81,16 +81,17 @@ final class CurlMultiLoop: @unchecked Sendable {
             while let message = curl_multi_info_read(multi, &remaining) {
                 guard ischedule_curl_msg_is_done(message) != 0, let handle = ischedule_curl_msg_handle(message),
                       let transfer = CurlTransfer.from(handle) else { continue }
-                finish(ObjectIdentifier(transfer), transfer.result(ischedule_curl_msg_result(message)))
+                finish(ObjectIdentifier(transfer), .finished(ischedule_curl_msg_result(message)))
             }
             curl_multi_poll(multi, nil, 0, 1_000, nil)
         }
     }
 
-    private func finish(_ id: ObjectIdentifier, _ result: Result<HTTPClientResponse, HTTPClientError>) {
+    private func finish(_ id: ObjectIdentifier, _ ending: CurlTransfer.Ending) {
         guard let transfer = running.removeValue(forKey: id) else { return }
         curl_multi_remove_handle(multi, transfer.handle)
-        transfer.continuation?.resume(returning: result)
-        transfer.continuation = nil
+        let onEnd = transfer.onEnd
+        transfer.onEnd = nil
+        onEnd?(ending)
     }
 }

@@ -14,18 +14,63 @@ final class CurlTransfer: @unchecked Sendable {
     private(set) var tooLarge = false
     private let addressPolicy: AddressPolicy
     private(set) var refusedAddress: String?
+    /// Bytes sent to the server through the read callback (SMTP's message), and how many went.
+    private var upload: [UInt8] = []
+    private var uploaded = 0
     /// Set by task cancellation from any thread; the loop thread acts on it.
     let cancelRequested = Atomic<Bool>(false)
-    /// Completed exactly once, on the loop thread.
-    var continuation: CheckedContinuation<Result<HTTPClientResponse, HTTPClientError>, Never>?
 
-    init(_ request: HTTPClientRequest, configuration: HTTPClientConfiguration) throws(HTTPClientError) {
+    /// How a transfer ended, reported once on the loop thread.
+    enum Ending: Equatable {
+        case finished(CURLcode)
+        case cancelled
+        case shutDown
+    }
+
+    /// Called exactly once with the ending, on the loop thread; the owning client turns it into its
+    /// own result type and resumes its continuation.
+    var onEnd: ((Ending) -> Void)?
+
+    /// A handle with the settings every transfer shares: no signals, TLS verification, timeouts,
+    /// error buffer, callbacks, the address policy check.
+    private init(maximumBytes: Int, addressPolicy: AddressPolicy, protocols: String, caFile: String?,
+                 connectTimeoutMilliseconds: Int, totalTimeoutMilliseconds: Int) throws(HTTPClientError) {
         guard let handle = curl_easy_init() else { throw .transfer(code: -1, message: "curl_easy_init failed") }
         self.handle = handle
         errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
-        maximumBytes = configuration.maximumResponseBytes
-        addressPolicy = request.addressPolicy
+        self.maximumBytes = maximumBytes
+        self.addressPolicy = addressPolicy
+        var status = CURLE_OK
+        func set(_ option: CURLoption, _ value: Int) { if status == CURLE_OK { status = ischedule_curl_easy_setopt_long(handle, option, value) } }
+        func set(_ option: CURLoption, _ value: String) { if status == CURLE_OK { status = ischedule_curl_easy_setopt_string(handle, option, value) } }
+        set(CURLOPT_NOSIGNAL, 1)
+        set(CURLOPT_PROTOCOLS_STR, protocols)
+        set(CURLOPT_SSL_VERIFYPEER, 1)
+        set(CURLOPT_SSL_VERIFYHOST, 2)
+        if let caFile { set(CURLOPT_CAINFO, caFile) }
+        set(CURLOPT_CONNECTTIMEOUT_MS, connectTimeoutMilliseconds)
+        set(CURLOPT_TIMEOUT_MS, totalTimeoutMilliseconds)
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        if status == CURLE_OK { status = ischedule_curl_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(errorBuffer)) }
+        if status == CURLE_OK { status = ischedule_curl_easy_setopt_pointer(handle, CURLOPT_WRITEDATA, context) }
+        if status == CURLE_OK { status = ischedule_curl_easy_setopt_write_function(handle, curlWrite) }
+        if status == CURLE_OK { status = ischedule_curl_easy_setopt_pointer(handle, CURLOPT_HEADERDATA, context) }
+        if status == CURLE_OK { status = ischedule_curl_easy_setopt_header_function(handle, curlHeader) }
+        if status == CURLE_OK { status = ischedule_curl_easy_setopt_pointer(handle, CURLOPT_READDATA, context) }
+        if status == CURLE_OK { status = ischedule_curl_easy_setopt_read_function(handle, curlRead) }
+        if status == CURLE_OK { status = ischedule_curl_easy_setopt_pointer(handle, CURLOPT_PRIVATE, context) }
+        if status == CURLE_OK { status = ischedule_curl_easy_setopt_pointer(handle, CURLOPT_PREREQDATA, context) }
+        if status == CURLE_OK { status = ischedule_curl_easy_setopt_prereq_function(handle, curlPrerequest) }
+        guard status == CURLE_OK else { throw .transfer(code: Int(status.rawValue), message: String(cString: curl_easy_strerror(status))) }
+    }
+
+    /// An HTTP(S) request.
+    convenience init(_ request: HTTPClientRequest, configuration: HTTPClientConfiguration) throws(HTTPClientError) {
+        try self.init(maximumBytes: configuration.maximumResponseBytes, addressPolicy: request.addressPolicy,
+                      protocols: "http,https", caFile: configuration.caFile,
+                      connectTimeoutMilliseconds: configuration.connectTimeoutMilliseconds,
+                      totalTimeoutMilliseconds: request.timeoutMilliseconds ?? configuration.totalTimeoutMilliseconds)
         guard request.url.hasPrefix("https://") || request.url.hasPrefix("http://") else {
             throw .invalidRequest("URL must be http:// or https://: \(request.url)")
         }
@@ -39,16 +84,9 @@ final class CurlTransfer: @unchecked Sendable {
         var status = CURLE_OK
         func set(_ option: CURLoption, _ value: Int) { if status == CURLE_OK { status = ischedule_curl_easy_setopt_long(handle, option, value) } }
         func set(_ option: CURLoption, _ value: String) { if status == CURLE_OK { status = ischedule_curl_easy_setopt_string(handle, option, value) } }
-        set(CURLOPT_NOSIGNAL, 1)
         set(CURLOPT_URL, request.url)
-        set(CURLOPT_PROTOCOLS_STR, "http,https")
         set(CURLOPT_FOLLOWLOCATION, 0)
-        set(CURLOPT_SSL_VERIFYPEER, 1)
-        set(CURLOPT_SSL_VERIFYHOST, 2)
-        if let caFile = configuration.caFile { set(CURLOPT_CAINFO, caFile) }
         set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
-        set(CURLOPT_CONNECTTIMEOUT_MS, configuration.connectTimeoutMilliseconds)
-        set(CURLOPT_TIMEOUT_MS, request.timeoutMilliseconds ?? configuration.totalTimeoutMilliseconds)
         set(CURLOPT_USERAGENT, configuration.userAgent)
         if request.method == "GET" {
             set(CURLOPT_HTTPGET, 1)
@@ -66,15 +104,6 @@ final class CurlTransfer: @unchecked Sendable {
             headerList = curl_slist_append(headerList, line)
         }
         if status == CURLE_OK { status = ischedule_curl_easy_setopt_pointer(handle, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headerList)) }
-        if status == CURLE_OK { status = ischedule_curl_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(errorBuffer)) }
-        let context = Unmanaged.passUnretained(self).toOpaque()
-        if status == CURLE_OK { status = ischedule_curl_easy_setopt_pointer(handle, CURLOPT_WRITEDATA, context) }
-        if status == CURLE_OK { status = ischedule_curl_easy_setopt_write_function(handle, curlWrite) }
-        if status == CURLE_OK { status = ischedule_curl_easy_setopt_pointer(handle, CURLOPT_HEADERDATA, context) }
-        if status == CURLE_OK { status = ischedule_curl_easy_setopt_header_function(handle, curlHeader) }
-        if status == CURLE_OK { status = ischedule_curl_easy_setopt_pointer(handle, CURLOPT_PRIVATE, context) }
-        if status == CURLE_OK { status = ischedule_curl_easy_setopt_pointer(handle, CURLOPT_PREREQDATA, context) }
-        if status == CURLE_OK { status = ischedule_curl_easy_setopt_prereq_function(handle, curlPrerequest) }
         guard status == CURLE_OK else { throw .transfer(code: Int(status.rawValue), message: String(cString: curl_easy_strerror(status))) }
     }
 
@@ -100,15 +129,44 @@ final class CurlTransfer: @unchecked Sendable {
         return false
     }
 
+    /// Copies the next part of `upload` for libcurl's read callback.
+    fileprivate func send(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        let count = min(buffer.count, upload.count - uploaded)
+        guard count > 0 else { return 0 }
+        upload.withUnsafeBytes { source in
+            buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[uploaded..<(uploaded + count)]))
+        }
+        uploaded += count
+        return count
+    }
+
     fileprivate func receiveHeader(_ line: String) {
         // A new status line (after a 100 Continue, say) starts a new header block.
         if line.hasPrefix("HTTP/") { headerLines.removeAll() }
         headerLines.append(line)
     }
 
-    /// The outcome once libcurl reports the transfer done.
-    func result(_ code: CURLcode) -> Result<HTTPClientResponse, HTTPClientError> {
-        let detail = errorBuffer.pointee == 0 ? String(cString: curl_easy_strerror(code)) : String(cString: errorBuffer)
+    /// libcurl's error text for `code`: the error buffer's detail when it has one.
+    func detail(_ code: CURLcode) -> String {
+        errorBuffer.pointee == 0 ? String(cString: curl_easy_strerror(code)) : String(cString: errorBuffer)
+    }
+
+    /// The last response code (HTTP status, or SMTP reply code).
+    var responseCode: Int {
+        var code = 0
+        _ = ischedule_curl_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &code)
+        return code
+    }
+
+    /// The HTTP outcome once the transfer ended.
+    func httpResult(_ ending: Ending) -> Result<HTTPClientResponse, HTTPClientError> {
+        let code: CURLcode
+        switch ending {
+        case .cancelled: return .failure(.cancelled)
+        case .shutDown: return .failure(.shutDown)
+        case .finished(let finished): code = finished
+        }
+        let detail = detail(code)
         switch code {
         case CURLE_OK: break
         case CURLE_ABORTED_BY_CALLBACK where refusedAddress != nil: return .failure(.addressNotAllowed(refusedAddress!))
@@ -120,8 +178,8 @@ final class CurlTransfer: @unchecked Sendable {
             return .failure(.tls(detail))
         default: return .failure(.transfer(code: Int(code.rawValue), message: detail))
         }
-        var status = 0, version = 0
-        _ = ischedule_curl_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        let status = responseCode
+        var version = 0
         _ = ischedule_curl_easy_getinfo_long(handle, CURLINFO_HTTP_VERSION, &version)
         let headers = headerLines.dropFirst().compactMap { line -> (name: String, value: String)? in
             guard let colon = line.firstIndex(of: ":") else { return nil }
@@ -159,4 +217,10 @@ private func curlPrerequest(_ context: UnsafeMutableRawPointer?, _ remote: Unsaf
     guard let context, let remote else { return Int32(CURL_PREREQFUNC_ABORT) }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
     return transfer.admit(String(cString: remote)) ? Int32(CURL_PREREQFUNC_OK) : Int32(CURL_PREREQFUNC_ABORT)
+}
+
+private func curlRead(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?) -> Int {
+    guard let data, let context else { return 0 }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+    return transfer.send(into: UnsafeMutableRawBufferPointer(start: data, count: size * count))
 }

@@ -3,21 +3,24 @@
 /// cancellation aborts the transfer; `shutdown` fails whatever is still in flight.
 public final class HTTPClient: Sendable {
     public let configuration: HTTPClientConfiguration
-    private let loop: CurlMultiLoop
+    private let thread: CurlThread
 
-    public init(configuration: HTTPClientConfiguration = HTTPClientConfiguration()) {
+    /// - Parameter thread: the curl thread to share (with SMTP, say); a new one when nil.
+    public init(configuration: HTTPClientConfiguration = HTTPClientConfiguration(), thread: CurlThread? = nil) {
         self.configuration = configuration
-        self.loop = CurlMultiLoop(maximumConnectionsPerHost: configuration.maximumConnectionsPerHost)
+        self.thread = thread ?? CurlThread(maximumConnectionsPerHost: configuration.maximumConnectionsPerHost)
     }
+
+    private var loop: CurlMultiLoop { thread.loop }
 
     public func send(_ request: HTTPClientRequest) async throws(HTTPClientError) -> HTTPClientResponse {
         let transfer = try CurlTransfer(request, configuration: configuration)
         if Task.isCancelled { throw .cancelled }
         let result = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                transfer.continuation = continuation
+                transfer.onEnd = { ending in continuation.resume(returning: transfer.httpResult(ending)) }
                 if !loop.submit(transfer) {
-                    transfer.continuation = nil
+                    transfer.onEnd = nil
                     continuation.resume(returning: .failure(.shutDown))
                 }
             }
@@ -27,12 +30,8 @@ public final class HTTPClient: Sendable {
         return try result.get()
     }
 
-    /// Fails in-flight transfers with `shutDown` and stops the transfer thread.
+    /// Fails in-flight transfers with `shutDown` and stops the transfer thread (shared users too).
     public func shutdown() {
-        loop.stop()
-    }
-
-    deinit {
-        loop.stop()
+        thread.shutdown()
     }
 }
