@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages ischedule-gateway builds, runs and tests with. Idempotent: when
-# everything is present it changes nothing and does not touch the network.
+# Installs the Debian packages ischedule-gateway builds, runs and tests with, and the one Python
+# test helper from PyPI (aiosmtpd). Idempotent: when everything is present it changes nothing and
+# does not touch the network.
 #   libssl-dev            OpenSSL libcrypto (RSA, SHA) for DKIM
 #   libcurl4-openssl-dev  libcurl (HTTPS and SMTP) for the transport layer
 #   libsqlite3-dev        SQLite for the durable delivery queue
@@ -15,7 +16,11 @@ missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# Python test helpers from PyPI: the SMTP server the transport tests run.
+python_helpers() {
+  python3 -c "import aiosmtpd" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check "aiosmtpd==1.4.6"
+}
+if [ ${#missing[@]} -eq 0 ]; then python_helpers; exit 0; fi
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
   command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
@@ -32,3 +37,4 @@ fi
 trap '[ -n "$guard" ] && $sudo rm -f "$guard"' EXIT
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+python_helpers

@@ -6,7 +6,7 @@ import Synchronization
 /// buffer, this object as callback context), alive until the transfer completes.
 final class CurlTransfer: @unchecked Sendable {
     let handle: UnsafeMutableRawPointer
-    private var headerList: UnsafeMutablePointer<curl_slist>?
+    private var headerList: UnsafeMutablePointer<curl_slist>?  // HTTP headers, or SMTP recipients
     private let errorBuffer: UnsafeMutablePointer<CChar>
     private let maximumBytes: Int
     private(set) var body: [UInt8] = []
@@ -140,10 +140,60 @@ final class CurlTransfer: @unchecked Sendable {
         return count
     }
 
+    /// Header lines of HTTP responses, or the server's reply lines of an SMTP session.
     fileprivate func receiveHeader(_ line: String) {
         // A new status line (after a 100 Continue, say) starts a new header block.
         if line.hasPrefix("HTTP/") { headerLines.removeAll() }
         headerLines.append(line)
+        if headerLines.count > 200 { headerLines.removeFirst(100) }
+    }
+
+    /// An SMTP submission: MAIL FROM, RCPT TO for each recipient, DATA from `submission.message`.
+    convenience init(_ submission: MailSubmission, configuration: SMTPConfiguration) throws(HTTPClientError) {
+        try self.init(maximumBytes: 64 * 1024, addressPolicy: .any, protocols: "smtp,smtps", caFile: configuration.caFile,
+                      connectTimeoutMilliseconds: configuration.connectTimeoutMilliseconds,
+                      totalTimeoutMilliseconds: configuration.totalTimeoutMilliseconds)
+        upload = submission.message
+        var status = CURLE_OK
+        func set(_ option: CURLoption, _ value: Int) { if status == CURLE_OK { status = ischedule_curl_easy_setopt_long(handle, option, value) } }
+        func set(_ option: CURLoption, _ value: String) { if status == CURLE_OK { status = ischedule_curl_easy_setopt_string(handle, option, value) } }
+        set(CURLOPT_URL, configuration.url)
+        if configuration.url.hasPrefix("smtp://") {
+            set(CURLOPT_USE_SSL, Int(configuration.startTLS == .required ? CURLUSESSL_ALL.rawValue : CURLUSESSL_TRY.rawValue))
+        }
+        if let username = configuration.username { set(CURLOPT_USERNAME, username) }
+        if let password = configuration.password { set(CURLOPT_PASSWORD, password) }
+        set(CURLOPT_MAIL_FROM, "<\(submission.sender)>")
+        for recipient in submission.recipients { headerList = curl_slist_append(headerList, "<\(recipient)>") }
+        if status == CURLE_OK { status = ischedule_curl_easy_setopt_pointer(handle, CURLOPT_MAIL_RCPT, UnsafeMutableRawPointer(headerList)) }
+        set(CURLOPT_UPLOAD, 1)
+        if status == CURLE_OK { status = ischedule_curl_easy_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(upload.count)) }
+        guard status == CURLE_OK else { throw .transfer(code: Int(status.rawValue), message: String(cString: curl_easy_strerror(status))) }
+    }
+
+    /// The SMTP outcome once the transfer ended; the server's last reply line is in `headerLines`.
+    func smtpResult(_ ending: Ending) -> Result<Void, SMTPError> {
+        let code: CURLcode
+        switch ending {
+        case .cancelled: return .failure(.cancelled)
+        case .shutDown: return .failure(.shutDown)
+        case .finished(let finished): code = finished
+        }
+        if code == CURLE_OK { return .success(()) }
+        let reply = responseCode
+        // The server's reply line for that code (later lines, such as QUIT's 221, say nothing).
+        let line = headerLines.last { $0.hasPrefix("\(reply) ") || $0.hasPrefix("\(reply)-") }
+        let text = line.map { String($0.dropFirst(4)) } ?? detail(code)
+        switch code {
+        case CURLE_LOGIN_DENIED: return .failure(.authenticationFailed(code: reply, text: text))
+        case CURLE_USE_SSL_FAILED, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CACERT_BADFILE:
+            return .failure(.tls(detail(code)))
+        case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST: return .failure(.couldNotConnect(detail(code)))
+        case CURLE_OPERATION_TIMEDOUT: return .failure(.timeout(detail(code)))
+        default:
+            if reply >= 400 { return .failure(.rejected(code: reply, text: text)) }
+            return .failure(.transfer(code: Int(code.rawValue), message: detail(code)))
+        }
     }
 
     /// libcurl's error text for `code`: the error buffer's detail when it has one.
