@@ -38,7 +38,7 @@ let package = Package(
         .executableTarget(
             name: "ischedule-gateway",
             dependencies: [
-                "ISchedule", "DKIM", "Transport",
+                "ISchedule", "DKIM", "Transport", "Gateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

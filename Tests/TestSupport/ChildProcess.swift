@@ -5,9 +5,9 @@ import Glibc
 
 /// A helper server started by a test (NSD, later TLS and SMTP servers), stopped by its PID.
 ///
-/// Spawned with an empty signal mask and default signal dispositions: threads of the Swift
-/// runtime block most signals and a child inherits that mask, so a server started with
-/// `Process` would never see the SIGTERM that stops it.
+/// Spawned with an empty signal mask and default signal dispositions (threads of the Swift
+/// runtime block most signals and a child inherits that mask, so a server started with `Process`
+/// would never see the SIGTERM that stops it) and with no descriptor beyond stdin/out/err.
 public final class ChildProcess: @unchecked Sendable {
     public let pid: pid_t
     public let logPath: String
@@ -31,6 +31,10 @@ public final class ChildProcess: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        // Nothing else is inherited: Foundation's Process learns that its own children exited when a
+        // socket shared with them closes, and a server spawned meanwhile must not hold that socket.
+        // (glibc ignores close actions on descriptors that are not open.)
+        for descriptor in 3..<min(getdtablesize(), 4_096) { posix_spawn_file_actions_addclose(&actions, descriptor) }
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var child: pid_t = 0

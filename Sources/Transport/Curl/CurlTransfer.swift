@@ -88,6 +88,7 @@ final class CurlTransfer: @unchecked Sendable {
         set(CURLOPT_FOLLOWLOCATION, 0)
         set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
         set(CURLOPT_USERAGENT, configuration.userAgent)
+        if request.collectsCertificates { set(CURLOPT_CERTINFO, 1) }
         if request.method == "GET" {
             set(CURLOPT_HTTPGET, 1)
         } else {
@@ -196,6 +197,26 @@ final class CurlTransfer: @unchecked Sendable {
         }
     }
 
+    /// The peer's chain from CURLINFO_CERTINFO ("Name:value" lines per certificate), if collected.
+    private func certificateChain() -> [[String: String]] {
+        var pointer: UnsafeMutableRawPointer?
+        guard ischedule_curl_easy_getinfo_pointer(handle, CURLINFO_CERTINFO, &pointer) == CURLE_OK, let pointer else { return [] }
+        let info = pointer.assumingMemoryBound(to: curl_certinfo.self).pointee
+        guard info.num_of_certs > 0, let lists = info.certinfo else { return [] }
+        return (0..<Int(info.num_of_certs)).map { index in
+            var fields: [String: String] = [:]
+            var node = lists[index]
+            while let current = node {
+                if let data = current.pointee.data {
+                    let line = String(cString: data)
+                    if let colon = line.firstIndex(of: ":") { fields[String(line[..<colon])] = String(line[line.index(after: colon)...]) }
+                }
+                node = current.pointee.next
+            }
+            return fields
+        }
+    }
+
     /// libcurl's error text for `code`: the error buffer's detail when it has one.
     func detail(_ code: CURLcode) -> String {
         errorBuffer.pointee == 0 ? String(cString: curl_easy_strerror(code)) : String(cString: errorBuffer)
@@ -236,7 +257,8 @@ final class CurlTransfer: @unchecked Sendable {
             return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
         }
         return .success(HTTPClientResponse(status: status, headers: headers, body: body,
-                                           httpVersion: version == Int(CURL_HTTP_VERSION_2_0) ? "2" : "1.1"))
+                                           httpVersion: version == Int(CURL_HTTP_VERSION_2_0) ? "2" : "1.1",
+                                           certificates: certificateChain()))
     }
 
     static func from(_ handle: UnsafeMutableRawPointer) -> CurlTransfer? {

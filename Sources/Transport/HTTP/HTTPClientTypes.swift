@@ -33,6 +33,8 @@ public struct HTTPClientRequest: Sendable, Equatable {
     public var timeoutMilliseconds: Int?
     /// Which addresses the connection may use (checked on the address actually connected to).
     public var addressPolicy: AddressPolicy
+    /// Report the peer's certificate chain in the response (diagnostics such as `probe`).
+    public var collectsCertificates = false
 
     public init(method: String = "GET", url: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
                 timeoutMilliseconds: Int? = nil, addressPolicy: AddressPolicy = .publicOnly) {
@@ -57,6 +59,9 @@ public struct HTTPClientResponse: Sendable {
     public let body: [UInt8]
     /// "1.1" or "2".
     public let httpVersion: String
+    /// With `collectsCertificates`: each certificate of the peer's chain as libcurl describes it
+    /// ("Subject", "Issuer", "Expire date", … → value), leaf first.
+    public let certificates: [[String: String]]
 
     /// Values of every header called `name` (case-insensitive).
     public func values(_ name: String) -> [String] {
