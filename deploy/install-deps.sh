@@ -10,8 +10,9 @@
 #                         runs `openssl speed` beside our figures
 #   nsd                   an authoritative DNS server the tests start on a loopback port
 #   python3               runs the tests' HTTPS server (Tests/Helpers/https_server.py, standard library only)
+#   nghttp2-server        nghttpd, the HTTP/2 server the tests check ALPN against
 set -euo pipefail
-packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev libc6-dev openssl pkg-config nsd python3)
+packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev libc6-dev openssl pkg-config nsd python3 nghttp2-server)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -92,3 +92,21 @@ public func freeLoopbackPort() -> UInt16 {
     }
     return UInt16(bigEndian: address.sin_port)
 }
+
+/// Waits until something accepts TCP connections on 127.0.0.1:`port` (bounded: `attempts` × 50 ms).
+public func waitForLoopbackListener(port: UInt16, attempts: Int = 100) -> Bool {
+    for _ in 0..<attempts {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = port.bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        close(descriptor)
+        if connected == 0 { return true }
+        usleep(50_000)
+    }
+    return false
+}

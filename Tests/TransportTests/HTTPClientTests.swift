@@ -188,3 +188,23 @@ func loopback(_ request: HTTPClientRequest) -> HTTPClientRequest {
         #expect(AddressPolicy.publicOnly.refusal("not-an-ip") == "unparsable address not-an-ip")
     }
 }
+
+/// HTTP/2 negotiated by ALPN with a real h2 server (nghttpd from Debian's nghttp2-server).
+@Suite(.serialized) struct HTTP2Tests {
+    @Test func alpnSelectsHTTP2() async throws {
+        let certificates = try HTTPClientTests.certificates.get()
+        let (cert, key) = try certificates.issue("localhost", subjectAltNames: ["DNS:localhost"])
+        let root = certificates.directory.appendingPathComponent("h2-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        try "hello over h2\n".write(to: root.appendingPathComponent("ok"), atomically: true, encoding: .utf8)
+        let port = freeLoopbackPort()
+        let server = try ChildProcess("/usr/sbin/nghttpd", ["--address=127.0.0.1", "-d", root.path, String(port), key, cert],
+                                      logPath: root.appendingPathComponent("nghttpd.log").path)
+        defer { server.stop() }
+        #expect(waitForLoopbackListener(port: port), "nghttpd did not listen: \(server.log)")
+        let client = HTTPClient(configuration: HTTPClientConfiguration(caFile: certificates.caFile))
+        let response = try await client.send(loopback(HTTPClientRequest(url: "https://localhost:\(port)/ok")))
+        #expect(response.status == 200 && response.httpVersion == "2")
+        #expect(response.body == Array("hello over h2\n".utf8))
+    }
+}
