@@ -16,8 +16,7 @@ struct ProbeCommand: AsyncParsableCommand {
     @Argument(help: "The calendar users' domain (the part after @).")
     var domain: String
 
-    @Option(name: .customLong("dns-server"), help: "DNS server, IPv4 HOST[:PORT] (default: /etc/resolv.conf).")
-    var dnsServer: String?
+    @OptionGroup var dns: DNSServerOption
 
     @Option(name: .customLong("ca-file"), help: "PEM CA bundle to trust (default: the system store).")
     var caFile: String?
@@ -30,14 +29,11 @@ struct ProbeCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard DNSName.isValidDomain(domain) else { throw ValidationError("'\(domain)' is not a domain name") }
-        if let dnsServer, DNSResolverConfiguration.Server(dnsServer) == nil {
-            throw ValidationError("--dns-server '\(dnsServer)' is not an IPv4 HOST[:PORT]")
-        }
         if let selector, !DNSName.isValidSelector(selector) { throw ValidationError("--selector '\(selector)' is not a DNS label sequence") }
     }
 
     func run() async throws {
-        let resolver = DNSResolver(configuration: DNSOptions.configuration(dnsServer))
+        let resolver = DNSResolver(configuration: dns.configuration)
         let client = HTTPClient(configuration: HTTPClientConfiguration(caFile: caFile, connectTimeoutMilliseconds: 5_000,
                                                                        totalTimeoutMilliseconds: 15_000))
         let policy: AddressPolicy = allowPrivateAddresses ? .any : .publicOnly

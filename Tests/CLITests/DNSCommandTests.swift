@@ -37,10 +37,7 @@ import TestSupport
     @Test func verifyLooksTheKeyUpInDNS() throws {
         let p = try Fixtures.publicKeyBase64()
         let record = "v=DKIM1; k=rsa; p=\(p)"
-        let split = stride(from: 0, to: record.count, by: 250).map { offset -> String in
-            let start = record.index(record.startIndex, offsetBy: offset)
-            return "\"\(record[start..<(record.index(start, offsetBy: 250, limitedBy: record.endIndex) ?? record.endIndex)])\""
-        }.joined(separator: " ")
+        let split = zoneTXT(record)
         let server = try TestDNSServer(zones: ["example.com": Self.soa + "ischedule._domainkey IN TXT \(split)\n"])
         defer { server.stop() }
         let file = "\(Fixtures.directory.path)/derived-ischedule-request-B-rsa-sha1.http"

@@ -20,10 +20,7 @@ import TestSupport
                                          to: docroot.appendingPathComponent("capabilities.xml"))
         let https = try TestHTTPSServer(cert: cert, key: key, keyDirectory: docroot.path)
         let record = "v=DKIM1; k=rsa; p=\(try Fixtures.publicKeyBase64())"
-        let split = stride(from: 0, to: record.count, by: 250).map { offset -> String in
-            let start = record.index(record.startIndex, offsetBy: offset)
-            return "\"\(record[start..<(record.index(start, offsetBy: 250, limitedBy: record.endIndex) ?? record.endIndex)])\""
-        }.joined(separator: " ")
+        let split = zoneTXT(record)
         let zone = """
         @ IN SOA ns a 1 3600 900 1209600 60
         @ IN NS ns

@@ -9,15 +9,11 @@ import TestSupport
     static func zone() throws -> String {
         let p = try Fixtures.publicKeyBase64()
         let record = "v=DKIM1; k=rsa; s=ischedule; p=\(p)"
-        let strings = stride(from: 0, to: record.count, by: 200).map { offset -> String in
-            let start = record.index(record.startIndex, offsetBy: offset)
-            return "\"" + record[start..<(record.index(start, offsetBy: 200, limitedBy: record.endIndex) ?? record.endIndex)] + "\""
-        }
         return """
         @ IN SOA ns.example.com. admin.example.com. 1 3600 900 1209600 60
         @ IN NS ns.example.com.
         ns IN A 127.0.0.1
-        ischedule._domainkey IN TXT \(strings.joined(separator: " "))
+        ischedule._domainkey IN TXT \(zoneTXT(record, chunk: 200))
         _revoked._domainkey IN TXT "v=DKIM1; p="
         """
     }

@@ -20,21 +20,14 @@ struct CheckCommand: AsyncParsableCommand {
     @Option(help: "Private key PEM (PKCS#1 or PKCS#8).")
     var key: String
 
-    @Option(name: .customLong("dns-server"), help: "DNS server, IPv4 HOST[:PORT] (default: /etc/resolv.conf).")
-    var dnsServer: String?
-
-    func validate() throws {
-        if let dnsServer, DNSResolverConfiguration.Server(dnsServer) == nil {
-            throw ValidationError("--dns-server '\(dnsServer)' is not an IPv4 HOST[:PORT]")
-        }
-    }
+    @OptionGroup var dns: DNSServerOption
 
     func run() async throws {
         let expected = Data(try CLIFiles.privateKey(key).publicKey.subjectPublicKeyInfo).base64EncodedString()
         let name = KeyLocation.dnsName(domain: identity.domain, selector: identity.selector)
         let records: [String]
         do {
-            records = try await DNSResolver(configuration: DNSOptions.configuration(dnsServer)).txt(name).records
+            records = try await DNSResolver(configuration: dns.configuration).txt(name).records
         } catch {
             print("not published: \(error)")
             throw ExitCode(1)

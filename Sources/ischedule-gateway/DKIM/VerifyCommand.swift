@@ -30,8 +30,7 @@ struct VerifyCommand: AsyncParsableCommand {
     @Option(name: .customLong("private-exchange"), help: "Directory of private-exchange key records.")
     var privateExchange: String?
 
-    @Option(name: .customLong("dns-server"), help: "DNS server for dns/txt key lookups, IPv4 HOST[:PORT] (default: /etc/resolv.conf).")
-    var dnsServer: String?
+    @OptionGroup var dns: DNSServerOption
 
     @Option(name: .customLong("ca-file"), help: "PEM CA bundle for http/well-known key fetches (default: the system store).")
     var caFile: String?
@@ -53,11 +52,8 @@ struct VerifyCommand: AsyncParsableCommand {
     func validate() throws {
         let fixed = [publicKey, keyRecord].compactMap { $0 }
         guard fixed.count <= 1 else { throw ValidationError("give at most one of --public-key or --key-record") }
-        guard fixed.isEmpty || (privateExchange == nil && dnsServer == nil && caFile == nil && !allowPrivateAddresses) else {
+        guard fixed.isEmpty || (privateExchange == nil && dns.dnsServer == nil && caFile == nil && !allowPrivateAddresses) else {
             throw ValidationError("--public-key and --key-record replace every lookup: drop the lookup options")
-        }
-        if let dnsServer, DNSResolverConfiguration.Server(dnsServer) == nil {
-            throw ValidationError("--dns-server '\(dnsServer)' is not an IPv4 HOST[:PORT]")
         }
         guard skew >= 0 else { throw ValidationError("--skew must be >= 0") }
     }
@@ -75,7 +71,7 @@ struct VerifyCommand: AsyncParsableCommand {
             guard !records.isEmpty else { throw CLIError("key record file \(keyRecord): holds no record") }
             return Self.everyMethod(FixedKeyRecords(records: records))
         }
-        let resolver = DNSResolver(configuration: DNSOptions.configuration(dnsServer))
+        let resolver = DNSResolver(configuration: dns.configuration)
         if let caFile { _ = try CLIFiles.read(caFile, what: "CA file") }
         var sources: [KeyQueryMethod: any KeyRecordSource] = [
             .dnsTXT: DNSKeyRecordSource(resolver: resolver),
