@@ -7,6 +7,9 @@ AUTH accepts user "gateway" with password "secret". Recipients @reject.test get 
 Prints "ready PORT", then "message {json}" for every accepted message.
 """
 import asyncio
+import base64
+import email
+import email.policy
 import json
 import ssl
 import sys
@@ -30,8 +33,22 @@ class Handler:
         record = {"from": envelope.mail_from, "to": envelope.rcpt_tos, "tls": tls,
                   "authenticated": bool(session.authenticated),
                   "data": envelope.original_content.decode("utf-8", "replace")}
+        record["parsed"] = parse(envelope.original_content)
         print("message " + json.dumps(record), flush=True)
         return "250 2.0.0 accepted"
+
+
+def parse(raw):
+    """The message as Python's email package (an independent MIME parser) reads it."""
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    parts = [{"type": part.get_content_type(), "method": part.get_param("method"),
+              "charset": part.get_content_charset(),
+              "payload": base64.b64encode(part.get_payload(decode=True) or b"").decode()}
+             for part in message.walk() if not part.is_multipart()]
+    headers = {name: str(message.get(name, "")) for name in ("subject", "from", "to", "reply-to", "message-id", "date")}
+    return {"top": message.get_content_type(), "parts": parts, "headers": headers,
+            "defects": [type(defect).__name__ for defect in message.defects],
+            "longest_line": max(len(line) for line in raw.split(b"\r\n"))}
 
 
 def authenticate(server, session, envelope, mechanism, auth_data):
