@@ -39,6 +39,24 @@ final class CurlMultiLoop: @unchecked Sendable {
         return accepted
     }
 
+    /// Runs `transfer` to its end and maps the ending to the caller's result type; task cancellation
+    /// aborts it, a stopped loop ends it as `shutDown`.
+    func perform<Outcome: Sendable>(_ transfer: CurlTransfer,
+                                    _ outcome: @escaping @Sendable (CurlTransfer.Ending) -> Outcome) async -> Outcome {
+        if Task.isCancelled { return outcome(.cancelled) }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                transfer.onEnd = { ending in continuation.resume(returning: outcome(ending)) }
+                if !submit(transfer) {
+                    transfer.onEnd = nil
+                    continuation.resume(returning: outcome(.shutDown))
+                }
+            }
+        } onCancel: {
+            cancel(transfer)
+        }
+    }
+
     /// Marks `transfer` cancelled, whether it is queued, running or not yet submitted.
     func cancel(_ transfer: CurlTransfer) {
         transfer.cancelRequested.store(true, ordering: .releasing)

@@ -15,19 +15,7 @@ public final class HTTPClient: Sendable {
 
     public func send(_ request: HTTPClientRequest) async throws(HTTPClientError) -> HTTPClientResponse {
         let transfer = try CurlTransfer(request, configuration: configuration)
-        if Task.isCancelled { throw .cancelled }
-        let result = await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                transfer.onEnd = { ending in continuation.resume(returning: transfer.httpResult(ending)) }
-                if !loop.submit(transfer) {
-                    transfer.onEnd = nil
-                    continuation.resume(returning: .failure(.shutDown))
-                }
-            }
-        } onCancel: {
-            loop.cancel(transfer)
-        }
-        return try result.get()
+        return try await loop.perform(transfer) { transfer.httpResult($0) }.get()
     }
 
     /// Fails in-flight transfers with `shutDown` and stops the transfer thread (shared users too).

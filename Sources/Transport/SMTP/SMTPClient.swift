@@ -22,19 +22,6 @@ public final class SMTPClient: Sendable {
         do { transfer = try CurlTransfer(submission, configuration: configuration) } catch {
             throw .transfer(code: -1, message: error.description)
         }
-        if Task.isCancelled { throw .cancelled }
-        let loop = thread.loop
-        let result = await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                transfer.onEnd = { ending in continuation.resume(returning: transfer.smtpResult(ending)) }
-                if !loop.submit(transfer) {
-                    transfer.onEnd = nil
-                    continuation.resume(returning: .failure(.shutDown))
-                }
-            }
-        } onCancel: {
-            loop.cancel(transfer)
-        }
-        try result.get()
+        try await thread.loop.perform(transfer) { transfer.smtpResult($0) }.get()
     }
 }
