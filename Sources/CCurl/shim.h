@@ -41,10 +41,6 @@ static inline CURLcode ischedule_curl_easy_getinfo_long(CURL *handle, CURLINFO i
     return curl_easy_getinfo(handle, info, value);
 }
 
-static inline CURLcode ischedule_curl_easy_getinfo_string(CURL *handle, CURLINFO info, char **value) {
-    return curl_easy_getinfo(handle, info, value);
-}
-
 static inline CURLcode ischedule_curl_easy_getinfo_pointer(CURL *handle, CURLINFO info, void **value) {
     return curl_easy_getinfo(handle, info, value);
 }

@@ -50,8 +50,6 @@ static inline void ischedule_res_set_server_count(struct __res_state *state, int
     state->nscount = count;
 }
 
-static inline int ischedule_res_max_servers(void) { return MAXNS; }
-
 /* Per-try timeout in seconds and number of tries per server. */
 static inline void ischedule_res_set_timing(struct __res_state *state, int seconds, int attempts) {
     state->retrans = seconds;
@@ -79,15 +77,6 @@ static inline int ischedule_ns_expand_name(const unsigned char *message, const u
     return dn_expand(message, end, source, destination, size);
 }
 
-static inline int ischedule_res_nquery(struct __res_state *state, const char *name, int class_, int type,
-                                       unsigned char *answer, int length) {
-    return res_nquery(state, name, class_, type, answer, length);
-}
-
-static inline int ischedule_res_state_h_errno(const struct __res_state *state) {
-    return state->res_h_errno;
-}
-
 static inline int ischedule_ns_msg_count(ns_msg handle, ns_sect section) {
     return ns_msg_count(handle, section);
 }
@@ -96,13 +85,10 @@ static inline int ischedule_ns_msg_rcode(ns_msg handle) {
     return (int)ns_msg_getflag(handle, ns_f_rcode);
 }
 
-static inline const unsigned char *ischedule_ns_msg_base(ns_msg handle) { return ns_msg_base(handle); }
-static inline const unsigned char *ischedule_ns_msg_end(ns_msg handle) { return ns_msg_end(handle); }
 static inline unsigned ischedule_ns_rr_type(ns_rr rr) { return ns_rr_type(rr); }
 static inline unsigned ischedule_ns_rr_class(ns_rr rr) { return ns_rr_class(rr); }
 static inline unsigned ischedule_ns_rr_ttl(ns_rr rr) { return ns_rr_ttl(rr); }
 static inline unsigned ischedule_ns_rr_rdlen(ns_rr rr) { return ns_rr_rdlen(rr); }
 static inline const unsigned char *ischedule_ns_rr_rdata(ns_rr rr) { return ns_rr_rdata(rr); }
-static inline const char *ischedule_ns_rr_name(const ns_rr *rr) { return rr->name; }
 
 #endif

@@ -41,28 +41,43 @@ final class CurlTransfer: @unchecked Sendable {
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         self.maximumBytes = maximumBytes
         self.addressPolicy = addressPolicy
-        var status = CURLE_OK
-        func set(_ option: CURLoption, _ value: Int) { if status == CURLE_OK { status = ischedule_curl_easy_setopt_long(handle, option, value) } }
-        func set(_ option: CURLoption, _ value: String) { if status == CURLE_OK { status = ischedule_curl_easy_setopt_string(handle, option, value) } }
-        set(CURLOPT_NOSIGNAL, 1)
-        set(CURLOPT_PROTOCOLS_STR, protocols)
-        set(CURLOPT_SSL_VERIFYPEER, 1)
-        set(CURLOPT_SSL_VERIFYHOST, 2)
-        if let caFile { set(CURLOPT_CAINFO, caFile) }
-        set(CURLOPT_CONNECTTIMEOUT_MS, connectTimeoutMilliseconds)
-        set(CURLOPT_TIMEOUT_MS, totalTimeoutMilliseconds)
+        try set(CURLOPT_NOSIGNAL, 1)
+        try set(CURLOPT_PROTOCOLS_STR, protocols)
+        try set(CURLOPT_SSL_VERIFYPEER, 1)
+        try set(CURLOPT_SSL_VERIFYHOST, 2)
+        if let caFile { try set(CURLOPT_CAINFO, caFile) }
+        try set(CURLOPT_CONNECTTIMEOUT_MS, connectTimeoutMilliseconds)
+        try set(CURLOPT_TIMEOUT_MS, totalTimeoutMilliseconds)
         let context = Unmanaged.passUnretained(self).toOpaque()
-        if status == CURLE_OK { status = ischedule_curl_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(errorBuffer)) }
-        if status == CURLE_OK { status = ischedule_curl_easy_setopt_pointer(handle, CURLOPT_WRITEDATA, context) }
-        if status == CURLE_OK { status = ischedule_curl_easy_setopt_write_function(handle, curlWrite) }
-        if status == CURLE_OK { status = ischedule_curl_easy_setopt_pointer(handle, CURLOPT_HEADERDATA, context) }
-        if status == CURLE_OK { status = ischedule_curl_easy_setopt_header_function(handle, curlHeader) }
-        if status == CURLE_OK { status = ischedule_curl_easy_setopt_pointer(handle, CURLOPT_READDATA, context) }
-        if status == CURLE_OK { status = ischedule_curl_easy_setopt_read_function(handle, curlRead) }
-        if status == CURLE_OK { status = ischedule_curl_easy_setopt_pointer(handle, CURLOPT_PRIVATE, context) }
-        if status == CURLE_OK { status = ischedule_curl_easy_setopt_pointer(handle, CURLOPT_PREREQDATA, context) }
-        if status == CURLE_OK { status = ischedule_curl_easy_setopt_prereq_function(handle, curlPrerequest) }
-        guard status == CURLE_OK else { throw .transfer(code: Int(status.rawValue), message: String(cString: curl_easy_strerror(status))) }
+        try set(CURLOPT_ERRORBUFFER, pointer: UnsafeMutableRawPointer(errorBuffer))
+        for option in [CURLOPT_WRITEDATA, CURLOPT_HEADERDATA, CURLOPT_READDATA, CURLOPT_PRIVATE, CURLOPT_PREREQDATA] {
+            try set(option, pointer: context)
+        }
+        try check(ischedule_curl_easy_setopt_write_function(handle, curlWrite))
+        try check(ischedule_curl_easy_setopt_header_function(handle, curlHeader))
+        try check(ischedule_curl_easy_setopt_read_function(handle, curlRead))
+        try check(ischedule_curl_easy_setopt_prereq_function(handle, curlPrerequest))
+    }
+
+    private func check(_ code: CURLcode) throws(HTTPClientError) {
+        guard code == CURLE_OK else { throw .transfer(code: Int(code.rawValue), message: String(cString: curl_easy_strerror(code))) }
+    }
+
+    private func set(_ option: CURLoption, _ value: Int) throws(HTTPClientError) {
+        try check(ischedule_curl_easy_setopt_long(handle, option, value))
+    }
+
+    private func set(_ option: CURLoption, _ value: String) throws(HTTPClientError) {
+        try check(ischedule_curl_easy_setopt_string(handle, option, value))
+    }
+
+    private func set(_ option: CURLoption, pointer: UnsafeMutableRawPointer?) throws(HTTPClientError) {
+        try check(ischedule_curl_easy_setopt_pointer(handle, option, pointer))
+    }
+
+    /// For the `curl_off_t` options (sizes).
+    private func set(_ option: CURLoption, size: Int) throws(HTTPClientError) {
+        try check(ischedule_curl_easy_setopt_off_t(handle, option, curl_off_t(size)))
     }
 
     /// An HTTP(S) request.
@@ -81,31 +96,27 @@ final class CurlTransfer: @unchecked Sendable {
             guard !name.contains(where: { $0 == ":" || $0 == "\r" || $0 == "\n" }), !value.contains(where: { $0 == "\r" || $0 == "\n" })
             else { throw .invalidRequest("header \(name) contains a line break or colon") }
         }
-        var status = CURLE_OK
-        func set(_ option: CURLoption, _ value: Int) { if status == CURLE_OK { status = ischedule_curl_easy_setopt_long(handle, option, value) } }
-        func set(_ option: CURLoption, _ value: String) { if status == CURLE_OK { status = ischedule_curl_easy_setopt_string(handle, option, value) } }
-        set(CURLOPT_URL, request.url)
-        set(CURLOPT_FOLLOWLOCATION, 0)
-        set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
-        set(CURLOPT_USERAGENT, configuration.userAgent)
-        if request.collectsCertificates { set(CURLOPT_CERTINFO, 1) }
+        try set(CURLOPT_URL, request.url)
+        try set(CURLOPT_FOLLOWLOCATION, 0)
+        try set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
+        try set(CURLOPT_USERAGENT, configuration.userAgent)
+        if request.collectsCertificates { try set(CURLOPT_CERTINFO, 1) }
         if request.method == "GET" {
-            set(CURLOPT_HTTPGET, 1)
+            try set(CURLOPT_HTTPGET, 1)
         } else {
-            set(CURLOPT_POSTFIELDSIZE_LARGE, request.body.count)
-            if status == CURLE_OK {
-                status = request.body.withUnsafeBytes {
-                    ischedule_curl_easy_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: $0.baseAddress ?? UnsafeRawPointer(errorBuffer)))
-                }
-            }
-            if request.method != "POST" { set(CURLOPT_CUSTOMREQUEST, request.method) }
+            try set(CURLOPT_POSTFIELDSIZE_LARGE, size: request.body.count)
+            // COPYPOSTFIELDS copies the body now; an empty body still needs a non-null pointer.
+            try check(request.body.withUnsafeBytes {
+                ischedule_curl_easy_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS,
+                                                   UnsafeMutableRawPointer(mutating: $0.baseAddress ?? UnsafeRawPointer(errorBuffer)))
+            })
+            if request.method != "POST" { try set(CURLOPT_CUSTOMREQUEST, request.method) }
         }
         // No "Expect: 100-continue" round trip; the caller's headers go out as given.
         for line in request.headers.map({ "\($0.name): \($0.value)" }) + ["Expect:"] {
             headerList = curl_slist_append(headerList, line)
         }
-        if status == CURLE_OK { status = ischedule_curl_easy_setopt_pointer(handle, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headerList)) }
-        guard status == CURLE_OK else { throw .transfer(code: Int(status.rawValue), message: String(cString: curl_easy_strerror(status))) }
+        try set(CURLOPT_HTTPHEADER, pointer: UnsafeMutableRawPointer(headerList))
     }
 
     deinit {
@@ -155,21 +166,17 @@ final class CurlTransfer: @unchecked Sendable {
                       connectTimeoutMilliseconds: configuration.connectTimeoutMilliseconds,
                       totalTimeoutMilliseconds: configuration.totalTimeoutMilliseconds)
         upload = submission.message
-        var status = CURLE_OK
-        func set(_ option: CURLoption, _ value: Int) { if status == CURLE_OK { status = ischedule_curl_easy_setopt_long(handle, option, value) } }
-        func set(_ option: CURLoption, _ value: String) { if status == CURLE_OK { status = ischedule_curl_easy_setopt_string(handle, option, value) } }
-        set(CURLOPT_URL, configuration.url)
+        try set(CURLOPT_URL, configuration.url)
         if configuration.url.hasPrefix("smtp://") {
-            set(CURLOPT_USE_SSL, Int(configuration.startTLS == .required ? CURLUSESSL_ALL.rawValue : CURLUSESSL_TRY.rawValue))
+            try set(CURLOPT_USE_SSL, Int(configuration.startTLS == .required ? CURLUSESSL_ALL.rawValue : CURLUSESSL_TRY.rawValue))
         }
-        if let username = configuration.username { set(CURLOPT_USERNAME, username) }
-        if let password = configuration.password { set(CURLOPT_PASSWORD, password) }
-        set(CURLOPT_MAIL_FROM, "<\(submission.sender)>")
+        if let username = configuration.username { try set(CURLOPT_USERNAME, username) }
+        if let password = configuration.password { try set(CURLOPT_PASSWORD, password) }
+        try set(CURLOPT_MAIL_FROM, "<\(submission.sender)>")
         for recipient in submission.recipients { headerList = curl_slist_append(headerList, "<\(recipient)>") }
-        if status == CURLE_OK { status = ischedule_curl_easy_setopt_pointer(handle, CURLOPT_MAIL_RCPT, UnsafeMutableRawPointer(headerList)) }
-        set(CURLOPT_UPLOAD, 1)
-        if status == CURLE_OK { status = ischedule_curl_easy_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(upload.count)) }
-        guard status == CURLE_OK else { throw .transfer(code: Int(status.rawValue), message: String(cString: curl_easy_strerror(status))) }
+        try set(CURLOPT_MAIL_RCPT, pointer: UnsafeMutableRawPointer(headerList))
+        try set(CURLOPT_UPLOAD, 1)
+        try set(CURLOPT_INFILESIZE_LARGE, size: upload.count)
     }
 
     /// The SMTP outcome once the transfer ended; the server's last reply line is in `headerLines`.

@@ -37,6 +37,15 @@ public enum DNSError: Error, Sendable, Hashable, CustomStringConvertible {
     case malformedResponse(String, reason: String)
     case invalidName(String)
 
+    /// An answer that nothing is published there (NXDOMAIN or no records of the type), as opposed
+    /// to a failure to find out.
+    public var meansNoRecords: Bool {
+        switch self {
+        case .nameDoesNotExist, .noData: true
+        default: false
+        }
+    }
+
     public var isTemporary: Bool {
         switch self {
         case .serverFailure, .timeout: true

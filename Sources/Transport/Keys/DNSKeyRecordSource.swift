@@ -14,10 +14,8 @@ public struct DNSKeyRecordSource: KeyRecordSource {
         do {
             return try await resolver.txt(name).records
         } catch {
-            switch error {
-            case .nameDoesNotExist, .noData: return []
-            default: throw KeyLookupError(reason: error.description, isTemporary: error.isTemporary)
-            }
+            if error.meansNoRecords { return [] }
+            throw KeyLookupError(reason: error.description, isTemporary: error.isTemporary)
         }
     }
 }

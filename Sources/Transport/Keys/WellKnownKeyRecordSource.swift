@@ -21,10 +21,8 @@ public struct WellKnownKeyRecordSource: KeyRecordSource {
         let path = KeyLocation.wellKnownPath(domain: domain, selector: selector)
         let records: [SRVRecord]
         do { records = try await resolver.srv("_domainkey_lookup._tcp.\(domain)").records } catch {
-            switch error {
-            case .nameDoesNotExist, .noData: return "https://\(domain)\(path)"
-            default: throw KeyLookupError(reason: error.description, isTemporary: error.isTemporary)
-            }
+            if error.meansNoRecords { return "https://\(domain)\(path)" }
+            throw KeyLookupError(reason: error.description, isTemporary: error.isTemporary)
         }
         guard !SRVOrdering.saysNoService(records), let target = SRVOrdering.order(records).first else {
             return "https://\(domain)\(path)"
