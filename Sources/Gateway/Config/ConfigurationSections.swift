@@ -1,0 +1,205 @@
+internal import Foundation
+internal import DKIM
+internal import Transport
+
+/// Reads the individual sections of the configuration file, checking each value.
+struct ConfigurationSections {
+    let paths: PathResolver
+    let environment: [String: String]
+
+    func listener(_ reader: ConfigReader) throws(ConfigurationError) -> GatewayConfiguration.Listener {
+        try reader.allowOnly(["url", "certificate", "private-key"])
+        let text = try reader.requiredString("url")
+        guard let url = URLComponents(string: text), let schemeText = url.scheme,
+              let scheme = GatewayConfiguration.Listener.Scheme(rawValue: schemeText.lowercased()),
+              let host = url.host, !host.isEmpty, let port = url.port, (0...65535).contains(port),
+              url.path.isEmpty || url.path == "/" else {
+            throw ConfigurationError(key: reader.key("url"), problem: "'\(text)' is not http(s)://ADDRESS:PORT")
+        }
+        let address = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        guard IPAddressRange(address) != nil || address == "localhost" else {
+            throw ConfigurationError(key: reader.key("url"), problem: "'\(host)' is not an IP address to listen on")
+        }
+        var listener = GatewayConfiguration.Listener(scheme: scheme, host: address, port: port)
+        if scheme == .https {
+            listener.certificateFile = try paths.existingFile(try reader.requiredString("certificate"), key: reader.key("certificate"))
+            listener.privateKeyFile = try paths.existingFile(try reader.requiredString("private-key"), key: reader.key("private-key"))
+        } else if try reader.string("certificate") != nil {
+            throw ConfigurationError(key: reader.key("certificate"), problem: "only https listeners take a certificate")
+        } else if try reader.string("private-key") != nil {
+            throw ConfigurationError(key: reader.key("private-key"), problem: "only https listeners take a private key")
+        }
+        return listener
+    }
+
+    func signingKey(_ reader: ConfigReader) throws(ConfigurationError) -> GatewayConfiguration.SigningKey {
+        try reader.allowOnly(["selector", "private-key", "create-if-missing"])
+        let selector = try reader.string("selector", default: "ischedule").lowercased()
+        guard DNSName.isValidSelector(selector) else {
+            throw ConfigurationError(key: reader.key("selector"), problem: "'\(selector)' is not a valid DKIM selector")
+        }
+        let create = try reader.bool("create-if-missing", default: false)
+        let path = paths.absolute(try reader.requiredString("private-key"))
+        if !create && !FileManager.default.isReadableFile(atPath: path) {
+            throw ConfigurationError(key: reader.key("private-key"), problem: "file \(path) does not exist or is not readable")
+        }
+        return GatewayConfiguration.SigningKey(selector: selector, privateKeyFile: path, createIfMissing: create)
+    }
+
+    func localDomain(name: String, _ reader: ConfigReader, path: String) throws(ConfigurationError) -> GatewayConfiguration.LocalDomain {
+        try reader.allowOnly(["dkim-keys", "upstream", "upstream-trust", "upstream-secret-header", "upstream-secret",
+                              "upstream-secret-env", "upstream-dkim-domain", "upstream-dkim-key"])
+        let domain = name.lowercased()
+        guard DNSName.isValidDomain(domain) else { throw ConfigurationError(key: path, problem: "'\(name)' is not a domain name") }
+        let keys = try reader.sections("dkim-keys").map { key throws(ConfigurationError) in try signingKey(key) }
+        if Set(keys.map(\.selector)).count != keys.count {
+            throw ConfigurationError(key: reader.key("dkim-keys"), problem: "a selector appears twice")
+        }
+        let upstream = try reader.string("upstream")
+        if let upstream { try Self.checkHTTPURL(upstream, key: reader.key("upstream")) }
+        if upstream == nil && keys.isEmpty {
+            throw ConfigurationError(key: path, problem: "needs dkim-keys (to send) or an upstream (to receive), or both")
+        }
+        let trustName = try reader.string("upstream-trust", default: "none")
+        let trust: GatewayConfiguration.UpstreamTrust
+        switch trustName {
+        case "none":
+            if let upstream, !Self.isLoopbackURL(upstream) {
+                throw ConfigurationError(key: reader.key("upstream-trust"),
+                                         problem: "'none' is only allowed for a loopback upstream; use shared-secret or dkim")
+            }
+            trust = .none
+        case "shared-secret":
+            guard let secret = try reader.secret("upstream-secret", environment: environment) else {
+                throw ConfigurationError(key: reader.key("upstream-secret"), problem: "missing (required by upstream-trust: shared-secret)")
+            }
+            trust = .sharedSecret(header: try reader.string("upstream-secret-header", default: "X-CALENDARSERVER-ISCHEDULE"), secret: secret)
+        case "dkim":
+            guard let keyReader = try reader.section("upstream-dkim-key") else {
+                throw ConfigurationError(key: reader.key("upstream-dkim-key"), problem: "missing (required by upstream-trust: dkim)")
+            }
+            let signingDomain = try reader.string("upstream-dkim-domain", default: domain).lowercased()
+            guard DNSName.isValidDomain(signingDomain) else {
+                throw ConfigurationError(key: reader.key("upstream-dkim-domain"), problem: "'\(signingDomain)' is not a domain name")
+            }
+            trust = .dkim(domain: signingDomain, key: try signingKey(keyReader))
+        default:
+            throw ConfigurationError(key: reader.key("upstream-trust"), problem: "'\(trustName)' is not one of none, shared-secret, dkim")
+        }
+        return GatewayConfiguration.LocalDomain(name: domain, keys: keys, upstream: upstream, upstreamTrust: trust)
+    }
+
+    func remoteDomain(name: String, _ reader: ConfigReader, path: String) throws(ConfigurationError) -> GatewayConfiguration.RemoteDomain {
+        try reader.allowOnly(["uri", "allow-unsigned-from", "signing-domains"])
+        let domain = name.lowercased()
+        guard DNSName.isValidDomain(domain) else { throw ConfigurationError(key: path, problem: "'\(name)' is not a domain name") }
+        let uri = try reader.string("uri")
+        if let uri { try Self.checkHTTPURL(uri, key: reader.key("uri")) }
+        let signingDomains = try reader.strings("signing-domains").map { $0.lowercased() }
+        for (index, signer) in signingDomains.enumerated() where !DNSName.isValidDomain(signer) {
+            throw ConfigurationError(key: "\(reader.key("signing-domains"))[\(index)]", problem: "'\(signer)' is not a domain name")
+        }
+        return GatewayConfiguration.RemoteDomain(name: domain, uri: uri,
+                                                 allowUnsignedFrom: try addresses(reader, "allow-unsigned-from"),
+                                                 signingDomains: signingDomains)
+    }
+
+    func intake(_ reader: ConfigReader?) throws(ConfigurationError) -> GatewayConfiguration.Intake {
+        try reader?.allowOnly(["path", "allow-from", "secret-header", "secret", "secret-env", "allow-private-addresses"])
+        let path = try reader?.string("path", default: "/outbound") ?? "/outbound"
+        guard path.hasPrefix("/"), !path.hasPrefix("/.well-known/"), !path.contains("?") else {
+            throw ConfigurationError(key: "outbound.path", problem: "'\(path)' must be an absolute path outside /.well-known/")
+        }
+        var allowFrom = try reader.map { r throws(ConfigurationError) in try addresses(r, "allow-from") } ?? []
+        if allowFrom.isEmpty { allowFrom = [IPAddressRange("127.0.0.0/8")!, IPAddressRange("::1")!] }
+        return GatewayConfiguration.Intake(
+            path: path, allowFrom: allowFrom,
+            secretHeader: try reader?.string("secret-header", default: "X-ISchedule-Gateway-Secret") ?? "X-ISchedule-Gateway-Secret",
+            secret: try reader?.secret("secret", environment: environment))
+    }
+
+    func dkim(_ reader: ConfigReader?) throws(ConfigurationError) -> GatewayConfiguration.DKIMSettings {
+        try reader?.allowOnly(["signature-lifetime", "clock-skew", "query-methods", "lookup-methods",
+                               "private-exchange-directory", "minimum-key-bits", "accept-legacy-dialects"])
+        let published = try methods(reader, "query-methods", default: [.dnsTXT, .httpWellKnown])
+        let lookup = try methods(reader, "lookup-methods", default: [.dnsTXT, .httpWellKnown, .privateExchange])
+        return GatewayConfiguration.DKIMSettings(
+            signatureLifetime: Int64(try reader?.seconds("signature-lifetime", default: 3600, in: 60...86_400) ?? 3600),
+            clockSkew: Int64(try reader?.seconds("clock-skew", default: 360, in: 0...3600) ?? 360),
+            publishedQueryMethods: published, lookupMethods: lookup,
+            privateExchangeDirectory: try reader?.string("private-exchange-directory").map(paths.absolute),
+            minimumKeyBits: try reader?.int("minimum-key-bits", default: 1024, in: 512...16384) ?? 1024,
+            acceptLegacyDialects: try reader?.bool("accept-legacy-dialects", default: false) ?? false)
+    }
+
+    func limits(_ reader: ConfigReader?) throws(ConfigurationError) -> GatewayConfiguration.Limits {
+        try reader?.allowOnly(["max-content-length", "max-recipients", "max-header-count", "max-redirects", "replay-cache-entries"])
+        return GatewayConfiguration.Limits(
+            maxContentLength: try reader?.int("max-content-length", default: 1_048_576, in: 1024...(256 << 20)) ?? 1_048_576,
+            maxRecipients: try reader?.int("max-recipients", default: 100, in: 1...10_000) ?? 100,
+            maxHeaderCount: try reader?.int("max-header-count", default: 100, in: 16...1000) ?? 100,
+            maxRedirects: try reader?.int("max-redirects", default: 3, in: 0...10) ?? 3,
+            replayCacheEntries: try reader?.int("replay-cache-entries", default: 100_000, in: 100...10_000_000) ?? 100_000)
+    }
+
+    func timeouts(_ reader: ConfigReader?) throws(ConfigurationError) -> GatewayConfiguration.Timeouts {
+        try reader?.allowOnly(["connect", "remote-request", "free-busy", "upstream", "request-read", "idle", "shutdown-grace"])
+        func value(_ key: String, _ fallback: Double) throws(ConfigurationError) -> Double {
+            try reader?.seconds(key, default: fallback, in: 0.05...3600) ?? fallback
+        }
+        return GatewayConfiguration.Timeouts(
+            connect: try value("connect", 10), remoteRequest: try value("remote-request", 30), freeBusy: try value("free-busy", 10),
+            upstream: try value("upstream", 30), requestRead: try value("request-read", 30), idle: try value("idle", 60),
+            shutdownGrace: try value("shutdown-grace", 30))
+    }
+
+    func imip(_ reader: ConfigReader?) throws(ConfigurationError) -> GatewayConfiguration.IMIPSettings? {
+        guard let reader else { return nil }
+        try reader.allowOnly(["smtp-url", "from", "username", "password", "password-env", "require-tls"])
+        let url = try reader.requiredString("smtp-url")
+        guard let scheme = URLComponents(string: url)?.scheme?.lowercased(), ["smtp", "smtps"].contains(scheme),
+              URLComponents(string: url)?.host?.isEmpty == false else {
+            throw ConfigurationError(key: reader.key("smtp-url"), problem: "'\(url)' is not smtp://HOST[:PORT] or smtps://HOST[:PORT]")
+        }
+        let from = try reader.requiredString("from")
+        guard from.contains("@"), !from.contains(" ") else {
+            throw ConfigurationError(key: reader.key("from"), problem: "'\(from)' is not an e-mail address")
+        }
+        return GatewayConfiguration.IMIPSettings(smtpURL: url, from: from, username: try reader.string("username"),
+                                                 password: try reader.secret("password", environment: environment),
+                                                 requireTLS: try reader.bool("require-tls", default: true))
+    }
+
+    private func addresses(_ reader: ConfigReader, _ name: String) throws(ConfigurationError) -> [IPAddressRange] {
+        try reader.strings(name).enumerated().map { index, text throws(ConfigurationError) in
+            guard let range = IPAddressRange(text) else {
+                throw ConfigurationError(key: "\(reader.key(name))[\(index)]", problem: "'\(text)' is not an IP address or CIDR block")
+            }
+            return range
+        }
+    }
+
+    private func methods(_ reader: ConfigReader?, _ name: String, default fallback: [KeyQueryMethod]) throws(ConfigurationError) -> [KeyQueryMethod] {
+        guard let reader else { return fallback }
+        let texts = try reader.strings(name)
+        if texts.isEmpty { return fallback }
+        return try texts.enumerated().map { index, text throws(ConfigurationError) in
+            guard let method = KeyQueryMethod(rawValue: text) else {
+                throw ConfigurationError(key: "\(reader.key(name))[\(index)]", problem: "'\(text)' is not dns/txt, http/well-known or private-exchange")
+            }
+            return method
+        }
+    }
+
+    static func checkHTTPURL(_ text: String, key: String) throws(ConfigurationError) {
+        guard let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+              let host = url.host, !host.isEmpty else {
+            throw ConfigurationError(key: key, problem: "not a URL ('\(text)'; expected http(s)://HOST[:PORT]/PATH)")
+        }
+    }
+
+    static func isLoopbackURL(_ text: String) -> Bool {
+        guard let host = URLComponents(string: text)?.host?.trimmingCharacters(in: CharacterSet(charactersIn: "[]")) else { return false }
+        return host == "localhost" || IPAddressRange.isLoopback(host)
+    }
+}

@@ -1,0 +1,62 @@
+internal import Synchronization
+
+/// Remembers each accepted signed request by (signing domain, iSchedule-Message-ID) until its
+/// signature expires (protocol reference §7.5 step 6).
+///
+/// An identical replay (same `b=`) is refused. A sender's retry re-signs the same message id with a
+/// fresh `t=`/`x=` (new `b=`): when the first attempt completed, its answer is replayed instead of
+/// delivering twice; when it did not, the retry is processed.
+public final class ReplayCache: Sendable {
+    public enum Admission: Sendable, Equatable {
+        case fresh
+        case replay
+        case duplicate(GatewayResponse)
+        case full
+    }
+
+    private struct Entry {
+        var signature: String
+        var expires: Int64
+        var answer: GatewayResponse?
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
+    private let capacity: Int
+
+    public init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    public var count: Int { entries.withLock { $0.count } }
+
+    /// Registers a verified request; `expires` is its `x=` (or `t=` plus the allowed window).
+    public func admit(domain: String, messageID: String, signature: String, expires: Int64, now: Int64) -> Admission {
+        let key = domain.lowercased() + "\u{0}" + messageID
+        return entries.withLock { entries in
+            if let existing = entries[key], existing.expires >= now {
+                if existing.signature == signature { return .replay }
+                if let answer = existing.answer { return .duplicate(answer) }
+                entries[key]?.signature = signature
+                entries[key]?.expires = max(existing.expires, expires)
+                return .fresh
+            }
+            if entries.count >= capacity {
+                entries = entries.filter { $0.value.expires >= now }
+                if entries.count >= capacity { return .full }
+            }
+            entries[key] = Entry(signature: signature, expires: expires, answer: nil)
+            return .fresh
+        }
+    }
+
+    /// Keeps the answer of a completed request for the sender's retries of the same message.
+    public func complete(domain: String, messageID: String, answer: GatewayResponse) {
+        let key = domain.lowercased() + "\u{0}" + messageID
+        entries.withLock { $0[key]?.answer = answer }
+    }
+
+    /// Drops expired entries (also done lazily when the cache fills up).
+    public func prune(now: Int64) {
+        entries.withLock { entries in entries = entries.filter { $0.value.expires >= now } }
+    }
+}

@@ -1,0 +1,48 @@
+internal import Foundation
+internal import Metrics
+public import Prometheus
+
+/// The gateway's metrics (swift-metrics API) in a Prometheus registry that `/metrics` renders.
+/// The registry is per instance, so tests can run several gateways in one process.
+public final class GatewayMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    private let factory: PrometheusMetricsFactory
+
+    public init() {
+        registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [.milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(250),
+                                                  .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30)]
+        self.factory = factory
+    }
+
+    /// A request handled, by direction (`inbound`, `outbound`, `capabilities`, `domainkey`) and outcome
+    /// (`ok`, or the iSchedule precondition / HTTP status that refused it).
+    public func request(direction: String, outcome: String) {
+        Counter(label: "ischedule_requests_total", dimensions: [("direction", direction), ("outcome", outcome)],
+                factory: factory).increment()
+    }
+
+    /// An inbound signature that did not verify, by reason.
+    public func verificationFailure(reason: String) {
+        Counter(label: "ischedule_verification_failures_total", dimensions: [("reason", reason)], factory: factory).increment()
+    }
+
+    /// One delivery attempt to a remote domain: its outcome (`delivered`, `pending`, `failed`,
+    /// `no_ischedule`) and how long it took.
+    public func delivery(domain: String, outcome: String, seconds: Double) {
+        Counter(label: "ischedule_deliveries_total", dimensions: [("domain", domain), ("outcome", outcome)],
+                factory: factory).increment()
+        Metrics.Timer(label: "ischedule_delivery_duration_seconds", dimensions: [("domain", domain)], factory: factory)
+            .recordNanoseconds(Int64(seconds * 1_000_000_000))
+    }
+
+    /// One forward to a local upstream, by outcome.
+    public func forward(upstream: String, outcome: String) {
+        Counter(label: "ischedule_upstream_forwards_total", dimensions: [("upstream", upstream), ("outcome", outcome)],
+                factory: factory).increment()
+    }
+
+    /// The Prometheus text exposition.
+    public func render() -> [UInt8] { registry.emitToBuffer() }
+}

@@ -1,0 +1,145 @@
+public import DKIM
+internal import Foundation
+public import ISchedule
+internal import Synchronization
+internal import Transport
+
+/// Sends one outbound message to one remote receiver (protocol reference §8.2): capabilities
+/// (cached), limits, recipients batched by `max-recipients`, DKIM-signed with the Originator's
+/// domain key, redirects followed and re-signed, answers read back per recipient.
+public final class RemoteDelivery: Sendable {
+    let runtime: GatewayRuntime
+    /// Receiver URL → where a 301/308 moved it.
+    private let movedReceivers = Mutex<[String: String]>([:])
+
+    public init(runtime: GatewayRuntime) {
+        self.runtime = runtime
+    }
+
+    /// The message, as the local server submitted it.
+    public struct Message: Sendable {
+        public var request: ScheduleRequest
+        public var body: [UInt8]
+        public var messageID: String
+        public var signer: DKIMSigner
+    }
+
+    /// The answer for each recipient index handed in.
+    public typealias Answers = [(index: Int, item: ScheduleResponse.Item)]
+
+    /// Delivers to the first reachable candidate (RFC 2782 failover happens at the capabilities step).
+    public func deliver(_ message: Message, indices: [Int], candidates: [ReceiverDiscovery.Candidate]) async -> Answers {
+        let recipients = message.request.head.recipients
+        func all(_ status: RequestStatus, _ description: String) -> Answers {
+            indices.map { ($0, ScheduleResponse.Item(recipient: recipients[$0].text, requestStatus: status, responseDescription: description)) }
+        }
+        var refusedEverywhere = true
+        var failures: [String] = []
+        var chosen: (url: String, capabilities: Capabilities)?
+        for candidate in candidates {
+            let url = movedReceivers.withLock { $0[candidate.url] } ?? candidate.url
+            do throws(CapabilitiesError) {
+                let entry = try await runtime.capabilitiesCache.capabilities(at: url)
+                chosen = (entry.receiver, entry.capabilities)
+                break
+            } catch {
+                if case .http(_, .couldNotConnect) = error {} else { refusedEverywhere = false }
+                failures.append(error.description)
+            }
+        }
+        guard let chosen else {
+            let reason = "no receiver reachable: " + failures.joined(separator: "; ")
+            return refusedEverywhere ? all(.pending, reason) : all(.serviceUnavailable, reason)
+        }
+        let message = message
+        do throws(CapabilityLimits.Violation) {
+            try CapabilityLimits.check(bodySize: message.body.count, component: message.request.message.componentType,
+                                       method: message.request.message.method.rawValue, capabilities: chosen.capabilities)
+        } catch {
+            return all(.noSchedulingSupport, error.description)
+        }
+        var limits = chosen.capabilities
+        limits.maxRecipients = min(limits.maxRecipients ?? Int.max, runtime.configuration.limits.maxRecipients)
+        let batches = CapabilityLimits.batches(indices, capabilities: limits)
+        return await withTaskGroup(of: Answers.self) { group in
+            for batch in batches {
+                group.addTask { await self.send(message, batch: batch, to: chosen.url) }
+            }
+            var answers: Answers = []
+            for await batchAnswers in group { answers += batchAnswers }
+            return answers
+        }
+    }
+
+    /// One POST (plus redirects) for one batch of recipients.
+    private func send(_ message: Message, batch: [Int], to receiver: String) async -> Answers {
+        let recipients = message.request.head.recipients
+        func all(_ status: RequestStatus, _ description: String) -> Answers {
+            batch.map { ($0, ScheduleResponse.Item(recipient: recipients[$0].text, requestStatus: status, responseDescription: description)) }
+        }
+        let itip = message.request.message
+        let isFreeBusy = itip.componentType == "VFREEBUSY"
+        var body = message.body
+        if isFreeBusy {
+            let wanted = Set(batch.compactMap { recipients[$0].address })
+            body = AttendeeFilter.freeBusy(body) { wanted.contains($0) }
+        }
+        let timeout = Int((isFreeBusy ? runtime.configuration.timeouts.freeBusy : runtime.configuration.timeouts.remoteRequest) * 1000)
+        var url = receiver
+        for _ in 0...runtime.configuration.limits.maxRedirects {
+            var request = HTTPRequestMessage(method: "POST", target: Self.path(of: url), headers: [
+                HeaderField(name: "Originator", value: message.request.head.originator.text),
+                HeaderField(name: "Recipient", value: batch.map { recipients[$0].text }.joined(separator: ",")),
+                HeaderField(name: "Content-Type",
+                            value: "text/calendar; charset=utf-8; component=\(itip.componentType); method=\(itip.method.rawValue)"),
+                HeaderField(name: "User-Agent", value: GatewayIdentity.userAgent),
+            ], body: body)
+            do { try message.signer.sign(&request, now: runtime.clock.now(), messageID: message.messageID) } catch {
+                return all(.serviceCannotHandle, "could not sign: \(error)")
+            }
+            let response: HTTPClientResponse
+            do {
+                response = try await runtime.remoteClient.send(HTTPClientRequest(
+                    method: "POST", url: url, headers: request.headers.map { ($0.name, $0.value) }, body: body,
+                    timeoutMilliseconds: timeout, addressPolicy: runtime.remoteAddressPolicy))
+            } catch {
+                if case .couldNotConnect = error { return all(.pending, "\(url): \(error)") }
+                return all(.serviceUnavailable, "\(url): \(error)")
+            }
+            if [301, 302, 307, 308].contains(response.status), let location = response.location {
+                let next = CapabilitiesCache.resolve(location, against: url)
+                if url.lowercased().hasPrefix("https:") && !next.lowercased().hasPrefix("https:") {
+                    return all(.serviceUnavailable, "\(url) redirected to \(next): refusing to leave TLS")
+                }
+                if response.status == 301 || response.status == 308 {
+                    movedReceivers.withLock { $0[receiver] = next }
+                }
+                url = next
+                continue
+            }
+            if let serial = response.values("iSchedule-Capabilities").first {
+                runtime.capabilitiesCache.noteAdvertisedSerial(serial, for: receiver)
+            }
+            guard response.status == 200 else { return all(.serviceUnavailable, "\(url) answered HTTP \(response.status)") }
+            guard let answer = try? ScheduleResponse(xml: response.body) else {
+                return all(.serviceUnavailable, "\(url) answered without a readable schedule-response")
+            }
+            return batch.map { index in
+                if var item = answer.item(for: recipients[index].text) {
+                    item.recipient = recipients[index].text
+                    return (index, item)
+                }
+                return (index, ScheduleResponse.Item(recipient: recipients[index].text, requestStatus: .serviceUnavailable,
+                                                     responseDescription: "\(url) did not answer for this recipient"))
+            }
+        }
+        return all(.serviceUnavailable, "more than \(runtime.configuration.limits.maxRedirects) redirects from \(receiver)")
+    }
+
+    /// The path and query of an absolute URL (for the request line the signature does not cover).
+    static func path(of url: String) -> String {
+        guard let components = URLComponents(string: url) else { return "/" }
+        let path = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
+        return components.percentEncodedQuery.map { "\(path)?\($0)" } ?? path
+    }
+}

@@ -1,0 +1,65 @@
+internal import Foundation
+internal import Hummingbird
+internal import HummingbirdCore
+internal import HummingbirdTLS
+public import Logging
+internal import NIOCore
+internal import NIOSSL
+internal import ServiceLifecycle
+
+/// Runs the gateway: one Hummingbird application per listener in a ServiceGroup. SIGTERM/SIGINT
+/// stop accepting, let in-flight requests finish, then return.
+public enum GatewayServer {
+    /// Loads keys, starts the listeners, prints `listening on URL` per listener, runs until a signal.
+    public static func run(configuration: GatewayConfiguration, logger: Logger) async throws {
+        let keyring = try SigningKeyring.load(configuration) { logger.notice("\($0)") }
+        let runtime = GatewayRuntime(configuration: configuration, keyring: keyring, logger: logger)
+        defer { runtime.shutdown() }
+        if configuration.intake.secret == nil {
+            logger.warning("outbound intake has no secret: only the address allow-list protects \(configuration.intake.path)")
+        }
+        let readiness = Readiness(expected: configuration.listeners.count)
+        let router = GatewayRoutes.router(runtime: runtime, readiness: readiness)
+        let limits = configuration.limits
+        let timeouts = configuration.timeouts
+        let tooLarge = GatewayRoutes.tooLarge(limits.maxContentLength).body
+        var http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [ConnectionGuard(readTimeout: .milliseconds(Int64(timeouts.requestRead * 1000)),
+                                                        maxContentLength: limits.maxContentLength,
+                                                        maxHeaderCount: limits.maxHeaderCount, tooLargeBody: tooLarge)],
+            idleTimeout: .milliseconds(Int64(timeouts.idle * 1000)))
+        http1.httpDecoder = .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 64 * 1024, maxHeaderFieldCount: limits.maxHeaderCount * 2)
+
+        var services: [any Service] = []
+        for listener in configuration.listeners {
+            let server: HTTPServerBuilder
+            if listener.scheme == .https, let certificate = listener.certificateFile, let key = listener.privateKeyFile {
+                let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+                let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain,
+                                                                   privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+                server = try .tls(.http1(configuration: http1), tlsConfiguration: tls)
+            } else {
+                server = .http1(configuration: http1)
+            }
+            let scheme = listener.scheme.rawValue
+            let host = listener.host.contains(":") ? "[\(listener.host)]" : listener.host
+            services.append(Application(
+                router: router, server: server,
+                configuration: ApplicationConfiguration(address: .hostname(listener.host, port: listener.port), serverName: nil),
+                onServerRunning: { channel in
+                    let port = channel.localAddress?.port ?? listener.port
+                    FileHandle.standardOutput.write(Data("listening on \(scheme)://\(host):\(port)\n".utf8))
+                    readiness.listenerStarted()
+                },
+                logger: logger))
+        }
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(Int64(timeouts.shutdownGrace * 1000))
+        let group = ServiceGroup(configuration: groupConfiguration)
+        try await group.run()
+        logger.notice("stopped")
+    }
+}
