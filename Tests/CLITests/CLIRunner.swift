@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Runs the built `ischedule-gateway` binary (it sits beside the test bundle).
 struct CLIRunner {
@@ -9,14 +10,7 @@ struct CLIRunner {
         var output: String { String(decoding: stdout, as: UTF8.self) }
     }
 
-    static let binary: URL = {
-        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for candidate in [directory, directory.deletingLastPathComponent()] {
-            let url = candidate.appendingPathComponent("ischedule-gateway")
-            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
-        }
-        fatalError("ischedule-gateway binary not found next to \(directory.path)")
-    }()
+    static var binary: URL { GatewayBinary.url }
 
     static func run(_ arguments: [String], in directory: URL? = nil) throws -> Result {
         let process = Process()

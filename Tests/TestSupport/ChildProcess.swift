@@ -12,6 +12,8 @@ public final class ChildProcess: @unchecked Sendable {
     public let pid: pid_t
     public let logPath: String
     private var exited = false
+    /// The exit code, or 128 + signal number, once the process has been reaped.
+    public private(set) var exitStatus: Int32?
 
     /// Starts `executable` with `arguments`, stdout and stderr appended to `logPath`.
     public init(_ executable: String, _ arguments: [String], logPath: String) throws {
@@ -47,7 +49,7 @@ public final class ChildProcess: @unchecked Sendable {
     public var isRunning: Bool {
         if exited { return false }
         var status: Int32 = 0
-        if waitpid(pid, &status, WNOHANG) == pid { exited = true }
+        if waitpid(pid, &status, WNOHANG) == pid { record(status) }
         return !exited
     }
 
@@ -61,8 +63,26 @@ public final class ChildProcess: @unchecked Sendable {
             kill(pid, SIGKILL)
             var status: Int32 = 0
             waitpid(pid, &status, 0)
-            exited = true
+            record(status)
         }
+    }
+
+    /// Sends `signal` (SIGTERM, SIGKILL…) to the process.
+    public func send(_ signal: Int32) {
+        if isRunning { kill(pid, signal) }
+    }
+
+    /// Waits up to `timeout` seconds for the process to exit; its status, or nil if still running.
+    public func waitForExit(timeout: Double) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while isRunning && Date() < deadline { usleep(20_000) }
+        return exitStatus
+    }
+
+    private func record(_ status: Int32) {
+        exited = true
+        let signal = status & 0x7F
+        exitStatus = signal == 0 ? (status >> 8) & 0xFF : 128 + signal
     }
 
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }

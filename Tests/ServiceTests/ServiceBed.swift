@@ -1,0 +1,134 @@
+import DKIM
+import Foundation
+import ISchedule
+import TestSupport
+
+/// iTIP bodies for the service tests (CRLF, complete VCALENDARs).
+enum ITIP {
+    static func calendar(method: String, component: String = "VEVENT", organizer: String, attendees: [String],
+                         uid: String = UUID().uuidString, extra: [String] = []) -> [UInt8] {
+        var lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//ischedule-gateway tests//EN", "METHOD:\(method)",
+                     "BEGIN:\(component)", "UID:\(uid)", "DTSTAMP:20261124T100000Z"]
+        if component == "VFREEBUSY" {
+            lines += ["DTSTART:20261201T000000Z", "DTEND:20261208T000000Z"]
+        } else {
+            lines += ["DTSTART:20261201T100000Z", "DTEND:20261201T110000Z", "SUMMARY:Planning meeting"]
+        }
+        lines.append("ORGANIZER:\(organizer)")
+        lines += attendees.map { "ATTENDEE;PARTSTAT=NEEDS-ACTION:\($0)" }
+        lines += extra
+        lines += ["END:\(component)", "END:VCALENDAR", ""]
+        return Array(lines.joined(separator: "\r\n").utf8)
+    }
+
+    static func contentType(_ method: String, _ component: String = "VEVENT") -> String {
+        "text/calendar; charset=utf-8; component=\(component); method=\(method)"
+    }
+}
+
+/// Signs requests as a remote domain would, with the Apple 2048-bit test key.
+struct RemoteSigner {
+    let signer: DKIMSigner
+
+    init(domain: String, selector: String = "s1", methods: [KeyQueryMethod] = [.privateExchange]) throws {
+        let key = try RSAPrivateKey(pem: Fixtures.text("apple-test_dkim-rsa2048-private.pem"))
+        signer = try DKIMSigner(privateKey: key, domain: domain, selector: selector, queryMethods: methods)
+    }
+
+    /// `headers` plus iSchedule-Version, iSchedule-Message-ID, Cache-Control and DKIM-Signature.
+    func sign(_ headers: [(String, String)], body: [UInt8], messageID: String = UUID().uuidString,
+              now: Int64 = Int64(Date().timeIntervalSince1970)) throws -> [(String, String)] {
+        var message = HTTPRequestMessage(headers: headers.map { HeaderField(name: $0.0, value: $0.1) }, body: body)
+        try signer.sign(&message, now: now, messageID: messageID)
+        return message.headers.map { ($0.name, $0.value) }
+    }
+
+    /// The private-exchange record of the test key.
+    static func keyRecord() throws -> String {
+        KeyRecord.text(for: try RSAPrivateKey(pem: Fixtures.text("apple-test_dkim-rsa2048-private.pem")).publicKey)
+    }
+}
+
+/// One gateway for `beta.test` in front of a recording calendar server, with peers configured for
+/// the inbound policy tests. Stopped (SIGTERM) by `stop()`.
+final class InboundBed: @unchecked Sendable {
+    let upstream: TestCalendarServer
+    let gateway: GatewayProcess
+    let port: UInt16
+    static let secret = "intake-secret-\u{31}23"
+
+    init(extraConfiguration: String = "") throws {
+        upstream = try TestCalendarServer()
+        let directory = GatewayProcess.temporaryDirectory("inbound")
+        let exchange = directory.appendingPathComponent("private-exchange")
+        for domain in ["alpha.test", "other.test"] {
+            let folder = exchange.appendingPathComponent(domain)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try (try RemoteSigner.keyRecord() + "\n").write(to: folder.appendingPathComponent("s1"), atomically: true, encoding: .utf8)
+        }
+        port = freeLoopbackPort()
+        let configuration = """
+        listeners:
+          - url: http://127.0.0.1:\(port)
+        domains:
+          beta.test:
+            dkim-keys:
+              - selector: gw
+                private-key: keys/beta.pem
+                create-if-missing: true
+            upstream: \(upstream.url())
+        outbound:
+          allow-from: [127.0.0.1]
+          secret: \(Self.secret)
+          allow-private-addresses: true
+        remote-domains:
+          unsigned-ok.test:
+            allow-unsigned-from: [127.0.0.1]
+          unsigned-no.test:
+            allow-unsigned-from: [127.0.0.2]
+          alias.test:
+            signing-domains: [alpha.test]
+        dkim:
+          lookup-methods: [private-exchange]
+          private-exchange-directory: private-exchange
+        limits:
+          max-content-length: 65536
+          max-header-count: 50
+        timeouts:
+          request-read: 1s
+        log-level: debug
+        \(extraConfiguration)
+        """
+        gateway = try GatewayProcess(configuration: configuration, directory: directory, listeners: 1)
+    }
+
+    /// POSTs to the receiver.
+    func post(_ headers: [(String, String)], body: [UInt8], path: String = "/.well-known/ischedule",
+              source: String = "127.0.0.1") throws -> RawHTTPResponse {
+        try RawHTTPConnection.exchange(port: port, path: path, headers: headers, body: body, source: source)
+    }
+
+    /// A signed invitation from alice@alpha.test (or `originator`) to `recipients`.
+    func signedInvite(to recipients: [String], signer: RemoteSigner? = nil, originator: String = "mailto:alice@alpha.test",
+                      messageID: String = UUID().uuidString, method: String = "REQUEST") throws -> (headers: [(String, String)], body: [UInt8]) {
+        let body = ITIP.calendar(method: method, organizer: originator, attendees: recipients)
+        let headers = [("Originator", originator), ("Recipient", recipients.joined(separator: ",")),
+                       ("Content-Type", ITIP.contentType(method))]
+        return (try (signer ?? RemoteSigner(domain: "alpha.test")).sign(headers, body: body, messageID: messageID), body)
+    }
+
+    func stop() -> Int32? {
+        let status = gateway.stop()
+        upstream.stop()
+        return status
+    }
+}
+
+/// The iSchedule error document's precondition, or nil when the body is not one.
+func precondition(of response: RawHTTPResponse) -> String? {
+    (try? ErrorDocument(xml: response.body))?.precondition
+}
+
+func scheduleResponse(_ response: RawHTTPResponse) -> ScheduleResponse? {
+    try? ScheduleResponse(xml: response.body)
+}

@@ -1,0 +1,60 @@
+public import Foundation
+
+/// The built `ischedule-gateway` binary (it sits beside the test bundle).
+public enum GatewayBinary {
+    public static let url: URL = {
+        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for candidate in [directory, directory.deletingLastPathComponent()] {
+            let url = candidate.appendingPathComponent("ischedule-gateway")
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        fatalError("ischedule-gateway binary not found next to \(directory.path)")
+    }()
+}
+
+/// A gateway started by a test with `serve --config`, stopped with SIGTERM.
+public final class GatewayProcess: @unchecked Sendable {
+    public let directory: URL
+    public let process: ChildProcess
+    /// The URLs of the `listening on` lines, in order.
+    public let listening: [String]
+
+    /// Writes `configuration` to `<directory>/gateway.yaml` and starts the gateway on it; returns
+    /// once it has printed one `listening on` line per listener (bounded: 30 s).
+    public init(configuration: String, directory: URL, listeners: Int) throws {
+        self.directory = directory
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let file = directory.appendingPathComponent("gateway.yaml")
+        try configuration.write(to: file, atomically: true, encoding: .utf8)
+        process = try ChildProcess(GatewayBinary.url.path, ["serve", "--config", file.path],
+                                   logPath: directory.appendingPathComponent("gateway.log").path)
+        var lines: [String] = []
+        for _ in 0..<600 where process.isRunning {
+            lines = process.log.split(separator: "\n").filter { $0.hasPrefix("listening on ") }.map { String($0.dropFirst(13)) }
+            if lines.count >= listeners { break }
+            usleep(50_000)
+        }
+        guard lines.count >= listeners else {
+            let output = process.log
+            process.stop()
+            throw ChildProcessError("gateway did not start: \(output)")
+        }
+        listening = lines
+    }
+
+    public var log: String { process.log }
+
+    /// SIGTERM, then the exit status (nil if it did not exit within `timeout` seconds; it is then killed).
+    @discardableResult
+    public func stop(timeout: Double = 15) -> Int32? {
+        process.send(SIGTERM)
+        let status = process.waitForExit(timeout: timeout)
+        if status == nil { process.stop(grace: 0) }
+        return status
+    }
+
+    /// A fresh temporary directory for a gateway's configuration, keys and data.
+    public static func temporaryDirectory(_ name: String) -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("gateway-\(name)-\(UUID().uuidString.prefix(8))")
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+
+/// A real HTTP server standing in for a CalDAV server's iSchedule endpoint
+/// (Tests/Helpers/calendar_server.py): records every POST and answers schedule-responses.
+public final class TestCalendarServer: @unchecked Sendable {
+    public let port: UInt16
+    private let process: ChildProcess
+    private let recordFile: String
+
+    /// One POST as the server received it.
+    public struct Record: Sendable {
+        public let path: String
+        public let headers: [(name: String, value: String)]
+        public let body: String
+
+        public func values(_ name: String) -> [String] {
+            headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value)
+        }
+    }
+
+    public init() throws {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Helpers/calendar_server.py").path
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("calendar-\(UUID().uuidString)").path
+        recordFile = base + ".jsonl"
+        _ = FileManager.default.createFile(atPath: recordFile, contents: nil)
+        process = try ChildProcess("/usr/bin/env", ["python3", script, recordFile], logPath: base + ".log")
+        for _ in 0..<200 where process.isRunning && !process.log.contains("ready ") { usleep(25_000) }
+        guard let line = process.log.split(separator: "\n").first(where: { $0.hasPrefix("ready ") }),
+              let port = UInt16(line.dropFirst(6)) else {
+            let output = process.log
+            process.stop()
+            throw ChildProcessError("calendar test server did not start: \(output)")
+        }
+        self.port = port
+    }
+
+    public func url(_ path: String = "/ischedule") -> String { "http://127.0.0.1:\(port)\(path)" }
+
+    /// Every POST received so far, in order.
+    public var records: [Record] {
+        let text = (try? String(contentsOfFile: recordFile, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let path = object["path"] as? String, let pairs = object["headers"] as? [[String]],
+                  let body = object["body"] as? String else { return nil }
+            return Record(path: path, headers: pairs.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil }, body: body)
+        }
+    }
+
+    public func stop() { process.stop() }
+}
