@@ -66,10 +66,9 @@ final class InboundBed: @unchecked Sendable {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             try (try RemoteSigner.keyRecord() + "\n").write(to: folder.appendingPathComponent("s1"), atomically: true, encoding: .utf8)
         }
-        port = freeLoopbackPort()
         let configuration = """
         listeners:
-          - url: http://127.0.0.1:\(port)
+          - url: http://127.0.0.1:0
         domains:
           beta.test:
             dkim-keys:
@@ -100,6 +99,7 @@ final class InboundBed: @unchecked Sendable {
         \(extraConfiguration)
         """
         gateway = try GatewayProcess(configuration: configuration, directory: directory, listeners: 1)
+        port = gateway.ports[0]
     }
 
     /// POSTs to the receiver.

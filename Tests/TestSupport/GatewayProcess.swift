@@ -44,6 +44,9 @@ public final class GatewayProcess: @unchecked Sendable {
 
     public var log: String { process.log }
 
+    /// The port of each listener, from its `listening on` line (configure port 0 to let the kernel choose).
+    public var ports: [UInt16] { listening.compactMap { $0.split(separator: ":").last.flatMap { UInt16($0) } } }
+
     /// SIGTERM, then the exit status (nil if it did not exit within `timeout` seconds; it is then killed).
     @discardableResult
     public func stop(timeout: Double = 15) -> Int32? {
