@@ -11,8 +11,8 @@ anything else, 3.7 for a local part starting with "unknown". A recipient whose l
 with "slow" delays the answer by 3 s. Paths change the behaviour:
   /status/N            answer HTTP N with an iSchedule error document
   /partial             leave out every recipient whose local part starts with "missing"
-  /r301/X, /r307/X     redirect (301 or 307) to /X, query string kept
-GET ...?action=capabilities answers a draft-05 capabilities document (max-recipients 2).
+  /pNNN/X              a POST is redirected with status NNN (301, 302, 307, 308) to /X
+GET ...?action=capabilities (any path) answers a draft-05 capabilities document (max-recipients 2).
 """
 import http.server
 import json
@@ -65,15 +65,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def redirect(self):
-        for prefix, code in (("/r301/", 301), ("/r307/", 307)):
+        for code in (301, 302, 307, 308):
+            prefix = "/p%d/" % code
             if self.path.startswith(prefix):
                 self.reply(code, b"", [("Location", "/" + self.path[len(prefix):])])
                 return True
         return False
 
     def do_GET(self):
-        if self.redirect():
-            return
         if "action=capabilities" in self.path:
             self.reply(200, CAPABILITIES, [("Content-Type", "application/xml"), ("iSchedule-Capabilities", "7")])
         else:

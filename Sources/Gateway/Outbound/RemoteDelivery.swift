@@ -62,8 +62,12 @@ public final class RemoteDelivery: Sendable {
         limits.maxRecipients = min(limits.maxRecipients ?? Int.max, runtime.configuration.limits.maxRecipients)
         let batches = CapabilityLimits.batches(indices, capabilities: limits)
         return await withTaskGroup(of: Answers.self) { group in
-            for batch in batches {
-                group.addTask { await self.send(message, batch: batch, to: chosen.url) }
+            for (number, batch) in batches.enumerated() {
+                // Each POST is its own message for the receiver's replay cache: the first batch keeps
+                // the id, later ones get a stable suffix (the same on every retry).
+                var part = message
+                if number > 0 { part.messageID = "\(message.messageID)-\(number + 1)" }
+                group.addTask { await self.send(part, batch: batch, to: chosen.url) }
             }
             var answers: Answers = []
             for await batchAnswers in group { answers += batchAnswers }

@@ -35,8 +35,10 @@ public enum GatewayServer {
             let server: HTTPServerBuilder
             if listener.scheme == .https, let certificate = listener.certificateFile, let key = listener.privateKeyFile {
                 let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
-                let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain,
+                var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain,
                                                                    privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+                // Idle keep-alive peers (curl pools) rarely answer close_notify; do not hold shutdown 5 s for them.
+                tls.shutdownTimeout = .seconds(1)
                 server = try .tls(.http1(configuration: http1), tlsConfiguration: tls)
             } else {
                 server = .http1(configuration: http1)
