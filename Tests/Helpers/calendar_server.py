@@ -2,7 +2,7 @@
 """A minimal CalDAV-side iSchedule endpoint for the service tests: a local upstream behind a
 gateway, or a plain (unsigned, non-verifying) remote receiver.
 
-Usage: calendar_server.py RECORD_FILE   (binds 127.0.0.1 on a free port, prints "ready PORT")
+Usage: calendar_server.py RECORD_FILE [PORT]   (binds 127.0.0.1, a free port by default; prints "ready PORT")
 
 Every POST is appended to RECORD_FILE as one JSON line {"path", "headers": [[name, value]...],
 "body"} and answered with a schedule-response: one response per Recipient (comma lists and
@@ -111,7 +111,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.reply(200, "".join(parts).encode(), [("Content-Type", "application/xml; charset=utf-8")])
 
 
-server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+server = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2]) if len(sys.argv) > 2 else 0), Handler)
 server.daemon_threads = True
 print("ready", server.server_address[1], flush=True)
 server.serve_forever()

@@ -21,12 +21,18 @@ public final class GatewayProcess: @unchecked Sendable {
 
     /// Writes `configuration` to `<directory>/gateway.yaml` and starts the gateway on it; returns
     /// once it has printed one `listening on` line per listener (bounded: 30 s).
-    public init(configuration: String, directory: URL, listeners: Int) throws {
-        self.directory = directory
+    public convenience init(configuration: String, directory: URL, listeners: Int) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let file = directory.appendingPathComponent("gateway.yaml")
         try configuration.write(to: file, atomically: true, encoding: .utf8)
-        process = try ChildProcess(GatewayBinary.url.path, ["serve", "--config", file.path],
+        try self.init(arguments: ["serve", "--config", file.path], directory: directory, listeners: listeners)
+    }
+
+    /// Starts the binary with `arguments` in the working directory `directory`.
+    public init(arguments: [String], directory: URL, listeners: Int) throws {
+        self.directory = directory
+        // env -C sets the working directory (the default configuration is looked up there).
+        process = try ChildProcess("/usr/bin/env", ["-C", directory.path, GatewayBinary.url.path] + arguments,
                                    logPath: directory.appendingPathComponent("gateway.log").path)
         var lines: [String] = []
         for _ in 0..<600 where process.isRunning {

@@ -60,6 +60,10 @@ struct SignCommand: ParsableCommand {
         } catch {
             throw CLIError("request file \(request): \(error)")
         }
+        // A request file without framing cannot be sent as it is; Content-Length is not signed.
+        if !message.headers.contains(named: "Content-Length") && !message.headers.contains(named: "Transfer-Encoding") {
+            message.headers.append(HeaderField(name: "Content-Length", value: String(message.body.count)))
+        }
         FileHandle.standardOutput.write(Data(message.serialized()))
     }
 }

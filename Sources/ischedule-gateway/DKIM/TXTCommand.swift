@@ -13,9 +13,12 @@ struct TXTCommand: ParsableCommand {
 
     @OptionGroup var identity: SigningIdentityOptions
 
+    @Flag(help: "Print only the record value (for a private-exchange file or /.well-known/domainkey), not the zone-file line.")
+    var recordOnly = false
+
     func run() throws {
         let privateKey = try CLIFiles.privateKey(key)
-        print(DNSRecordText.line(domain: identity.domain, selector: identity.selector,
-                                 record: KeyRecord.text(for: privateKey.publicKey)))
+        let record = KeyRecord.text(for: privateKey.publicKey)
+        print(recordOnly ? record : DNSRecordText.line(domain: identity.domain, selector: identity.selector, record: record))
     }
 }
