@@ -1,0 +1,115 @@
+import Foundation
+@testable import Gateway
+import Testing
+
+/// The configuration file: every error names its key; secrets come from the environment.
+@Suite("Configuration")
+struct ConfigurationTests {
+    static let keyFile: String = {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("config-test-key.pem").path
+        _ = FileManager.default.createFile(atPath: path, contents: Data("not used by the loader".utf8))
+        return path
+    }()
+
+    static func minimal(_ domainExtra: String = "", _ extra: String = "") -> String {
+        """
+        listeners:
+          - url: http://127.0.0.1:8080
+        domains:
+          example.com:
+            dkim-keys:
+              - selector: s1
+                private-key: \(keyFile)
+            upstream: http://127.0.0.1:8008/ischedule
+        \(domainExtra)
+        \(extra)
+        """
+    }
+
+    func error(_ yaml: String, environment: [String: String] = [:]) -> String? {
+        do {
+            _ = try ConfigurationLoader.parse(yaml: yaml, directory: "/tmp", environment: environment)
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    @Test("the minimal file loads with safe defaults")
+    func defaults() throws {
+        let configuration = try ConfigurationLoader.parse(yaml: Self.minimal(), directory: "/tmp")
+        #expect(configuration.listeners.map(\.url) == ["http://127.0.0.1:8080"])
+        #expect(configuration.domain("EXAMPLE.com")?.upstreamTrust == GatewayConfiguration.UpstreamTrust.none)
+        #expect(configuration.intake.allowFrom.map(\.description) == ["127.0.0.0/8", "::1"])
+        #expect(configuration.intake.secret == nil)
+        #expect(configuration.allowPrivateAddresses == false)
+        #expect(configuration.limits.maxRedirects == 3)
+        #expect(configuration.dkim.publishedQueryMethods == [.dnsTXT, .httpWellKnown])
+        #expect(configuration.timeouts.freeBusy == 10)
+    }
+
+    @Test("errors name the key and the problem", arguments: [
+        ("listeners:\n  - url: ftp://x\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/", "listeners[0].url: 'ftp://x' is not http(s)://ADDRESS:PORT"),
+        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: not a url", "domains.a.test.upstream: not a URL"),
+        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: https://caldav.a.test/", "domains.a.test.upstream-trust: 'none' is only allowed for a loopback upstream"),
+        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\n    upstrem-trust: none", "domains.a.test.upstrem-trust: unknown key"),
+        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    dkim-keys:\n      - private-key: /nonexistent/k.pem", "domains.a.test.dkim-keys[0].private-key: file /nonexistent/k.pem does not exist"),
+        ("listeners:\n  - url: https://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/", "listeners[0].certificate: missing"),
+        ("listeners: []\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/", "listeners: at least one listener is required"),
+        ("listeners:\n  - url: http://127.0.0.1:1\n", "domains: at least one domain of ours is required"),
+        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\ntimeouts:\n  connect: soon", "timeouts.connect: 'soon' is not a duration"),
+        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\noutbound:\n  allow-from: [10.0.0.300]", "outbound.allow-from[0]: '10.0.0.300' is not an IP address"),
+        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\ndns:\n  servers: [resolver.example]", "dns.servers[0]: 'resolver.example' is not an IPv4 address"),
+        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\nlimits:\n  max-redirects: 50", "limits.max-redirects: 50 is outside 0…10"),
+        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\nimip:\n  smtp-url: mail.example.com\n  from: a@b", "imip.smtp-url: 'mail.example.com' is not smtp://HOST[:PORT]"),
+        ("listeners: [\n", "not valid YAML"),
+    ])
+    func keyedErrors(yaml: String, expected: String) {
+        let message = error(yaml)
+        #expect(message?.hasPrefix(expected) == true || message?.contains(expected) == true, "got: \(message ?? "no error")")
+    }
+
+    @Test("secrets come inline or from the environment, never both")
+    func secrets() throws {
+        let fromEnvironment = Self.minimal("", "outbound:\n  secret-env: GATEWAY_TEST_SECRET")
+        let configuration = try ConfigurationLoader.parse(yaml: fromEnvironment, directory: "/tmp", environment: ["GATEWAY_TEST_SECRET": "s3cret"])
+        #expect(configuration.intake.secret == "s3cret")
+        #expect(error(fromEnvironment) == "outbound.secret-env: environment variable GATEWAY_TEST_SECRET is not set")
+        #expect(error(Self.minimal("", "outbound:\n  secret: a\n  secret-env: B"))?.hasPrefix("outbound.secret: give either") == true)
+        let shared = Self.minimal("    upstream-trust: shared-secret\n    upstream-secret-env: UPSTREAM", "")
+        let trusted = try ConfigurationLoader.parse(yaml: shared, directory: "/tmp", environment: ["UPSTREAM": "x"])
+        #expect(trusted.domain("example.com")?.upstreamTrust == .sharedSecret(header: "X-CALENDARSERVER-ISCHEDULE", secret: "x"))
+    }
+
+    @Test("relative paths are resolved against the file's directory")
+    func relativePaths() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("keys"), withIntermediateDirectories: true)
+        try Data("x".utf8).write(to: directory.appendingPathComponent("keys/k.pem"))
+        let yaml = "listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    dkim-keys:\n      - private-key: keys/k.pem\ndata-directory: ../data"
+        try yaml.write(to: directory.appendingPathComponent("gateway.yaml"), atomically: true, encoding: .utf8)
+        let configuration = try ConfigurationLoader.load(file: directory.appendingPathComponent("gateway.yaml").path)
+        #expect(configuration.domains[0].keys[0].privateKeyFile == directory.appendingPathComponent("keys/k.pem").path)
+        #expect(configuration.dataDirectory == directory.deletingLastPathComponent().appendingPathComponent("data").path)
+    }
+
+    @Test("the shipped example documents every key the loader accepts, and loads")
+    func example() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let text = try String(contentsOf: repository.appendingPathComponent("config/gateway.example.yaml"), encoding: .utf8)
+        // Point the file keys at something readable; everything else is parsed as written.
+        var patched = text
+        for path in ["/etc/ischedule-gateway/tls/fullchain.pem", "/etc/ischedule-gateway/tls/privkey.pem",
+                     "/etc/ischedule-gateway/keys/example.com.ischedule2026.private.pem",
+                     "/etc/ischedule-gateway/keys/example.com.ischedule2025.private.pem", "/etc/ssl/certs/ca-certificates.crt"] {
+            patched = patched.replacingOccurrences(of: path, with: Self.keyFile)
+        }
+        let configuration = try ConfigurationLoader.parse(yaml: patched, directory: "/tmp",
+                                                          environment: ["ISCHEDULE_UPSTREAM_SECRET": "u", "ISCHEDULE_GATEWAY_SECRET": "g",
+                                                                        "ISCHEDULE_SMTP_PASSWORD": "p"])
+        #expect(configuration.listeners.count == 2)
+        #expect(configuration.domains[0].keys.map(\.selector) == ["ischedule2026", "ischedule2025"])
+        #expect(configuration.remote("partner.example")?.signingDomains == ["mail.partner.example"])
+        #expect(configuration.imip?.password == "p")
+    }
+}
