@@ -118,8 +118,10 @@ public struct OutboundProcessor: Sendable {
             }
             switch result {
             case .failure(let error):
+                // Temporary DNS trouble is a failure now (5.1); the delivery queue will retry it.
                 runtime.metrics.delivery(domain: domain, outcome: "dns_failure", seconds: 0)
-                answerAll(error.isTemporary ? .pending : .noSchedulingSupport, "DNS: \(error)")
+                logger.warning("discovery for \(domain) failed: \(error)")
+                answerAll(error.isTemporary ? .serviceUnavailable : .noSchedulingSupport, "DNS: \(error)")
             case .success(.noISchedule(let reason)):
                 runtime.metrics.delivery(domain: domain, outcome: "no_ischedule", seconds: 0)
                 answerAll(.noSchedulingSupport, reason)

@@ -5,7 +5,7 @@ import Testing
 /// Bad input and shutdown: oversize bodies, header floods, malformed and dribbled requests, and
 /// SIGTERM with requests in flight.
 @Suite("Robustness")
-struct RobustnessTests {
+struct ServiceRobustnessTests {
     @Test("oversize, too many headers, malformed and dribbled requests are refused; the gateway keeps serving")
     func badInput() throws {
         let bed = try InboundBed()
