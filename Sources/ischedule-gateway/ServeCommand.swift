@@ -27,7 +27,7 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "ischedule-gateway")
         logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
         if checkConfig {
-            do { _ = try SigningKeyring.load(configuration) { printError($0) } } catch { throw CLIError("\(error)") }
+            do { try GatewayServer.preflight(configuration) { printError($0) } } catch { throw CLIError("\(error)") }
             print("configuration \(configuration.source) is valid: \(configuration.listeners.count) listener(s), "
                   + "\(configuration.domains.count) domain(s), \(configuration.remotes.count) remote override(s)")
             return

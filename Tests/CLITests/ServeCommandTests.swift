@@ -51,3 +51,23 @@ struct ServeCommandTests {
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
     }
 }
+
+extension ServeCommandTests {
+    @Test("an https listener whose certificate is not PEM is named by its key")
+    func badCertificate() throws {
+        let file = try write("""
+            listeners:
+              - url: https://127.0.0.1:1
+                certificate: gateway.yaml
+                private-key: gateway.yaml
+            domains:
+              example.com:
+                dkim-keys:
+                  - private-key: k.pem
+                    create-if-missing: true
+            """)
+        let result = try CLIRunner.run(["serve", "--config", file.path, "--check-config"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("listeners[0].certificate:"), "\(result.stderr)")
+    }
+}

@@ -3,7 +3,7 @@
 
 Usage: https_server.py CERT KEY [DOCROOT]   (binds 127.0.0.1 on a free port, prints "ready PORT")
 Routes: GET /ok, GET /big/N (N bytes), GET /redirect (301 to /ok), GET /slow/SECONDS,
-POST /echo (echoes the body; X-Method and X-Seen-Test headers report what arrived),
+POST /echo (echoes the body; X-Method, X-Seen-Test and X-Seen-Empty headers report what arrived),
 GET /.well-known/domainkey/D/S (DOCROOT/D/S as text/plain; a selector named "json" is served as
 application/json), GET /.well-known/ischedule?action=capabilities (DOCROOT/capabilities.xml as
 text/xml with iSchedule-Capabilities: DOCROOT/serial and Cache-Control: max-age=DOCROOT/max-age),
@@ -69,7 +69,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        self.reply(200, body, [("X-Method", self.command), ("X-Seen-Test", self.headers.get("X-Test", ""))])
+        self.reply(200, body, [("X-Method", self.command), ("X-Seen-Test", self.headers.get("X-Test", "")),
+                               ("X-Seen-Empty", "present" if "X-Empty" in self.headers else "absent")])
 
 
 class Server(http.server.ThreadingHTTPServer):

@@ -21,18 +21,20 @@ public final class GatewayProcess: @unchecked Sendable {
 
     /// Writes `configuration` to `<directory>/gateway.yaml` and starts the gateway on it; returns
     /// once it has printed one `listening on` line per listener (bounded: 30 s).
-    public convenience init(configuration: String, directory: URL, listeners: Int) throws {
+    public convenience init(configuration: String, directory: URL, listeners: Int, environment: [String: String] = [:]) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let file = directory.appendingPathComponent("gateway.yaml")
         try configuration.write(to: file, atomically: true, encoding: .utf8)
-        try self.init(arguments: ["serve", "--config", file.path], directory: directory, listeners: listeners)
+        try self.init(arguments: ["serve", "--config", file.path], directory: directory, listeners: listeners, environment: environment)
     }
 
     /// Starts the binary with `arguments` in the working directory `directory`.
-    public init(arguments: [String], directory: URL, listeners: Int) throws {
+    public init(arguments: [String], directory: URL, listeners: Int, environment: [String: String] = [:]) throws {
         self.directory = directory
-        // env -C sets the working directory (the default configuration is looked up there).
-        process = try ChildProcess("/usr/bin/env", ["-C", directory.path, GatewayBinary.url.path] + arguments,
+        // env -C sets the working directory (the default configuration is looked up there) and
+        // adds the test's variables.
+        let variables = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        process = try ChildProcess("/usr/bin/env", ["-C", directory.path] + variables + [GatewayBinary.url.path] + arguments,
                                    logPath: directory.appendingPathComponent("gateway.log").path)
         var lines: [String] = []
         for _ in 0..<600 where process.isRunning {

@@ -1,4 +1,5 @@
 internal import DKIM
+internal import Foundation
 internal import ISchedule
 internal import Logging
 
@@ -146,7 +147,8 @@ public struct InboundProcessor: Sendable {
         let message = UpstreamForwarder.Message(
             originator: request.head.originator.text,
             contentType: incoming.values("Content-Type").first ?? "text/calendar; charset=utf-8",
-            messageID: request.head.messageID ?? "", body: incoming.body)
+            // Unsigned allow-listed peers (Apple without DKIM) may send no id; the upstream gets one.
+            messageID: request.head.messageID ?? UUID().uuidString.lowercased(), body: incoming.body)
         let results = await withTaskGroup(of: (String, UpstreamForwarder.Outcome).self) { group in
             for (domain, indices) in groups {
                 guard let local = runtime.configuration.domain(domain) else { continue }
@@ -159,7 +161,7 @@ public struct InboundProcessor: Sendable {
         }
         // A single upstream's whole-request refusal is relayed as it is.
         if results.count == 1, outcomes.unanswered.count == request.head.recipients.count, case .refused(let refusal) = results[0].1 {
-            return withISchedulingHeaders(refusal)
+            return runtime.withISchedulingHeaders(refusal)
         }
         for (domain, outcome) in results {
             let indices = groups[domain] ?? []
@@ -173,7 +175,7 @@ public struct InboundProcessor: Sendable {
                 outcomes.answer(indices, .serviceUnavailable, description: "the \(domain) calendar server is unavailable")
             }
         }
-        return withISchedulingHeaders(.schedule(outcomes.response()))
+        return runtime.withISchedulingHeaders(.schedule(outcomes.response()))
     }
 
     private func answerHasTemporaryFailure(_ answer: GatewayResponse) -> Bool {
@@ -185,16 +187,7 @@ public struct InboundProcessor: Sendable {
         runtime.metrics.request(direction: "inbound", outcome: error.code.rawValue)
         runtime.logger.notice("inbound request from \(incoming.peer) refused: \(error)",
                               metadata: ["ischedule-message-id": .string(incoming.values("iSchedule-Message-ID").first ?? "-")])
-        return withISchedulingHeaders(.error(error, status: status))
-    }
-
-    /// Adds `iSchedule-Version` and `iSchedule-Capabilities` (check 8).
-    func withISchedulingHeaders(_ response: GatewayResponse) -> GatewayResponse {
-        var response = response
-        response.headers.removeAll { ["ischedule-version", "ischedule-capabilities"].contains($0.name.lowercased()) }
-        response.headers.append(.init("iSchedule-Version", "1.0"))
-        response.headers.append(.init("iSchedule-Capabilities", runtime.capabilities.serialNumber ?? "1"))
-        return response
+        return runtime.withISchedulingHeaders(.error(error, status: status))
     }
 }
 

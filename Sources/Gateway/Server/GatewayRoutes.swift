@@ -44,7 +44,7 @@ enum GatewayRoutes {
             router.post(RouterPath(path)) { request, context in
                 var request = request
                 guard let incoming = await collect(&request, context: context, limit: maxBody) else {
-                    return respond(inbound.withISchedulingHeaders(tooLarge(maxBody)))
+                    return respond(runtime.withISchedulingHeaders(tooLarge(maxBody)))
                 }
                 return respond(await inbound.handle(incoming))
             }
@@ -90,11 +90,11 @@ enum GatewayRoutes {
             let problem = actions.isEmpty ? "missing action parameter" : actions.count > 1 ? "repeated action parameter"
                 : "unknown action '\(actions[0])'"
             runtime.metrics.request(direction: "capabilities", outcome: "bad_request")
-            return InboundProcessor(runtime: runtime).withISchedulingHeaders(.text(400, "\(problem); use ?action=capabilities\n"))
+            return runtime.withISchedulingHeaders(.text(400, "\(problem); use ?action=capabilities\n"))
         }
         runtime.metrics.request(direction: "capabilities", outcome: "ok")
         response.headers.append(.init("Cache-Control", "max-age=3600"))
-        return InboundProcessor(runtime: runtime).withISchedulingHeaders(response)
+        return runtime.withISchedulingHeaders(response)
     }
 
     /// The whole body, or nil when it exceeds `limit` (Content-Length is refused earlier by `ConnectionGuard`).

@@ -93,6 +93,15 @@ public final class GatewayRuntime: Sendable {
         return capabilities
     }
 
+    /// Adds `iSchedule-Version` and `iSchedule-Capabilities` to a receiver response (check 8).
+    public func withISchedulingHeaders(_ response: GatewayResponse) -> GatewayResponse {
+        var response = response
+        response.headers.removeAll { ["ischedule-version", "ischedule-capabilities"].contains($0.name.lowercased()) }
+        response.headers.append(.init("iSchedule-Version", "1.0"))
+        response.headers.append(.init("iSchedule-Capabilities", capabilities.serialNumber ?? "1"))
+        return response
+    }
+
     /// Whether `domain` is one of ours (signing or hosted).
     public func isLocal(domain: String) -> Bool { configuration.domain(domain) != nil }
 

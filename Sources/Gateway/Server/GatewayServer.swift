@@ -31,15 +31,11 @@ public enum GatewayServer {
         http1.httpDecoder = .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 64 * 1024, maxHeaderFieldCount: limits.maxHeaderCount * 2)
 
         var services: [any Service] = []
-        for listener in configuration.listeners {
+        for (index, listener) in configuration.listeners.enumerated() {
             let server: HTTPServerBuilder
             if listener.scheme == .https, let certificate = listener.certificateFile, let key = listener.privateKeyFile {
-                let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
-                var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain,
-                                                                   privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
-                // Idle keep-alive peers (curl pools) rarely answer close_notify; do not hold shutdown 5 s for them.
-                tls.shutdownTimeout = .seconds(1)
-                server = try .tls(.http1(configuration: http1), tlsConfiguration: tls)
+                server = try .tls(.http1(configuration: http1), tlsConfiguration: try tlsConfiguration(
+                    certificate: certificate, key: key, keyPath: "listeners[\(index)]"))
             } else {
                 server = .http1(configuration: http1)
             }
@@ -63,5 +59,32 @@ public enum GatewayServer {
         let group = ServiceGroup(configuration: groupConfiguration)
         try await group.run()
         logger.notice("stopped")
+    }
+
+    /// Everything `serve` loads before it listens (keys, TLS files), for `--check-config`.
+    public static func preflight(_ configuration: GatewayConfiguration, notice: (String) -> Void) throws(ConfigurationError) {
+        _ = try SigningKeyring.load(configuration, notice: notice)
+        for (index, listener) in configuration.listeners.enumerated() {
+            if let certificate = listener.certificateFile, let key = listener.privateKeyFile {
+                _ = try tlsConfiguration(certificate: certificate, key: key, keyPath: "listeners[\(index)]")
+            }
+        }
+    }
+
+    /// The listener's certificate chain and key; unreadable files are named by their key.
+    static func tlsConfiguration(certificate: String, key: String, keyPath: String) throws(ConfigurationError) -> TLSConfiguration {
+        let chain: [NIOSSLCertificateSource]
+        do { chain = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) } } catch {
+            throw ConfigurationError(key: "\(keyPath).certificate", problem: "\(certificate) is not a PEM certificate chain (\(error))")
+        }
+        guard !chain.isEmpty else { throw ConfigurationError(key: "\(keyPath).certificate", problem: "\(certificate) holds no certificate") }
+        let privateKey: NIOSSLPrivateKey
+        do { privateKey = try NIOSSLPrivateKey(file: key, format: .pem) } catch {
+            throw ConfigurationError(key: "\(keyPath).private-key", problem: "\(key) is not a PEM private key (\(error))")
+        }
+        var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey))
+        // Idle keep-alive peers (curl pools) rarely answer close_notify; do not hold shutdown 5 s for them.
+        tls.shutdownTimeout = .seconds(1)
+        return tls
     }
 }

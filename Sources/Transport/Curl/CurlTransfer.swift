@@ -112,8 +112,10 @@ final class CurlTransfer: @unchecked Sendable {
             })
             if request.method != "POST" { try set(CURLOPT_CUSTOMREQUEST, request.method) }
         }
-        // No "Expect: 100-continue" round trip; the caller's headers go out as given.
-        for line in request.headers.map({ "\($0.name): \($0.value)" }) + ["Expect:"] {
+        // No "Expect: 100-continue" round trip; the caller's headers go out as given. curl reads
+        // "Name:" as "remove Name", so a header with an empty value is written "Name;".
+        let lines = request.headers.map { $0.value.isEmpty ? "\($0.name);" : "\($0.name): \($0.value)" }
+        for line in lines + ["Expect:"] {
             headerList = curl_slist_append(headerList, line)
         }
         try set(CURLOPT_HTTPHEADER, pointer: UnsafeMutableRawPointer(headerList))
