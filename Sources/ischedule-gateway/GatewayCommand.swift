@@ -7,7 +7,7 @@ struct GatewayCommand: AsyncParsableCommand {
         commandName: "ischedule-gateway",
         abstract: "iSchedule gateway: real-time iTIP scheduling between calendar domains over DKIM-signed HTTPS.",
         version: "0.1.0",
-        subcommands: [ServeCommand.self, DKIMCommand.self, ProbeCommand.self],
+        subcommands: [ServeCommand.self, QueueCommand.self, DKIMCommand.self, ProbeCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 }

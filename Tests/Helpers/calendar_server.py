@@ -12,6 +12,8 @@ with "slow" delays the answer by 3 s. Paths change the behaviour:
   /status/N            answer HTTP N with an iSchedule error document
   /partial             leave out every recipient whose local part starts with "missing"
   /pNNN/X              a POST is redirected with status NNN (301, 302, 307, 308) to /X
+  /flaky/N/X           the first N POSTs to this path answer 503, later ones are served normally
+  /hang/X              wait 10 s, then answer 503 (a receiver that stalls)
 GET ...?action=capabilities (any path) answers a draft-05 capabilities document (max-recipients 2).
 """
 import http.server
@@ -22,6 +24,7 @@ import time
 from xml.sax.saxutils import escape
 
 LOCK = threading.Lock()
+FAILURES = {}
 CAPABILITIES = b"""<?xml version="1.0" encoding="utf-8"?>
 <query-result xmlns="urn:ietf:params:xml:ns:ischedule"><capabilities><serial-number>7</serial-number>
 <versions><version>1.0</version></versions><scheduling-messages>
@@ -84,6 +87,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
             record.write(json.dumps({"path": self.path, "headers": list(self.headers.items()), "body": body}) + "\n")
         if self.redirect():
             return
+        if self.path.startswith("/hang/"):
+            time.sleep(10)
+            self.reply(503, b"stalled")
+            return
+        if self.path.startswith("/flaky/"):
+            limit = int(self.path.split("/")[2])
+            with LOCK:
+                FAILURES[self.path] = FAILURES.get(self.path, 0) + 1
+                failing = FAILURES[self.path] <= limit
+            if failing:
+                self.reply(503, b"not now")
+                return
         if self.path.startswith("/status/"):
             code = int(self.path.split("/")[2])
             error = b'<error xmlns="urn:ietf:params:xml:ns:ischedule"><invalid-scheduling-message/></error>'

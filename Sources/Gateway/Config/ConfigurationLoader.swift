@@ -42,7 +42,7 @@ public enum ConfigurationLoader {
                              source: String = "(inline)") throws(ConfigurationError) -> GatewayConfiguration {
         let root = try ConfigReader(yaml: text)
         try root.allowOnly(["listeners", "data-directory", "log-level", "administrator", "capabilities-serial", "domains",
-                            "outbound", "remote-domains", "dkim", "dns", "tls", "limits", "timeouts", "imip"])
+                            "outbound", "remote-domains", "dkim", "dns", "tls", "limits", "timeouts", "delivery", "imip"])
         let paths = PathResolver(directory: directory)
         let sections = ConfigurationSections(paths: paths, environment: environment)
 
@@ -100,6 +100,7 @@ public enum ConfigurationLoader {
             dataDirectory: paths.absolute(try root.string("data-directory", default: "data")),
             administrator: try root.string("administrator"),
             capabilitiesSerial: try root.int("capabilities-serial", default: 1, in: 0...Int(Int32.max)),
+            delivery: try sections.delivery(try root.section("delivery")),
             imip: try sections.imip(try root.section("imip")),
             logLevel: logLevel,
             source: source

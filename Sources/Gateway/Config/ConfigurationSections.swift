@@ -153,6 +153,29 @@ struct ConfigurationSections {
             shutdownGrace: try value("shutdown-grace", 30))
     }
 
+    func delivery(_ reader: ConfigReader?) throws(ConfigurationError) -> GatewayConfiguration.DeliverySettings {
+        try reader?.allowOnly(["retry-initial", "retry-maximum", "max-attempts", "max-age", "concurrency", "per-domain-concurrency",
+                               "poll-interval", "lease", "circuit-failures", "circuit-cooldown"])
+        func seconds(_ key: String, _ fallback: Double, _ range: ClosedRange<Double>) throws(ConfigurationError) -> Double {
+            try reader?.seconds(key, default: fallback, in: range) ?? fallback
+        }
+        func count(_ key: String, _ fallback: Int, _ range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+            try reader?.int(key, default: fallback, in: range) ?? fallback
+        }
+        let settings = GatewayConfiguration.DeliverySettings(
+            // At least a second apart: a retry signed within the same second as the previous attempt
+            // would carry the identical signature, which a receiver's replay cache refuses.
+            retryInitial: try seconds("retry-initial", 30, 1...86_400), retryMaximum: try seconds("retry-maximum", 3600, 1...604_800),
+            maxAttempts: try count("max-attempts", 12, 1...1000), maxAge: try seconds("max-age", 172_800, 1...2_592_000),
+            concurrency: try count("concurrency", 32, 1...1024), perDomainConcurrency: try count("per-domain-concurrency", 4, 1...256),
+            pollInterval: try seconds("poll-interval", 1, 0.01...60), lease: try seconds("lease", 300, 1...86_400),
+            circuitFailures: try count("circuit-failures", 5, 1...1000), circuitCooldown: try seconds("circuit-cooldown", 300, 0.05...86_400))
+        if settings.retryMaximum < settings.retryInitial {
+            throw ConfigurationError(key: "delivery.retry-maximum", problem: "is shorter than delivery.retry-initial")
+        }
+        return settings
+    }
+
     func imip(_ reader: ConfigReader?) throws(ConfigurationError) -> GatewayConfiguration.IMIPSettings? {
         guard let reader else { return nil }
         try reader.allowOnly(["smtp-url", "from", "username", "password", "password-env", "require-tls"])

@@ -97,6 +97,25 @@ public struct GatewayConfiguration: Sendable {
         public var shutdownGrace: Double
     }
 
+    /// The delivery queue's retry policy and limits.
+    public struct DeliverySettings: Sendable, Equatable {
+        /// First retry after this many seconds; each further one doubles, with ±20% jitter.
+        public var retryInitial: Double
+        public var retryMaximum: Double
+        /// Give up on iSchedule (and use iMIP, or fail) after this many attempts or this age.
+        public var maxAttempts: Int
+        public var maxAge: Double
+        /// Attempts in flight at once, in all and per remote domain.
+        public var concurrency: Int
+        public var perDomainConcurrency: Int
+        public var pollInterval: Double
+        /// How long a claimed record stays with its worker before others may take it.
+        public var lease: Double
+        /// Consecutive failures that open a domain's circuit, and how long it stays open.
+        public var circuitFailures: Int
+        public var circuitCooldown: Double
+    }
+
     /// E-mail fallback (used by the delivery queue).
     public struct IMIPSettings: Sendable, Equatable {
         public var smtpURL: String
@@ -120,10 +139,14 @@ public struct GatewayConfiguration: Sendable {
     public var dataDirectory: String
     public var administrator: String?
     public var capabilitiesSerial: Int
+    public var delivery: DeliverySettings
     public var imip: IMIPSettings?
     public var logLevel: String
     /// The file this was read from, for messages.
     public var source: String
+
+    /// The queue file.
+    public var queuePath: String { dataDirectory + "/queue.sqlite" }
 
     /// The local domain named `name` (case-insensitive).
     public func domain(_ name: String) -> LocalDomain? {

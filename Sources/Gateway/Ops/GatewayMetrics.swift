@@ -43,6 +43,32 @@ public final class GatewayMetrics: Sendable {
                 factory: factory).increment()
     }
 
+    /// Deliveries the outbound path queued: retries (answered 1.0) and iMIP fallbacks (answered 1.1).
+    public func queued(retries: Int, fallbacks: Int) {
+        if retries > 0 { Counter(label: "ischedule_queued_total", dimensions: [("kind", "retry")], factory: factory).increment(by: retries) }
+        if fallbacks > 0 { fallback(reason: "live_attempt", count: fallbacks) }
+    }
+
+    /// Recipients handed to iMIP, by why (`no_ischedule`, `permanent`, `exhausted`, `live_attempt`).
+    public func fallback(reason: String, count: Int = 1) {
+        Counter(label: "ischedule_imip_fallbacks_total", dimensions: [("reason", reason)], factory: factory).increment(by: count)
+    }
+
+    /// One queued attempt by the worker, by kind (`ischedule`, `imip`) and outcome.
+    public func queueAttempt(kind: String, outcome: String) {
+        Counter(label: "ischedule_queue_attempts_total", dimensions: [("kind", kind), ("outcome", outcome)], factory: factory).increment()
+    }
+
+    /// Queue depth by state and the age of the oldest pending record.
+    public func queue(_ statistics: QueueStatistics, nowMilliseconds: Int64) {
+        for state in QueuedDelivery.State.allCases {
+            Gauge(label: "ischedule_queue_depth", dimensions: [("state", state.rawValue)], factory: factory)
+                .record(Double(statistics.counts[state] ?? 0))
+        }
+        let age = statistics.oldestPendingCreatedAt.map { Double(nowMilliseconds - $0) / 1000 } ?? 0
+        Gauge(label: "ischedule_queue_oldest_pending_seconds", factory: factory).record(age)
+    }
+
     /// The Prometheus text exposition.
     public func render() -> [UInt8] { registry.emitToBuffer() }
 }

@@ -12,10 +12,10 @@ public struct OutboundProcessor: Sendable {
     let forwarder: UpstreamForwarder
     let remote: RemoteDelivery
 
-    public init(runtime: GatewayRuntime) {
+    public init(runtime: GatewayRuntime, remote: RemoteDelivery) {
         self.runtime = runtime
         forwarder = UpstreamForwarder(runtime: runtime)
-        remote = RemoteDelivery(runtime: runtime)
+        self.remote = remote
     }
 
     public func handle(_ incoming: IncomingRequest) async -> GatewayResponse {
@@ -65,7 +65,14 @@ public struct OutboundProcessor: Sendable {
                 guard let local = runtime.configuration.domain(domain) else { continue }
                 group.addTask { await forwardHosted(upstreamMessage, indices: indices, request: request, to: local) }
             }
-            group.addTask { await deliverRemote(remoteMessage, domains: remoteGroups, logger: taskLogger) }
+            group.addTask {
+                // The live attempt, then the queue takes what is not final (answers 1.0 / 1.1).
+                let live = await deliverRemote(remoteMessage, domains: remoteGroups, logger: taskLogger)
+                let attempts = live.map { index, item in
+                    QueueHandoff.Attempt(index: index, domain: request.head.recipients[index].address?.domain ?? "", item: item)
+                }
+                return await QueueHandoff(runtime: runtime).settle(attempts, request: request, body: incoming.body, messageID: messageID)
+            }
             var answers: RemoteDelivery.Answers = []
             for await part in group { answers += part }
             return answers

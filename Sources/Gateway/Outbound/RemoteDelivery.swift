@@ -113,7 +113,7 @@ public final class RemoteDelivery: Sendable {
             if [301, 302, 307, 308].contains(response.status), let location = response.location {
                 let next = CapabilitiesCache.resolve(location, against: url)
                 if url.lowercased().hasPrefix("https:") && !next.lowercased().hasPrefix("https:") {
-                    return all(.serviceUnavailable, "\(url) redirected to \(next): refusing to leave TLS")
+                    return all(.invalidCalendarService, "\(url) redirected to \(next): refusing to leave TLS")
                 }
                 if response.status == 301 || response.status == 308 {
                     movedReceivers.withLock { $0[receiver] = next }
@@ -124,7 +124,12 @@ public final class RemoteDelivery: Sendable {
             if let serial = response.values("iSchedule-Capabilities").first {
                 runtime.capabilitiesCache.noteAdvertisedSerial(serial, for: receiver)
             }
-            guard response.status == 200 else { return all(.serviceUnavailable, "\(url) answered HTTP \(response.status)") }
+            // 4xx: the receiver refuses this message as it is (permanent); anything else may pass.
+            guard response.status == 200 else {
+                let refusal = (try? ErrorDocument(xml: response.body)).map { " (\($0.precondition))" } ?? ""
+                return all((400..<500).contains(response.status) ? .invalidCalendarService : .serviceUnavailable,
+                           "\(url) answered HTTP \(response.status)\(refusal)")
+            }
             guard let answer = try? ScheduleResponse(xml: response.body) else {
                 return all(.serviceUnavailable, "\(url) answered without a readable schedule-response")
             }
@@ -137,7 +142,7 @@ public final class RemoteDelivery: Sendable {
                                                      responseDescription: "\(url) did not answer for this recipient"))
             }
         }
-        return all(.serviceUnavailable, "more than \(runtime.configuration.limits.maxRedirects) redirects from \(receiver)")
+        return all(.invalidCalendarService, "more than \(runtime.configuration.limits.maxRedirects) redirects from \(receiver)")
     }
 
     /// The path and query of an absolute URL (for the request line the signature does not cover).

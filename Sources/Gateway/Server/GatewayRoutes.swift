@@ -32,10 +32,10 @@ public final class Readiness: Sendable {
 enum GatewayRoutes {
     static let canonicalPath = "/ischedule"
 
-    static func router(runtime: GatewayRuntime, readiness: Readiness) -> Router<GatewayRequestContext> {
+    static func router(runtime: GatewayRuntime, remote: RemoteDelivery, readiness: Readiness) -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
         let inbound = InboundProcessor(runtime: runtime)
-        let outbound = OutboundProcessor(runtime: runtime)
+        let outbound = OutboundProcessor(runtime: runtime, remote: remote)
         let maxBody = runtime.configuration.limits.maxContentLength
 
         for path in [ReceiverDiscovery.wellKnownPath, canonicalPath] {
@@ -66,8 +66,11 @@ enum GatewayRoutes {
             return respond(response)
         }
         router.get("/healthz") { _, _ in
-            let ready = readiness.isReady && !runtime.keyring.signers.isEmpty
-            return respond(.text(ready ? 200 : 503, ready ? "ready\n" : "starting\n"))
+            var problems: [String] = []
+            if !readiness.isReady { problems.append("listeners starting") }
+            if runtime.keyring.signers.isEmpty { problems.append("no signing key") }
+            if await !runtime.store.isHealthy() { problems.append("queue store not answering") }
+            return respond(problems.isEmpty ? .text(200, "ready\n") : .text(503, problems.joined(separator: "; ") + "\n"))
         }
         router.get("/metrics") { _, _ in
             respond(GatewayResponse(status: 200, headers: [.init("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],

@@ -1,4 +1,5 @@
 public import DKIM
+internal import Foundation
 public import ISchedule
 public import Logging
 public import Transport
@@ -23,11 +24,16 @@ public final class GatewayRuntime: Sendable {
     public let capabilitiesCache: CapabilitiesCache
     public let verifier: DKIMVerifier
     public let replayCache: ReplayCache
+    /// The durable delivery queue.
+    public let store: any DeliveryStore
+    /// For the iMIP fallback, when `imip` is configured.
+    public let mailer: SMTPClient?
 
-    public init(configuration: GatewayConfiguration, keyring: SigningKeyring, logger: Logger,
+    public init(configuration: GatewayConfiguration, keyring: SigningKeyring, store: any DeliveryStore, logger: Logger,
                 clock: any UnixClock = SystemUnixClock()) {
         self.configuration = configuration
         self.keyring = keyring
+        self.store = store
         self.logger = logger
         self.clock = clock
         metrics = GatewayMetrics()
@@ -63,7 +69,17 @@ public final class GatewayRuntime: Sendable {
         policy.minimumKeyBits = configuration.dkim.minimumKeyBits
         verifier = DKIMVerifier(keys: KeyLocator(sources: sources), policy: policy, clock: clock)
         replayCache = ReplayCache(capacity: configuration.limits.replayCacheEntries)
+        let thread = curl
+        mailer = configuration.imip.map { imip in
+            SMTPClient(configuration: SMTPConfiguration(
+                url: imip.smtpURL, startTLS: imip.requireTLS ? .required : .optional, username: imip.username, password: imip.password,
+                caFile: configuration.caFile, connectTimeoutMilliseconds: Int(timeouts.connect * 1000),
+                totalTimeoutMilliseconds: Int(timeouts.remoteRequest * 1000)), thread: thread)
+        }
     }
+
+    /// Wall-clock Unix milliseconds (queue times).
+    public func nowMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     /// Stops the curl thread once no request uses it any more.
     public func shutdown() {

@@ -13,13 +13,18 @@ public enum GatewayServer {
     /// Loads keys, starts the listeners, prints `listening on URL` per listener, runs until a signal.
     public static func run(configuration: GatewayConfiguration, logger: Logger) async throws {
         let keyring = try SigningKeyring.load(configuration) { logger.notice("\($0)") }
-        let runtime = GatewayRuntime(configuration: configuration, keyring: keyring, logger: logger)
+        let store: SQLiteDeliveryStore
+        do { store = try SQLiteDeliveryStore(path: configuration.queuePath) } catch {
+            throw ConfigurationError(key: "data-directory", problem: "cannot open the queue \(configuration.queuePath): \(error)")
+        }
+        let runtime = GatewayRuntime(configuration: configuration, keyring: keyring, store: store, logger: logger)
         defer { runtime.shutdown() }
+        let remote = RemoteDelivery(runtime: runtime)
         if configuration.intake.secret == nil {
             logger.warning("outbound intake has no secret: only the address allow-list protects \(configuration.intake.path)")
         }
         let readiness = Readiness(expected: configuration.listeners.count)
-        let router = GatewayRoutes.router(runtime: runtime, readiness: readiness)
+        let router = GatewayRoutes.router(runtime: runtime, remote: remote, readiness: readiness)
         let limits = configuration.limits
         let timeouts = configuration.timeouts
         let tooLarge = GatewayRoutes.tooLarge(limits.maxContentLength).body
@@ -30,7 +35,9 @@ public enum GatewayServer {
             idleTimeout: .milliseconds(Int64(timeouts.idle * 1000)))
         http1.httpDecoder = .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 64 * 1024, maxHeaderFieldCount: limits.maxHeaderCount * 2)
 
-        var services: [any Service] = []
+        // Services stop in reverse order: the listeners first (their requests may still queue),
+        // then the worker, which lets its attempts in flight finish.
+        var services: [any Service] = [DeliveryWorker(runtime: runtime, remote: remote)]
         for (index, listener) in configuration.listeners.enumerated() {
             let server: HTTPServerBuilder
             if listener.scheme == .https, let certificate = listener.certificateFile, let key = listener.privateKeyFile {

@@ -1,0 +1,110 @@
+/// One queued delivery: a message for one remote domain (iSchedule) or one mailbox (iMIP), with
+/// the recipients it still covers. Stored unsigned; every attempt signs afresh (new t/x, same
+/// iSchedule-Message-ID, so receivers can recognise a retry).
+public struct QueuedDelivery: Sendable, Equatable {
+    public enum Kind: String, Sendable, CaseIterable { case iSchedule = "ischedule", iMIP = "imip" }
+    public enum State: String, Sendable, CaseIterable {
+        case pending, delivered, failed, dropped
+        /// Its recipients went on in other records (iMIP fallback).
+        case handedOff = "handed-off"
+    }
+
+    public let id: Int64
+    public var kind: Kind
+    public var state: State
+    /// The remote domain (iSchedule) or the recipient's domain (iMIP): the unit of concurrency
+    /// limits and circuit breaking.
+    public var domain: String
+    public var messageID: String
+    public var originator: String
+    public var recipients: [String]
+    public var body: [UInt8]
+    /// Unix milliseconds.
+    public var createdAt: Int64
+    public var nextAttemptAt: Int64
+    public var attempts: Int
+    public var lastError: String?
+    /// The final word (request-status, SMTP reply) once delivered or failed.
+    public var outcome: String?
+}
+
+/// A delivery to put in the queue.
+public struct NewDelivery: Sendable, Equatable {
+    public var kind: QueuedDelivery.Kind
+    public var domain: String
+    public var messageID: String
+    public var originator: String
+    public var recipients: [String]
+    public var body: [UInt8]
+    /// Unix milliseconds of the first (or next) attempt.
+    public var notBefore: Int64
+    /// Attempts already made (the live one counts).
+    public var attempts: Int
+    public var lastError: String?
+
+    public init(kind: QueuedDelivery.Kind, domain: String, messageID: String, originator: String, recipients: [String],
+                body: [UInt8], notBefore: Int64, attempts: Int = 0, lastError: String? = nil) {
+        self.kind = kind
+        self.domain = domain
+        self.messageID = messageID
+        self.originator = originator
+        self.recipients = recipients
+        self.body = body
+        self.notBefore = notBefore
+        self.attempts = attempts
+        self.lastError = lastError
+    }
+}
+
+/// What an attempt did to a claimed record, applied in one transaction with the records it spawns.
+public struct DeliveryUpdate: Sendable, Equatable {
+    public var state: QueuedDelivery.State
+    /// Recipients still covered (when some were delivered and the rest wait).
+    public var recipients: [String]?
+    public var nextAttemptAt: Int64?
+    public var error: String?
+    public var outcome: String?
+    /// Whether this was an attempt (counts towards max-attempts) or only a postponement.
+    public var countsAsAttempt: Bool
+    /// New records, e.g. one iMIP record per recipient handed to e-mail.
+    public var spawn: [NewDelivery]
+
+    public init(state: QueuedDelivery.State, recipients: [String]? = nil, nextAttemptAt: Int64? = nil, error: String? = nil,
+                outcome: String? = nil, countsAsAttempt: Bool = true, spawn: [NewDelivery] = []) {
+        self.state = state
+        self.recipients = recipients
+        self.nextAttemptAt = nextAttemptAt
+        self.error = error
+        self.outcome = outcome
+        self.countsAsAttempt = countsAsAttempt
+        self.spawn = spawn
+    }
+}
+
+/// How many records are in each state, and how old the oldest pending one is.
+public struct QueueStatistics: Sendable, Equatable {
+    public var counts: [QueuedDelivery.State: Int]
+    public var oldestPendingCreatedAt: Int64?
+}
+
+/// The durable delivery queue. `enqueue` returns only once the records are committed (fsync'd):
+/// the gateway answers 1.0/1.1 after that and never before. Claims are leases, so records of a
+/// worker that died come back when the lease runs out. SQLite now; the protocol leaves room for a
+/// PostgreSQL store shared by several gateway instances.
+public protocol DeliveryStore: Sendable {
+    func enqueue(_ deliveries: [NewDelivery]) async throws -> [Int64]
+    /// Due pending records not leased by anyone, oldest first, leased to `owner` until `leaseUntil`;
+    /// iSchedule records of `excludingDomains` (busy or circuit open) are left alone.
+    func claim(now: Int64, leaseUntil: Int64, owner: String, limit: Int, excludingDomains: Set<String>) async throws -> [QueuedDelivery]
+    /// Applies an attempt's result to a record this owner claimed, clearing the lease.
+    func finish(_ id: Int64, owner: String, _ update: DeliveryUpdate) async throws
+    func delivery(_ id: Int64) async throws -> QueuedDelivery?
+    func list(state: QueuedDelivery.State?, limit: Int) async throws -> [QueuedDelivery]
+    /// Makes a pending, failed or dropped record pending and due now. False when there is no such record.
+    func retry(_ id: Int64, now: Int64) async throws -> Bool
+    /// Marks a record dropped (kept for the record, never attempted again).
+    func drop(_ id: Int64) async throws -> Bool
+    func statistics() async throws -> QueueStatistics
+    /// Whether the store answers (for /healthz).
+    func isHealthy() async -> Bool
+}

@@ -1,0 +1,215 @@
+internal import Foundation
+internal import GRDB
+
+/// The delivery queue in one SQLite file (GRDB, WAL). `PRAGMA synchronous = FULL`: a commit is on
+/// disk when it returns, so an answered 1.0/1.1 survives a crash or a power cut. Concurrent
+/// enqueues are committed together (group commit), one fsync for many requests.
+public final class SQLiteDeliveryStore: DeliveryStore {
+    let pool: DatabasePool
+    private let batcher: EnqueueBatcher
+
+    /// Opens (creating if needed) the queue at `path`; `synchronousFull: false` is for benchmarks only.
+    public init(path: String, synchronousFull: Bool = true) throws {
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        pool = try DatabasePool(path: path, configuration: configuration)
+        // GRDB sets NORMAL for WAL databases when it opens the writer; the queue needs FULL.
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = \(synchronousFull ? "FULL" : "NORMAL")")
+        }
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("deliveries-v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE deliveries (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    kind TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    domain TEXT NOT NULL,
+                    message_id TEXT NOT NULL,
+                    originator TEXT NOT NULL,
+                    recipients TEXT NOT NULL,
+                    body BLOB NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    next_attempt_at INTEGER NOT NULL,
+                    lease_until INTEGER NOT NULL DEFAULT 0,
+                    lease_owner TEXT,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    last_error TEXT,
+                    outcome TEXT);
+                CREATE INDEX deliveries_due ON deliveries(state, next_attempt_at);
+                """)
+        }
+        try migrator.migrate(pool)
+        batcher = EnqueueBatcher(pool: pool)
+    }
+
+    /// The `synchronous` setting in force on the writer (2 = FULL).
+    public func synchronousLevel() throws -> Int {
+        try pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") ?? -1 }
+    }
+
+    public func enqueue(_ deliveries: [NewDelivery]) async throws -> [Int64] {
+        guard !deliveries.isEmpty else { return [] }
+        return try await batcher.submit(deliveries)
+    }
+
+    public func claim(now: Int64, leaseUntil: Int64, owner: String, limit: Int,
+                      excludingDomains: Set<String>) async throws -> [QueuedDelivery] {
+        let excluded = Array(excludingDomains)
+        return try await pool.write { db in
+            let placeholders = excluded.isEmpty ? ""
+                : "AND NOT (kind = 'ischedule' AND domain IN (\(excluded.map { _ in "?" }.joined(separator: ","))))"
+            var arguments: [any DatabaseValueConvertible] = [leaseUntil, owner, now, now]
+            arguments += excluded
+            arguments.append(limit)
+            let rows = try Row.fetchAll(db, sql: """
+                UPDATE deliveries SET lease_until = ?, lease_owner = ?
+                WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ? AND lease_until <= ?
+                             \(placeholders) ORDER BY next_attempt_at, id LIMIT ?)
+                RETURNING *
+                """, arguments: StatementArguments(arguments))
+            return rows.map(Self.delivery).sorted { ($0.nextAttemptAt, $0.id) < ($1.nextAttemptAt, $1.id) }
+        }
+    }
+
+    public func finish(_ id: Int64, owner: String, _ update: DeliveryUpdate) async throws {
+        try await pool.write { db in
+            for spawned in update.spawn { try Self.insert(spawned, into: db) }
+            try db.execute(sql: """
+                UPDATE deliveries SET state = ?, recipients = COALESCE(?, recipients), next_attempt_at = COALESCE(?, next_attempt_at),
+                    last_error = COALESCE(?, last_error), outcome = COALESCE(?, outcome), attempts = attempts + ?,
+                    lease_until = 0, lease_owner = NULL
+                WHERE id = ? AND lease_owner = ?
+                """, arguments: [update.state.rawValue, update.recipients?.joined(separator: "\n"), update.nextAttemptAt, update.error,
+                                 update.outcome, update.countsAsAttempt ? 1 : 0, id, owner])
+            guard db.changesCount == 1 else { throw QueueError.leaseLost(id) }
+        }
+    }
+
+    public func delivery(_ id: Int64) async throws -> QueuedDelivery? {
+        try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM deliveries WHERE id = ?", arguments: [id]).map(Self.delivery) }
+    }
+
+    public func list(state: QueuedDelivery.State?, limit: Int) async throws -> [QueuedDelivery] {
+        try await pool.read { db in
+            let rows = if let state {
+                try Row.fetchAll(db, sql: "SELECT * FROM deliveries WHERE state = ? ORDER BY id LIMIT ?", arguments: [state.rawValue, limit])
+            } else {
+                try Row.fetchAll(db, sql: "SELECT * FROM deliveries ORDER BY id LIMIT ?", arguments: [limit])
+            }
+            return rows.map(Self.delivery)
+        }
+    }
+
+    public func retry(_ id: Int64, now: Int64) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(sql: """
+                UPDATE deliveries SET state = 'pending', next_attempt_at = ?, lease_until = 0, lease_owner = NULL
+                WHERE id = ? AND state IN ('pending', 'failed', 'dropped')
+                """, arguments: [now, id])
+            return db.changesCount == 1
+        }
+    }
+
+    public func drop(_ id: Int64) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE deliveries SET state = 'dropped', lease_until = 0, lease_owner = NULL WHERE id = ? AND state = 'pending'",
+                           arguments: [id])
+            return db.changesCount == 1
+        }
+    }
+
+    public func statistics() async throws -> QueueStatistics {
+        try await pool.read { db in
+            var counts: [QueuedDelivery.State: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state") {
+                if let state = QueuedDelivery.State(rawValue: row["state"]) { counts[state] = row["n"] }
+            }
+            let oldest = try Int64.fetchOne(db, sql: "SELECT MIN(created_at) FROM deliveries WHERE state = 'pending'")
+            return QueueStatistics(counts: counts, oldestPendingCreatedAt: oldest)
+        }
+    }
+
+    public func isHealthy() async -> Bool {
+        (try? await pool.read { try Int.fetchOne($0, sql: "SELECT 1") }) == 1
+    }
+
+    static func insert(_ delivery: NewDelivery, into db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO deliveries (kind, state, domain, message_id, originator, recipients, body, created_at, next_attempt_at,
+                                    attempts, last_error)
+            VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [delivery.kind.rawValue, delivery.domain, delivery.messageID, delivery.originator,
+                             delivery.recipients.joined(separator: "\n"), Data(delivery.body),
+                             Int64(Date().timeIntervalSince1970 * 1000), delivery.notBefore, delivery.attempts, delivery.lastError])
+    }
+
+    static func delivery(_ row: Row) -> QueuedDelivery {
+        let recipients: String = row["recipients"]
+        let body: Data = row["body"]
+        return QueuedDelivery(
+            id: row["id"], kind: QueuedDelivery.Kind(rawValue: row["kind"]) ?? .iSchedule,
+            state: QueuedDelivery.State(rawValue: row["state"]) ?? .failed, domain: row["domain"], messageID: row["message_id"],
+            originator: row["originator"], recipients: recipients.split(separator: "\n").map(String.init), body: Array(body),
+            createdAt: row["created_at"], nextAttemptAt: row["next_attempt_at"], attempts: row["attempts"],
+            lastError: row["last_error"], outcome: row["outcome"])
+    }
+}
+
+/// Why a queue operation failed.
+public enum QueueError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The record's lease ran out and another worker claimed it; this attempt's result is dropped.
+    case leaseLost(Int64)
+
+    public var description: String {
+        switch self {
+        case .leaseLost(let id): "lease on delivery \(id) was lost"
+        }
+    }
+}
+
+/// Group commit: enqueues that arrive while a commit is running wait and go together in the next
+/// transaction, so N concurrent requests cost one fsync, not N.
+actor EnqueueBatcher {
+    private let pool: DatabasePool
+    private var waiting: [(deliveries: [NewDelivery], continuation: CheckedContinuation<[Int64], any Error>)] = []
+    private var flushing = false
+
+    init(pool: DatabasePool) {
+        self.pool = pool
+    }
+
+    func submit(_ deliveries: [NewDelivery]) async throws -> [Int64] {
+        try await withCheckedThrowingContinuation { continuation in
+            waiting.append((deliveries, continuation))
+            if !flushing {
+                flushing = true
+                Task { await self.flush() }
+            }
+        }
+    }
+
+    private func flush() async {
+        while !waiting.isEmpty {
+            let batch = waiting
+            waiting = []
+            let all = batch.map(\.deliveries)
+            do {
+                let ids = try await pool.write { db in
+                    try all.map { group in
+                        try group.map { delivery in
+                            try SQLiteDeliveryStore.insert(delivery, into: db)
+                            return db.lastInsertedRowID
+                        }
+                    }
+                }
+                for (entry, entryIDs) in zip(batch, ids) { entry.continuation.resume(returning: entryIDs) }
+            } catch {
+                for entry in batch { entry.continuation.resume(throwing: error) }
+            }
+        }
+        flushing = false
+    }
+}

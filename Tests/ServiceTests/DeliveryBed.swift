@@ -1,0 +1,112 @@
+import DKIM
+import Foundation
+import TestSupport
+
+/// A gateway for alpha.test with a fast retry policy, the iMIP fallback to a real SMTP server
+/// (aiosmtpd, STARTTLS + AUTH, certificate from a test CA), a real DNS server (NSD) and a
+/// recording receiver standing in for remote domains that fail in chosen ways.
+final class DeliveryBed: @unchecked Sendable {
+    let receiver: TestCalendarServer
+    let smtp: TestSMTPServer
+    let dns: TestDNSServer
+    let gateway: GatewayProcess
+    let directory: URL
+    var port: UInt16 { gateway.ports[0] }
+
+    /// - Parameter routes: remote domain → path on the receiver (`/flaky/3/ischedule`, …).
+    /// - Parameter delivery: `delivery:` keys overriding the bed's fast defaults.
+    init(routes: [String: String], delivery: [String: String] = [:], extraRemotes: String = "", timeouts: String = "") throws {
+        receiver = try TestCalendarServer()
+        let certificates = try TestCertificates()
+        let tls = try certificates.issue("localhost", subjectAltNames: ["DNS:localhost", "IP:127.0.0.1"])
+        smtp = try TestSMTPServer(mode: .starttls, cert: tls.cert, key: tls.key)
+        dns = try TestDNSServer(zones: ["plain.test": "@ IN SOA ns.plain.test. h.plain.test. 1 3600 600 86400 60\n@ IN NS ns.plain.test.\nns IN A 127.0.0.1\n"])
+        directory = GatewayProcess.temporaryDirectory("delivery")
+        var remotes = "remote-domains:\n"
+        for (domain, path) in routes.sorted(by: { $0.key < $1.key }) { remotes += "  \(domain):\n    uri: \(receiver.url(path))\n" }
+        remotes += extraRemotes
+        let settings = ["retry-initial": "1s", "retry-maximum": "2s", "max-attempts": "6", "poll-interval": "50ms"]
+            .merging(delivery) { _, override in override }
+        let deliveryBlock = settings.sorted { $0.key < $1.key }.map { "  \($0.key): \($0.value)" }.joined(separator: "\n")
+        gateway = try GatewayProcess(configuration: """
+            listeners:
+              - url: http://127.0.0.1:0
+            data-directory: data
+            domains:
+              alpha.test:
+                dkim-keys:
+                  - selector: gw
+                    private-key: keys/alpha.pem
+                    create-if-missing: true
+            outbound:
+              allow-from: [127.0.0.1]
+              allow-private-addresses: true
+            \(remotes)
+            dns:
+              servers: [\(dns.server)]
+            tls:
+              ca-file: \(certificates.caFile)
+            delivery:
+            \(deliveryBlock)
+            timeouts:
+              connect: 2s
+            \(timeouts)
+            imip:
+              smtp-url: smtp://localhost:\(smtp.port)
+              from: calendar-gateway@alpha.test
+              username: gateway
+              password-env: GATEWAY_TEST_SMTP_PASSWORD
+              require-tls: true
+            """, directory: directory, listeners: 1, environment: ["GATEWAY_TEST_SMTP_PASSWORD": "secret"])
+    }
+
+    /// Submits an invitation from alice@alpha.test, as the local CalDAV server would.
+    func invite(_ recipients: [String], summary: String = "Planning meeting") throws -> (response: RawHTTPResponse, body: [UInt8]) {
+        let body = Array(String(decoding: ITIP.calendar(method: "REQUEST", organizer: "mailto:alice@alpha.test", attendees: recipients), as: UTF8.self)
+            .replacingOccurrences(of: "SUMMARY:Planning meeting", with: "SUMMARY:\(summary)").utf8)
+        let response = try RawHTTPConnection.exchange(
+            port: port, path: "/outbound",
+            headers: [("Originator", "mailto:alice@alpha.test"), ("Recipient", recipients.joined(separator: ",")),
+                      ("Content-Type", ITIP.contentType("REQUEST"))], body: body, timeout: 30)
+        return (response, body)
+    }
+
+    /// Messages the SMTP server accepted for `address`.
+    func mails(to address: String) -> [[String: Any]] {
+        smtp.messages.filter { ($0["to"] as? [String])?.contains(address) == true }
+    }
+
+    /// Waits (bounded) until `condition` holds.
+    @discardableResult
+    func wait(seconds: Double, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(50_000)
+        }
+        return condition()
+    }
+
+    /// Runs `ischedule-gateway queue …` against this gateway's configuration.
+    func queue(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = GatewayBinary.url
+        process.arguments = ["queue"] + arguments + ["--config", directory.appendingPathComponent("gateway.yaml").path]
+        process.environment = ["GATEWAY_TEST_SMTP_PASSWORD": "secret", "PATH": "/usr/bin:/bin"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    func stop() -> Int32? {
+        let status = gateway.stop()
+        receiver.stop()
+        smtp.stop()
+        dns.stop()
+        return status
+    }
+}
