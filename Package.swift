@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "ischedule-gateway", targets: ["ischedule-gateway"]),
         .executable(name: "dkim-benchmark", targets: ["dkim-benchmark"]),
+        .executable(name: "queue-benchmark", targets: ["queue-benchmark"]),
         .library(name: "ISchedule", targets: ["ISchedule"]),
         .library(name: "DKIM", targets: ["DKIM"]),
         .library(name: "Transport", targets: ["Transport"]),
@@ -74,6 +75,8 @@ let package = Package(
         // Benchmarks print figures; they are never run as tests.
         .executableTarget(name: "dkim-benchmark", dependencies: ["DKIM"], path: "Benchmarks/dkim-benchmark",
                           swiftSettings: strict),
+        .executableTarget(name: "queue-benchmark", dependencies: ["Gateway", .product(name: "GRDB", package: "GRDB.swift")],
+                          path: "Benchmarks/queue-benchmark", swiftSettings: strict),
 
         // libFuzzer targets (see README "Fuzzing"); without -DFUZZING they replay corpus files.
         .target(name: "FuzzSupport", path: "Fuzz/FuzzSupport", swiftSettings: strict),
