@@ -63,6 +63,8 @@ struct ConfigurationTests {
         ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\nlimits:\n  max-redirects: 50", "limits.max-redirects: 50 is outside 0…10"),
         ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\nimip:\n  smtp-url: mail.example.com\n  from: a@b", "imip.smtp-url: 'mail.example.com' is not smtp://HOST[:PORT]"),
         ("listeners: [\n", "not valid YAML"),
+        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\ndelivery:\n  retry-initial: 200ms", "delivery.retry-initial: 200ms is outside 1.0…86400.0 seconds"),
+        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\ndelivery:\n  retry-initial: 1m\n  retry-maximum: 30s", "delivery.retry-maximum: is shorter than delivery.retry-initial"),
     ])
     func keyedErrors(yaml: String, expected: String) {
         let message = error(yaml)
@@ -111,5 +113,6 @@ struct ConfigurationTests {
         #expect(configuration.domains[0].keys.map(\.selector) == ["ischedule2026", "ischedule2025"])
         #expect(configuration.remote("partner.example")?.signingDomains == ["mail.partner.example"])
         #expect(configuration.imip?.password == "p")
+        #expect(configuration.delivery.maxAge == 172_800 && configuration.delivery.retryInitial == 30)
     }
 }

@@ -92,10 +92,10 @@ struct ConfigReader {
         return number
     }
 
-    /// Seconds, as a number (`30`, `0.5`) or with a unit (`500ms`, `30s`, `5m`, `1h`).
+    /// Seconds, as a number (`30`, `0.5`) or with a unit (`500ms`, `30s`, `5m`, `1h`, `2d`).
     func seconds(_ name: String, default value: Double, in range: ClosedRange<Double>) throws(ConfigurationError) -> Double {
         guard let text = try string(name) else { return value }
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)]
         var number: Double? = Double(text)
         for (suffix, factor) in units where number == nil && text.hasSuffix(suffix) {
             number = Double(text.dropLast(suffix.count)).map { $0 * factor }
