@@ -51,6 +51,10 @@ struct SQLiteDeliveryStoreTests {
         let updated = try #require(try await store.delivery(first[0].id))
         #expect(updated.recipients == ["mailto:y@b.test"] && updated.attempts == 1 && updated.lastError == "5.1 busy" && updated.nextAttemptAt == 5_000)
         #expect(try await store.list(state: .pending, limit: 100).count == 5)
+        // A restarted gateway takes back every claim at once (a SQLite queue has one gateway).
+        #expect(try await store.recoverAbandonedClaims() == 3)
+        // Due at 1300: a.test, c.test, a.test's iMIP record and the spawned one (b.test waits until 5000).
+        #expect(try await store.claim(now: 1_300, leaseUntil: 9_000, owner: "w3", limit: 10, excludingDomains: []).count == 4)
     }
 
     @Test("retry, drop and statistics")

@@ -184,7 +184,7 @@ delivery:
   retry-maximum: 2s
   max-attempts: 40
   poll-interval: 50ms
-  lease: 3s
+  lease: 60s
   concurrency: 16
   per-domain-concurrency: 8
   circuit-failures: 1000

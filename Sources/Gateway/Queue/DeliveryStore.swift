@@ -105,6 +105,9 @@ public protocol DeliveryStore: Sendable {
     /// Marks a record dropped (kept for the record, never attempted again).
     func drop(_ id: Int64) async throws -> Bool
     func statistics() async throws -> QueueStatistics
+    /// Called once when a worker starts: claims that no running worker can hold any more come back
+    /// now instead of when their lease runs out. Returns how many.
+    func recoverAbandonedClaims() async throws -> Int
     /// Whether the store answers (for /healthz).
     func isHealthy() async -> Bool
 }

@@ -29,6 +29,12 @@ public final class DeliveryWorker: Service, Sendable {
     /// Until graceful shutdown: claim, attempt, repeat. Attempts in flight at shutdown finish first.
     public func run() async throws {
         let settings = runtime.configuration.delivery
+        do {
+            let recovered = try await runtime.store.recoverAbandonedClaims()
+            if recovered > 0 { runtime.logger.notice("took back \(recovered) deliveries claimed before a restart") }
+        } catch {
+            runtime.logger.error("queue: could not recover abandoned claims: \(error)")
+        }
         await withDiscardingTaskGroup { group in
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 await pass(group: &group)

@@ -132,6 +132,14 @@ public final class SQLiteDeliveryStore: DeliveryStore {
         }
     }
 
+    /// A SQLite queue serves one gateway process, so at start every lease is a dead process's.
+    public func recoverAbandonedClaims() async throws -> Int {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE deliveries SET lease_until = 0, lease_owner = NULL WHERE state = 'pending' AND lease_owner IS NOT NULL")
+            return db.changesCount
+        }
+    }
+
     public func isHealthy() async -> Bool {
         (try? await pool.read { try Int.fetchOne($0, sql: "SELECT 1") }) == 1
     }
