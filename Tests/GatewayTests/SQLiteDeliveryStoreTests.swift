@@ -69,5 +69,13 @@ struct SQLiteDeliveryStoreTests {
         let statistics = try await store.statistics()
         #expect(statistics.counts[.pending] == 1 && statistics.oldestPendingCreatedAt != nil)
         #expect(await store.isHealthy())
+        let done = try await store.enqueue([delivery("z.test", due: 0)])
+        let claimed = try await store.claim(now: 1, leaseUntil: 100, owner: "w", limit: 10, excludingDomains: ["a.test"])
+        #expect(claimed.map(\.id) == done)
+        try await store.finish(done[0], owner: "w", DeliveryUpdate(state: .delivered))
+        #expect(try await store.purgeFinished(createdBefore: 0) == 0)
+        #expect(try await store.purgeFinished(createdBefore: Int64(Date().timeIntervalSince1970 * 1000) + 1) == 1)
+        #expect(try await store.delivery(done[0]) == nil)
+        #expect(try await store.delivery(ids[0]) != nil)
     }
 }

@@ -118,8 +118,12 @@ struct DeliveryQueueTests {
         #expect(bed.wait(seconds: 5) { bed.receiver.records.count > before })
         #expect(try bed.queue(["show", "999999"]).status != 0)
         #expect(try bed.queue(["list", "--state", "bogus"]).output.contains("--state bogus"))
-        let metrics = try RawHTTPConnection.exchange(port: bed.port, method: "GET", path: "/metrics").text
-        #expect(metrics.contains("ischedule_queue_depth{state=\"pending\"} 1"), "\(metrics)")
+        // Queue gauges are refreshed every 5 s.
+        var metrics = ""
+        #expect(bed.wait(seconds: 8) {
+            metrics = (try? RawHTTPConnection.exchange(port: bed.port, method: "GET", path: "/metrics").text) ?? ""
+            return metrics.contains("ischedule_queue_depth{state=\"pending\"} 1")
+        }, "\(metrics)")
         #expect(metrics.contains("ischedule_queue_attempts_total{kind=\"ischedule\",outcome=\"pending\"}"))
     }
 }

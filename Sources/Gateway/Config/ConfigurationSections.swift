@@ -155,7 +155,7 @@ struct ConfigurationSections {
 
     func delivery(_ reader: ConfigReader?) throws(ConfigurationError) -> GatewayConfiguration.DeliverySettings {
         try reader?.allowOnly(["retry-initial", "retry-maximum", "max-attempts", "max-age", "concurrency", "per-domain-concurrency",
-                               "poll-interval", "lease", "circuit-failures", "circuit-cooldown"])
+                               "poll-interval", "lease", "circuit-failures", "circuit-cooldown", "keep-finished"])
         func seconds(_ key: String, _ fallback: Double, _ range: ClosedRange<Double>) throws(ConfigurationError) -> Double {
             try reader?.seconds(key, default: fallback, in: range) ?? fallback
         }
@@ -169,7 +169,8 @@ struct ConfigurationSections {
             maxAttempts: try count("max-attempts", 12, 1...1000), maxAge: try seconds("max-age", 172_800, 1...2_592_000),
             concurrency: try count("concurrency", 32, 1...1024), perDomainConcurrency: try count("per-domain-concurrency", 4, 1...256),
             pollInterval: try seconds("poll-interval", 1, 0.01...60), lease: try seconds("lease", 300, 1...86_400),
-            circuitFailures: try count("circuit-failures", 5, 1...1000), circuitCooldown: try seconds("circuit-cooldown", 300, 0.05...86_400))
+            circuitFailures: try count("circuit-failures", 5, 1...1000), circuitCooldown: try seconds("circuit-cooldown", 300, 0.05...86_400),
+            keepFinished: try seconds("keep-finished", 604_800, 60...31_536_000))
         if settings.retryMaximum < settings.retryInitial {
             throw ConfigurationError(key: "delivery.retry-maximum", problem: "is shorter than delivery.retry-initial")
         }

@@ -114,6 +114,8 @@ public struct GatewayConfiguration: Sendable {
         /// Consecutive failures that open a domain's circuit, and how long it stays open.
         public var circuitFailures: Int
         public var circuitCooldown: Double
+        /// Finished records are kept this long for `queue list/show`, then deleted.
+        public var keepFinished: Double
     }
 
     /// E-mail fallback (used by the delivery queue).

@@ -105,6 +105,8 @@ public protocol DeliveryStore: Sendable {
     /// Marks a record dropped (kept for the record, never attempted again).
     func drop(_ id: Int64) async throws -> Bool
     func statistics() async throws -> QueueStatistics
+    /// Deletes finished records (delivered, handed off, failed, dropped) created before `cutoff`.
+    func purgeFinished(createdBefore cutoff: Int64) async throws -> Int
     /// Called once when a worker starts: claims that no running worker can hold any more come back
     /// now instead of when their lease runs out. Returns how many.
     func recoverAbandonedClaims() async throws -> Int

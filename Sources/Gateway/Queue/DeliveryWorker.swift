@@ -17,6 +17,8 @@ public final class DeliveryWorker: Service, Sendable {
     let circuit: CircuitBreaker
     private let owner = "\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UUID().uuidString.prefix(8))"
     private let inFlight = Mutex<[String: Int]>([:])
+    /// When queue statistics and the purge of old finished records last ran.
+    private let housekeeping = Mutex<(statistics: Int64, purge: Int64)>((0, 0))
 
     public init(runtime: GatewayRuntime, remote: RemoteDelivery) {
         self.runtime = runtime
@@ -43,11 +45,11 @@ public final class DeliveryWorker: Service, Sendable {
         }
     }
 
-    /// One claim round (also called directly by tests through `run`).
+    /// One claim round.
     private func pass(group: inout DiscardingTaskGroup) async {
         let settings = runtime.configuration.delivery
         let now = runtime.nowMilliseconds()
-        if let statistics = try? await runtime.store.statistics() { runtime.metrics.queue(statistics, nowMilliseconds: now) }
+        await houseKeeping(now: now)
         // In-flight counts are kept per "kind:domain"; only iSchedule domains are excluded from
         // claims (iMIP goes to one SMTP server, whatever the recipient's domain).
         let busy = inFlight.withLock { counts in
@@ -82,6 +84,25 @@ public final class DeliveryWorker: Service, Sendable {
                     counts[key, default: 1] -= 1
                     if counts[key] == 0 { counts[key] = nil }
                 }
+            }
+        }
+    }
+
+    /// Queue metrics every few seconds; finished records older than `keep-finished` deleted hourly.
+    private func houseKeeping(now: Int64) async {
+        let (statisticsDue, purgeDue) = housekeeping.withLock { last in
+            let due = (now - last.statistics >= 5_000, now - last.purge >= 3_600_000)
+            if due.0 { last.statistics = now }
+            if due.1 { last.purge = now }
+            return due
+        }
+        if statisticsDue, let statistics = try? await runtime.store.statistics() {
+            runtime.metrics.queue(statistics, nowMilliseconds: now)
+        }
+        if purgeDue {
+            let cutoff = now - Int64(runtime.configuration.delivery.keepFinished * 1000)
+            if let purged = try? await runtime.store.purgeFinished(createdBefore: cutoff), purged > 0 {
+                runtime.logger.info("queue: deleted \(purged) finished deliveries older than \(runtime.configuration.delivery.keepFinished) s")
             }
         }
     }

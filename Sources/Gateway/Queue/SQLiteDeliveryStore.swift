@@ -132,6 +132,14 @@ public final class SQLiteDeliveryStore: DeliveryStore {
         }
     }
 
+    public func purgeFinished(createdBefore cutoff: Int64) async throws -> Int {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM deliveries WHERE state IN ('delivered', 'handed-off', 'failed', 'dropped') AND created_at < ?",
+                           arguments: [cutoff])
+            return db.changesCount
+        }
+    }
+
     /// A SQLite queue serves one gateway process, so at start every lease is a dead process's.
     public func recoverAbandonedClaims() async throws -> Int {
         try await pool.write { db in
