@@ -25,7 +25,7 @@ final class DeliveryBed: @unchecked Sendable {
         var remotes = "remote-domains:\n"
         for (domain, path) in routes.sorted(by: { $0.key < $1.key }) { remotes += "  \(domain):\n    uri: \(receiver.url(path))\n" }
         remotes += extraRemotes
-        let settings = ["retry-initial": "1s", "retry-maximum": "2s", "max-attempts": "6", "poll-interval": "50ms"]
+        let settings = ["retry-initial": "1s", "retry-maximum": "2s", "max-attempts": "6", "poll-interval": "50ms", "circuit-failures": "100"]
             .merging(delivery) { _, override in override }
         let deliveryBlock = settings.sorted { $0.key < $1.key }.map { "  \($0.key): \($0.value)" }.joined(separator: "\n")
         gateway = try GatewayProcess(configuration: """

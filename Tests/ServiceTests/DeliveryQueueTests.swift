@@ -95,6 +95,13 @@ struct DeliveryQueueTests {
         #expect(elapsed < 3, "healthy delivery took \(elapsed) s")
         let pending = try bed.queue(["list", "--state", "pending"])
         #expect(pending.output.contains("stalled.test"), "\(pending.output)")
+        // With the domain's circuit open, a new message for it is queued at once instead of
+        // holding the local server through a 2 s timeout.
+        let quick = Date()
+        let (late, _) = try bed.invite(["mailto:late@stalled.test"])
+        #expect(Date().timeIntervalSince(quick) < 1)
+        #expect(scheduleResponse(late)?.items.first?.requestStatus.code == "1.0")
+        #expect(scheduleResponse(late)?.items.first?.responseDescription?.contains("circuit open") == true, "\(late.text)")
     }
 
     @Test("queue show, drop and retry")

@@ -133,6 +133,12 @@ public struct OutboundProcessor: Sendable {
                 runtime.metrics.delivery(domain: domain, outcome: "no_ischedule", seconds: 0)
                 answerAll(.noSchedulingSupport, reason)
             case .success(.receivers(let candidates)):
+                // A domain whose circuit is open is not tried live: its recipients go straight
+                // to the queue (pending) instead of waiting out its timeouts.
+                if message.request.message.componentType != "VFREEBUSY", runtime.circuit.isOpen(domain, now: runtime.nowMilliseconds()) {
+                    answerAll(.serviceUnavailable, "\(domain) failed repeatedly; not tried now (circuit open)")
+                    continue
+                }
                 let key = candidates.map(\.url)
                 receivers[key, default: (candidates, [])].domains.append(domain)
             }
@@ -147,7 +153,13 @@ public struct OutboundProcessor: Sendable {
                     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
                     let outcome = result.allSatisfy { $0.item.requestStatus.isSuccess } ? "delivered"
                         : result.contains { $0.item.requestStatus == .pending } ? "pending" : "failed"
-                    for domain in receiver.domains { runtime.metrics.delivery(domain: domain, outcome: outcome, seconds: seconds) }
+                    for domain in receiver.domains {
+                        runtime.metrics.delivery(domain: domain, outcome: outcome, seconds: seconds)
+                        if outcome == "delivered" { runtime.circuit.recordSuccess(domain) }
+                        if result.contains(where: { DeliveryPolicy.disposition($0.item.requestStatus) == .retry }) {
+                            runtime.circuit.recordFailure(domain, now: runtime.nowMilliseconds())
+                        }
+                    }
                     return result
                 }
             }

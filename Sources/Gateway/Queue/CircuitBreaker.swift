@@ -2,8 +2,9 @@ internal import Synchronization
 
 /// Per-remote-domain circuit breaker: after `threshold` consecutive failed attempts a domain is
 /// left alone for `cooldown` milliseconds, so a dead domain costs one probe per cooldown instead
-/// of a worker slot per due record.
-final class CircuitBreaker: Sendable {
+/// of a worker slot per due record, and new messages for it are queued at once instead of
+/// holding the local server's request through connection timeouts.
+public final class CircuitBreaker: Sendable {
     private struct State {
         var failures = 0
         var openUntil: Int64 = 0
@@ -16,6 +17,10 @@ final class CircuitBreaker: Sendable {
     init(threshold: Int, cooldownMilliseconds: Int64) {
         self.threshold = threshold
         self.cooldown = cooldownMilliseconds
+    }
+
+    func isOpen(_ domain: String, now: Int64) -> Bool {
+        states.withLock { ($0[domain]?.openUntil ?? 0) > now }
     }
 
     /// Domains whose circuit is open at `now`.

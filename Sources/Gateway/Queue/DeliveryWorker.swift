@@ -14,7 +14,7 @@ public final class DeliveryWorker: Service, Sendable {
     let runtime: GatewayRuntime
     let remote: RemoteDelivery
     let policy: DeliveryPolicy
-    let circuit: CircuitBreaker
+    var circuit: CircuitBreaker { runtime.circuit }
     private let owner = "\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UUID().uuidString.prefix(8))"
     private let inFlight = Mutex<[String: Int]>([:])
     /// When queue statistics and the purge of old finished records last ran.
@@ -24,8 +24,6 @@ public final class DeliveryWorker: Service, Sendable {
         self.runtime = runtime
         self.remote = remote
         policy = DeliveryPolicy(settings: runtime.configuration.delivery)
-        circuit = CircuitBreaker(threshold: runtime.configuration.delivery.circuitFailures,
-                                 cooldownMilliseconds: Int64(runtime.configuration.delivery.circuitCooldown * 1000))
     }
 
     /// Until graceful shutdown: claim, attempt, repeat. Attempts in flight at shutdown finish first.

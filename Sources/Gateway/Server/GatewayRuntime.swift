@@ -28,6 +28,8 @@ public final class GatewayRuntime: Sendable {
     public let store: any DeliveryStore
     /// For the iMIP fallback, when `imip` is configured.
     public let mailer: SMTPClient?
+    /// Shared by the live attempts and the queue worker.
+    public let circuit: CircuitBreaker
 
     public init(configuration: GatewayConfiguration, keyring: SigningKeyring, store: any DeliveryStore, logger: Logger,
                 clock: any UnixClock = SystemUnixClock()) {
@@ -69,6 +71,8 @@ public final class GatewayRuntime: Sendable {
         policy.minimumKeyBits = configuration.dkim.minimumKeyBits
         verifier = DKIMVerifier(keys: KeyLocator(sources: sources), policy: policy, clock: clock)
         replayCache = ReplayCache(capacity: configuration.limits.replayCacheEntries)
+        circuit = CircuitBreaker(threshold: configuration.delivery.circuitFailures,
+                                 cooldownMilliseconds: Int64(configuration.delivery.circuitCooldown * 1000))
         let thread = curl
         mailer = configuration.imip.map { imip in
             SMTPClient(configuration: SMTPConfiguration(
