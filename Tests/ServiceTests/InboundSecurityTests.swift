@@ -24,7 +24,7 @@ struct InboundSecurityTests {
         #expect(bed.upstream.records.count == 1)
     }
 
-    @Test("check 35: an identical replay is refused; a re-signed retry gets the first answer without a second delivery")
+    @Test("check 35: an identical replay is refused; a re-signed retry gets the first answer without a second delivery; both survive a restart")
     func replay() throws {
         let bed = try InboundBed()
         defer { _ = bed.stop() }
@@ -45,6 +45,18 @@ struct InboundSecurityTests {
         let retry = try bed.post(headers, body: body)
         #expect(retry.status == 200)
         #expect(retry.body == first.body)
+        #expect(bed.upstream.records.count == 1)
+
+        // The cache survives a restart: the replay is still refused, the retry still answered as before.
+        #expect(try bed.restart() == 0)
+        #expect(bed.gateway.log.contains("remembered from before the restart"))
+        let afterRestart = try bed.post(invite.headers, body: invite.body)
+        #expect(afterRestart.status == 403 && afterRestart.text.contains("replayed"))
+        let laterRetry = try RemoteSigner(domain: "alpha.test").sign(
+            [("Originator", "mailto:alice@alpha.test"), ("Recipient", "mailto:bob@beta.test"), ("Content-Type", ITIP.contentType("REQUEST"))],
+            body: body, messageID: "replay-1", now: Int64(Date().timeIntervalSince1970) + 2)
+        let answered = try bed.post(laterRetry, body: body)
+        #expect(answered.status == 200 && answered.body == first.body)
         #expect(bed.upstream.records.count == 1)
     }
 

@@ -53,8 +53,8 @@ struct RemoteSigner {
 /// the inbound policy tests. Stopped (SIGTERM) by `stop()`.
 final class InboundBed: @unchecked Sendable {
     let upstream: TestCalendarServer
-    let gateway: GatewayProcess
-    let port: UInt16
+    private(set) var gateway: GatewayProcess
+    var port: UInt16 { gateway.ports[0] }
     static let secret = "intake-secret-\u{31}23"
 
     init(extraConfiguration: String = "") throws {
@@ -99,7 +99,14 @@ final class InboundBed: @unchecked Sendable {
         \(extraConfiguration)
         """
         gateway = try GatewayProcess(configuration: configuration, directory: directory, listeners: 1)
-        port = gateway.ports[0]
+    }
+
+    /// Stops the gateway (SIGTERM) and starts it again on the same configuration and data.
+    func restart() throws -> Int32? {
+        let status = gateway.stop()
+        gateway = try GatewayProcess(arguments: ["serve", "--config", gateway.directory.appendingPathComponent("gateway.yaml").path],
+                                     directory: gateway.directory, listeners: 1)
+        return status
     }
 
     /// POSTs to the receiver.

@@ -31,14 +31,18 @@ public final class GatewayProcess: @unchecked Sendable {
     /// Starts the binary with `arguments` in the working directory `directory`.
     public init(arguments: [String], directory: URL, listeners: Int, environment: [String: String] = [:]) throws {
         self.directory = directory
+        // A restart appends to the same log: only lines written by this process count.
+        let logPath = directory.appendingPathComponent("gateway.log").path
+        let offset = (try? FileManager.default.attributesOfItem(atPath: logPath)[.size] as? Int) ?? 0
         // env -C sets the working directory (the default configuration is looked up there) and
         // adds the test's variables.
         let variables = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         process = try ChildProcess("/usr/bin/env", ["-C", directory.path] + variables + [GatewayBinary.url.path] + arguments,
-                                   logPath: directory.appendingPathComponent("gateway.log").path)
+                                   logPath: logPath)
         var lines: [String] = []
         for _ in 0..<600 where process.isRunning {
-            lines = process.log.split(separator: "\n").filter { $0.hasPrefix("listening on ") }.map { String($0.dropFirst(13)) }
+            let fresh = String(decoding: Array(process.log.utf8).dropFirst(offset), as: UTF8.self)
+            lines = fresh.split(separator: "\n").filter { $0.hasPrefix("listening on ") }.map { String($0.dropFirst(13)) }
             if lines.count >= listeners { break }
             usleep(50_000)
         }

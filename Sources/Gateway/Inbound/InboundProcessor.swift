@@ -76,6 +76,9 @@ public struct InboundProcessor: Sendable {
         runtime.metrics.request(direction: "inbound", outcome: answer.status == 200 ? "ok" : "upstream_\(answer.status)")
         if let replayKey, answer.status == 200, !answerHasTemporaryFailure(answer) {
             runtime.replayCache.complete(domain: replayKey.domain, messageID: replayKey.messageID, answer: answer)
+            do { try await runtime.replayLedger.complete(domain: replayKey.domain, messageID: replayKey.messageID, answer: answer) } catch {
+                logger.error("replay ledger: could not store the answer: \(error)")
+            }
         }
         logger.info("inbound \(request.message.method.rawValue) \(request.message.componentType) for \(request.head.recipients.count) recipient(s): HTTP \(answer.status)")
         return answer
@@ -112,7 +115,16 @@ public struct InboundProcessor: Sendable {
         let now = runtime.clock.now()
         let expires = verified.expiration ?? ((verified.timestamp ?? now) + runtime.configuration.dkim.signatureLifetime)
         switch runtime.replayCache.admit(domain: signer, messageID: messageID, signature: signature, expires: expires, now: now) {
-        case .fresh: return .success((signer, messageID))
+        case .fresh:
+            // On disk before anything is forwarded: a restart must not reopen the replay window.
+            do {
+                try await runtime.replayLedger.remember(ReplayCache.Record(domain: signer, messageID: messageID, signature: signature,
+                                                                          expires: expires))
+            } catch {
+                runtime.logger.error("replay ledger unavailable: \(error)")
+                return .failure(runtime.withISchedulingHeaders(.text(503, "replay protection unavailable; try again later\n")))
+            }
+            return .success((signer, messageID))
         case .duplicate(let answer): return .duplicate(answer)
         case .replay:
             runtime.metrics.verificationFailure(reason: "replay")

@@ -20,6 +20,23 @@ public final class ReplayCache: Sendable {
         var answer: GatewayResponse?
     }
 
+    /// One remembered request, as a `ReplayLedger` keeps it across restarts.
+    public struct Record: Sendable, Equatable {
+        public var domain: String
+        public var messageID: String
+        public var signature: String
+        public var expires: Int64
+        public var answer: GatewayResponse?
+
+        public init(domain: String, messageID: String, signature: String, expires: Int64, answer: GatewayResponse? = nil) {
+            self.domain = domain.lowercased()
+            self.messageID = messageID
+            self.signature = signature
+            self.expires = expires
+            self.answer = answer
+        }
+    }
+
     private let entries = Mutex<[String: Entry]>([:])
     private let capacity: Int
 
@@ -53,6 +70,16 @@ public final class ReplayCache: Sendable {
     public func complete(domain: String, messageID: String, answer: GatewayResponse) {
         let key = domain.lowercased() + "\u{0}" + messageID
         entries.withLock { $0[key]?.answer = answer }
+    }
+
+    /// Loads what a ledger kept from before a restart (expired records are skipped).
+    public func restore(_ records: [Record], now: Int64) {
+        entries.withLock { entries in
+            for record in records where record.expires >= now {
+                entries[record.domain + "\u{0}" + record.messageID] = Entry(signature: record.signature, expires: record.expires,
+                                                                             answer: record.answer)
+            }
+        }
     }
 
     /// Drops expired entries (also done lazily when the cache fills up).

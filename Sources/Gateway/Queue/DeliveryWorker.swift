@@ -86,7 +86,8 @@ public final class DeliveryWorker: Service, Sendable {
         }
     }
 
-    /// Queue metrics every few seconds; finished records older than `keep-finished` deleted hourly.
+    /// Queue metrics every few seconds; hourly, finished records older than `keep-finished` and
+    /// expired replay-cache entries are deleted.
     private func houseKeeping(now: Int64) async {
         let (statisticsDue, purgeDue) = housekeeping.withLock { last in
             let due = (now - last.statistics >= 5_000, now - last.purge >= 3_600_000)
@@ -98,6 +99,9 @@ public final class DeliveryWorker: Service, Sendable {
             runtime.metrics.queue(statistics, nowMilliseconds: now)
         }
         if purgeDue {
+            let seconds = now / 1000
+            runtime.replayCache.prune(now: seconds)
+            _ = try? await runtime.replayLedger.prune(now: seconds)
             let cutoff = now - Int64(runtime.configuration.delivery.keepFinished * 1000)
             if let purged = try? await runtime.store.purgeFinished(createdBefore: cutoff), purged > 0 {
                 runtime.logger.info("queue: deleted \(purged) finished deliveries older than \(runtime.configuration.delivery.keepFinished) s")

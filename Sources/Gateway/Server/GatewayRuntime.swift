@@ -24,6 +24,8 @@ public final class GatewayRuntime: Sendable {
     public let capabilitiesCache: CapabilitiesCache
     public let verifier: DKIMVerifier
     public let replayCache: ReplayCache
+    /// Keeps the replay cache across restarts.
+    public let replayLedger: any ReplayLedger
     /// The durable delivery queue.
     public let store: any DeliveryStore
     /// For the iMIP fallback, when `imip` is configured.
@@ -31,11 +33,12 @@ public final class GatewayRuntime: Sendable {
     /// Shared by the live attempts and the queue worker.
     public let circuit: CircuitBreaker
 
-    public init(configuration: GatewayConfiguration, keyring: SigningKeyring, store: any DeliveryStore, logger: Logger,
-                clock: any UnixClock = SystemUnixClock()) {
+    public init(configuration: GatewayConfiguration, keyring: SigningKeyring, store: any DeliveryStore,
+                replayLedger: any ReplayLedger, logger: Logger, clock: any UnixClock = SystemUnixClock()) {
         self.configuration = configuration
         self.keyring = keyring
         self.store = store
+        self.replayLedger = replayLedger
         self.logger = logger
         self.clock = clock
         metrics = GatewayMetrics()

@@ -17,8 +17,13 @@ public enum GatewayServer {
         do { store = try SQLiteDeliveryStore(path: configuration.queuePath) } catch {
             throw ConfigurationError(key: "data-directory", problem: "cannot open the queue \(configuration.queuePath): \(error)")
         }
-        let runtime = GatewayRuntime(configuration: configuration, keyring: keyring, store: store, logger: logger)
+        let ledger = SQLiteReplayLedger(store: store)
+        let runtime = GatewayRuntime(configuration: configuration, keyring: keyring, store: store, replayLedger: ledger, logger: logger)
         defer { runtime.shutdown() }
+        let now = Int64(Date().timeIntervalSince1970)
+        let remembered = try await ledger.load(now: now)
+        runtime.replayCache.restore(remembered, now: now)
+        if !remembered.isEmpty { logger.info("replay cache: \(remembered.count) signed requests remembered from before the restart") }
         let remote = RemoteDelivery(runtime: runtime)
         if configuration.intake.secret == nil {
             logger.warning("outbound intake has no secret: only the address allow-list protects \(configuration.intake.path)")

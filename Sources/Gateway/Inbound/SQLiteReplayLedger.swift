@@ -1,0 +1,56 @@
+internal import Foundation
+internal import GRDB
+
+/// The replay ledger in the gateway's state database (the queue's SQLite file, `synchronous = FULL`).
+public struct SQLiteReplayLedger: ReplayLedger {
+    let pool: DatabasePool
+
+    public init(store: SQLiteDeliveryStore) {
+        pool = store.pool
+    }
+
+    public func load(now: Int64) async throws -> [ReplayCache.Record] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM replay WHERE expires >= ?", arguments: [now]).map { row in
+                ReplayCache.Record(domain: row["domain"], messageID: row["message_id"], signature: row["signature"],
+                                   expires: row["expires"], answer: Self.answer(row))
+            }
+        }
+    }
+
+    public func remember(_ record: ReplayCache.Record) async throws {
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO replay (domain, message_id, signature, expires) VALUES (?, ?, ?, ?)
+                ON CONFLICT (domain, message_id) DO UPDATE SET signature = excluded.signature,
+                    expires = MAX(replay.expires, excluded.expires)
+                """, arguments: [record.domain, record.messageID, record.signature, record.expires])
+        }
+    }
+
+    public func complete(domain: String, messageID: String, answer: GatewayResponse) async throws {
+        let headers = answer.headers.map { "\($0.name): \($0.value)" }.joined(separator: "\n")
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE replay SET answer_status = ?, answer_headers = ?, answer_body = ? WHERE domain = ? AND message_id = ?",
+                           arguments: [answer.status, headers, Data(answer.body), domain.lowercased(), messageID])
+        }
+    }
+
+    public func prune(now: Int64) async throws -> Int {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM replay WHERE expires < ?", arguments: [now])
+            return db.changesCount
+        }
+    }
+
+    private static func answer(_ row: Row) -> GatewayResponse? {
+        guard let status: Int = row["answer_status"] else { return nil }
+        let headerText: String = row["answer_headers"] ?? ""
+        let headers = headerText.split(separator: "\n").compactMap { line -> GatewayResponse.HeaderPair? in
+            guard let colon = line.firstIndex(of: ":") else { return nil }
+            return GatewayResponse.HeaderPair(String(line[..<colon]), String(line[line.index(after: colon)...].dropFirst()))
+        }
+        let body: Data = row["answer_body"] ?? Data()
+        return GatewayResponse(status: status, headers: headers, body: Array(body))
+    }
+}
