@@ -72,9 +72,9 @@ public struct InboundProcessor: Sendable {
             }
         }
 
-        let answer = await deliver(request, incoming: incoming)
+        let (answer, final) = await deliver(request, incoming: incoming)
         runtime.metrics.request(direction: "inbound", outcome: answer.status == 200 ? "ok" : "upstream_\(answer.status)")
-        if let replayKey, answer.status == 200, !answerHasTemporaryFailure(answer) {
+        if let replayKey, answer.status == 200, final {
             runtime.replayCache.complete(domain: replayKey.domain, messageID: replayKey.messageID, answer: answer)
             do { try await runtime.replayLedger.complete(domain: replayKey.domain, messageID: replayKey.messageID, answer: answer) } catch {
                 logger.error("replay ledger: could not store the answer: \(error)")
@@ -145,7 +145,8 @@ public struct InboundProcessor: Sendable {
     }
 
     /// Forwards to the upstream of each hosted recipient; the others get 3.7 (no relaying).
-    private func deliver(_ request: ScheduleRequest, incoming: IncomingRequest) async -> GatewayResponse {
+    /// `final` is false when some recipient got a temporary failure (a retry must be processed).
+    private func deliver(_ request: ScheduleRequest, incoming: IncomingRequest) async -> (answer: GatewayResponse, final: Bool) {
         var outcomes = RecipientOutcomes(recipients: request.head.recipients)
         var groups: [String: [Int]] = [:]
         for (index, recipient) in request.head.recipients.enumerated() {
@@ -173,7 +174,7 @@ public struct InboundProcessor: Sendable {
         }
         // A single upstream's whole-request refusal is relayed as it is.
         if results.count == 1, outcomes.unanswered.count == request.head.recipients.count, case .refused(let refusal) = results[0].1 {
-            return runtime.withISchedulingHeaders(refusal)
+            return (runtime.withISchedulingHeaders(refusal), false)
         }
         for (domain, outcome) in results {
             let indices = groups[domain] ?? []
@@ -187,12 +188,9 @@ public struct InboundProcessor: Sendable {
                 outcomes.answer(indices, .serviceUnavailable, description: "the \(domain) calendar server is unavailable")
             }
         }
-        return runtime.withISchedulingHeaders(.schedule(outcomes.response()))
-    }
-
-    private func answerHasTemporaryFailure(_ answer: GatewayResponse) -> Bool {
-        guard let response = try? ScheduleResponse(xml: answer.body) else { return true }
-        return response.items.contains { $0.requestStatus.code.hasPrefix("5.1") }
+        let response = outcomes.response()
+        let final = !response.items.contains { DeliveryPolicy.disposition($0.requestStatus) == .retry }
+        return (runtime.withISchedulingHeaders(.schedule(response)), final)
     }
 
     private func refuse(_ error: IScheduleError, incoming: IncomingRequest, status: Int? = nil) -> GatewayResponse {

@@ -121,7 +121,7 @@ public struct OutboundProcessor: Sendable {
         for (domain, result) in located {
             let indices = domains[domain] ?? []
             func answerAll(_ status: RequestStatus, _ text: String) {
-                answers += indices.map { ($0, ScheduleResponse.Item(recipient: recipients[$0].text, requestStatus: status, responseDescription: text)) }
+                answers += RemoteDelivery.uniform(indices, of: recipients, status, text)
             }
             switch result {
             case .failure(let error):

@@ -27,11 +27,16 @@ public final class RemoteDelivery: Sendable {
     /// The answer for each recipient index handed in.
     public typealias Answers = [(index: Int, item: ScheduleResponse.Item)]
 
+    /// The same status and description for every recipient in `indices`.
+    static func uniform(_ indices: [Int], of recipients: [ScheduleRequestHead.Recipient], _ status: RequestStatus,
+                        _ description: String) -> Answers {
+        indices.map { ($0, ScheduleResponse.Item(recipient: recipients[$0].text, requestStatus: status, responseDescription: description)) }
+    }
+
     /// Delivers to the first reachable candidate (RFC 2782 failover happens at the capabilities step).
     public func deliver(_ message: Message, indices: [Int], candidates: [ReceiverDiscovery.Candidate]) async -> Answers {
-        let recipients = message.request.head.recipients
         func all(_ status: RequestStatus, _ description: String) -> Answers {
-            indices.map { ($0, ScheduleResponse.Item(recipient: recipients[$0].text, requestStatus: status, responseDescription: description)) }
+            Self.uniform(indices, of: message.request.head.recipients, status, description)
         }
         var refusedEverywhere = true
         var failures: [String] = []
@@ -78,9 +83,7 @@ public final class RemoteDelivery: Sendable {
     /// One POST (plus redirects) for one batch of recipients.
     private func send(_ message: Message, batch: [Int], to receiver: String) async -> Answers {
         let recipients = message.request.head.recipients
-        func all(_ status: RequestStatus, _ description: String) -> Answers {
-            batch.map { ($0, ScheduleResponse.Item(recipient: recipients[$0].text, requestStatus: status, responseDescription: description)) }
-        }
+        func all(_ status: RequestStatus, _ description: String) -> Answers { Self.uniform(batch, of: recipients, status, description) }
         let itip = message.request.message
         let isFreeBusy = itip.componentType == "VFREEBUSY"
         var body = message.body

@@ -86,9 +86,9 @@ enum GatewayRoutes {
         let legacy = query[values: "query"]
         var response: GatewayResponse
         if actions.count == 1 && actions[0] == "capabilities" && legacy.isEmpty {
-            response = GatewayResponse(status: 200, headers: [GatewayResponse.xmlType], body: Array(runtime.capabilities.draft05XML().utf8))
+            response = GatewayResponse(status: 200, headers: [GatewayResponse.xmlType], body: runtime.capabilitiesXML.draft05)
         } else if actions.isEmpty && legacy.count == 1 && legacy[0] == "capabilities" {
-            response = GatewayResponse(status: 200, headers: [GatewayResponse.xmlType], body: Array(runtime.capabilities.draft01XML().utf8))
+            response = GatewayResponse(status: 200, headers: [GatewayResponse.xmlType], body: runtime.capabilitiesXML.draft01)
         } else {
             let problem = actions.isEmpty ? "missing action parameter" : actions.count > 1 ? "repeated action parameter"
                 : "unknown action '\(actions[0])'"

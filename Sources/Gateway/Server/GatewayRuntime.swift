@@ -9,6 +9,8 @@ public final class GatewayRuntime: Sendable {
     public let configuration: GatewayConfiguration
     public let keyring: SigningKeyring
     public let capabilities: Capabilities
+    /// The capabilities documents, rendered once (draft-05 and draft-01).
+    public let capabilitiesXML: (draft05: [UInt8], draft01: [UInt8])
     public let metrics: GatewayMetrics
     public let logger: Logger
     public let clock: any UnixClock
@@ -43,6 +45,7 @@ public final class GatewayRuntime: Sendable {
         self.clock = clock
         metrics = GatewayMetrics()
         capabilities = Self.capabilities(for: configuration)
+        capabilitiesXML = (Array(capabilities.draft05XML().utf8), Array(capabilities.draft01XML().utf8))
         resolver = DNSResolver(configuration: DNSResolverConfiguration(servers: configuration.dnsServers), clock: clock)
         curl = CurlThread()
         let timeouts = configuration.timeouts
