@@ -1,4 +1,5 @@
 import ArgumentParser
+import Gateway
 
 /// `ischedule-gateway`: the iSchedule gateway and its administration tools.
 @main
@@ -6,7 +7,7 @@ struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ischedule-gateway",
         abstract: "iSchedule gateway: real-time iTIP scheduling between calendar domains over DKIM-signed HTTPS.",
-        version: "0.1.0",
+        version: GatewayIdentity.version,
         subcommands: [ServeCommand.self, QueueCommand.self, DKIMCommand.self, ProbeCommand.self],
         defaultSubcommand: ServeCommand.self
     )

@@ -71,3 +71,25 @@ extension ServeCommandTests {
         #expect(result.stderr.contains("listeners[0].certificate:"), "\(result.stderr)")
     }
 }
+
+extension ServeCommandTests {
+    @Test("an unusable data directory is named by its key, by --check-config as by serve")
+    func unusableDataDirectory() throws {
+        let file = try write("""
+            listeners:
+              - url: http://127.0.0.1:1
+            data-directory: gateway.yaml
+            domains:
+              example.com:
+                dkim-keys:
+                  - private-key: k.pem
+                    create-if-missing: true
+            """)
+        for arguments in [["--check-config"], []] {
+            let result = try CLIRunner.run(["serve", "--config", file.path] + arguments)
+            #expect(result.status != 0)
+            #expect(result.stderr.contains("data-directory: cannot open the queue"), "\(arguments): \(result.stderr)")
+            #expect(!result.output.contains("listening on"))
+        }
+    }
+}

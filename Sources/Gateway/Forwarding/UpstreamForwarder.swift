@@ -30,7 +30,7 @@ public struct UpstreamForwarder: Sendable {
     /// What the upstream made of it.
     public enum Outcome: Sendable {
         /// 200 with a schedule-response.
-        case answered(ScheduleResponse, capabilitiesSerial: String?)
+        case answered(ScheduleResponse)
         /// A whole-request refusal with a status and (usually) an iSchedule error document.
         case refused(GatewayResponse)
         /// No usable answer: connection, timeout, garbage.
@@ -63,7 +63,6 @@ public struct UpstreamForwarder: Sendable {
             runtime.metrics.forward(upstream: domain.name, outcome: "unreachable")
             return .failed("upstream \(upstream): \(error)")
         }
-        let serial = response.values("iSchedule-Capabilities").first
         guard response.status == 200 else {
             runtime.metrics.forward(upstream: domain.name, outcome: "http_\(response.status)")
             var relayed = GatewayResponse(status: response.status, body: response.body)
@@ -73,7 +72,7 @@ public struct UpstreamForwarder: Sendable {
         do {
             let answer = try ScheduleResponse(xml: response.body)
             runtime.metrics.forward(upstream: domain.name, outcome: "ok")
-            return .answered(answer, capabilitiesSerial: serial)
+            return .answered(answer)
         } catch {
             runtime.metrics.forward(upstream: domain.name, outcome: "malformed")
             return .failed("upstream \(upstream) answered 200 without a readable schedule-response: \(error)")

@@ -179,7 +179,7 @@ public struct InboundProcessor: Sendable {
         for (domain, outcome) in results {
             let indices = groups[domain] ?? []
             switch outcome {
-            case .answered(let response, _): outcomes.merge(response, for: indices, source: "the \(domain) upstream")
+            case .answered(let response): outcomes.merge(response, for: indices, source: "the \(domain) upstream")
             case .refused(let refusal):
                 outcomes.answer(indices, refusal.status >= 500 ? .serviceUnavailable : .serviceCannotHandle,
                                 description: "the \(domain) upstream answered HTTP \(refusal.status)")

@@ -90,7 +90,7 @@ public struct OutboundProcessor: Sendable {
         let recipients = request.head.recipients
         var outcomes = RecipientOutcomes(recipients: recipients)
         switch await forwarder.forward(message, recipients: indices.map { recipients[$0].text }, to: domain) {
-        case .answered(let response, _): outcomes.merge(response, for: indices, source: "the \(domain.name) upstream")
+        case .answered(let response): outcomes.merge(response, for: indices, source: "the \(domain.name) upstream")
         case .refused(let refusal):
             outcomes.answer(indices, refusal.status >= 500 ? .serviceUnavailable : .serviceCannotHandle,
                             description: "the \(domain.name) upstream answered HTTP \(refusal.status)")

@@ -13,10 +13,7 @@ public enum GatewayServer {
     /// Loads keys, starts the listeners, prints `listening on URL` per listener, runs until a signal.
     public static func run(configuration: GatewayConfiguration, logger: Logger) async throws {
         let keyring = try SigningKeyring.load(configuration) { logger.notice("\($0)") }
-        let store: SQLiteDeliveryStore
-        do { store = try SQLiteDeliveryStore(path: configuration.queuePath) } catch {
-            throw ConfigurationError(key: "data-directory", problem: "cannot open the queue \(configuration.queuePath): \(error)")
-        }
+        let store = try openQueue(configuration)
         let ledger = SQLiteReplayLedger(store: store)
         let runtime = GatewayRuntime(configuration: configuration, keyring: keyring, store: store, replayLedger: ledger, logger: logger)
         defer { runtime.shutdown() }
@@ -73,13 +70,21 @@ public enum GatewayServer {
         logger.notice("stopped")
     }
 
-    /// Everything `serve` loads before it listens (keys, TLS files), for `--check-config`.
+    /// Everything `serve` loads before it listens (keys, TLS files, the queue), for `--check-config`.
     public static func preflight(_ configuration: GatewayConfiguration, notice: (String) -> Void) throws(ConfigurationError) {
         _ = try SigningKeyring.load(configuration, notice: notice)
+        _ = try openQueue(configuration)
         for (index, listener) in configuration.listeners.enumerated() {
             if let certificate = listener.certificateFile, let key = listener.privateKeyFile {
                 _ = try tlsConfiguration(certificate: certificate, key: key, keyPath: "listeners[\(index)]")
             }
+        }
+    }
+
+    /// The queue (and replay ledger) database in the data directory, named by its key when unusable.
+    static func openQueue(_ configuration: GatewayConfiguration) throws(ConfigurationError) -> SQLiteDeliveryStore {
+        do { return try SQLiteDeliveryStore(path: configuration.queuePath) } catch {
+            throw ConfigurationError(key: "data-directory", problem: "cannot open the queue \(configuration.queuePath): \(error)")
         }
     }
 
