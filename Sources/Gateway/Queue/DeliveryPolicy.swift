@@ -27,11 +27,13 @@ public struct DeliveryPolicy: Sendable {
     }
 
     /// Milliseconds to wait after `attempts` attempts: initial × 2^(attempts−1), capped, ±20%
-    /// jitter (`random` in 0..<1) so that retries of many messages do not arrive together.
+    /// jitter (`random` in 0..<1) so that retries of many messages do not arrive together; never
+    /// under one second, so a retry is never signed in the same second (`t=`) as the attempt
+    /// before it: an identical signature is what a receiver's replay cache refuses.
     public func backoffMilliseconds(afterAttempts attempts: Int, random: Double) -> Int64 {
         let exponent = Double(max(0, min(attempts - 1, 40)))
         let base = min(settings.retryInitial * pow2(exponent), settings.retryMaximum)
-        return Int64((base * (0.8 + 0.4 * random) * 1000).rounded())
+        return max(1_000, Int64((base * (0.8 + 0.4 * random) * 1000).rounded()))
     }
 
     /// Whether iSchedule has had its chance: too many attempts, or too old.
