@@ -11,8 +11,10 @@
 #   nsd                   an authoritative DNS server the tests start on a loopback port
 #   python3               runs the tests' HTTPS server (Tests/Helpers/https_server.py, standard library only)
 #   nghttp2-server        nghttpd, the HTTP/2 server the tests check ALPN against
+#   iproute2, util-linux  ip, unshare and nsenter: tests make private network and mount namespaces
+#                         (listeners on 10.0.0.1, a dead /etc/resolv.conf) without touching the machine
 set -euo pipefail
-packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev libc6-dev openssl pkg-config nsd python3 nghttp2-server)
+packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev libc6-dev openssl pkg-config nsd python3 nghttp2-server iproute2 util-linux)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -54,6 +54,17 @@ static inline CURLcode ischedule_curl_easy_setopt_prereq_function(CURL *handle,
     return curl_easy_setopt(handle, CURLOPT_PREREQFUNCTION, function);
 }
 
+/* Called before libcurl creates a socket for a connection: the address about to be dialled is
+   checked there, before any connect(2). */
+static inline CURLcode ischedule_curl_easy_setopt_opensocket_function(CURL *handle,
+    curl_socket_t (*function)(void *, curlsocktype, struct curl_sockaddr *)) {
+    return curl_easy_setopt(handle, CURLOPT_OPENSOCKETFUNCTION, function);
+}
+
+static inline const struct sockaddr *ischedule_curl_sockaddr_address(const struct curl_sockaddr *address) {
+    return &address->addr;
+}
+
 /* The CURLMsg union and the done-message test, readable from Swift. */
 static inline int ischedule_curl_msg_is_done(const CURLMsg *message) {
     return message->msg == CURLMSG_DONE;

@@ -35,7 +35,8 @@ struct ProbeCommand: AsyncParsableCommand {
     func run() async throws {
         let resolver = DNSResolver(configuration: dns.configuration)
         let client = HTTPClient(configuration: HTTPClientConfiguration(caFile: caFile, connectTimeoutMilliseconds: 5_000,
-                                                                       totalTimeoutMilliseconds: 15_000))
+                                                                       totalTimeoutMilliseconds: 15_000),
+                                resolver: resolver.hostResolver)
         let policy: AddressPolicy = allowPrivateAddresses ? .any : .publicOnly
         print("probe \(domain)")
         var problems: [String] = []

@@ -15,12 +15,18 @@ final class DeliveryBed: @unchecked Sendable {
 
     /// - Parameter routes: remote domain → path on the receiver (`/flaky/3/ischedule`, …).
     /// - Parameter delivery: `delivery:` keys overriding the bed's fast defaults.
-    init(routes: [String: String], delivery: [String: String] = [:], extraRemotes: String = "", timeouts: String = "") throws {
+    /// - Parameter srvToReceiver: domains whose `_ischedule._tcp` SRV record names the receiver (on loopback).
+    /// - Parameter allowPrivateAddresses: `outbound.allow-private-addresses` (the static routes need it).
+    init(routes: [String: String], delivery: [String: String] = [:], extraRemotes: String = "", timeouts: String = "",
+         srvToReceiver: [String] = [], allowPrivateAddresses: Bool = true) throws {
         receiver = try TestCalendarServer()
         let certificates = try TestCertificates()
         let tls = try certificates.issue("localhost", subjectAltNames: ["DNS:localhost", "IP:127.0.0.1"])
         smtp = try TestSMTPServer(mode: .starttls, cert: tls.cert, key: tls.key)
-        dns = try TestDNSServer(zones: ["plain.test": "@ IN SOA ns.plain.test. h.plain.test. 1 3600 600 86400 60\n@ IN NS ns.plain.test.\nns IN A 127.0.0.1\n"])
+        func zone(_ name: String) -> String { "@ IN SOA ns.\(name). h.\(name). 1 3600 600 86400 60\n@ IN NS ns.\(name).\nns IN A 127.0.0.1\n" }
+        var zones = ["plain.test": zone("plain.test")]
+        for name in srvToReceiver { zones[name] = zone(name) + "_ischedule._tcp IN SRV 0 0 \(receiver.port) localhost.\n" }
+        dns = try TestDNSServer(zones: zones)
         directory = GatewayProcess.temporaryDirectory("delivery")
         var remotes = "remote-domains:\n"
         for (domain, path) in routes.sorted(by: { $0.key < $1.key }) { remotes += "  \(domain):\n    uri: \(receiver.url(path))\n" }
@@ -40,7 +46,7 @@ final class DeliveryBed: @unchecked Sendable {
                     create-if-missing: true
             outbound:
               allow-from: [127.0.0.1]
-              allow-private-addresses: true
+              allow-private-addresses: \(allowPrivateAddresses)
             \(remotes)
             dns:
               servers: [\(dns.server)]

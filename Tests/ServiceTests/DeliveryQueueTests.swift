@@ -34,6 +34,20 @@ struct DeliveryQueueTests {
         #expect(bed.wait(seconds: 5) { (try? bed.queue(["list", "--state", "delivered"]))?.output.contains("dave@plain.test") == true })
     }
 
+    @Test("a receiver published on a refused (loopback) address is never contacted: iMIP at once (1.1), no retries")
+    func privateReceiverGoesToIMIP() throws {
+        let bed = try DeliveryBed(routes: [:], srvToReceiver: ["inside.test"], allowPrivateAddresses: false)
+        defer { _ = bed.stop() }
+        let (response, _) = try bed.invite(["mailto:erin@inside.test"])
+        let item = try #require(scheduleResponse(response)?.items.first)
+        #expect(item.requestStatus.code == "1.1", "\(response.text)")
+        #expect(item.responseDescription?.contains("refused to connect: localhost resolves only to refused addresses") == true,
+                "\(response.text)")
+        #expect(bed.wait(seconds: 15) { !bed.mails(to: "erin@inside.test").isEmpty }, "\(bed.gateway.log)")
+        #expect(bed.receiver.records.isEmpty)
+        #expect(bed.wait(seconds: 5) { (try? bed.queue(["list", "--state", "delivered"]))?.output.contains("erin@inside.test") == true })
+    }
+
     @Test("a receiver that fails 3 times and then succeeds is delivered once, with the same iSchedule-Message-ID")
     func retriesThenDelivers() throws {
         let bed = try DeliveryBed(routes: ["flaky.test": "/flaky/3/ischedule"])

@@ -153,6 +153,26 @@ struct TwoGatewayTests {
         #expect(world.stop() == [0, 0])
     }
 
+    @Test("outbound to a DNS-discovered domain and to static ones: 1.2 and 1.0, and the gateway keeps serving")
+    func outboundDelivers() throws {
+        // The release build once crashed on exactly this (README, "Release builds"): CI runs this
+        // suite again with ISCHEDULE_GATEWAY_BINARY pointing at the release binary.
+        let world = try World()
+        var stopped = false
+        defer { if !stopped { _ = world.stop() } }
+        let recipients = ["mailto:bob@beta.test", "mailto:rita@recorder.test", "mailto:dan@down.test"]
+        for round in 1...3 {
+            let (answer, _) = try world.submit(world.alpha, originator: "mailto:alice@alpha.test", recipients: recipients)
+            #expect(answer.status == 200, "round \(round): \(answer.text)")
+            #expect(scheduleResponse(answer)?.items.map(\.requestStatus.code) == ["1.2", "1.2", "1.0"], "round \(round): \(answer.text)")
+            #expect(world.alpha.process.isRunning, "round \(round)")
+        }
+        #expect(world.betaUpstream.records.count == 3)
+        #expect(world.receiver.records.filter { $0.values("Recipient") == ["mailto:rita@recorder.test"] }.count == 3)
+        stopped = true
+        #expect(world.stop() == [0, 0])
+    }
+
     @Test("checks 6, 12, 13, 14, 26, 37: what the sender puts on the wire and how it reads answers")
     func senderBehaviour() async throws {
         let world = try World()

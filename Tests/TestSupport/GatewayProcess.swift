@@ -1,8 +1,17 @@
 public import Foundation
 
-/// The built `ischedule-gateway` binary (it sits beside the test bundle).
+/// The `ischedule-gateway` binary the tests run: `ISCHEDULE_GATEWAY_BINARY` when set (CI runs
+/// the service and CLI tests again with the release build that way), else the debug build
+/// beside the test bundle.
 public enum GatewayBinary {
     public static let url: URL = {
+        if let path = ProcessInfo.processInfo.environment["ISCHEDULE_GATEWAY_BINARY"], !path.isEmpty {
+            let url = URL(fileURLWithPath: path).standardizedFileURL
+            guard FileManager.default.isExecutableFile(atPath: url.path) else {
+                fatalError("ISCHEDULE_GATEWAY_BINARY=\(path) is not an executable file")
+            }
+            return url
+        }
         let directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         for candidate in [directory, directory.deletingLastPathComponent()] {
             let url = candidate.appendingPathComponent("ischedule-gateway")

@@ -8,7 +8,8 @@ public final class TestDNSServer: @unchecked Sendable {
     private let process: ChildProcess
 
     /// - Parameter zones: zone name → zone file text (without `$ORIGIN`; it is added).
-    public init(zones: [String: String]) throws {
+    /// - Parameter launcher: a prefix that starts NSD elsewhere (`IsolatedNamespace.launcher`).
+    public init(zones: [String: String], launcher: [String] = []) throws {
         let nsd = "/usr/sbin/nsd"
         guard FileManager.default.isExecutableFile(atPath: nsd) else {
             throw ChildProcessError("NSD is not installed (deploy/install-deps.sh installs it)")
@@ -45,7 +46,8 @@ public final class TestDNSServer: @unchecked Sendable {
             let configPath = directory.appendingPathComponent("nsd.conf").path
             try config.write(toFile: configPath, atomically: true, encoding: .utf8)
             let logPath = directory.appendingPathComponent("nsd.log").path
-            let candidate = try ChildProcess(nsd, ["-c", configPath, "-d"], logPath: logPath)
+            let command = launcher + [nsd, "-c", configPath, "-d"]
+            let candidate = try ChildProcess(command[0], Array(command.dropFirst()), logPath: logPath)
             // Ready once it logs that it started; a port taken in the meantime makes it exit.
             for _ in 0..<100 where candidate.isRunning && !candidate.log.contains("nsd started") {
                 usleep(50_000)

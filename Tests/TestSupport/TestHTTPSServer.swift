@@ -45,11 +45,13 @@ public final class TestHTTPSServer: @unchecked Sendable {
     private let process: ChildProcess
 
     /// - Parameter keyDirectory: served at `/.well-known/domainkey/<d>/<s>` from `<dir>/<d>/<s>`.
-    public init(cert: String, key: String, keyDirectory: String? = nil) throws {
+    /// - Parameter launcher: a prefix that starts the server elsewhere (`IsolatedNamespace.launcher`).
+    public init(cert: String, key: String, keyDirectory: String? = nil, launcher: [String] = []) throws {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Helpers/https_server.py").path
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("https-\(UUID().uuidString).log").path
-        process = try ChildProcess("/usr/bin/env", ["python3", script, cert, key] + (keyDirectory.map { [$0] } ?? []), logPath: log)
+        let command = launcher + ["/usr/bin/env", "python3", script, cert, key] + (keyDirectory.map { [$0] } ?? [])
+        process = try ChildProcess(command[0], Array(command.dropFirst()), logPath: log)
         for _ in 0..<200 where process.isRunning && !process.log.contains("ready ") { usleep(25_000) }
         guard let line = process.log.split(separator: "\n").first(where: { $0.hasPrefix("ready ") }),
               let port = UInt16(line.dropFirst(6))

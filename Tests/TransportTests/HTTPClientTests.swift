@@ -173,8 +173,19 @@ func loopback(_ request: HTTPClientRequest) -> HTTPClientRequest {
     @Test func loopbackIsRefusedUnlessAllowed() async throws {
         let fixture = try HTTPClientTests.fixture()
         defer { fixture.server.stop() }
-        await #expect(throws: HTTPClientError.addressNotAllowed("127.0.0.1 is a loopback address")) {
-            try await fixture.client.send(HTTPClientRequest(url: "\(fixture.base)/ok"))
+        await #expect { try await fixture.client.send(HTTPClientRequest(url: "\(fixture.base)/ok")) } throws: { error in
+            guard case .addressNotAllowed(let reason) = error as? HTTPClientError else { return false }
+            return reason.hasPrefix("localhost resolves only to refused addresses") && reason.contains("127.0.0.1 is a loopback address")
+        }
+        // Every spelling libcurl would read as a loopback or internal address is refused as that address.
+        let forms = ["127.0.0.1": "127.0.0.1", "[::1]": "::1", "[::ffff:127.0.0.1]": "::ffff:127.0.0.1", "0.0.0.0": "0.0.0.0",
+                     "2130706433": "127.0.0.1", "0177.0.0.1": "127.0.0.1", "0x7f000001": "127.0.0.1", "127.1": "127.0.0.1",
+                     "10.0.0.1": "10.0.0.1", "169.254.169.254": "169.254.169.254", "100.64.0.1": "100.64.0.1"]
+        for (form, address) in forms {
+            await #expect { try await fixture.client.send(HTTPClientRequest(url: "https://\(form):\(fixture.server.port)/ok")) } throws: { error in
+                guard case .addressNotAllowed(let reason) = error as? HTTPClientError else { return false }
+                return reason.hasPrefix("\(address) is a")
+            }
         }
         #expect(fixture.server.requests.isEmpty)
     }

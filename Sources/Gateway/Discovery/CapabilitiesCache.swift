@@ -49,11 +49,12 @@ public final class CapabilitiesCache: Sendable {
         -> (candidate: ReceiverDiscovery.Candidate, entry: Entry) {
         var failures: [String] = []
         for candidate in candidates {
-            do throws(CapabilitiesError) {
-                return (candidate, try await capabilities(at: candidate.url))
-            } catch {
+            let entry: Entry?
+            do throws(CapabilitiesError) { entry = try await capabilities(at: candidate.url) } catch {
+                entry = nil
                 failures.append(error.description)
             }
+            if let entry { return (candidate, entry) }
         }
         throw .noneReachable(failures)
     }

@@ -45,12 +45,15 @@ public struct ReceiverDiscovery: Sendable {
         guard DNSName.isValidDomain(domain) else { throw .invalidName(rawDomain) }
         for (prefix, scheme, origin) in [("_ischedules._tcp", "https", Candidate.Origin.srvTLS),
                                          ("_ischedule._tcp", "http", Candidate.Origin.srvPlain)] {
+            let answer: Result<[SRVRecord], DNSError>
+            do throws(DNSError) { answer = .success(try await resolver.srv("\(prefix).\(domain)").records) } catch {
+                answer = .failure(error)
+            }
             let records: [SRVRecord]
-            do throws(DNSError) {
-                records = try await resolver.srv("\(prefix).\(domain)").records
-            } catch {
-                if error.isTemporary { throw error }
-                continue
+            switch answer {
+            case .success(let found): records = found
+            case .failure(let error) where error.isTemporary: throw error
+            case .failure: continue
             }
             // A lone "." is the domain saying "no service"; at _ischedules it also forbids a
             // downgrade to plain http.

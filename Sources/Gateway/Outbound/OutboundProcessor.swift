@@ -107,9 +107,13 @@ public struct OutboundProcessor: Sendable {
         let located = await withTaskGroup(of: (String, Result<ReceiverDiscovery.Outcome, DNSError>).self) { group in
             for domain in domains.keys {
                 group.addTask {
-                    do throws(DNSError) { return (domain, .success(try await runtime.discovery.locate(domain: domain))) } catch {
-                        return (domain, .failure(error))
+                    // Never `return` from inside a typed-throws do/catch in a task-group child:
+                    // Swift 6.3.1 at -O miscompiles that shape (README, "Release builds").
+                    let result: Result<ReceiverDiscovery.Outcome, DNSError>
+                    do throws(DNSError) { result = .success(try await runtime.discovery.locate(domain: domain)) } catch {
+                        result = .failure(error)
                     }
+                    return (domain, result)
                 }
             }
             var results: [(String, Result<ReceiverDiscovery.Outcome, DNSError>)] = []

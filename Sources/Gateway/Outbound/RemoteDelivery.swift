@@ -39,6 +39,7 @@ public final class RemoteDelivery: Sendable {
             Self.uniform(indices, of: message.request.head.recipients, status, description)
         }
         var refusedEverywhere = true
+        var addressNotAllowedEverywhere = true
         var failures: [String] = []
         var chosen: (url: String, capabilities: Capabilities)?
         for candidate in candidates {
@@ -46,23 +47,28 @@ public final class RemoteDelivery: Sendable {
             do throws(CapabilitiesError) {
                 let entry = try await runtime.capabilitiesCache.capabilities(at: url)
                 chosen = (entry.receiver, entry.capabilities)
-                break
             } catch {
                 if case .http(_, .couldNotConnect) = error {} else { refusedEverywhere = false }
+                if case .http(_, .addressNotAllowed) = error {} else { addressNotAllowedEverywhere = false }
                 failures.append(error.description)
             }
+            if chosen != nil { break }
         }
         guard let chosen else {
             let reason = "no receiver reachable: " + failures.joined(separator: "; ")
+            // Receivers only on refused (private, loopback, …) addresses: permanent, so iMIP takes it.
+            if addressNotAllowedEverywhere && !candidates.isEmpty { return all(.invalidCalendarService, reason) }
             return refusedEverywhere ? all(.pending, reason) : all(.serviceUnavailable, reason)
         }
         let message = message
+        var violation: CapabilityLimits.Violation?
         do throws(CapabilityLimits.Violation) {
             try CapabilityLimits.check(bodySize: message.body.count, component: message.request.message.componentType,
                                        method: message.request.message.method.rawValue, capabilities: chosen.capabilities)
         } catch {
-            return all(.noSchedulingSupport, error.description)
+            violation = error
         }
+        if let violation { return all(.noSchedulingSupport, violation.description) }
         var limits = chosen.capabilities
         limits.maxRecipients = min(limits.maxRecipients ?? Int.max, runtime.configuration.limits.maxRecipients)
         let batches = CapabilityLimits.batches(indices, capabilities: limits)
@@ -111,6 +117,8 @@ public final class RemoteDelivery: Sendable {
                     timeoutMilliseconds: timeout, addressPolicy: runtime.remoteAddressPolicy))
             } catch {
                 if case .couldNotConnect = error { return all(.pending, "\(url): \(error)") }
+                // A receiver (or a redirect) on a refused address will not move: no retries.
+                if case .addressNotAllowed = error { return all(.invalidCalendarService, "\(url): \(error)") }
                 return all(.serviceUnavailable, "\(url): \(error)")
             }
             if [301, 302, 307, 308].contains(response.status), let location = response.location {

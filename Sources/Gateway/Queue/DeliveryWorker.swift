@@ -137,18 +137,19 @@ public final class DeliveryWorker: Service, Sendable {
         guard let domain = request.head.originator.domain, let signer = runtime.keyring.signers[domain] else {
             return DeliveryUpdate(state: .failed, error: "no signing key for \(delivery.originator) any more")
         }
+        let located: Result<ReceiverDiscovery.Outcome, DNSError>
+        do throws(DNSError) { located = .success(try await runtime.discovery.locate(domain: delivery.domain)) } catch {
+            located = .failure(error)
+        }
         let candidates: [ReceiverDiscovery.Candidate]
-        do throws(DNSError) {
-            switch try await runtime.discovery.locate(domain: delivery.domain) {
-            case .receivers(let found): candidates = found
-            case .noISchedule(let reason):
-                return conclude(delivery, request: request, final: [], retry: [], permanent: delivery.recipients, reason: reason, now: now)
-            }
-        } catch {
-            if error.isTemporary {
-                circuit.recordFailure(delivery.domain, now: now)
-                return conclude(delivery, request: request, final: [], retry: delivery.recipients, permanent: [], reason: "DNS: \(error)", now: now)
-            }
+        switch located {
+        case .success(.receivers(let found)): candidates = found
+        case .success(.noISchedule(let reason)):
+            return conclude(delivery, request: request, final: [], retry: [], permanent: delivery.recipients, reason: reason, now: now)
+        case .failure(let error) where error.isTemporary:
+            circuit.recordFailure(delivery.domain, now: now)
+            return conclude(delivery, request: request, final: [], retry: delivery.recipients, permanent: [], reason: "DNS: \(error)", now: now)
+        case .failure(let error):
             return conclude(delivery, request: request, final: [], retry: [], permanent: delivery.recipients, reason: "DNS: \(error)", now: now)
         }
         let message = RemoteDelivery.Message(request: request, body: delivery.body, messageID: delivery.messageID, signer: signer)

@@ -51,10 +51,10 @@ public final class GatewayRuntime: Sendable {
         let timeouts = configuration.timeouts
         remoteClient = HTTPClient(configuration: HTTPClientConfiguration(
             caFile: configuration.caFile, connectTimeoutMilliseconds: Int(timeouts.connect * 1000),
-            totalTimeoutMilliseconds: Int(timeouts.remoteRequest * 1000)), thread: curl)
+            totalTimeoutMilliseconds: Int(timeouts.remoteRequest * 1000)), thread: curl, resolver: resolver.hostResolver)
         upstreamClient = HTTPClient(configuration: HTTPClientConfiguration(
             caFile: configuration.caFile, connectTimeoutMilliseconds: Int(timeouts.connect * 1000),
-            totalTimeoutMilliseconds: Int(timeouts.upstream * 1000)), thread: curl)
+            totalTimeoutMilliseconds: Int(timeouts.upstream * 1000)), thread: curl, resolver: resolver.hostResolver)
         remoteAddressPolicy = configuration.allowPrivateAddresses ? .any : .publicOnly
         discovery = ReceiverDiscovery(resolver: resolver, overrides: Dictionary(
             configuration.remotes.compactMap { remote in remote.uri.map { (remote.name, $0) } }, uniquingKeysWith: { first, _ in first }))
@@ -79,12 +79,12 @@ public final class GatewayRuntime: Sendable {
         replayCache = ReplayCache(capacity: configuration.limits.replayCacheEntries)
         circuit = CircuitBreaker(threshold: configuration.delivery.circuitFailures,
                                  cooldownMilliseconds: Int64(configuration.delivery.circuitCooldown * 1000))
-        let thread = curl
+        let (thread, hosts) = (curl, resolver.hostResolver)
         mailer = configuration.imip.map { imip in
             SMTPClient(configuration: SMTPConfiguration(
                 url: imip.smtpURL, startTLS: imip.requireTLS ? .required : .optional, username: imip.username, password: imip.password,
                 caFile: configuration.caFile, connectTimeoutMilliseconds: Int(timeouts.connect * 1000),
-                totalTimeoutMilliseconds: Int(timeouts.remoteRequest * 1000)), thread: thread)
+                totalTimeoutMilliseconds: Int(timeouts.remoteRequest * 1000)), thread: thread, resolver: hosts)
         }
     }
 

@@ -7,6 +7,7 @@ import Synchronization
 final class CurlTransfer: @unchecked Sendable {
     let handle: UnsafeMutableRawPointer
     private var headerList: UnsafeMutablePointer<curl_slist>?  // HTTP headers, or SMTP recipients
+    private var resolveList: UnsafeMutablePointer<curl_slist>?  // the pinned addresses (CURLOPT_RESOLVE)
     private let errorBuffer: UnsafeMutablePointer<CChar>
     private let maximumBytes: Int
     private(set) var body: [UInt8] = []
@@ -32,8 +33,10 @@ final class CurlTransfer: @unchecked Sendable {
     var onEnd: ((Ending) -> Void)?
 
     /// A handle with the settings every transfer shares: no signals, TLS verification, timeouts,
-    /// error buffer, callbacks, the address policy check.
-    private init(maximumBytes: Int, addressPolicy: AddressPolicy, protocols: String, caFile: String?,
+    /// error buffer, callbacks, no proxy from the environment, the host's addresses pinned (libcurl
+    /// resolves nothing itself) and the address policy checked before every socket is opened and
+    /// again before every request (a reused connection opens no socket).
+    private init(maximumBytes: Int, addressPolicy: AddressPolicy, protocols: String, caFile: String?, pinnedAddresses: String?,
                  connectTimeoutMilliseconds: Int, totalTimeoutMilliseconds: Int) throws(HTTPClientError) {
         guard let handle = curl_easy_init() else { throw .transfer(code: -1, message: "curl_easy_init failed") }
         self.handle = handle
@@ -48,15 +51,22 @@ final class CurlTransfer: @unchecked Sendable {
         if let caFile { try set(CURLOPT_CAINFO, caFile) }
         try set(CURLOPT_CONNECTTIMEOUT_MS, connectTimeoutMilliseconds)
         try set(CURLOPT_TIMEOUT_MS, totalTimeoutMilliseconds)
+        try set(CURLOPT_PROXY, "")
+        if let pinnedAddresses {
+            resolveList = curl_slist_append(nil, pinnedAddresses)
+            try set(CURLOPT_RESOLVE, pointer: UnsafeMutableRawPointer(resolveList))
+        }
         let context = Unmanaged.passUnretained(self).toOpaque()
         try set(CURLOPT_ERRORBUFFER, pointer: UnsafeMutableRawPointer(errorBuffer))
-        for option in [CURLOPT_WRITEDATA, CURLOPT_HEADERDATA, CURLOPT_READDATA, CURLOPT_PRIVATE, CURLOPT_PREREQDATA] {
+        for option in [CURLOPT_WRITEDATA, CURLOPT_HEADERDATA, CURLOPT_READDATA, CURLOPT_PRIVATE, CURLOPT_PREREQDATA,
+                       CURLOPT_OPENSOCKETDATA] {
             try set(option, pointer: context)
         }
         try check(ischedule_curl_easy_setopt_write_function(handle, curlWrite))
         try check(ischedule_curl_easy_setopt_header_function(handle, curlHeader))
         try check(ischedule_curl_easy_setopt_read_function(handle, curlRead))
         try check(ischedule_curl_easy_setopt_prereq_function(handle, curlPrerequest))
+        try check(ischedule_curl_easy_setopt_opensocket_function(handle, curlOpenSocket))
     }
 
     private func check(_ code: CURLcode) throws(HTTPClientError) {
@@ -81,9 +91,9 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     /// An HTTP(S) request.
-    convenience init(_ request: HTTPClientRequest, configuration: HTTPClientConfiguration) throws(HTTPClientError) {
+    convenience init(_ request: HTTPClientRequest, configuration: HTTPClientConfiguration, pinnedAddresses: String?) throws(HTTPClientError) {
         try self.init(maximumBytes: configuration.maximumResponseBytes, addressPolicy: request.addressPolicy,
-                      protocols: "http,https", caFile: configuration.caFile,
+                      protocols: "http,https", caFile: configuration.caFile, pinnedAddresses: pinnedAddresses,
                       connectTimeoutMilliseconds: configuration.connectTimeoutMilliseconds,
                       totalTimeoutMilliseconds: request.timeoutMilliseconds ?? configuration.totalTimeoutMilliseconds)
         guard request.url.hasPrefix("https://") || request.url.hasPrefix("http://") else {
@@ -124,6 +134,7 @@ final class CurlTransfer: @unchecked Sendable {
     deinit {
         curl_easy_cleanup(handle)
         curl_slist_free_all(headerList)
+        curl_slist_free_all(resolveList)
         errorBuffer.deallocate()
     }
 
@@ -136,7 +147,8 @@ final class CurlTransfer: @unchecked Sendable {
         return true
     }
 
-    /// Called by libcurl once connected, before sending: false refuses the peer address.
+    /// Called by libcurl before it opens a socket to `address`, and again before each request is
+    /// sent on a connection: false refuses the address.
     fileprivate func admit(_ address: String) -> Bool {
         guard let reason = addressPolicy.refusal(address) else { return true }
         refusedAddress = reason
@@ -163,8 +175,9 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     /// An SMTP submission: MAIL FROM, RCPT TO for each recipient, DATA from `submission.message`.
-    convenience init(_ submission: MailSubmission, configuration: SMTPConfiguration) throws(HTTPClientError) {
+    convenience init(_ submission: MailSubmission, configuration: SMTPConfiguration, pinnedAddresses: String?) throws(HTTPClientError) {
         try self.init(maximumBytes: 64 * 1024, addressPolicy: .any, protocols: "smtp,smtps", caFile: configuration.caFile,
+                      pinnedAddresses: pinnedAddresses,
                       connectTimeoutMilliseconds: configuration.connectTimeoutMilliseconds,
                       totalTimeoutMilliseconds: configuration.totalTimeoutMilliseconds)
         upload = submission.message
@@ -249,7 +262,8 @@ final class CurlTransfer: @unchecked Sendable {
         let detail = detail(code)
         switch code {
         case CURLE_OK: break
-        case CURLE_ABORTED_BY_CALLBACK where refusedAddress != nil: return .failure(.addressNotAllowed(refusedAddress!))
+        case CURLE_ABORTED_BY_CALLBACK where refusedAddress != nil, CURLE_COULDNT_CONNECT where refusedAddress != nil:
+            return .failure(.addressNotAllowed(refusedAddress!))
         case CURLE_WRITE_ERROR where tooLarge, CURLE_FILESIZE_EXCEEDED: return .failure(.responseTooLarge(limit: maximumBytes))
         case CURLE_COULDNT_CONNECT: return .failure(.couldNotConnect(detail))
         case CURLE_COULDNT_RESOLVE_HOST: return .failure(.couldNotResolve(detail))
@@ -298,6 +312,18 @@ private func curlPrerequest(_ context: UnsafeMutableRawPointer?, _ remote: Unsaf
     guard let context, let remote else { return Int32(CURL_PREREQFUNC_ABORT) }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
     return transfer.admit(String(cString: remote)) ? Int32(CURL_PREREQFUNC_OK) : Int32(CURL_PREREQFUNC_ABORT)
+}
+
+/// libcurl's open-socket callback: the address policy decides before the socket exists, so a
+/// refused address never sees a SYN.
+private func curlOpenSocket(_ context: UnsafeMutableRawPointer?, _ purpose: curlsocktype,
+                            _ address: UnsafeMutablePointer<curl_sockaddr>?) -> curl_socket_t {
+    guard let context, let address else { return CURL_SOCKET_BAD }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+    guard let peer = ischedule_curl_sockaddr_address(address).flatMap(SocketAddressText.text), transfer.admit(peer) else {
+        return CURL_SOCKET_BAD
+    }
+    return socket(address.pointee.family, address.pointee.socktype, address.pointee.protocol)
 }
 
 private func curlRead(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?) -> Int {

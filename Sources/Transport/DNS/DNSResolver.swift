@@ -2,7 +2,7 @@ public import DKIM
 import Dispatch
 import Synchronization
 
-/// SRV and TXT lookups through glibc's resolver. Queries block, so they run on a dispatch queue of
+/// SRV, TXT and address (A/AAAA) lookups through glibc's resolver. Queries block, so they run on a dispatch queue of
 /// their own, never on Swift's cooperative pool. Answers are cached for their TTL (capped);
 /// NXDOMAIN and no-data briefly; server failures and timeouts not at all.
 public final class DNSResolver: Sendable {
@@ -21,18 +21,40 @@ public final class DNSResolver: Sendable {
 
     /// SRV records at `name` (e.g. `_ischedules._tcp.example.com`).
     public func srv(_ name: String) async throws(DNSError) -> DNSAnswer<SRVRecord> {
-        switch try await lookup(name, .srv) {
-        case .srv(let answer): answer
-        case .txt: throw .malformedResponse(name, reason: "cache type confusion")
-        }
+        guard case .srv(let answer) = try await lookup(name, .srv) else { throw .malformedResponse(name, reason: "cache type confusion") }
+        return answer
     }
 
     /// TXT records at `name`, each record's character-strings concatenated.
     public func txt(_ name: String) async throws(DNSError) -> DNSAnswer<String> {
-        switch try await lookup(name, .txt) {
-        case .txt(let answer): answer
-        case .srv: throw .malformedResponse(name, reason: "cache type confusion")
+        guard case .txt(let answer) = try await lookup(name, .txt) else { throw .malformedResponse(name, reason: "cache type confusion") }
+        return answer
+    }
+
+    /// The IPv4 and IPv6 addresses of `host` (A, then AAAA), as literals; `noData` when it has none.
+    /// `localhost` and names under `.localhost` are loopback without a query (RFC 6761).
+    public func addresses(_ host: String) async throws(DNSError) -> DNSAnswer<String> {
+        let name = Self.normalize(host)
+        if name == "localhost" || name.hasSuffix(".localhost") { return DNSAnswer(records: ["127.0.0.1", "::1"], ttl: 0) }
+        async let lookupV4 = result(name, .a)
+        async let lookupV6 = result(name, .aaaa)
+        let (v4, v6) = await (lookupV4, lookupV6)
+        var records: [String] = [], ttls: [UInt32] = []
+        for case .success(.addresses(let answer)) in [v4, v6] {
+            records += answer.records
+            if !answer.records.isEmpty { ttls.append(answer.ttl) }
         }
+        if !records.isEmpty { return DNSAnswer(records: records, ttl: ttls.min() ?? 0) }
+        // Nothing found: the more telling failure wins (a server failure over "no such name").
+        for case .failure(let error) in [v4, v6] where !error.meansNoRecords { throw error }
+        for case .failure(let error) in [v4, v6] { throw error }
+        throw .noData(name)
+    }
+
+    private func result(_ name: String, _ type: LibresolvClient.RecordType) async -> Result<Records, DNSError> {
+        let result: Result<Records, DNSError>
+        do throws(DNSError) { result = .success(try await lookup(name, type)) } catch { result = .failure(error) }
+        return result
     }
 
     private struct CacheKey: Hashable {
@@ -43,6 +65,7 @@ public final class DNSResolver: Sendable {
     private enum Records: Sendable {
         case srv(DNSAnswer<SRVRecord>)
         case txt(DNSAnswer<String>)
+        case addresses(DNSAnswer<String>)
     }
 
     private struct CacheEntry: Sendable {
@@ -78,6 +101,10 @@ public final class DNSResolver: Sendable {
                         var records: [String] = []
                         for record in raw { records.append(try LibresolvClient.txt(record, name: name)) }
                         return .txt(DNSAnswer(records: records, ttl: ttl))
+                    case .a, .aaaa:
+                        var records: [String] = []
+                        for record in raw { records.append(try LibresolvClient.address(record, name: name)) }
+                        return .addresses(DNSAnswer(records: records, ttl: ttl))
                     }
                 })
             }
@@ -89,6 +116,7 @@ public final class DNSResolver: Sendable {
         switch result {
         case .success(.srv(let answer)): ttl = answer.ttl
         case .success(.txt(let answer)): ttl = answer.ttl
+        case .success(.addresses(let answer)): ttl = answer.ttl
         case .failure(.nameDoesNotExist), .failure(.noData): ttl = configuration.negativeTTL
         case .failure: return
         }

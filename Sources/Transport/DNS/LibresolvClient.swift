@@ -10,7 +10,9 @@ struct LibresolvClient: Sendable {
     let configuration: DNSResolverConfiguration
 
     enum RecordType: Int32 {
+        case a = 1
         case txt = 16
+        case aaaa = 28
         case srv = 33
     }
 
@@ -98,6 +100,22 @@ struct LibresolvClient: Sendable {
         guard expanded > 0 else { throw .malformedResponse(name, reason: "SRV target does not expand") }
         let text = String(decoding: target.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return SRVRecord(priority: priority, weight: weight, port: port, target: text == "." ? "" : text)
+    }
+
+    /// An A (4 bytes) or AAAA (16 bytes) record as an address literal.
+    static func address(_ record: RawRecord, name: String) throws(DNSError) -> String {
+        let rdata = record.rdata
+        let family: Int32
+        switch rdata.count {
+        case 4: family = AF_INET
+        case 16: family = AF_INET6
+        default: throw .malformedResponse(name, reason: "address record of \(rdata.count) bytes")
+        }
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        guard rdata.withUnsafeBytes({ inet_ntop(family, $0.baseAddress, &text, socklen_t(text.count)) }) != nil else {
+            throw .malformedResponse(name, reason: "address record does not print")
+        }
+        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// A TXT record's character-strings, concatenated.

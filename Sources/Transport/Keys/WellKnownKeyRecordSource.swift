@@ -9,11 +9,16 @@ public struct WellKnownKeyRecordSource: KeyRecordSource {
     public let client: HTTPClient
     public let resolver: DNSResolver
     public let addressPolicy: AddressPolicy
+    /// Whether a failure names its cause (the operator's own tools). A gateway answering remote
+    /// senders gives one reason for every connection failure, so that a forged `d=` cannot be used
+    /// to learn which addresses are refused, which ports are closed and which speak TLS.
+    public let revealsFailures: Bool
 
-    public init(client: HTTPClient, resolver: DNSResolver, addressPolicy: AddressPolicy = .publicOnly) {
+    public init(client: HTTPClient, resolver: DNSResolver, addressPolicy: AddressPolicy = .publicOnly, revealsFailures: Bool = false) {
         self.client = client
         self.resolver = resolver
         self.addressPolicy = addressPolicy
+        self.revealsFailures = revealsFailures
     }
 
     /// Where the records for `(domain, selector)` are fetched from.
@@ -40,6 +45,9 @@ public struct WellKnownKeyRecordSource: KeyRecordSource {
             response = try await client.send(HTTPClientRequest(url: location, headers: [("Accept", "text/plain")],
                                                                addressPolicy: addressPolicy))
         } catch {
+            guard revealsFailures else {
+                throw KeyLookupError(reason: "the key server for \(domain) could not be reached", isTemporary: true)
+            }
             switch error {
             case .couldNotConnect, .couldNotResolve, .timeout:
                 throw KeyLookupError(reason: "\(location): \(error)", isTemporary: true)

@@ -3,10 +3,13 @@
 public final class SMTPClient: Sendable {
     public let configuration: SMTPConfiguration
     private let thread: CurlThread
+    private let resolver: any HostAddressResolver
 
-    public init(configuration: SMTPConfiguration, thread: CurlThread) {
+    /// - Parameter resolver: how the server's name becomes addresses (pinned for libcurl).
+    public init(configuration: SMTPConfiguration, thread: CurlThread, resolver: any HostAddressResolver = SystemHostResolver()) {
         self.configuration = configuration
         self.thread = thread
+        self.resolver = resolver
     }
 
     public func send(_ submission: MailSubmission) async throws(SMTPError) {
@@ -18,9 +21,20 @@ public final class SMTPClient: Sendable {
         guard configuration.url.hasPrefix("smtp://") || configuration.url.hasPrefix("smtps://") else {
             throw .invalidSubmission("SMTP URL must be smtp:// or smtps://: \(configuration.url)")
         }
+        let pinned: Result<String?, HTTPClientError>
+        do throws(HTTPClientError) {
+            pinned = .success(try await ConnectionPinning.pin(configuration.url, policy: .any, resolver: resolver))
+        } catch {
+            pinned = .failure(error)
+        }
         let transfer: CurlTransfer
-        do { transfer = try CurlTransfer(submission, configuration: configuration) } catch {
-            throw .transfer(code: -1, message: error.description)
+        switch pinned {
+        case .failure(.couldNotResolve(let detail)): throw .couldNotConnect("could not resolve host: \(detail)")
+        case .failure(let error): throw .transfer(code: -1, message: error.description)
+        case .success(let addresses):
+            do { transfer = try CurlTransfer(submission, configuration: configuration, pinnedAddresses: addresses) } catch {
+                throw .transfer(code: -1, message: error.description)
+            }
         }
         try await thread.loop.perform(transfer) { transfer.smtpResult($0) }.get()
     }

@@ -75,8 +75,10 @@ struct VerifyCommand: AsyncParsableCommand {
         if let caFile { _ = try CLIFiles.read(caFile, what: "CA file") }
         var sources: [KeyQueryMethod: any KeyRecordSource] = [
             .dnsTXT: DNSKeyRecordSource(resolver: resolver),
-            .httpWellKnown: WellKnownKeyRecordSource(client: HTTPClient(configuration: HTTPClientConfiguration(caFile: caFile)),
-                                                     resolver: resolver, addressPolicy: allowPrivateAddresses ? .any : .publicOnly),
+            .httpWellKnown: WellKnownKeyRecordSource(client: HTTPClient(configuration: HTTPClientConfiguration(caFile: caFile),
+                                                                                resolver: resolver.hostResolver),
+                                                     resolver: resolver, addressPolicy: allowPrivateAddresses ? .any : .publicOnly,
+                                                     revealsFailures: true),
         ]
         if let directory = privateExchange {
             var isDirectory: ObjCBool = false

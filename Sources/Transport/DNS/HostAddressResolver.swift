@@ -1,0 +1,82 @@
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Turns a host name into the address literals a connection may use. The HTTP and SMTP clients
+/// resolve every name through one of these and pin the result in libcurl, so libcurl never asks
+/// the system resolver on its own and the address checked is the address connected to.
+public protocol HostAddressResolver: Sendable {
+    /// IPv4 and IPv6 literals for `host`; throws when there are none.
+    func addresses(of host: String) async throws(DNSError) -> [String]
+}
+
+extension DNSResolver: HostAddressResolver {
+    public func addresses(of host: String) async throws(DNSError) -> [String] {
+        try await addresses(host).records
+    }
+
+    /// The resolver for connections: this one when DNS servers are configured (nothing then goes
+    /// to the system resolver), else the system's (`getaddrinfo`: /etc/hosts, then resolv.conf).
+    public var hostResolver: any HostAddressResolver {
+        configuration.servers.isEmpty ? SystemHostResolver() : self
+    }
+}
+
+/// `getaddrinfo` on a dispatch queue of its own (it blocks), for when no DNS servers are configured.
+public struct SystemHostResolver: HostAddressResolver {
+    private static let queue = DispatchQueue(label: "ischedule-gateway.getaddrinfo", attributes: .concurrent)
+
+    public init() {}
+
+    public func addresses(of host: String) async throws(DNSError) -> [String] {
+        let result = await withCheckedContinuation { continuation in
+            Self.queue.async { continuation.resume(returning: Self.lookup(host)) }
+        }
+        return try result.get()
+    }
+
+    private static func lookup(_ host: String) -> Result<[String], DNSError> {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, nil, &hints, &list)
+        defer { if let list { freeaddrinfo(list) } }
+        switch status {
+        case 0: break
+        case EAI_NONAME: return .failure(.nameDoesNotExist(host))
+        case EAI_AGAIN: return .failure(.timeout(host))
+        default: return .failure(.serverFailure(host, rcode: Int(status)))
+        }
+        var addresses: [String] = []
+        var node = list
+        while let entry = node?.pointee {
+            if let address = entry.ai_addr, let text = SocketAddressText.text(address), !addresses.contains(text) {
+                addresses.append(text)
+            }
+            node = entry.ai_next
+        }
+        return addresses.isEmpty ? .failure(.noData(host)) : .success(addresses)
+    }
+}
+
+/// The address literal of a `sockaddr_in` / `sockaddr_in6`.
+enum SocketAddressText {
+    static func text(_ address: UnsafePointer<sockaddr>) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        let printed: UnsafePointer<CChar>?
+        switch Int32(address.pointee.sa_family) {
+        case AF_INET:
+            printed = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { v4 in
+                withUnsafePointer(to: v4.pointee.sin_addr) { inet_ntop(AF_INET, $0, &buffer, socklen_t(buffer.count)) }
+            }
+        case AF_INET6:
+            printed = address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { v6 in
+                withUnsafePointer(to: v6.pointee.sin6_addr) { inet_ntop(AF_INET6, $0, &buffer, socklen_t(buffer.count)) }
+            }
+        default: return nil
+        }
+        guard printed != nil else { return nil }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

@@ -1,0 +1,72 @@
+public import Foundation
+
+/// A private network and mount namespace made by the test (`unshare`), kept open by a shell that
+/// sleeps in it. Processes started with `launcher` run inside: they see only its own loopback
+/// interface (with the extra addresses asked for) and, when given, its own `/etc/resolv.conf`, so
+/// a test can put listeners on 10.0.0.1 or a dead resolver on 127.0.0.1:53 without touching the
+/// machine. Ended by its PID.
+public final class IsolatedNamespace: @unchecked Sendable {
+    private let holder: ChildProcess
+    public let directory: URL
+
+    /// - Parameters:
+    ///   - addresses: extra addresses for the namespace's `lo` (`10.0.0.1/32`).
+    ///   - resolvConf: the text of the namespace's `/etc/resolv.conf`, bind-mounted over the real one.
+    public init(addresses: [String] = [], resolvConf: String? = nil) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("netns-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var script = "set -e\nip link set lo up\n"
+        for address in addresses { script += "ip addr add \(address) dev lo\n" }
+        if let resolvConf {
+            let file = directory.appendingPathComponent("resolv.conf")
+            try resolvConf.write(to: file, atomically: true, encoding: .utf8)
+            script += "mount --bind '\(file.path)' /etc/resolv.conf\n"
+        }
+        script += "echo namespace-ready\nexec sleep 3600\n"
+        holder = try ChildProcess("/usr/bin/unshare", ["--net", "--mount", "--propagation", "private", "/bin/bash", "-c", script],
+                                  logPath: directory.appendingPathComponent("holder.log").path)
+        for _ in 0..<200 where holder.isRunning && !holder.log.contains("namespace-ready") { usleep(25_000) }
+        guard holder.isRunning && holder.log.contains("namespace-ready") else {
+            let output = holder.log
+            holder.stop(grace: 0)
+            throw ChildProcessError("could not make a network namespace (unshare, ip): \(output)")
+        }
+    }
+
+    /// Prefix for a command that must run inside the namespace.
+    public var launcher: [String] { ["/usr/bin/nsenter", "--target", String(holder.pid), "--net", "--mount"] }
+
+    /// Starts `executable` inside the namespace.
+    public func start(_ executable: String, _ arguments: [String], log: String) throws -> ChildProcess {
+        try ChildProcess(launcher[0], Array(launcher.dropFirst()) + [executable] + arguments,
+                         logPath: directory.appendingPathComponent(log).path)
+    }
+
+    /// Runs `executable` inside the namespace to its end (bounded by `timeout` seconds): exit status and output.
+    public func run(_ executable: String, _ arguments: [String], timeout: Double = 60) throws -> (status: Int32?, output: String) {
+        let process = try start(executable, arguments, log: "run-\(UUID().uuidString.prefix(8)).log")
+        let status = process.waitForExit(timeout: timeout)
+        if status == nil { process.stop(grace: 0) }
+        return (status, process.log)
+    }
+
+    /// A recorder (Tests/Helpers/loopback_recorder.py) inside the namespace; returns once it listens.
+    public func recorder(tcp: [String] = [], dns: [String] = []) throws -> ChildProcess {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Helpers/loopback_recorder.py").path
+        var arguments = [script]
+        if !tcp.isEmpty { arguments += ["--tcp"] + tcp }
+        if !dns.isEmpty { arguments += ["--dns"] + dns }
+        let process = try start("/usr/bin/python3", arguments, log: "recorder-\(UUID().uuidString.prefix(8)).log")
+        for _ in 0..<200 where process.isRunning && !process.log.contains("ready") { usleep(25_000) }
+        guard process.isRunning else { throw ChildProcessError("recorder did not start: \(process.log)") }
+        return process
+    }
+
+    public func stop() {
+        holder.stop(grace: 0)
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    deinit { stop() }
+}
