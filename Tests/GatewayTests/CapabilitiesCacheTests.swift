@@ -84,13 +84,13 @@ import Transport
         #expect(candidate == live && entry.capabilities.versions == ["1.0"])
         await #expect { try await setup.cache.firstReachable([dead]) } throws: { error in
             guard case .noneReachable(let failures) = error as? CapabilitiesError else { return false }
-            return failures.count == 1 && failures[0].contains("could not connect")
+            return failures.count == 1 && failures[0].description.contains("could not connect")
         }
     }
 
     @Test func relativeLocationsResolveAgainstTheRequest() {
-        #expect(CapabilitiesCache.resolve("/ischedule?action=capabilities", against: "https://a.example:8443/.well-known/ischedule?action=capabilities")
+        #expect(Redirects.resolve("/ischedule?action=capabilities", against: "https://a.example:8443/.well-known/ischedule?action=capabilities")
                 == "https://a.example:8443/ischedule?action=capabilities")
-        #expect(CapabilitiesCache.resolve("https://b.example/x", against: "https://a.example/y") == "https://b.example/x")
+        #expect(Redirects.resolve("https://b.example/x", against: "https://a.example/y") == "https://b.example/x")
     }
 }

@@ -3,61 +3,47 @@ internal import Foundation
 internal import ISchedule
 internal import Logging
 
-/// One request as the server received it.
-public struct IncomingRequest: Sendable {
-    public var headers: [(name: String, value: String)]
-    public var body: [UInt8]
-    /// The peer's IP address literal.
-    public var peer: String
-
-    public init(headers: [(name: String, value: String)], body: [UInt8], peer: String) {
-        self.headers = headers
-        self.body = body
-        self.peer = peer
-    }
-
-    public func values(_ name: String) -> [String] {
-        headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value)
-    }
-}
-
 /// Receives iSchedule POSTs from remote servers (protocol reference §6, with the gaps closed):
-/// header and iTIP checks, DKIM verification, d= bound to the Originator, replay cache, unsigned
-/// peers only from the static allow-list, no relaying; then forwards to the recipients' upstreams.
-public struct InboundProcessor: Sendable {
-    let runtime: GatewayRuntime
-    let forwarder: UpstreamForwarder
+/// header and iTIP checks, DKIM verification, d= bound to the Originator, replay protection,
+/// unsigned peers only from the static allow-list, no relaying; then forwards to the recipients'
+/// upstreams. The router adds the iSchedule response headers.
+struct InboundProcessor: Sendable {
+    let verifier: DKIMVerifier
+    let replay: ReplayProtection
+    let hosted: HostedDelivery
+    /// What this gateway advertises: anything else is refused (check 10).
+    let capabilities: Capabilities
+    let localDomains: [String: GatewayConfiguration.LocalDomain]
+    let remotes: [String: GatewayConfiguration.RemoteDomain]
+    /// Seconds a signature without `x=` is remembered after its `t=`.
+    let signatureLifetime: Int64
+    let clock: GatewayClock
+    let metrics: GatewayMetrics
+    let logger: Logger
 
-    public init(runtime: GatewayRuntime) {
-        self.runtime = runtime
-        forwarder = UpstreamForwarder(runtime: runtime)
-    }
-
-    public func handle(_ incoming: IncomingRequest) async -> GatewayResponse {
+    func handle(_ incoming: IncomingRequest) async -> GatewayResponse {
         let signatures = incoming.values(DKIMSignature.fieldName)
         let request: ScheduleRequest
         do {
-            request = try ScheduleRequest(headers: incoming.headers, body: incoming.body, requireVersion: !signatures.isEmpty)
+            request = try ScheduleRequest(values: incoming.values, body: incoming.body, requireVersion: !signatures.isEmpty)
             try checkSupported(request.message)
         } catch {
             return refuse(error, incoming: incoming)
         }
-        var logger = runtime.logger
+        var logger = logger
         logger[metadataKey: "ischedule-message-id"] = .string(request.head.messageID ?? "-")
         logger[metadataKey: "originator"] = .string(request.head.originator.text)
         guard let originatorDomain = request.head.originator.domain else {
             return refuse(IScheduleError(.originatorInvalid, "Originator \(request.head.originator) has no domain"), incoming: incoming)
         }
-        if runtime.isLocal(domain: originatorDomain) {
+        if localDomains[originatorDomain] != nil {
             return refuse(IScheduleError(.originatorDenied, "Originator \(request.head.originator) belongs to a domain of this gateway"),
                           incoming: incoming)
         }
-
         var replayKey: (domain: String, messageID: String)?
         if signatures.isEmpty {
-            let allowed = runtime.configuration.remote(originatorDomain)?.allowUnsignedFrom.contains { $0.contains(incoming.peer) } ?? false
-            guard allowed else {
-                runtime.metrics.verificationFailure(reason: "unsigned")
+            guard remotes[originatorDomain]?.allowUnsignedFrom.contains(where: { $0.contains(incoming.peer) }) ?? false else {
+                metrics.verificationFailure(reason: "unsigned")
                 return refuse(IScheduleError(.verificationFailed,
                                              "no DKIM-Signature, and \(incoming.peer) may not send unsigned requests for \(originatorDomain)"),
                               incoming: incoming)
@@ -71,14 +57,9 @@ public struct InboundProcessor: Sendable {
                 return answer
             }
         }
-
         let (answer, final) = await deliver(request, incoming: incoming)
-        runtime.metrics.request(direction: "inbound", outcome: answer.status == 200 ? "ok" : "upstream_\(answer.status)")
         if let replayKey, answer.status == 200, final {
-            runtime.replayCache.complete(domain: replayKey.domain, messageID: replayKey.messageID, answer: answer)
-            do { try await runtime.replayLedger.complete(domain: replayKey.domain, messageID: replayKey.messageID, answer: answer) } catch {
-                logger.error("replay ledger: could not store the answer: \(error)")
-            }
+            await replay.complete(domain: replayKey.domain, messageID: replayKey.messageID, answer: answer)
         }
         logger.info("inbound \(request.message.method.rawValue) \(request.message.componentType) for \(request.head.recipients.count) recipient(s): HTTP \(answer.status)")
         return answer
@@ -90,21 +71,16 @@ public struct InboundProcessor: Sendable {
         case duplicate(GatewayResponse)
     }
 
-    private func verify(_ incoming: IncomingRequest, signature: String, originatorDomain: String,
-                        messageID: String?) async -> Verification {
+    private func verify(_ incoming: IncomingRequest, signature: String, originatorDomain: String, messageID: String?) async -> Verification {
         let verified: DKIMVerifier.Verified
-        do {
-            verified = try await runtime.verifier.verify(headers: incoming.headers.map { HeaderField(name: $0.name, value: $0.value) },
-                                                          body: incoming.body)
-        } catch {
-            runtime.metrics.verificationFailure(reason: error.metricReason)
-            let refusal = IScheduleError(.verificationFailed, error.description)
-            return .failure(refuse(refusal, incoming: incoming, status: error.isTemporary ? 503 : nil))
+        do { verified = try await verifier.verify(headers: incoming.headers, body: incoming.body) } catch {
+            metrics.verificationFailure(reason: error.metricReason)
+            return .failure(refuse(IScheduleError(.verificationFailed, error.description), incoming: incoming,
+                                   status: error.isTemporary ? 503 : nil))
         }
         let signer = verified.domain.lowercased()
-        let aliases = runtime.configuration.remote(originatorDomain)?.signingDomains ?? []
-        guard signer == originatorDomain || aliases.contains(signer) else {
-            runtime.metrics.verificationFailure(reason: "domain_mismatch")
+        guard signer == originatorDomain || (remotes[originatorDomain]?.signingDomains ?? []).contains(signer) else {
+            metrics.verificationFailure(reason: "domain_mismatch")
             return .failure(refuse(IScheduleError(.verificationFailed,
                                                   "signing domain d=\(signer) is not the Originator's domain \(originatorDomain)"),
                                    incoming: incoming))
@@ -112,33 +88,23 @@ public struct InboundProcessor: Sendable {
         guard let messageID else {
             return .failure(refuse(IScheduleError(.verificationFailed, "a signed request needs an iSchedule-Message-ID"), incoming: incoming))
         }
-        let now = runtime.clock.now()
-        let expires = verified.expiration ?? ((verified.timestamp ?? now) + runtime.configuration.dkim.signatureLifetime)
-        switch runtime.replayCache.admit(domain: signer, messageID: messageID, signature: signature, expires: expires, now: now) {
-        case .fresh:
-            // On disk before anything is forwarded: a restart must not reopen the replay window.
-            do {
-                try await runtime.replayLedger.remember(ReplayCache.Record(domain: signer, messageID: messageID, signature: signature,
-                                                                          expires: expires))
-            } catch {
-                runtime.logger.error("replay ledger unavailable: \(error)")
-                return .failure(runtime.withISchedulingHeaders(.text(503, "replay protection unavailable; try again later\n")))
-            }
-            return .success((signer, messageID))
+        let expires = verified.expiration ?? ((verified.timestamp ?? clock.seconds) + signatureLifetime)
+        switch await replay.admit(domain: signer, messageID: messageID, signature: signature, expires: expires) {
+        case .fresh: return .success((signer, messageID))
         case .duplicate(let answer): return .duplicate(answer)
+        case .unavailable: return .failure(.text(503, "replay protection unavailable; try again later\n"))
+        case .full: return .failure(.text(503, "replay cache full; try again later"))
         case .replay:
-            runtime.metrics.verificationFailure(reason: "replay")
+            metrics.verificationFailure(reason: "replay")
             return .failure(refuse(IScheduleError(.verificationFailed,
                                                   "replayed request: d=\(signer) iSchedule-Message-ID \(messageID) was already received"),
                                    incoming: incoming))
-        case .full:
-            return .failure(GatewayResponse.text(503, "replay cache full; try again later"))
         }
     }
 
     /// Refuses components and methods this gateway does not advertise (check 10).
     private func checkSupported(_ message: ITIPMessage) throws(IScheduleError) {
-        guard runtime.capabilities.supports(component: message.componentType, method: message.method.rawValue) else {
+        guard capabilities.supports(component: message.componentType, method: message.method.rawValue) else {
             throw IScheduleError(.invalidSchedulingMessage,
                                  "\(message.componentType) \(message.method.rawValue) is not among the advertised scheduling messages")
         }
@@ -150,54 +116,32 @@ public struct InboundProcessor: Sendable {
         var outcomes = RecipientOutcomes(recipients: request.head.recipients)
         var groups: [String: [Int]] = [:]
         for (index, recipient) in request.head.recipients.enumerated() {
-            guard let domain = recipient.address?.domain, let hosted = runtime.hostedDomain(domain) else {
+            guard let domain = recipient.address?.domain, let local = localDomains[domain], local.upstream != nil else {
                 outcomes.answer(index, .invalidCalendarUser, description: "not a calendar user hosted here (no relaying)",
                                 error: (iScheduleNamespace, "recipient-invalid"))
                 continue
             }
-            groups[hosted.name, default: []].append(index)
+            groups[local.name, default: []].append(index)
         }
         let message = UpstreamForwarder.Message(
             originator: request.head.originator.text,
             contentType: incoming.values("Content-Type").first ?? "text/calendar; charset=utf-8",
             // Unsigned allow-listed peers (Apple without DKIM) may send no id; the upstream gets one.
             messageID: request.head.messageID ?? UUID().uuidString.lowercased(), body: incoming.body)
-        let results = await withTaskGroup(of: (String, UpstreamForwarder.Outcome).self) { group in
-            for (domain, indices) in groups {
-                guard let local = runtime.configuration.domain(domain) else { continue }
-                let recipients = indices.map { request.head.recipients[$0].text }
-                group.addTask { (domain, await forwarder.forward(message, recipients: recipients, to: local)) }
-            }
-            var results: [(String, UpstreamForwarder.Outcome)] = []
-            for await result in group { results.append(result) }
-            return results
-        }
+        let result = await hosted.deliver(message, recipients: request.head.recipients, groups: groups, revealsFailures: false)
         // A single upstream's whole-request refusal is relayed as it is.
-        if results.count == 1, outcomes.unanswered.count == request.head.recipients.count, case .refused(let refusal) = results[0].1 {
-            return (runtime.withISchedulingHeaders(refusal), false)
+        if let refusal = result.soleRefusal, outcomes.unanswered.count == request.head.recipients.count {
+            return (refusal, false)
         }
-        for (domain, outcome) in results {
-            let indices = groups[domain] ?? []
-            switch outcome {
-            case .answered(let response): outcomes.merge(response, for: indices, source: "the \(domain) upstream")
-            case .refused(let refusal):
-                outcomes.answer(indices, refusal.status >= 500 ? .serviceUnavailable : .serviceCannotHandle,
-                                description: "the \(domain) upstream answered HTTP \(refusal.status)")
-            case .failed(let reason):
-                runtime.logger.warning("forward to \(domain) upstream failed: \(reason)")
-                outcomes.answer(indices, .serviceUnavailable, description: "the \(domain) calendar server is unavailable")
-            }
-        }
-        let response = outcomes.response()
-        let final = !response.items.contains { DeliveryPolicy.disposition($0.requestStatus) == .retry }
-        return (runtime.withISchedulingHeaders(.schedule(response)), final)
+        var response = outcomes.response()
+        for (index, item) in result.answers { response.items[index] = item }
+        return (.schedule(response), !response.items.contains { DeliveryPolicy.disposition($0.requestStatus) == .retry })
     }
 
     private func refuse(_ error: IScheduleError, incoming: IncomingRequest, status: Int? = nil) -> GatewayResponse {
-        runtime.metrics.request(direction: "inbound", outcome: error.code.rawValue)
-        runtime.logger.notice("inbound request from \(incoming.peer) refused: \(error)",
-                              metadata: ["ischedule-message-id": .string(incoming.values("iSchedule-Message-ID").first ?? "-")])
-        return runtime.withISchedulingHeaders(.error(error, status: status))
+        logger.notice("inbound request from \(incoming.peer) refused: \(error)",
+                      metadata: ["ischedule-message-id": .string(incoming.values("iSchedule-Message-ID").first ?? "-")])
+        return .error(error, status: status)
     }
 }
 

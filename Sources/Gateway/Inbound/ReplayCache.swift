@@ -6,8 +6,8 @@ internal import Synchronization
 /// An identical replay (same `b=`) is refused. A sender's retry re-signs the same message id with a
 /// fresh `t=`/`x=` (new `b=`): when the first attempt completed, its answer is replayed instead of
 /// delivering twice; when it did not, the retry is processed.
-public final class ReplayCache: Sendable {
-    public enum Admission: Sendable, Equatable {
+final class ReplayCache: Sendable {
+enum Admission: Sendable, Equatable {
         case fresh
         case replay
         case duplicate(GatewayResponse)
@@ -21,14 +21,14 @@ public final class ReplayCache: Sendable {
     }
 
     /// One remembered request, as a `ReplayLedger` keeps it across restarts.
-    public struct Record: Sendable, Equatable {
-        public var domain: String
-        public var messageID: String
-        public var signature: String
-        public var expires: Int64
-        public var answer: GatewayResponse?
+struct Record: Sendable, Equatable {
+var domain: String
+var messageID: String
+var signature: String
+var expires: Int64
+var answer: GatewayResponse?
 
-        public init(domain: String, messageID: String, signature: String, expires: Int64, answer: GatewayResponse? = nil) {
+init(domain: String, messageID: String, signature: String, expires: Int64, answer: GatewayResponse? = nil) {
             self.domain = domain.lowercased()
             self.messageID = messageID
             self.signature = signature
@@ -40,14 +40,14 @@ public final class ReplayCache: Sendable {
     private let entries = Mutex<[String: Entry]>([:])
     private let capacity: Int
 
-    public init(capacity: Int) {
+init(capacity: Int) {
         self.capacity = capacity
     }
 
-    public var count: Int { entries.withLock { $0.count } }
+var count: Int { entries.withLock { $0.count } }
 
     /// Registers a verified request; `expires` is its `x=` (or `t=` plus the allowed window).
-    public func admit(domain: String, messageID: String, signature: String, expires: Int64, now: Int64) -> Admission {
+func admit(domain: String, messageID: String, signature: String, expires: Int64, now: Int64) -> Admission {
         let key = domain.lowercased() + "\u{0}" + messageID
         return entries.withLock { entries in
             if let existing = entries[key], existing.expires >= now {
@@ -67,13 +67,13 @@ public final class ReplayCache: Sendable {
     }
 
     /// Keeps the answer of a completed request for the sender's retries of the same message.
-    public func complete(domain: String, messageID: String, answer: GatewayResponse) {
+func complete(domain: String, messageID: String, answer: GatewayResponse) {
         let key = domain.lowercased() + "\u{0}" + messageID
         entries.withLock { $0[key]?.answer = answer }
     }
 
     /// Loads what a ledger kept from before a restart (expired records are skipped).
-    public func restore(_ records: [Record], now: Int64) {
+func restore(_ records: [Record], now: Int64) {
         entries.withLock { entries in
             for record in records where record.expires >= now {
                 entries[record.domain + "\u{0}" + record.messageID] = Entry(signature: record.signature, expires: record.expires,
@@ -83,7 +83,7 @@ public final class ReplayCache: Sendable {
     }
 
     /// Drops expired entries (also done lazily when the cache fills up).
-    public func prune(now: Int64) {
+func prune(now: Int64) {
         entries.withLock { entries in entries = entries.filter { $0.value.expires >= now } }
     }
 }

@@ -1,6 +1,6 @@
 /// Keeps the replay cache across restarts: a request accepted before a restart is still refused
 /// as a replay afterwards, until its `x=`. Written before the request is forwarded.
-public protocol ReplayLedger: Sendable {
+protocol ReplayLedger: Sendable {
     /// Unexpired records, for `ReplayCache.restore`.
     func load(now: Int64) async throws -> [ReplayCache.Record]
     /// Inserts or replaces the record of (domain, message id).

@@ -1,15 +1,39 @@
+internal import DKIM
 internal import Foundation
 internal import GRDB
 
-/// The replay ledger in the gateway's state database (the queue's SQLite file, `synchronous = FULL`).
-public struct SQLiteReplayLedger: ReplayLedger {
+/// The replay ledger in the gateway's state database (the SQLite file in the data directory that
+/// the queue also uses, through a connection pool and a migration of its own), written with
+/// `synchronous = FULL` so that a request accepted before a crash is still refused after it.
+struct SQLiteReplayLedger: ReplayLedger {
     let pool: DatabasePool
 
-    public init(store: SQLiteDeliveryStore) {
-        pool = store.pool
+    init(path: String) throws {
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("replay-v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE replay (
+                    domain TEXT NOT NULL,
+                    message_id TEXT NOT NULL,
+                    signature TEXT NOT NULL,
+                    expires INTEGER NOT NULL,
+                    answer_status INTEGER,
+                    answer_headers TEXT,
+                    answer_body BLOB,
+                    PRIMARY KEY (domain, message_id));
+                CREATE INDEX replay_expires ON replay(expires);
+                """)
+        }
+        try migrator.migrate(pool)
     }
 
-    public func load(now: Int64) async throws -> [ReplayCache.Record] {
+    func load(now: Int64) async throws -> [ReplayCache.Record] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM replay WHERE expires >= ?", arguments: [now]).map { row in
                 ReplayCache.Record(domain: row["domain"], messageID: row["message_id"], signature: row["signature"],
@@ -18,7 +42,7 @@ public struct SQLiteReplayLedger: ReplayLedger {
         }
     }
 
-    public func remember(_ record: ReplayCache.Record) async throws {
+    func remember(_ record: ReplayCache.Record) async throws {
         try await pool.write { db in
             try db.execute(sql: """
                 INSERT INTO replay (domain, message_id, signature, expires) VALUES (?, ?, ?, ?)
@@ -28,7 +52,7 @@ public struct SQLiteReplayLedger: ReplayLedger {
         }
     }
 
-    public func complete(domain: String, messageID: String, answer: GatewayResponse) async throws {
+    func complete(domain: String, messageID: String, answer: GatewayResponse) async throws {
         let headers = answer.headers.map { "\($0.name): \($0.value)" }.joined(separator: "\n")
         try await pool.write { db in
             try db.execute(sql: "UPDATE replay SET answer_status = ?, answer_headers = ?, answer_body = ? WHERE domain = ? AND message_id = ?",
@@ -36,7 +60,7 @@ public struct SQLiteReplayLedger: ReplayLedger {
         }
     }
 
-    public func prune(now: Int64) async throws -> Int {
+    func prune(now: Int64) async throws -> Int {
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM replay WHERE expires < ?", arguments: [now])
             return db.changesCount
@@ -46,9 +70,9 @@ public struct SQLiteReplayLedger: ReplayLedger {
     private static func answer(_ row: Row) -> GatewayResponse? {
         guard let status: Int = row["answer_status"] else { return nil }
         let headerText: String = row["answer_headers"] ?? ""
-        let headers = headerText.split(separator: "\n").compactMap { line -> GatewayResponse.HeaderPair? in
+        let headers = headerText.split(separator: "\n").compactMap { line -> HeaderField? in
             guard let colon = line.firstIndex(of: ":") else { return nil }
-            return GatewayResponse.HeaderPair(String(line[..<colon]), String(line[line.index(after: colon)...].dropFirst()))
+            return HeaderField(name: String(line[..<colon]), value: String(line[line.index(after: colon)...].dropFirst()))
         }
         let body: Data = row["answer_body"] ?? Data()
         return GatewayResponse(status: status, headers: headers, body: Array(body))

@@ -3,7 +3,7 @@ internal import Transport
 /// Decides whether a submission to the outbound path comes from the configured local server:
 /// its address must be allow-listed and, when a secret is configured, the secret header must
 /// match exactly (compared in constant time). No open relay.
-struct OutboundIntake {
+struct OutboundIntake: Sendable {
     let intake: GatewayConfiguration.Intake
 
     /// Why the submission is refused, or nil when it is allowed.

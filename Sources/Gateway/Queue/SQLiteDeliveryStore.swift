@@ -41,21 +41,6 @@ public final class SQLiteDeliveryStore: DeliveryStore {
                 CREATE INDEX deliveries_due ON deliveries(state, next_attempt_at);
                 """)
         }
-        migrator.registerMigration("replay-v1") { db in
-            // The inbound replay cache's ledger (SQLiteReplayLedger) shares this file.
-            try db.execute(sql: """
-                CREATE TABLE replay (
-                    domain TEXT NOT NULL,
-                    message_id TEXT NOT NULL,
-                    signature TEXT NOT NULL,
-                    expires INTEGER NOT NULL,
-                    answer_status INTEGER,
-                    answer_headers TEXT,
-                    answer_body BLOB,
-                    PRIMARY KEY (domain, message_id));
-                CREATE INDEX replay_expires ON replay(expires);
-                """)
-        }
         try migrator.migrate(pool)
         batcher = EnqueueBatcher(pool: pool)
     }

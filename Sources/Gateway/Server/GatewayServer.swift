@@ -14,19 +14,16 @@ public enum GatewayServer {
     public static func run(configuration: GatewayConfiguration, logger: Logger) async throws {
         let keyring = try SigningKeyring.load(configuration) { logger.notice("\($0)") }
         let store = try openQueue(configuration)
-        let ledger = SQLiteReplayLedger(store: store)
-        let runtime = GatewayRuntime(configuration: configuration, keyring: keyring, store: store, replayLedger: ledger, logger: logger)
-        defer { runtime.shutdown() }
-        let now = Int64(Date().timeIntervalSince1970)
-        let remembered = try await ledger.load(now: now)
-        runtime.replayCache.restore(remembered, now: now)
-        if !remembered.isEmpty { logger.info("replay cache: \(remembered.count) signed requests remembered from before the restart") }
-        let remote = RemoteDelivery(runtime: runtime)
+        let ledger = try openReplayLedger(configuration)
+        let readiness = Readiness(expected: configuration.listeners.count)
+        let assembly = GatewayAssembly(configuration: configuration, keyring: keyring, store: store, ledger: ledger,
+                                       readiness: readiness, logger: logger)
+        defer { assembly.shutdown() }
+        try await assembly.replay.restore()
         if configuration.intake.secret == nil {
             logger.warning("outbound intake has no secret: only the address allow-list protects \(configuration.intake.path)")
         }
-        let readiness = Readiness(expected: configuration.listeners.count)
-        let router = GatewayRoutes.router(runtime: runtime, remote: remote, readiness: readiness)
+        let router = assembly.routes.router()
         let limits = configuration.limits
         let timeouts = configuration.timeouts
         let tooLarge = GatewayRoutes.tooLarge(limits.maxContentLength).body
@@ -39,7 +36,7 @@ public enum GatewayServer {
 
         // Services stop in reverse order: the listeners first (their requests may still queue),
         // then the worker, which lets its attempts in flight finish.
-        var services: [any Service] = [DeliveryWorker(runtime: runtime, remote: remote)]
+        var services: [any Service] = [assembly.worker]
         for (index, listener) in configuration.listeners.enumerated() {
             let server: HTTPServerBuilder
             if listener.scheme == .https, let certificate = listener.certificateFile, let key = listener.privateKeyFile {
@@ -74,6 +71,7 @@ public enum GatewayServer {
     public static func preflight(_ configuration: GatewayConfiguration, notice: (String) -> Void) throws(ConfigurationError) {
         _ = try SigningKeyring.load(configuration, notice: notice)
         _ = try openQueue(configuration)
+        _ = try openReplayLedger(configuration)
         for (index, listener) in configuration.listeners.enumerated() {
             if let certificate = listener.certificateFile, let key = listener.privateKeyFile {
                 _ = try tlsConfiguration(certificate: certificate, key: key, keyPath: "listeners[\(index)]")
@@ -85,6 +83,13 @@ public enum GatewayServer {
     static func openQueue(_ configuration: GatewayConfiguration) throws(ConfigurationError) -> SQLiteDeliveryStore {
         do { return try SQLiteDeliveryStore(path: configuration.queuePath) } catch {
             throw ConfigurationError(key: "data-directory", problem: "cannot open the queue \(configuration.queuePath): \(error)")
+        }
+    }
+
+    /// The replay ledger, in the same state database, named by its key when unusable.
+    static func openReplayLedger(_ configuration: GatewayConfiguration) throws(ConfigurationError) -> SQLiteReplayLedger {
+        do { return try SQLiteReplayLedger(path: configuration.queuePath) } catch {
+            throw ConfigurationError(key: "data-directory", problem: "cannot open the replay ledger in \(configuration.queuePath): \(error)")
         }
     }
 

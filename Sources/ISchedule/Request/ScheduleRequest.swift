@@ -4,7 +4,13 @@ public struct ScheduleRequest: Sendable, Equatable {
     public let message: ITIPMessage
 
     public init(headers: [(name: String, value: String)], body: [UInt8], requireVersion: Bool) throws(IScheduleError) {
-        let head = try ScheduleRequestHead(headers: headers, requireVersion: requireVersion)
+        try self.init(values: { name in headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value) },
+                      body: body, requireVersion: requireVersion)
+    }
+
+    /// - Parameter values: every value of the header called `name` (case-insensitive), in order.
+    public init(values: (String) -> [String], body: [UInt8], requireVersion: Bool) throws(IScheduleError) {
+        let head = try ScheduleRequestHead(values: values, requireVersion: requireVersion)
         let message = try ITIPMessage(parsing: body)
         try message.checkOriginator(head.originator)
         self.head = head

@@ -15,14 +15,28 @@ public struct ScheduleRequestHead: Sendable, Equatable {
     public struct Recipient: Sendable, Equatable {
         public let text: String
         public let address: CalendarUserAddress?
+
+        /// A recipient as it was listed (a stored one, say): the text kept, the address parsed.
+        public init(_ text: String) {
+            self.init(text, address: CalendarUserAddress(text))
+        }
+
+        init(_ text: String, address: CalendarUserAddress?) {
+            self.text = text
+            self.address = address
+        }
     }
 
     /// - Parameter requireVersion: signed requests must carry `iSchedule-Version`; Apple omits it
     ///   when it does not sign, so unsigned allow-listed peers may leave it out.
     public init(headers: [(name: String, value: String)], requireVersion: Bool) throws(IScheduleError) {
-        func values(_ name: String) -> [String] {
-            headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value)
-        }
+        try self.init(values: { name in headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value) },
+                      requireVersion: requireVersion)
+    }
+
+    /// - Parameter values: every value of the header called `name` (case-insensitive), in order;
+    ///   so a caller's own header type is read as it is.
+    public init(values: (String) -> [String], requireVersion: Bool) throws(IScheduleError) {
         let contentTypes = values("Content-Type")
         guard contentTypes.count == 1, let mediaType = MediaType(contentTypes[0]) else {
             throw IScheduleError(.invalidCalendarDataType,
@@ -53,7 +67,7 @@ public struct ScheduleRequestHead: Sendable, Equatable {
             guard !text.isEmpty else { continue }
             let address = CalendarUserAddress(text)
             guard seen.insert(address?.normalized ?? text).inserted else { continue }
-            recipients.append(Recipient(text: text, address: address))
+            recipients.append(Recipient(text, address: address))
         }
         guard !recipients.isEmpty else { throw IScheduleError(.recipientMissing, "no Recipient header") }
 

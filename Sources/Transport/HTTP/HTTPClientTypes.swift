@@ -11,7 +11,7 @@ public struct HTTPClientConfiguration: Sendable, Equatable {
     public var maximumConnectionsPerHost: Int
 
     public init(caFile: String? = nil, connectTimeoutMilliseconds: Int = 10_000, totalTimeoutMilliseconds: Int = 30_000,
-                maximumResponseBytes: Int = 4 * 1024 * 1024, userAgent: String = "ischedule-gateway/0.1",
+                maximumResponseBytes: Int = 4 * 1024 * 1024, userAgent: String = "ischedule-gateway",
                 maximumConnectionsPerHost: Int = 16) {
         self.maximumConnectionsPerHost = maximumConnectionsPerHost
         self.caFile = caFile

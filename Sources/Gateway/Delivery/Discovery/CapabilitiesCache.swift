@@ -44,15 +44,16 @@ public final class CapabilitiesCache: Sendable {
     }
 
     /// The first candidate that answers with capabilities, in order: connection, TLS and HTTP
-    /// failures move on to the next (RFC 2782 failover).
-    public func firstReachable(_ candidates: [ReceiverDiscovery.Candidate]) async throws(CapabilitiesError)
-        -> (candidate: ReceiverDiscovery.Candidate, entry: Entry) {
-        var failures: [String] = []
+    /// failures move on to the next (RFC 2782 failover). `movedTo` maps a candidate URL to where
+    /// a permanent redirect of a POST moved it.
+    public func firstReachable(_ candidates: [ReceiverDiscovery.Candidate], movedTo: (String) -> String? = { _ in nil })
+        async throws(CapabilitiesError) -> (candidate: ReceiverDiscovery.Candidate, entry: Entry) {
+        var failures: [CapabilitiesError] = []
         for candidate in candidates {
             let entry: Entry?
-            do throws(CapabilitiesError) { entry = try await capabilities(at: candidate.url) } catch {
+            do throws(CapabilitiesError) { entry = try await capabilities(at: movedTo(candidate.url) ?? candidate.url) } catch {
                 entry = nil
-                failures.append(error.description)
+                failures.append(error)
             }
             if let entry { return (candidate, entry) }
         }
@@ -73,30 +74,32 @@ public final class CapabilitiesCache: Sendable {
     }
 
     private func fetch(_ url: String) async throws(CapabilitiesError) -> Entry {
-        var receiver = url
-        var location = url + (url.contains("?") ? "&" : "?") + "action=capabilities"
-        for _ in 0...maximumRedirects {
-            let response: HTTPClientResponse
-            do { response = try await client.send(HTTPClientRequest(url: location, addressPolicy: addressPolicy)) } catch {
-                throw .http(location, error)
+        let first = url + (url.contains("?") ? "&" : "?") + "action=capabilities"
+        let outcome = await Redirects.follow(from: first, limit: maximumRedirects) { location in
+            let result: Result<HTTPClientResponse, HTTPClientError>
+            do throws(HTTPClientError) {
+                result = .success(try await client.send(HTTPClientRequest(url: location, addressPolicy: addressPolicy)))
+            } catch {
+                result = .failure(error)
             }
-            if let next = response.location, [301, 302, 307, 308].contains(response.status) {
-                let absolute = Self.resolve(next, against: location)
-                if response.status == 301 || response.status == 308 {
-                    receiver = absolute.split(separator: "?", maxSplits: 1).first.map(String.init) ?? absolute
-                }
-                location = absolute
-                continue
-            }
-            guard response.status == 200 else { throw .status(location, response.status) }
-            if let type = response.values("Content-Type").first, MediaType(type)?.isXML != true {
-                throw .malformed(location, "Content-Type '\(type)' is not XML")
-            }
-            let capabilities: Capabilities
-            do { capabilities = try Capabilities(xml: response.body) } catch { throw .malformed(location, error.description) }
-            return Entry(receiver: receiver, capabilities: capabilities, expires: clock.now() + ttl(response))
+            return result
         }
-        throw .tooManyRedirects(url)
+        let response: HTTPClientResponse, location: String, receiver: String
+        switch outcome {
+        case .failed(let error, let at): throw .http(at, error)
+        case .tooMany: throw .tooManyRedirects(url)
+        case .downgrade(let from, let to): throw .malformed(from, "redirected to \(to): refusing to leave TLS")
+        case .answered(let answer, let at, let movedTo):
+            (response, location) = (answer, at)
+            receiver = movedTo.map { $0.split(separator: "?", maxSplits: 1).first.map(String.init) ?? $0 } ?? url
+        }
+        guard response.status == 200 else { throw .status(location, response.status) }
+        if let type = response.values("Content-Type").first, MediaType(type)?.isXML != true {
+            throw .malformed(location, "Content-Type '\(type)' is not XML")
+        }
+        let capabilities: Capabilities
+        do { capabilities = try Capabilities(xml: response.body) } catch { throw .malformed(location, error.description) }
+        return Entry(receiver: receiver, capabilities: capabilities, expires: clock.now() + ttl(response))
     }
 
     private func ttl(_ response: HTTPClientResponse) -> Int64 {
@@ -107,14 +110,6 @@ public final class CapabilitiesCache: Sendable {
         }
         return defaultTTL
     }
-
-    /// An absolute Location as is; a path resolved against the request's scheme, host and port.
-    static func resolve(_ location: String, against url: String) -> String {
-        if location.hasPrefix("http://") || location.hasPrefix("https://") { return location }
-        guard let schemeEnd = url.range(of: "://") else { return location }
-        let authorityEnd = url[schemeEnd.upperBound...].firstIndex(of: "/") ?? url.endIndex
-        return String(url[..<authorityEnd]) + (location.hasPrefix("/") ? location : "/" + location)
-    }
 }
 
 /// Why no capabilities could be had.
@@ -123,7 +118,7 @@ public enum CapabilitiesError: Error, Sendable, Equatable, CustomStringConvertib
     case status(String, Int)
     case malformed(String, String)
     case tooManyRedirects(String)
-    case noneReachable([String])
+    case noneReachable([CapabilitiesError])
 
     public var description: String {
         switch self {
@@ -131,7 +126,7 @@ public enum CapabilitiesError: Error, Sendable, Equatable, CustomStringConvertib
         case .status(let url, let status): "\(url): HTTP \(status)"
         case .malformed(let url, let reason): "\(url): unusable capabilities (\(reason))"
         case .tooManyRedirects(let url): "\(url): too many redirects"
-        case .noneReachable(let failures): "no receiver answered: \(failures.joined(separator: "; "))"
+        case .noneReachable(let failures): "no receiver answered: \(failures.map(\.description).joined(separator: "; "))"
         }
     }
 }

@@ -1,0 +1,104 @@
+internal import ISchedule
+internal import Logging
+internal import Transport
+
+/// Delivers over iSchedule: each recipient domain is located (static override, then SRV), the
+/// domains that share a receiver go together, each receiver is served by `ReceiverClient`, and
+/// every domain's circuit is kept by one rule, for the live attempt and the queue alike. A domain
+/// whose circuit is open is not tried (free-busy excepted: it is answered live or not at all).
+struct IScheduleTransport: DeliveryTransport {
+    let discovery: ReceiverDiscovery
+    let receivers: ReceiverClient
+    let circuit: CircuitBreaker
+    let metrics: GatewayMetrics
+    let clock: GatewayClock
+    let logger: Logger
+
+    func deliver(_ message: DeliveryMessage, to indices: [Int]) async -> DeliveryAnswers {
+        var answers: DeliveryAnswers = []
+        var domains: [String: [Int]] = [:]
+        for index in indices {
+            guard let domain = message.recipients[index].address?.domain else {
+                answers += message.answers([index], .invalidCalendarUser, "not a calendar user address")
+                continue
+            }
+            domains[domain, default: []].append(index)
+        }
+        var receivers: [[String]: (candidates: [ReceiverDiscovery.Candidate], domains: [String])] = [:]
+        for (domain, located) in await locate(Array(domains.keys)) {
+            let indices = domains[domain] ?? []
+            switch located {
+            case .failure(let error):
+                // Temporary DNS trouble is a failure for now (5.1): the queue retries it.
+                metrics.delivery(domain: domain, outcome: "dns_failure", seconds: 0)
+                logger.warning("discovery for \(domain) failed: \(error)")
+                if error.isTemporary { account([domain], failed: true) }
+                answers += message.answers(indices, error.isTemporary ? .serviceUnavailable : .noSchedulingSupport, "DNS: \(error)")
+            case .success(.noISchedule(let reason)):
+                metrics.delivery(domain: domain, outcome: "no_ischedule", seconds: 0)
+                answers += message.answers(indices, .noSchedulingSupport, reason)
+            case .success(.receivers(let candidates)):
+                if !message.isFreeBusy, circuit.isOpen(domain, now: clock.milliseconds()) {
+                    answers += message.answers(indices, .serviceUnavailable, "\(domain) failed repeatedly; not tried now (circuit open)")
+                    continue
+                }
+                receivers[candidates.map(\.url), default: (candidates, [])].domains.append(domain)
+            }
+        }
+        let delivered = await withTaskGroup(of: DeliveryAnswers.self) { group in
+            for (_, receiver) in receivers {
+                let batch = receiver.domains.flatMap { domains[$0] ?? [] }.sorted()
+                group.addTask {
+                    let started = ContinuousClock.now
+                    let result = await self.receivers.deliver(message, to: batch, candidates: receiver.candidates)
+                    let elapsed = started.duration(to: .now)
+                    self.record(result, domains: receiver.domains,
+                                seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+                    return result
+                }
+            }
+            var all: DeliveryAnswers = []
+            for await part in group { all += part }
+            return all
+        }
+        return answers + delivered
+    }
+
+    /// Discovery for every domain at once.
+    private func locate(_ domains: [String]) async -> [(String, Result<ReceiverDiscovery.Outcome, DNSError>)] {
+        await withTaskGroup(of: (String, Result<ReceiverDiscovery.Outcome, DNSError>).self) { group in
+            for domain in domains {
+                group.addTask {
+                    // Never `return` from inside a typed-throws do/catch in a task-group child:
+                    // Swift 6.3.1 at -O miscompiles that shape (README, "Release builds").
+                    let result: Result<ReceiverDiscovery.Outcome, DNSError>
+                    do throws(DNSError) { result = .success(try await discovery.locate(domain: domain)) } catch {
+                        result = .failure(error)
+                    }
+                    return (domain, result)
+                }
+            }
+            var results: [(String, Result<ReceiverDiscovery.Outcome, DNSError>)] = []
+            for await result in group { results.append(result) }
+            return results
+        }
+    }
+
+    private func record(_ result: DeliveryAnswers, domains: [String], seconds: Double) {
+        let outcome = result.allSatisfy { $0.item.requestStatus.isSuccess } ? "delivered"
+            : result.contains { $0.item.requestStatus == .pending } ? "pending" : "failed"
+        for domain in domains { metrics.delivery(domain: domain, outcome: outcome, seconds: seconds) }
+        account(domains, failed: result.contains { DeliveryPolicy.disposition($0.item.requestStatus) == .retry })
+    }
+
+    /// The circuit rule: an attempt with any answer worth retrying is a failure of its domains;
+    /// any other attempt closes their circuits.
+    private func account(_ domains: [String], failed: Bool) {
+        for domain in domains {
+            guard failed else { circuit.recordSuccess(domain); continue }
+            if circuit.recordFailure(domain, now: clock.milliseconds()) {
+                logger.warning("\(domain): circuit open for \(circuit.cooldown / 1000) s after repeated failures")
+            }
+        }
+    }
+}

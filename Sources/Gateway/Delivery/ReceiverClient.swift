@@ -1,0 +1,167 @@
+internal import DKIM
+internal import Foundation
+internal import ISchedule
+internal import Synchronization
+internal import Transport
+
+/// Sends one message to one remote receiver (protocol reference §8.2): the first candidate that
+/// answers with capabilities, their limits, recipients batched by `max-recipients`, each batch
+/// DKIM-signed with the Originator's domain key and POSTed, redirects followed and re-signed,
+/// the answers read back per recipient.
+final class ReceiverClient: Sendable {
+    struct Settings: Sendable {
+        var maxRecipients: Int
+        var maxRedirects: Int
+        /// Seconds for a scheduling POST, and for a free-busy one.
+        var requestTimeout: Double
+        var freeBusyTimeout: Double
+        var addressPolicy: AddressPolicy
+    }
+
+    private let capabilities: CapabilitiesCache
+    private let client: HTTPClient
+    private let signers: [String: DKIMSigner]
+    private let settings: Settings
+    private let clock: GatewayClock
+    /// Receiver URL → where a 301/308 moved it.
+    private let movedReceivers = Mutex<[String: String]>([:])
+
+    init(capabilities: CapabilitiesCache, client: HTTPClient, signers: [String: DKIMSigner], settings: Settings, clock: GatewayClock) {
+        self.capabilities = capabilities
+        self.client = client
+        self.signers = signers
+        self.settings = settings
+        self.clock = clock
+    }
+
+    /// Delivers to the first reachable candidate (RFC 2782 failover happens at the capabilities step).
+    func deliver(_ message: DeliveryMessage, to indices: [Int], candidates: [ReceiverDiscovery.Candidate]) async -> DeliveryAnswers {
+        let found: Result<CapabilitiesCache.Entry, CapabilitiesError>
+        do throws(CapabilitiesError) {
+            found = .success(try await capabilities.firstReachable(candidates) { url in self.movedReceivers.withLock { $0[url] } }.entry)
+        } catch {
+            found = .failure(error)
+        }
+        let receiver: CapabilitiesCache.Entry
+        switch found {
+        case .success(let entry): receiver = entry
+        case .failure(let error): return message.answers(indices, Self.status(unreachable: error), "no receiver reachable: \(error)")
+        }
+        var violation: CapabilityLimits.Violation?
+        do throws(CapabilityLimits.Violation) {
+            try CapabilityLimits.check(bodySize: message.body.count, component: message.component, method: message.method,
+                                       capabilities: receiver.capabilities)
+        } catch {
+            violation = error
+        }
+        if let violation { return message.answers(indices, .noSchedulingSupport, violation.description) }
+        var limits = receiver.capabilities
+        limits.maxRecipients = min(limits.maxRecipients ?? Int.max, settings.maxRecipients)
+        let batches = CapabilityLimits.batches(indices, capabilities: limits)
+        return await withTaskGroup(of: DeliveryAnswers.self) { group in
+            for (number, batch) in batches.enumerated() {
+                // Each POST is its own message for the receiver's replay cache: the first batch keeps
+                // the id, later ones get a stable suffix (the same on every retry).
+                var part = message
+                if number > 0 { part.messageID = "\(message.messageID)-\(number + 1)" }
+                group.addTask { await self.send(part, batch: batch, to: receiver.receiver) }
+            }
+            var answers: DeliveryAnswers = []
+            for await batchAnswers in group { answers += batchAnswers }
+            return answers
+        }
+    }
+
+    /// Nobody answered: refused connections everywhere may pass (1.0); receivers only on refused
+    /// addresses never will (5.2, so iMIP takes over); anything else is a failure for now (5.1).
+    static func status(unreachable error: CapabilitiesError) -> RequestStatus {
+        guard case .noneReachable(let failures) = error, !failures.isEmpty else { return .serviceUnavailable }
+        if failures.allSatisfy({ if case .http(_, .addressNotAllowed) = $0 { true } else { false } }) { return .invalidCalendarService }
+        if failures.allSatisfy({ if case .http(_, .couldNotConnect) = $0 { true } else { false } }) { return .pending }
+        return .serviceUnavailable
+    }
+
+    /// One POST (plus redirects) for one batch of recipients.
+    private func send(_ message: DeliveryMessage, batch: [Int], to receiver: String) async -> DeliveryAnswers {
+        func all(_ status: RequestStatus, _ description: String) -> DeliveryAnswers { message.answers(batch, status, description) }
+        guard let domain = message.originatorDomain, let signer = signers[domain] else {
+            return all(.serviceCannotHandle, "no signing key for \(message.originator)")
+        }
+        var body = message.body
+        if message.isFreeBusy {
+            let wanted = Set(batch.compactMap { message.recipients[$0].address })
+            body = AttendeeFilter.freeBusy(body) { wanted.contains($0) }
+        }
+        let timeout = Int((message.isFreeBusy ? settings.freeBusyTimeout : settings.requestTimeout) * 1000)
+        let recipientList = batch.map { message.recipients[$0].text }.joined(separator: ",")
+        let outcome = await Redirects.follow(from: receiver, limit: settings.maxRedirects) { url in
+            var request = HTTPRequestMessage(method: "POST", target: Self.path(of: url), headers: [
+                HeaderField(name: "Originator", value: message.originator),
+                HeaderField(name: "Recipient", value: recipientList),
+                HeaderField(name: "Content-Type", value: message.contentType),
+                HeaderField(name: "User-Agent", value: GatewayIdentity.userAgent),
+            ], body: body)
+            let result: Result<HTTPClientResponse, HTTPClientError>
+            do {
+                try signer.sign(&request, now: clock.seconds, messageID: message.messageID)
+                result = .success(try await client.send(HTTPClientRequest(
+                    method: "POST", url: url, headers: request.headers.map { ($0.name, $0.value) }, body: body,
+                    timeoutMilliseconds: timeout, addressPolicy: settings.addressPolicy)))
+            } catch let error as HTTPClientError {
+                result = .failure(error)
+            } catch {
+                result = .failure(.invalidRequest("could not sign: \(error)"))
+            }
+            return result
+        }
+        switch outcome {
+        case .failed(.couldNotConnect(let detail), let url): return all(.pending, "\(url): could not connect: \(detail)")
+        // A receiver (or a redirect) on a refused address will not move: no retries.
+        case .failed(let error, let url) where error.isAddressRefusal: return all(.invalidCalendarService, "\(url): \(error)")
+        case .failed(.invalidRequest(let detail), _): return all(.serviceCannotHandle, detail)
+        case .failed(let error, let url): return all(.serviceUnavailable, "\(url): \(error)")
+        case .downgrade(let from, let to): return all(.invalidCalendarService, "\(from) redirected to \(to): refusing to leave TLS")
+        case .tooMany: return all(.invalidCalendarService, "more than \(settings.maxRedirects) redirects from \(receiver)")
+        case .answered(let response, let url, let movedTo):
+            if let movedTo { movedReceivers.withLock { $0[receiver] = movedTo } }
+            return read(response, from: url, receiver: receiver, message: message, batch: batch)
+        }
+    }
+
+    /// The receiver's answer for each recipient of the batch.
+    private func read(_ response: HTTPClientResponse, from url: String, receiver: String, message: DeliveryMessage,
+                      batch: [Int]) -> DeliveryAnswers {
+        if let serial = response.values("iSchedule-Capabilities").first {
+            capabilities.noteAdvertisedSerial(serial, for: receiver)
+        }
+        // 4xx: the receiver refuses this message as it is (permanent); anything else may pass.
+        guard response.status == 200 else {
+            let refusal = (try? ErrorDocument(xml: response.body)).map { " (\($0.precondition))" } ?? ""
+            return message.answers(batch, (400..<500).contains(response.status) ? .invalidCalendarService : .serviceUnavailable,
+                                   "\(url) answered HTTP \(response.status)\(refusal)")
+        }
+        guard let answer = try? ScheduleResponse(xml: response.body) else {
+            return message.answers(batch, .serviceUnavailable, "\(url) answered without a readable schedule-response")
+        }
+        return batch.map { index in
+            let recipient = message.recipients[index].text
+            if var item = answer.item(for: recipient) {
+                item.recipient = recipient
+                return (index, item)
+            }
+            return (index, ScheduleResponse.Item(recipient: recipient, requestStatus: .serviceUnavailable,
+                                                 responseDescription: "\(url) did not answer for this recipient"))
+        }
+    }
+
+    /// The path and query of an absolute URL (for the request line the signature does not cover).
+    static func path(of url: String) -> String {
+        guard let components = URLComponents(string: url) else { return "/" }
+        let path = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
+        return components.percentEncodedQuery.map { "\(path)?\($0)" } ?? path
+    }
+}
+
+extension HTTPClientError {
+    var isAddressRefusal: Bool { if case .addressNotAllowed = self { true } else { false } }
+}

@@ -1,0 +1,58 @@
+internal import ISchedule
+internal import Logging
+
+/// Delivers to the recipients this gateway hosts: one forward per local domain (in parallel), each
+/// upstream's answer read back per recipient. Serves inbound requests and the hosted recipients
+/// of outbound ones alike.
+struct HostedDelivery: Sendable {
+    let forwarder: UpstreamForwarder
+    let domains: [String: GatewayConfiguration.LocalDomain]
+    let logger: Logger
+
+    init(forwarder: UpstreamForwarder, configuration: GatewayConfiguration, logger: Logger) {
+        self.forwarder = forwarder
+        domains = Dictionary(configuration.domains.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.logger = logger
+    }
+
+    struct Result: Sendable {
+        var answers: DeliveryAnswers
+        /// The refusal of the one upstream asked, when exactly one was asked and it refused the whole request.
+        var soleRefusal: GatewayResponse?
+    }
+
+    /// - Parameters:
+    ///   - groups: local domain → indices of its recipients in `recipients`.
+    ///   - revealsFailures: whether a failure's cause is told (to the local server) or only logged (to a remote sender).
+    func deliver(_ message: UpstreamForwarder.Message, recipients: [ScheduleRequestHead.Recipient], groups: [String: [Int]],
+                 revealsFailures: Bool) async -> Result {
+        let results = await withTaskGroup(of: (String, UpstreamForwarder.Outcome).self) { group in
+            for (name, indices) in groups {
+                guard let domain = domains[name] else { continue }
+                let texts = indices.map { recipients[$0].text }
+                group.addTask { (name, await forwarder.forward(message, recipients: texts, to: domain)) }
+            }
+            var results: [(String, UpstreamForwarder.Outcome)] = []
+            for await result in group { results.append(result) }
+            return results
+        }
+        var outcomes = RecipientOutcomes(recipients: recipients)
+        var soleRefusal: GatewayResponse?
+        for (name, outcome) in results {
+            let indices = groups[name] ?? []
+            switch outcome {
+            case .answered(let response): outcomes.merge(response, for: indices, source: "the \(name) upstream")
+            case .refused(let refusal):
+                if results.count == 1 { soleRefusal = refusal }
+                outcomes.answer(indices, refusal.status >= 500 ? .serviceUnavailable : .serviceCannotHandle,
+                                description: "the \(name) upstream answered HTTP \(refusal.status)")
+            case .failed(let reason):
+                logger.warning("forward to \(name) upstream failed: \(reason)")
+                outcomes.answer(indices, .serviceUnavailable, description: revealsFailures ? reason : "the \(name) calendar server is unavailable")
+            }
+        }
+        let response = outcomes.response()
+        let answered = groups.values.flatMap { $0 }
+        return Result(answers: answered.map { ($0, response.items[$0]) }, soleRefusal: soleRefusal)
+    }
+}

@@ -1,0 +1,75 @@
+internal import Logging
+internal import Synchronization
+
+/// The replay defence of the inbound stage: the in-memory `ReplayCache` in front, the durable
+/// `ReplayLedger` behind it (written before anything is forwarded, read back at start), and their
+/// hourly pruning.
+final class ReplayProtection: Sendable {
+    let cache: ReplayCache
+    let ledger: any ReplayLedger
+    private let clock: GatewayClock
+    private let logger: Logger
+    private let lastPrune = Mutex<Int64>(0)
+
+    init(cache: ReplayCache, ledger: any ReplayLedger, clock: GatewayClock, logger: Logger) {
+        self.cache = cache
+        self.ledger = ledger
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// Loads what the ledger kept from before a restart.
+    func restore() async throws {
+        let now = clock.seconds
+        let remembered = try await ledger.load(now: now)
+        cache.restore(remembered, now: now)
+        if !remembered.isEmpty { logger.info("replay cache: \(remembered.count) signed requests remembered from before the restart") }
+    }
+
+    enum Admission: Sendable {
+        case fresh
+        case replay
+        case duplicate(GatewayResponse)
+        case full
+        /// The ledger could not record it: nothing may be forwarded.
+        case unavailable
+    }
+
+    /// Registers a verified request; a fresh one is on disk before this returns.
+    func admit(domain: String, messageID: String, signature: String, expires: Int64) async -> Admission {
+        let now = clock.seconds
+        await pruneIfDue(now: now)
+        switch cache.admit(domain: domain, messageID: messageID, signature: signature, expires: expires, now: now) {
+        case .replay: return .replay
+        case .duplicate(let answer): return .duplicate(answer)
+        case .full: return .full
+        case .fresh:
+            do {
+                try await ledger.remember(ReplayCache.Record(domain: domain, messageID: messageID, signature: signature, expires: expires))
+                return .fresh
+            } catch {
+                logger.error("replay ledger unavailable: \(error)")
+                return .unavailable
+            }
+        }
+    }
+
+    /// Keeps the answer of a completed request for the sender's retries of the same message.
+    func complete(domain: String, messageID: String, answer: GatewayResponse) async {
+        cache.complete(domain: domain, messageID: messageID, answer: answer)
+        do { try await ledger.complete(domain: domain, messageID: messageID, answer: answer) } catch {
+            logger.error("replay ledger: could not store the answer: \(error)")
+        }
+    }
+
+    private func pruneIfDue(now: Int64) async {
+        let due = lastPrune.withLock { last in
+            guard now - last >= 3_600 else { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        cache.prune(now: now)
+        _ = try? await ledger.prune(now: now)
+    }
+}
