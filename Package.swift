@@ -39,10 +39,10 @@ let package = Package(
         .target(name: "ISchedule", swiftSettings: strict),
         .target(name: "DKIM", dependencies: ["COpenSSL"], swiftSettings: strict),
 
-        // I/O at the edges: DNS (libresolv) and, with the transport issue, HTTP/SMTP (libcurl).
+        // I/O at the edges: DNS (libresolv), HTTP and SMTP (libcurl).
         .target(name: "Transport", dependencies: ["CResolv", "CCurl", "DKIM"], swiftSettings: strict),
 
-        // The gateway service, one folder per stage (Discovery/ now; the rest with the service issue).
+        // The gateway service, one folder per stage of the pipeline.
         .target(
             name: "Gateway",
             dependencies: [
@@ -92,7 +92,9 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "IScheduleTests", dependencies: ["ISchedule", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DKIMTests", dependencies: ["DKIM", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "GatewayTests", dependencies: [
+            "Gateway", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ], swiftSettings: strict),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["ischedule-gateway", "DKIM", "Transport", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ServiceTests", dependencies: ["ischedule-gateway", "Gateway", "ISchedule", "DKIM", "TestSupport"],

@@ -28,8 +28,7 @@ struct ServeCommand: AsyncParsableCommand {
         logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
         if checkConfig {
             do { try GatewayServer.preflight(configuration) { printError($0) } } catch { throw CLIError("\(error)") }
-            print("configuration \(configuration.source) is valid: \(configuration.listeners.count) listener(s), "
-                  + "\(configuration.domains.count) domain(s), \(configuration.remotes.count) remote override(s)")
+            print("configuration \(configuration.source) is valid: \(configuration.summary)")
             return
         }
         do {

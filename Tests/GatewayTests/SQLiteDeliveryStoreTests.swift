@@ -1,5 +1,5 @@
 import Foundation
-import Gateway
+@testable import Gateway
 import Testing
 
 /// The queue store on a real SQLite file.

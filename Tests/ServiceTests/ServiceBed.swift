@@ -3,29 +3,6 @@ import Foundation
 import ISchedule
 import TestSupport
 
-/// iTIP bodies for the service tests (CRLF, complete VCALENDARs).
-enum ITIP {
-    static func calendar(method: String, component: String = "VEVENT", organizer: String, attendees: [String],
-                         uid: String = UUID().uuidString, extra: [String] = []) -> [UInt8] {
-        var lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//ischedule-gateway tests//EN", "METHOD:\(method)",
-                     "BEGIN:\(component)", "UID:\(uid)", "DTSTAMP:20261124T100000Z"]
-        if component == "VFREEBUSY" {
-            lines += ["DTSTART:20261201T000000Z", "DTEND:20261208T000000Z"]
-        } else {
-            lines += ["DTSTART:20261201T100000Z", "DTEND:20261201T110000Z", "SUMMARY:Planning meeting"]
-        }
-        lines.append("ORGANIZER:\(organizer)")
-        lines += attendees.map { "ATTENDEE;PARTSTAT=NEEDS-ACTION:\($0)" }
-        lines += extra
-        lines += ["END:\(component)", "END:VCALENDAR", ""]
-        return Array(lines.joined(separator: "\r\n").utf8)
-    }
-
-    static func contentType(_ method: String, _ component: String = "VEVENT") -> String {
-        "text/calendar; charset=utf-8; component=\(component); method=\(method)"
-    }
-}
-
 /// Signs requests as a remote domain would, with the Apple 2048-bit test key.
 struct RemoteSigner {
     let signer: DKIMSigner

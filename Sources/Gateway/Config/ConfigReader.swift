@@ -3,10 +3,10 @@ internal import Yams
 
 /// A configuration problem, named by its key path (`domains.example.com.upstream: not a URL`).
 public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let key: String
-    public let problem: String
+    let key: String
+    let problem: String
 
-    public init(key: String, problem: String) {
+    init(key: String, problem: String) {
         self.key = key
         self.problem = problem
     }

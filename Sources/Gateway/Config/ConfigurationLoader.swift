@@ -6,7 +6,7 @@ internal import Transport
 public enum ConfigurationLoader {
     /// Where `serve` looks when no `--config` is given: the working directory's `config/`, then
     /// the installed copy beside the executable, then `/etc`.
-    public static func defaultLocations(executable: String = CommandLine.arguments.first ?? "") -> [String] {
+    static func defaultLocations(executable: String = CommandLine.arguments.first ?? "") -> [String] {
         let binDirectory = URL(fileURLWithPath: executable).resolvingSymlinksInPath().deletingLastPathComponent()
         return [
             FileManager.default.currentDirectoryPath + "/config/gateway.yaml",
@@ -38,7 +38,7 @@ public enum ConfigurationLoader {
         }
     }
 
-    public static func parse(yaml text: String, directory: String, environment: [String: String] = [:],
+    static func parse(yaml text: String, directory: String, environment: [String: String] = [:],
                              source: String = "(inline)") throws(ConfigurationError) -> GatewayConfiguration {
         let root = try ConfigReader(yaml: text)
         try root.allowOnly(["listeners", "data-directory", "log-level", "administrator", "capabilities-serial", "domains",
@@ -48,34 +48,9 @@ public enum ConfigurationLoader {
 
         let listeners = try root.sections("listeners").map { reader throws(ConfigurationError) in try sections.listener(reader) }
         guard !listeners.isEmpty else { throw ConfigurationError(key: "listeners", problem: "at least one listener is required") }
-        let domainsReader = try root.section("domains")
-        guard let domainsReader, !domainsReader.keys.isEmpty else {
-            throw ConfigurationError(key: "domains", problem: "at least one domain of ours is required")
-        }
-        let domains = try domainsReader.keys.map { name throws(ConfigurationError) in
-            try sections.localDomain(name: name, try domainsReader.sectionOrEmpty(name), path: domainsReader.key(name))
-        }
-        let remotes: [GatewayConfiguration.RemoteDomain]
-        if let remoteReader = try root.section("remote-domains") {
-            remotes = try remoteReader.keys.map { name throws(ConfigurationError) in
-                try sections.remoteDomain(name: name, try remoteReader.sectionOrEmpty(name), path: remoteReader.key(name))
-            }
-        } else {
-            remotes = []
-        }
-        for remote in remotes where domains.contains(where: { $0.name == remote.name }) {
-            throw ConfigurationError(key: "remote-domains.\(remote.name)", problem: "is also one of our domains")
-        }
-
+        let (domains, remotes) = try Self.domains(root, sections: sections)
         let outbound = try root.section("outbound")
-        let dns = try root.section("dns")
-        try dns?.allowOnly(["servers"])
-        let dnsServers = try (dns?.strings("servers") ?? []).enumerated().map { index, text throws(ConfigurationError) in
-            guard let server = DNSResolverConfiguration.Server(text) else {
-                throw ConfigurationError(key: "dns.servers[\(index)]", problem: "'\(text)' is not an IPv4 address with an optional :port")
-            }
-            return server
-        }
+        let dnsServers = try Self.dnsServers(root)
         let tls = try root.section("tls")
         try tls?.allowOnly(["ca-file"])
         let caFile = try tls?.string("ca-file").map { path throws(ConfigurationError) in try paths.existingFile(path, key: "tls.ca-file") }
@@ -105,6 +80,42 @@ public enum ConfigurationLoader {
             logLevel: logLevel,
             source: source
         )
+    }
+}
+
+extension ConfigurationLoader {
+    /// Our domains (at least one) and the remote overrides, which must not name one of ours.
+    static func domains(_ root: ConfigReader, sections: ConfigurationSections) throws(ConfigurationError)
+        -> ([GatewayConfiguration.LocalDomain], [GatewayConfiguration.RemoteDomain]) {
+        let domainsReader = try root.section("domains")
+        guard let domainsReader, !domainsReader.keys.isEmpty else {
+            throw ConfigurationError(key: "domains", problem: "at least one domain of ours is required")
+        }
+        let domains = try domainsReader.keys.map { name throws(ConfigurationError) in
+            try sections.localDomain(name: name, try domainsReader.sectionOrEmpty(name), path: domainsReader.key(name))
+        }
+        var remotes: [GatewayConfiguration.RemoteDomain] = []
+        if let remoteReader = try root.section("remote-domains") {
+            remotes = try remoteReader.keys.map { name throws(ConfigurationError) in
+                try sections.remoteDomain(name: name, try remoteReader.sectionOrEmpty(name), path: remoteReader.key(name))
+            }
+        }
+        for remote in remotes where domains.contains(where: { $0.name == remote.name }) {
+            throw ConfigurationError(key: "remote-domains.\(remote.name)", problem: "is also one of our domains")
+        }
+        return (domains, remotes)
+    }
+
+    /// `dns.servers`: IPv4 literals with an optional port.
+    static func dnsServers(_ root: ConfigReader) throws(ConfigurationError) -> [DNSResolverConfiguration.Server] {
+        let dns = try root.section("dns")
+        try dns?.allowOnly(["servers"])
+        return try (dns?.strings("servers") ?? []).enumerated().map { index, text throws(ConfigurationError) in
+            guard let server = DNSResolverConfiguration.Server(text) else {
+                throw ConfigurationError(key: "dns.servers[\(index)]", problem: "'\(text)' is not an IPv4 address with an optional :port")
+            }
+            return server
+        }
     }
 }
 

@@ -4,7 +4,7 @@ internal import Synchronization
 /// left alone for `cooldown` milliseconds, so a dead domain costs one probe per cooldown instead
 /// of a worker slot per due record, and new messages for it are queued at once instead of
 /// holding the local server's request through connection timeouts.
-public final class CircuitBreaker: Sendable {
+final class CircuitBreaker: Sendable {
     private struct State {
         var failures = 0
         var openUntil: Int64 = 0

@@ -1,15 +1,15 @@
-public import ISchedule
+internal import ISchedule
 
 /// Retry timing and what an answer means for the queue.
-public struct DeliveryPolicy: Sendable {
-    public let settings: GatewayConfiguration.DeliverySettings
+struct DeliveryPolicy: Sendable {
+    let settings: GatewayConfiguration.DeliverySettings
 
-    public init(settings: GatewayConfiguration.DeliverySettings) {
+    init(settings: GatewayConfiguration.DeliverySettings) {
         self.settings = settings
     }
 
     /// What a recipient's request-status means for delivery.
-    public enum Disposition: Sendable, Equatable {
+    enum Disposition: Sendable, Equatable {
         /// Delivered, or a definitive answer about the recipient (3.x): nothing more to do.
         case final
         /// Temporary: could not connect (1.0), service unavailable (5.1). Retry later.
@@ -18,7 +18,7 @@ public struct DeliveryPolicy: Sendable {
         case permanent
     }
 
-    public static func disposition(_ status: RequestStatus) -> Disposition {
+    static func disposition(_ status: RequestStatus) -> Disposition {
         switch status.code {
         case "1.0", "5.1": .retry
         case "5.0", "5.2", "5.3": .permanent
@@ -30,14 +30,14 @@ public struct DeliveryPolicy: Sendable {
     /// jitter (`random` in 0..<1) so that retries of many messages do not arrive together; never
     /// under one second, so a retry is never signed in the same second (`t=`) as the attempt
     /// before it: an identical signature is what a receiver's replay cache refuses.
-    public func backoffMilliseconds(afterAttempts attempts: Int, random: Double) -> Int64 {
+    func backoffMilliseconds(afterAttempts attempts: Int, random: Double) -> Int64 {
         let exponent = Double(max(0, min(attempts - 1, 40)))
         let base = min(settings.retryInitial * pow2(exponent), settings.retryMaximum)
         return max(1_000, Int64((base * (0.8 + 0.4 * random) * 1000).rounded()))
     }
 
     /// Whether iSchedule has had its chance: too many attempts, or too old.
-    public func isExhausted(attempts: Int, createdAt: Int64, now: Int64) -> Bool {
+    func isExhausted(attempts: Int, createdAt: Int64, now: Int64) -> Bool {
         attempts >= settings.maxAttempts || Double(now - createdAt) >= settings.maxAge * 1000
     }
 

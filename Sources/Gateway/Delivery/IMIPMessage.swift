@@ -1,5 +1,5 @@
-public import ISchedule
-public import Transport
+internal import ISchedule
+internal import Transport
 import Foundation
 
 /// Builds the RFC 6047 (iMIP) e-mail that carries an iTIP message to a recipient whose domain
@@ -7,26 +7,26 @@ import Foundation
 /// `Reply-To` the originator (so a reply reaches the organizer or attendee), a Subject from METHOD and
 /// SUMMARY, and a `multipart/alternative` with a readable `text/plain` part and the calendar object
 /// unchanged as `text/calendar; method=…; charset=utf-8`. Lines end in CRLF and stay under 78 octets.
-public enum IMIPMessage {
+enum IMIPMessage {
     /// The gateway's identity as an e-mail sender.
-    public struct Sender: Sendable, Equatable {
-        public var address: String
-        public var displayName: String?
+    struct Sender: Sendable, Equatable {
+        var address: String
+        var displayName: String?
         /// Right-hand side of generated Message-IDs.
-        public var messageIDDomain: String
+        var messageIDDomain: String
 
-        public init(address: String, displayName: String? = nil, messageIDDomain: String) {
+        init(address: String, displayName: String? = nil, messageIDDomain: String) {
             self.address = address
             self.displayName = displayName
             self.messageIDDomain = messageIDDomain
         }
     }
 
-    public enum BuildError: Error, Sendable, Equatable, CustomStringConvertible {
+    enum BuildError: Error, Sendable, Equatable, CustomStringConvertible {
         case freeBusyIsNotMailable
         case notAMailbox(String)
 
-        public var description: String {
+        var description: String {
             switch self {
             case .freeBusyIsNotMailable: "free-busy requests cannot be answered by e-mail"
             case .notAMailbox(let address): "\(address) is not a mailto: address"
@@ -38,7 +38,7 @@ public enum IMIPMessage {
     ///   - calendar: the iTIP body exactly as it should arrive (sent base64, so byte for byte).
     ///   - date: Unix seconds for the Date header.
     ///   - messageID: left part of the Message-ID (a new UUID when nil).
-    public static func build(calendar: [UInt8], message: ITIPMessage, originator: CalendarUserAddress,
+    static func build(calendar: [UInt8], message: ITIPMessage, originator: CalendarUserAddress,
                              recipient: CalendarUserAddress, sender: Sender, date: Int64,
                              messageID: String? = nil) throws(BuildError) -> MailSubmission {
         let messageID = messageID ?? UUID().uuidString.lowercased()

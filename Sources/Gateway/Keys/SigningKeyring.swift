@@ -1,19 +1,19 @@
 internal import Foundation
-public import DKIM
+internal import DKIM
 
 /// Our domains' DKIM private keys: the signer of each domain (its first key) and the public key
 /// records of all its keys, which `/.well-known/domainkey/<d>/<s>` serves.
-public struct SigningKeyring: Sendable {
+struct SigningKeyring: Sendable {
     /// Domain → signer for outbound requests.
-    public let signers: [String: DKIMSigner]
+    let signers: [String: DKIMSigner]
     /// Local domain → signer used when forwarding to its upstream with `upstream-trust: dkim`.
-    public let upstreamSigners: [String: DKIMSigner]
+    let upstreamSigners: [String: DKIMSigner]
     /// `domain/selector` → key record text.
-    public let records: [String: String]
+    let records: [String: String]
 
     /// Loads every configured key. A key marked `create-if-missing` is generated (2048 bits, mode
     /// 0600) when its file does not exist; `notice` is told so.
-    public static func load(_ configuration: GatewayConfiguration,
+    static func load(_ configuration: GatewayConfiguration,
                             notice: (String) -> Void) throws(ConfigurationError) -> SigningKeyring {
         var signers: [String: DKIMSigner] = [:]
         var upstreamSigners: [String: DKIMSigner] = [:]
@@ -39,7 +39,7 @@ public struct SigningKeyring: Sendable {
     }
 
     /// The record for `/.well-known/domainkey/<domain>/<selector>`.
-    public func record(domain: String, selector: String) -> String? {
+    func record(domain: String, selector: String) -> String? {
         records["\(domain.lowercased())/\(selector.lowercased())"]
     }
 

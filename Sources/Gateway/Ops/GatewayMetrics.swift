@@ -1,14 +1,14 @@
 internal import Foundation
 internal import Metrics
-public import Prometheus
+internal import Prometheus
 
 /// The gateway's metrics (swift-metrics API) in a Prometheus registry that `/metrics` renders.
 /// The registry is per instance, so tests can run several gateways in one process.
-public final class GatewayMetrics: Sendable {
-    public let registry: PrometheusCollectorRegistry
+final class GatewayMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
 
-    public init() {
+    init() {
         registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = [.milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(250),
@@ -18,19 +18,19 @@ public final class GatewayMetrics: Sendable {
 
     /// A request handled, by direction (`inbound`, `outbound`, `capabilities`, `domainkey`) and outcome
     /// (`ok`, or the iSchedule precondition / HTTP status that refused it).
-    public func request(direction: String, outcome: String) {
+    func request(direction: String, outcome: String) {
         Counter(label: "ischedule_requests_total", dimensions: [("direction", direction), ("outcome", outcome)],
                 factory: factory).increment()
     }
 
     /// An inbound signature that did not verify, by reason.
-    public func verificationFailure(reason: String) {
+    func verificationFailure(reason: String) {
         Counter(label: "ischedule_verification_failures_total", dimensions: [("reason", reason)], factory: factory).increment()
     }
 
     /// One delivery attempt to a remote domain: its outcome (`delivered`, `pending`, `failed`,
     /// `no_ischedule`) and how long it took.
-    public func delivery(domain: String, outcome: String, seconds: Double) {
+    func delivery(domain: String, outcome: String, seconds: Double) {
         Counter(label: "ischedule_deliveries_total", dimensions: [("domain", domain), ("outcome", outcome)],
                 factory: factory).increment()
         Metrics.Timer(label: "ischedule_delivery_duration_seconds", dimensions: [("domain", domain)], factory: factory)
@@ -38,29 +38,29 @@ public final class GatewayMetrics: Sendable {
     }
 
     /// One forward to a local upstream, by outcome.
-    public func forward(upstream: String, outcome: String) {
+    func forward(upstream: String, outcome: String) {
         Counter(label: "ischedule_upstream_forwards_total", dimensions: [("upstream", upstream), ("outcome", outcome)],
                 factory: factory).increment()
     }
 
     /// Deliveries the outbound path queued: retries (answered 1.0) and iMIP fallbacks (answered 1.1).
-    public func queued(retries: Int, fallbacks: Int) {
+    func queued(retries: Int, fallbacks: Int) {
         if retries > 0 { Counter(label: "ischedule_queued_total", dimensions: [("kind", "retry")], factory: factory).increment(by: retries) }
         if fallbacks > 0 { fallback(reason: "live_attempt", count: fallbacks) }
     }
 
     /// Recipients handed to iMIP, by why (`no_ischedule`, `permanent`, `exhausted`, `live_attempt`).
-    public func fallback(reason: String, count: Int = 1) {
+    func fallback(reason: String, count: Int = 1) {
         Counter(label: "ischedule_imip_fallbacks_total", dimensions: [("reason", reason)], factory: factory).increment(by: count)
     }
 
     /// One queued attempt by the worker, by kind (`ischedule`, `imip`) and outcome.
-    public func queueAttempt(kind: String, outcome: String) {
+    func queueAttempt(kind: String, outcome: String) {
         Counter(label: "ischedule_queue_attempts_total", dimensions: [("kind", kind), ("outcome", outcome)], factory: factory).increment()
     }
 
     /// Queue depth by state and the age of the oldest pending record.
-    public func queue(_ statistics: QueueStatistics, nowMilliseconds: Int64) {
+    func queue(_ statistics: QueueStatistics, nowMilliseconds: Int64) {
         for state in QueuedDelivery.State.allCases {
             Gauge(label: "ischedule_queue_depth", dimensions: [("state", state.rawValue)], factory: factory)
                 .record(Double(statistics.counts[state] ?? 0))
@@ -70,5 +70,5 @@ public final class GatewayMetrics: Sendable {
     }
 
     /// The Prometheus text exposition.
-    public func render() -> [UInt8] { registry.emitToBuffer() }
+    func render() -> [UInt8] { registry.emitToBuffer() }
 }

@@ -57,7 +57,7 @@ public struct NewDelivery: Sendable, Equatable {
 }
 
 /// What an attempt did to a claimed record, applied in one transaction with the records it spawns.
-public struct DeliveryUpdate: Sendable, Equatable {
+struct DeliveryUpdate: Sendable, Equatable {
     public var state: QueuedDelivery.State
     /// Recipients still covered (when some were delivered and the rest wait).
     public var recipients: [String]?
@@ -69,7 +69,7 @@ public struct DeliveryUpdate: Sendable, Equatable {
     /// New records, e.g. one iMIP record per recipient handed to e-mail.
     public var spawn: [NewDelivery]
 
-    public init(state: QueuedDelivery.State, recipients: [String]? = nil, nextAttemptAt: Int64? = nil, error: String? = nil,
+    init(state: QueuedDelivery.State, recipients: [String]? = nil, nextAttemptAt: Int64? = nil, error: String? = nil,
                 outcome: String? = nil, countsAsAttempt: Bool = true, spawn: [NewDelivery] = []) {
         self.state = state
         self.recipients = recipients
@@ -91,7 +91,7 @@ public struct QueueStatistics: Sendable, Equatable {
 /// the gateway answers 1.0/1.1 after that and never before. Claims are leases, so records of a
 /// worker that died come back when the lease runs out. SQLite now; the protocol leaves room for a
 /// PostgreSQL store shared by several gateway instances.
-public protocol DeliveryStore: Sendable {
+protocol DeliveryStore: Sendable {
     func enqueue(_ deliveries: [NewDelivery]) async throws -> [Int64]
     /// Due pending records not leased by anyone, oldest first, leased to `owner` until `leaseUntil`;
     /// iSchedule records of `excludingDomains` (busy or circuit open) are left alone.

@@ -55,7 +55,7 @@ public final class SQLiteDeliveryStore: DeliveryStore {
         return try await batcher.submit(deliveries)
     }
 
-    public func claim(now: Int64, leaseUntil: Int64, owner: String, limit: Int,
+    func claim(now: Int64, leaseUntil: Int64, owner: String, limit: Int,
                       excludingDomains: Set<String>) async throws -> [QueuedDelivery] {
         let excluded = Array(excludingDomains)
         return try await pool.write { db in
@@ -74,7 +74,7 @@ public final class SQLiteDeliveryStore: DeliveryStore {
         }
     }
 
-    public func finish(_ id: Int64, owner: String, _ update: DeliveryUpdate) async throws {
+    func finish(_ id: Int64, owner: String, _ update: DeliveryUpdate) async throws {
         try await pool.write { db in
             for spawned in update.spawn { try Self.insert(spawned, into: db) }
             try db.execute(sql: """
@@ -132,7 +132,7 @@ public final class SQLiteDeliveryStore: DeliveryStore {
         }
     }
 
-    public func purgeFinished(createdBefore cutoff: Int64) async throws -> Int {
+    func purgeFinished(createdBefore cutoff: Int64) async throws -> Int {
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM deliveries WHERE state IN ('delivered', 'handed-off', 'failed', 'dropped') AND created_at < ?",
                            arguments: [cutoff])
@@ -141,14 +141,14 @@ public final class SQLiteDeliveryStore: DeliveryStore {
     }
 
     /// A SQLite queue serves one gateway process, so at start every lease is a dead process's.
-    public func recoverAbandonedClaims() async throws -> Int {
+    func recoverAbandonedClaims() async throws -> Int {
         try await pool.write { db in
             try db.execute(sql: "UPDATE deliveries SET lease_until = 0, lease_owner = NULL WHERE state = 'pending' AND lease_owner IS NOT NULL")
             return db.changesCount
         }
     }
 
-    public func isHealthy() async -> Bool {
+    func isHealthy() async -> Bool {
         (try? await pool.read { try Int.fetchOne($0, sql: "SELECT 1") }) == 1
     }
 
@@ -175,11 +175,11 @@ public final class SQLiteDeliveryStore: DeliveryStore {
 }
 
 /// Why a queue operation failed.
-public enum QueueError: Error, Sendable, Equatable, CustomStringConvertible {
+enum QueueError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The record's lease ran out and another worker claimed it; this attempt's result is dropped.
     case leaseLost(Int64)
 
-    public var description: String {
+    var description: String {
         switch self {
         case .leaseLost(let id): "lease on delivery \(id) was lost"
         }

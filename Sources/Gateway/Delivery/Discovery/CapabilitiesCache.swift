@@ -9,7 +9,7 @@ import Synchronization
 /// response's `max-age` (capped) or a default, and dropped when a later response advertises a
 /// different `iSchedule-Capabilities` serial.
 public final class CapabilitiesCache: Sendable {
-    public let client: HTTPClient
+    let client: HTTPClient
     private let clock: any UnixClock
     private let defaultTTL: Int64
     private let maximumTTL: Int64
@@ -36,7 +36,7 @@ public final class CapabilitiesCache: Sendable {
     }
 
     /// The capabilities of the receiver at `url`, from the cache while fresh.
-    public func capabilities(at url: String) async throws(CapabilitiesError) -> Entry {
+    func capabilities(at url: String) async throws(CapabilitiesError) -> Entry {
         if let entry = entries.withLock({ $0[url] }), entry.expires > clock.now() { return entry }
         let entry = try await fetch(url)
         entries.withLock { $0[url] = entry }
@@ -63,7 +63,7 @@ public final class CapabilitiesCache: Sendable {
     /// Notes the `iSchedule-Capabilities` header of a response from `url`; a serial different from
     /// the cached one drops the entry so the next use fetches again. Returns whether it did.
     @discardableResult
-    public func noteAdvertisedSerial(_ serial: String, for url: String) -> Bool {
+    func noteAdvertisedSerial(_ serial: String, for url: String) -> Bool {
         entries.withLock { entries in
             guard let cached = entries[url], cached.capabilities.serialNumber != serial.trimmingCharacters(in: .whitespaces) else {
                 return false

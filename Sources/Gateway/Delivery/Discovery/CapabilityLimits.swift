@@ -1,17 +1,17 @@
-public import ISchedule
+internal import ISchedule
 
 /// What a receiver's capabilities allow a sender to send (protocol reference §3, §13 check 12):
 /// recipients split into batches of at most `max-recipients`, bodies no larger than
 /// `max-content-length`, only advertised components, methods and calendar data types.
-public enum CapabilityLimits {
+enum CapabilityLimits {
     /// Why a message cannot go to a receiver as it is.
-    public enum Violation: Error, Sendable, Equatable, CustomStringConvertible {
+    enum Violation: Error, Sendable, Equatable, CustomStringConvertible {
         case bodyTooLarge(size: Int, maximum: Int)
         case unsupportedMessage(component: String, method: String)
         case unsupportedDataType(String)
         case unsupportedVersion([String])
 
-        public var description: String {
+        var description: String {
             switch self {
             case .bodyTooLarge(let size, let maximum): "body of \(size) octets exceeds the receiver's max-content-length \(maximum)"
             case .unsupportedMessage(let component, let method): "receiver does not accept \(component) \(method)"
@@ -22,7 +22,7 @@ public enum CapabilityLimits {
     }
 
     /// Recipients in batches of at most `max-recipients`, order kept; one batch when unlimited.
-    public static func batches<Recipient>(_ recipients: [Recipient], capabilities: Capabilities) -> [[Recipient]] {
+    static func batches<Recipient>(_ recipients: [Recipient], capabilities: Capabilities) -> [[Recipient]] {
         guard let limit = capabilities.maxRecipients, limit > 0, recipients.count > limit else {
             return recipients.isEmpty ? [] : [recipients]
         }
@@ -30,7 +30,7 @@ public enum CapabilityLimits {
     }
 
     /// Whether a message of this shape may be sent at all (splitting cannot fix these).
-    public static func check(bodySize: Int, component: String, method: String, contentType: String = "text/calendar",
+    static func check(bodySize: Int, component: String, method: String, contentType: String = "text/calendar",
                              capabilities: Capabilities) throws(Violation) {
         if !capabilities.versions.isEmpty && !capabilities.versions.contains("1.0") {
             throw .unsupportedVersion(capabilities.versions)

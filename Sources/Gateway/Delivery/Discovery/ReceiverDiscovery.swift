@@ -5,9 +5,9 @@ import DKIM
 /// `_ischedules._tcp` (https), else SRV `_ischedule._tcp` (http), else none. Never a guessed
 /// `https://<domain>/.well-known/ischedule`: no SRV means no iSchedule.
 public struct ReceiverDiscovery: Sendable {
-    public let resolver: DNSResolver
+    let resolver: DNSResolver
     /// Domain (lower case) → receiver URI, consulted before DNS.
-    public let overrides: [String: String]
+    let overrides: [String: String]
 
     public init(resolver: DNSResolver, overrides: [String: String] = [:]) {
         self.resolver = resolver
@@ -39,7 +39,7 @@ public struct ReceiverDiscovery: Sendable {
         return try await locate(domain: rawDomain, using: &generator)
     }
 
-    public func locate(domain rawDomain: String, using generator: inout some RandomNumberGenerator) async throws(DNSError) -> Outcome {
+    func locate(domain rawDomain: String, using generator: inout some RandomNumberGenerator) async throws(DNSError) -> Outcome {
         let domain = DNSResolver.normalize(rawDomain)
         if let url = overrides[domain] { return .receivers([Candidate(url: url, origin: .staticOverride, srv: nil)]) }
         guard DNSName.isValidDomain(domain) else { throw .invalidName(rawDomain) }
