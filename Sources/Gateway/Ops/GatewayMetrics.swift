@@ -59,14 +59,12 @@ final class GatewayMetrics: Sendable {
         Counter(label: "ischedule_queue_attempts_total", dimensions: [("kind", kind), ("outcome", outcome)], factory: factory).increment()
     }
 
-    /// Queue depth by state and the age of the oldest pending record.
-    func queue(_ statistics: QueueStatistics, nowMilliseconds: Int64) {
-        for state in QueuedDelivery.State.allCases {
-            Gauge(label: "ischedule_queue_depth", dimensions: [("state", state.rawValue)], factory: factory)
-                .record(Double(statistics.counts[state] ?? 0))
+    /// Queue depth by state (every state, zeros included) and the age of the oldest pending record.
+    func queue(depth: [String: Int], oldestPendingSeconds: Double) {
+        for (state, count) in depth {
+            Gauge(label: "ischedule_queue_depth", dimensions: [("state", state)], factory: factory).record(Double(count))
         }
-        let age = statistics.oldestPendingCreatedAt.map { Double(nowMilliseconds - $0) / 1000 } ?? 0
-        Gauge(label: "ischedule_queue_oldest_pending_seconds", factory: factory).record(age)
+        Gauge(label: "ischedule_queue_oldest_pending_seconds", factory: factory).record(oldestPendingSeconds)
     }
 
     /// The Prometheus text exposition.

@@ -104,7 +104,8 @@ final class DeliveryWorker: Service, Sendable {
             return due
         }
         if statisticsDue, let statistics = try? await store.statistics() {
-            metrics.queue(statistics, nowMilliseconds: now)
+            metrics.queue(depth: Dictionary(uniqueKeysWithValues: QueuedDelivery.State.allCases.map { ($0.rawValue, statistics.counts[$0] ?? 0) }),
+                          oldestPendingSeconds: statistics.oldestPendingCreatedAt.map { Double(now - $0) / 1000 } ?? 0)
         }
         if purgeDue, let purged = try? await store.purgeFinished(createdBefore: now - Int64(settings.keepFinished * 1000)), purged > 0 {
             logger.info("queue: deleted \(purged) finished deliveries older than \(settings.keepFinished) s")
