@@ -52,12 +52,24 @@ public final class IsolatedNamespace: @unchecked Sendable {
 
     /// A recorder (Tests/Helpers/loopback_recorder.py) inside the namespace; returns once it listens.
     public func recorder(tcp: [String] = [], dns: [String] = []) throws -> ChildProcess {
+        try Self.startRecorder(tcp: tcp, dns: dns, launcher: launcher,
+                               log: directory.appendingPathComponent("recorder-\(UUID().uuidString.prefix(8)).log").path)
+    }
+
+    /// A recorder (Tests/Helpers/loopback_recorder.py) in the test's own namespace, on loopback.
+    public static func loopbackRecorder(tcp: [String] = [], dns: [String] = []) throws -> ChildProcess {
+        try startRecorder(tcp: tcp, dns: dns, launcher: [],
+                          log: FileManager.default.temporaryDirectory.appendingPathComponent("recorder-\(UUID().uuidString.prefix(8)).log").path)
+    }
+
+    private static func startRecorder(tcp: [String], dns: [String], launcher: [String], log: String) throws -> ChildProcess {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Helpers/loopback_recorder.py").path
         var arguments = [script]
         if !tcp.isEmpty { arguments += ["--tcp"] + tcp }
         if !dns.isEmpty { arguments += ["--dns"] + dns }
-        let process = try start("/usr/bin/python3", arguments, log: "recorder-\(UUID().uuidString.prefix(8)).log")
+        let command = launcher + ["/usr/bin/python3"] + arguments
+        let process = try ChildProcess(command[0], Array(command.dropFirst()), logPath: log)
         for _ in 0..<200 where process.isRunning && !process.log.contains("ready") { usleep(25_000) }
         guard process.isRunning else { throw ChildProcessError("recorder did not start: \(process.log)") }
         return process

@@ -80,6 +80,23 @@ final class ManualClock: UnixClock {
         }
     }
 
+    @Test func concurrentLookupsOfOneNameShareOneQuery() async throws {
+        let port = freeLoopbackPort()
+        let witness = try IsolatedNamespace.loopbackRecorder(dns: ["127.0.0.1:\(port)"])
+        defer { witness.stop() }
+        let resolver = DNSResolver(configuration: DNSResolverConfiguration(servers: [.init("127.0.0.1:\(port)")!], timeoutSeconds: 1, attempts: 1))
+        let failures = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<20 {
+                group.addTask { (try? await resolver.addresses(of: "burst.gateway.test")) == nil }
+            }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(failures == 20)
+        // One A and one AAAA query for twenty callers (the silent server answers none of them).
+        let queries = witness.log.split(separator: "\n").filter { $0 == "query burst.gateway.test" }
+        #expect(queries.count == 2, "\(witness.log)")
+    }
+
     @Test func answersAreCachedForTheirTTLAndNegativeAnswersBriefly() async throws {
         let server = try TestDNSServer(zones: ["gateway.test": Self.zone])
         let clock = ManualClock()

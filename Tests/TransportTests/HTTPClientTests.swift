@@ -1,3 +1,4 @@
+import DKIM
 import Foundation
 import Synchronization
 import Testing
@@ -37,7 +38,8 @@ func loopback(_ request: HTTPClientRequest) -> HTTPClientRequest {
         #expect(response.status == 200 && response.body == Array("hello".utf8))
         #expect(response.values("content-type") == ["text/plain"])
         let echo = try await fixture.client.send(loopback(HTTPClientRequest(method: "POST", url: "\(fixture.base)/echo",
-                                                                   headers: [("X-Test", "signed"), ("Content-Type", "text/calendar"), ("X-Empty", "")],
+                                                                   headers: [HeaderField(name: "X-Test", value: "signed"), HeaderField(name: "Content-Type", value: "text/calendar"),
+                                                                             HeaderField(name: "X-Empty", value: "")],
                                                                    body: Array("BEGIN:VCALENDAR\r\n".utf8))))
         #expect(echo.status == 200 && echo.body == Array("BEGIN:VCALENDAR\r\n".utf8))
         #expect(echo.values("X-Seen-Test") == ["signed"] && echo.values("X-Method") == ["POST"])

@@ -105,7 +105,7 @@ final class ReceiverClient: Sendable {
             do {
                 try signer.sign(&request, now: clock.seconds, messageID: message.messageID)
                 result = .success(try await client.send(HTTPClientRequest(
-                    method: "POST", url: url, headers: request.headers.map { ($0.name, $0.value) }, body: body,
+                    method: "POST", url: url, headers: request.headers, body: body,
                     timeoutMilliseconds: timeout, addressPolicy: settings.addressPolicy)))
             } catch let error as HTTPClientError {
                 result = .failure(error)

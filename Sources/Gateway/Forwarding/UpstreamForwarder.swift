@@ -50,7 +50,7 @@ struct UpstreamForwarder: Sendable {
         let response: HTTPClientResponse
         do {
             response = try await client.send(HTTPClientRequest(
-                method: "POST", url: upstream, headers: request.headers.map { ($0.name, $0.value) }, body: message.body,
+                method: "POST", url: upstream, headers: request.headers, body: message.body,
                 addressPolicy: .any))
         } catch {
             metrics.forward(upstream: domain.name, outcome: "unreachable")

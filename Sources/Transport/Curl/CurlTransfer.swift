@@ -1,4 +1,5 @@
 internal import CCurl
+internal import DKIM
 import Foundation
 import Synchronization
 
@@ -102,9 +103,10 @@ final class CurlTransfer: @unchecked Sendable {
         guard request.method.utf8.allSatisfy({ $0 >= 0x41 && $0 <= 0x5A }), !request.method.isEmpty else {
             throw .invalidRequest("method '\(request.method)'")
         }
-        for (name, value) in request.headers {
-            guard !name.contains(where: { $0 == ":" || $0 == "\r" || $0 == "\n" }), !value.contains(where: { $0 == "\r" || $0 == "\n" })
-            else { throw .invalidRequest("header \(name) contains a line break or colon") }
+        for header in request.headers {
+            guard !header.name.contains(where: { $0 == ":" || $0 == "\r" || $0 == "\n" }),
+                  !header.value.contains(where: { $0 == "\r" || $0 == "\n" })
+            else { throw .invalidRequest("header \(header.name) contains a line break or colon") }
         }
         try set(CURLOPT_URL, request.url)
         try set(CURLOPT_FOLLOWLOCATION, 0)
@@ -275,9 +277,9 @@ final class CurlTransfer: @unchecked Sendable {
         let status = responseCode
         var version = 0
         _ = ischedule_curl_easy_getinfo_long(handle, CURLINFO_HTTP_VERSION, &version)
-        let headers = headerLines.dropFirst().compactMap { line -> (name: String, value: String)? in
+        let headers = headerLines.dropFirst().compactMap { line -> HeaderField? in
             guard let colon = line.firstIndex(of: ":") else { return nil }
-            return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+            return HeaderField(name: String(line[..<colon]), value: line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
         }
         return .success(HTTPClientResponse(status: status, headers: headers, body: body,
                                            httpVersion: version == Int(CURL_HTTP_VERSION_2_0) ? "2" : "1.1",

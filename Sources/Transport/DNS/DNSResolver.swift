@@ -11,6 +11,7 @@ public final class DNSResolver: Sendable {
     private let clock: any UnixClock
     private let queue = DispatchQueue(label: "ischedule-gateway.dns", attributes: .concurrent)
     private let cache = Mutex<[CacheKey: CacheEntry]>([:])
+    private let inFlight = Mutex<[CacheKey: Task<Result<Records, DNSError>, Never>]>([:])
     private static let cacheCapacity = 10_000
 
     public init(configuration: DNSResolverConfiguration = DNSResolverConfiguration(), clock: any UnixClock = SystemUnixClock()) {
@@ -79,7 +80,15 @@ public final class DNSResolver: Sendable {
         let key = CacheKey(name: name, type: type.rawValue)
         let now = clock.now()
         if let entry = cache.withLock({ $0[key] }), entry.expires > now { return try entry.result.get() }
-        let result = await resolve(name, type)
+        // Concurrent lookups of one uncached name share one query.
+        let task = inFlight.withLock { tasks in
+            if let running = tasks[key] { return running }
+            let task = Task { await resolve(name, type) }
+            tasks[key] = task
+            return task
+        }
+        let result = await task.value
+        inFlight.withLock { tasks in if tasks[key] == task { tasks[key] = nil } }
         store(result, for: key, now: now)
         return try result.get()
     }

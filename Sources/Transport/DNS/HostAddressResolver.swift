@@ -1,4 +1,6 @@
+public import DKIM
 import Dispatch
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,24 +21,55 @@ extension DNSResolver: HostAddressResolver {
     /// The resolver for connections: this one when DNS servers are configured (nothing then goes
     /// to the system resolver), else the system's (`getaddrinfo`: /etc/hosts, then resolv.conf).
     public var hostResolver: any HostAddressResolver {
-        configuration.servers.isEmpty ? SystemHostResolver() : self
+        configuration.servers.isEmpty ? SystemHostResolver.shared : self
     }
 }
 
-/// `getaddrinfo` on a dispatch queue of its own (it blocks), for when no DNS servers are configured.
-public struct SystemHostResolver: HostAddressResolver {
-    private static let queue = DispatchQueue(label: "ischedule-gateway.getaddrinfo", attributes: .concurrent)
+/// `getaddrinfo` (it blocks) on a dispatch queue of its own, for when no DNS servers are
+/// configured. getaddrinfo gives no TTL, so answers are kept for a minute; concurrent lookups of
+/// one name share a single call, so a burst of requests to one host costs one lookup.
+public final class SystemHostResolver: HostAddressResolver {
+    /// The one the clients share by default.
+    public static let shared = SystemHostResolver()
 
-    public init() {}
+    private static let queue = DispatchQueue(label: "ischedule-gateway.getaddrinfo", attributes: .concurrent)
+    private static let lifetimeSeconds: Int64 = 60
+    private let clock: any UnixClock
+    private let cache = Mutex<[String: (expires: Int64, addresses: [String])]>([:])
+    private let inFlight = Mutex<[String: Task<Result<[String], DNSError>, Never>]>([:])
+
+    public init(clock: any UnixClock = SystemUnixClock()) {
+        self.clock = clock
+    }
 
     public func addresses(of host: String) async throws(DNSError) -> [String] {
-        let result = await withCheckedContinuation { continuation in
-            Self.queue.async { continuation.resume(returning: Self.lookup(host)) }
+        let name = DNSResolver.normalize(host)
+        let now = clock.now()
+        if let entry = cache.withLock({ $0[name] }), entry.expires > now { return entry.addresses }
+        let task = inFlight.withLock { tasks in
+            if let running = tasks[name] { return running }
+            let task = Task { await Self.lookup(name) }
+            tasks[name] = task
+            return task
+        }
+        let result = await task.value
+        inFlight.withLock { tasks in if tasks[name] == task { tasks[name] = nil } }
+        if case .success(let addresses) = result {
+            cache.withLock { entries in
+                if entries.count > 10_000 { entries.removeAll() }
+                entries[name] = (now + Self.lifetimeSeconds, addresses)
+            }
         }
         return try result.get()
     }
 
-    private static func lookup(_ host: String) -> Result<[String], DNSError> {
+    private static func lookup(_ host: String) async -> Result<[String], DNSError> {
+        await withCheckedContinuation { continuation in
+            queue.async { continuation.resume(returning: resolve(host)) }
+        }
+    }
+
+    private static func resolve(_ host: String) -> Result<[String], DNSError> {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var list: UnsafeMutablePointer<addrinfo>?

@@ -1,3 +1,5 @@
+public import DKIM
+
 /// How the HTTP client behaves for every request.
 public struct HTTPClientConfiguration: Sendable, Equatable {
     /// PEM bundle of trusted CAs; nil uses the system store. Verification is always on.
@@ -27,7 +29,7 @@ public struct HTTPClientConfiguration: Sendable, Equatable {
 public struct HTTPClientRequest: Sendable, Equatable {
     public var method: String
     public var url: String
-    public var headers: [(name: String, value: String)]
+    public var headers: [HeaderField]
     public var body: [UInt8]
     /// Overrides the configuration's total timeout for this request.
     public var timeoutMilliseconds: Int?
@@ -36,7 +38,7 @@ public struct HTTPClientRequest: Sendable, Equatable {
     /// Report the peer's certificate chain in the response (diagnostics such as `probe`).
     public var collectsCertificates = false
 
-    public init(method: String = "GET", url: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
+    public init(method: String = "GET", url: String, headers: [HeaderField] = [], body: [UInt8] = [],
                 timeoutMilliseconds: Int? = nil, addressPolicy: AddressPolicy = .publicOnly) {
         self.addressPolicy = addressPolicy
         self.method = method
@@ -47,15 +49,15 @@ public struct HTTPClientRequest: Sendable, Equatable {
     }
 
     public static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.method == rhs.method && lhs.url == rhs.url && lhs.addressPolicy == rhs.addressPolicy && lhs.body == rhs.body && lhs.timeoutMilliseconds == rhs.timeoutMilliseconds
-            && lhs.headers.map(\.name) == rhs.headers.map(\.name) && lhs.headers.map(\.value) == rhs.headers.map(\.value)
+        lhs.method == rhs.method && lhs.url == rhs.url && lhs.addressPolicy == rhs.addressPolicy && lhs.body == rhs.body
+            && lhs.timeoutMilliseconds == rhs.timeoutMilliseconds && lhs.headers == rhs.headers
     }
 }
 
 /// A complete response: status, the final response's header fields in order, body.
 public struct HTTPClientResponse: Sendable {
     public let status: Int
-    public let headers: [(name: String, value: String)]
+    public let headers: [HeaderField]
     public let body: [UInt8]
     /// "1.1" or "2".
     public let httpVersion: String
@@ -64,9 +66,7 @@ public struct HTTPClientResponse: Sendable {
     public let certificates: [[String: String]]
 
     /// Values of every header called `name` (case-insensitive).
-    public func values(_ name: String) -> [String] {
-        headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value)
-    }
+    public func values(_ name: String) -> [String] { headers.values(named: name) }
 
     /// Where a 3xx response points, if anywhere.
     public var location: String? { (300..<400).contains(status) ? values("Location").first : nil }

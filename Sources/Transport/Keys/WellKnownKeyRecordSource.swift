@@ -42,7 +42,7 @@ public struct WellKnownKeyRecordSource: KeyRecordSource {
         let location = try await url(domain: domain, selector: selector)
         let response: HTTPClientResponse
         do {
-            response = try await client.send(HTTPClientRequest(url: location, headers: [("Accept", "text/plain")],
+            response = try await client.send(HTTPClientRequest(url: location, headers: [HeaderField(name: "Accept", value: "text/plain")],
                                                                addressPolicy: addressPolicy))
         } catch {
             guard revealsFailures else {

@@ -6,7 +6,7 @@ public final class SMTPClient: Sendable {
     private let resolver: any HostAddressResolver
 
     /// - Parameter resolver: how the server's name becomes addresses (pinned for libcurl).
-    public init(configuration: SMTPConfiguration, thread: CurlThread, resolver: any HostAddressResolver = SystemHostResolver()) {
+    public init(configuration: SMTPConfiguration, thread: CurlThread, resolver: any HostAddressResolver = SystemHostResolver.shared) {
         self.configuration = configuration
         self.thread = thread
         self.resolver = resolver
