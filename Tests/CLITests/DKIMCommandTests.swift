@@ -67,7 +67,13 @@ import DKIM
     @Test(arguments: [("A", "rsa-sha256"), ("B", "rsa-sha1")])
     func verifyAcceptsVectorsAndExplainsRejections(label: String, algorithm: String) throws {
         let file = "\(vectors)/derived-ischedule-request-\(label)-\(algorithm).http"
-        let key = ["--public-key", "\(vectors)/apple-test_dkim-rsa2048-public.pem"]
+        // rsa-sha1 verifies only for legacy peers (RFC 8301).
+        let key = ["--public-key", "\(vectors)/apple-test_dkim-rsa2048-public.pem"] + (label == "B" ? ["--legacy-dialects"] : [])
+        if label == "B" {
+            let refused = try CLIRunner.run(["dkim", "verify", "--request", file, "--now", "1700000100", "--public-key",
+                                             "\(vectors)/apple-test_dkim-rsa2048-public.pem"])
+            #expect(refused.status == 1 && refused.output == "verification failed: a=rsa-sha1 is not accepted by policy\n", "\(refused.output)")
+        }
         let ok = try CLIRunner.run(["dkim", "verify", "--request", file, "--now", "1700000100"] + key)
         #expect(ok.status == 0 && ok.output == "verified d=example.com s=ischedule a=\(algorithm)\n")
         let expired = try CLIRunner.run(["dkim", "verify", "--request", file, "--now", "1700003601"] + key)
@@ -96,7 +102,7 @@ import DKIM
         #expect(viaExchange.status == 0, "\(viaExchange.output)")
         // Vector B's q= is dns/txt only: a private-exchange key must not be used for it.
         let gated = try CLIRunner.run(["dkim", "verify", "--request", "\(vectors)/derived-ischedule-request-B-rsa-sha1.http",
-                                       "--private-exchange", root, "--now", "1700000100"])
+                                       "--private-exchange", root, "--now", "1700000100", "--legacy-dialects"])
         #expect(gated.status == 1 && gated.output.contains("no public key for s=ischedule d=example.com"))
     }
 

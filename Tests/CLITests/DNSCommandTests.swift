@@ -41,10 +41,11 @@ import TestSupport
         let server = try TestDNSServer(zones: ["example.com": Self.soa + "ischedule._domainkey IN TXT \(split)\n"])
         defer { server.stop() }
         let file = "\(Fixtures.directory.path)/derived-ischedule-request-B-rsa-sha1.http"
-        let ok = try CLIRunner.run(["dkim", "verify", "--request", file, "--dns-server", server.server, "--now", "1700000100"])
+        let ok = try CLIRunner.run(["dkim", "verify", "--request", file, "--dns-server", server.server, "--now", "1700000100",
+                                    "--legacy-dialects"])
         #expect(ok.status == 0 && ok.output == "verified d=example.com s=ischedule a=rsa-sha1\n", "\(ok.output)\(ok.stderr)")
         let dead = try CLIRunner.run(["dkim", "verify", "--request", file, "--dns-server", "127.0.0.1:\(freeLoopbackPort())",
-                                      "--now", "1700000100"])
+                                      "--now", "1700000100", "--legacy-dialects"])
         #expect(dead.status == 1 && dead.output.hasPrefix("verification failed (temporary): temporary key lookup failure via dns/txt"))
         let bad = try CLIRunner.run(["dkim", "verify", "--request", file, "--dns-server", "resolver.example:53"])
         #expect(bad.status != 0 && bad.stderr.contains("--dns-server 'resolver.example:53' is not an IPv4 HOST[:PORT]"))

@@ -55,7 +55,10 @@ import TestSupport
         let record = "v=DKIM1; k=rsa; p=\(try Fixtures.publicKeyBase64())"
         let keys = KeyLocator(sources: [.dnsTXT: FixedKeyRecords(records: [record]),
                                         .privateExchange: FixedKeyRecords(records: [record])])
-        return DKIMVerifier(keys: keys, policy: .iSchedule, clock: FixedUnixClock(time))
+        // Vector B is rsa-sha1, which the default policy refuses (RFC 8301); these tests are about the vectors.
+        var policy = VerificationPolicy.iSchedule
+        policy.acceptedAlgorithms.insert(.rsaSHA1)
+        return DKIMVerifier(keys: keys, policy: policy, clock: FixedUnixClock(time))
     }
 
     static func rawRequest(_ label: String) throws -> HTTPRequestMessage {
@@ -68,6 +71,22 @@ import TestSupport
         #expect(verified.selector == "ischedule")
         #expect(verified.algorithm == (label == "A" ? .rsaSHA256 : .rsaSHA1))
         #expect(verified.keyBits == 2048)
+    }
+
+    @Test func rsaSHA1IsRefusedByTheDefaultPolicy() async throws {
+        let record = "v=DKIM1; k=rsa; p=\(try Fixtures.publicKeyBase64())"
+        let verifier = DKIMVerifier(keys: KeyLocator(sources: [.dnsTXT: FixedKeyRecords(records: [record])]), policy: .iSchedule,
+                                    clock: FixedUnixClock(1_700_000_100))
+        await #expect(throws: DKIMFailure.algorithmNotAccepted(.rsaSHA1)) { try await verifier.verify(try Self.rawRequest("B")) }
+        #expect(try await verifier.verify(try Self.rawRequest("A")).algorithm == .rsaSHA256)
+    }
+
+    @Test func aTestingKeyIsReported() async throws {
+        let verified = try await DKIMVerifier(
+            keys: KeyLocator(sources: [.dnsTXT: FixedKeyRecords(records: ["v=DKIM1; k=rsa; t=y; p=\(try Fixtures.publicKeyBase64())"])]),
+            clock: FixedUnixClock(1_700_000_100)).verify(try Self.rawRequest("A"))
+        #expect(verified.keyIsTesting)
+        #expect(try await Self.verifier(at: 1_700_000_100).verify(try Self.rawRequest("A")).keyIsTesting == false)
     }
 
     @Test(arguments: labels) func rawRequestIsExpiredOneSecondAfterX(label: String) async throws {

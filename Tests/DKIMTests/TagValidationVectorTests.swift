@@ -23,12 +23,37 @@ import TestSupport
             }
             let valid = item["valid"] as! Bool
             var failure: DKIMFailure?
-            do { try check(values) } catch { failure = error }
+            // Apple's rules: rsa-sha1 verifies and nothing bounds a signature's lifetime (ours do: below).
+            do { try check(values, policy: VerificationPolicy(acceptedAlgorithms: [.rsaSHA256, .rsaSHA1], maximumLifetime: nil)) } catch {
+                failure = error
+            }
             #expect((failure == nil) == valid, "row \(index): \(item["why"] ?? "valid") → \(failure?.description ?? "accepted")")
         }
     }
 
     let base = "v=1; d=example.com; s=dkim; t=1700000000; a=rsa-sha256; q=dns/txt; c=ischedule-relaxed/simple; h=Originator:Recipient; bh=abc; b=def"
+
+    @Test func signaturesAreBoundedInTimeAndSHA1IsRefused() throws {
+        try check([base])  // t= only: valid for a day after t
+        let day: Int64 = 86_400
+        #expect(throws: DKIMFailure.expired(x: now - 100, now: now)) {
+            try check([base.replacingOccurrences(of: "t=1700000000", with: "t=\(now - day - 100)")])
+        }
+        #expect(throws: DKIMFailure.lifetimeTooLong(t: now, x: now + day + 1, maximum: day)) {
+            try check([base.replacingOccurrences(of: "t=1700000000", with: "t=\(now); x=\(now + day + 1)")])
+        }
+        #expect(throws: DKIMFailure.lifetimeTooLong(t: now, x: 999_999_999_999, maximum: day)) {
+            try check([base.replacingOccurrences(of: "t=1700000000", with: "x=999999999999")])
+        }
+        #expect(throws: DKIMFailure.notTimeBounded) { try check([base.replacingOccurrences(of: "t=1700000000; ", with: "")]) }
+        #expect(throws: DKIMFailure.algorithmNotAccepted(.rsaSHA1)) {
+            try check([base.replacingOccurrences(of: "a=rsa-sha256", with: "a=rsa-sha1")])
+        }
+        try check([base.replacingOccurrences(of: "a=rsa-sha256", with: "a=rsa-sha1")], policy: .legacyInterop)
+        let signature = try DKIMSignature(parsing: base)
+        #expect(signature.effectiveExpiration(policy: .iSchedule) == now + day)
+        #expect(signature.effectiveExpiration(policy: VerificationPolicy(maximumLifetime: nil)) == nil)
+    }
 
     @Test func plainRelaxedIsRejectedByTheISchedulePolicy() {
         #expect(throws: DKIMFailure.canonicalizationNotAccepted(Canonicalization(header: .relaxed, body: .simple))) {

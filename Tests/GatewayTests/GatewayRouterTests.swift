@@ -97,7 +97,7 @@ import TestSupport
         try await bed.run { client in
             let capabilities = try await client.execute(uri: "/.well-known/ischedule?action=capabilities", method: .get)
             let badQuery = try await client.execute(uri: "/ischedule?action=nonsense", method: .get)
-            let (headers, body) = Self.submission(["mailto:bob@alpha.test"])
+            let (headers, _) = Self.submission(["mailto:bob@alpha.test"])
             var remoteHeaders = headers
             remoteHeaders[HTTPField.Name("Originator")!] = "mailto:eve@remote.test"
             let remoteBody = ByteBuffer(bytes: ITIP.calendar(method: "REQUEST", organizer: "mailto:eve@remote.test",

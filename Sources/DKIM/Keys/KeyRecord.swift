@@ -14,6 +14,12 @@ public struct KeyRecord: Sendable, Equatable {
         ASCII.removingWhitespace(tags["p"] ?? "")
     }
 
+    /// `t=y`: the domain is testing DKIM (RFC 6376 §3.6.1); its signatures prove nothing yet.
+    public var isTesting: Bool {
+        guard let flags = tags["t"] else { return false }
+        return Self.list(flags).contains("y")
+    }
+
     /// Why this record cannot verify a signature hashed with `hash`; nil when it can.
     /// Rules: `v` absent or DKIM1, `k` absent or rsa, `h` absent or listing the hash, `s` absent
     /// or listing `*` or `ischedule`, `p` present and non-empty.

@@ -17,6 +17,8 @@ public enum DKIMFailure: Error, Sendable, Equatable, CustomStringConvertible {
     case expiryNotAfterTimestamp(t: Int64, x: Int64)
     case requiredHeaderNotSigned(String)
     case expired(x: Int64, now: Int64)
+    case lifetimeTooLong(t: Int64, x: Int64, maximum: Int64)
+    case notTimeBounded
     case timestampInFuture(t: Int64, now: Int64, allowedSkew: Int64)
     case bodyLengthMismatch(l: Int, canonicalLength: Int)
     case bodyHashMismatch(expected: String, computed: String)
@@ -49,6 +51,8 @@ public enum DKIMFailure: Error, Sendable, Equatable, CustomStringConvertible {
         case .expiryNotAfterTimestamp(let t, let x): "x=\(x) is not after t=\(t)"
         case .requiredHeaderNotSigned(let name): "h= does not cover the required header \(name)"
         case .expired(let x, let now): "signature expired: x=\(x) is before now=\(now)"
+        case .lifetimeTooLong(let t, let x, let maximum): "x=\(x) is more than \(maximum) s after t=\(t): signatures may live at most that long"
+        case .notTimeBounded: "the signature has neither t= nor x=: nothing bounds how long it could be replayed"
         case .timestampInFuture(let t, let now, let skew):
             "signature timestamp t=\(t) is \(t - now) s in the future (now=\(now), allowed skew \(skew) s)"
         case .bodyLengthMismatch(let l, let length): "l=\(l) does not equal the canonical body length \(length)"

@@ -114,6 +114,21 @@ public struct DKIMSignature: Sendable, Equatable {
             throw .timestampInFuture(t: timestamp, now: now, allowedSkew: policy.clockSkew)
         }
         if let expiration, now > expiration { throw .expired(x: expiration, now: now) }
+        if let maximum = policy.maximumLifetime {
+            switch (timestamp, expiration) {
+            case (let t?, let x?) where x - t > maximum: throw .lifetimeTooLong(t: t, x: x, maximum: maximum)
+            case (nil, let x?) where x - now > maximum: throw .lifetimeTooLong(t: now, x: x, maximum: maximum)
+            case (let t?, nil) where now > t + maximum: throw .expired(x: t + maximum, now: now)
+            case (nil, nil): throw .notTimeBounded
+            default: break
+            }
+        }
+    }
+
+    /// When the signature stops being accepted under `policy`: `x=`, else `t=` plus the maximum
+    /// lifetime; nil when nothing bounds it.
+    public func effectiveExpiration(policy: VerificationPolicy) -> Int64? {
+        expiration ?? policy.maximumLifetime.flatMap { maximum in timestamp.map { $0 + maximum } }
     }
 
     /// Whether `h=` lists `name` (case-insensitive).

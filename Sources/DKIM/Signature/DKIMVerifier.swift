@@ -22,8 +22,15 @@ public struct DKIMVerifier: Sendable {
         public let canonicalization: Canonicalization
         public let timestamp: Int64?
         public let expiration: Int64?
+        /// `x=`, else `t=` plus the policy's maximum lifetime: how long a replay must be remembered.
+        public let acceptedUntil: Int64?
+        /// The `b=` value without blanks: what identifies this very signature (whitespace changes
+        /// to the header do not make another one).
+        public let signatureValue: String
         public let keyMethod: KeyQueryMethod
         public let keyBits: Int
+        /// The key record says `t=y` (testing): the signature proves nothing yet.
+        public let keyIsTesting: Bool
     }
 
     public func verify(_ request: HTTPRequestMessage) async throws(DKIMFailure) -> Verified {
@@ -58,8 +65,11 @@ public struct DKIMVerifier: Sendable {
         guard located.key.isValidSignature(Array(signatureBytes), for: text, hash: hash) else {
             throw .signatureMismatch(domain: signature.domain, selector: signature.selector)
         }
+        let testing = (try? KeyRecord(parsing: located.record))?.isTesting ?? false
         return Verified(domain: signature.domain, selector: signature.selector, algorithm: signature.algorithm,
                         canonicalization: signature.canonicalization, timestamp: signature.timestamp,
-                        expiration: signature.expiration, keyMethod: located.method, keyBits: located.key.bits)
+                        expiration: signature.expiration, acceptedUntil: signature.effectiveExpiration(policy: policy),
+                        signatureValue: ASCII.removingWhitespace(signature.signatureBase64), keyMethod: located.method,
+                        keyBits: located.key.bits, keyIsTesting: testing)
     }
 }

@@ -9,19 +9,24 @@ public struct VerificationPolicy: Sendable, Equatable {
     public var requiredSignedHeaders: [String]
     /// RSA keys below this size are refused (RFC 8301: 1024).
     public var minimumKeyBits: Int
+    /// The longest a signature may be valid, in seconds: `x=` at most this after `t=`; a signature
+    /// without `x=` expires this long after its `t=`, and one with neither is refused. Replays
+    /// can then be remembered for as long as they could be accepted. Nil: unbounded.
+    public var maximumLifetime: Int64?
 
     public init(clockSkew: Int64 = 360,
-                acceptedAlgorithms: Set<SigningAlgorithm> = [.rsaSHA256, .rsaSHA1],
+                acceptedAlgorithms: Set<SigningAlgorithm> = [.rsaSHA256],
                 acceptedHeaderCanonicalizations: Set<HeaderCanonicalization> = [.ischeduleRelaxed],
                 acceptedBodyCanonicalizations: Set<BodyCanonicalization> = [.simple],
                 requiredSignedHeaders: [String] = VerificationPolicy.iScheduleRequiredHeaders,
-                minimumKeyBits: Int = 1024) {
+                minimumKeyBits: Int = 1024, maximumLifetime: Int64? = 86_400) {
         self.clockSkew = clockSkew
         self.acceptedAlgorithms = acceptedAlgorithms
         self.acceptedHeaderCanonicalizations = acceptedHeaderCanonicalizations
         self.acceptedBodyCanonicalizations = acceptedBodyCanonicalizations
         self.requiredSignedHeaders = requiredSignedHeaders
         self.minimumKeyBits = minimumKeyBits
+        self.maximumLifetime = maximumLifetime
     }
 
     /// The must-sign set of draft-05 (protocol reference §7.2).
@@ -29,12 +34,14 @@ public struct VerificationPolicy: Sendable, Equatable {
         "Originator", "Recipient", "Content-Type", "iSchedule-Version", "iSchedule-Message-ID",
     ]
 
-    /// Draft-05 iSchedule: `ischedule-relaxed/simple` only, the full must-sign set.
+    /// Draft-05 iSchedule: `ischedule-relaxed/simple` only, the full must-sign set, rsa-sha256 only
+    /// (RFC 8301: verifiers must not accept rsa-sha1).
     public static let iSchedule = VerificationPolicy()
 
-    /// For explicitly configured old peers (draft-01 DAViCal, `relaxed` senders): every
-    /// canonicalization this engine verifies, and only the headers those peers sign.
+    /// For explicitly configured old peers (draft-01 DAViCal, `relaxed` senders): rsa-sha1 too,
+    /// every canonicalization this engine verifies, and only the headers those peers sign.
     public static let legacyInterop = VerificationPolicy(
+        acceptedAlgorithms: [.rsaSHA256, .rsaSHA1],
         acceptedHeaderCanonicalizations: Set(HeaderCanonicalization.allCases),
         acceptedBodyCanonicalizations: Set(BodyCanonicalization.allCases),
         requiredSignedHeaders: ["Originator", "Recipient", "Content-Type"]

@@ -119,12 +119,13 @@ struct ConfigurationSections {
     }
 
     func dkim(_ reader: ConfigReader?) throws(ConfigurationError) -> GatewayConfiguration.DKIMSettings {
-        try reader?.allowOnly(["signature-lifetime", "clock-skew", "query-methods", "lookup-methods",
+        try reader?.allowOnly(["signature-lifetime", "max-signature-lifetime", "clock-skew", "query-methods", "lookup-methods",
                                "private-exchange-directory", "minimum-key-bits", "accept-legacy-dialects"])
         let published = try methods(reader, "query-methods", default: [.dnsTXT, .httpWellKnown])
         let lookup = try methods(reader, "lookup-methods", default: [.dnsTXT, .httpWellKnown, .privateExchange])
         return GatewayConfiguration.DKIMSettings(
             signatureLifetime: Int64(try reader?.seconds("signature-lifetime", default: 3600, in: 60...86_400) ?? 3600),
+            maxSignatureLifetime: Int64(try reader?.seconds("max-signature-lifetime", default: 86_400, in: 60...604_800) ?? 86_400),
             clockSkew: Int64(try reader?.seconds("clock-skew", default: 360, in: 0...3600) ?? 360),
             publishedQueryMethods: published, lookupMethods: lookup,
             privateExchangeDirectory: try reader?.string("private-exchange-directory").map(paths.absolute),
@@ -133,13 +134,18 @@ struct ConfigurationSections {
     }
 
     func limits(_ reader: ConfigReader?) throws(ConfigurationError) -> GatewayConfiguration.Limits {
-        try reader?.allowOnly(["max-content-length", "max-recipients", "max-header-count", "max-redirects", "replay-cache-entries"])
+        try reader?.allowOnly(["max-content-length", "max-recipients", "max-attendees", "max-header-count", "max-redirects",
+                               "replay-cache-entries", "replay-entries-per-domain"])
+        let replayEntries = try reader?.int("replay-cache-entries", default: 100_000, in: 100...10_000_000) ?? 100_000
         return GatewayConfiguration.Limits(
             maxContentLength: try reader?.int("max-content-length", default: 1_048_576, in: 1024...(256 << 20)) ?? 1_048_576,
             maxRecipients: try reader?.int("max-recipients", default: 100, in: 1...10_000) ?? 100,
+            maxAttendees: try reader?.int("max-attendees", default: 5_000, in: 1...100_000) ?? 5_000,
             maxHeaderCount: try reader?.int("max-header-count", default: 100, in: 16...1000) ?? 100,
             maxRedirects: try reader?.int("max-redirects", default: 3, in: 0...10) ?? 3,
-            replayCacheEntries: try reader?.int("replay-cache-entries", default: 100_000, in: 100...10_000_000) ?? 100_000)
+            replayCacheEntries: replayEntries,
+            replayEntriesPerDomain: try reader?.int("replay-entries-per-domain", default: min(10_000, replayEntries),
+                                                   in: 10...replayEntries) ?? min(10_000, replayEntries))
     }
 
     func timeouts(_ reader: ConfigReader?) throws(ConfigurationError) -> GatewayConfiguration.Timeouts {

@@ -65,7 +65,11 @@ public struct GatewayConfiguration: Sendable {
 
     /// DKIM signing and verification settings.
     struct DKIMSettings: Sendable, Equatable {
+        /// Our signatures' `x=` is `t=` plus this.
         var signatureLifetime: Int64
+        /// Inbound signatures may be valid at most this long (x - t); one without `x=` expires this
+        /// long after its `t=`. The replay cache keeps each signature that long.
+        var maxSignatureLifetime: Int64
         var clockSkew: Int64
         /// Methods announced in our signatures' `q=`.
         var publishedQueryMethods: [KeyQueryMethod]
@@ -79,10 +83,15 @@ public struct GatewayConfiguration: Sendable {
     /// Size and count limits.
     struct Limits: Sendable, Equatable {
         var maxContentLength: Int
+        /// Recipients per request (inbound: more are refused; outbound: batches).
         var maxRecipients: Int
+        /// Distinct ATTENDEEs per scheduling message; more are refused before any forwarding.
+        var maxAttendees: Int
         var maxHeaderCount: Int
         var maxRedirects: Int
         var replayCacheEntries: Int
+        /// Replay-cache entries one signing domain may hold.
+        var replayEntriesPerDomain: Int
     }
 
     /// Timeouts in seconds.

@@ -31,7 +31,7 @@ struct IMIPTransport: DeliveryTransport {
             // A stable Message-ID per message and recipient: a resend after a crash is recognisably the same mail.
             submission = try IMIPMessage.build(calendar: message.body, message: message.itip, originator: originator, recipient: address,
                                                sender: .init(address: settings.from, messageIDDomain: senderDomain), date: clock.seconds,
-                                               messageID: "\(message.messageID).\(Self.fingerprint(address.normalized))")
+                                               messageID: "\(message.messageID).\(Fingerprint.of(address.normalized))")
         } catch {
             return (.serviceCannotHandle, "cannot build the e-mail: \(error)")
         }
@@ -41,12 +41,5 @@ struct IMIPTransport: DeliveryTransport {
         } catch {
             return (error.isTemporary ? .serviceUnavailable : .serviceCannotHandle, error.description)
         }
-    }
-
-    /// FNV-1a, 64 bits, in hex: a short stable token of a recipient for the mail's Message-ID.
-    static func fingerprint(_ text: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-        return String(hash, radix: 16)
     }
 }

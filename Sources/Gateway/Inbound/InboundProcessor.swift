@@ -3,10 +3,12 @@ internal import Foundation
 internal import ISchedule
 internal import Logging
 
-/// Receives iSchedule POSTs from remote servers (protocol reference §6, with the gaps closed):
-/// header and iTIP checks, DKIM verification, d= bound to the Originator, replay protection,
-/// unsigned peers only from the static allow-list, no relaying; then forwards to the recipients'
-/// upstreams. The router adds the iSchedule response headers.
+/// Receives iSchedule POSTs from remote servers (protocol reference §6, with the gaps closed), in
+/// order of cost, so that a stranger's request is refused before it costs anything: headers (and
+/// the recipient count), then who may send unsigned, then the DKIM signature and `d=` binding,
+/// only then the calendar (iTIP rules, the attendee cap), the recipients this gateway hosts (no
+/// relaying), the replay cache, and the forward to the upstreams. The router adds the iSchedule
+/// response headers.
 struct InboundProcessor: Sendable {
     let verifier: DKIMVerifier
     let replay: ReplayProtection
@@ -15,91 +17,83 @@ struct InboundProcessor: Sendable {
     let capabilities: Capabilities
     let localDomains: [String: GatewayConfiguration.LocalDomain]
     let remotes: [String: GatewayConfiguration.RemoteDomain]
-    /// Seconds a signature without `x=` is remembered after its `t=`.
-    let signatureLifetime: Int64
-    let clock: GatewayClock
+    let limits: GatewayConfiguration.Limits
     let metrics: GatewayMetrics
     let logger: Logger
 
     func handle(_ incoming: IncomingRequest) async -> GatewayResponse {
         let signatures = incoming.values(DKIMSignature.fieldName)
+        let head: ScheduleRequestHead
+        do { head = try ScheduleRequestHead(values: incoming.values, requireVersion: !signatures.isEmpty) } catch {
+            return refuse(error, incoming: incoming)
+        }
+        guard head.recipients.count <= limits.maxRecipients else {
+            return refuse(IScheduleError(.maxRecipients, "\(head.recipients.count) recipients; at most \(limits.maxRecipients) per request"),
+                          incoming: incoming)
+        }
+        guard let originatorDomain = head.originator.domain else {
+            return refuse(IScheduleError(.originatorInvalid, "Originator \(head.originator) has no domain"), incoming: incoming)
+        }
+        if localDomains[originatorDomain] != nil {
+            return refuse(IScheduleError(.originatorDenied, "Originator \(head.originator) belongs to a domain of this gateway"),
+                          incoming: incoming)
+        }
+        var signed: DKIMVerifier.Verified?
+        if !signatures.isEmpty {
+            switch await verify(incoming, originatorDomain: originatorDomain) {
+            case .failure(let refusal): return refusal.response
+            case .success(let verified): signed = verified.keyIsTesting ? nil : verified
+            }
+        }
+        if signed == nil, let refusal = unsignedRefusal(incoming, originatorDomain: originatorDomain, testingKey: !signatures.isEmpty) {
+            return refusal
+        }
         let request: ScheduleRequest
         do {
-            request = try ScheduleRequest(values: incoming.values, body: incoming.body, requireVersion: !signatures.isEmpty)
+            request = try ScheduleRequest(head: head, body: incoming.body, maximumAttendees: limits.maxAttendees)
             try checkSupported(request.message)
         } catch {
             return refuse(error, incoming: incoming)
         }
         var logger = logger
-        logger[metadataKey: "ischedule-message-id"] = .string(request.head.messageID ?? "-")
-        logger[metadataKey: "originator"] = .string(request.head.originator.text)
-        guard let originatorDomain = request.head.originator.domain else {
-            return refuse(IScheduleError(.originatorInvalid, "Originator \(request.head.originator) has no domain"), incoming: incoming)
-        }
-        if localDomains[originatorDomain] != nil {
-            return refuse(IScheduleError(.originatorDenied, "Originator \(request.head.originator) belongs to a domain of this gateway"),
-                          incoming: incoming)
-        }
-        var replayKey: (domain: String, messageID: String)?
-        if signatures.isEmpty {
-            guard remotes[originatorDomain]?.allowUnsignedFrom.contains(where: { $0.contains(incoming.peer) }) ?? false else {
-                metrics.verificationFailure(reason: "unsigned")
-                return refuse(IScheduleError(.verificationFailed,
-                                             "no DKIM-Signature, and \(incoming.peer) may not send unsigned requests for \(originatorDomain)"),
-                              incoming: incoming)
-            }
-        } else {
-            switch await verify(incoming, signature: signatures[0], originatorDomain: originatorDomain, messageID: request.head.messageID) {
-            case .failure(let response): return response
-            case .success(let key): replayKey = key
-            case .duplicate(let answer):
-                logger.info("retry of an already delivered message; answering as before")
-                return answer
-            }
-        }
-        let (answer, final) = await deliver(request, incoming: incoming)
-        if let replayKey, answer.status == 200, final {
-            await replay.complete(domain: replayKey.domain, messageID: replayKey.messageID, answer: answer)
-        }
-        logger.info("inbound \(request.message.method.rawValue) \(request.message.componentType) for \(request.head.recipients.count) recipient(s): HTTP \(answer.status)")
+        logger[metadataKey: "ischedule-message-id"] = .string(head.messageID ?? "-")
+        logger[metadataKey: "originator"] = .string(head.originator.text)
+        let answer = await deliver(request, incoming: incoming, signed: signed, logger: logger)
+        logger.info("inbound \(request.message.method.rawValue) \(request.message.componentType) for \(head.recipients.count) recipient(s): HTTP \(answer.status)")
         return answer
     }
 
-    private enum Verification {
-        case success((domain: String, messageID: String))
-        case failure(GatewayResponse)
-        case duplicate(GatewayResponse)
+    /// Unsigned requests (and those signed with a key in testing mode) only from the peers
+    /// configured for the Originator's domain.
+    private func unsignedRefusal(_ incoming: IncomingRequest, originatorDomain: String, testingKey: Bool) -> GatewayResponse? {
+        guard !(remotes[originatorDomain]?.allowUnsignedFrom.contains(where: { $0.contains(incoming.peer) }) ?? false) else { return nil }
+        metrics.verificationFailure(reason: testingKey ? "testing_key" : "unsigned")
+        let what = testingKey ? "a signature by a key in testing mode (t=y) counts as none" : "no DKIM-Signature"
+        return refuse(IScheduleError(.verificationFailed, "\(what), and \(incoming.peer) may not send unsigned requests for \(originatorDomain)"),
+                      incoming: incoming)
     }
 
-    private func verify(_ incoming: IncomingRequest, signature: String, originatorDomain: String, messageID: String?) async -> Verification {
+    private func verify(_ incoming: IncomingRequest, originatorDomain: String) async -> Result<DKIMVerifier.Verified, Refusal> {
         let verified: DKIMVerifier.Verified
         do { verified = try await verifier.verify(headers: incoming.headers, body: incoming.body) } catch {
             metrics.verificationFailure(reason: error.metricReason)
-            return .failure(refuse(IScheduleError(.verificationFailed, error.description), incoming: incoming,
-                                   status: error.isTemporary ? 503 : nil))
+            return .failure(Refusal(refuse(IScheduleError(.verificationFailed, error.description), incoming: incoming,
+                                           status: error.isTemporary ? 503 : nil)))
         }
         let signer = verified.domain.lowercased()
         guard signer == originatorDomain || (remotes[originatorDomain]?.signingDomains ?? []).contains(signer) else {
             metrics.verificationFailure(reason: "domain_mismatch")
-            return .failure(refuse(IScheduleError(.verificationFailed,
-                                                  "signing domain d=\(signer) is not the Originator's domain \(originatorDomain)"),
-                                   incoming: incoming))
+            return .failure(Refusal(refuse(IScheduleError(.verificationFailed,
+                                                          "signing domain d=\(signer) is not the Originator's domain \(originatorDomain)"),
+                                           incoming: incoming)))
         }
-        guard let messageID else {
-            return .failure(refuse(IScheduleError(.verificationFailed, "a signed request needs an iSchedule-Message-ID"), incoming: incoming))
-        }
-        let expires = verified.expiration ?? ((verified.timestamp ?? clock.seconds) + signatureLifetime)
-        switch await replay.admit(domain: signer, messageID: messageID, signature: signature, expires: expires) {
-        case .fresh: return .success((signer, messageID))
-        case .duplicate(let answer): return .duplicate(answer)
-        case .unavailable: return .failure(.text(503, "replay protection unavailable; try again later\n"))
-        case .full: return .failure(.text(503, "replay cache full; try again later"))
-        case .replay:
-            metrics.verificationFailure(reason: "replay")
-            return .failure(refuse(IScheduleError(.verificationFailed,
-                                                  "replayed request: d=\(signer) iSchedule-Message-ID \(messageID) was already received"),
-                                   incoming: incoming))
-        }
+        return .success(verified)
+    }
+
+    /// A response that ends the request early.
+    private struct Refusal: Error {
+        let response: GatewayResponse
+        init(_ response: GatewayResponse) { self.response = response }
     }
 
     /// Refuses components and methods this gateway does not advertise (check 10).
@@ -110,9 +104,10 @@ struct InboundProcessor: Sendable {
         }
     }
 
-    /// Forwards to the upstream of each hosted recipient; the others get 3.7 (no relaying).
-    /// `final` is false when some recipient got a temporary failure (a retry must be processed).
-    private func deliver(_ request: ScheduleRequest, incoming: IncomingRequest) async -> (answer: GatewayResponse, final: Bool) {
+    /// Forwards to the upstream of each hosted recipient; the others get 3.7 (no relaying). A
+    /// signed request is entered in the replay cache only now, once it has something to deliver.
+    private func deliver(_ request: ScheduleRequest, incoming: IncomingRequest, signed: DKIMVerifier.Verified?,
+                         logger: Logger) async -> GatewayResponse {
         var outcomes = RecipientOutcomes(recipients: request.head.recipients)
         var groups: [String: [Int]] = [:]
         for (index, recipient) in request.head.recipients.enumerated() {
@@ -123,19 +118,64 @@ struct InboundProcessor: Sendable {
             }
             groups[local.name, default: []].append(index)
         }
+        guard !groups.isEmpty else { return .schedule(outcomes.response()) }
+        var replayKey: (domain: String, messageID: String)?
+        if let signed {
+            switch await admit(request, signed: signed, incoming: incoming) {
+            case .failure(let refusal): return refusal.response
+            case .success(.some(let earlier)):
+                logger.info("retry of an already delivered message; answering as before")
+                return earlier
+            case .success(.none): replayKey = (signed.domain.lowercased(), request.head.messageID ?? "")
+            }
+        }
         let message = UpstreamForwarder.Message(
             originator: request.head.originator.text,
             contentType: incoming.values("Content-Type").first ?? "text/calendar; charset=utf-8",
             // Unsigned allow-listed peers (Apple without DKIM) may send no id; the upstream gets one.
             messageID: request.head.messageID ?? UUID().uuidString.lowercased(), body: incoming.body)
         let result = await hosted.deliver(message, recipients: request.head.recipients, groups: groups, revealsFailures: false)
+        var answer: GatewayResponse
+        var final = false
         // A single upstream's whole-request refusal is relayed as it is.
         if let refusal = result.soleRefusal, outcomes.unanswered.count == request.head.recipients.count {
-            return (refusal, false)
+            answer = refusal
+        } else {
+            var response = outcomes.response()
+            for (index, item) in result.answers { response.items[index] = item }
+            final = !response.items.contains { DeliveryPolicy.disposition($0.requestStatus) == .retry }
+            answer = .schedule(response)
         }
-        var response = outcomes.response()
-        for (index, item) in result.answers { response.items[index] = item }
-        return (.schedule(response), !response.items.contains { DeliveryPolicy.disposition($0.requestStatus) == .retry })
+        if let replayKey { await replay.complete(domain: replayKey.domain, messageID: replayKey.messageID, answer: final ? answer : nil) }
+        return answer
+    }
+
+    /// The replay cache's word on a signed request: go on (nil), the earlier answer, or a refusal.
+    private func admit(_ request: ScheduleRequest, signed: DKIMVerifier.Verified,
+                       incoming: IncomingRequest) async -> Result<GatewayResponse?, Refusal> {
+        guard let messageID = request.head.messageID else {
+            return .failure(Refusal(refuse(IScheduleError(.verificationFailed, "a signed request needs an iSchedule-Message-ID"), incoming: incoming)))
+        }
+        let signer = signed.domain.lowercased()
+        let recipients = Fingerprint.of(request.head.recipients.compactMap { $0.address?.normalized }.sorted().joined(separator: ","))
+        switch await replay.admit(domain: signer, messageID: messageID, signature: signed.signatureValue, recipients: recipients,
+                                  expires: signed.acceptedUntil ?? Int64.max) {
+        case .fresh: return .success(nil)
+        case .duplicate(let answer): return .success(answer)
+        case .unavailable: return .failure(Refusal(.text(503, "replay protection unavailable; try again later\n")))
+        case .inFlight:
+            return .failure(Refusal(.text(503, "d=\(signer) iSchedule-Message-ID \(messageID) is still being delivered; try again later\n")))
+        case .conflict:
+            metrics.verificationFailure(reason: "replay")
+            return .failure(Refusal(refuse(IScheduleError(.verificationFailed,
+                                                          "d=\(signer) iSchedule-Message-ID \(messageID) was already used for other recipients"),
+                                           incoming: incoming)))
+        case .replay:
+            metrics.verificationFailure(reason: "replay")
+            return .failure(Refusal(refuse(IScheduleError(.verificationFailed,
+                                                          "replayed request: d=\(signer) iSchedule-Message-ID \(messageID) was already received"),
+                                           incoming: incoming)))
+        }
     }
 
     private func refuse(_ error: IScheduleError, incoming: IncomingRequest, status: Int? = nil) -> GatewayResponse {
@@ -154,7 +194,7 @@ extension DKIMFailure {
         case .malformedSignature, .missingTag, .invalidTagValue, .unsupportedVersion: "malformed"
         case .unsupportedAlgorithm, .algorithmNotAccepted, .unsupportedCanonicalization, .canonicalizationNotAccepted,
              .unsupportedQueryMethod: "unsupported"
-        case .expiryNotAfterTimestamp, .expired, .timestampInFuture: "time"
+        case .expiryNotAfterTimestamp, .expired, .timestampInFuture, .lifetimeTooLong, .notTimeBounded: "time"
         case .requiredHeaderNotSigned: "unsigned_header"
         case .bodyLengthMismatch, .bodyHashMismatch: "body_hash"
         case .keyNotFound, .keyRevoked, .keyUnacceptable, .keyTooSmall: "key"

@@ -29,34 +29,39 @@ final class ReplayProtection: Sendable {
     enum Admission: Sendable {
         case fresh
         case replay
+        case inFlight
+        case conflict
         case duplicate(GatewayResponse)
-        case full
         /// The ledger could not record it: nothing may be forwarded.
         case unavailable
     }
 
-    /// Registers a verified request; a fresh one is on disk before this returns.
-    func admit(domain: String, messageID: String, signature: String, expires: Int64) async -> Admission {
+    /// Registers a verified request that passed policy; a fresh one is on disk before this returns.
+    func admit(domain: String, messageID: String, signature: String, recipients: String, expires: Int64) async -> Admission {
         let now = clock.seconds
         await pruneIfDue(now: now)
-        switch cache.admit(domain: domain, messageID: messageID, signature: signature, expires: expires, now: now) {
+        switch cache.admit(domain: domain, messageID: messageID, signature: signature, recipients: recipients, expires: expires, now: now) {
         case .replay: return .replay
+        case .inFlight: return .inFlight
+        case .conflict: return .conflict
         case .duplicate(let answer): return .duplicate(answer)
-        case .full: return .full
         case .fresh:
             do {
-                try await ledger.remember(ReplayCache.Record(domain: domain, messageID: messageID, signature: signature, expires: expires))
+                try await ledger.remember(ReplayCache.Record(domain: domain, messageID: messageID, signature: signature,
+                                                             recipients: recipients, expires: expires))
                 return .fresh
             } catch {
+                cache.complete(domain: domain, messageID: messageID, answer: nil)
                 logger.error("replay ledger unavailable: \(error)")
                 return .unavailable
             }
         }
     }
 
-    /// Keeps the answer of a completed request for the sender's retries of the same message.
-    func complete(domain: String, messageID: String, answer: GatewayResponse) async {
+    /// The request is no longer being forwarded; with an `answer` (a final one), retries get it.
+    func complete(domain: String, messageID: String, answer: GatewayResponse?) async {
         cache.complete(domain: domain, messageID: messageID, answer: answer)
+        guard let answer else { return }
         do { try await ledger.complete(domain: domain, messageID: messageID, answer: answer) } catch {
             logger.error("replay ledger: could not store the answer: \(error)")
         }

@@ -30,6 +30,10 @@ struct SQLiteReplayLedger: ReplayLedger {
                 CREATE INDEX replay_expires ON replay(expires);
                 """)
         }
+        migrator.registerMigration("replay-v2") { db in
+            // A fingerprint of the recipient set: the same id for other recipients is refused.
+            try db.execute(sql: "ALTER TABLE replay ADD COLUMN recipients TEXT NOT NULL DEFAULT ''")
+        }
         try migrator.migrate(pool)
     }
 
@@ -37,7 +41,7 @@ struct SQLiteReplayLedger: ReplayLedger {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM replay WHERE expires >= ?", arguments: [now]).map { row in
                 ReplayCache.Record(domain: row["domain"], messageID: row["message_id"], signature: row["signature"],
-                                   expires: row["expires"], answer: Self.answer(row))
+                                   recipients: row["recipients"], expires: row["expires"], answer: Self.answer(row))
             }
         }
     }
@@ -45,10 +49,10 @@ struct SQLiteReplayLedger: ReplayLedger {
     func remember(_ record: ReplayCache.Record) async throws {
         try await pool.write { db in
             try db.execute(sql: """
-                INSERT INTO replay (domain, message_id, signature, expires) VALUES (?, ?, ?, ?)
+                INSERT INTO replay (domain, message_id, signature, recipients, expires) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT (domain, message_id) DO UPDATE SET signature = excluded.signature,
-                    expires = MAX(replay.expires, excluded.expires)
-                """, arguments: [record.domain, record.messageID, record.signature, record.expires])
+                    recipients = excluded.recipients, expires = MAX(replay.expires, excluded.expires)
+                """, arguments: [record.domain, record.messageID, record.signature, record.recipients, record.expires])
         }
     }
 

@@ -117,13 +117,15 @@ struct GatewayAssembly: Sendable {
         var policy = configuration.dkim.acceptLegacyDialects ? VerificationPolicy.legacyInterop : VerificationPolicy.iSchedule
         policy.clockSkew = configuration.dkim.clockSkew
         policy.minimumKeyBits = configuration.dkim.minimumKeyBits
-        let replay = ReplayProtection(cache: ReplayCache(capacity: configuration.limits.replayCacheEntries), ledger: ledger,
-                                      clock: shared.clock, logger: shared.logger)
+        policy.maximumLifetime = configuration.dkim.maxSignatureLifetime
+        let replay = ReplayProtection(cache: ReplayCache(capacity: configuration.limits.replayCacheEntries,
+                                                         perDomain: configuration.limits.replayEntriesPerDomain),
+                                      ledger: ledger, clock: shared.clock, logger: shared.logger)
         return InboundProcessor(
             verifier: DKIMVerifier(keys: KeyLocator(sources: sources), policy: policy, clock: shared.clock.unix),
             replay: replay, hosted: shared.hosted, capabilities: capabilities, localDomains: shared.hosted.domains,
             remotes: Dictionary(configuration.remotes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first }),
-            signatureLifetime: configuration.dkim.signatureLifetime, clock: shared.clock, metrics: shared.metrics, logger: shared.logger)
+            limits: configuration.limits, metrics: shared.metrics, logger: shared.logger)
     }
 
     /// Stops the curl thread once no request uses it any more.

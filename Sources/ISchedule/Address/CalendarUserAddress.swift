@@ -1,7 +1,8 @@
 /// A calendar-user address as it appears in Originator, Recipient, ORGANIZER and ATTENDEE.
 ///
 /// `text` keeps the spelling that arrived (responses echo it); comparison uses a normalized form:
-/// scheme lower-cased and, for `mailto:`, the whole address lower-cased with any `?query` cut.
+/// scheme lower-cased and, for `mailto:`, the whole address lower-cased. A `mailto:` with a
+/// `?query` or `;parameters` is not accepted.
 /// A bare `user@domain` (DAViCal's Recipient bug) is read as `mailto:user@domain`.
 public struct CalendarUserAddress: Sendable, Hashable, CustomStringConvertible {
     public let text: String
@@ -19,9 +20,10 @@ public struct CalendarUserAddress: Sendable, Hashable, CustomStringConvertible {
             let rest = trimmed[trimmed.index(after: colon)...]
             guard !rest.isEmpty else { return nil }
             if scheme == "mailto" {
-                let address = rest.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
-                guard Self.isMailbox(address) else { return nil }
-                normalized = "mailto:" + address.lowercased()
+                // No `?query` or `;parameters`: what the gateway checked (the domain) must be what it
+                // forwards, and `mailto:ann@peer.test?x=@example.com` reads differently to others.
+                guard !rest.contains(where: { $0 == "?" || $0 == ";" }), Self.isMailbox(rest) else { return nil }
+                normalized = "mailto:" + rest.lowercased()
             } else {
                 normalized = scheme + ":" + rest
             }

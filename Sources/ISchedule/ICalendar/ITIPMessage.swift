@@ -20,17 +20,22 @@ public struct ITIPMessage: Sendable, Equatable {
             && lhs.freeBusyRange?.start == rhs.freeBusyRange?.start && lhs.freeBusyRange?.end == rhs.freeBusyRange?.end
     }
 
-    public init(parsing bytes: [UInt8]) throws(IScheduleError) {
+    /// More distinct ATTENDEEs than this are refused unless a caller says otherwise.
+    public static let defaultMaximumAttendees = 10_000
+
+    public init(parsing bytes: [UInt8], maximumAttendees: Int = ITIPMessage.defaultMaximumAttendees) throws(IScheduleError) {
         let calendar: CalendarComponent
         do {
             calendar = try CalendarComponent.calendar(from: ContentLineParser.parse(bytes))
         } catch {
             throw IScheduleError(.invalidCalendarData, error.description)
         }
-        try self.init(calendar: calendar)
+        try self.init(calendar: calendar, maximumAttendees: maximumAttendees)
     }
 
-    public init(calendar: CalendarComponent) throws(IScheduleError) {
+    /// - Parameter maximumAttendees: more distinct ATTENDEEs are refused (the work stays linear in
+    ///   the body either way; the cap bounds what one request may ask of the receiver).
+    public init(calendar: CalendarComponent, maximumAttendees: Int = ITIPMessage.defaultMaximumAttendees) throws(IScheduleError) {
         func invalid(_ reason: String) -> IScheduleError { IScheduleError(.invalidSchedulingMessage, reason) }
         let methods = calendar.properties("METHOD")
         guard let methodLine = methods.first else { throw invalid("no METHOD property") }
@@ -61,6 +66,7 @@ public struct ITIPMessage: Sendable, Equatable {
         guard organizer != nil else { throw invalid("no ORGANIZER") }
 
         var attendees: [CalendarUserAddress] = []
+        var seen: Set<CalendarUserAddress> = []
         for instance in instances {
             let lines = instance.properties("ATTENDEE")
             if method.originatorRole == .attendee && lines.count != 1 {
@@ -70,7 +76,11 @@ public struct ITIPMessage: Sendable, Equatable {
                 guard let address = CalendarUserAddress(line.value) else {
                     throw invalid("ATTENDEE on line \(line.lineNumber) is not a calendar user address")
                 }
-                if !attendees.contains(address) { attendees.append(address) }
+                guard seen.insert(address).inserted else { continue }
+                guard attendees.count < maximumAttendees else {
+                    throw invalid("more than \(maximumAttendees) ATTENDEEs (the limit for one scheduling message)")
+                }
+                attendees.append(address)
             }
         }
         if method.originatorRole == .attendee && attendees.count != 1 {

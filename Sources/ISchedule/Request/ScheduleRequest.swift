@@ -10,8 +10,13 @@ public struct ScheduleRequest: Sendable, Equatable {
 
     /// - Parameter values: every value of the header called `name` (case-insensitive), in order.
     public init(values: (String) -> [String], body: [UInt8], requireVersion: Bool) throws(IScheduleError) {
-        let head = try ScheduleRequestHead(values: values, requireVersion: requireVersion)
-        let message = try ITIPMessage(parsing: body)
+        try self.init(head: try ScheduleRequestHead(values: values, requireVersion: requireVersion), body: body)
+    }
+
+    /// The body read against headers already checked (a receiver checks them, and the signature,
+    /// before it spends anything on the calendar).
+    public init(head: ScheduleRequestHead, body: [UInt8], maximumAttendees: Int = ITIPMessage.defaultMaximumAttendees) throws(IScheduleError) {
+        let message = try ITIPMessage(parsing: body, maximumAttendees: maximumAttendees)
         try message.checkOriginator(head.originator)
         self.head = head
         self.message = message
