@@ -7,9 +7,11 @@ import TestSupport
 struct RemoteSigner {
     let signer: DKIMSigner
 
-    init(domain: String, selector: String = "s1", methods: [KeyQueryMethod] = [.privateExchange]) throws {
+    init(domain: String, selector: String = "s1", methods: [KeyQueryMethod] = [.privateExchange],
+         algorithm: SigningAlgorithm = .rsaSHA256, lifetime: Int64 = 3600) throws {
         let key = try RSAPrivateKey(pem: Fixtures.text("apple-test_dkim-rsa2048-private.pem"))
-        signer = try DKIMSigner(privateKey: key, domain: domain, selector: selector, queryMethods: methods)
+        signer = try DKIMSigner(privateKey: key, domain: domain, selector: selector, algorithm: algorithm, queryMethods: methods,
+                                lifetime: lifetime)
     }
 
     /// `headers` plus iSchedule-Version, iSchedule-Message-ID, Cache-Control and DKIM-Signature.
@@ -34,15 +36,20 @@ final class InboundBed: @unchecked Sendable {
     var port: UInt16 { gateway.ports[0] }
     static let secret = "intake-secret-\u{31}23"
 
-    init(extraConfiguration: String = "") throws {
+    /// - Parameter limits: `limits:` keys replacing the bed's.
+    init(extraConfiguration: String = "", limits: [String: String] = [:]) throws {
         upstream = try TestCalendarServer()
         let directory = GatewayProcess.temporaryDirectory("inbound")
         let exchange = directory.appendingPathComponent("private-exchange")
-        for domain in ["alpha.test", "other.test"] {
+        for domain in ["alpha.test", "other.test", "testing.test"] {
             let folder = exchange.appendingPathComponent(domain)
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            try (try RemoteSigner.keyRecord() + "\n").write(to: folder.appendingPathComponent("s1"), atomically: true, encoding: .utf8)
+            // testing.test publishes its key in testing mode (t=y).
+            let record = try RemoteSigner.keyRecord().replacingOccurrences(of: "k=rsa;", with: domain == "testing.test" ? "k=rsa; t=y;" : "k=rsa;")
+            try (record + "\n").write(to: folder.appendingPathComponent("s1"), atomically: true, encoding: .utf8)
         }
+        let limitLines = ["max-content-length": "65536", "max-header-count": "50"].merging(limits) { _, new in new }
+            .sorted { $0.key < $1.key }.map { "  \($0.key): \($0.value)" }.joined(separator: "\n")
         let configuration = """
         listeners:
           - url: http://127.0.0.1:0
@@ -68,8 +75,7 @@ final class InboundBed: @unchecked Sendable {
           lookup-methods: [private-exchange]
           private-exchange-directory: private-exchange
         limits:
-          max-content-length: 65536
-          max-header-count: 50
+        \(limitLines)
         timeouts:
           request-read: 1s
         log-level: debug
