@@ -95,6 +95,21 @@ struct ConfigurationTests {
         #expect(configuration.dataDirectory == directory.deletingLastPathComponent().appendingPathComponent("data").path)
     }
 
+    @Test("the intake is served on loopback listeners by default; elsewhere only with a secret")
+    func intakeListeners() throws {
+        let defaults = try ConfigurationLoader.parse(yaml: Self.minimal("", """
+            outbound:
+              allow-from: [127.0.0.1]
+            """).replacingOccurrences(of: "  - url: http://127.0.0.1:8080", with: "  - url: http://127.0.0.1:8080\n  - url: http://0.0.0.0:8081"),
+            directory: "/tmp")
+        #expect(defaults.listeners.map(\.servesIntake) == [true, false])
+        let open = Self.minimal().replacingOccurrences(of: "  - url: http://127.0.0.1:8080", with: "  - url: http://0.0.0.0:8080\n    intake: true")
+        #expect(error(open) == "outbound.secret: required: listeners[0] (http://0.0.0.0:8080) serves the outbound intake on an address "
+                + "that is not loopback; set secret-env (or intake: false there)")
+        let secured = try ConfigurationLoader.parse(yaml: open + "\noutbound:\n  secret-env: S\n", directory: "/tmp", environment: ["S": "x"])
+        #expect(secured.listeners[0].servesIntake && secured.intake.secret == "x")
+    }
+
     @Test("the shipped example documents every key the loader accepts, and loads")
     func example() throws {
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

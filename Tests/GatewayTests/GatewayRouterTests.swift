@@ -52,8 +52,8 @@ import TestSupport
                                        logger: Logger(label: "router-test"))
         }
 
-        func run(_ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-            let app = Application(router: assembly.routes.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        func run(intake: Bool = true, _ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+            let app = Application(router: assembly.routes.router(intake: intake), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
             try await app.test(.live) { client in try await test(client) }
         }
 
@@ -89,6 +89,18 @@ import TestSupport
         let sent = try #require(bed.receiver.records.first)
         #expect(sent.values("Recipient") == ["mailto:rita@remote.test"])
         #expect(sent.values("DKIM-Signature").count == 1 && sent.values("User-Agent") == [GatewayIdentity.userAgent])
+    }
+
+    @Test func aListenerWithoutTheIntakeDoesNotServeIt() async throws {
+        let bed = try Bed()
+        defer { bed.stop() }
+        try await bed.run(intake: false) { client in
+            let (headers, body) = Self.submission(["mailto:bob@alpha.test"])
+            let intake = try await client.execute(uri: "/outbound", method: .post, headers: headers, body: body)
+            let receiver = try await client.execute(uri: "/.well-known/ischedule?action=capabilities", method: .get)
+            #expect(intake.status == .notFound && receiver.status == .ok)
+        }
+        #expect(bed.upstream.records.isEmpty)
     }
 
     @Test func everyReceiverAnswerCarriesTheIScheduleHeaders() async throws {

@@ -61,10 +61,15 @@ public enum ConfigurationLoader {
         if let administrator = try root.string("administrator"), !administrator.contains(":") {
             throw ConfigurationError(key: "administrator", problem: "'\(administrator)' is not a URI (e.g. mailto:postmaster@example.com)")
         }
+        let intake = try sections.intake(outbound)
+        if intake.secret == nil, let open = listeners.firstIndex(where: { $0.servesIntake && !$0.isLoopback }) {
+            throw ConfigurationError(key: "outbound.secret", problem: "required: listeners[\(open)] (\(listeners[open].url)) serves the "
+                                     + "outbound intake on an address that is not loopback; set secret-env (or intake: false there)")
+        }
         return GatewayConfiguration(
             listeners: listeners,
             domains: domains,
-            intake: try sections.intake(outbound),
+            intake: intake,
             remotes: remotes,
             dkim: try sections.dkim(try root.section("dkim")),
             limits: try sections.limits(try root.section("limits")),

@@ -8,7 +8,7 @@ struct ConfigurationSections {
     let environment: [String: String]
 
     func listener(_ reader: ConfigReader) throws(ConfigurationError) -> GatewayConfiguration.Listener {
-        try reader.allowOnly(["url", "certificate", "private-key"])
+        try reader.allowOnly(["url", "certificate", "private-key", "intake"])
         let text = try reader.requiredString("url")
         guard let url = URLComponents(string: text), let schemeText = url.scheme,
               let scheme = GatewayConfiguration.Listener.Scheme(rawValue: schemeText.lowercased()),
@@ -21,6 +21,8 @@ struct ConfigurationSections {
             throw ConfigurationError(key: reader.key("url"), problem: "'\(host)' is not an IP address to listen on")
         }
         var listener = GatewayConfiguration.Listener(scheme: scheme, host: address, port: port)
+        // The intake is for the local CalDAV server: on loopback unless a listener says otherwise.
+        listener.servesIntake = try reader.bool("intake", default: listener.isLoopback)
         if scheme == .https {
             listener.certificateFile = try paths.existingFile(try reader.requiredString("certificate"), key: reader.key("certificate"))
             listener.privateKeyFile = try paths.existingFile(try reader.requiredString("private-key"), key: reader.key("private-key"))

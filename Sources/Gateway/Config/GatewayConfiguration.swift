@@ -13,6 +13,10 @@ public struct GatewayConfiguration: Sendable {
         /// PEM certificate chain and private key, for https.
         var certificateFile: String?
         var privateKeyFile: String?
+        /// Whether the outbound intake is served here (default: on loopback listeners only).
+        var servesIntake: Bool = false
+
+        var isLoopback: Bool { host == "localhost" || IPAddressRange.isLoopback(host) }
 
         var url: String { "\(scheme.rawValue)://\(host.contains(":") ? "[\(host)]" : host):\(port)" }
     }

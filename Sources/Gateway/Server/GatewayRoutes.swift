@@ -20,7 +20,9 @@ struct GatewayRoutes: Sendable {
     let health: @Sendable () async -> [String]
     let metrics: GatewayMetrics
 
-    func router() -> Router<GatewayRequestContext> {
+    /// - Parameter intake: whether this listener serves the outbound intake (loopback listeners,
+    ///   or those configured with `intake: true`); the receiver, keys, health and metrics are everywhere.
+    func router(intake: Bool) -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
         let receiver = router.group()
             .add(middleware: RequestMetricsMiddleware(direction: "inbound", metrics: metrics))
@@ -34,12 +36,14 @@ struct GatewayRoutes: Sendable {
                 return respond(await inbound.handle(incoming))
             }
         }
-        router.group().add(middleware: RequestMetricsMiddleware(direction: "outbound", metrics: metrics))
-            .post(RouterPath(intakePath)) { request, context in
-                var request = request
-                guard let incoming = await collect(&request, context: context) else { return respond(tooLarge(maxContentLength)) }
-                return respond(await outbound.handle(incoming))
-            }
+        if intake {
+            router.group().add(middleware: RequestMetricsMiddleware(direction: "outbound", metrics: metrics))
+                .post(RouterPath(intakePath)) { request, context in
+                    var request = request
+                    guard let incoming = await collect(&request, context: context) else { return respond(tooLarge(maxContentLength)) }
+                    return respond(await outbound.handle(incoming))
+                }
+        }
         router.group().add(middleware: RequestMetricsMiddleware(direction: "domainkey", metrics: metrics))
             .get("/.well-known/domainkey/:domain/:selector") { _, context in
                 let domain = context.parameters.get("domain") ?? "", selector = context.parameters.get("selector") ?? ""

@@ -23,7 +23,7 @@ public enum GatewayServer {
         if configuration.intake.secret == nil {
             logger.warning("outbound intake has no secret: only the address allow-list protects \(configuration.intake.path)")
         }
-        let router = assembly.routes.router()
+        let routers = (withIntake: assembly.routes.router(intake: true), withoutIntake: assembly.routes.router(intake: false))
         let limits = configuration.limits
         let timeouts = configuration.timeouts
         let tooLarge = GatewayRoutes.tooLarge(limits.maxContentLength).body
@@ -47,8 +47,9 @@ public enum GatewayServer {
             }
             let scheme = listener.scheme.rawValue
             let host = listener.host.contains(":") ? "[\(listener.host)]" : listener.host
+            if listener.servesIntake { logger.notice("outbound intake \(configuration.intake.path) served on \(listener.url)") }
             services.append(Application(
-                router: router, server: server,
+                router: listener.servesIntake ? routers.withIntake : routers.withoutIntake, server: server,
                 configuration: ApplicationConfiguration(address: .hostname(listener.host, port: listener.port), serverName: nil),
                 onServerRunning: { channel in
                     let port = channel.localAddress?.port ?? listener.port
