@@ -68,7 +68,7 @@ struct SQLiteDeliveryStoreTests {
         #expect(try await !store.retry(999, now: 20))
         let statistics = try await store.statistics()
         #expect(statistics.counts[.pending] == 1 && statistics.oldestPendingCreatedAt != nil)
-        #expect(await store.isHealthy())
+        #expect(await store.health() == nil)
         let done = try await store.enqueue([delivery("z.test", due: 0)])
         let claimed = try await store.claim(now: 1, leaseUntil: 100, owner: "w", limit: 10, excludingDomains: ["a.test"])
         #expect(claimed.map(\.id) == done)

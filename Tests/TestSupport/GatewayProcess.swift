@@ -30,15 +30,18 @@ public final class GatewayProcess: @unchecked Sendable {
 
     /// Writes `configuration` to `<directory>/gateway.yaml` and starts the gateway on it; returns
     /// once it has printed one `listening on` line per listener (bounded: 30 s).
-    public convenience init(configuration: String, directory: URL, listeners: Int, environment: [String: String] = [:]) throws {
+    public convenience init(configuration: String, directory: URL, listeners: Int, environment: [String: String] = [:],
+                            launcher: [String] = []) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let file = directory.appendingPathComponent("gateway.yaml")
         try configuration.write(to: file, atomically: true, encoding: .utf8)
-        try self.init(arguments: ["serve", "--config", file.path], directory: directory, listeners: listeners, environment: environment)
+        try self.init(arguments: ["serve", "--config", file.path], directory: directory, listeners: listeners, environment: environment,
+                      launcher: launcher)
     }
 
     /// Starts the binary with `arguments` in the working directory `directory`.
-    public init(arguments: [String], directory: URL, listeners: Int, environment: [String: String] = [:]) throws {
+    /// - Parameter launcher: a prefix that starts the gateway elsewhere (`IsolatedNamespace.launcher`).
+    public init(arguments: [String], directory: URL, listeners: Int, environment: [String: String] = [:], launcher: [String] = []) throws {
         self.directory = directory
         // A restart appends to the same log: only lines written by this process count.
         let logPath = directory.appendingPathComponent("gateway.log").path
@@ -46,8 +49,8 @@ public final class GatewayProcess: @unchecked Sendable {
         // env -C sets the working directory (the default configuration is looked up there) and
         // adds the test's variables.
         let variables = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        process = try ChildProcess("/usr/bin/env", ["-C", directory.path] + variables + [GatewayBinary.url.path] + arguments,
-                                   logPath: logPath)
+        let command = launcher + ["/usr/bin/env", "-C", directory.path] + variables + [GatewayBinary.url.path] + arguments
+        process = try ChildProcess(command[0], Array(command.dropFirst()), logPath: logPath)
         var lines: [String] = []
         for _ in 0..<600 where process.isRunning {
             let fresh = String(decoding: Array(process.log.utf8).dropFirst(offset), as: UTF8.self)

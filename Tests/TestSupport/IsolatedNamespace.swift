@@ -7,23 +7,32 @@ public import Foundation
 /// machine. Ended by its PID.
 public final class IsolatedNamespace: @unchecked Sendable {
     private let holder: ChildProcess
+    private let privateNetwork: Bool
     public let directory: URL
 
     /// - Parameters:
     ///   - addresses: extra addresses for the namespace's `lo` (`10.0.0.1/32`).
     ///   - resolvConf: the text of the namespace's `/etc/resolv.conf`, bind-mounted over the real one.
-    public init(addresses: [String] = [], resolvConf: String? = nil) throws {
+    ///   - privateNetwork: false keeps the machine's network (loopback shared with the test): only
+    ///     the mounts are private.
+    ///   - tmpfs: directories to mount a small tmpfs on, with its size (`"4m"`), seen only inside.
+    public init(addresses: [String] = [], resolvConf: String? = nil, privateNetwork: Bool = true, tmpfs: [String: String] = [:]) throws {
+        self.privateNetwork = privateNetwork
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("netns-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        var script = "set -e\nip link set lo up\n"
+        var script = privateNetwork ? "set -e\nip link set lo up\n" : "set -e\n"
         for address in addresses { script += "ip addr add \(address) dev lo\n" }
         if let resolvConf {
             let file = directory.appendingPathComponent("resolv.conf")
             try resolvConf.write(to: file, atomically: true, encoding: .utf8)
             script += "mount --bind '\(file.path)' /etc/resolv.conf\n"
         }
+        for (path, size) in tmpfs.sorted(by: { $0.key < $1.key }) {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            script += "mount -t tmpfs -o size=\(size) tmpfs '\(path)'\n"
+        }
         script += "echo namespace-ready\nexec sleep 3600\n"
-        holder = try ChildProcess("/usr/bin/unshare", ["--net", "--mount", "--propagation", "private", "/bin/bash", "-c", script],
+        holder = try ChildProcess("/usr/bin/unshare", (privateNetwork ? ["--net"] : []) + ["--mount", "--propagation", "private", "/bin/bash", "-c", script],
                                   logPath: directory.appendingPathComponent("holder.log").path)
         for _ in 0..<200 where holder.isRunning && !holder.log.contains("namespace-ready") { usleep(25_000) }
         guard holder.isRunning && holder.log.contains("namespace-ready") else {
@@ -34,7 +43,9 @@ public final class IsolatedNamespace: @unchecked Sendable {
     }
 
     /// Prefix for a command that must run inside the namespace.
-    public var launcher: [String] { ["/usr/bin/nsenter", "--target", String(holder.pid), "--net", "--mount"] }
+    public var launcher: [String] {
+        ["/usr/bin/nsenter", "--target", String(holder.pid)] + (privateNetwork ? ["--net"] : []) + ["--mount"]
+    }
 
     /// Starts `executable` inside the namespace.
     public func start(_ executable: String, _ arguments: [String], log: String) throws -> ChildProcess {

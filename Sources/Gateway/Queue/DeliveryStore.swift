@@ -110,6 +110,6 @@ protocol DeliveryStore: Sendable {
     /// Called once when a worker starts: claims that no running worker can hold any more come back
     /// now instead of when their lease runs out. Returns how many.
     func recoverAbandonedClaims() async throws -> Int
-    /// Whether the store answers (for /healthz).
-    func isHealthy() async -> Bool
+    /// Nil when a commit would succeed now; else what stands in the way (for /healthz).
+    func health() async -> String?
 }

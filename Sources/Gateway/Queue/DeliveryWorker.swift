@@ -23,6 +23,7 @@ final class DeliveryWorker: Service, Sendable {
     private let inFlight = Mutex<[String: Int]>([:])
     /// When queue statistics and the purge of old finished records last ran.
     private let housekeeping = Mutex<(statistics: Int64, purge: Int64)>((0, 0))
+    private let errors: LogThrottle
 
     init(store: any DeliveryStore, iSchedule: any DeliveryTransport, iMIP: IMIPTransport, circuit: CircuitBreaker,
          policy: DeliveryPolicy, clock: GatewayClock, metrics: GatewayMetrics, logger: Logger) {
@@ -34,6 +35,7 @@ final class DeliveryWorker: Service, Sendable {
         self.clock = clock
         self.metrics = metrics
         self.logger = logger
+        errors = LogThrottle(clock: clock)
     }
 
     /// Until graceful shutdown: claim, attempt, repeat. Attempts in flight at shutdown finish first.
@@ -70,7 +72,7 @@ final class DeliveryWorker: Service, Sendable {
             claimed = try await store.claim(now: now, leaseUntil: now + Int64(settings.lease * 1000), owner: owner, limit: capacity,
                                             excludingDomains: busy.1.union(circuit.openDomains(now: now)))
         } catch {
-            logger.error("queue claim failed: \(error)")
+            errors.error("claim", "queue claim failed: \(error)", logger: logger)
             return
         }
         for delivery in claimed {
@@ -129,7 +131,7 @@ final class DeliveryWorker: Service, Sendable {
         let detail = update.error.map { " (\($0))" } ?? ""
         logger.info("\(delivery.kind.rawValue) attempt \(delivery.attempts + 1) for \(delivery.recipients.count) recipient(s) of \(delivery.domain): \(update.state.rawValue)\(detail)")
         do { try await store.finish(delivery.id, owner: owner, update) } catch {
-            logger.error("could not record the attempt: \(error)")
+            errors.error("finish", "could not record the attempt: \(error)", logger: logger)
         }
     }
 

@@ -1,5 +1,6 @@
 internal import Foundation
 internal import GRDB
+internal import Synchronization
 
 /// The delivery queue in one SQLite file (GRDB, WAL). `PRAGMA synchronous = FULL`: a commit is on
 /// disk when it returns, so an answered 1.0/1.1 survives a crash or a power cut. Concurrent
@@ -7,6 +8,18 @@ internal import GRDB
 public final class SQLiteDeliveryStore: DeliveryStore {
     let pool: DatabasePool
     private let batcher: EnqueueBatcher
+    private let directory: String
+    /// The last health verdict and when it was taken (probes are at most one every 2 s).
+    private let lastHealth = Mutex<(at: Int64, problem: String?)>((0, nil))
+    /// Below this many free bytes in the data directory the store is not ready.
+    static let minimumFreeBytes: UInt64 = 1 << 20
+
+    /// The file is damaged: the gateway must not start on it.
+    struct CorruptDatabase: Error, CustomStringConvertible {
+        let path: String
+        let report: String
+        var description: String { "\(path) is corrupt (PRAGMA quick_check: \(report)); restore it from a backup or move it aside" }
+    }
 
     /// Opens (creating if needed) the queue at `path`; `synchronousFull: false` is for benchmarks only.
     public init(path: String, synchronousFull: Bool = true) throws {
@@ -14,7 +27,10 @@ public final class SQLiteDeliveryStore: DeliveryStore {
                                                 withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
+        directory = (path as NSString).deletingLastPathComponent
         pool = try DatabasePool(path: path, configuration: configuration)
+        let check = try pool.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check") }
+        guard check == ["ok"] else { throw CorruptDatabase(path: path, report: check.prefix(3).joined(separator: "; ")) }
         // GRDB sets NORMAL for WAL databases when it opens the writer; the queue needs FULL.
         try pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronousFull ? "FULL" : "NORMAL")")
@@ -40,6 +56,9 @@ public final class SQLiteDeliveryStore: DeliveryStore {
                     outcome TEXT);
                 CREATE INDEX deliveries_due ON deliveries(state, next_attempt_at);
                 """)
+        }
+        migrator.registerMigration("health-v1") { db in
+            try db.execute(sql: "CREATE TABLE health (id INTEGER PRIMARY KEY, at INTEGER NOT NULL)")
         }
         try migrator.migrate(pool)
         batcher = EnqueueBatcher(pool: pool)
@@ -148,8 +167,24 @@ public final class SQLiteDeliveryStore: DeliveryStore {
         }
     }
 
-    func isHealthy() async -> Bool {
-        (try? await pool.read { try Int.fetchOne($0, sql: "SELECT 1") }) == 1
+    /// Whether a commit would succeed now: enough free space in the data directory, and a real
+    /// (FULL-sync) write that commits. At most one probe every 2 s; callers in between get its verdict.
+    func health() async -> String? {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        if let cached = lastHealth.withLock({ now - $0.at < 2_000 ? $0 : nil }) { return cached.problem }
+        var problem: String?
+        var space = statvfs()
+        if statvfs(directory, &space) == 0 {
+            let free = UInt64(space.f_bavail) * UInt64(space.f_frsize)
+            if free < Self.minimumFreeBytes { problem = "data directory \(directory) has \(free / 1024) KiB free" }
+        }
+        if problem == nil {
+            do { try await pool.write { db in try db.execute(sql: "INSERT OR REPLACE INTO health (id, at) VALUES (1, ?)", arguments: [now]) } } catch {
+                problem = "queue store cannot commit: \(error)"
+            }
+        }
+        lastHealth.withLock { $0 = (now, problem) }
+        return problem
     }
 
     static func insert(_ delivery: NewDelivery, into db: Database) throws {

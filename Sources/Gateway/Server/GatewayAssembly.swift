@@ -62,7 +62,7 @@ struct GatewayAssembly: Sendable {
                 var problems: [String] = []
                 if !readiness.isReady { problems.append("listeners starting") }
                 if keyring.signers.isEmpty { problems.append("no signing key") }
-                if await !store.isHealthy() { problems.append("queue store not answering") }
+                if let problem = await store.health() { problems.append(problem) }
                 return problems
             },
             metrics: metrics)

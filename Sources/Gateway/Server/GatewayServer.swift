@@ -82,7 +82,12 @@ public enum GatewayServer {
 
     /// The queue (and replay ledger) database in the data directory, named by its key when unusable.
     static func openQueue(_ configuration: GatewayConfiguration) throws(ConfigurationError) -> SQLiteDeliveryStore {
-        do { return try SQLiteDeliveryStore(path: configuration.queuePath) } catch {
+        let opened: Result<SQLiteDeliveryStore, any Error> = Result { try SQLiteDeliveryStore(path: configuration.queuePath) }
+        switch opened {
+        case .success(let store): return store
+        case .failure(let error as SQLiteDeliveryStore.CorruptDatabase):
+            throw ConfigurationError(key: "data-directory", problem: error.description)
+        case .failure(let error):
             throw ConfigurationError(key: "data-directory", problem: "cannot open the queue \(configuration.queuePath): \(error)")
         }
     }
