@@ -73,7 +73,7 @@ let package = Package(
         ),
 
         // Benchmarks print figures; they are never run as tests.
-        .executableTarget(name: "dkim-benchmark", dependencies: ["DKIM"], path: "Benchmarks/dkim-benchmark",
+        .executableTarget(name: "dkim-benchmark", dependencies: ["DKIM", "ISchedule"], path: "Benchmarks/dkim-benchmark",
                           swiftSettings: strict),
         .executableTarget(name: "queue-benchmark", dependencies: ["Gateway", .product(name: "GRDB", package: "GRDB.swift")],
                           path: "Benchmarks/queue-benchmark", swiftSettings: strict),
