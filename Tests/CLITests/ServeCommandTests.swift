@@ -22,6 +22,14 @@ struct ServeCommandTests {
         #expect(!result.output.contains("listening on"))
     }
 
+    @Test("an intake on a non-loopback listener without a secret is refused at start")
+    func openIntake() throws {
+        let file = try write("listeners:\n  - url: http://0.0.0.0:1\n    intake: true\ndomains:\n  example.com:\n    upstream: http://127.0.0.1:2/\n")
+        let result = try CLIRunner.run(["serve", "--config", file.path, "--check-config"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("outbound.secret: required: listeners[0] (http://0.0.0.0:1) serves the outbound intake"), "\(result.stderr)")
+    }
+
     @Test("a missing key file is named by its path")
     func missingKey() throws {
         let file = try write("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  example.com:\n    dkim-keys:\n      - private-key: keys/absent.pem\n")

@@ -47,6 +47,34 @@ struct InboundAbuseTests {
         }
     }
 
+    @Test("the intake is served only on listeners marked for it")
+    func intakeOnlyWhereMarked() throws {
+        let upstream = try TestCalendarServer()
+        defer { upstream.stop() }
+        // Fixed ports: the two listeners start in either order.
+        let (intakePort, receiverPort) = (freeLoopbackPort(), freeLoopbackPort())
+        let gateway = try GatewayProcess(configuration: """
+            listeners:
+              - url: http://127.0.0.1:\(intakePort)
+              - url: http://127.0.0.1:\(receiverPort)
+                intake: false
+            domains:
+              beta.test:
+                dkim-keys:
+                  - selector: gw
+                    private-key: beta.pem
+                    create-if-missing: true
+                upstream: \(upstream.url())
+            """, directory: GatewayProcess.temporaryDirectory("intake"), listeners: 2)
+        defer { gateway.stop() }
+        let body = ITIP.calendar(method: "REQUEST", organizer: "mailto:carl@beta.test", attendees: ["mailto:bob@beta.test"])
+        let headers = Self.headers("mailto:carl@beta.test", ["mailto:bob@beta.test"])
+        let served = try RawHTTPConnection.exchange(port: intakePort, path: "/outbound", headers: headers, body: body)
+        let closed = try RawHTTPConnection.exchange(port: receiverPort, path: "/outbound", headers: headers, body: body)
+        #expect(served.status == 200 && closed.status == 404, "\(served.status) \(closed.status) \(gateway.listening)")
+        #expect(upstream.records.count == 1)
+    }
+
     @Test("a whitespace-changed copy is a replay; the same id for other recipients is refused")
     func replayVariants() throws {
         let bed = try InboundBed()
