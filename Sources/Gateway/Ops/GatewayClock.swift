@@ -13,12 +13,6 @@ struct GatewayClock: Sendable {
 
     static let system = GatewayClock { Int64(Date().timeIntervalSince1970 * 1000) }
 
-    /// Seconds from a DKIM clock (tests pass a `FixedUnixClock`).
-    static func from(_ clock: any UnixClock) -> GatewayClock {
-        if clock is SystemUnixClock { return .system }
-        return GatewayClock { clock.now() * 1000 }
-    }
-
     private struct SecondsClock: UnixClock {
         let clock: GatewayClock
         func now() -> Int64 { clock.seconds }

@@ -2,8 +2,9 @@
 import Glibc
 #endif
 
-/// Which peer addresses a request may connect to. Checked by libcurl right before the request is
-/// sent, on the address it actually connected to, so a DNS name cannot smuggle in 127.0.0.1.
+/// Which peer addresses a request may connect to. Checked on the addresses a host name resolves to
+/// before they are pinned for libcurl, again in libcurl's open-socket callback before any socket
+/// exists, and before each request on a reused connection: a DNS name cannot smuggle in 127.0.0.1.
 public enum AddressPolicy: Sendable, Equatable {
     /// Only globally routable unicast addresses: the default for anything a remote party names
     /// (receivers found by SRV, key URLs derived from a signature's `d=`).
