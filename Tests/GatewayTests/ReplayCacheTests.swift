@@ -19,6 +19,10 @@ struct ReplayCacheTests {
         // The same id for other recipients is not a retry.
         #expect(cache.admit(domain: "a.test", messageID: "m1", signature: "b4", recipients: "other", expires: 120, now: 13) == .conflict)
         #expect(cache.admit(domain: "b.test", messageID: "m1", signature: "b1", recipients: "r", expires: 100, now: 13) == .fresh)
+        // A request that could not be recorded is forgotten: the sender may send it again.
+        #expect(cache.admit(domain: "c.test", messageID: "m9", signature: "b1", recipients: "r", expires: 100, now: 13) == .fresh)
+        cache.forget(domain: "c.test", messageID: "m9")
+        #expect(cache.admit(domain: "c.test", messageID: "m9", signature: "b1", recipients: "r", expires: 100, now: 13) == .fresh)
         // After the signature's end the message id may be used again.
         #expect(cache.admit(domain: "a.test", messageID: "m1", signature: "b1", recipients: "r", expires: 300, now: 200) == .fresh)
     }

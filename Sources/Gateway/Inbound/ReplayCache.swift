@@ -98,6 +98,15 @@ final class ReplayCache: Sendable {
         }
     }
 
+    /// Forgets a request that was admitted but could not be recorded (the sender may send it again).
+    func forget(domain: String, messageID: String) {
+        state.withLock { state in
+            guard state.domains[domain.lowercased()]?.removeValue(forKey: messageID) != nil else { return }
+            state.count -= 1
+            if state.domains[domain.lowercased()]?.isEmpty == true { state.domains[domain.lowercased()] = nil }
+        }
+    }
+
     /// Loads what a ledger kept from before a restart (expired records are skipped; quotas apply).
     func restore(_ records: [Record], now: Int64) {
         state.withLock { state in

@@ -51,7 +51,7 @@ final class ReplayProtection: Sendable {
                                                              recipients: recipients, expires: expires))
                 return .fresh
             } catch {
-                cache.complete(domain: domain, messageID: messageID, answer: nil)
+                cache.forget(domain: domain, messageID: messageID)
                 logger.error("replay ledger unavailable: \(error)")
                 return .unavailable
             }
