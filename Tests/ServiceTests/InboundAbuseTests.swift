@@ -47,17 +47,20 @@ struct InboundAbuseTests {
         }
     }
 
-    @Test("the intake is served only on listeners marked for it")
+    @Test("the intake is served only on listeners marked for it, and on a Unix-domain socket")
     func intakeOnlyWhereMarked() throws {
         let upstream = try TestCalendarServer()
         defer { upstream.stop() }
-        // Fixed ports: the two listeners start in either order.
+        // Fixed ports: the listeners start in any order.
         let (intakePort, receiverPort) = (freeLoopbackPort(), freeLoopbackPort())
+        let directory = GatewayProcess.temporaryDirectory("intake")
+        let socket = directory.appendingPathComponent("intake.sock").path
         let gateway = try GatewayProcess(configuration: """
             listeners:
               - url: http://127.0.0.1:\(intakePort)
               - url: http://127.0.0.1:\(receiverPort)
                 intake: false
+              - url: unix:intake.sock
             domains:
               beta.test:
                 dkim-keys:
@@ -65,13 +68,21 @@ struct InboundAbuseTests {
                     private-key: beta.pem
                     create-if-missing: true
                 upstream: \(upstream.url())
-            """, directory: GatewayProcess.temporaryDirectory("intake"), listeners: 2)
+            outbound:
+              allow-from: [192.0.2.1]
+            """, directory: directory, listeners: 3)
         defer { gateway.stop() }
         let body = ITIP.calendar(method: "REQUEST", organizer: "mailto:carl@beta.test", attendees: ["mailto:bob@beta.test"])
         let headers = Self.headers("mailto:carl@beta.test", ["mailto:bob@beta.test"])
+        // 127.0.0.1 is not in this allow-list: the TCP intake refuses; the socket's file mode decides instead.
         let served = try RawHTTPConnection.exchange(port: intakePort, path: "/outbound", headers: headers, body: body)
         let closed = try RawHTTPConnection.exchange(port: receiverPort, path: "/outbound", headers: headers, body: body)
-        #expect(served.status == 200 && closed.status == 404, "\(served.status) \(closed.status) \(gateway.listening)")
+        let local = try RawHTTPConnection.exchange(unixSocket: socket, path: "/outbound", headers: headers, body: body)
+        #expect(served.status == 403 && precondition(of: served) == "originator-denied", "\(served.text)")
+        #expect(closed.status == 404 && local.status == 200, "\(closed.status) \(local.status) \(local.text)")
+        #expect(scheduleResponse(local)?.items.first?.requestStatus.code == "1.2")
+        let mode = try FileManager.default.attributesOfItem(atPath: socket)[.posixPermissions] as? Int
+        #expect(mode == 0o660)
         #expect(upstream.records.count == 1)
     }
 

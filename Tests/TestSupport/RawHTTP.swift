@@ -33,6 +33,26 @@ public final class RawHTTPConnection: @unchecked Sendable {
         }
     }
 
+    /// Connects to a Unix-domain socket at `path`.
+    public init(unixSocket path: String, timeout: Double = 10) throws {
+        descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw ChildProcessError("socket failed") }
+        var seconds = timeval(tv_sec: Int(timeout), tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &seconds, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { close(descriptor); throw ChildProcessError("path too long") }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in raw.copyBytes(from: bytes) }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else {
+            close(descriptor)
+            throw ChildProcessError("cannot connect to \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
     deinit { close(descriptor) }
 
     /// Writes `bytes`; false when the peer has closed the connection.
@@ -66,13 +86,24 @@ public final class RawHTTPConnection: @unchecked Sendable {
     /// One request/response exchange on a new connection.
     public static func exchange(port: UInt16, method: String = "POST", path: String, headers: [(String, String)] = [],
                                 body: [UInt8] = [], source: String = "127.0.0.1", timeout: Double = 20) throws -> RawHTTPResponse {
-        let connection = try RawHTTPConnection(port: port, source: source, timeout: timeout)
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n"
+        try RawHTTPConnection(port: port, source: source, timeout: timeout)
+            .exchange(method: method, path: path, host: "127.0.0.1:\(port)", headers: headers, body: body)
+    }
+
+    /// One request/response exchange over a new connection to a Unix-domain socket.
+    public static func exchange(unixSocket socketPath: String, method: String = "POST", path: String, headers: [(String, String)] = [],
+                                body: [UInt8] = [], timeout: Double = 20) throws -> RawHTTPResponse {
+        try RawHTTPConnection(unixSocket: socketPath, timeout: timeout)
+            .exchange(method: method, path: path, host: "localhost", headers: headers, body: body)
+    }
+
+    private func exchange(method: String, path: String, host: String, headers: [(String, String)], body: [UInt8]) throws -> RawHTTPResponse {
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         if method == "POST" { head += "Content-Length: \(body.count)\r\n" }
         head += "\r\n"
-        connection.write(Array(head.utf8) + body)
-        guard let response = connection.readResponse() else { throw ChildProcessError("no response to \(method) \(path)") }
+        write(Array(head.utf8) + body)
+        guard let response = readResponse() else { throw ChildProcessError("no response to \(method) \(path)") }
         return response
     }
 }

@@ -10,11 +10,20 @@ struct ConfigurationSections {
     func listener(_ reader: ConfigReader) throws(ConfigurationError) -> GatewayConfiguration.Listener {
         try reader.allowOnly(["url", "certificate", "private-key", "intake"])
         let text = try reader.requiredString("url")
+        if text.hasPrefix("unix:") {
+            let path = paths.absolute(String(text.dropFirst(5)))
+            guard !text.dropFirst(5).isEmpty, path.utf8.count < 100 else {
+                throw ConfigurationError(key: reader.key("url"), problem: "'\(text)' is not unix:PATH (a path of under 100 bytes)")
+            }
+            var listener = GatewayConfiguration.Listener(scheme: .unix, host: path, port: 0)
+            listener.servesIntake = try reader.bool("intake", default: true)
+            return listener
+        }
         guard let url = URLComponents(string: text), let schemeText = url.scheme,
               let scheme = GatewayConfiguration.Listener.Scheme(rawValue: schemeText.lowercased()),
               let host = url.host, !host.isEmpty, let port = url.port, (0...65535).contains(port),
               url.path.isEmpty || url.path == "/" else {
-            throw ConfigurationError(key: reader.key("url"), problem: "'\(text)' is not http(s)://ADDRESS:PORT")
+            throw ConfigurationError(key: reader.key("url"), problem: "'\(text)' is not http(s)://ADDRESS:PORT or unix:PATH")
         }
         let address = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         guard IPAddressRange(address) != nil || address == "localhost" else {

@@ -6,7 +6,8 @@ internal import Transport
 public struct GatewayConfiguration: Sendable {
     /// One HTTP or HTTPS listener.
     struct Listener: Sendable, Equatable {
-        enum Scheme: String, Sendable { case http, https }
+        /// `unix`: a Unix-domain socket at `host` (a path); only local processes can reach it.
+        enum Scheme: String, Sendable { case http, https, unix }
         var scheme: Scheme
         var host: String
         var port: Int
@@ -16,9 +17,11 @@ public struct GatewayConfiguration: Sendable {
         /// Whether the outbound intake is served here (default: on loopback listeners only).
         var servesIntake: Bool = false
 
-        var isLoopback: Bool { host == "localhost" || IPAddressRange.isLoopback(host) }
+        var isLoopback: Bool { scheme == .unix || host == "localhost" || IPAddressRange.isLoopback(host) }
 
-        var url: String { "\(scheme.rawValue)://\(host.contains(":") ? "[\(host)]" : host):\(port)" }
+        var url: String {
+            scheme == .unix ? "unix:\(host)" : "\(scheme.rawValue)://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+        }
     }
 
     /// A private key we sign with (the first of a domain) or publish for key rotation.

@@ -5,8 +5,10 @@ internal import DKIM
 struct IncomingRequest: Sendable {
     var headers: [HeaderField]
     var body: [UInt8]
-    /// The peer's IP address literal.
+    /// The peer's IP address literal ("local" on a Unix-domain socket).
     var peer: String
+    /// Arrived on a Unix-domain socket: only local processes allowed by the socket file's mode can connect.
+    var viaLocalSocket = false
 
     func values(_ name: String) -> [String] { headers.values(named: name) }
 }

@@ -8,7 +8,8 @@ struct OutboundIntake: Sendable {
 
     /// Why the submission is refused, or nil when it is allowed.
     func refusal(_ incoming: IncomingRequest) -> String? {
-        guard intake.allowFrom.contains(where: { $0.contains(incoming.peer) }) else {
+        // A Unix-domain socket admits only the local processes its file mode allows.
+        guard incoming.viaLocalSocket || intake.allowFrom.contains(where: { $0.contains(incoming.peer) }) else {
             return "\(incoming.peer) may not submit outbound messages"
         }
         guard let secret = intake.secret else { return nil }

@@ -88,8 +88,11 @@ struct GatewayRoutes: Sendable {
     private func collect(_ request: inout Request, context: GatewayRequestContext) async -> IncomingRequest? {
         let body: ByteBuffer
         do { body = try await request.collectBody(upTo: maxContentLength) } catch { return nil }
-        return IncomingRequest(headers: request.headers.map { HeaderField(name: $0.name.rawName, value: $0.value) },
-                               body: Array(body.readableBytesView), peer: context.remoteAddress?.ipAddress ?? "")
+        let headers = request.headers.map { HeaderField(name: $0.name.rawName, value: $0.value) }
+        if case .unixDomainSocket = context.remoteAddress {
+            return IncomingRequest(headers: headers, body: Array(body.readableBytesView), peer: "local", viaLocalSocket: true)
+        }
+        return IncomingRequest(headers: headers, body: Array(body.readableBytesView), peer: context.remoteAddress?.ipAddress ?? "")
     }
 
     static func tooLarge(_ limit: Int) -> GatewayResponse {

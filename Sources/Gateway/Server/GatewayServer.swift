@@ -38,25 +38,9 @@ public enum GatewayServer {
         // then the worker, which lets its attempts in flight finish.
         var services: [any Service] = [assembly.worker]
         for (index, listener) in configuration.listeners.enumerated() {
-            let server: HTTPServerBuilder
-            if listener.scheme == .https, let certificate = listener.certificateFile, let key = listener.privateKeyFile {
-                server = try .tls(.http1(configuration: http1), tlsConfiguration: try tlsConfiguration(
-                    certificate: certificate, key: key, keyPath: "listeners[\(index)]"))
-            } else {
-                server = .http1(configuration: http1)
-            }
-            let scheme = listener.scheme.rawValue
-            let host = listener.host.contains(":") ? "[\(listener.host)]" : listener.host
             if listener.servesIntake { logger.notice("outbound intake \(configuration.intake.path) served on \(listener.url)") }
-            services.append(Application(
-                router: listener.servesIntake ? routers.withIntake : routers.withoutIntake, server: server,
-                configuration: ApplicationConfiguration(address: .hostname(listener.host, port: listener.port), serverName: nil),
-                onServerRunning: { channel in
-                    let port = channel.localAddress?.port ?? listener.port
-                    FileHandle.standardOutput.write(Data("listening on \(scheme)://\(host):\(port)\n".utf8))
-                    readiness.listenerStarted()
-                },
-                logger: logger))
+            services.append(try application(listener, index: index, router: listener.servesIntake ? routers.withIntake : routers.withoutIntake,
+                                             http1: http1, readiness: readiness, logger: logger))
         }
         var groupConfiguration = ServiceGroupConfiguration(
             services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
@@ -66,6 +50,40 @@ public enum GatewayServer {
         let group = ServiceGroup(configuration: groupConfiguration)
         try await group.run()
         logger.notice("stopped")
+    }
+
+    /// One listener: TCP (http or https) or a Unix-domain socket; prints `listening on URL` once up.
+    private static func application(_ listener: GatewayConfiguration.Listener, index: Int, router: Router<GatewayRequestContext>,
+                                    http1: HTTP1Channel.Configuration, readiness: Readiness, logger: Logger) throws -> any Service {
+        let server: HTTPServerBuilder
+        if listener.scheme == .https, let certificate = listener.certificateFile, let key = listener.privateKeyFile {
+            server = try .tls(.http1(configuration: http1), tlsConfiguration: try tlsConfiguration(
+                certificate: certificate, key: key, keyPath: "listeners[\(index)]"))
+        } else {
+            server = .http1(configuration: http1)
+        }
+        let address: BindAddress
+        if listener.scheme == .unix {
+            try clearStaleSocket(listener.host, key: "listeners[\(index)].url")
+            address = .unixDomainSocket(path: listener.host)
+        } else {
+            address = .hostname(listener.host, port: listener.port)
+        }
+        let host = listener.host.contains(":") ? "[\(listener.host)]" : listener.host
+        return Application(
+            router: router, server: server, configuration: ApplicationConfiguration(address: address, serverName: nil),
+            onServerRunning: { channel in
+                if listener.scheme == .unix {
+                    // Owner and group may connect (the CalDAV server's group); nobody else.
+                    _ = chmod(listener.host, 0o660)
+                    FileHandle.standardOutput.write(Data("listening on unix:\(listener.host)\n".utf8))
+                } else {
+                    let port = channel.localAddress?.port ?? listener.port
+                    FileHandle.standardOutput.write(Data("listening on \(listener.scheme.rawValue)://\(host):\(port)\n".utf8))
+                }
+                readiness.listenerStarted()
+            },
+            logger: logger)
     }
 
     /// Everything `serve` loads before it listens (keys, TLS files, the queue), for `--check-config`.
@@ -90,6 +108,16 @@ public enum GatewayServer {
         case .failure(let error):
             throw ConfigurationError(key: "data-directory", problem: "cannot open the queue \(configuration.queuePath): \(error)")
         }
+    }
+
+    /// Removes a socket file left by an earlier run; anything else at that path is an error.
+    static func clearStaleSocket(_ path: String, key: String) throws(ConfigurationError) {
+        var status = stat()
+        guard lstat(path, &status) == 0 else { return }
+        guard status.st_mode & S_IFMT == S_IFSOCK else {
+            throw ConfigurationError(key: key, problem: "\(path) exists and is not a socket")
+        }
+        unlink(path)
     }
 
     /// The replay ledger, in the same state database, named by its key when unusable.
