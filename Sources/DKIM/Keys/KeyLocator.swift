@@ -16,6 +16,8 @@ public struct KeyLocator: Sendable {
         public let key: RSAPublicKey
         public let method: KeyQueryMethod
         public let record: String
+        /// The record says `t=y`: the domain is testing DKIM.
+        public let isTesting: Bool
     }
 
     public func locate(domain: String, selector: String, methods: [KeyQueryMethod], hash: HashAlgorithm,
@@ -37,8 +39,8 @@ public struct KeyLocator: Sendable {
             }
             for text in records {
                 sawRecords = true
-                let key: RSAPublicKey
-                do { key = try parsedKeys.key(for: text, hash: hash) } catch {
+                let key: RSAPublicKey, testing: Bool
+                do { (key, testing) = try parsedKeys.key(for: text, hash: hash) } catch {
                     if error == .revoked { revokedCount += 1 }
                     rejections.append("\(method.rawValue): \(error)")
                     continue
@@ -47,7 +49,7 @@ public struct KeyLocator: Sendable {
                     smallest = min(smallest ?? key.bits, key.bits)
                     continue
                 }
-                return LocatedKey(key: key, method: method, record: text)
+                return LocatedKey(key: key, method: method, record: text, isTesting: testing)
             }
         }
         if let (method, reason) = temporary { throw .keyLookupFailed(method: method, reason: reason) }
@@ -66,6 +68,7 @@ final class ParsedKeyCache: Sendable {
     private struct Entry: Sendable {
         /// The record's verdict for each hash: its key, or why it cannot be used.
         let verdicts: [HashAlgorithm: Result<RSAPublicKey, KeyRecordRejection>]
+        let isTesting: Bool
     }
 
     private let entries: Mutex<[String: Entry]>
@@ -76,17 +79,19 @@ final class ParsedKeyCache: Sendable {
         self.entries = Mutex([:])
     }
 
-    /// The key of record `text` if the record is acceptable for `hash`.
-    func key(for text: String, hash: HashAlgorithm) throws(KeyRecordRejection) -> RSAPublicKey {
+    /// The key of record `text` if the record is acceptable for `hash`, and whether it is in testing mode.
+    func key(for text: String, hash: HashAlgorithm) throws(KeyRecordRejection) -> (key: RSAPublicKey, isTesting: Bool) {
         let entry = entries.withLock { $0[text] } ?? insert(text)
         guard let verdict = entry.verdicts[hash] else { throw .hashNotAllowed(hash.rawValue) }
-        return try verdict.get()
+        return (try verdict.get(), entry.isTesting)
     }
 
     private func insert(_ text: String) -> Entry {
         var verdicts: [HashAlgorithm: Result<RSAPublicKey, KeyRecordRejection>] = [:]
+        var testing = false
         do {
             let record = try KeyRecord(parsing: text)
+            testing = record.isTesting
             var key: Result<RSAPublicKey, KeyRecordRejection>?
             for hash in HashAlgorithm.allCases {
                 if let rejection = record.rejection(for: hash) {
@@ -101,7 +106,7 @@ final class ParsedKeyCache: Sendable {
         } catch {
             for hash in HashAlgorithm.allCases { verdicts[hash] = .failure(.malformed(error.description)) }
         }
-        let entry = Entry(verdicts: verdicts)
+        let entry = Entry(verdicts: verdicts, isTesting: testing)
         entries.withLock { cache in
             if cache.count >= capacity { cache.removeAll(keepingCapacity: true) }
             cache[text] = entry

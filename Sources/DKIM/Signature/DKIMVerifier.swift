@@ -65,11 +65,10 @@ public struct DKIMVerifier: Sendable {
         guard located.key.isValidSignature(Array(signatureBytes), for: text, hash: hash) else {
             throw .signatureMismatch(domain: signature.domain, selector: signature.selector)
         }
-        let testing = (try? KeyRecord(parsing: located.record))?.isTesting ?? false
         return Verified(domain: signature.domain, selector: signature.selector, algorithm: signature.algorithm,
                         canonicalization: signature.canonicalization, timestamp: signature.timestamp,
                         expiration: signature.expiration, acceptedUntil: signature.effectiveExpiration(policy: policy),
                         signatureValue: ASCII.removingWhitespace(signature.signatureBase64), keyMethod: located.method,
-                        keyBits: located.key.bits, keyIsTesting: testing)
+                        keyBits: located.key.bits, keyIsTesting: located.isTesting)
     }
 }
