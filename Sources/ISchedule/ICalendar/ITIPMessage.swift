@@ -65,24 +65,7 @@ public struct ITIPMessage: Sendable, Equatable {
         }
         guard organizer != nil else { throw invalid("no ORGANIZER") }
 
-        var attendees: [CalendarUserAddress] = []
-        var seen: Set<CalendarUserAddress> = []
-        for instance in instances {
-            let lines = instance.properties("ATTENDEE")
-            if method.originatorRole == .attendee && lines.count != 1 {
-                throw invalid("\(method.rawValue) must carry exactly one ATTENDEE per component, found \(lines.count)")
-            }
-            for line in lines {
-                guard let address = CalendarUserAddress(line.value) else {
-                    throw invalid("ATTENDEE on line \(line.lineNumber) is not a calendar user address")
-                }
-                guard seen.insert(address).inserted else { continue }
-                guard attendees.count < maximumAttendees else {
-                    throw invalid("more than \(maximumAttendees) ATTENDEEs (the limit for one scheduling message)")
-                }
-                attendees.append(address)
-            }
-        }
+        let attendees = try Self.attendees(of: instances, method: method, maximum: maximumAttendees)
         if method.originatorRole == .attendee && attendees.count != 1 {
             throw invalid("\(method.rawValue) instances name different ATTENDEEs")
         }
@@ -100,6 +83,31 @@ public struct ITIPMessage: Sendable, Equatable {
         self.attendees = attendees
         self.freeBusyRange = range
         self.calendar = calendar
+    }
+
+    /// Every distinct ATTENDEE in order of appearance (a set keeps this linear), at most `maximum`.
+    private static func attendees(of instances: [CalendarComponent], method: ITIPMethod,
+                                  maximum: Int) throws(IScheduleError) -> [CalendarUserAddress] {
+        func invalid(_ reason: String) -> IScheduleError { IScheduleError(.invalidSchedulingMessage, reason) }
+        var attendees: [CalendarUserAddress] = []
+        var seen: Set<CalendarUserAddress> = []
+        for instance in instances {
+            let lines = instance.properties("ATTENDEE")
+            if method.originatorRole == .attendee && lines.count != 1 {
+                throw invalid("\(method.rawValue) must carry exactly one ATTENDEE per component, found \(lines.count)")
+            }
+            for line in lines {
+                guard let address = CalendarUserAddress(line.value) else {
+                    throw invalid("ATTENDEE on line \(line.lineNumber) is not a calendar user address")
+                }
+                guard seen.insert(address).inserted else { continue }
+                guard attendees.count < maximum else {
+                    throw invalid("more than \(maximum) ATTENDEEs (the limit for one scheduling message)")
+                }
+                attendees.append(address)
+            }
+        }
+        return attendees
     }
 
     private static func utc(_ component: CalendarComponent, _ name: String) throws(IScheduleError) -> String {
