@@ -13,8 +13,6 @@ struct GatewayResponse: Sendable, Equatable {
         self.body = body
     }
 
-    func header(_ name: String) -> String? { headers.values(named: name).first }
-
     static let xmlType = HeaderField(name: "Content-Type", value: "application/xml; charset=utf-8")
 
     /// The iSchedule `error` document for a whole-request failure.

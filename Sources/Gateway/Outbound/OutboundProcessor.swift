@@ -13,7 +13,6 @@ struct OutboundProcessor: Sendable {
     let hosted: HostedDelivery
     let remote: any DeliveryTransport
     let handoff: QueueHandoff
-    let metrics: GatewayMetrics
     let logger: Logger
 
     func handle(_ incoming: IncomingRequest) async -> GatewayResponse {

@@ -93,8 +93,7 @@ struct GatewayAssembly: Sendable {
                                    metrics: shared.metrics, logger: shared.logger)
         let processor = OutboundProcessor(
             intake: OutboundIntake(intake: configuration.intake), signingDomains: Set(shared.keyring.signers.keys),
-            localDomains: shared.hosted.domains, hosted: shared.hosted, remote: iSchedule, handoff: handoff,
-            metrics: shared.metrics, logger: shared.logger)
+            localDomains: shared.hosted.domains, hosted: shared.hosted, remote: iSchedule, handoff: handoff, logger: shared.logger)
         let worker = DeliveryWorker(store: store, iSchedule: iSchedule, iMIP: iMIP, circuit: circuit, policy: policy, clock: shared.clock,
                                     metrics: shared.metrics, logger: shared.logger)
         return (processor, worker)
