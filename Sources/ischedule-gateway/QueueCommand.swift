@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Gateway
+import Logging
 
 /// `queue list|show|retry|drop`: the delivery queue of the configured gateway (the same file
 /// `serve` uses; safe while it runs).
@@ -15,13 +16,11 @@ struct QueueCommand: AsyncParsableCommand {
         @Option(help: "Configuration file (default: the one serve would use).")
         var config: String?
 
-        func store() throws -> SQLiteDeliveryStore {
+        /// Runs `body` with the configured queue (SQLite file or PostgreSQL).
+        func withQueue<Result: Sendable>(_ body: @Sendable (any QueueInspector) async throws -> Result) async throws -> Result {
             let configuration = try ConfigFile.load(config)
-            guard FileManager.default.fileExists(atPath: configuration.queuePath) else {
-                throw CLIError("no queue at \(configuration.queuePath) (the gateway creates it on first start)")
-            }
-            do { return try SQLiteDeliveryStore(path: configuration.queuePath) } catch {
-                throw CLIError("cannot open the queue \(configuration.queuePath): \(error)")
+            do { return try await QueueAccess.withQueue(configuration, logger: Logger(label: "ischedule-gateway"), body) } catch let error as ConfigurationError {
+                throw CLIError("\(error)")
             }
         }
     }
@@ -42,14 +41,14 @@ struct QueueCommand: AsyncParsableCommand {
                 }
                 wanted = parsed
             }
-            let store = try options.store()
-            let rows = try await store.list(state: wanted, limit: limit)
+            let (rows, statistics) = try await options.withQueue { [limit, wanted] store in
+                (try await store.list(state: wanted, limit: limit), try await store.statistics())
+            }
             print("ID\tSTATE\tKIND\tATTEMPTS\tNEXT ATTEMPT\tDOMAIN\tRECIPIENTS")
             for row in rows {
                 print("\(row.id)\t\(row.state.rawValue)\t\(row.kind.rawValue)\t\(row.attempts)\t\(QueueText.time(row.nextAttemptAt))\t"
                       + "\(row.domain)\t\(row.recipients.joined(separator: ","))")
             }
-            let statistics = try await store.statistics()
             let summary = QueuedDelivery.State.allCases.map { "\($0.rawValue) \(statistics.counts[$0] ?? 0)" }.joined(separator: ", ")
             printError("\(rows.count) shown; queue: \(summary)")
         }
@@ -62,7 +61,7 @@ struct QueueCommand: AsyncParsableCommand {
         var id: Int64
 
         func run() async throws {
-            guard let row = try await options.store().delivery(id) else { throw CLIError("no delivery \(id)") }
+            guard let row = try await options.withQueue({ [id] in try await $0.delivery(id) }) else { throw CLIError("no delivery \(id)") }
             print("""
                 id: \(row.id)
                 state: \(row.state.rawValue)
@@ -90,7 +89,7 @@ struct QueueCommand: AsyncParsableCommand {
 
         func run() async throws {
             let now = Int64(Date().timeIntervalSince1970 * 1000)
-            guard try await options.store().retry(id, now: now) else {
+            guard try await options.withQueue({ [id] in try await $0.retry(id, now: now) }) else {
                 throw CLIError("delivery \(id) does not exist or is delivered / handed off (nothing to retry)")
             }
             print("delivery \(id) is due now")
@@ -104,7 +103,7 @@ struct QueueCommand: AsyncParsableCommand {
         var id: Int64
 
         func run() async throws {
-            guard try await options.store().drop(id) else { throw CLIError("delivery \(id) does not exist or is not pending") }
+            guard try await options.withQueue({ [id] in try await $0.drop(id) }) else { throw CLIError("delivery \(id) does not exist or is not pending") }
             print("delivery \(id) dropped")
         }
     }

@@ -27,7 +27,7 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "ischedule-gateway")
         logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
         if checkConfig {
-            do { try GatewayServer.preflight(configuration) { printError($0) } } catch { throw CLIError("\(error)") }
+            do { try await GatewayServer.preflight(configuration, logger: logger) { printError($0) } } catch { throw CLIError("\(error)") }
             print("configuration \(configuration.source) is valid: \(configuration.summary)")
             return
         }

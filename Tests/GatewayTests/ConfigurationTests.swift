@@ -130,4 +130,37 @@ struct ConfigurationTests {
         #expect(configuration.imip?.password == "p")
         #expect(configuration.delivery.maxAge == 172_800 && configuration.delivery.retryInitial == 30)
     }
+
+    @Test("store: sqlite by default; a PostgreSQL URL with its password from the environment and verified TLS off loopback")
+    func store() throws {
+        #expect(try ConfigurationLoader.parse(yaml: Self.minimal(), directory: "/tmp").store == .sqlite)
+        let remote = try ConfigurationLoader.parse(yaml: Self.minimal("", "store: postgresql://gw@db.example.com/ischedule\nstore-password-env: PGPW"),
+                                                   directory: "/tmp", environment: ["PGPW": "pw"])
+        guard case .postgres(let settings) = remote.store else { Issue.record("not postgres"); return }
+        #expect(settings.endpoint == .tcp(host: "db.example.com", port: 5432) && settings.password == "pw" && settings.database == "ischedule")
+        #expect(settings.security == .verifyFull(caFile: nil))
+        #expect(settings.description == "postgresql://gw@db.example.com:5432/ischedule")
+        let local = try ConfigurationLoader.parse(yaml: Self.minimal("", "store: postgresql://gw@127.0.0.1:6543/q"), directory: "/tmp")
+        #expect(local.store == .postgres(try PostgresSettings(url: "postgresql://gw@127.0.0.1:6543/q", password: nil,
+                                                               paths: PathResolver(directory: "/"), caFile: nil)))
+        guard case .postgres(let socket) = try ConfigurationLoader.parse(
+            yaml: Self.minimal("", "store: postgresql://gw@/q?host=/run/postgresql"), directory: "/tmp").store else { return }
+        #expect(socket.endpoint == .unixSocket("/run/postgresql/.s.PGSQL.5432") && socket.security == .none)
+    }
+
+    @Test("store: problems name the key", arguments: [
+        ("store: mysql://x@y/z", "store: 'mysql://x@y/z' is neither sqlite nor a postgresql:// URL"),
+        ("store: postgresql://gw:secret@127.0.0.1/q", "store: the URL holds a password; give it with store-password-env instead"),
+        ("store: postgresql://gw@db.example.com/q?sslmode=require", "store: sslmode=require is not supported"),
+        ("store: postgresql://gw@db.example.com/q?sslmode=disable", "store: sslmode=disable is allowed only on loopback"),
+        ("store: postgresql://127.0.0.1/q", "store: no user name in the URL"),
+        ("store: postgresql://gw@127.0.0.1/", "store: no database name in the URL"),
+        ("store: postgresql://gw@127.0.0.1/q?application_name=x", "store: URL parameter 'application_name' is not supported"),
+        ("store-password-env: NOPE\nstore: postgresql://gw@127.0.0.1/q", "store-password-env: environment variable NOPE is not set"),
+        ("store-password: x", "store-password: only used with a postgresql:// store"),
+    ])
+    func storeErrors(extra: String, expected: String) {
+        let message = error(Self.minimal("", extra))
+        #expect(message?.hasPrefix(expected) == true, "got: \(message ?? "no error")")
+    }
 }

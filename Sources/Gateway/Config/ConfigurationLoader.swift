@@ -42,7 +42,8 @@ public enum ConfigurationLoader {
                              source: String = "(inline)") throws(ConfigurationError) -> GatewayConfiguration {
         let root = try ConfigReader(yaml: text)
         try root.allowOnly(["listeners", "data-directory", "log-level", "administrator", "capabilities-serial", "domains",
-                            "outbound", "remote-domains", "dkim", "dns", "tls", "limits", "timeouts", "delivery", "imip"])
+                            "outbound", "remote-domains", "dkim", "dns", "tls", "limits", "timeouts", "delivery", "imip",
+                            "store", "store-password", "store-password-env"])
         let paths = PathResolver(directory: directory)
         let sections = ConfigurationSections(paths: paths, environment: environment)
 
@@ -78,6 +79,7 @@ public enum ConfigurationLoader {
             caFile: caFile,
             allowPrivateAddresses: try outbound?.bool("allow-private-addresses", default: false) ?? false,
             dataDirectory: paths.absolute(try root.string("data-directory", default: "data")),
+            store: try StoreSettings.parse(root, paths: paths, environment: environment, caFile: caFile),
             administrator: try root.string("administrator"),
             capabilitiesSerial: try root.int("capabilities-serial", default: 1, in: 0...Int(Int32.max)),
             delivery: try sections.delivery(try root.section("delivery")),

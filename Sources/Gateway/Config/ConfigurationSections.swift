@@ -160,14 +160,14 @@ struct ConfigurationSections {
     }
 
     func timeouts(_ reader: ConfigReader?) throws(ConfigurationError) -> GatewayConfiguration.Timeouts {
-        try reader?.allowOnly(["connect", "remote-request", "free-busy", "upstream", "request-read", "idle", "shutdown-grace"])
+        try reader?.allowOnly(["connect", "remote-request", "free-busy", "upstream", "request-read", "idle", "shutdown-grace", "store"])
         func value(_ key: String, _ fallback: Double) throws(ConfigurationError) -> Double {
             try reader?.seconds(key, default: fallback, in: 0.05...3600) ?? fallback
         }
         return GatewayConfiguration.Timeouts(
             connect: try value("connect", 10), remoteRequest: try value("remote-request", 30), freeBusy: try value("free-busy", 10),
             upstream: try value("upstream", 30), requestRead: try value("request-read", 30), idle: try value("idle", 60),
-            shutdownGrace: try value("shutdown-grace", 30))
+            shutdownGrace: try value("shutdown-grace", 30), store: try value("store", 8))
     }
 
     func delivery(_ reader: ConfigReader?) throws(ConfigurationError) -> GatewayConfiguration.DeliverySettings {

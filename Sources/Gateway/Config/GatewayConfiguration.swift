@@ -111,6 +111,8 @@ public struct GatewayConfiguration: Sendable {
         var requestRead: Double
         var idle: Double
         var shutdownGrace: Double
+        /// A PostgreSQL store operation (waiting for a connection included) fails after this long.
+        var store: Double
     }
 
     /// The delivery queue's retry policy and limits.
@@ -155,6 +157,8 @@ public struct GatewayConfiguration: Sendable {
     /// Allow outbound connections to private and loopback addresses (test beds, private networks).
     var allowPrivateAddresses: Bool
     var dataDirectory: String
+    /// Where the queue and the replay ledger live (SQLite in the data directory unless set).
+    public var store: StoreSettings
     var administrator: String?
     var capabilitiesSerial: Int
     var delivery: DeliverySettings
@@ -163,12 +167,12 @@ public struct GatewayConfiguration: Sendable {
     /// The file this was read from, for messages.
     public var source: String
 
-    /// The queue file.
     /// One line for `--check-config`: what the file sets up.
     public var summary: String {
         "\(listeners.count) listener(s), \(domains.count) domain(s), \(remotes.count) remote override(s)"
     }
 
+    /// The SQLite state file (queue and replay ledger) when `store` is sqlite.
     public var queuePath: String { dataDirectory + "/queue.sqlite" }
 
     /// The local domain named `name` (case-insensitive).

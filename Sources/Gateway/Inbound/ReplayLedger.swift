@@ -3,8 +3,10 @@
 protocol ReplayLedger: Sendable {
     /// Unexpired records, for `ReplayCache.restore`.
     func load(now: Int64) async throws -> [ReplayCache.Record]
-    /// Inserts or replaces the record of (domain, message id).
-    func remember(_ record: ReplayCache.Record) async throws
+    /// Records a request the cache found fresh. A ledger shared by several instances may already
+    /// hold a live record of (domain, message id) from another: then nothing is written and that
+    /// record comes back, for the caller to judge (replay, duplicate, conflict or in flight).
+    func remember(_ record: ReplayCache.Record, now: Int64) async throws -> ReplayCache.Record?
     /// Stores the answer given to (domain, message id), for the sender's retries.
     func complete(domain: String, messageID: String, answer: GatewayResponse) async throws
     /// Deletes records whose `x=` has passed.

@@ -46,16 +46,28 @@ final class ReplayProtection: Sendable {
         case .conflict: return .conflict
         case .duplicate(let answer): return .duplicate(answer)
         case .fresh:
+            let existing: ReplayCache.Record?
             do {
-                try await ledger.remember(ReplayCache.Record(domain: domain, messageID: messageID, signature: signature,
-                                                             recipients: recipients, expires: expires))
-                return .fresh
+                existing = try await ledger.remember(ReplayCache.Record(domain: domain, messageID: messageID, signature: signature,
+                                                                        recipients: recipients, expires: expires), now: now)
             } catch {
                 cache.forget(domain: domain, messageID: messageID)
                 logger.error("replay ledger unavailable: \(error)")
                 return .unavailable
             }
+            guard let existing else { return .fresh }
+            // Another instance sharing the ledger has (or had) this request.
+            cache.forget(domain: domain, messageID: messageID)
+            return Self.judge(existing, signature: signature, recipients: recipients)
         }
+    }
+
+    /// The verdict on a request whose (domain, message id) another instance recorded first.
+    static func judge(_ existing: ReplayCache.Record, signature: String, recipients: String) -> Admission {
+        if !existing.recipients.isEmpty, !recipients.isEmpty, existing.recipients != recipients { return .conflict }
+        if existing.signature == signature { return .replay }
+        if let answer = existing.answer { return .duplicate(answer) }
+        return .inFlight
     }
 
     /// The request is no longer being forwarded; with an `answer` (a final one), retries get it.

@@ -87,17 +87,8 @@ public struct QueueStatistics: Sendable, Equatable {
     public var oldestPendingCreatedAt: Int64?
 }
 
-/// The durable delivery queue. `enqueue` returns only once the records are committed (fsync'd):
-/// the gateway answers 1.0/1.1 after that and never before. Claims are leases, so records of a
-/// worker that died come back when the lease runs out. SQLite now; the protocol leaves room for a
-/// PostgreSQL store shared by several gateway instances.
-protocol DeliveryStore: Sendable {
-    func enqueue(_ deliveries: [NewDelivery]) async throws -> [Int64]
-    /// Due pending records not leased by anyone, oldest first, leased to `owner` until `leaseUntil`;
-    /// iSchedule records of `excludingDomains` (busy or circuit open) are left alone.
-    func claim(now: Int64, leaseUntil: Int64, owner: String, limit: Int, excludingDomains: Set<String>) async throws -> [QueuedDelivery]
-    /// Applies an attempt's result to a record this owner claimed, clearing the lease.
-    func finish(_ id: Int64, owner: String, _ update: DeliveryUpdate) async throws
+/// What the `queue` command sees of either store, and may change.
+public protocol QueueInspector: Sendable {
     func delivery(_ id: Int64) async throws -> QueuedDelivery?
     func list(state: QueuedDelivery.State?, limit: Int) async throws -> [QueuedDelivery]
     /// Makes a pending, failed or dropped record pending and due now. False when there is no such record.
@@ -105,6 +96,19 @@ protocol DeliveryStore: Sendable {
     /// Marks a record dropped (kept for the record, never attempted again).
     func drop(_ id: Int64) async throws -> Bool
     func statistics() async throws -> QueueStatistics
+}
+
+/// The durable delivery queue. `enqueue` returns only once the records are committed (fsync'd):
+/// the gateway answers 1.0/1.1 after that and never before. Claims are leases, so records of a
+/// worker that died come back when the lease runs out. One SQLite file per gateway, or one PostgreSQL
+/// database shared by several instances.
+protocol DeliveryStore: QueueInspector {
+    func enqueue(_ deliveries: [NewDelivery]) async throws -> [Int64]
+    /// Due pending records not leased by anyone, oldest first, leased to `owner` until `leaseUntil`;
+    /// iSchedule records of `excludingDomains` (busy or circuit open) are left alone.
+    func claim(now: Int64, leaseUntil: Int64, owner: String, limit: Int, excludingDomains: Set<String>) async throws -> [QueuedDelivery]
+    /// Applies an attempt's result to a record this owner claimed, clearing the lease.
+    func finish(_ id: Int64, owner: String, _ update: DeliveryUpdate) async throws
     /// Deletes finished records (delivered, handed off, failed, dropped) created before `cutoff`.
     func purgeFinished(createdBefore cutoff: Int64) async throws -> Int
     /// Called once when a worker starts: claims that no running worker can hold any more come back
@@ -112,4 +116,16 @@ protocol DeliveryStore: Sendable {
     func recoverAbandonedClaims() async throws -> Int
     /// Nil when a commit would succeed now; else what stands in the way (for /healthz).
     func health() async -> String?
+}
+
+/// Why a queue operation failed.
+enum QueueError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The record's lease ran out and another worker claimed it; this attempt's result is dropped.
+    case leaseLost(Int64)
+
+    var description: String {
+        switch self {
+        case .leaseLost(let id): "lease on delivery \(id) was lost"
+        }
+    }
 }

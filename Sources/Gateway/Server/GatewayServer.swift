@@ -13,10 +13,15 @@ public enum GatewayServer {
     /// Loads keys, starts the listeners, prints `listening on URL` per listener, runs until a signal.
     public static func run(configuration: GatewayConfiguration, logger: Logger) async throws {
         let keyring = try SigningKeyring.load(configuration) { logger.notice("\($0)") }
-        let store = try openQueue(configuration)
-        let ledger = try openReplayLedger(configuration)
+        if case .postgres(let settings) = configuration.store { logger.notice("store: \(settings.description)") }
+        try await StateStores.withOpen(configuration, logger: logger) { stores in
+            try await run(configuration: configuration, keyring: keyring, stores: stores, logger: logger)
+        }
+    }
+
+    private static func run(configuration: GatewayConfiguration, keyring: SigningKeyring, stores: StateStores, logger: Logger) async throws {
         let readiness = Readiness(expected: configuration.listeners.count)
-        let assembly = GatewayAssembly(configuration: configuration, keyring: keyring, store: store, ledger: ledger,
+        let assembly = GatewayAssembly(configuration: configuration, keyring: keyring, store: stores.queue, ledger: stores.ledger,
                                        readiness: readiness, logger: logger)
         defer { assembly.shutdown() }
         try await assembly.replay.restore()
@@ -86,11 +91,19 @@ public enum GatewayServer {
             logger: logger)
     }
 
-    /// Everything `serve` loads before it listens (keys, TLS files, the queue), for `--check-config`.
-    public static func preflight(_ configuration: GatewayConfiguration, notice: (String) -> Void) throws(ConfigurationError) {
+    /// Everything `serve` loads before it listens (keys, TLS files, the store), for `--check-config`.
+    public static func preflight(_ configuration: GatewayConfiguration, logger: Logger, notice: @Sendable (String) -> Void) async throws {
         _ = try SigningKeyring.load(configuration, notice: notice)
-        _ = try openQueue(configuration)
-        _ = try openReplayLedger(configuration)
+        switch configuration.store {
+        case .sqlite:
+            _ = try openQueue(configuration)
+            _ = try openReplayLedger(configuration)
+        case .postgres(let settings):
+            try await PostgresDatabase(settings: settings, logger: logger,
+                                       operationDeadline: .milliseconds(Int64(configuration.timeouts.store * 1000))).running(migrate: false) { database in
+                if let problem = await database.reachable() { throw ConfigurationError(key: "store", problem: problem) }
+            }
+        }
         for (index, listener) in configuration.listeners.enumerated() {
             if let certificate = listener.certificateFile, let key = listener.privateKeyFile {
                 _ = try tlsConfiguration(certificate: certificate, key: key, keyPath: "listeners[\(index)]")

@@ -61,7 +61,17 @@ public final class SQLiteDeliveryStore: DeliveryStore {
             try db.execute(sql: "CREATE TABLE health (id INTEGER PRIMARY KEY, at INTEGER NOT NULL)")
         }
         try migrator.migrate(pool)
-        batcher = EnqueueBatcher(pool: pool)
+        let writer = pool
+        batcher = EnqueueBatcher { batch in
+            try await writer.write { db in
+                try batch.map { group in
+                    try group.map { delivery in
+                        try SQLiteDeliveryStore.insert(delivery, into: db)
+                        return db.lastInsertedRowID
+                    }
+                }
+            }
+        }
     }
 
     /// The `synchronous` setting in force on the writer (2 = FULL).
@@ -206,61 +216,5 @@ public final class SQLiteDeliveryStore: DeliveryStore {
             originator: row["originator"], recipients: recipients.split(separator: "\n").map(String.init), body: Array(body),
             createdAt: row["created_at"], nextAttemptAt: row["next_attempt_at"], attempts: row["attempts"],
             lastError: row["last_error"], outcome: row["outcome"])
-    }
-}
-
-/// Why a queue operation failed.
-enum QueueError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The record's lease ran out and another worker claimed it; this attempt's result is dropped.
-    case leaseLost(Int64)
-
-    var description: String {
-        switch self {
-        case .leaseLost(let id): "lease on delivery \(id) was lost"
-        }
-    }
-}
-
-/// Group commit: enqueues that arrive while a commit is running wait and go together in the next
-/// transaction, so N concurrent requests cost one fsync, not N.
-actor EnqueueBatcher {
-    private let pool: DatabasePool
-    private var waiting: [(deliveries: [NewDelivery], continuation: CheckedContinuation<[Int64], any Error>)] = []
-    private var flushing = false
-
-    init(pool: DatabasePool) {
-        self.pool = pool
-    }
-
-    func submit(_ deliveries: [NewDelivery]) async throws -> [Int64] {
-        try await withCheckedThrowingContinuation { continuation in
-            waiting.append((deliveries, continuation))
-            if !flushing {
-                flushing = true
-                Task { await self.flush() }
-            }
-        }
-    }
-
-    private func flush() async {
-        while !waiting.isEmpty {
-            let batch = waiting
-            waiting = []
-            let all = batch.map(\.deliveries)
-            do {
-                let ids = try await pool.write { db in
-                    try all.map { group in
-                        try group.map { delivery in
-                            try SQLiteDeliveryStore.insert(delivery, into: db)
-                            return db.lastInsertedRowID
-                        }
-                    }
-                }
-                for (entry, entryIDs) in zip(batch, ids) { entry.continuation.resume(returning: entryIDs) }
-            } catch {
-                for entry in batch { entry.continuation.resume(throwing: error) }
-            }
-        }
-        flushing = false
     }
 }

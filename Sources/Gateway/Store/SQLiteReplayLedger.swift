@@ -46,7 +46,8 @@ struct SQLiteReplayLedger: ReplayLedger {
         }
     }
 
-    func remember(_ record: ReplayCache.Record) async throws {
+    /// One gateway per SQLite file: the cache in front has seen every request, so this only writes.
+    func remember(_ record: ReplayCache.Record, now: Int64) async throws -> ReplayCache.Record? {
         try await pool.write { db in
             try db.execute(sql: """
                 INSERT INTO replay (domain, message_id, signature, recipients, expires) VALUES (?, ?, ?, ?, ?)
@@ -54,10 +55,11 @@ struct SQLiteReplayLedger: ReplayLedger {
                     recipients = excluded.recipients, expires = MAX(replay.expires, excluded.expires)
                 """, arguments: [record.domain, record.messageID, record.signature, record.recipients, record.expires])
         }
+        return nil
     }
 
     func complete(domain: String, messageID: String, answer: GatewayResponse) async throws {
-        let headers = answer.headers.map { "\($0.name): \($0.value)" }.joined(separator: "\n")
+        let headers = answer.storedHeaders
         try await pool.write { db in
             try db.execute(sql: "UPDATE replay SET answer_status = ?, answer_headers = ?, answer_body = ? WHERE domain = ? AND message_id = ?",
                            arguments: [answer.status, headers, Data(answer.body), domain.lowercased(), messageID])
@@ -73,11 +75,7 @@ struct SQLiteReplayLedger: ReplayLedger {
 
     private static func answer(_ row: Row) -> GatewayResponse? {
         guard let status: Int = row["answer_status"] else { return nil }
-        let headerText: String = row["answer_headers"] ?? ""
-        let headers = headerText.split(separator: "\n").compactMap { line -> HeaderField? in
-            guard let colon = line.firstIndex(of: ":") else { return nil }
-            return HeaderField(name: String(line[..<colon]), value: String(line[line.index(after: colon)...].dropFirst()))
-        }
+        let headers = GatewayResponse.headers(stored: row["answer_headers"] ?? "")
         let body: Data = row["answer_body"] ?? Data()
         return GatewayResponse(status: status, headers: headers, body: Array(body))
     }

@@ -1,0 +1,38 @@
+internal import Foundation
+public import Logging
+
+/// The configured store's delivery queue and replay ledger: the SQLite file in the data directory,
+/// or a PostgreSQL database (its pool running, its schema migrated) for as long as a body runs.
+struct StateStores: Sendable {
+    let queue: any DeliveryStore
+    let ledger: any ReplayLedger
+
+    /// Opens the stores, runs `body`, and closes what it opened.
+    static func withOpen<Result: Sendable>(_ configuration: GatewayConfiguration, logger: Logger,
+                                           _ body: @Sendable (StateStores) async throws -> Result) async throws -> Result {
+        switch configuration.store {
+        case .sqlite:
+            let stores = StateStores(queue: try GatewayServer.openQueue(configuration), ledger: try GatewayServer.openReplayLedger(configuration))
+            return try await body(stores)
+        case .postgres(let settings):
+            let deadline = Duration.milliseconds(Int64(configuration.timeouts.store * 1000))
+            return try await PostgresDatabase(settings: settings, logger: logger, operationDeadline: deadline).running(migrate: true) { database in
+                let horizon = Int64(configuration.timeouts.upstream.rounded(.up)) + 30
+                return try await body(StateStores(queue: PostgresDeliveryStore(database: database),
+                                                  ledger: PostgresReplayLedger(database: database, inFlightHorizon: horizon)))
+            }
+        }
+    }
+}
+
+/// The `queue` command's view of the configured store.
+public enum QueueAccess {
+    /// Runs `body` with the queue of `configuration`'s store; with SQLite, only if the file exists.
+    public static func withQueue<Result: Sendable>(_ configuration: GatewayConfiguration, logger: Logger,
+                                                   _ body: @Sendable (any QueueInspector) async throws -> Result) async throws -> Result {
+        if case .sqlite = configuration.store, !FileManager.default.fileExists(atPath: configuration.queuePath) {
+            throw ConfigurationError(key: "data-directory", problem: "no queue at \(configuration.queuePath) (the gateway creates it on first start)")
+        }
+        return try await StateStores.withOpen(configuration, logger: logger) { stores in try await body(stores.queue) }
+    }
+}
