@@ -77,8 +77,9 @@ let package = Package(
         // Benchmarks print figures; they are never run as tests.
         .executableTarget(name: "dkim-benchmark", dependencies: ["DKIM", "ISchedule"], path: "Benchmarks/dkim-benchmark",
                           swiftSettings: strict),
-        .executableTarget(name: "queue-benchmark", dependencies: ["Gateway", .product(name: "GRDB", package: "GRDB.swift")],
-                          path: "Benchmarks/queue-benchmark", swiftSettings: strict),
+        .executableTarget(name: "queue-benchmark", dependencies: [
+            "Gateway", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+        ], path: "Benchmarks/queue-benchmark", swiftSettings: strict),
 
         // libFuzzer targets (see README "Fuzzing"); without -DFUZZING they replay corpus files.
         .target(name: "FuzzSupport", path: "Fuzz/FuzzSupport", swiftSettings: strict),

@@ -1,10 +1,14 @@
 import Foundation
 import Gateway
 import GRDB
+import Logging
+import TestSupport
 
 /// Durable enqueues per second (each caller waits until its record is committed with
 /// synchronous=FULL: the gateway's 1.0/1.1 invariant) beside raw SQLite insert speed on the same
-/// disk in the same run. Usage: queue-benchmark [records] [concurrency]
+/// disk in the same run; then the same through the PostgreSQL store (a server started for the run
+/// from Debian's package on this disk, or the one QUEUE_BENCHMARK_POSTGRES names).
+/// Usage: queue-benchmark [records] [concurrency]
 let arguments = CommandLine.arguments
 let records = arguments.count > 1 ? Int(arguments[1]) ?? 5000 : 5000
 let concurrency = arguments.count > 2 ? Int(arguments[2]) ?? 64 : 64
@@ -53,26 +57,31 @@ func rawInserts(synchronous: String, transactionPerRow: Bool, count: Int) throws
     return Date().timeIntervalSince(start)
 }
 
+/// Concurrent callers (group commit), then one caller at a time: (seconds, seconds).
+func measure(_ store: any DurableQueue) async throws -> (grouped: Double, sequential: Double) {
+    let grouped = try await timed {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let perTask = records / concurrency
+            for task in 0..<concurrency {
+                group.addTask {
+                    for index in 0..<perTask { _ = try await store.enqueue([delivery(task * perTask + index)]) }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+    let sequential = try await timed {
+        for index in 0..<sequentialCount { _ = try await store.enqueue([delivery(records + index)]) }
+    }
+    return (grouped, sequential)
+}
+
 let store = try SQLiteDeliveryStore(path: directory.appendingPathComponent("queue.sqlite").path)
 let level = try store.synchronousLevel()
 precondition(level == 2, "the queue must run with synchronous=FULL")
-
-let grouped = try await timed {
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        let perTask = records / concurrency
-        for task in 0..<concurrency {
-            group.addTask {
-                for index in 0..<perTask { _ = try await store.enqueue([delivery(task * perTask + index)]) }
-            }
-        }
-        try await group.waitForAll()
-    }
-}
 let enqueued = (records / concurrency) * concurrency
 let sequentialCount = min(records, 1000)
-let sequential = try await timed {
-    for index in 0..<sequentialCount { _ = try await store.enqueue([delivery(records + index)]) }
-}
+let (grouped, sequential) = try await measure(store)
 let rawBatch = try rawInserts(synchronous: "FULL", transactionPerRow: false, count: records)
 let rawFull = try rawInserts(synchronous: "FULL", transactionPerRow: true, count: sequentialCount)
 let rawNormal = try rawInserts(synchronous: "NORMAL", transactionPerRow: true, count: records)
@@ -83,3 +92,24 @@ print("durable enqueue, one caller at a time                     \(rate(sequenti
 print("raw SQLite, one transaction per row, synchronous=FULL     \(rate(sequentialCount, rawFull))")
 print("raw SQLite, one transaction per row, synchronous=NORMAL   \(rate(records, rawNormal))   (not durable across power loss)")
 print("raw SQLite, all rows in one transaction, synchronous=FULL \(rate(records, rawBatch))   (upper bound)")
+
+// PostgreSQL: fsync=on and synchronous_commit=on (its defaults), so a commit is as durable as SQLite's FULL.
+var server: TestPostgresServer?
+let postgresURL: String
+if let given = ProcessInfo.processInfo.environment["QUEUE_BENCHMARK_POSTGRES"] {
+    postgresURL = given
+} else if TestPostgresServer.isInstalled {
+    let started = try TestPostgresServer()
+    server = started
+    postgresURL = try started.createDatabase("queue_benchmark")
+} else {
+    print("PostgreSQL: not installed here (deploy/install-deps.sh installs it), or set QUEUE_BENCHMARK_POSTGRES=postgresql://USER@HOST/DB")
+    exit(0)
+}
+let postgres = try await QueueAccess.withPostgresQueue(url: postgresURL, logger: Logger(label: "queue-benchmark")) { try await measure($0) }
+server?.stop()
+print("PostgreSQL store (\(server == nil ? postgresURL : "a server started for this run, on \(directory.deletingLastPathComponent().path)"))")
+print("durable enqueue, group commit, \(concurrency) concurrent callers  \(rate(enqueued, postgres.grouped))   "
+      + String(format: "(%.2f x SQLite)", grouped / postgres.grouped))
+print("durable enqueue, one caller at a time                     \(rate(sequentialCount, postgres.sequential))   "
+      + String(format: "(%.2f x SQLite)", sequential / postgres.sequential))

@@ -6,9 +6,16 @@ receiver refuses them for good, so they end as iMIP e-mail. At the end every rec
 answered 1.0, 1.1 or 1.2 must have arrived at the receiver or the SMTP server. Prints the figures;
 exits 1 if anything was lost.
 
-Usage: crash_safety.py GATEWAY_BINARY WORK_DIRECTORY [MESSAGES]
+With --instances N and --store postgresql://…, N gateways share one PostgreSQL store: the local
+server's requests are spread over them (the next one when one is down), a random one is killed
+each time, and with --retire-one one of them is killed for good mid-run while it holds leases:
+the others must deliver its records once the lease runs out.
+
+Usage: crash_safety.py GATEWAY_BINARY WORK_DIRECTORY [MESSAGES] [--instances N] [--store URL]
+                       [--kills K] [--retire-one]
 Everything listens on 127.0.0.1 on ports the kernel chooses.
 """
+import argparse
 import http.server
 import json
 import os
@@ -23,8 +30,16 @@ import urllib.request
 
 from aiosmtpd.controller import Controller
 
-BINARY, WORK = sys.argv[1], sys.argv[2]
-MESSAGES = int(sys.argv[3]) if len(sys.argv) > 3 else 1000
+ARGUMENTS = argparse.ArgumentParser()
+ARGUMENTS.add_argument("binary")
+ARGUMENTS.add_argument("work")
+ARGUMENTS.add_argument("messages", nargs="?", type=int, default=1000)
+ARGUMENTS.add_argument("--instances", type=int, default=1)
+ARGUMENTS.add_argument("--store", default="sqlite")
+ARGUMENTS.add_argument("--kills", type=int, default=10)
+ARGUMENTS.add_argument("--retire-one", action="store_true")
+OPTIONS = ARGUMENTS.parse_args()
+BINARY, WORK, MESSAGES = OPTIONS.binary, OPTIONS.work, OPTIONS.messages
 LOCK = threading.Lock()
 RECEIVED = {}      # recipient -> times the receiver accepted it
 MAILED = {}        # recipient -> e-mails the SMTP server accepted
@@ -108,14 +123,16 @@ class Mailbox:
 
 
 class Gateway:
-    def __init__(self, config):
+    def __init__(self, config, port, name):
         self.config = config
         self.process = None
-        self.port = None
+        self.port = port
+        self.name = name
         self.kills = 0
+        self.retired = False
 
     def start(self):
-        log = open(os.path.join(WORK, "gateway.log"), "ab")
+        log = open(os.path.join(WORK, "%s.log" % self.name), "ab")
         self.process = subprocess.Popen([BINARY, "serve", "--config", self.config], stdout=log, stderr=log)
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -125,7 +142,7 @@ class Gateway:
                         return
             except Exception:
                 time.sleep(0.05)
-        raise SystemExit("gateway did not become ready")
+        raise SystemExit("gateway %s did not become ready" % self.name)
 
     def kill(self):
         self.process.send_signal(signal.SIGKILL)
@@ -133,8 +150,56 @@ class Gateway:
         self.kills += 1
 
     def stop(self):
+        if self.retired:
+            return "retired"
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=60)
+
+
+def psql(sql):
+    """Runs SQL against the shared store; its unaligned, tuples-only output."""
+    return subprocess.run(["psql", "-X", "-q", "-A", "-t", "-d", OPTIONS.store, "-c", sql],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+CONFIGURATION = """listeners:
+  - url: http://127.0.0.1:%d
+data-directory: data
+store: %s
+domains:
+  alpha.test:
+    dkim-keys:
+      - selector: gw
+        private-key: keys/alpha.pem
+        create-if-missing: true
+outbound:
+  allow-from: [127.0.0.1]
+  allow-private-addresses: true
+remote-domains:
+  flaky.test:
+    uri: http://127.0.0.1:%d/ischedule
+  refusing.test:
+    uri: http://127.0.0.1:%d/refuse
+dns:
+  servers: [127.0.0.1:9]
+delivery:
+  retry-initial: 1s
+  retry-maximum: 2s
+  max-attempts: 40
+  poll-interval: 50ms
+  lease: %s
+  concurrency: 16
+  per-domain-concurrency: 8
+  circuit-failures: 1000
+timeouts:
+  connect: 1s
+  remote-request: 2s
+imip:
+  smtp-url: smtp://127.0.0.1:%d
+  from: gateway@alpha.test
+  require-tls: false
+log-level: warning
+"""
 
 
 def submit(port, index, recipient):
@@ -157,49 +222,20 @@ def main():
     smtp_port = free_port()
     mailbox = Controller(Mailbox(), hostname="127.0.0.1", port=smtp_port)
     mailbox.start()
-    gateway_port = free_port()
-    config = os.path.join(WORK, "gateway.yaml")
-    with open(config, "w") as f:
-        f.write("""listeners:
-  - url: http://127.0.0.1:%d
-data-directory: data
-domains:
-  alpha.test:
-    dkim-keys:
-      - selector: gw
-        private-key: keys/alpha.pem
-        create-if-missing: true
-outbound:
-  allow-from: [127.0.0.1]
-  allow-private-addresses: true
-remote-domains:
-  flaky.test:
-    uri: http://127.0.0.1:%d/ischedule
-  refusing.test:
-    uri: http://127.0.0.1:%d/refuse
-dns:
-  servers: [127.0.0.1:9]
-delivery:
-  retry-initial: 1s
-  retry-maximum: 2s
-  max-attempts: 40
-  poll-interval: 50ms
-  lease: 60s
-  concurrency: 16
-  per-domain-concurrency: 8
-  circuit-failures: 1000
-timeouts:
-  connect: 1s
-  remote-request: 2s
-imip:
-  smtp-url: smtp://127.0.0.1:%d
-  from: gateway@alpha.test
-  require-tls: false
-log-level: warning
-""" % (gateway_port, receiver.port, receiver.port, smtp_port))
-    gateway = Gateway(config)
-    gateway.port = gateway_port
-    gateway.start()
+    gateways = []
+    for number in range(OPTIONS.instances):
+        name = "gateway%d" % number if OPTIONS.instances > 1 else "gateway"
+        directory = os.path.join(WORK, name)
+        os.makedirs(directory, exist_ok=True)
+        port = free_port()
+        config = os.path.join(directory, "gateway.yaml")
+        with open(config, "w") as f:
+            f.write(CONFIGURATION % (port, OPTIONS.store, receiver.port, receiver.port,
+                                     # A dead instance's claims come back when the lease runs out.
+                                     "5s" if OPTIONS.instances > 1 else "60s", smtp_port))
+        gateways.append(Gateway(config, port, name))
+    for gateway in gateways:
+        gateway.start()
 
     answers = {}
     pending = list(range(MESSAGES))
@@ -213,18 +249,38 @@ log-level: warning
                     return
                 index = pending.pop(0)
             recipient = "mailto:u%d@%s" % (index, "refusing.test" if index % 5 == 0 else "flaky.test")
-            for _ in range(200):
+            for attempt in range(200):
                 try:
-                    status = submit(gateway_port, index, recipient)
+                    # Spread over the instances; when one is down, the next one.
+                    status = submit(gateways[(index + attempt) % len(gateways)].port, index, recipient)
                     with LOCK:
                         answers[recipient] = status
                     break
                 except Exception:
                     time.sleep(0.1)   # the gateway is down: the local server tries again
 
+    retired = {}
+
+    def retire(gateway):
+        """Kills an instance for good while it holds leases; remembers which records it held."""
+        pid = gateway.process.pid
+        held = []
+        for _ in range(200):
+            held = psql("SELECT id FROM deliveries WHERE state = 'pending' AND lease_owner LIKE '%%/%d/%%'" % pid).split()
+            if held:
+                break
+            time.sleep(0.05)
+        gateway.kill()
+        gateway.retired = True
+        retired[gateway.name] = held
+
     def killer():
-        while not done.is_set() or gateway.kills < 10:
+        while not done.is_set() or sum(g.kills for g in gateways) < OPTIONS.kills:
             time.sleep(random.uniform(0.3, 1.5))
+            if OPTIONS.retire_one and not retired and len(pending) < MESSAGES // 2:
+                retire(gateways[-1])
+                continue
+            gateway = random.choice([g for g in gateways if not g.retired])
             gateway.kill()
             time.sleep(random.uniform(0, 0.3))
             gateway.start()
@@ -241,8 +297,8 @@ log-level: warning
     killing.join()
     submitted = time.time() - started
 
-    # Let the queue drain with the gateway running undisturbed.
-    database = os.path.join(WORK, "data", "queue.sqlite")
+    # Let the queue drain with the gateways running undisturbed.
+    config = gateways[0].config
     drain_deadline = time.time() + 180
     while time.time() < drain_deadline:
         listing = subprocess.run([BINARY, "queue", "list", "--state", "pending", "--config", config],
@@ -251,7 +307,7 @@ log-level: warning
             break
         time.sleep(0.5)
     states = subprocess.run([BINARY, "queue", "list", "--limit", "1", "--config", config], capture_output=True, text=True).stderr.strip()
-    exit_code = gateway.stop()
+    exit_codes = [gateway.stop() for gateway in gateways]
     receiver.stopped = True
     mailbox.stop()
 
@@ -261,12 +317,20 @@ log-level: warning
     twice = sum(1 for r in arrived if RECEIVED.get(r, 0) + MAILED.get(r, 0) > 1)
     by_status = {s: sum(1 for v in answers.values() if v == s) for s in sorted(set(answers.values()))}
     print("messages submitted: %d in %.1f s, answered: %d %s" % (MESSAGES, submitted, len(answers), by_status))
-    print("gateway killed with SIGKILL: %d times; final SIGTERM exit code %s" % (gateway.kills, exit_code))
+    kills = sum(g.kills for g in gateways)
+    print("gateway killed with SIGKILL: %d times (%s); final SIGTERM exit codes %s"
+          % (kills, ", ".join("%s %d" % (g.name, g.kills) for g in gateways), exit_codes))
     print("answered 1.0/1.1/1.2: %d; arrived at the receiver: %d; by e-mail: %d; arrived twice or more: %d"
           % (len(promised), len(RECEIVED), len(MAILED), twice))
     print("queue after draining: %s" % states)
+    unfinished = []
+    for name, held in retired.items():
+        unfinished = psql("SELECT id FROM deliveries WHERE id IN (%s) AND state = 'pending'" % ",".join(held)).split() if held else []
+        print("retired for good: %s, holding %d leased records; left pending at the end: %d" % (name, len(held), len(unfinished)))
     print("lost: %d%s" % (len(lost), (" " + ", ".join(lost[:10])) if lost else ""))
-    return 0 if not lost and gateway.kills >= 10 and len(answers) == MESSAGES else 1
+    clean = all(code in (0, "retired") for code in exit_codes)
+    retired_ok = not OPTIONS.retire_one or (bool(retired) and all(retired.values()) and not unfinished)
+    return 0 if not lost and kills >= OPTIONS.kills and len(answers) == MESSAGES and clean and retired_ok else 1
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 import Foundation
+@testable import Gateway
 import TestSupport
 import Testing
 
@@ -47,5 +48,69 @@ struct SharedStoreTests {
         let refused = try bed.post(invite.headers, body: invite.body)
         #expect(refused.status == 503 && refused.text.contains("replay protection unavailable"))
         #expect(bed.upstream.records.isEmpty)
+    }
+
+    @Test("store migrate moves a SQLite queue's pending records and replay records into PostgreSQL, once")
+    func migrateFromSQLite() async throws {
+        let work = GatewayProcess.temporaryDirectory("store-migrate")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let sqlitePath = work.appendingPathComponent("data/queue.sqlite").path
+        let sqlite = try SQLiteDeliveryStore(path: sqlitePath)
+        let records = ["a.test", "b.test", "c.test"].map { domain in
+            NewDelivery(kind: .iSchedule, domain: domain, messageID: "m-\(domain)", originator: "mailto:alice@alpha.test",
+                        recipients: ["mailto:x@\(domain)"], body: Array("BEGIN:VCALENDAR\r\n\u{0}\u{FF}".utf8), notBefore: 1_000,
+                        attempts: 2, lastError: "5.1 busy")
+        }
+        let ids = try await sqlite.enqueue(records)
+        let done = try await sqlite.claim(now: 2_000, leaseUntil: 9_000, owner: "w", limit: 1, excludingDomains: [])
+        try await sqlite.finish(done[0].id, owner: "w", DeliveryUpdate(state: .delivered))
+        let ledger = try SQLiteReplayLedger(path: sqlitePath)
+        let expires = Int64(Date().timeIntervalSince1970) + 3_600
+        _ = try await ledger.remember(ReplayCache.Record(domain: "alpha.test", messageID: "r1", signature: "sig1", expires: expires), now: 0)
+        _ = try await ledger.remember(ReplayCache.Record(domain: "alpha.test", messageID: "r2", signature: "sig2", expires: expires), now: 0)
+        try await ledger.complete(domain: "alpha.test", messageID: "r2", answer: GatewayResponse(status: 200, headers: [], body: Array("ok".utf8)))
+
+        let server = try TestPostgresServer.shared()
+        let url = try server.createDatabase()
+        let configuration = work.appendingPathComponent("gateway.yaml")
+        try """
+        listeners:
+          - url: http://127.0.0.1:0
+        store: \(url)
+        domains:
+          alpha.test:
+            upstream: http://127.0.0.1:9/
+        """.write(to: configuration, atomically: true, encoding: .utf8)
+        let first = try cli(["store", "migrate", "--config", configuration.path])
+        #expect(first.status == 0 && first.output.contains("moved 2 pending deliveries and 2 replay records from \(sqlitePath)"), "\(first.output)")
+        let database = String(url.split(separator: "/").last!)
+        #expect(try server.psql("SELECT domain, attempts, next_attempt_at, last_error FROM deliveries ORDER BY domain", database: database)
+                == "b.test|2|1000|5.1 busy\nc.test|2|1000|5.1 busy")
+        #expect(try server.psql("SELECT message_id, coalesce(answer_status, 0) FROM replay ORDER BY message_id", database: database) == "r1|0\nr2|200")
+        // The bodies arrive byte for byte; the SQLite records are marked moved.
+        #expect(try server.psql("SELECT encode(body, 'hex') FROM deliveries LIMIT 1", database: database)
+                == records[0].body.map { String(format: "%02x", $0) }.joined())
+        #expect(try await sqlite.delivery(ids[1])?.state == .handedOff)
+        #expect(try await sqlite.delivery(ids[1])?.outcome?.hasPrefix("moved to postgresql://") == true)
+        // Again: nothing moves twice. The queue command sees the PostgreSQL store.
+        let second = try cli(["store", "migrate", "--config", configuration.path])
+        #expect(second.status == 0 && second.output.contains("moved 0 pending deliveries and 0 replay records"), "\(second.output)")
+        let listing = try cli(["queue", "list", "--config", configuration.path])
+        #expect(listing.output.contains("b.test") && listing.output.contains("c.test") && listing.output.contains("pending 2"), "\(listing.output)")
+    }
+
+    /// Runs the gateway binary under test to its end; status and output (stdout and stderr).
+    private func cli(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = GatewayBinary.url
+        process.arguments = arguments
+        process.environment = ["PATH": "/usr/bin:/bin"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }

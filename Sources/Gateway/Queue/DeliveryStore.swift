@@ -98,12 +98,17 @@ public protocol QueueInspector: Sendable {
     func statistics() async throws -> QueueStatistics
 }
 
+/// Where deliveries are committed before the gateway promises them (benchmarks use it directly).
+public protocol DurableQueue: Sendable {
+    /// Returns once the records are committed, with their ids in order.
+    func enqueue(_ deliveries: [NewDelivery]) async throws -> [Int64]
+}
+
 /// The durable delivery queue. `enqueue` returns only once the records are committed (fsync'd):
 /// the gateway answers 1.0/1.1 after that and never before. Claims are leases, so records of a
 /// worker that died come back when the lease runs out. One SQLite file per gateway, or one PostgreSQL
 /// database shared by several instances.
-protocol DeliveryStore: QueueInspector {
-    func enqueue(_ deliveries: [NewDelivery]) async throws -> [Int64]
+protocol DeliveryStore: QueueInspector, DurableQueue {
     /// Due pending records not leased by anyone, oldest first, leased to `owner` until `leaseUntil`;
     /// iSchedule records of `excludingDomains` (busy or circuit open) are left alone.
     func claim(now: Int64, leaseUntil: Int64, owner: String, limit: Int, excludingDomains: Set<String>) async throws -> [QueuedDelivery]

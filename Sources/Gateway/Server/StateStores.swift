@@ -35,4 +35,13 @@ public enum QueueAccess {
         }
         return try await StateStores.withOpen(configuration, logger: logger) { stores in try await body(stores.queue) }
     }
+
+    /// Runs `body` with the queue of the PostgreSQL database at `url` (no password; schema migrated).
+    public static func withPostgresQueue<Result: Sendable>(url: String, logger: Logger,
+                                                           _ body: @Sendable (any DurableQueue) async throws -> Result) async throws -> Result {
+        let settings = try PostgresSettings(url: url, password: nil, paths: PathResolver(directory: "/"), caFile: nil)
+        return try await PostgresDatabase(settings: settings, logger: logger).running(migrate: true) { database in
+            try await body(PostgresDeliveryStore(database: database))
+        }
+    }
 }

@@ -155,6 +155,8 @@ final class PostgresDatabase: Sendable {
             "CREATE INDEX replay_expires ON replay (expires)",
         ]),
         ("health-v1", ["CREATE TABLE health (instance TEXT PRIMARY KEY, at BIGINT NOT NULL)"]),
+        // Where a record moved from (`store migrate`), so that moving twice inserts nothing twice.
+        ("deliveries-v2", ["ALTER TABLE deliveries ADD COLUMN origin TEXT UNIQUE"]),
     ]
 
     /// Arbitrary, fixed: the advisory lock that serialises migrations.

@@ -1,0 +1,86 @@
+internal import Foundation
+internal import GRDB
+public import Logging
+internal import NIOCore
+internal import PostgresNIO
+
+/// `store migrate`: moves what a SQLite state file still owes (pending deliveries, live replay
+/// records) into the configured PostgreSQL store. Safe to run again: a record already moved is
+/// recognised by its origin and not inserted twice. The gateways using the file must be stopped.
+public enum StoreMove {
+    public struct Moved: Sendable, Equatable {
+        public var deliveries: Int
+        /// Pending records found already moved by an earlier run.
+        public var alreadyMoved: Int
+        public var replayRecords: Int
+        public var destination: String
+    }
+
+    public static func fromSQLite(path: String, configuration: GatewayConfiguration, logger: Logger) async throws -> Moved {
+        guard case .postgres(let settings) = configuration.store else {
+            throw ConfigurationError(key: "store", problem: "is sqlite; set store: postgresql://… to move the queue there")
+        }
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ConfigurationError(key: "data-directory", problem: "no SQLite queue at \(path)")
+        }
+        let source = try SQLiteDeliveryStore(path: path)
+        let pending = try await source.list(state: .pending, limit: Int.max)
+        let replay = try await SQLiteReplayLedger(path: path).load(now: Int64(Date().timeIntervalSince1970))
+        let origin = "sqlite:" + URL(fileURLWithPath: path).standardizedFileURL.path
+        let deadline = Duration.milliseconds(Int64(configuration.timeouts.store * 1000))
+        let (inserted, remembered) = try await PostgresDatabase(settings: settings, logger: logger, operationDeadline: deadline)
+            .running(migrate: true) { database in
+                (try await PostgresDeliveryStore(database: database).importDeliveries(pending, origin: origin),
+                 try await PostgresReplayLedger(database: database, inFlightHorizon: 0).importRecords(replay))
+            }
+        try await source.markMoved(pending.map(\.id), to: settings.description)
+        return Moved(deliveries: inserted, alreadyMoved: pending.count - inserted, replayRecords: remembered,
+                     destination: settings.description)
+    }
+}
+
+extension PostgresDeliveryStore {
+    /// Inserts records as they are (age, attempts, next attempt kept), each once per `origin`.
+    func importDeliveries(_ records: [QueuedDelivery], origin: String) async throws -> Int {
+        var inserted = 0
+        for record in records {
+            inserted += try await database.query("""
+                INSERT INTO deliveries (kind, state, domain, message_id, originator, recipients, body, created_at, next_attempt_at,
+                                        attempts, last_error, origin)
+                VALUES (\(record.kind.rawValue), 'pending', \(record.domain), \(record.messageID), \(record.originator),
+                        \(record.recipients.joined(separator: "\n")), \(ByteBuffer(bytes: record.body)), \(record.createdAt),
+                        \(record.nextAttemptAt), \(Int64(record.attempts)), \(record.lastError), \("\(origin)#\(record.id)"))
+                ON CONFLICT (origin) DO NOTHING RETURNING id
+                """).count
+        }
+        return inserted
+    }
+}
+
+extension PostgresReplayLedger {
+    /// Inserts records (with their stored answers) that the shared ledger does not hold yet.
+    func importRecords(_ records: [ReplayCache.Record]) async throws -> Int {
+        var inserted = 0
+        for record in records {
+            inserted += try await database.query("""
+                INSERT INTO replay (domain, message_id, signature, recipients, expires, remembered_at, answer_status, answer_headers, answer_body)
+                VALUES (\(record.domain), \(record.messageID), \(record.signature), \(record.recipients), \(record.expires), 0,
+                        \(record.answer.map { Int64($0.status) }), \(record.answer?.storedHeaders), \(record.answer.map { ByteBuffer(bytes: $0.body) }))
+                ON CONFLICT (domain, message_id) DO NOTHING RETURNING 1
+                """).count
+        }
+        return inserted
+    }
+}
+
+extension SQLiteDeliveryStore {
+    /// Marks moved records handed off, naming where they went.
+    func markMoved(_ ids: [Int64], to destination: String) async throws {
+        try await pool.write { db in
+            for id in ids {
+                try db.execute(sql: "UPDATE deliveries SET state = 'handed-off', outcome = ?, lease_until = 0, lease_owner = NULL WHERE id = ? AND state = 'pending'",
+                               arguments: ["moved to \(destination)", id])
+            }
+        }
+    }
+}
