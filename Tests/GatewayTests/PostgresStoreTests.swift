@@ -120,4 +120,23 @@ struct PostgresStoreTests {
             #expect(ContinuousClock.now - started < .seconds(30))
         }
     }
+
+    @Test("TLS to the database: verify-full against the given CA works (the session is encrypted); another CA is refused")
+    func verifiedTLS() async throws {
+        let authority = try TestCertificates()
+        let issued = try authority.issue("127.0.0.1", subjectAltNames: ["IP:127.0.0.1"])
+        let server = try TestPostgresServer(tls: (issued.cert, issued.key))
+        defer { server.stop() }
+        let url = try server.createDatabase()
+        try await PostgresBed.withDatabase(url: url + "?sslmode=verify-full&sslrootcert=\(authority.caFile)") { database in
+            let rows = try await database.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            #expect(try rows.first?.decode(Bool.self) == true)
+        }
+        // Refused, and the message says why (from a direct attempt: the pool itself only retries).
+        let stranger = try TestCertificates()
+        let refusal = await #expect(throws: ConfigurationError.self) {
+            try await PostgresBed.withDatabase(url: url + "?sslmode=verify-full&sslrootcert=\(stranger.caFile)", deadline: .seconds(3)) { _ in }
+        }
+        #expect(refusal?.description.contains("CERTIFICATE_VERIFY_FAILED") == true, "\(String(describing: refusal))")
+    }
 }

@@ -95,17 +95,8 @@ final class DeliveryBed: @unchecked Sendable {
 
     /// Runs `ischedule-gateway queue …` against this gateway's configuration.
     func queue(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = GatewayBinary.url
-        process.arguments = ["queue"] + arguments + ["--config", directory.appendingPathComponent("gateway.yaml").path]
-        process.environment = ["GATEWAY_TEST_SMTP_PASSWORD": "secret", "PATH": "/usr/bin:/bin"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try GatewayBinary.run(["queue"] + arguments + ["--config", directory.appendingPathComponent("gateway.yaml").path],
+                              environment: ["GATEWAY_TEST_SMTP_PASSWORD": "secret"])
     }
 
     func stop() -> Int32? {

@@ -81,7 +81,7 @@ struct SharedStoreTests {
           alpha.test:
             upstream: http://127.0.0.1:9/
         """.write(to: configuration, atomically: true, encoding: .utf8)
-        let first = try cli(["store", "migrate", "--config", configuration.path])
+        let first = try GatewayBinary.run(["store", "migrate", "--config", configuration.path])
         #expect(first.status == 0 && first.output.contains("moved 2 pending deliveries and 2 replay records from \(sqlitePath)"), "\(first.output)")
         let database = String(url.split(separator: "/").last!)
         #expect(try server.psql("SELECT domain, attempts, next_attempt_at, last_error FROM deliveries ORDER BY domain", database: database)
@@ -93,24 +93,38 @@ struct SharedStoreTests {
         #expect(try await sqlite.delivery(ids[1])?.state == .handedOff)
         #expect(try await sqlite.delivery(ids[1])?.outcome?.hasPrefix("moved to postgresql://") == true)
         // Again: nothing moves twice. The queue command sees the PostgreSQL store.
-        let second = try cli(["store", "migrate", "--config", configuration.path])
+        let second = try GatewayBinary.run(["store", "migrate", "--config", configuration.path])
         #expect(second.status == 0 && second.output.contains("moved 0 pending deliveries and 0 replay records"), "\(second.output)")
-        let listing = try cli(["queue", "list", "--config", configuration.path])
+        let listing = try GatewayBinary.run(["queue", "list", "--config", configuration.path])
         #expect(listing.output.contains("b.test") && listing.output.contains("c.test") && listing.output.contains("pending 2"), "\(listing.output)")
     }
 
-    /// Runs the gateway binary under test to its end; status and output (stdout and stderr).
-    private func cli(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = GatewayBinary.url
-        process.arguments = arguments
-        process.environment = ["PATH": "/usr/bin:/bin"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    @Test("an unreachable store: --check-config and serve say so in one line naming the key and the cause")
+    func unreachableAtStart() throws {
+        let work = GatewayProcess.temporaryDirectory("store-down")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let port = freeLoopbackPort()
+        let configuration = work.appendingPathComponent("gateway.yaml")
+        try """
+        listeners:
+          - url: http://127.0.0.1:0
+        store: postgresql://gateway@127.0.0.1:\(port)/ischedule
+        timeouts:
+          store: 2s
+        domains:
+          alpha.test:
+            upstream: http://127.0.0.1:9/
+            dkim-keys:
+              - selector: gw
+                private-key: keys/alpha.pem
+                create-if-missing: true
+        """.write(to: configuration, atomically: true, encoding: .utf8)
+        let check = try GatewayBinary.run(["serve", "--check-config", "--config", configuration.path])
+        #expect(check.status != 0 && check.output.contains("store: cannot reach postgresql://gateway@127.0.0.1:\(port)/ischedule"), "\(check.output)")
+        #expect(check.output.lowercased().contains("connection refused"), "\(check.output)")
+        let serve = try GatewayBinary.run(["serve", "--config", configuration.path])
+        #expect(serve.status != 0 && serve.output.contains("store: cannot prepare postgresql://gateway@127.0.0.1:\(port)/ischedule"), "\(serve.output)")
+        #expect(!serve.output.contains("listening on"))
     }
 }

@@ -21,6 +21,23 @@ public enum GatewayBinary {
     }()
 }
 
+extension GatewayBinary {
+    /// Runs the binary to its end with `arguments`; its status and output (stdout and stderr together).
+    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = url
+        process.arguments = arguments
+        process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { _, given in given }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
+
 /// A gateway started by a test with `serve --config`, stopped with SIGTERM.
 public final class GatewayProcess: @unchecked Sendable {
     public let directory: URL

@@ -37,11 +37,20 @@ public final class TestPostgresServer: @unchecked Sendable {
     /// Whether Debian's PostgreSQL server is installed (deploy/install-deps.sh installs it).
     public static var isInstalled: Bool { binDirectory.map { FileManager.default.isExecutableFile(atPath: "\($0)/postgres") } ?? false }
 
-    public init() throws {
+    /// - Parameter tls: a certificate chain and key (PEM) to serve TLS with (`ssl=on`).
+    public init(tls: (certificate: String, key: String)? = nil) throws {
         guard let bin = Self.binDirectory else { throw ChildProcessError("PostgreSQL is not installed (run deploy/install-deps.sh)") }
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("pg-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let asUser = Self.dropRoot(owning: directory)
+        var options: [String] = []
+        if let tls {
+            // The server reads its key only when the key is its own and private.
+            try FileManager.default.copyItem(atPath: tls.certificate, toPath: directory + "/server.pem")
+            try FileManager.default.copyItem(atPath: tls.key, toPath: directory + "/server.key")
+            chmod(directory + "/server.key", 0o600)
+            options = ["-c", "ssl=on", "-c", "ssl_cert_file=\(directory)/server.pem", "-c", "ssl_key_file=\(directory)/server.key"]
+        }
+        let asUser = Self.dropRoot(owning: directory, files: ["server.pem", "server.key"])
         let data = directory + "/data"
         try Self.runToEnd(asUser.executable, asUser.prefix + ["\(bin)/initdb", "-D", data, "-U", user, "--auth=trust", "-E", "UTF8",
                                                               "--no-sync", "--no-instructions"], log: directory + "/initdb.log")
@@ -49,7 +58,7 @@ public final class TestPostgresServer: @unchecked Sendable {
         process = try ChildProcess(asUser.executable, asUser.prefix + [
             "\(bin)/postgres", "-D", data, "-p", String(port), "-k", directory, "-c", "listen_addresses=127.0.0.1",
             "-c", "max_connections=200", "-c", "shared_buffers=32MB", "-c", "log_min_messages=warning",
-        ], logPath: directory + "/postgres.log")
+        ] + options, logPath: directory + "/postgres.log")
         for _ in 0..<200 {
             if (try? Self.runToEnd("\(bin)/pg_isready", ["-q", "-h", "127.0.0.1", "-p", String(port)], log: directory + "/isready.log")) != nil {
                 return
@@ -95,9 +104,9 @@ public final class TestPostgresServer: @unchecked Sendable {
     deinit { stop() }
 
     /// How to run a program as a user PostgreSQL accepts: as is, or as `postgres` when we are root.
-    private static func dropRoot(owning directory: String) -> (executable: String, prefix: [String]) {
+    private static func dropRoot(owning directory: String, files: [String]) -> (executable: String, prefix: [String]) {
         guard getuid() == 0, let account = getpwnam("postgres") else { return ("/usr/bin/env", []) }
-        chown(directory, account.pointee.pw_uid, account.pointee.pw_gid)
+        for path in [directory] + files.map({ "\(directory)/\($0)" }) { chown(path, account.pointee.pw_uid, account.pointee.pw_gid) }
         return ("/usr/bin/setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", "--"])
     }
 

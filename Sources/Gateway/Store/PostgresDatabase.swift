@@ -21,17 +21,8 @@ final class PostgresDatabase: Sendable {
         var configuration: PostgresClient.Configuration
         switch settings.endpoint {
         case .tcp(let host, let port):
-            let tls: PostgresClient.Configuration.TLS
-            switch settings.security {
-            case .none: tls = .disable
-            case .verifyFull(let caFile):
-                var context = TLSConfiguration.makeClientConfiguration()
-                context.certificateVerification = .fullVerification
-                if let caFile { context.trustRoots = .file(caFile) }
-                tls = .require(context)
-            }
             configuration = .init(host: host, port: port, username: settings.username, password: settings.password,
-                                  database: settings.database, tls: tls)
+                                  database: settings.database, tls: Self.tls(settings).map { .require($0) } ?? .disable)
         case .unixSocket(let path):
             configuration = .init(unixSocketPath: path, username: settings.username, password: settings.password, database: settings.database)
         }
@@ -47,6 +38,15 @@ final class PostgresDatabase: Sendable {
     }
 
     let operationDeadline: Duration
+
+    /// The TLS the settings ask for: the server's chain and name (or address) always verified.
+    static func tls(_ settings: PostgresSettings) -> TLSConfiguration? {
+        guard case .verifyFull(let caFile) = settings.security else { return nil }
+        var context = TLSConfiguration.makeClientConfiguration()
+        context.certificateVerification = .fullVerification
+        if let caFile { context.trustRoots = .file(caFile) }
+        return context
+    }
 
     /// Runs one statement; its rows.
     @discardableResult
@@ -96,7 +96,8 @@ final class PostgresDatabase: Sendable {
             do {
                 if migrate {
                     do { try await self.migrate() } catch {
-                        throw ConfigurationError(key: "store", problem: "cannot prepare \(settings.description): \(Self.describe(error))")
+                        let cause = await self.connectionProblem() ?? Self.describe(error)
+                        throw ConfigurationError(key: "store", problem: "cannot prepare \(settings.description): \(cause)")
                     }
                 }
                 outcome = .success(try await body(self))
@@ -190,7 +191,7 @@ final class PostgresDatabase: Sendable {
             try await query("SELECT 1", deadline: .seconds(5))
             return nil
         } catch {
-            return "cannot reach \(settings.description): \(Self.describe(error))"
+            return "cannot reach \(settings.description): \(await connectionProblem() ?? Self.describe(error))"
         }
     }
 
