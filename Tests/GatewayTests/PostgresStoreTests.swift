@@ -92,13 +92,17 @@ struct PostgresStoreTests {
                 #expect(verdict(try await b.remember(record("m2", "sigB"), now: 1_009), "sigB") == "in flight")
                 #expect(try await b.remember(record("m2", "sigB"), now: 1_011) == nil)
                 #expect(verdict(try await a.remember(record("m2", "sigA"), now: 1_012), "sigA") == "in flight")
+                // Forwarding that ended without a final answer frees the record at once.
+                #expect(try await a.remember(record("m4", "sigA"), now: 1_000) == nil)
+                try await a.release(domain: "beta.test", messageID: "m4")
+                #expect(try await b.remember(record("m4", "sigB"), now: 1_001) == nil)
                 // Expired records are replaced; load returns the live ones with their answers.
                 #expect(try await a.remember(record("m3", "s", expires: 1_000), now: 1_000) == nil)
                 #expect(try await b.remember(record("m3", "t", expires: 9_000), now: 1_001) == nil)
                 let loaded = try await b.load(now: 1_500)
-                #expect(Set(loaded.map(\.messageID)) == ["m1", "m2", "m3"])
+                #expect(Set(loaded.map(\.messageID)) == ["m1", "m2", "m3", "m4"])
                 #expect(loaded.first { $0.messageID == "m1" }?.answer?.headers == [.init(name: "Content-Type", value: "text/xml")])
-                #expect(try await a.prune(now: 5_001) == 2)
+                #expect(try await a.prune(now: 5_001) == 3)
             }
         }
     }

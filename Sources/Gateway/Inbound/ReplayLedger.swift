@@ -9,6 +9,9 @@ protocol ReplayLedger: Sendable {
     func remember(_ record: ReplayCache.Record, now: Int64) async throws -> ReplayCache.Record?
     /// Stores the answer given to (domain, message id), for the sender's retries.
     func complete(domain: String, messageID: String, answer: GatewayResponse) async throws
+    /// Forwarding ended without a final answer: a re-signed retry may be processed again at once,
+    /// wherever it arrives.
+    func release(domain: String, messageID: String) async throws
     /// Deletes records whose `x=` has passed.
     func prune(now: Int64) async throws -> Int
 }

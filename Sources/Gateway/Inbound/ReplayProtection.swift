@@ -73,9 +73,14 @@ final class ReplayProtection: Sendable {
     /// The request is no longer being forwarded; with an `answer` (a final one), retries get it.
     func complete(domain: String, messageID: String, answer: GatewayResponse?) async {
         cache.complete(domain: domain, messageID: messageID, answer: answer)
-        guard let answer else { return }
-        do { try await ledger.complete(domain: domain, messageID: messageID, answer: answer) } catch {
-            logger.error("replay ledger: could not store the answer: \(error)")
+        do {
+            if let answer {
+                try await ledger.complete(domain: domain, messageID: messageID, answer: answer)
+            } else {
+                try await ledger.release(domain: domain, messageID: messageID)
+            }
+        } catch {
+            logger.error("replay ledger: could not record the outcome: \(error)")
         }
     }
 

@@ -46,6 +46,13 @@ struct PostgresReplayLedger: ReplayLedger {
             """)
     }
 
+    /// Marks an unanswered record as no longer in flight (as if remembered long ago).
+    func release(domain: String, messageID: String) async throws {
+        try await database.query("""
+            UPDATE replay SET remembered_at = 0 WHERE domain = \(domain.lowercased()) AND message_id = \(messageID) AND answer_status IS NULL
+            """)
+    }
+
     func prune(now: Int64) async throws -> Int {
         try await database.query("DELETE FROM replay WHERE expires < \(now) RETURNING 1").count
     }

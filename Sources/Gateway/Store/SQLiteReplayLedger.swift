@@ -66,6 +66,9 @@ struct SQLiteReplayLedger: ReplayLedger {
         }
     }
 
+    /// Nothing to do: the cache in front of a one-gateway ledger knows the request is no longer in flight.
+    func release(domain: String, messageID: String) async throws {}
+
     func prune(now: Int64) async throws -> Int {
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM replay WHERE expires < ?", arguments: [now])
