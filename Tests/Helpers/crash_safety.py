@@ -47,6 +47,16 @@ random.seed(20261124)
 
 
 def free_port():
+    """A port below the kernel's ephemeral range (32768-60999), so that no outgoing connection's
+    source port takes it while a killed gateway restarts on it."""
+    for _ in range(200):
+        candidate = random.SystemRandom().randrange(10000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", candidate))
+                return candidate
+            except OSError:
+                continue
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

@@ -95,8 +95,31 @@ public struct ChildProcessError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// A TCP/UDP port on 127.0.0.1 that was free a moment ago (the kernel's choice for port 0).
+/// A port on 127.0.0.1 free for both TCP and UDP a moment ago, chosen at random below the kernel's
+/// ephemeral range (32768–60999 on Linux): a port the kernel hands out for port 0 can be taken
+/// the next instant as the source port of any outgoing connection (the tests' own PostgreSQL and
+/// HTTP clients make many), which once made a gateway's listener fail with "address in use".
 public func freeLoopbackPort() -> UInt16 {
+    for _ in 0..<200 {
+        let candidate = UInt16.random(in: 10_000..<32_000)
+        if isFree(candidate, type: Int32(SOCK_STREAM.rawValue)) && isFree(candidate, type: Int32(SOCK_DGRAM.rawValue)) { return candidate }
+    }
+    return kernelChosenPort()
+}
+
+private func isFree(_ port: UInt16, type: Int32) -> Bool {
+    let descriptor = socket(AF_INET, type, 0)
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = port.bigEndian
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+    }
+}
+
+private func kernelChosenPort() -> UInt16 {
     let descriptor = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
     defer { close(descriptor) }
     var address = sockaddr_in()
