@@ -17,8 +17,11 @@ struct QueueCommand: AsyncParsableCommand {
         var config: String?
 
         /// Runs `body` with the configured queue (SQLite file or PostgreSQL).
+        @Option(name: .customLong("env-file"), help: "Read environment variables (KEY=VALUE lines) first, e.g. the store's password.")
+        var envFile: String?
+
         func withQueue<Result: Sendable>(_ body: @Sendable (any QueueInspector) async throws -> Result) async throws -> Result {
-            let configuration = try ConfigFile.load(config)
+            let configuration = try ConfigFile.load(config, envFile: envFile, requireSecrets: false)
             do { return try await QueueAccess.withQueue(configuration, logger: Logger(label: "ischedule-gateway"), body) } catch let error as ConfigurationError {
                 throw CLIError("\(error)")
             }

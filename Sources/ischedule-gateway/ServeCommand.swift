@@ -19,15 +19,20 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Configuration file (YAML).")
     var config: String?
 
-    @Flag(help: "Check the configuration and keys, print a summary and exit.")
+    @Flag(help: "Check the configuration, keys, TLS files and store; print every problem (one line each) and exit. Creates nothing.")
     var checkConfig = false
 
+    @Option(name: .customLong("env-file"), help: "Read environment variables (KEY=VALUE lines, as systemd's EnvironmentFile) before the configuration.")
+    var envFile: String?
+
     func run() async throws {
-        let configuration = try ConfigFile.load(config)
+        let configuration = try ConfigFile.load(config, envFile: envFile)
         var logger = Logger(label: "ischedule-gateway")
         logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
         if checkConfig {
-            do { try await GatewayServer.preflight(configuration, logger: logger) { printError($0) } } catch { throw CLIError("\(error)") }
+            do { try await GatewayServer.preflight(configuration, logger: logger) { printError($0) } } catch {
+                throw ConfigFile.report(error, file: configuration.source)
+            }
             print("configuration \(configuration.source) is valid: \(configuration.summary)")
             return
         }
@@ -41,12 +46,44 @@ struct ServeCommand: AsyncParsableCommand {
 
 /// Finds and loads the configuration the way every command that needs it does.
 enum ConfigFile {
-    static func load(_ path: String?) throws -> GatewayConfiguration {
-        do {
-            let file = try path ?? ConfigurationLoader.findDefault()
-            return try ConfigurationLoader.load(file: file)
-        } catch {
-            throw CLIError("configuration: \(error)")
+    /// - Parameter requireSecrets: false for commands that use no secret but the store's.
+    static func load(_ path: String?, envFile: String? = nil, requireSecrets: Bool = true) throws -> GatewayConfiguration {
+        var environment = ProcessInfo.processInfo.environment
+        if let envFile { environment.merge(try EnvironmentFile.read(envFile)) { _, fromFile in fromFile } }
+        let file: String
+        do { file = try path ?? ConfigurationLoader.findDefault() } catch { throw CLIError("configuration: \(error)") }
+        do { return try ConfigurationLoader.load(file: file, environment: environment, requireSecrets: requireSecrets) } catch {
+            throw report(error, file: file)
         }
+    }
+
+    /// One line per problem, key path first, after a line counting them when there are several.
+    static func report(_ error: any Error, file: String) -> CLIError {
+        guard let problems = (error as? ConfigurationError)?.lines, problems.count > 1 else { return CLIError("configuration: \(error)") }
+        return CLIError("configuration \(file): \(problems.count) problems\n" + problems.joined(separator: "\n"))
+    }
+}
+
+/// `--env-file`: `KEY=VALUE` lines as systemd's `EnvironmentFile=` reads them (blank lines and
+/// `#`/`;` comments skipped, one pair of surrounding quotes removed).
+enum EnvironmentFile {
+    static func read(_ path: String) throws -> [String: String] {
+        let text = try CLIFiles.text(path, what: "--env-file")
+        var values: [String: String] = [:]
+        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
+            if line.hasPrefix("export ") { line = String(line.dropFirst(7)) }
+            guard let equals = line.firstIndex(of: "="), !line[..<equals].isEmpty,
+                  line[..<equals].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+                throw CLIError("--env-file \(path) line \(number + 1): expected KEY=VALUE")
+            }
+            var value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            if value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first {
+                value = String(value.dropFirst().dropLast())
+            }
+            values[String(line[..<equals])] = value
+        }
+        return values
     }
 }

@@ -25,11 +25,14 @@ struct StoreCommand: AsyncParsableCommand {
         @Option(help: "Configuration file whose store: is the PostgreSQL destination (default: the one serve would use).")
         var config: String?
 
+        @Option(name: .customLong("env-file"), help: "Read environment variables (KEY=VALUE lines) first, e.g. the store's password.")
+        var envFile: String?
+
         @Option(name: .customLong("from-sqlite"), help: "The SQLite file (default: queue.sqlite in the configuration's data-directory).")
         var sqlite: String?
 
         func run() async throws {
-            let configuration = try ConfigFile.load(config)
+            let configuration = try ConfigFile.load(config, envFile: envFile, requireSecrets: false)
             let source = sqlite ?? configuration.queuePath
             do {
                 let moved = try await StoreMove.fromSQLite(path: source, configuration: configuration, logger: Logger(label: "ischedule-gateway"))

@@ -62,6 +62,15 @@ import DKIM
         let verify = try CLIRunner.run(["dkim", "verify", "--request", signed.path, "--public-key",
                                         "\(vectors)/apple-test_dkim-rsa2048-public.pem", "--now", "1700000100"])
         #expect(verify.status == 0 && verify.output == "verified d=example.com s=ischedule a=rsa-sha256\n")
+
+        // Signed for private exchange only, verified with no private-exchange directory: the message says what is missing.
+        let exchangeOnly = try CLIRunner.run(["dkim", "sign", "--request", input.path, "--key", "\(vectors)/apple-test_dkim-rsa2048-private.pem",
+                                              "--domain", "example.com", "--selector", "ischedule", "--now", "1700000000",
+                                              "--query-methods", "private-exchange"])
+        try Data(exchangeOnly.stdout).write(to: signed)
+        let unconfigured = try CLIRunner.run(["dkim", "verify", "--request", signed.path, "--now", "1700000100", "--dns-server", "127.0.0.1:9"])
+        #expect(unconfigured.status == 1 && unconfigured.output.contains(
+            "no public key for s=ischedule d=example.com: no key source is configured for the query methods its q= names"), "\(unconfigured.output)")
     }
 
     @Test(arguments: [("A", "rsa-sha256"), ("B", "rsa-sha1")])

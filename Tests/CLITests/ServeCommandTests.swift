@@ -48,15 +48,63 @@ struct ServeCommandTests {
         #expect(result.stderr.contains("is not a PEM RSA private key"))
     }
 
-    @Test("--check-config loads keys and reports without listening")
+    @Test("--check-config checks keys and store and reports without listening, creating nothing; serve then creates the key")
     func checkConfig() throws {
         let file = try write("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  example.com:\n    dkim-keys:\n      - private-key: k.pem\n        create-if-missing: true\n")
+        let directory = file.deletingLastPathComponent()
         let result = try CLIRunner.run(["serve", "--config", file.path, "--check-config"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.output.contains("is valid: 1 listener(s), 1 domain(s)"))
-        #expect(result.stderr.contains("created a development DKIM key"))
-        let attributes = try FileManager.default.attributesOfItem(atPath: file.deletingLastPathComponent().appendingPathComponent("k.pem").path)
-        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        #expect(result.stderr.contains("would create a development DKIM key at \(directory.path)/k.pem"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["gateway.yaml"])
+    }
+
+    @Test("--check-config lists every problem of a file, one line each with its key path, and creates nothing")
+    func everyProblem() throws {
+        let file = try write("""
+            listeners:
+              - url: http://127.0.0.1:1
+              - url: ftp://nowhere
+            data-directory: state
+            domains:
+              example.com:
+                dkim-keys:
+                  - private-key: keys/k.pem
+                    create-if-missing: true
+                upstream: http://127.0.0.1:8008/
+                upstrem-trust: none
+            limits:
+              max-redirects: 50
+            timeouts:
+              connect: soon
+            imip:
+              smtp-url: mail.example.com
+              from: a@b
+            """)
+        let result = try CLIRunner.run(["serve", "--config", file.path, "--check-config"])
+        #expect(result.status != 0)
+        let lines = result.stderr.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasSuffix("5 problems") == true, "\(result.stderr)")
+        for key in ["listeners[1].url:", "domains.example.com.upstrem-trust: unknown key", "limits.max-redirects:", "timeouts.connect:",
+                    "imip.smtp-url:"] {
+            #expect(lines.contains { $0.hasPrefix(key) }, "\(key) in \(result.stderr)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: file.deletingLastPathComponent().path) == ["gateway.yaml"])
+    }
+
+    @Test("--env-file supplies the service's environment (systemd EnvironmentFile lines); a bad line is named")
+    func environmentFile() throws {
+        let file = try write("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  example.com:\n    upstream: http://127.0.0.1:8008/\n"
+                             + "outbound:\n  secret-env: CLI_TEST_INTAKE_SECRET\n")
+        let missing = try CLIRunner.run(["serve", "--config", file.path, "--check-config"])
+        #expect(missing.status != 0 && missing.stderr.contains("outbound.secret-env: environment variable CLI_TEST_INTAKE_SECRET is not set"))
+        let environment = file.deletingLastPathComponent().appendingPathComponent("gateway.env")
+        try "# the unit's EnvironmentFile\n\nCLI_TEST_INTAKE_SECRET=\"s3cret value\"\n".write(to: environment, atomically: true, encoding: .utf8)
+        let given = try CLIRunner.run(["serve", "--config", file.path, "--check-config", "--env-file", environment.path])
+        #expect(given.status == 0, "\(given.stderr)")
+        try "CLI_TEST_INTAKE_SECRET\n".write(to: environment, atomically: true, encoding: .utf8)
+        let bad = try CLIRunner.run(["serve", "--config", file.path, "--check-config", "--env-file", environment.path])
+        #expect(bad.status != 0 && bad.stderr.contains("--env-file \(environment.path) line 1: expected KEY=VALUE"), "\(bad.stderr)")
     }
 }
 
@@ -93,11 +141,34 @@ extension ServeCommandTests {
                   - private-key: k.pem
                     create-if-missing: true
             """)
-        for arguments in [["--check-config"], []] {
+        for (arguments, problem) in [(["--check-config"], "is not a directory"), ([], "cannot open the queue")] {
             let result = try CLIRunner.run(["serve", "--config", file.path] + arguments)
             #expect(result.status != 0)
-            #expect(result.stderr.contains("data-directory: cannot open the queue"), "\(arguments): \(result.stderr)")
+            #expect(result.stderr.contains("data-directory: ") && result.stderr.contains(problem), "\(arguments): \(result.stderr)")
             #expect(!result.output.contains("listening on"))
         }
+    }
+}
+
+extension ServeCommandTests {
+    @Test("a port in use stops the start with one line naming the listener, its URL and the reason")
+    func portInUse() throws {
+        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(holder) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, length) == 0 && listen(holder, 1) == 0 && getsockname(holder, $0, &length) == 0 }
+        }
+        try #require(bound)
+        let port = UInt16(bigEndian: address.sin_port)
+        let file = try write("listeners:\n  - url: http://127.0.0.1:0\n  - url: http://127.0.0.1:\(port)\ndata-directory: data\n"
+                             + "domains:\n  example.com:\n    upstream: http://127.0.0.1:8008/\n")
+        let result = try CLIRunner.run(["serve", "--config", file.path])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("listeners[1].url: cannot listen on http://127.0.0.1:\(port): Address already in use"), "\(result.stderr)")
+        #expect(!result.stderr.contains("queue claim failed"))
     }
 }

@@ -57,6 +57,8 @@ public enum DKIMFailure: Error, Sendable, Equatable, CustomStringConvertible {
             "signature timestamp t=\(t) is \(t - now) s in the future (now=\(now), allowed skew \(skew) s)"
         case .bodyLengthMismatch(let l, let length): "l=\(l) does not equal the canonical body length \(length)"
         case .bodyHashMismatch(let expected, let computed): "body hash mismatch: bh=\(expected), computed \(computed)"
+        case .keyNotFound(let d, let s, let methods) where methods.isEmpty:
+            "no public key for s=\(s) d=\(d): no key source is configured for the query methods its q= names"
         case .keyNotFound(let d, let s, let methods):
             "no public key for s=\(s) d=\(d) via \(methods.map(\.rawValue).joined(separator: ":"))"
         case .keyLookupFailed(let method, let reason): "temporary key lookup failure via \(method.rawValue): \(reason)"

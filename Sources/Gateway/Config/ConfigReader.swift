@@ -5,13 +5,42 @@ internal import Yams
 public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
     let key: String
     let problem: String
+    /// The other problems the same check found, in file order (a file is checked whole).
+    var more: [ConfigurationError] = []
 
-    init(key: String, problem: String) {
+    init(key: String, problem: String, more: [ConfigurationError] = []) {
         self.key = key
         self.problem = problem
+        self.more = more
     }
 
-    public var description: String { key.isEmpty ? problem : "\(key): \(problem)" }
+    /// One line per problem, key path first.
+    public var lines: [String] { ([self] + more).map { $0.key.isEmpty ? $0.problem : "\($0.key): \($0.problem)" } }
+
+    public var description: String { lines.joined(separator: "\n") }
+
+    /// `problems` as one error (nil when there are none).
+    static func combining(_ problems: [ConfigurationError]) -> ConfigurationError? {
+        let all = problems.flatMap { [ConfigurationError(key: $0.key, problem: $0.problem)] + $0.more }
+        guard let first = all.first else { return nil }
+        return ConfigurationError(key: first.key, problem: first.problem, more: Array(all.dropFirst()))
+    }
+}
+
+/// Problems found while reading a file, so that one check reports them all: a bad value is
+/// recorded and its default used, and reading goes on.
+final class ProblemLog {
+    private(set) var problems: [ConfigurationError] = []
+
+    func record(_ problem: ConfigurationError) { problems.append(problem) }
+
+    /// `body`'s value, or `fallback` with its problem recorded.
+    func collect<Value>(_ fallback: Value, _ body: () throws(ConfigurationError) -> Value) -> Value {
+        do { return try body() } catch {
+            record(error)
+            return fallback
+        }
+    }
 }
 
 /// Reads one YAML mapping with its key path, so that every error names the key it is about and
@@ -19,17 +48,20 @@ public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConver
 struct ConfigReader {
     let path: String
     private let entries: [(key: String, value: Node)]
+    /// Shared by every reader of one file.
+    let log: ProblemLog
 
-    init(yaml text: String) throws(ConfigurationError) {
+    init(yaml text: String, log: ProblemLog = ProblemLog()) throws(ConfigurationError) {
         let root: Node?
         do { root = try Yams.compose(yaml: text) } catch {
             throw ConfigurationError(key: "", problem: "not valid YAML: \(error)")
         }
         guard let root else { throw ConfigurationError(key: "", problem: "the file is empty") }
-        try self.init(node: root, path: "")
+        try self.init(node: root, path: "", log: log)
     }
 
-    init(node: Node, path: String) throws(ConfigurationError) {
+    init(node: Node, path: String, log: ProblemLog) throws(ConfigurationError) {
+        self.log = log
         guard case .mapping(let mapping) = node else {
             throw ConfigurationError(key: path, problem: "expected a mapping of keys to values")
         }
@@ -52,9 +84,9 @@ struct ConfigReader {
     static func join(_ path: String, _ name: String) -> String { path.isEmpty ? name : "\(path).\(name)" }
 
     /// Refuses keys outside `allowed` (a misspelt key must not fall back to a default unnoticed).
-    func allowOnly(_ allowed: [String]) throws(ConfigurationError) {
+    func allowOnly(_ allowed: [String]) {
         for entry in entries where !allowed.contains(entry.key) {
-            throw ConfigurationError(key: key(entry.key), problem: "unknown key (expected one of: \(allowed.joined(separator: ", ")))")
+            log.record(ConfigurationError(key: key(entry.key), problem: "unknown key (expected one of: \(allowed.joined(separator: ", ")))"))
         }
     }
 
@@ -82,6 +114,10 @@ struct ConfigReader {
     }
 
     func int(_ name: String, default value: Int, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+        log.collect(value) { () throws(ConfigurationError) in try checkedInt(name, default: value, in: range) }
+    }
+
+    private func checkedInt(_ name: String, default value: Int, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
         guard let text = try string(name) else { return value }
         guard let number = Int(text.replacingOccurrences(of: "_", with: "")) else {
             throw ConfigurationError(key: key(name), problem: "'\(text)' is not a whole number")
@@ -94,6 +130,10 @@ struct ConfigReader {
 
     /// Seconds, as a number (`30`, `0.5`) or with a unit (`500ms`, `30s`, `5m`, `1h`, `2d`).
     func seconds(_ name: String, default value: Double, in range: ClosedRange<Double>) throws(ConfigurationError) -> Double {
+        log.collect(value) { () throws(ConfigurationError) in try checkedSeconds(name, default: value, in: range) }
+    }
+
+    private func checkedSeconds(_ name: String, default value: Double, in range: ClosedRange<Double>) throws(ConfigurationError) -> Double {
         guard let text = try string(name) else { return value }
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)]
         var number: Double? = Double(text)
@@ -110,11 +150,13 @@ struct ConfigReader {
     }
 
     func bool(_ name: String, default value: Bool) throws(ConfigurationError) -> Bool {
-        guard let text = try string(name) else { return value }
-        switch text.lowercased() {
-        case "true", "yes", "on": return true
-        case "false", "no", "off": return false
-        default: throw ConfigurationError(key: key(name), problem: "'\(text)' is not true or false")
+        log.collect(value) { () throws(ConfigurationError) in
+            guard let text = try string(name) else { return value }
+            switch text.lowercased() {
+            case "true", "yes", "on": return true
+            case "false", "no", "off": return false
+            default: throw ConfigurationError(key: key(name), problem: "'\(text)' is not true or false")
+            }
         }
     }
 
@@ -137,25 +179,26 @@ struct ConfigReader {
 
     func section(_ name: String) throws(ConfigurationError) -> ConfigReader? {
         guard let node = node(name) else { return nil }
-        return try ConfigReader(node: node, path: key(name))
+        return try ConfigReader(node: node, path: key(name), log: log)
     }
 
     /// The section `name`; an empty one when the key has no value (`example.com:` alone).
     func sectionOrEmpty(_ name: String) throws(ConfigurationError) -> ConfigReader {
-        guard let node = node(name) else { return try ConfigReader(node: .mapping(Node.Mapping([])), path: key(name)) }
-        return try ConfigReader(node: node, path: key(name))
+        guard let node = node(name) else { return try ConfigReader(node: .mapping(Node.Mapping([])), path: key(name), log: log) }
+        return try ConfigReader(node: node, path: key(name), log: log)
     }
 
     func sections(_ name: String) throws(ConfigurationError) -> [ConfigReader] {
         guard let node = node(name) else { return [] }
         guard case .sequence(let sequence) = node else { throw ConfigurationError(key: key(name), problem: "expected a list") }
         var readers: [ConfigReader] = []
-        for (index, item) in sequence.enumerated() { readers.append(try ConfigReader(node: item, path: "\(key(name))[\(index)]")) }
+        for (index, item) in sequence.enumerated() { readers.append(try ConfigReader(node: item, path: "\(key(name))[\(index)]", log: log)) }
         return readers
     }
 
     /// A secret given inline (`name: value`) or by environment variable (`name-env: VARIABLE`).
-    func secret(_ name: String, environment: [String: String]) throws(ConfigurationError) -> String? {
+    /// With `required: false` an unset variable reads as a placeholder instead of a problem.
+    func secret(_ name: String, environment: [String: String], required: Bool = true) throws(ConfigurationError) -> String? {
         let inline = try string(name)
         let variable = try string("\(name)-env")
         switch (inline, variable) {
@@ -163,6 +206,7 @@ struct ConfigReader {
         case (let value?, nil): return value
         case (nil, let variable?):
             guard let value = environment[variable], !value.isEmpty else {
+                if !required { return "(\(variable) not set)" }
                 throw ConfigurationError(key: key("\(name)-env"), problem: "environment variable \(variable) is not set")
             }
             return value

@@ -24,104 +24,139 @@ public enum ConfigurationLoader {
         return found
     }
 
-    public static func load(file: String, environment: [String: String] = ProcessInfo.processInfo.environment)
-        throws(ConfigurationError) -> GatewayConfiguration {
+    /// - Parameter requireSecrets: false for commands that use no secret but the store's: an
+    ///   unset `*-env` variable is then not a problem.
+    public static func load(file: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+                            requireSecrets: Bool = true) throws(ConfigurationError) -> GatewayConfiguration {
         let text: String
         do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
             throw ConfigurationError(key: "", problem: "cannot read \(file): \(error.localizedDescription)")
         }
         let directory = URL(fileURLWithPath: file).deletingLastPathComponent().path
         do {
-            return try parse(yaml: text, directory: directory, environment: environment, source: file)
+            return try parse(yaml: text, directory: directory, environment: environment, source: file, requireSecrets: requireSecrets)
         } catch {
-            throw ConfigurationError(key: error.key, problem: error.problem + " (in \(file))")
+            let problems = ([error] + error.more).map { ConfigurationError(key: $0.key, problem: $0.problem + " (in \(file))") }
+            throw ConfigurationError.combining(problems) ?? error
         }
     }
 
+    /// Reads the whole file: every problem is reported (one line each, in file order), not only the first.
     static func parse(yaml text: String, directory: String, environment: [String: String] = [:],
-                             source: String = "(inline)") throws(ConfigurationError) -> GatewayConfiguration {
+                      source: String = "(inline)", requireSecrets: Bool = true) throws(ConfigurationError) -> GatewayConfiguration {
         let root = try ConfigReader(yaml: text)
-        try root.allowOnly(["listeners", "data-directory", "log-level", "administrator", "capabilities-serial", "domains",
-                            "outbound", "remote-domains", "dkim", "dns", "tls", "limits", "timeouts", "delivery", "imip",
-                            "store", "store-password", "store-password-env"])
+        let log = root.log
+        root.allowOnly(["listeners", "data-directory", "log-level", "administrator", "capabilities-serial", "domains",
+                        "outbound", "remote-domains", "dkim", "dns", "tls", "limits", "timeouts", "delivery", "imip",
+                        "store", "store-password", "store-password-env"])
         let paths = PathResolver(directory: directory)
-        let sections = ConfigurationSections(paths: paths, environment: environment)
+        var sections = ConfigurationSections(paths: paths, environment: environment)
+        sections.requireSecrets = requireSecrets
 
-        let listeners = try root.sections("listeners").map { reader throws(ConfigurationError) in try sections.listener(reader) }
-        guard !listeners.isEmpty else { throw ConfigurationError(key: "listeners", problem: "at least one listener is required") }
-        let (domains, remotes) = try Self.domains(root, sections: sections)
-        let outbound = try root.section("outbound")
-        let dnsServers = try Self.dnsServers(root)
-        let tls = try root.section("tls")
-        try tls?.allowOnly(["ca-file"])
-        let caFile = try tls?.string("ca-file").map { path throws(ConfigurationError) in try paths.existingFile(path, key: "tls.ca-file") }
-        let logLevel = try root.string("log-level", default: "info")
-        guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
-            throw ConfigurationError(key: "log-level", problem: "'\(logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
+        let listeners = log.collect([]) { () throws(ConfigurationError) in
+            try root.sections("listeners").compactMap { reader in log.collect(nil) { () throws(ConfigurationError) in try sections.listener(reader) } }
         }
-        if let administrator = try root.string("administrator"), !administrator.contains(":") {
-            throw ConfigurationError(key: "administrator", problem: "'\(administrator)' is not a URI (e.g. mailto:postmaster@example.com)")
+        if listeners.isEmpty && !log.problems.contains(where: { $0.key.hasPrefix("listeners") }) {
+            log.record(ConfigurationError(key: "listeners", problem: "at least one listener is required"))
         }
-        let intake = try sections.intake(outbound)
+        let (domains, remotes) = Self.domains(root, sections: sections)
+        let outbound = log.collect(nil) { () throws(ConfigurationError) in try root.section("outbound") }
+        let dnsServers = Self.dnsServers(root)
+        let caFile = log.collect(nil) { () throws(ConfigurationError) -> String? in
+            let tls = try root.section("tls")
+            tls?.allowOnly(["ca-file"])
+            return try tls?.string("ca-file").map { path throws(ConfigurationError) in try paths.existingFile(path, key: "tls.ca-file") }
+        }
+        let logLevel = log.collect("info") { () throws(ConfigurationError) in
+            let level = try root.string("log-level", default: "info")
+            guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) else {
+                throw ConfigurationError(key: "log-level", problem: "'\(level)' is not one of trace, debug, info, notice, warning, error, critical")
+            }
+            return level
+        }
+        let administrator = log.collect(nil) { () throws(ConfigurationError) -> String? in
+            let value = try root.string("administrator")
+            if let value, !value.contains(":") {
+                throw ConfigurationError(key: "administrator", problem: "'\(value)' is not a URI (e.g. mailto:postmaster@example.com)")
+            }
+            return value
+        }
+        let intake = log.collect(.init(path: "/outbound", allowFrom: [], secretHeader: "", secret: nil)) { () throws(ConfigurationError) in
+            try sections.intake(outbound)
+        }
         if intake.secret == nil, let open = listeners.firstIndex(where: { $0.servesIntake && !$0.isLoopback }) {
-            throw ConfigurationError(key: "outbound.secret", problem: "required: listeners[\(open)] (\(listeners[open].url)) serves the "
-                                     + "outbound intake on an address that is not loopback; set secret-env (or intake: false there)")
+            log.record(ConfigurationError(key: "outbound.secret", problem: "required: listeners[\(open)] (\(listeners[open].url)) serves the "
+                                          + "outbound intake on an address that is not loopback; set secret-env (or intake: false there)"))
+        }
+        typealias Configuration = GatewayConfiguration
+        let dkim = log.collect(nil) { () throws(ConfigurationError) -> Configuration.DKIMSettings? in try sections.dkim(try root.section("dkim")) }
+        let limits = log.collect(nil) { () throws(ConfigurationError) -> Configuration.Limits? in try sections.limits(try root.section("limits")) }
+        let timeouts = log.collect(nil) { () throws(ConfigurationError) -> Configuration.Timeouts? in
+            try sections.timeouts(try root.section("timeouts"))
+        }
+        let delivery = log.collect(nil) { () throws(ConfigurationError) -> Configuration.DeliverySettings? in
+            try sections.delivery(try root.section("delivery"))
+        }
+        let imip = log.collect(nil) { () throws(ConfigurationError) in try sections.imip(try root.section("imip")) }
+        let store = log.collect(nil) { () throws(ConfigurationError) -> StoreSettings? in
+            try StoreSettings.parse(root, paths: paths, environment: environment, caFile: caFile)
+        }
+        let allowPrivate = log.collect(false) { () throws(ConfigurationError) in try outbound?.bool("allow-private-addresses", default: false) ?? false }
+        let dataDirectory = log.collect("data") { () throws(ConfigurationError) in try root.string("data-directory", default: "data") }
+        let serial = log.collect(1) { () throws(ConfigurationError) in try root.int("capabilities-serial", default: 1, in: 0...Int(Int32.max)) }
+        if let problems = ConfigurationError.combining(log.problems) { throw problems }
+        guard let dkim, let limits, let timeouts, let delivery, let store else {
+            throw ConfigurationError(key: "", problem: "a section could not be read")
         }
         return GatewayConfiguration(
-            listeners: listeners,
-            domains: domains,
-            intake: intake,
-            remotes: remotes,
-            dkim: try sections.dkim(try root.section("dkim")),
-            limits: try sections.limits(try root.section("limits")),
-            timeouts: try sections.timeouts(try root.section("timeouts")),
-            dnsServers: dnsServers,
-            caFile: caFile,
-            allowPrivateAddresses: try outbound?.bool("allow-private-addresses", default: false) ?? false,
-            dataDirectory: paths.absolute(try root.string("data-directory", default: "data")),
-            store: try StoreSettings.parse(root, paths: paths, environment: environment, caFile: caFile),
-            administrator: try root.string("administrator"),
-            capabilitiesSerial: try root.int("capabilities-serial", default: 1, in: 0...Int(Int32.max)),
-            delivery: try sections.delivery(try root.section("delivery")),
-            imip: try sections.imip(try root.section("imip")),
-            logLevel: logLevel,
-            source: source
-        )
+            listeners: listeners, domains: domains, intake: intake, remotes: remotes, dkim: dkim, limits: limits, timeouts: timeouts,
+            dnsServers: dnsServers, caFile: caFile, allowPrivateAddresses: allowPrivate, dataDirectory: paths.absolute(dataDirectory),
+            store: store, administrator: administrator, capabilitiesSerial: serial, delivery: delivery, imip: imip,
+            logLevel: logLevel, source: source)
     }
 }
 
 extension ConfigurationLoader {
-    /// Our domains (at least one) and the remote overrides, which must not name one of ours.
-    static func domains(_ root: ConfigReader, sections: ConfigurationSections) throws(ConfigurationError)
+    /// Our domains (at least one) and the remote overrides, which must not name one of ours; each
+    /// domain's problems are recorded and the others read on.
+    static func domains(_ root: ConfigReader, sections: ConfigurationSections)
         -> ([GatewayConfiguration.LocalDomain], [GatewayConfiguration.RemoteDomain]) {
-        let domainsReader = try root.section("domains")
+        let log = root.log
+        let domainsReader = log.collect(nil) { () throws(ConfigurationError) in try root.section("domains") }
         guard let domainsReader, !domainsReader.keys.isEmpty else {
-            throw ConfigurationError(key: "domains", problem: "at least one domain of ours is required")
+            log.record(ConfigurationError(key: "domains", problem: "at least one domain of ours is required"))
+            return ([], [])
         }
-        let domains = try domainsReader.keys.map { name throws(ConfigurationError) in
-            try sections.localDomain(name: name, try domainsReader.sectionOrEmpty(name), path: domainsReader.key(name))
+        let domains = domainsReader.keys.compactMap { name in
+            log.collect(nil) { () throws(ConfigurationError) in
+                try sections.localDomain(name: name, try domainsReader.sectionOrEmpty(name), path: domainsReader.key(name))
+            }
         }
-        var remotes: [GatewayConfiguration.RemoteDomain] = []
-        if let remoteReader = try root.section("remote-domains") {
-            remotes = try remoteReader.keys.map { name throws(ConfigurationError) in
-                try sections.remoteDomain(name: name, try remoteReader.sectionOrEmpty(name), path: remoteReader.key(name))
+        let remoteReader = log.collect(nil) { () throws(ConfigurationError) in try root.section("remote-domains") }
+        let remotes = (remoteReader?.keys ?? []).compactMap { name in
+            log.collect(nil) { () throws(ConfigurationError) -> GatewayConfiguration.RemoteDomain? in
+                guard let remoteReader else { return nil }
+                return try sections.remoteDomain(name: name, try remoteReader.sectionOrEmpty(name), path: remoteReader.key(name))
             }
         }
         for remote in remotes where domains.contains(where: { $0.name == remote.name }) {
-            throw ConfigurationError(key: "remote-domains.\(remote.name)", problem: "is also one of our domains")
+            log.record(ConfigurationError(key: "remote-domains.\(remote.name)", problem: "is also one of our domains"))
         }
         return (domains, remotes)
     }
 
     /// `dns.servers`: IPv4 literals with an optional port.
-    static func dnsServers(_ root: ConfigReader) throws(ConfigurationError) -> [DNSResolverConfiguration.Server] {
-        let dns = try root.section("dns")
-        try dns?.allowOnly(["servers"])
-        return try (dns?.strings("servers") ?? []).enumerated().map { index, text throws(ConfigurationError) in
-            guard let server = DNSResolverConfiguration.Server(text) else {
-                throw ConfigurationError(key: "dns.servers[\(index)]", problem: "'\(text)' is not an IPv4 address with an optional :port")
+    static func dnsServers(_ root: ConfigReader) -> [DNSResolverConfiguration.Server] {
+        root.log.collect([]) { () throws(ConfigurationError) in
+            let dns = try root.section("dns")
+            dns?.allowOnly(["servers"])
+            return try (dns?.strings("servers") ?? []).enumerated().compactMap { index, text in
+                guard let server = DNSResolverConfiguration.Server(text) else {
+                    root.log.record(ConfigurationError(key: "dns.servers[\(index)]", problem: "'\(text)' is not an IPv4 address with an optional :port"))
+                    return nil
+                }
+                return server
             }
-            return server
         }
     }
 }

@@ -6,9 +6,11 @@ internal import Transport
 struct ConfigurationSections {
     let paths: PathResolver
     let environment: [String: String]
+    /// Commands that use no secret but the store's (`queue …`) read the file without them.
+    var requireSecrets = true
 
     func listener(_ reader: ConfigReader) throws(ConfigurationError) -> GatewayConfiguration.Listener {
-        try reader.allowOnly(["url", "certificate", "private-key", "intake"])
+        reader.allowOnly(["url", "certificate", "private-key", "intake"])
         let text = try reader.requiredString("url")
         if text.hasPrefix("unix:") {
             let path = paths.absolute(String(text.dropFirst(5)))
@@ -44,7 +46,7 @@ struct ConfigurationSections {
     }
 
     func signingKey(_ reader: ConfigReader) throws(ConfigurationError) -> GatewayConfiguration.SigningKey {
-        try reader.allowOnly(["selector", "private-key", "create-if-missing"])
+        reader.allowOnly(["selector", "private-key", "create-if-missing"])
         let selector = try reader.string("selector", default: "ischedule").lowercased()
         guard DNSName.isValidSelector(selector) else {
             throw ConfigurationError(key: reader.key("selector"), problem: "'\(selector)' is not a valid DKIM selector")
@@ -58,7 +60,7 @@ struct ConfigurationSections {
     }
 
     func localDomain(name: String, _ reader: ConfigReader, path: String) throws(ConfigurationError) -> GatewayConfiguration.LocalDomain {
-        try reader.allowOnly(["dkim-keys", "upstream", "upstream-trust", "upstream-secret-header", "upstream-secret",
+        reader.allowOnly(["dkim-keys", "upstream", "upstream-trust", "upstream-secret-header", "upstream-secret",
                               "upstream-secret-env", "upstream-dkim-domain", "upstream-dkim-key"])
         let domain = name.lowercased()
         guard DNSName.isValidDomain(domain) else { throw ConfigurationError(key: path, problem: "'\(name)' is not a domain name") }
@@ -81,7 +83,7 @@ struct ConfigurationSections {
             }
             trust = .none
         case "shared-secret":
-            guard let secret = try reader.secret("upstream-secret", environment: environment) else {
+            guard let secret = try reader.secret("upstream-secret", environment: environment, required: requireSecrets) else {
                 throw ConfigurationError(key: reader.key("upstream-secret"), problem: "missing (required by upstream-trust: shared-secret)")
             }
             trust = .sharedSecret(header: try reader.string("upstream-secret-header", default: "X-CALENDARSERVER-ISCHEDULE"), secret: secret)
@@ -101,7 +103,7 @@ struct ConfigurationSections {
     }
 
     func remoteDomain(name: String, _ reader: ConfigReader, path: String) throws(ConfigurationError) -> GatewayConfiguration.RemoteDomain {
-        try reader.allowOnly(["uri", "allow-unsigned-from", "signing-domains"])
+        reader.allowOnly(["uri", "allow-unsigned-from", "signing-domains"])
         let domain = name.lowercased()
         guard DNSName.isValidDomain(domain) else { throw ConfigurationError(key: path, problem: "'\(name)' is not a domain name") }
         let uri = try reader.string("uri")
@@ -116,7 +118,7 @@ struct ConfigurationSections {
     }
 
     func intake(_ reader: ConfigReader?) throws(ConfigurationError) -> GatewayConfiguration.Intake {
-        try reader?.allowOnly(["path", "allow-from", "secret-header", "secret", "secret-env", "allow-private-addresses"])
+        reader?.allowOnly(["path", "allow-from", "secret-header", "secret", "secret-env", "allow-private-addresses"])
         let path = try reader?.string("path", default: "/outbound") ?? "/outbound"
         guard path.hasPrefix("/"), !path.hasPrefix("/.well-known/"), !path.contains("?") else {
             throw ConfigurationError(key: "outbound.path", problem: "'\(path)' must be an absolute path outside /.well-known/")
@@ -126,11 +128,11 @@ struct ConfigurationSections {
         return GatewayConfiguration.Intake(
             path: path, allowFrom: allowFrom,
             secretHeader: try reader?.string("secret-header", default: "X-ISchedule-Gateway-Secret") ?? "X-ISchedule-Gateway-Secret",
-            secret: try reader?.secret("secret", environment: environment))
+            secret: try reader?.secret("secret", environment: environment, required: requireSecrets))
     }
 
     func dkim(_ reader: ConfigReader?) throws(ConfigurationError) -> GatewayConfiguration.DKIMSettings {
-        try reader?.allowOnly(["signature-lifetime", "max-signature-lifetime", "clock-skew", "query-methods", "lookup-methods",
+        reader?.allowOnly(["signature-lifetime", "max-signature-lifetime", "clock-skew", "query-methods", "lookup-methods",
                                "private-exchange-directory", "minimum-key-bits", "accept-legacy-dialects"])
         let published = try methods(reader, "query-methods", default: [.dnsTXT, .httpWellKnown])
         let lookup = try methods(reader, "lookup-methods", default: [.dnsTXT, .httpWellKnown, .privateExchange])
@@ -145,7 +147,7 @@ struct ConfigurationSections {
     }
 
     func limits(_ reader: ConfigReader?) throws(ConfigurationError) -> GatewayConfiguration.Limits {
-        try reader?.allowOnly(["max-content-length", "max-recipients", "max-attendees", "max-header-count", "max-redirects",
+        reader?.allowOnly(["max-content-length", "max-recipients", "max-attendees", "max-header-count", "max-redirects",
                                "replay-cache-entries", "replay-entries-per-domain"])
         let replayEntries = try reader?.int("replay-cache-entries", default: 100_000, in: 100...10_000_000) ?? 100_000
         return GatewayConfiguration.Limits(
@@ -160,7 +162,7 @@ struct ConfigurationSections {
     }
 
     func timeouts(_ reader: ConfigReader?) throws(ConfigurationError) -> GatewayConfiguration.Timeouts {
-        try reader?.allowOnly(["connect", "remote-request", "free-busy", "upstream", "request-read", "idle", "shutdown-grace", "store"])
+        reader?.allowOnly(["connect", "remote-request", "free-busy", "upstream", "request-read", "idle", "shutdown-grace", "store"])
         func value(_ key: String, _ fallback: Double) throws(ConfigurationError) -> Double {
             try reader?.seconds(key, default: fallback, in: 0.05...3600) ?? fallback
         }
@@ -171,7 +173,7 @@ struct ConfigurationSections {
     }
 
     func delivery(_ reader: ConfigReader?) throws(ConfigurationError) -> GatewayConfiguration.DeliverySettings {
-        try reader?.allowOnly(["retry-initial", "retry-maximum", "max-attempts", "max-age", "concurrency", "per-domain-concurrency",
+        reader?.allowOnly(["retry-initial", "retry-maximum", "max-attempts", "max-age", "concurrency", "per-domain-concurrency",
                                "poll-interval", "lease", "circuit-failures", "circuit-cooldown", "keep-finished"])
         func seconds(_ key: String, _ fallback: Double, _ range: ClosedRange<Double>) throws(ConfigurationError) -> Double {
             try reader?.seconds(key, default: fallback, in: range) ?? fallback
@@ -196,7 +198,7 @@ struct ConfigurationSections {
 
     func imip(_ reader: ConfigReader?) throws(ConfigurationError) -> GatewayConfiguration.IMIPSettings? {
         guard let reader else { return nil }
-        try reader.allowOnly(["smtp-url", "from", "username", "password", "password-env", "require-tls"])
+        reader.allowOnly(["smtp-url", "from", "username", "password", "password-env", "require-tls"])
         let url = try reader.requiredString("smtp-url")
         guard let scheme = URLComponents(string: url)?.scheme?.lowercased(), ["smtp", "smtps"].contains(scheme),
               URLComponents(string: url)?.host?.isEmpty == false else {
@@ -207,7 +209,7 @@ struct ConfigurationSections {
             throw ConfigurationError(key: reader.key("from"), problem: "'\(from)' is not an e-mail address")
         }
         return GatewayConfiguration.IMIPSettings(smtpURL: url, from: from, username: try reader.string("username"),
-                                                 password: try reader.secret("password", environment: environment),
+                                                 password: try reader.secret("password", environment: environment, required: requireSecrets),
                                                  requireTLS: try reader.bool("require-tls", default: true))
     }
 

@@ -71,8 +71,11 @@ final class DeliveryWorker: Service, Sendable {
         do {
             claimed = try await store.claim(now: now, leaseUntil: now + Int64(settings.lease * 1000), owner: owner, limit: capacity,
                                             excludingDomains: busy.1.union(circuit.openDomains(now: now)))
+        } catch is CancellationError {
+            return
         } catch {
-            errors.error("claim", "queue claim failed: \(error)", logger: logger)
+            // A claim cut short by shutdown is not a queue problem.
+            if !Task.isCancelled { errors.error("claim", "queue claim failed: \(error)", logger: logger) }
             return
         }
         for delivery in claimed {

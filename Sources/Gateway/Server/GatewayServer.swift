@@ -44,8 +44,10 @@ public enum GatewayServer {
         var services: [any Service] = [assembly.worker]
         for (index, listener) in configuration.listeners.enumerated() {
             if listener.servesIntake { logger.notice("outbound intake \(configuration.intake.path) served on \(listener.url)") }
-            services.append(try application(listener, index: index, router: listener.servesIntake ? routers.withIntake : routers.withoutIntake,
-                                             http1: http1, readiness: readiness, logger: logger))
+            services.append(ListenerService(
+                application: try application(listener, index: index, router: listener.servesIntake ? routers.withIntake : routers.withoutIntake,
+                                             http1: http1, readiness: readiness, logger: logger),
+                key: "listeners[\(index)].url", url: listener.url))
         }
         var groupConfiguration = ServiceGroupConfiguration(
             services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
@@ -91,24 +93,29 @@ public enum GatewayServer {
             logger: logger)
     }
 
-    /// Everything `serve` loads before it listens (keys, TLS files, the store), for `--check-config`.
+    /// Everything `serve` loads before it listens (keys, TLS files, the store), for `--check-config`:
+    /// every problem is reported, and nothing is created or written.
     public static func preflight(_ configuration: GatewayConfiguration, logger: Logger, notice: @Sendable (String) -> Void) async throws {
-        _ = try SigningKeyring.load(configuration, notice: notice)
-        switch configuration.store {
-        case .sqlite:
-            _ = try openQueue(configuration)
-            _ = try openReplayLedger(configuration)
-        case .postgres(let settings):
-            try await PostgresDatabase(settings: settings, logger: logger,
-                                       operationDeadline: .milliseconds(Int64(configuration.timeouts.store * 1000))).running(migrate: false) { database in
-                if let problem = await database.reachable() { throw ConfigurationError(key: "store", problem: problem) }
-            }
-        }
+        let log = ProblemLog()
+        log.collect(()) { () throws(ConfigurationError) in _ = try SigningKeyring.load(configuration, create: false, notice: notice) }
         for (index, listener) in configuration.listeners.enumerated() {
             if let certificate = listener.certificateFile, let key = listener.privateKeyFile {
-                _ = try tlsConfiguration(certificate: certificate, key: key, keyPath: "listeners[\(index)]")
+                log.collect(()) { () throws(ConfigurationError) in
+                    _ = try tlsConfiguration(certificate: certificate, key: key, keyPath: "listeners[\(index)]")
+                }
             }
         }
+        switch configuration.store {
+        case .sqlite:
+            if let problem = StateFileCheck.problem(configuration.queuePath) { log.record(ConfigurationError(key: "data-directory", problem: problem)) }
+        case .postgres(let settings):
+            let deadline = Duration.milliseconds(Int64(configuration.timeouts.store * 1000))
+            if let problem = try await PostgresDatabase(settings: settings, logger: logger, operationDeadline: deadline)
+                .running(migrate: false, { database in await database.reachable() }) {
+                log.record(ConfigurationError(key: "store", problem: problem))
+            }
+        }
+        if let problems = ConfigurationError.combining(log.problems) { throw problems }
     }
 
     /// The queue (and replay ledger) database in the data directory, named by its key when unusable.

@@ -27,11 +27,12 @@ struct StateStores: Sendable {
 
 /// The `queue` command's view of the configured store.
 public enum QueueAccess {
-    /// Runs `body` with the queue of `configuration`'s store; with SQLite, only if the file exists.
+    /// Runs `body` with the queue of `configuration`'s store. A SQLite file that does not exist yet
+    /// (the gateway never started) is an empty queue, and is not created.
     public static func withQueue<Result: Sendable>(_ configuration: GatewayConfiguration, logger: Logger,
                                                    _ body: @Sendable (any QueueInspector) async throws -> Result) async throws -> Result {
         if case .sqlite = configuration.store, !FileManager.default.fileExists(atPath: configuration.queuePath) {
-            throw ConfigurationError(key: "data-directory", problem: "no queue at \(configuration.queuePath) (the gateway creates it on first start)")
+            return try await body(NoQueueYet())
         }
         return try await StateStores.withOpen(configuration, logger: logger) { stores in try await body(stores.queue) }
     }
@@ -44,4 +45,13 @@ public enum QueueAccess {
             try await body(PostgresDeliveryStore(database: database))
         }
     }
+}
+
+/// The queue of a gateway that has not started yet: empty, and nothing in it to change.
+struct NoQueueYet: QueueInspector {
+    func delivery(_ id: Int64) async throws -> QueuedDelivery? { nil }
+    func list(state: QueuedDelivery.State?, limit: Int) async throws -> [QueuedDelivery] { [] }
+    func retry(_ id: Int64, now: Int64) async throws -> Bool { false }
+    func drop(_ id: Int64) async throws -> Bool { false }
+    func statistics() async throws -> QueueStatistics { QueueStatistics(counts: [:], oldestPendingCreatedAt: nil) }
 }
