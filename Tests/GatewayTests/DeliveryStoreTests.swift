@@ -112,4 +112,35 @@ struct DeliveryStoreTests {
             #expect(try await store.delivery(ids[0]) != nil)
         }
     }
+
+    @Test("hold keeps a record from claims until released; force-imip hands an iSchedule record to e-mail; summary per domain",
+          arguments: Kind.allCases)
+    func control(kind: Kind) async throws {
+        try await withStore(kind) { store in
+            let ids = try await store.enqueue([delivery("a.test", due: 100), delivery("a.test", due: 100), delivery("b.test", due: 100)])
+            #expect(try await store.hold(ids[0], now: 50))
+            #expect(try await !store.hold(ids[0], now: 50))
+            #expect(try await store.claim(now: 200, leaseUntil: 900, owner: "w", limit: 10, excludingDomains: []).map(\.id) == [ids[1], ids[2]])
+            // Being attempted now: neither held nor handed off.
+            #expect(try await !store.hold(ids[1], now: 300))
+            #expect(try await store.forceIMIP(ids[1], now: 300) == .refused("delivery \(ids[1]) is being attempted right now; try again in a moment"))
+            try await store.finish(ids[1], owner: "w", DeliveryUpdate(state: .pending, nextAttemptAt: 5_000, error: "5.1"))
+            try await store.finish(ids[2], owner: "w", DeliveryUpdate(state: .failed, error: "5.3"))
+            let summary = try await store.summary()
+            #expect(summary.map { "\($0.kind) \($0.domain) \($0.pending) \($0.held) \($0.failed)" } == ["ischedule a.test 1 1 0", "ischedule b.test 0 0 1"])
+            #expect(summary[0].oldestPendingCreatedAt != nil && summary[1].oldestPendingCreatedAt == nil)
+            // force-imip on the held record: one iMIP record per mailto: recipient, the original handed off.
+            #expect(try await store.forceIMIP(ids[0], now: 400) == .handedOff(recipients: 2))
+            #expect(try await store.delivery(ids[0])?.state == .handedOff)
+            let mails = try await store.list(state: .pending, limit: 10).filter { $0.kind == .iMIP }
+            #expect(mails.map(\.recipients) == [["mailto:x@a.test"], ["mailto:y@a.test"]] && mails.allSatisfy { $0.messageID == "m-a.test" })
+            #expect(try await store.forceIMIP(mails[0].id, now: 400) == .refused("delivery \(mails[0].id) is already an iMIP record"))
+            #expect(try await store.forceIMIP(999, now: 400) == .noSuchDelivery)
+            // Release makes a held record due now; a pending one cannot be released.
+            #expect(try await store.hold(ids[1], now: 400))
+            #expect(try await store.release(ids[1], now: 450))
+            #expect(try await !store.release(ids[1], now: 450))
+            #expect(try await store.delivery(ids[1])?.nextAttemptAt == 450)
+        }
+    }
 }

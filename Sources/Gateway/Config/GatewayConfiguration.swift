@@ -173,6 +173,9 @@ public struct GatewayConfiguration: Sendable {
     }
 
     /// The SQLite state file (queue and replay ledger) when `store` is sqlite.
+    /// Whether an iMIP (e-mail) fallback is configured.
+    public var mailsFallbacks: Bool { imip != nil }
+
     public var queuePath: String { dataDirectory + "/queue.sqlite" }
 
     /// The local domain named `name` (case-insensitive).

@@ -5,6 +5,8 @@ public struct QueuedDelivery: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable { case iSchedule = "ischedule", iMIP = "imip" }
     public enum State: String, Sendable, CaseIterable {
         case pending, delivered, failed, dropped
+        /// Kept back by the administrator (`queue hold`) until released.
+        case held
         /// Its recipients went on in other records (iMIP fallback).
         case handedOff = "handed-off"
     }
@@ -93,9 +95,29 @@ public protocol QueueInspector: Sendable {
     func list(state: QueuedDelivery.State?, limit: Int) async throws -> [QueuedDelivery]
     /// Makes a pending, failed or dropped record pending and due now. False when there is no such record.
     func retry(_ id: Int64, now: Int64) async throws -> Bool
-    /// Marks a record dropped (kept for the record, never attempted again).
+    /// Marks a pending or held record dropped (kept for the record, never attempted again).
     func drop(_ id: Int64) async throws -> Bool
     func statistics() async throws -> QueueStatistics
+    /// Keeps a pending record back until released. False when it is not pending, or an attempt is running now.
+    func hold(_ id: Int64, now: Int64) async throws -> Bool
+    /// Makes a held record pending and due now.
+    func release(_ id: Int64, now: Int64) async throws -> Bool
+    /// Replaces a pending, held or failed iSchedule record (not being attempted now) by `records`
+    /// (iMIP, one per recipient) in one transaction, marking it handed off. False when it is not such a record.
+    func handOff(_ id: Int64, to records: [NewDelivery], now: Int64) async throws -> Bool
+    /// Per kind and domain: how many records wait, are held or failed, and since when the oldest waits.
+    func summary() async throws -> [DomainSummary]
+}
+
+/// One line of `queue summary`.
+public struct DomainSummary: Sendable, Equatable, Codable {
+    public var kind: String
+    public var domain: String
+    public var pending: Int
+    public var held: Int
+    public var failed: Int
+    /// Unix milliseconds of the oldest pending record's creation.
+    public var oldestPendingCreatedAt: Int64?
 }
 
 /// Where deliveries are committed before the gateway promises them (benchmarks use it directly).

@@ -160,11 +160,7 @@ final class DeliveryWorker: Service, Sendable {
         }
         var spawn: [NewDelivery] = []
         if delivery.kind == .iSchedule, iMIP.isConfigured, !message.isFreeBusy {
-            for text in permanent where CalendarUserAddress(text)?.scheme == "mailto" {
-                spawn.append(NewDelivery(kind: .iMIP, domain: CalendarUserAddress(text)?.domain ?? delivery.domain, messageID: delivery.messageID,
-                                         originator: delivery.originator, recipients: [text], body: delivery.body, notBefore: now,
-                                         lastError: reason))
-            }
+            spawn = delivery.iMIPRecords(for: permanent, reason: reason, now: now)
             if !spawn.isEmpty { metrics.fallback(reason: exhausted ? "exhausted" : "permanent", count: spawn.count) }
         }
         let done = final.isEmpty ? nil : "delivered: " + final.joined(separator: " ")

@@ -54,4 +54,8 @@ struct NoQueueYet: QueueInspector {
     func retry(_ id: Int64, now: Int64) async throws -> Bool { false }
     func drop(_ id: Int64) async throws -> Bool { false }
     func statistics() async throws -> QueueStatistics { QueueStatistics(counts: [:], oldestPendingCreatedAt: nil) }
+    func hold(_ id: Int64, now: Int64) async throws -> Bool { false }
+    func release(_ id: Int64, now: Int64) async throws -> Bool { false }
+    func handOff(_ id: Int64, to records: [NewDelivery], now: Int64) async throws -> Bool { false }
+    func summary() async throws -> [DomainSummary] { [] }
 }

@@ -80,7 +80,7 @@ final class PostgresDeliveryStore: DeliveryStore {
 
     func drop(_ id: Int64) async throws -> Bool {
         try await database.query("""
-            UPDATE deliveries SET state = 'dropped', lease_until = 0, lease_owner = NULL WHERE id = \(id) AND state = 'pending' RETURNING id
+            UPDATE deliveries SET state = 'dropped', lease_until = 0, lease_owner = NULL WHERE id = \(id) AND state IN ('pending', 'held') RETURNING id
             """).count == 1
     }
 
@@ -110,7 +110,7 @@ final class PostgresDeliveryStore: DeliveryStore {
 
     /// Inserts `deliveries` in one statement; ids come back in ascending order, which is the order
     /// of `deliveries` (one statement draws its sequence values in the order it inserts rows).
-    private static func insert(_ deliveries: [NewDelivery]) -> PostgresQuery {
+    static func insert(_ deliveries: [NewDelivery]) -> PostgresQuery {
         let createdAt = Int64(Date().timeIntervalSince1970 * 1000)
         return """
             INSERT INTO deliveries (kind, state, domain, message_id, originator, recipients, body, created_at, next_attempt_at,

@@ -144,7 +144,7 @@ public final class SQLiteDeliveryStore: DeliveryStore {
 
     public func drop(_ id: Int64) async throws -> Bool {
         try await pool.write { db in
-            try db.execute(sql: "UPDATE deliveries SET state = 'dropped', lease_until = 0, lease_owner = NULL WHERE id = ? AND state = 'pending'",
+            try db.execute(sql: "UPDATE deliveries SET state = 'dropped', lease_until = 0, lease_owner = NULL WHERE id = ? AND state IN ('pending', 'held')",
                            arguments: [id])
             return db.changesCount == 1
         }

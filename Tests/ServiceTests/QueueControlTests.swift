@@ -1,0 +1,65 @@
+import Foundation
+@testable import Gateway
+import Logging
+import TestSupport
+import Testing
+
+/// `queue summary/list --json/hold/release/force-imip` through the binary, against either store.
+@Suite("queue control")
+struct QueueControlTests {
+    enum Kind: String, CaseIterable, Sendable { case sqlite, postgres }
+
+    @Test("queue summary, list --json, hold, release and force-imip", arguments: Kind.allCases)
+    func control(kind: Kind) async throws {
+        let work = GatewayProcess.temporaryDirectory("queue-control")
+        defer { try? FileManager.default.removeItem(at: work) }
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        var store = "sqlite"
+        if kind == .postgres { store = try TestPostgresServer.shared().createDatabase() }
+        let configuration = work.appendingPathComponent("gateway.yaml")
+        try """
+        listeners:
+          - url: http://127.0.0.1:0
+        store: \(store)
+        domains:
+          alpha.test:
+            upstream: http://127.0.0.1:9/
+        imip:
+          smtp-url: smtp://127.0.0.1:9
+          from: gateway@alpha.test
+          require-tls: false
+        """.write(to: configuration, atomically: true, encoding: .utf8)
+        let records = ["beta.test", "beta.test", "gamma.test"].enumerated().map { index, domain in
+            NewDelivery(kind: .iSchedule, domain: domain, messageID: "m\(index)", originator: "mailto:alice@alpha.test",
+                        recipients: ["mailto:bob\(index)@\(domain)"], body: Array("BEGIN:VCALENDAR\r\n".utf8),
+                        notBefore: Int64(Date().timeIntervalSince1970 * 1000) + 3_600_000, attempts: 1, lastError: "5.1 busy")
+        }
+        let ids: [Int64]
+        switch kind {
+        case .sqlite: ids = try await SQLiteDeliveryStore(path: work.appendingPathComponent("data/queue.sqlite").path).enqueue(records)
+        case .postgres:
+            ids = try await QueueAccess.withPostgresQueue(url: store, logger: Logger(label: "test")) { try await $0.enqueue(records) }
+        }
+        let config = ["--config", configuration.path]
+        let summary = try GatewayBinary.run(["queue", "summary"] + config)
+        #expect(summary.status == 0)
+        #expect(summary.output.contains("ischedule\tbeta.test\t2\t0\t0\t") && summary.output.contains("ischedule\tgamma.test\t1\t0\t0\t"),
+                "\(summary.output)")
+        #expect(try GatewayBinary.run(["queue", "hold", String(ids[0])] + config).output == "delivery \(ids[0]) held\n")
+        let held = try GatewayBinary.run(["queue", "list", "--state", "held", "--json"] + config)
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(held.output.utf8)) as? [[String: Any]], "\(held.output)")
+        #expect(rows.count == 1 && rows[0]["id"] as? Int == Int(ids[0]) && rows[0]["state"] as? String == "held"
+                && rows[0]["recipients"] as? [String] == ["mailto:bob0@beta.test"] && rows[0]["lastError"] as? String == "5.1 busy")
+        #expect(try GatewayBinary.run(["queue", "summary"] + config).output.contains("ischedule\tbeta.test\t1\t1\t0\t"))
+        let again = try GatewayBinary.run(["queue", "hold", String(ids[0])] + config)
+        #expect(again.status == 1 && again.output.contains("is not pending"))
+        #expect(try GatewayBinary.run(["queue", "release", String(ids[0])] + config).output == "delivery \(ids[0]) released, due now\n")
+        let forced = try GatewayBinary.run(["queue", "force-imip", String(ids[2])] + config)
+        #expect(forced.output == "delivery \(ids[2]) handed to iMIP: 1 e-mail(s) queued\n", "\(forced.output)")
+        let mails = try GatewayBinary.run(["queue", "list", "--state", "pending", "--json"] + config)
+        let pending = try #require(try JSONSerialization.jsonObject(with: Data(mails.output.utf8)) as? [[String: Any]])
+        #expect(pending.contains { $0["kind"] as? String == "imip" && $0["recipients"] as? [String] == ["mailto:bob2@gamma.test"] })
+        let twice = try GatewayBinary.run(["queue", "force-imip", String(ids[2])] + config)
+        #expect(twice.status == 1 && twice.output.contains("is handed-off, not pending, held or failed"))
+    }
+}
