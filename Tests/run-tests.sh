@@ -3,14 +3,15 @@
 #   1. the whole suite (`swift test`, debug build): unit tests, and the service and CLI tests
 #      against the debug binary;
 #   2. the service, CLI and crash-safety tests again against the release binary, the one users run
-#      and deploy/ installs (Swift 6.3.1 -O once broke outbound delivery while debug stayed green).
+#      and deploy/ installs (Swift 6.3.1 -O once broke outbound delivery while debug stayed green):
+#      deploy/build-release.sh's static, stripped build.
 # Exits non-zero when either group fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-echo "tests: building the release binary"
-swift build -c release --product ischedule-gateway || exit 1
-release="$(swift build -c release --show-bin-path)/ischedule-gateway"
+echo "tests: building the release binary (deploy/build-release.sh: static Swift runtime, stripped)"
+release="$(deploy/build-release.sh | tail -n 1)" || exit 1
+[ -x "$release" ] || { echo "tests: no release binary at '$release'" >&2; exit 1; }
 debug="$(swift build --show-bin-path)/ischedule-gateway"
 
 echo "tests: group 1 of 2: the whole suite; gateway binary: $debug (debug)"

@@ -46,13 +46,21 @@ enum CLIFiles {
 
     /// Creates `path` with `mode` from the first byte on (no window with wider permissions);
     /// refuses to replace an existing file.
-    static func writeNew(_ path: String, _ bytes: [UInt8], mode: mode_t) throws {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+    /// Creates `path` (never replacing a file) with exactly `mode` (whatever the umask) and, when
+    /// given, `owner`, both set before any byte is written.
+    static func writeNew(_ path: String, _ bytes: [UInt8], mode: mode_t, owner: FileOwner? = nil) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode & 0o600)
         guard descriptor >= 0 else {
             let reason = errno == EEXIST ? "already exists (remove it or choose another --out)" : String(cString: strerror(errno))
             throw CLIError("\(path): \(reason)")
         }
         defer { close(descriptor) }
+        if let owner, fchown(descriptor, owner.user, owner.group) != 0 {
+            let reason = String(cString: strerror(errno))
+            unlink(path)
+            throw CLIError("\(path): cannot give it to \(owner.text): \(reason)")
+        }
+        guard fchmod(descriptor, mode) == 0 else { throw CLIError("\(path): chmod failed: \(String(cString: strerror(errno)))") }
         var written = 0
         while written < bytes.count {
             let result = bytes[written...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
@@ -93,4 +101,28 @@ struct SigningIdentityOptions: ParsableArguments {
 /// Writes an informational line to standard error, keeping standard output for data.
 func printError(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+/// `--owner USER[:GROUP]`, resolved to ids.
+struct FileOwner {
+    let user: uid_t
+    let group: gid_t
+    /// Whether a group was named (the private key is then made group-readable for it).
+    let namesGroup: Bool
+    let text: String
+
+    init(_ text: String) throws {
+        let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        guard let account = getpwnam(parts[0]) else { throw CLIError("--owner \(text): no user \(parts[0])") }
+        user = account.pointee.pw_uid
+        if parts.count == 2 {
+            guard let entry = getgrnam(parts[1]) else { throw CLIError("--owner \(text): no group \(parts[1])") }
+            group = entry.pointee.gr_gid
+            namesGroup = true
+        } else {
+            group = account.pointee.pw_gid
+            namesGroup = false
+        }
+        self.text = text
+    }
 }

@@ -37,6 +37,25 @@ import DKIM
         line.split(separator: "\"", omittingEmptySubsequences: false).enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) }
     }
 
+    @Test("keygen --owner USER:GROUP: the key readable by the service's group (0640), as the unit needs, whatever the umask")
+    func keygenForTheServiceGroup() throws {
+        let directory = try CLIRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // As root, give the files away (as to root:ischedule-gateway); otherwise to ourselves (chown allows no more).
+        let user = getuid() == 0 ? "nobody" : String(cString: getpwuid(getuid())!.pointee.pw_name)
+        let group = getuid() == 0 ? "nogroup" : String(cString: getgrgid(getgid())!.pointee.gr_name)
+        let out = directory.appendingPathComponent("keys").path
+        let result = try CLIRunner.run(["dkim", "keygen", "--domain", "example.com", "--selector", "cal", "--out", out, "--owner", "\(user):\(group)"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("mode 640, owner \(user):\(group)"), "\(result.stderr)")
+        var status = stat()
+        #expect(stat("\(out)/example.com.cal.private.pem", &status) == 0)
+        #expect(status.st_mode & 0o777 == 0o640 && status.st_uid == getpwnam(user)!.pointee.pw_uid && status.st_gid == getgrnam(group)!.pointee.gr_gid)
+        #expect(stat(out, &status) == 0 && status.st_mode & 0o777 == 0o750 && status.st_gid == getgrnam(group)!.pointee.gr_gid)
+        let unknown = try CLIRunner.run(["dkim", "keygen", "--domain", "example.com", "--selector", "x", "--out", out, "--owner", "root:no-such-group-x"])
+        #expect(unknown.status == 1 && unknown.stderr.contains("--owner root:no-such-group-x: no group no-such-group-x"))
+    }
+
     @Test func keygenRefusesSmallKeysAndBadNames() throws {
         let small = try CLIRunner.run(["dkim", "keygen", "--domain", "example.com", "--selector", "s", "--bits", "1024", "--out", "/tmp/x"])
         #expect(small.status != 0 && small.stderr.contains("at least 2048 bits"))

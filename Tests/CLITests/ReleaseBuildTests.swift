@@ -8,6 +8,49 @@ import TestSupport
 @Suite struct ReleaseBuildTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
+    @Test("the shipped binary (static Swift runtime, stripped) starts with the Swift toolchain hidden",
+          .enabled(if: ProcessInfo.processInfo.environment["ISCHEDULE_GATEWAY_BINARY"] != nil,
+                   "runs in the test command's second group, against deploy/build-release.sh's binary"))
+    func runsWithoutTheToolchain() throws {
+        let binary = GatewayBinary.url.path
+        let dynamic = try Self.output("/usr/bin/readelf", ["-d", binary])
+        // No Swift runtime library needed, and no search path into a toolchain (`$ORIGIN` only).
+        #expect(!dynamic.contains("libswift") && !dynamic.contains("/opt/") && !dynamic.contains("/usr/lib/swift"), "\(dynamic)")
+        #expect(!(try Self.output("/usr/bin/readelf", ["-S", "-W", binary])).contains(".symtab"), "not stripped")
+        // A mount namespace in which /opt/swift (the toolchain and its runtime libraries) is an empty tmpfs.
+        let namespace = try IsolatedNamespace(tmpfs: ["/opt/swift": "1m"])
+        defer { namespace.stop() }
+        #expect(try namespace.run("/bin/ls", ["-A", "/opt/swift"]).output.isEmpty)
+        let work = try CLIRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: work) }
+        try """
+        listeners:
+          - url: http://127.0.0.1:8080
+        domains:
+          example.com:
+            dkim-keys:
+              - private-key: keys/example.pem
+                create-if-missing: true
+            upstream: http://127.0.0.1:8008/
+        """.write(to: work.appendingPathComponent("gateway.yaml"), atomically: true, encoding: .utf8)
+        let gateway = try namespace.start(binary, ["serve", "--config", work.appendingPathComponent("gateway.yaml").path], log: "gateway.log")
+        for _ in 0..<300 where gateway.isRunning && !gateway.log.contains("listening on") { usleep(50_000) }
+        #expect(gateway.log.contains("listening on http://127.0.0.1:8080"), "\(gateway.log)")
+        gateway.stop()
+    }
+
+    static func output(_ executable: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
     @Test func theShapeWeUseSurvivesOptimisation() throws {
         let work = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: work) }
