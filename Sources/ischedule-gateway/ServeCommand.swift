@@ -22,7 +22,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Check the configuration, keys, TLS files and store; print every problem (one line each) and exit. Creates nothing.")
     var checkConfig = false
 
-    @Option(name: .customLong("env-file"), help: "Read environment variables (KEY=VALUE lines, as systemd's EnvironmentFile) before the configuration.")
+    @Option(name: .customLong("env-file"), help: "Read environment variables (KEY=VALUE lines, as systemd's EnvironmentFile; - for standard input) before the configuration.")
     var envFile: String?
 
     func run() async throws {
@@ -67,8 +67,17 @@ enum ConfigFile {
 /// `--env-file`: `KEY=VALUE` lines as systemd's `EnvironmentFile=` reads them (blank lines and
 /// `#`/`;` comments skipped, one pair of surrounding quotes removed).
 enum EnvironmentFile {
+    /// `path` `-` reads standard input (for a file only root may read: `cat FILE | runuser … --env-file -`).
     static func read(_ path: String) throws -> [String: String] {
-        let text = try CLIFiles.text(path, what: "--env-file")
+        let text: String
+        if path == "-" {
+            guard let input = String(validating: Array(FileHandle.standardInput.readDataToEndOfFile()), as: UTF8.self) else {
+                throw CLIError("--env-file -: standard input is not UTF-8 text")
+            }
+            text = input
+        } else {
+            text = try CLIFiles.text(path, what: "--env-file")
+        }
         var values: [String: String] = [:]
         for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             var line = raw.trimmingCharacters(in: .whitespaces)

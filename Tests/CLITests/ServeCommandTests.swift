@@ -102,6 +102,10 @@ struct ServeCommandTests {
         try "# the unit's EnvironmentFile\n\nCLI_TEST_INTAKE_SECRET=\"s3cret value\"\n".write(to: environment, atomically: true, encoding: .utf8)
         let given = try CLIRunner.run(["serve", "--config", file.path, "--check-config", "--env-file", environment.path])
         #expect(given.status == 0, "\(given.stderr)")
+        // `-`: standard input (what a service user that may not read the file gets from root).
+        let piped = try ChildProcess("/bin/sh", ["-c", "printf 'CLI_TEST_INTAKE_SECRET=x\\n' | '\(CLIRunner.binary.path)' serve --config '\(file.path)' --check-config --env-file -"],
+                                     logPath: environment.path + ".log")
+        #expect(piped.waitForExit(timeout: 60) == 0, "\(piped.log)")
         try "CLI_TEST_INTAKE_SECRET\n".write(to: environment, atomically: true, encoding: .utf8)
         let bad = try CLIRunner.run(["serve", "--config", file.path, "--check-config", "--env-file", environment.path])
         #expect(bad.status != 0 && bad.stderr.contains("--env-file \(environment.path) line 1: expected KEY=VALUE"), "\(bad.stderr)")
