@@ -127,4 +127,47 @@ struct SharedStoreTests {
         #expect(serve.status != 0 && serve.output.contains("store: cannot prepare postgresql://gateway@127.0.0.1:\(port)/ischedule"), "\(serve.output)")
         #expect(!serve.output.contains("listening on"))
     }
+
+    @Test("the database down: a recipient that needs the queue is answered 5.1, not promised")
+    func intakeAnswers51() throws {
+        let database = try TestPostgresServer()
+        defer { database.stop() }
+        let directory = GatewayProcess.temporaryDirectory("store-51")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let gateway = try GatewayProcess(configuration: """
+            listeners:
+              - url: http://127.0.0.1:0
+            store: \(try database.createDatabase())
+            domains:
+              alpha.test:
+                dkim-keys:
+                  - selector: gw
+                    private-key: keys/alpha.pem
+                    create-if-missing: true
+            outbound:
+              allow-from: [127.0.0.1]
+              allow-private-addresses: true
+            remote-domains:
+              down.test:
+                uri: http://127.0.0.1:\(freeLoopbackPort())/ischedule
+            dns:
+              servers: [127.0.0.1:9]
+            timeouts:
+              connect: 1s
+              store: 2s
+            """, directory: directory, listeners: 1)
+        defer { _ = gateway.stop() }
+        func invite(_ attendee: String) throws -> String {
+            let response = try RawHTTPConnection.exchange(port: gateway.ports[0], path: "/outbound", headers: [
+                ("Originator", "mailto:ann@alpha.test"), ("Recipient", attendee), ("Content-Type", ITIP.contentType("REQUEST"))],
+                body: ITIP.calendar(method: "REQUEST", organizer: "mailto:ann@alpha.test", attendees: [attendee]))
+            return response.text
+        }
+        // The receiver is down: with the database up the recipient is queued and promised (1.0) …
+        #expect(try invite("mailto:bob@down.test").contains("<request-status>1.0"))
+        // … with it down, nothing can be promised.
+        database.stop()
+        let answer = try invite("mailto:carol@down.test")
+        #expect(answer.contains("<request-status>5.1") && answer.contains("could not be queued"), "\(answer)")
+    }
 }

@@ -5,7 +5,7 @@ internal import Yams
 public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
     let key: String
     let problem: String
-    /// The other problems the same check found, in file order (a file is checked whole).
+    /// The other problems the same check found (a file is checked whole).
     var more: [ConfigurationError] = []
 
     init(key: String, problem: String, more: [ConfigurationError] = []) {

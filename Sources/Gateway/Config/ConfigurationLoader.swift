@@ -41,7 +41,7 @@ public enum ConfigurationLoader {
         }
     }
 
-    /// Reads the whole file: every problem is reported (one line each, in file order), not only the first.
+    /// Reads the whole file: every problem is reported (one line each, section by section), not only the first.
     static func parse(yaml text: String, directory: String, environment: [String: String] = [:],
                       source: String = "(inline)", requireSecrets: Bool = true) throws(ConfigurationError) -> GatewayConfiguration {
         let root = try ConfigReader(yaml: text)
