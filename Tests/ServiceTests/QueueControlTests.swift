@@ -62,4 +62,37 @@ struct QueueControlTests {
         let twice = try GatewayBinary.run(["queue", "force-imip", String(ids[2])] + config)
         #expect(twice.status == 1 && twice.output.contains("is handed-off, not pending, held or failed"))
     }
+
+    @Test("a store with a password: store-password-env from --env-file; without it, or wrong, a precise refusal naming the store")
+    func storePassword() throws {
+        let database = try TestPostgresServer(password: "pg-s3cret")
+        defer { database.stop() }
+        let work = GatewayProcess.temporaryDirectory("store-password")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let configuration = work.appendingPathComponent("gateway.yaml")
+        try """
+        listeners:
+          - url: http://127.0.0.1:0
+        store: \(try database.createDatabase())
+        store-password-env: QUEUE_TEST_STORE_PASSWORD
+        timeouts:
+          store: 3s
+        domains:
+          alpha.test:
+            upstream: http://127.0.0.1:9/
+        """.write(to: configuration, atomically: true, encoding: .utf8)
+        let environment = work.appendingPathComponent("secrets.env")
+        try "QUEUE_TEST_STORE_PASSWORD=pg-s3cret\n".write(to: environment, atomically: true, encoding: .utf8)
+        let list = try GatewayBinary.run(["queue", "list", "--config", configuration.path, "--env-file", environment.path])
+        #expect(list.status == 0 && list.output.contains("0 shown; queue: pending 0"), "\(list.output)")
+        let unset = try GatewayBinary.run(["queue", "list", "--config", configuration.path])
+        #expect(unset.status == 1 && unset.output.contains("store-password-env: environment variable QUEUE_TEST_STORE_PASSWORD is not set"),
+                "\(unset.output)")
+        try "QUEUE_TEST_STORE_PASSWORD=Wr0ng-pw-77\n".write(to: environment, atomically: true, encoding: .utf8)
+        let wrong = try GatewayBinary.run(["queue", "list", "--config", configuration.path, "--env-file", environment.path])
+        #expect(wrong.status == 1 && wrong.output.contains("store: cannot prepare postgresql://gateway@127.0.0.1:"), "\(wrong.output)")
+        #expect(wrong.output.contains("28P01") || wrong.output.lowercased().contains("password authentication failed"), "\(wrong.output)")
+        #expect(!wrong.output.contains("Wr0ng-pw-77"), "the password must not be printed")
+    }
 }

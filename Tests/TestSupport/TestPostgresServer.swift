@@ -37,8 +37,11 @@ public final class TestPostgresServer: @unchecked Sendable {
     /// Whether Debian's PostgreSQL server is installed (deploy/install-deps.sh installs it).
     public static var isInstalled: Bool { binDirectory.map { FileManager.default.isExecutableFile(atPath: "\($0)/postgres") } ?? false }
 
-    /// - Parameter tls: a certificate chain and key (PEM) to serve TLS with (`ssl=on`).
-    public init(tls: (certificate: String, key: String)? = nil) throws {
+    /// - Parameters:
+    ///   - tls: a certificate chain and key (PEM) to serve TLS with (`ssl=on`).
+    ///   - password: when given, TCP connections must authenticate with it (SCRAM-SHA-256); the
+    ///     Unix socket stays trusted.
+    public init(tls: (certificate: String, key: String)? = nil, password: String? = nil) throws {
         guard let bin = Self.binDirectory else { throw ChildProcessError("PostgreSQL is not installed (run deploy/install-deps.sh)") }
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("pg-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -50,9 +53,14 @@ public final class TestPostgresServer: @unchecked Sendable {
             chmod(directory + "/server.key", 0o600)
             options = ["-c", "ssl=on", "-c", "ssl_cert_file=\(directory)/server.pem", "-c", "ssl_key_file=\(directory)/server.key"]
         }
-        let asUser = Self.dropRoot(owning: directory, files: ["server.pem", "server.key"])
+        var authentication = ["--auth=trust"]
+        if let password {
+            try (password + "\n").write(toFile: directory + "/pwfile", atomically: true, encoding: .utf8)
+            authentication = ["--auth-local=trust", "--auth-host=scram-sha-256", "--pwfile=\(directory)/pwfile"]
+        }
+        let asUser = Self.dropRoot(owning: directory, files: ["server.pem", "server.key", "pwfile"])
         let data = directory + "/data"
-        try Self.runToEnd(asUser.executable, asUser.prefix + ["\(bin)/initdb", "-D", data, "-U", user, "--auth=trust", "-E", "UTF8",
+        try Self.runToEnd(asUser.executable, asUser.prefix + ["\(bin)/initdb", "-D", data, "-U", user] + authentication + ["-E", "UTF8",
                                                               "--no-sync", "--no-instructions"], log: directory + "/initdb.log")
         port = freeLoopbackPort()
         process = try ChildProcess(asUser.executable, asUser.prefix + [
@@ -83,7 +91,7 @@ public final class TestPostgresServer: @unchecked Sendable {
     public func psql(_ sql: String, database: String) throws -> String {
         guard let bin = Self.binDirectory else { throw ChildProcessError("PostgreSQL is not installed") }
         let log = directory + "/psql-\(UUID().uuidString.prefix(6)).out"
-        try Self.runToEnd("\(bin)/psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", String(port), "-U", user,
+        try Self.runToEnd("\(bin)/psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", directory, "-p", String(port), "-U", user,
                                           "-d", database, "-c", sql], log: log)
         defer { unlink(log) }
         return (try? String(contentsOfFile: log, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
