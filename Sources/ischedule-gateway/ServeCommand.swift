@@ -36,8 +36,11 @@ struct ServeCommand: AsyncParsableCommand {
             print("configuration \(configuration.source) is valid: \(configuration.summary)")
             return
         }
+        // SIGHUP reads the same file (and environment file) again; the process environment stays.
+        let (file, envFile) = (configuration.source, envFile)
         do {
-            try await GatewayServer.run(configuration: configuration, logger: logger)
+            try await GatewayServer.run(configuration: configuration, reload: { try ConfigFile.loadReporting(file, envFile: envFile) },
+                                        logger: logger)
         } catch let error as ConfigurationError {
             throw CLIError("\(error)")
         }
@@ -48,13 +51,19 @@ struct ServeCommand: AsyncParsableCommand {
 enum ConfigFile {
     /// - Parameter requireSecrets: false for commands that use no secret but the store's.
     static func load(_ path: String?, envFile: String? = nil, requireSecrets: Bool = true) throws -> GatewayConfiguration {
-        var environment = ProcessInfo.processInfo.environment
-        if let envFile { environment.merge(try EnvironmentFile.read(envFile)) { _, fromFile in fromFile } }
         let file: String
         do { file = try path ?? ConfigurationLoader.findDefault() } catch { throw CLIError("configuration: \(error)") }
-        do { return try ConfigurationLoader.load(file: file, environment: environment, requireSecrets: requireSecrets) } catch {
+        do { return try loadReporting(file, envFile: envFile, requireSecrets: requireSecrets) } catch let error as ConfigurationError {
             throw report(error, file: file)
         }
+    }
+
+    /// `file` with `envFile`'s variables over the process environment; the file's problems are
+    /// thrown as one `ConfigurationError` (every problem), for the caller to report.
+    static func loadReporting(_ file: String, envFile: String?, requireSecrets: Bool = true) throws -> GatewayConfiguration {
+        var environment = ProcessInfo.processInfo.environment
+        if let envFile { environment.merge(try EnvironmentFile.read(envFile)) { _, fromFile in fromFile } }
+        return try ConfigurationLoader.load(file: file, environment: environment, requireSecrets: requireSecrets)
     }
 
     /// One line per problem, key path first, after a line counting them when there are several.

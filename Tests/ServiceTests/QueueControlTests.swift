@@ -38,7 +38,7 @@ struct QueueControlTests {
         switch kind {
         case .sqlite: ids = try await SQLiteDeliveryStore(path: work.appendingPathComponent("data/queue.sqlite").path).enqueue(records)
         case .postgres:
-            ids = try await QueueAccess.withPostgresQueue(url: store, logger: Logger(label: "test")) { try await $0.enqueue(records) }
+            ids = try await QueueAccess.withPostgresQueue(url: store, logger: Logger(label: "test"), deadline: .seconds(120)) { try await $0.enqueue(records) }
         }
         let config = ["--config", configuration.path]
         let summary = try GatewayBinary.run(["queue", "summary"] + config)

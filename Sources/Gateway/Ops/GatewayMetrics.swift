@@ -67,6 +67,11 @@ final class GatewayMetrics: Sendable {
         Gauge(label: "ischedule_queue_oldest_pending_seconds", factory: factory).record(oldestPendingSeconds)
     }
 
+    /// SIGHUP reloads, applied or refused.
+    func configurationReload(outcome: String) {
+        Counter(label: "ischedule_config_reloads_total", dimensions: [("outcome", outcome)], factory: factory).increment()
+    }
+
     /// The Prometheus text exposition.
     func render() -> [UInt8] { registry.emitToBuffer() }
 }

@@ -11,27 +11,20 @@ internal import Synchronization
 /// never holds up the others; hands what iSchedule cannot deliver to iMIP.
 final class DeliveryWorker: Service, Sendable {
     let store: any DeliveryStore
-    let iSchedule: any DeliveryTransport
-    let iMIP: IMIPTransport
-    let circuit: CircuitBreaker
-    let policy: DeliveryPolicy
+    let stages: Reloadable<DeliveryStages>
     let clock: GatewayClock
     let metrics: GatewayMetrics
     let logger: Logger
-    private var settings: GatewayConfiguration.DeliverySettings { policy.settings }
+    private var settings: GatewayConfiguration.DeliverySettings { stages.current.policy.settings }
     private let owner = "\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UUID().uuidString.prefix(8))"
     private let inFlight = Mutex<[String: Int]>([:])
     /// When queue statistics and the purge of old finished records last ran.
     private let housekeeping = Mutex<(statistics: Int64, purge: Int64)>((0, 0))
     private let errors: LogThrottle
 
-    init(store: any DeliveryStore, iSchedule: any DeliveryTransport, iMIP: IMIPTransport, circuit: CircuitBreaker,
-         policy: DeliveryPolicy, clock: GatewayClock, metrics: GatewayMetrics, logger: Logger) {
+    init(store: any DeliveryStore, stages: Reloadable<DeliveryStages>, clock: GatewayClock, metrics: GatewayMetrics, logger: Logger) {
         self.store = store
-        self.iSchedule = iSchedule
-        self.iMIP = iMIP
-        self.circuit = circuit
-        self.policy = policy
+        self.stages = stages
         self.clock = clock
         self.metrics = metrics
         self.logger = logger
@@ -57,7 +50,8 @@ final class DeliveryWorker: Service, Sendable {
     /// One claim round.
     private func pass(group: inout DiscardingTaskGroup) async {
         let now = clock.milliseconds()
-        await houseKeeping(now: now)
+        let stages = stages.current, settings = stages.policy.settings
+        await houseKeeping(now: now, settings: settings)
         // In-flight counts are kept per "kind:domain"; only iSchedule domains are excluded from
         // claims (iMIP goes to one SMTP server, whatever the recipient's domain).
         let limit = settings.perDomainConcurrency
@@ -70,7 +64,7 @@ final class DeliveryWorker: Service, Sendable {
         let claimed: [QueuedDelivery]
         do {
             claimed = try await store.claim(now: now, leaseUntil: now + Int64(settings.lease * 1000), owner: owner, limit: capacity,
-                                            excludingDomains: busy.1.union(circuit.openDomains(now: now)))
+                                            excludingDomains: busy.1.union(stages.circuit.openDomains(now: now)))
         } catch is CancellationError {
             return
         } catch {
@@ -91,7 +85,7 @@ final class DeliveryWorker: Service, Sendable {
                 continue
             }
             group.addTask {
-                await self.attempt(delivery)
+                await self.attempt(delivery, with: stages)
                 self.inFlight.withLock { counts in
                     counts[key, default: 1] -= 1
                     if counts[key] == 0 { counts[key] = nil }
@@ -101,7 +95,7 @@ final class DeliveryWorker: Service, Sendable {
     }
 
     /// Queue metrics every few seconds; hourly, finished records older than `keep-finished` are deleted.
-    private func houseKeeping(now: Int64) async {
+    private func houseKeeping(now: Int64, settings: GatewayConfiguration.DeliverySettings) async {
         let (statisticsDue, purgeDue) = housekeeping.withLock { last in
             let due = (now - last.statistics >= 5_000, now - last.purge >= 3_600_000)
             if due.0 { last.statistics = now }
@@ -117,7 +111,7 @@ final class DeliveryWorker: Service, Sendable {
         }
     }
 
-    func attempt(_ delivery: QueuedDelivery) async {
+    func attempt(_ delivery: QueuedDelivery, with stages: DeliveryStages) async {
         var logger = logger
         logger[metadataKey: "ischedule-message-id"] = .string(delivery.messageID)
         logger[metadataKey: "delivery"] = .stringConvertible(delivery.id)
@@ -125,8 +119,9 @@ final class DeliveryWorker: Service, Sendable {
         do throws(IScheduleError) {
             let message = try DeliveryMessage(originator: delivery.originator, recipients: delivery.recipients, body: delivery.body,
                                               messageID: delivery.messageID)
-            let transport: any DeliveryTransport = delivery.kind == .iMIP ? iMIP : iSchedule
-            update = conclude(delivery, message: message, answers: await transport.deliver(message, to: Array(message.recipients.indices)))
+            let transport: any DeliveryTransport = delivery.kind == .iMIP ? stages.iMIP : stages.iSchedule
+            update = conclude(delivery, message: message, answers: await transport.deliver(message, to: Array(message.recipients.indices)),
+                              stages: stages)
         } catch {
             update = DeliveryUpdate(state: .failed, error: "stored message unreadable: \(error)")
         }
@@ -140,7 +135,8 @@ final class DeliveryWorker: Service, Sendable {
 
     /// The record's next state from its answers: wait and retry what is temporary (until
     /// exhausted), hand what is permanent (or exhausted) from iSchedule to iMIP, close what is done.
-    func conclude(_ delivery: QueuedDelivery, message: DeliveryMessage, answers: DeliveryAnswers) -> DeliveryUpdate {
+    func conclude(_ delivery: QueuedDelivery, message: DeliveryMessage, answers: DeliveryAnswers, stages: DeliveryStages) -> DeliveryUpdate {
+        let policy = stages.policy
         let now = clock.milliseconds()
         var final: [String] = [], retry: [String] = [], permanent: [String] = [], reasons: [String] = []
         for (index, item) in answers {
@@ -159,7 +155,7 @@ final class DeliveryWorker: Service, Sendable {
             retry = []
         }
         var spawn: [NewDelivery] = []
-        if delivery.kind == .iSchedule, iMIP.isConfigured, !message.isFreeBusy {
+        if delivery.kind == .iSchedule, stages.iMIP.isConfigured, !message.isFreeBusy {
             spawn = delivery.iMIPRecords(for: permanent, reason: reason, now: now)
             if !spawn.isEmpty { metrics.fallback(reason: exhausted ? "exhausted" : "permanent", count: spawn.count) }
         }

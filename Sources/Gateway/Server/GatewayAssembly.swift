@@ -3,29 +3,49 @@ internal import ISchedule
 internal import Logging
 internal import Transport
 
-/// Builds the gateway's stages from its configuration, once, each with only what it uses: the
-/// one place that knows how the pipeline fits together.
+/// Builds the gateway's stages from its configuration, each with only what it uses: the one
+/// place that knows how the pipeline fits together. What depends on the configuration (keys,
+/// domains, receivers, policies) is rebuilt by `reload`; what must outlive a reload (the curl
+/// thread, metrics, the replay cache and ledger, the queue) is built once.
 struct GatewayAssembly: Sendable {
     let routes: GatewayRoutes
     let worker: DeliveryWorker
     let replay: ReplayProtection
-    private let curl: CurlThread
+    private let lasting: Lasting
+    private let routed: Reloadable<RoutedStages>
+    private let delivery: Reloadable<DeliveryStages>
 
-    /// What several stages share: the network clients, the resolver, the clock, logs and metrics.
+    /// What lives as long as the process.
+    private struct Lasting: Sendable {
+        let curl: CurlThread
+        let store: any DeliveryStore
+        let replay: ReplayProtection
+        let clock: GatewayClock
+        let metrics: GatewayMetrics
+        let logger: Logger
+    }
+
+    /// What the stages of one configuration share: the network clients, the resolver.
     private struct Shared {
         let configuration: GatewayConfiguration
         let keyring: SigningKeyring
         let resolver: DNSResolver
-        let curl: CurlThread
         let remoteClient: HTTPClient
         let addressPolicy: AddressPolicy
         let hosted: HostedDelivery
-        let clock: GatewayClock
-        let metrics: GatewayMetrics
-        let logger: Logger
+        let lasting: Lasting
 
-        func client(timeout: Double) -> HTTPClient {
-            Self.client(configuration, curl: curl, resolver: resolver, timeout: timeout)
+        init(configuration: GatewayConfiguration, keyring: SigningKeyring, lasting: Lasting) {
+            self.configuration = configuration
+            self.keyring = keyring
+            self.lasting = lasting
+            resolver = DNSResolver(configuration: DNSResolverConfiguration(servers: configuration.dnsServers), clock: lasting.clock.unix)
+            remoteClient = Self.client(configuration, curl: lasting.curl, resolver: resolver, timeout: configuration.timeouts.remoteRequest)
+            addressPolicy = configuration.allowPrivateAddresses ? .any : .publicOnly
+            let upstreams = UpstreamForwarder(client: Self.client(configuration, curl: lasting.curl, resolver: resolver,
+                                                                  timeout: configuration.timeouts.upstream),
+                                              signers: keyring.upstreamSigners, clock: lasting.clock, metrics: lasting.metrics)
+            hosted = HostedDelivery(forwarder: upstreams, configuration: configuration, logger: lasting.logger)
         }
 
         static func client(_ configuration: GatewayConfiguration, curl: CurlThread, resolver: DNSResolver, timeout: Double) -> HTTPClient {
@@ -38,70 +58,85 @@ struct GatewayAssembly: Sendable {
     init(configuration: GatewayConfiguration, keyring: SigningKeyring, store: any DeliveryStore, ledger: any ReplayLedger,
          readiness: Readiness, logger: Logger, clock: GatewayClock = .system) {
         let metrics = GatewayMetrics()
-        let curl = CurlThread()
-        let resolver = DNSResolver(configuration: DNSResolverConfiguration(servers: configuration.dnsServers), clock: clock.unix)
-        let upstreams = UpstreamForwarder(client: Shared.client(configuration, curl: curl, resolver: resolver, timeout: configuration.timeouts.upstream),
-                                          signers: keyring.upstreamSigners, clock: clock, metrics: metrics)
-        let shared = Shared(configuration: configuration, keyring: keyring, resolver: resolver, curl: curl,
-                            remoteClient: Shared.client(configuration, curl: curl, resolver: resolver, timeout: configuration.timeouts.remoteRequest),
-                            addressPolicy: configuration.allowPrivateAddresses ? .any : .publicOnly,
-                            hosted: HostedDelivery(forwarder: upstreams, configuration: configuration, logger: logger),
-                            clock: clock, metrics: metrics, logger: logger)
-        let (outbound, worker) = Self.outbound(shared, store: store)
-        let capabilities = AdvertisedCapabilities.make(for: configuration)
-        let inbound = Self.inbound(shared, ledger: ledger, capabilities: capabilities)
-        self.curl = curl
-        self.worker = worker
-        replay = inbound.replay
+        let replay = ReplayProtection(cache: ReplayCache(capacity: configuration.limits.replayCacheEntries,
+                                                         perDomain: configuration.limits.replayEntriesPerDomain),
+                                      ledger: ledger, clock: clock, logger: logger)
+        let lasting = Lasting(curl: CurlThread(), store: store, replay: replay, clock: clock, metrics: metrics, logger: logger)
+        let shared = Shared(configuration: configuration, keyring: keyring, lasting: lasting)
+        let routed = Reloadable(Self.routed(shared, circuitFrom: nil))
+        let delivery = Reloadable(routed.current.delivery)
+        self.lasting = lasting
+        self.replay = replay
+        self.routed = routed
+        self.delivery = delivery
+        worker = DeliveryWorker(store: store, stages: delivery, clock: clock, metrics: metrics, logger: logger)
         routes = GatewayRoutes(
-            inbound: inbound, outbound: outbound,
-            capabilities: (Array(capabilities.draft05XML().utf8), Array(capabilities.draft01XML().utf8), capabilities.serialNumber ?? "1"),
-            keyRecords: { keyring.record(domain: $0, selector: $1) }, intakePath: configuration.intake.path,
-            maxContentLength: configuration.limits.maxContentLength,
+            stages: routed, intakePath: configuration.intake.path, maxContentLength: configuration.limits.maxContentLength,
             health: {
                 var problems: [String] = []
                 if !readiness.isReady { problems.append("listeners starting") }
-                if keyring.signers.isEmpty { problems.append("no signing key") }
+                if routed.current.keyring.signers.isEmpty { problems.append("no signing key") }
                 if let problem = await store.health() { problems.append(problem) }
                 return problems
             },
             metrics: metrics)
     }
 
+    /// Puts a new configuration and its keys in effect: requests and delivery attempts that start
+    /// from now on use them; those in flight finish with the previous ones. The circuit states
+    /// carry over while the circuit settings stay the same.
+    func reload(configuration: GatewayConfiguration, keyring: SigningKeyring) {
+        let shared = Shared(configuration: configuration, keyring: keyring, lasting: lasting)
+        let stages = Self.routed(shared, circuitFrom: delivery.current.circuit)
+        routed.replace(with: stages)
+        delivery.replace(with: stages.delivery)
+    }
+
+    /// Everything one configuration serves.
+    private static func routed(_ shared: Shared, circuitFrom previous: CircuitBreaker?) -> RoutedStages {
+        let configuration = shared.configuration
+        let capabilities = AdvertisedCapabilities.make(for: configuration)
+        let (outbound, delivery) = outbound(shared, circuitFrom: previous)
+        return RoutedStages(
+            inbound: inbound(shared, capabilities: capabilities), outbound: outbound, delivery: delivery,
+            capabilities: .init(draft05: Array(capabilities.draft05XML().utf8), draft01: Array(capabilities.draft01XML().utf8),
+                                serial: capabilities.serialNumber ?? "1"),
+            keyring: shared.keyring)
+    }
+
     /// Outbound: iSchedule first, the queue for what is not final, e-mail for what never will be.
-    private static func outbound(_ shared: Shared, store: any DeliveryStore) -> (OutboundProcessor, DeliveryWorker) {
-        let configuration = shared.configuration, timeouts = configuration.timeouts
+    private static func outbound(_ shared: Shared, circuitFrom previous: CircuitBreaker?) -> (OutboundProcessor, DeliveryStages) {
+        let configuration = shared.configuration, timeouts = configuration.timeouts, lasting = shared.lasting
         let discovery = ReceiverDiscovery(resolver: shared.resolver, overrides: Dictionary(
             configuration.remotes.compactMap { remote in remote.uri.map { (remote.name, $0) } }, uniquingKeysWith: { first, _ in first }))
-        let capabilities = CapabilitiesCache(client: shared.remoteClient, clock: shared.clock.unix,
+        let capabilities = CapabilitiesCache(client: shared.remoteClient, clock: lasting.clock.unix,
                                              maximumRedirects: configuration.limits.maxRedirects, addressPolicy: shared.addressPolicy)
-        let circuit = CircuitBreaker(threshold: configuration.delivery.circuitFailures,
-                                     cooldownMilliseconds: Int64(configuration.delivery.circuitCooldown * 1000))
+        let threshold = configuration.delivery.circuitFailures, cooldown = Int64(configuration.delivery.circuitCooldown * 1000)
+        let circuit = previous.flatMap { $0.threshold == threshold && $0.cooldown == cooldown ? $0 : nil }
+            ?? CircuitBreaker(threshold: threshold, cooldownMilliseconds: cooldown)
         let receivers = ReceiverClient(capabilities: capabilities, client: shared.remoteClient, signers: shared.keyring.signers, settings: .init(
             maxRecipients: configuration.limits.maxRecipients, maxRedirects: configuration.limits.maxRedirects,
-            requestTimeout: timeouts.remoteRequest, freeBusyTimeout: timeouts.freeBusy, addressPolicy: shared.addressPolicy), clock: shared.clock)
-        let iSchedule = IScheduleTransport(discovery: discovery, receivers: receivers, circuit: circuit, metrics: shared.metrics,
-                                           clock: shared.clock, logger: shared.logger)
+            requestTimeout: timeouts.remoteRequest, freeBusyTimeout: timeouts.freeBusy, addressPolicy: shared.addressPolicy), clock: lasting.clock)
+        let iSchedule = IScheduleTransport(discovery: discovery, receivers: receivers, circuit: circuit, metrics: lasting.metrics,
+                                           clock: lasting.clock, logger: lasting.logger)
         let iMIP = IMIPTransport(settings: configuration.imip, mailer: configuration.imip.map { imip in
             SMTPClient(configuration: SMTPConfiguration(
                 url: imip.smtpURL, startTLS: imip.requireTLS ? .required : .optional, username: imip.username, password: imip.password,
                 caFile: configuration.caFile, connectTimeoutMilliseconds: Int(timeouts.connect * 1000),
-                totalTimeoutMilliseconds: Int(timeouts.remoteRequest * 1000)), thread: shared.curl, resolver: shared.resolver.hostResolver)
-        }, clock: shared.clock)
+                totalTimeoutMilliseconds: Int(timeouts.remoteRequest * 1000)), thread: lasting.curl, resolver: shared.resolver.hostResolver)
+        }, clock: lasting.clock)
         let policy = DeliveryPolicy(settings: configuration.delivery)
-        let handoff = QueueHandoff(store: store, policy: policy, mailsFallbacks: iMIP.isConfigured, clock: shared.clock,
-                                   metrics: shared.metrics, logger: shared.logger)
+        let handoff = QueueHandoff(store: lasting.store, policy: policy, mailsFallbacks: iMIP.isConfigured, clock: lasting.clock,
+                                   metrics: lasting.metrics, logger: lasting.logger)
         let processor = OutboundProcessor(
             intake: OutboundIntake(intake: configuration.intake), signingDomains: Set(shared.keyring.signers.keys),
-            localDomains: shared.hosted.domains, hosted: shared.hosted, remote: iSchedule, handoff: handoff, logger: shared.logger)
-        let worker = DeliveryWorker(store: store, iSchedule: iSchedule, iMIP: iMIP, circuit: circuit, policy: policy, clock: shared.clock,
-                                    metrics: shared.metrics, logger: shared.logger)
-        return (processor, worker)
+            localDomains: shared.hosted.domains, hosted: shared.hosted, remote: iSchedule, handoff: handoff, logger: lasting.logger)
+        return (processor, DeliveryStages(iSchedule: iSchedule, iMIP: iMIP, circuit: circuit, policy: policy))
     }
 
     /// Inbound: verify, police, remember, forward.
-    private static func inbound(_ shared: Shared, ledger: any ReplayLedger, capabilities: Capabilities) -> InboundProcessor {
-        let configuration = shared.configuration
+    private static func inbound(_ shared: Shared, capabilities: Capabilities) -> InboundProcessor {
+        let configuration = shared.configuration, lasting = shared.lasting
         var sources: [KeyQueryMethod: any KeyRecordSource] = [:]
         for method in configuration.dkim.lookupMethods {
             switch method {
@@ -117,16 +152,13 @@ struct GatewayAssembly: Sendable {
         policy.clockSkew = configuration.dkim.clockSkew
         policy.minimumKeyBits = configuration.dkim.minimumKeyBits
         policy.maximumLifetime = configuration.dkim.maxSignatureLifetime
-        let replay = ReplayProtection(cache: ReplayCache(capacity: configuration.limits.replayCacheEntries,
-                                                         perDomain: configuration.limits.replayEntriesPerDomain),
-                                      ledger: ledger, clock: shared.clock, logger: shared.logger)
         return InboundProcessor(
-            verifier: DKIMVerifier(keys: KeyLocator(sources: sources), policy: policy, clock: shared.clock.unix),
-            replay: replay, hosted: shared.hosted, capabilities: capabilities, localDomains: shared.hosted.domains,
+            verifier: DKIMVerifier(keys: KeyLocator(sources: sources), policy: policy, clock: lasting.clock.unix),
+            replay: lasting.replay, hosted: shared.hosted, capabilities: capabilities, localDomains: shared.hosted.domains,
             remotes: Dictionary(configuration.remotes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first }),
-            limits: configuration.limits, metrics: shared.metrics, logger: shared.logger)
+            limits: configuration.limits, metrics: lasting.metrics, logger: lasting.logger)
     }
 
     /// Stops the curl thread once no request uses it any more.
-    func shutdown() { curl.shutdown() }
+    func shutdown() { lasting.curl.shutdown() }
 }

@@ -10,11 +10,8 @@ internal import NIOCore
 struct GatewayRoutes: Sendable {
     static let canonicalPath = "/ischedule"
 
-    let inbound: InboundProcessor
-    let outbound: OutboundProcessor
-    /// The capabilities documents, rendered once (draft-05 and draft-01).
-    let capabilities: (draft05: [UInt8], draft01: [UInt8], serial: String)
-    let keyRecords: @Sendable (_ domain: String, _ selector: String) -> String?
+    /// The processors, documents and keys of the configuration in effect.
+    let stages: Reloadable<RoutedStages>
     let intakePath: String
     let maxContentLength: Int
     let health: @Sendable () async -> [String]
@@ -26,14 +23,14 @@ struct GatewayRoutes: Sendable {
         let router = Router(context: GatewayRequestContext.self)
         let receiver = router.group()
             .add(middleware: RequestMetricsMiddleware(direction: "inbound", metrics: metrics))
-            .add(middleware: IScheduleHeadersMiddleware(serial: capabilities.serial))
+            .add(middleware: IScheduleHeadersMiddleware(serial: { stages.current.capabilities.serial }))
         for path in [ReceiverDiscovery.wellKnownPath, Self.canonicalPath] {
             receiver.get(RouterPath(path)) { request, _ in respond(capabilitiesDocument(request)) }
             receiver.head(RouterPath(path)) { request, _ in respond(capabilitiesDocument(request)) }
             receiver.post(RouterPath(path)) { request, context in
                 var request = request
                 guard let incoming = await collect(&request, context: context) else { return respond(tooLarge(maxContentLength)) }
-                return respond(await inbound.handle(incoming))
+                return respond(await stages.current.inbound.handle(incoming))
             }
         }
         if intake {
@@ -41,13 +38,13 @@ struct GatewayRoutes: Sendable {
                 .post(RouterPath(intakePath)) { request, context in
                     var request = request
                     guard let incoming = await collect(&request, context: context) else { return respond(tooLarge(maxContentLength)) }
-                    return respond(await outbound.handle(incoming))
+                    return respond(await stages.current.outbound.handle(incoming))
                 }
         }
         router.group().add(middleware: RequestMetricsMiddleware(direction: "domainkey", metrics: metrics))
             .get("/.well-known/domainkey/:domain/:selector") { _, context in
                 let domain = context.parameters.get("domain") ?? "", selector = context.parameters.get("selector") ?? ""
-                guard let record = keyRecords(domain, selector) else {
+                guard let record = stages.current.keyring.record(domain: domain, selector: selector) else {
                     return respond(.text(404, "no key for selector \(selector) of \(domain)\n"))
                 }
                 var response = GatewayResponse.text(200, record + "\n", type: "text/plain")
@@ -67,7 +64,7 @@ struct GatewayRoutes: Sendable {
 
     /// `?action=capabilities` (draft-05) or legacy `?query=capabilities` (draft-01); anything else 400.
     private func capabilitiesDocument(_ request: Request) -> GatewayResponse {
-        let query = request.uri.queryParameters
+        let query = request.uri.queryParameters, capabilities = stages.current.capabilities
         let actions = query[values: "action"], legacy = query[values: "query"]
         var response: GatewayResponse
         if actions.count == 1 && actions[0] == "capabilities" && legacy.isEmpty {

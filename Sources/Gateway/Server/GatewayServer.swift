@@ -6,24 +6,41 @@ public import Logging
 internal import NIOCore
 internal import NIOSSL
 internal import ServiceLifecycle
+internal import UnixSignals
 
 /// Runs the gateway: one Hummingbird application per listener in a ServiceGroup. SIGTERM/SIGINT
-/// stop accepting, let in-flight requests finish, then return.
+/// stop accepting, let in-flight requests finish, then return; SIGHUP reloads.
 public enum GatewayServer {
     /// Loads keys, starts the listeners, prints `listening on URL` per listener, runs until a signal.
-    public static func run(configuration: GatewayConfiguration, logger: Logger) async throws {
+    /// - Parameter reload: reads the configuration again on SIGHUP (nil: SIGHUP is ignored).
+    public static func run(configuration: GatewayConfiguration, reload: (@Sendable () throws -> GatewayConfiguration)? = nil,
+                           logger: Logger) async throws {
+        // Trapped first: a SIGHUP during start-up must not end the process.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         let keyring = try SigningKeyring.load(configuration) { logger.notice("\($0)") }
+        var loaded: [Int: ListenerCertificates] = [:]
+        for (index, listener) in configuration.listeners.enumerated() {
+            if listener.scheme == .https, let certificate = listener.certificateFile, let key = listener.privateKeyFile {
+                loaded[index] = ListenerCertificates(try ListenerCertificates.load(certificate: certificate, key: key,
+                                                                                   keyPath: "listeners[\(index)]"))
+            }
+        }
+        let certificates = loaded
         if case .postgres(let settings) = configuration.store { logger.notice("store: \(settings.description)") }
         try await StateStores.withOpen(configuration, logger: logger) { stores in
-            try await run(configuration: configuration, keyring: keyring, stores: stores, logger: logger)
+            let readiness = Readiness(expected: configuration.listeners.count)
+            let assembly = GatewayAssembly(configuration: configuration, keyring: keyring, store: stores.queue, ledger: stores.ledger,
+                                           readiness: readiness, logger: logger)
+            defer { assembly.shutdown() }
+            let reloader = reload.map { ConfigurationReload(load: $0, started: configuration, assembly: assembly, certificates: certificates,
+                                                            signals: hangups, logger: logger) }
+            try await run(configuration: configuration, assembly: assembly, readiness: readiness, certificates: certificates,
+                          reloader: reloader, logger: logger)
         }
     }
 
-    private static func run(configuration: GatewayConfiguration, keyring: SigningKeyring, stores: StateStores, logger: Logger) async throws {
-        let readiness = Readiness(expected: configuration.listeners.count)
-        let assembly = GatewayAssembly(configuration: configuration, keyring: keyring, store: stores.queue, ledger: stores.ledger,
-                                       readiness: readiness, logger: logger)
-        defer { assembly.shutdown() }
+    private static func run(configuration: GatewayConfiguration, assembly: GatewayAssembly, readiness: Readiness,
+                            certificates: [Int: ListenerCertificates], reloader: ConfigurationReload?, logger: Logger) async throws {
         try await assembly.replay.restore()
         if configuration.intake.secret == nil {
             logger.warning("outbound intake has no secret: only the address allow-list protects \(configuration.intake.path)")
@@ -42,11 +59,12 @@ public enum GatewayServer {
         // Services stop in reverse order: the listeners first (their requests may still queue),
         // then the worker, which lets its attempts in flight finish.
         var services: [any Service] = [assembly.worker]
+        if let reloader { services.append(reloader) }
         for (index, listener) in configuration.listeners.enumerated() {
             if listener.servesIntake { logger.notice("outbound intake \(configuration.intake.path) served on \(listener.url)") }
             services.append(ListenerService(
                 application: try application(listener, index: index, router: listener.servesIntake ? routers.withIntake : routers.withoutIntake,
-                                             http1: http1, readiness: readiness, logger: logger),
+                                         tls: certificates[index], http1: http1, readiness: readiness, logger: logger),
                 key: "listeners[\(index)].url", url: listener.url))
         }
         var groupConfiguration = ServiceGroupConfiguration(
@@ -61,11 +79,11 @@ public enum GatewayServer {
 
     /// One listener: TCP (http or https) or a Unix-domain socket; prints `listening on URL` once up.
     private static func application(_ listener: GatewayConfiguration.Listener, index: Int, router: Router<GatewayRequestContext>,
-                                    http1: HTTP1Channel.Configuration, readiness: Readiness, logger: Logger) throws -> any Service {
+                                    tls: ListenerCertificates?, http1: HTTP1Channel.Configuration, readiness: Readiness,
+                                    logger: Logger) throws -> any Service {
         let server: HTTPServerBuilder
-        if listener.scheme == .https, let certificate = listener.certificateFile, let key = listener.privateKeyFile {
-            server = try .tls(.http1(configuration: http1), tlsConfiguration: try tlsConfiguration(
-                certificate: certificate, key: key, keyPath: "listeners[\(index)]"))
+        if let tls {
+            server = try .tls(.http1(configuration: http1), tlsConfiguration: tls.serverConfiguration())
         } else {
             server = .http1(configuration: http1)
         }
@@ -101,7 +119,7 @@ public enum GatewayServer {
         for (index, listener) in configuration.listeners.enumerated() {
             if let certificate = listener.certificateFile, let key = listener.privateKeyFile {
                 log.collect(()) { () throws(ConfigurationError) in
-                    _ = try tlsConfiguration(certificate: certificate, key: key, keyPath: "listeners[\(index)]")
+                    _ = try ListenerCertificates.load(certificate: certificate, key: key, keyPath: "listeners[\(index)]")
                 }
             }
         }
@@ -145,22 +163,5 @@ public enum GatewayServer {
         do { return try SQLiteReplayLedger(path: configuration.queuePath) } catch {
             throw ConfigurationError(key: "data-directory", problem: "cannot open the replay ledger in \(configuration.queuePath): \(error)")
         }
-    }
-
-    /// The listener's certificate chain and key; unreadable files are named by their key.
-    static func tlsConfiguration(certificate: String, key: String, keyPath: String) throws(ConfigurationError) -> TLSConfiguration {
-        let chain: [NIOSSLCertificateSource]
-        do { chain = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) } } catch {
-            throw ConfigurationError(key: "\(keyPath).certificate", problem: "\(certificate) is not a PEM certificate chain (\(error))")
-        }
-        guard !chain.isEmpty else { throw ConfigurationError(key: "\(keyPath).certificate", problem: "\(certificate) holds no certificate") }
-        let privateKey: NIOSSLPrivateKey
-        do { privateKey = try NIOSSLPrivateKey(file: key, format: .pem) } catch {
-            throw ConfigurationError(key: "\(keyPath).private-key", problem: "\(key) is not a PEM private key (\(error))")
-        }
-        var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey))
-        // Idle keep-alive peers (curl pools) rarely answer close_notify; do not hold shutdown 5 s for them.
-        tls.shutdownTimeout = .seconds(1)
-        return tls
     }
 }

@@ -38,10 +38,12 @@ public enum QueueAccess {
     }
 
     /// Runs `body` with the queue of the PostgreSQL database at `url` (no password; schema migrated).
-    public static func withPostgresQueue<Result: Sendable>(url: String, logger: Logger,
+    /// - Parameter deadline: per store operation (a test process whose cooperative threads other
+    ///   tests block for seconds needs more than the service's 8 s).
+    public static func withPostgresQueue<Result: Sendable>(url: String, logger: Logger, deadline: Duration = .seconds(8),
                                                            _ body: @Sendable (any DurableQueue) async throws -> Result) async throws -> Result {
         let settings = try PostgresSettings(url: url, password: nil, paths: PathResolver(directory: "/"), caFile: nil)
-        return try await PostgresDatabase(settings: settings, logger: logger).running(migrate: true) { database in
+        return try await PostgresDatabase(settings: settings, logger: logger, operationDeadline: deadline).running(migrate: true) { database in
             try await body(PostgresDeliveryStore(database: database))
         }
     }

@@ -1,0 +1,220 @@
+import Foundation
+import ISchedule
+import Testing
+import TestSupport
+
+/// SIGHUP against the running binary: a good file takes effect without dropping what is in flight;
+/// a bad one is refused with every reason while the old configuration keeps serving; renewed TLS
+/// certificates are presented to new connections.
+@Suite(.serialized) struct ConfigReloadTests {
+    /// A gateway for alpha.test (upstream: a recording calendar server) that resolves through its
+    /// own NSD; `late.test` exists in DNS without iSchedule until a reload routes it to `receiver`.
+    final class Bed: @unchecked Sendable {
+        let upstream: TestCalendarServer
+        let receiver: TestCalendarServer
+        let dns: TestDNSServer
+        let gateway: GatewayProcess
+        let file: URL
+
+        init(listener: String = "- url: http://127.0.0.1:0") throws {
+            upstream = try TestCalendarServer()
+            receiver = try TestCalendarServer()
+            func zone(_ name: String) -> String { "@ IN SOA ns.\(name). h.\(name). 1 3600 600 86400 60\n@ IN NS ns.\(name).\nns IN A 127.0.0.1\n" }
+            dns = try TestDNSServer(zones: ["late.test": zone("late.test")])
+            let directory = GatewayProcess.temporaryDirectory("reload")
+            file = directory.appendingPathComponent("gateway.yaml")
+            gateway = try GatewayProcess(configuration: Self.configuration(listener: listener, upstream: upstream.url(), dns: dns.server),
+                                         directory: directory, listeners: 1)
+        }
+
+        /// The bed's configuration, with `remotes` as its `remote-domains:` entries.
+        func configuration(listener: String = "- url: http://127.0.0.1:0", remotes: String = "  none.test: {}",
+                           upstream: String? = nil) -> String {
+            Self.configuration(listener: listener, remotes: remotes, upstream: upstream ?? self.upstream.url(), dns: dns.server)
+        }
+
+        static func configuration(listener: String, remotes: String = "  none.test: {}", upstream: String, dns: String) -> String {
+            """
+            listeners:
+              \(listener)
+            data-directory: data
+            domains:
+              alpha.test:
+                dkim-keys:
+                  - selector: gw
+                    private-key: keys/alpha.pem
+                    create-if-missing: true
+                upstream: \(upstream)
+            outbound:
+              allow-from: [127.0.0.1]
+              allow-private-addresses: true
+            remote-domains:
+            \(remotes)
+            dns:
+              servers: [\(dns)]
+            """
+        }
+
+        /// Writes `text` as the configuration file, sends SIGHUP and waits (bounded) for the
+        /// gateway's answer in its log: `reloaded` or `reload refused`.
+        func reload(_ text: String) throws -> String {
+            let before = gateway.log.count
+            try text.write(to: file, atomically: true, encoding: .utf8)
+            gateway.process.send(SIGHUP)
+            for _ in 0..<200 {
+                let fresh = String(gateway.log.dropFirst(before))
+                if fresh.contains("reloaded ") || fresh.contains("reload refused") { return fresh }
+                usleep(50_000)
+            }
+            return String(gateway.log.dropFirst(before))
+        }
+
+        func invite(_ recipient: String) throws -> RawHTTPResponse {
+            try RawHTTPConnection.exchange(
+                port: gateway.ports[0], path: "/outbound",
+                headers: [("Originator", "mailto:alice@alpha.test"), ("Recipient", recipient), ("Content-Type", ITIP.contentType("REQUEST"))],
+                body: ITIP.calendar(method: "REQUEST", organizer: "mailto:alice@alpha.test", attendees: [recipient]), timeout: 30)
+        }
+
+        func status(_ response: RawHTTPResponse) -> String? { scheduleResponse(response)?.items.first?.requestStatus.code }
+
+        func stop() -> Int32? {
+            let status = gateway.stop()
+            upstream.stop()
+            receiver.stop()
+            dns.stop()
+            return status
+        }
+    }
+
+    /// Runs `body` on its own thread (a blocking exchange must not hold a cooperative thread).
+    final class Background<Value: Sendable>: @unchecked Sendable {
+        private let done = DispatchSemaphore(value: 0)
+        private var result: Result<Value, any Error>?
+
+        init(_ body: @escaping @Sendable () throws -> Value) {
+            Thread.detachNewThread { [self] in
+                result = Result(catching: body)
+                done.signal()
+            }
+        }
+
+        func value(timeout: Double) throws -> Value? {
+            guard done.wait(timeout: .now() + timeout) == .success, let result else { return nil }
+            return try result.get()
+        }
+    }
+
+    @Test func goodConfigurationTakesEffectAndRequestsInFlightAreAnswered() throws {
+        let bed = try Bed()
+        defer { #expect(bed.stop() == 0) }
+        let before = try bed.invite("mailto:bob@late.test")
+        #expect(bed.status(before) == "5.3", "late.test has no iSchedule yet: \(before.text)")
+        #expect(bed.receiver.records.isEmpty)
+
+        // slow@ makes the upstream answer after 3 s: the request is in flight across the reload.
+        let inFlight = Background { try bed.invite("mailto:slow@alpha.test") }
+        for _ in 0..<100 where bed.upstream.records.isEmpty { usleep(20_000) }
+        let log = try bed.reload(bed.configuration(remotes: "  late.test:\n    uri: \(bed.receiver.url())"))
+        #expect(log.contains("reloaded \(bed.file.path)"), "\(log)")
+        #expect(!log.contains("takes effect at the next restart"), "\(log)")
+
+        let after = try bed.invite("mailto:bob@late.test")
+        #expect(bed.status(after) == "1.2", "\(after.text)")
+        #expect(bed.receiver.records.count == 1)
+        #expect(bed.receiver.records.first?.values("Recipient") == ["mailto:bob@late.test"])
+
+        let answered = try inFlight.value(timeout: 20)
+        #expect(answered?.status == 200)
+        #expect(answered.map { bed.status($0) } == "1.2", "\(answered?.text ?? "no answer")")
+        let metrics = try RawHTTPConnection.exchange(port: bed.gateway.ports[0], method: "GET", path: "/metrics")
+        #expect(metrics.text.contains("ischedule_config_reloads_total{outcome=\"applied\"} 1"), "\(metrics.text)")
+    }
+
+    @Test func badConfigurationIsRefusedWithEveryReasonAndTheOldOneKeepsServing() throws {
+        let bed = try Bed()
+        defer { #expect(bed.stop() == 0) }
+        _ = try bed.reload(bed.configuration(remotes: "  late.test:\n    uri: \(bed.receiver.url())"))
+        let working = try bed.invite("mailto:bob@late.test")
+        #expect(bed.status(working) == "1.2", "\(working.text)")
+
+        // Two problems at once: an unknown key and an upstream that is not a URL.
+        let broken = bed.configuration(remotes: "  late.test:\n    uri: \(bed.receiver.url())\n    colour: blue", upstream: "not a url")
+        let log = try bed.reload(broken)
+        #expect(log.contains("reload refused, the running configuration stays in effect: 2 problem(s)"), "\(log)")
+        #expect(log.contains("reload: remote-domains.late.test.colour"), "\(log)")
+        #expect(log.contains("reload: domains.alpha.test.upstream"), "\(log)")
+        #expect(bed.gateway.process.isRunning)
+
+        // A key that cannot be read is refused too: the file is not enough, the keys must load.
+        let missingKey = bed.configuration(remotes: "  late.test:\n    uri: \(bed.receiver.url())")
+            .replacingOccurrences(of: "create-if-missing: true", with: "create-if-missing: false")
+            .replacingOccurrences(of: "keys/alpha.pem", with: "keys/missing.pem")
+        let keyLog = try bed.reload(missingKey)
+        #expect(keyLog.contains("reload refused"), "\(keyLog)")
+        #expect(keyLog.contains("domains.alpha.test.dkim-keys[0].private-key"), "\(keyLog)")
+
+        let still = try bed.invite("mailto:carol@late.test")
+        #expect(bed.status(still) == "1.2", "the old configuration still routes late.test: \(still.text)")
+        #expect(bed.receiver.records.count == 2)
+        let metrics = try RawHTTPConnection.exchange(port: bed.gateway.ports[0], method: "GET", path: "/metrics")
+        #expect(metrics.text.contains("ischedule_config_reloads_total{outcome=\"refused\"} 2"), "\(metrics.text)")
+    }
+
+    @Test func settingsThatNeedARestartAreNamed() throws {
+        let bed = try Bed()
+        defer { #expect(bed.stop() == 0) }
+        let log = try bed.reload(bed.configuration(listener: "- url: http://127.0.0.1:1") + "\nlimits:\n  max-content-length: 4096\n")
+        #expect(log.contains("reload: listeners changed; it takes effect at the next restart"), "\(log)")
+        #expect(log.contains("reload: limits.max-content-length changed; it takes effect at the next restart"), "\(log)")
+        #expect(log.contains("reloaded "), "\(log)")
+        let answer = try bed.invite("mailto:dave@alpha.test")
+        #expect(bed.status(answer) == "1.2", "still listening where it started: \(answer.text)")
+    }
+
+    @Test func renewedCertificateIsPresentedToNewConnections() throws {
+        let certificates = try TestCertificates()
+        let first = try certificates.issue("first.localhost", subjectAltNames: ["DNS:localhost", "IP:127.0.0.1"])
+        let second = try certificates.issue("second.localhost", subjectAltNames: ["DNS:localhost", "IP:127.0.0.1"])
+        let directory = certificates.directory
+        let live = (cert: directory.appendingPathComponent("live.pem").path, key: directory.appendingPathComponent("live.key").path)
+        try FileManager.default.copyItem(atPath: first.cert, toPath: live.cert)
+        try FileManager.default.copyItem(atPath: first.key, toPath: live.key)
+        let listener = "- url: https://127.0.0.1:0\n    certificate: \(live.cert)\n    private-key: \(live.key)\n    intake: true"
+        let bed = try Bed(listener: listener)
+        defer { #expect(bed.stop() == 0) }
+        let port = bed.gateway.ports[0]
+        #expect(try servedSubject(port: port, caFile: certificates.caFile).contains("first.localhost"))
+
+        // A key that does not fit the certificate is refused; the old pair stays.
+        try FileManager.default.removeItem(atPath: live.cert)
+        try FileManager.default.copyItem(atPath: second.cert, toPath: live.cert)
+        let mismatch = try bed.reload(bed.configuration(listener: listener))
+        #expect(mismatch.contains("reload refused"), "\(mismatch)")
+        #expect(mismatch.contains("listeners[0].private-key"), "\(mismatch)")
+        #expect(try servedSubject(port: port, caFile: certificates.caFile).contains("first.localhost"))
+
+        try FileManager.default.removeItem(atPath: live.key)
+        try FileManager.default.copyItem(atPath: second.key, toPath: live.key)
+        let renewed = try bed.reload(bed.configuration(listener: listener))
+        #expect(renewed.contains("reloaded "), "\(renewed)")
+        #expect(try servedSubject(port: port, caFile: certificates.caFile).contains("second.localhost"))
+    }
+
+    /// The subject of the certificate a new TLS connection is shown, verified against `caFile`.
+    private func servedSubject(port: UInt16, caFile: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = ["s_client", "-connect", "127.0.0.1:\(port)", "-servername", "localhost", "-CAfile", caFile,
+                             "-verify_return_error", "-brief"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        return text.split(separator: "\n").first { $0.hasPrefix("Peer certificate:") }.map(String.init) ?? text
+    }
+}
