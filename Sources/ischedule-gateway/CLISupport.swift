@@ -125,4 +125,12 @@ struct FileOwner {
         }
         self.text = text
     }
+
+    /// An existing file's owner and group (kept when a file is replaced or a sibling is written).
+    init(user: uid_t, group: gid_t) {
+        self.user = user
+        self.group = group
+        namesGroup = true
+        text = "\(user):\(group)"
+    }
 }

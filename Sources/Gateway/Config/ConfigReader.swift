@@ -27,6 +27,19 @@ public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConver
     }
 }
 
+/// A duration as configuration and the CLI write it: a number of seconds (`30`, `0.5`) or with a
+/// unit (`500ms`, `30s`, `5m`, `1h`, `2d`).
+public enum DurationText {
+    public static func seconds(_ text: String) -> Double? {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)]
+        var number: Double? = Double(text)
+        for (suffix, factor) in units where number == nil && text.hasSuffix(suffix) {
+            number = Double(text.dropLast(suffix.count)).map { $0 * factor }
+        }
+        return number.flatMap { $0.isFinite ? $0 : nil }
+    }
+}
+
 /// Problems found while reading a file, so that one check reports them all: a bad value is
 /// recorded and its default used, and reading goes on.
 final class ProblemLog {
@@ -135,12 +148,7 @@ struct ConfigReader {
 
     private func checkedSeconds(_ name: String, default value: Double, in range: ClosedRange<Double>) throws(ConfigurationError) -> Double {
         guard let text = try string(name) else { return value }
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)]
-        var number: Double? = Double(text)
-        for (suffix, factor) in units where number == nil && text.hasSuffix(suffix) {
-            number = Double(text.dropLast(suffix.count)).map { $0 * factor }
-        }
-        guard let seconds = number, seconds.isFinite else {
+        guard let seconds = DurationText.seconds(text) else {
             throw ConfigurationError(key: key(name), problem: "'\(text)' is not a duration (e.g. 30s, 500ms, 5m)")
         }
         guard range.contains(seconds) else {

@@ -23,7 +23,7 @@ struct CheckCommand: AsyncParsableCommand {
     @OptionGroup var dns: DNSServerOption
 
     func run() async throws {
-        let expected = Data(try CLIFiles.privateKey(key).publicKey.subjectPublicKeyInfo).base64EncodedString()
+        let publicKey = try CLIFiles.privateKey(key).publicKey
         let name = KeyLocation.dnsName(domain: identity.domain, selector: identity.selector)
         let records: [String]
         do {
@@ -32,26 +32,12 @@ struct CheckCommand: AsyncParsableCommand {
             print("not published: \(error)")
             throw ExitCode(1)
         }
-        var verdicts: [String] = []
-        for text in records {
-            let record: KeyRecord
-            do { record = try KeyRecord(parsing: text) } catch {
-                verdicts.append("malformed record (\(error)): \(text)")
-                continue
-            }
-            guard record.publicKeyBase64 == expected else {
-                verdicts.append(record.publicKeyBase64.isEmpty ? "revoked record (empty p=)" : "a record for a different key")
-                continue
-            }
-            if let rejection = record.rejection(for: .sha256) {
-                verdicts.append("this key, but not acceptable: \(rejection)")
-                continue
-            }
-            let bits = (try? record.publicKey().bits).map { "\($0)-bit RSA" } ?? "RSA"
-            print("published: \(name) carries this \(bits) key and the record is acceptable")
-            return
+        switch PublishedKey.judge(records, for: publicKey) {
+        case .published(let bits):
+            print("published: \(name) carries this \(bits.map { "\($0)-bit RSA" } ?? "RSA") key and the record is acceptable")
+        case .notPublished(let findings):
+            print("not published: \(name) has \(findings)")
+            throw ExitCode(1)
         }
-        print("not published: \(name) has \(records.count) TXT record(s): \(verdicts.joined(separator: "; "))")
-        throw ExitCode(1)
     }
 }

@@ -5,6 +5,6 @@ struct DKIMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dkim",
         abstract: "DKIM keys and signatures for iSchedule (the modern calendarserver_dkimtool).",
-        subcommands: [KeygenCommand.self, TXTCommand.self, SignCommand.self, VerifyCommand.self, CheckCommand.self]
+        subcommands: [KeygenCommand.self, TXTCommand.self, SignCommand.self, VerifyCommand.self, CheckCommand.self, RotateCommand.self, KeyStatusCommand.self]
     )
 }
