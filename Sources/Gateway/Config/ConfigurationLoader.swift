@@ -48,7 +48,7 @@ public enum ConfigurationLoader {
         let log = root.log
         root.allowOnly(["listeners", "data-directory", "log-level", "administrator", "capabilities-serial", "domains",
                         "outbound", "remote-domains", "dkim", "dns", "tls", "limits", "timeouts", "delivery", "imip",
-                        "store", "store-password", "store-password-env"])
+                        "store", "store-password", "store-password-env", "status-page"])
         let paths = PathResolver(directory: directory)
         var sections = ConfigurationSections(paths: paths, environment: environment)
         sections.requireSecrets = requireSecrets
@@ -103,6 +103,7 @@ public enum ConfigurationLoader {
         }
         let allowPrivate = log.collect(false) { () throws(ConfigurationError) in try outbound?.bool("allow-private-addresses", default: false) ?? false }
         let dataDirectory = log.collect("data") { () throws(ConfigurationError) in try root.string("data-directory", default: "data") }
+        let statusPage = log.collect(false) { () throws(ConfigurationError) in try root.bool("status-page", default: false) }
         let serial = log.collect(1) { () throws(ConfigurationError) in try root.int("capabilities-serial", default: 1, in: 0...Int(Int32.max)) }
         if let problems = ConfigurationError.combining(log.problems) { throw problems }
         guard let dkim, let limits, let timeouts, let delivery, let store else {
@@ -112,7 +113,7 @@ public enum ConfigurationLoader {
             listeners: listeners, domains: domains, intake: intake, remotes: remotes, dkim: dkim, limits: limits, timeouts: timeouts,
             dnsServers: dnsServers, caFile: caFile, allowPrivateAddresses: allowPrivate, dataDirectory: paths.absolute(dataDirectory),
             store: store, administrator: administrator, capabilitiesSerial: serial, delivery: delivery, imip: imip,
-            logLevel: logLevel, source: source)
+            statusPage: statusPage, logLevel: logLevel, source: source)
     }
 }
 

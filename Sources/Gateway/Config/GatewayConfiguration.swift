@@ -163,6 +163,8 @@ public struct GatewayConfiguration: Sendable {
     var capabilitiesSerial: Int
     var delivery: DeliverySettings
     var imip: IMIPSettings?
+    /// Serve `/status` (HTML) on the intake listeners.
+    var statusPage: Bool
     public var logLevel: String
     /// The file this was read from, for messages.
     public var source: String

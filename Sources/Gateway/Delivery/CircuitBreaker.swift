@@ -28,6 +28,11 @@ final class CircuitBreaker: Sendable {
         states.withLock { states in Set(states.filter { $0.value.openUntil > now }.keys) }
     }
 
+    /// Every domain with failures counted: how many in a row, and until when (Unix ms) it is open.
+    func snapshot() -> [String: (failures: Int, openUntil: Int64)] {
+        states.withLock { states in states.mapValues { ($0.failures, $0.openUntil) } }
+    }
+
     func recordSuccess(_ domain: String) {
         states.withLock { $0[domain] = nil }
     }

@@ -30,12 +30,12 @@ struct IScheduleTransport: DeliveryTransport {
             switch located {
             case .failure(let error):
                 // Temporary DNS trouble is a failure for now (5.1): the queue retries it.
-                metrics.delivery(domain: domain, outcome: "dns_failure", seconds: 0)
+                metrics.delivery(domain: domain, outcome: "dns_failure", seconds: 0, detail: "\(error)", at: clock.milliseconds())
                 logger.warning("discovery for \(domain) failed: \(error)")
                 if error.isTemporary { account([domain], failed: true) }
                 answers += message.answers(indices, error.isTemporary ? .serviceUnavailable : .noSchedulingSupport, "DNS: \(error)")
             case .success(.noISchedule(let reason)):
-                metrics.delivery(domain: domain, outcome: "no_ischedule", seconds: 0)
+                metrics.delivery(domain: domain, outcome: "no_ischedule", seconds: 0, detail: reason, at: clock.milliseconds())
                 answers += message.answers(indices, .noSchedulingSupport, reason)
             case .success(.receivers(let candidates)):
                 if !message.isFreeBusy, circuit.isOpen(domain, now: clock.milliseconds()) {
@@ -87,7 +87,10 @@ struct IScheduleTransport: DeliveryTransport {
     private func record(_ result: DeliveryAnswers, domains: [String], seconds: Double) {
         let outcome = result.allSatisfy { $0.item.requestStatus.isSuccess } ? "delivered"
             : result.contains { $0.item.requestStatus == .pending } ? "pending" : "failed"
-        for domain in domains { metrics.delivery(domain: domain, outcome: outcome, seconds: seconds) }
+        let telling = result.first { !$0.item.requestStatus.isSuccess } ?? result.first
+        let detail = telling.map { "\($0.item.requestStatus.code)" + ($0.item.responseDescription.map { " \($0)" } ?? "") } ?? ""
+        let now = clock.milliseconds()
+        for domain in domains { metrics.delivery(domain: domain, outcome: outcome, seconds: seconds, detail: detail, at: now) }
         account(domains, failed: result.contains { DeliveryPolicy.disposition($0.item.requestStatus) == .retry })
     }
 

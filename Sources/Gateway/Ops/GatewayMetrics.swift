@@ -7,6 +7,8 @@ internal import Prometheus
 final class GatewayMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
+    /// The last attempt per remote domain (the status report's view of the same events).
+    let activity = DeliveryActivity()
 
     init() {
         registry = PrometheusCollectorRegistry()
@@ -29,8 +31,9 @@ final class GatewayMetrics: Sendable {
     }
 
     /// One delivery attempt to a remote domain: its outcome (`delivered`, `pending`, `failed`,
-    /// `no_ischedule`) and how long it took.
-    func delivery(domain: String, outcome: String, seconds: Double) {
+    /// `no_ischedule`, `dns_failure`), how long it took and, for the status report, what was answered.
+    func delivery(domain: String, outcome: String, seconds: Double, detail: String, at: Int64) {
+        activity.record(domain: domain, outcome: outcome, detail: detail, at: at)
         Counter(label: "ischedule_deliveries_total", dimensions: [("domain", domain), ("outcome", outcome)],
                 factory: factory).increment()
         Metrics.Timer(label: "ischedule_delivery_duration_seconds", dimensions: [("domain", domain)], factory: factory)

@@ -79,6 +79,12 @@ struct GatewayAssembly: Sendable {
                 if let problem = await store.health() { problems.append(problem) }
                 return problems
             },
+            status: {
+                let queue: Result<[DomainSummary], any Error>
+                do { queue = .success(try await store.summary()) } catch { queue = .failure(error) }
+                return StatusReport.make(activity: metrics.activity.snapshot, circuits: delivery.current.circuit.snapshot(), queue: queue,
+                                         localDomains: routed.current.outbound.localDomains.keys.sorted(), now: clock.milliseconds())
+            },
             metrics: metrics)
     }
 
@@ -101,7 +107,7 @@ struct GatewayAssembly: Sendable {
             inbound: inbound(shared, capabilities: capabilities), outbound: outbound, delivery: delivery,
             capabilities: .init(draft05: Array(capabilities.draft05XML().utf8), draft01: Array(capabilities.draft01XML().utf8),
                                 serial: capabilities.serialNumber ?? "1"),
-            keyring: shared.keyring)
+            keyring: shared.keyring, statusPage: configuration.statusPage)
     }
 
     /// Outbound: iSchedule first, the queue for what is not final, e-mail for what never will be.

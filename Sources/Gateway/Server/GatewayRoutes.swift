@@ -1,4 +1,5 @@
 internal import DKIM
+internal import Foundation
 internal import HTTPTypes
 internal import Hummingbird
 internal import ISchedule
@@ -15,6 +16,7 @@ struct GatewayRoutes: Sendable {
     let intakePath: String
     let maxContentLength: Int
     let health: @Sendable () async -> [String]
+    let status: @Sendable () async -> StatusReport
     let metrics: GatewayMetrics
 
     /// - Parameter intake: whether this listener serves the outbound intake (loopback listeners,
@@ -40,6 +42,24 @@ struct GatewayRoutes: Sendable {
                     guard let incoming = await collect(&request, context: context) else { return respond(tooLarge(maxContentLength)) }
                     return respond(await stages.current.outbound.handle(incoming))
                 }
+            // The status report: for whoever may use the intake (same addresses, same secret).
+            router.get("/status.json") { request, context in
+                let stages = stages.current
+                if let refusal = stages.outbound.intake.refusal(head(request, context: context)) { return respond(.text(403, refusal + "\n")) }
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                let body = (try? encoder.encode(await status())).map(Array.init) ?? []
+                return respond(GatewayResponse(status: 200, headers: [HeaderField(name: "Content-Type", value: "application/json"),
+                                                                      HeaderField(name: "Cache-Control", value: "no-store")], body: body))
+            }
+            router.get("/status") { request, context in
+                let stages = stages.current
+                guard stages.statusPage else { return respond(.text(404, "the status page is off (status-page: true turns it on)\n")) }
+                if let refusal = stages.outbound.intake.refusal(head(request, context: context)) { return respond(.text(403, refusal + "\n")) }
+                return respond(GatewayResponse(status: 200, headers: [HeaderField(name: "Content-Type", value: "text/html; charset=utf-8"),
+                                                                      HeaderField(name: "Cache-Control", value: "no-store")],
+                                               body: Array(StatusPage.html(await status()).utf8)))
+            }
         }
         router.group().add(middleware: RequestMetricsMiddleware(direction: "domainkey", metrics: metrics))
             .get("/.well-known/domainkey/:domain/:selector") { _, context in
@@ -90,6 +110,13 @@ struct GatewayRoutes: Sendable {
             return IncomingRequest(headers: headers, body: Array(body.readableBytesView), peer: "local", viaLocalSocket: true)
         }
         return IncomingRequest(headers: headers, body: Array(body.readableBytesView), peer: context.remoteAddress?.ipAddress ?? "")
+    }
+
+    /// A bodiless request (GET) as the intake's check sees it.
+    private func head(_ request: Request, context: GatewayRequestContext) -> IncomingRequest {
+        let headers = request.headers.map { HeaderField(name: $0.name.rawName, value: $0.value) }
+        if case .unixDomainSocket = context.remoteAddress { return IncomingRequest(headers: headers, body: [], peer: "local", viaLocalSocket: true) }
+        return IncomingRequest(headers: headers, body: [], peer: context.remoteAddress?.ipAddress ?? "")
     }
 
     static func tooLarge(_ limit: Int) -> GatewayResponse {

@@ -14,4 +14,6 @@ struct RoutedStages: Sendable {
     let capabilities: Documents
     /// Our keys: the records `/.well-known/domainkey` serves.
     let keyring: SigningKeyring
+    /// Whether `/status` (HTML) is served on the intake listeners (`/status.json` always is).
+    let statusPage: Bool
 }

@@ -1,6 +1,8 @@
+public import DKIM
 public import Transport
 
-/// The parts of a configuration the key tools (`dkim rotate`, `dkim status`) read.
+/// The parts of a configuration the administration tools (`dkim rotate`, `dkim status`,
+/// `status`) read.
 extension GatewayConfiguration {
     /// One of our signing keys as configured; the first of a domain signs, the others are published.
     public struct ConfiguredKey: Sendable {
@@ -25,4 +27,19 @@ extension GatewayConfiguration {
 
     /// `dkim.signature-lifetime` in seconds: how long a signature made with a retiring key stays valid.
     public var signatureLifetime: Int64 { dkim.signatureLifetime }
+
+    /// `tls.ca-file`: the trust anchors for outbound TLS (nil: the system store).
+    public var trustedCAFile: String? { caFile }
+
+    /// `outbound.allow-private-addresses`: receivers on private and loopback addresses allowed.
+    public var allowsPrivateAddresses: Bool { allowPrivateAddresses }
+
+    /// Where a tool on this host reaches the running gateway's local side: the first TCP listener
+    /// serving the intake (a wildcard address becomes loopback), with the intake's secret header.
+    public var localStatusURL: (url: String, headers: [HeaderField])? {
+        guard let listener = listeners.first(where: { $0.servesIntake && $0.scheme != .unix }) else { return nil }
+        let host = listener.host == "0.0.0.0" ? "127.0.0.1" : listener.host == "::" ? "::1" : listener.host
+        let url = "\(listener.scheme.rawValue)://\(host.contains(":") ? "[\(host)]" : host):\(listener.port)/status.json"
+        return (url, intake.secret.map { [HeaderField(name: intake.secretHeader, value: $0)] } ?? [])
+    }
 }

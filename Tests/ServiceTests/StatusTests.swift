@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `ischedule-gateway status` and the status page against a running gateway: our domain as
+/// senders see it through NSD (SRV, TLS verified, capabilities, key published), a remote domain
+/// delivered and one whose circuit opened with a delivery queued; then the gateway stopped.
+@Suite(.serialized) struct StatusTests {
+    @Test func statusShowsOurDomainsAndEachRemoteDomain() throws {
+        let certificates = try TestCertificates()
+        let tls = try certificates.issue("gw.alpha.test", subjectAltNames: ["DNS:gw.alpha.test", "IP:127.0.0.1"])
+        let directory = GatewayProcess.temporaryDirectory("status")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let keygen = try GatewayBinary.run(["dkim", "keygen", "--domain", "alpha.test", "--selector", "gw",
+                                            "--out", directory.appendingPathComponent("keys").path])
+        #expect(keygen.status == 0)
+        let record = keygen.output.split(separator: "\n").first { $0.hasPrefix("gw._domainkey.alpha.test.") } ?? ""
+        let httpsPort = freeLoopbackPort(), deadPort = freeLoopbackPort()
+        let dns = try TestDNSServer(zones: ["alpha.test": """
+            @ IN SOA ns.alpha.test. h.alpha.test. 1 3600 600 86400 60
+            @ IN NS ns.alpha.test.
+            ns IN A 127.0.0.1
+            gw IN A 127.0.0.1
+            _ischedules._tcp IN SRV 0 1 \(httpsPort) gw.alpha.test.
+            \(record)
+
+            """])
+        let receiver = try TestCalendarServer()
+        defer {
+            receiver.stop()
+            dns.stop()
+        }
+        let configuration = """
+            listeners:
+              - url: https://127.0.0.1:\(httpsPort)
+                certificate: \(tls.cert)
+                private-key: \(tls.key)
+              - url: http://127.0.0.1:0
+            data-directory: data
+            domains:
+              alpha.test:
+                dkim-keys:
+                  - selector: gw
+                    private-key: keys/alpha.test.gw.private.pem
+                upstream: http://127.0.0.1:9/
+            outbound:
+              allow-from: [127.0.0.1]
+              allow-private-addresses: true
+            remote-domains:
+              peer.test:
+                uri: \(receiver.url())
+              dead.test:
+                uri: http://127.0.0.1:\(deadPort)/ischedule
+            dns:
+              servers: [\(dns.server)]
+            tls:
+              ca-file: \(certificates.caFile)
+            delivery:
+              circuit-failures: 1
+              circuit-cooldown: 10m
+              retry-initial: 10m
+            timeouts:
+              connect: 2s
+
+            """
+        let gateway = try GatewayProcess(configuration: configuration, directory: directory, listeners: 2)
+        let file = directory.appendingPathComponent("gateway.yaml").path
+        let port = gateway.ports[1]
+        for recipient in ["mailto:bob@peer.test", "mailto:carol@dead.test"] {
+            let answer = try RawHTTPConnection.exchange(
+                port: port, path: "/outbound",
+                headers: [("Originator", "mailto:alice@alpha.test"), ("Recipient", recipient), ("Content-Type", ITIP.contentType("REQUEST"))],
+                body: ITIP.calendar(method: "REQUEST", organizer: "mailto:alice@alpha.test", attendees: [recipient]), timeout: 30)
+            #expect(answer.status == 200, "\(answer.text)")
+        }
+
+        let status = try GatewayBinary.run(["status", "--config", file])
+        #expect(status.status == 0, "\(status.output)")
+        for expected in ["alpha.test: ok", "receiver: https://gw.alpha.test:\(httpsPort)/.well-known/ischedule", "tls: verified",
+                         "capabilities: serial 1, versions 1.0", "key gw (signs): gw._domainkey.alpha.test published",
+                         "peer.test\tlast: delivered ", "circuit: closed\tqueue: empty",
+                         "dead.test\tlast: pending ", "no receiver reachable", "circuit: open for ", "queue: 1 pending, 0 held"] {
+            #expect(status.output.contains(expected), "\(expected) in \(status.output)")
+        }
+
+        // The page is off by default; a reload turns it on. Only the intake's clients see either.
+        let off = try RawHTTPConnection.exchange(port: port, method: "GET", path: "/status")
+        #expect(off.status == 404)
+        try (configuration + "status-page: true\n").write(toFile: file, atomically: true, encoding: .utf8)
+        gateway.process.send(SIGHUP)
+        var page = off
+        for _ in 0..<100 where page.status != 200 {
+            usleep(50_000)
+            page = try RawHTTPConnection.exchange(port: port, method: "GET", path: "/status")
+        }
+        #expect(page.status == 200 && page.text.contains("<tr class=\"open\"><td>dead.test</td>") && page.text.contains("<td>peer.test</td>"),
+                "\(page.text)")
+        let stranger = try RawHTTPConnection.exchange(port: port, method: "GET", path: "/status.json", source: "127.0.0.2")
+        #expect(stranger.status == 403, "\(stranger.text)")
+        let outside = try RawHTTPConnection.exchange(port: port, method: "GET", path: "/status", source: "127.0.0.2")
+        #expect(outside.status == 403)
+
+        #expect(gateway.stop() == 0)
+        let stopped = try GatewayBinary.run(["status", "--config", file])
+        #expect(stopped.status == 1 && stopped.output.contains("did not answer") && stopped.output.contains("dead.test\tischedule\tqueue: 1 pending"),
+                "\(stopped.output)")
+    }
+}
