@@ -13,10 +13,11 @@
 #   nghttp2-server        nghttpd, the HTTP/2 server the tests check ALPN against
 #   iproute2, util-linux  ip, unshare and nsenter: tests make private network and mount namespaces
 #                         (listeners on 10.0.0.1, a dead /etc/resolv.conf) without touching the machine
+#   libxml2-utils         xmllint: a test validates deploy/apple-ccs-remoteservers.xml against Apple's DTD
 #   postgresql            the server the shared-store tests start (initdb in a temporary directory, a
 #                         loopback port chosen at run time); no system cluster is started
 set -euo pipefail
-packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev libc6-dev openssl pkg-config nsd python3 nghttp2-server iproute2 util-linux postgresql)
+packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev libc6-dev openssl pkg-config nsd python3 nghttp2-server iproute2 util-linux libxml2-utils postgresql)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

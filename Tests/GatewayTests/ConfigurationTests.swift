@@ -80,7 +80,7 @@ struct ConfigurationTests {
         #expect(error(Self.minimal("", "outbound:\n  secret: a\n  secret-env: B"))?.hasPrefix("outbound.secret: give either") == true)
         let shared = Self.minimal("    upstream-trust: shared-secret\n    upstream-secret-env: UPSTREAM", "")
         let trusted = try ConfigurationLoader.parse(yaml: shared, directory: "/tmp", environment: ["UPSTREAM": "x"])
-        #expect(trusted.domain("example.com")?.upstreamTrust == .sharedSecret(header: "X-CALENDARSERVER-ISCHEDULE", secret: "x"))
+        #expect(trusted.domain("example.com")?.upstreamTrust == .sharedSecret(header: "X-ISchedule-Gateway-Upstream", secret: "x"))
     }
 
     @Test("relative paths are resolved against the file's directory")

@@ -52,9 +52,9 @@ struct UpstreamTrustTests {
 
         let records = Dictionary(calendar.records.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         #expect(Set(records.keys) == ["/beta", "/gamma", "/delta", "/status/403"])
-        #expect(records["/beta"]?.values("X-CALENDARSERVER-ISCHEDULE") == [])
+        #expect(records["/beta"]?.values("X-ISchedule-Gateway-Upstream") == [])
         #expect(records["/beta"]?.values("DKIM-Signature") == [])
-        #expect(records["/gamma"]?.values("X-CALENDARSERVER-ISCHEDULE") == [secret])
+        #expect(records["/gamma"]?.values("X-ISchedule-Gateway-Upstream") == [secret])
         let signed = try #require(records["/delta"])
         #expect(signed.values("Recipient") == ["mailto:d@delta.test"])
         let verifier = DKIMVerifier(keys: KeyLocator(sources: [.privateExchange: FixedKeyRecords(records: [KeyRecord.text(for: upstreamKey.publicKey)])]))

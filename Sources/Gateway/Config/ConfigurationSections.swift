@@ -86,7 +86,7 @@ struct ConfigurationSections {
             guard let secret = try reader.secret("upstream-secret", environment: environment, required: requireSecrets) else {
                 throw ConfigurationError(key: reader.key("upstream-secret"), problem: "missing (required by upstream-trust: shared-secret)")
             }
-            trust = .sharedSecret(header: try reader.string("upstream-secret-header", default: "X-CALENDARSERVER-ISCHEDULE"), secret: secret)
+            trust = .sharedSecret(header: try reader.string("upstream-secret-header", default: "X-ISchedule-Gateway-Upstream"), secret: secret)
         case "dkim":
             guard let keyReader = try reader.section("upstream-dkim-key") else {
                 throw ConfigurationError(key: reader.key("upstream-dkim-key"), problem: "missing (required by upstream-trust: dkim)")

@@ -36,7 +36,7 @@ public struct GatewayConfiguration: Sendable {
     enum UpstreamTrust: Sendable, Equatable {
         /// Nothing added: allowed only for loopback upstreams.
         case none
-        /// A header carrying a secret the upstream checks (Apple's `X-CALENDARSERVER-ISCHEDULE`).
+        /// A header carrying a secret the upstream (or the proxy in front of it) checks.
         case sharedSecret(header: String, secret: String)
         /// Re-signed with a local key the upstream knows by private exchange.
         case dkim(domain: String, key: SigningKey)
