@@ -44,7 +44,9 @@ import TestSupport
         #expect(healthy.output.contains("  first\tsigns\t2048-bit\tDNS: published\t"), "\(healthy.output)")
 
         // Stage 1: a new key, listed last, beside the old one with its mode.
-        let started = try gateway(["dkim", "rotate", "--domain", "example.com", "--selector", "second"])
+        // (run from the configuration's directory with a relative --config, as an administrator would)
+        let started = try CLIRunner.run(["dkim", "rotate", "--domain", "example.com", "--selector", "second", "--config", "gateway.yaml"],
+                                        in: directory)
         #expect(started.status == 0, "\(started.output)\(started.stderr)")
         #expect(started.output.contains("stage 1 of 3: new key second for example.com"), "\(started.output)")
         let record = try #require(started.output.split(separator: "\n").first { $0.hasPrefix("second._domainkey.example.com. IN TXT ") })

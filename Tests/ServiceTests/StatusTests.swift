@@ -4,7 +4,8 @@ import TestSupport
 
 /// `ischedule-gateway status` and the status page against a running gateway: our domain as
 /// senders see it through NSD (SRV, TLS verified, capabilities, key published), a remote domain
-/// delivered and one whose circuit opened with a delivery queued; then the gateway stopped.
+/// delivered and one whose circuit opened with a delivery queued (its receiver answers 503);
+/// then the gateway stopped.
 @Suite(.serialized) struct StatusTests {
     @Test func statusShowsOurDomainsAndEachRemoteDomain() throws {
         let certificates = try TestCertificates()
@@ -15,7 +16,7 @@ import TestSupport
                                             "--out", directory.appendingPathComponent("keys").path])
         #expect(keygen.status == 0)
         let record = keygen.output.split(separator: "\n").first { $0.hasPrefix("gw._domainkey.alpha.test.") } ?? ""
-        let httpsPort = freeLoopbackPort(), deadPort = freeLoopbackPort()
+        let httpsPort = freeLoopbackPort()
         let dns = try TestDNSServer(zones: ["alpha.test": """
             @ IN SOA ns.alpha.test. h.alpha.test. 1 3600 600 86400 60
             @ IN NS ns.alpha.test.
@@ -50,7 +51,7 @@ import TestSupport
               peer.test:
                 uri: \(receiver.url())
               dead.test:
-                uri: http://127.0.0.1:\(deadPort)/ischedule
+                uri: \(receiver.url("/status/503"))
             dns:
               servers: [\(dns.server)]
             tls:
@@ -65,7 +66,8 @@ import TestSupport
             """
         let gateway = try GatewayProcess(configuration: configuration, directory: directory, listeners: 2)
         let file = directory.appendingPathComponent("gateway.yaml").path
-        let port = gateway.ports[1]
+        // Listeners print in the order they come up: take the plain-http one by its URL.
+        let port = try #require(gateway.listening.first { $0.hasPrefix("http://") }.flatMap { $0.split(separator: ":").last.flatMap { UInt16($0) } })
         for recipient in ["mailto:bob@peer.test", "mailto:carol@dead.test"] {
             let answer = try RawHTTPConnection.exchange(
                 port: port, path: "/outbound",
@@ -79,7 +81,7 @@ import TestSupport
         for expected in ["alpha.test: ok", "receiver: https://gw.alpha.test:\(httpsPort)/.well-known/ischedule", "tls: verified",
                          "capabilities: serial 1, versions 1.0", "key gw (signs): gw._domainkey.alpha.test published",
                          "peer.test\tlast: delivered ", "circuit: closed\tqueue: empty",
-                         "dead.test\tlast: pending ", "no receiver reachable", "circuit: open for ", "queue: 1 pending, 0 held"] {
+                         "dead.test\tlast: failed ", "answered HTTP 503", "circuit: open for ", "queue: 1 pending, 0 held"] {
             #expect(status.output.contains(expected), "\(expected) in \(status.output)")
         }
 

@@ -83,7 +83,8 @@ struct GatewayAssembly: Sendable {
                 let queue: Result<[DomainSummary], any Error>
                 do { queue = .success(try await store.summary()) } catch { queue = .failure(error) }
                 return StatusReport.make(activity: metrics.activity.snapshot, circuits: delivery.current.circuit.snapshot(), queue: queue,
-                                         localDomains: routed.current.outbound.localDomains.keys.sorted(), now: clock.milliseconds())
+                                         localDomains: Set(routed.current.keyring.signers.keys).union(routed.current.outbound.localDomains.keys).sorted(),
+                                         now: clock.milliseconds())
             },
             metrics: metrics)
     }

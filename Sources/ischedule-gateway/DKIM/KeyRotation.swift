@@ -193,7 +193,7 @@ struct KeyRotation {
 
     /// `file` as the configuration should name it: relative to the configuration's directory when inside it.
     private func relativeToConfiguration(_ file: String) -> String {
-        let directory = (configuration.source as NSString).deletingLastPathComponent
+        let directory = URL(fileURLWithPath: configuration.source).deletingLastPathComponent().standardizedFileURL.path
         return file.hasPrefix(directory + "/") ? String(file.dropFirst(directory.count + 1)) : file
     }
 
