@@ -1,20 +1,21 @@
-/// Group commit: enqueues that arrive while a commit is running wait and go together in the next
-/// transaction, so N concurrent requests cost one durable commit (one fsync), not N.
-actor EnqueueBatcher {
-    /// Commits every group of a batch in one transaction; returns each group's new ids, in order.
-    typealias Commit = @Sendable ([[NewDelivery]]) async throws -> [[Int64]]
+/// Group commit: writes that arrive while a commit is running wait and go together in the next
+/// transaction, so N concurrent requests cost one durable commit (one fsync), not N. Used by
+/// the queue (enqueues) and the replay ledger (records of fresh requests).
+actor GroupCommit<Item: Sendable, Output: Sendable> {
+    /// Commits every item of a batch in one transaction; returns each item's output, in order.
+    typealias Commit = @Sendable ([Item]) async throws -> [Output]
 
     private let commit: Commit
-    private var waiting: [(deliveries: [NewDelivery], continuation: CheckedContinuation<[Int64], any Error>)] = []
+    private var waiting: [(item: Item, continuation: CheckedContinuation<Output, any Error>)] = []
     private var flushing = false
 
     init(commit: @escaping Commit) {
         self.commit = commit
     }
 
-    func submit(_ deliveries: [NewDelivery]) async throws -> [Int64] {
+    func submit(_ item: Item) async throws -> Output {
         try await withCheckedThrowingContinuation { continuation in
-            waiting.append((deliveries, continuation))
+            waiting.append((item, continuation))
             if !flushing {
                 flushing = true
                 Task { await self.flush() }
@@ -27,8 +28,8 @@ actor EnqueueBatcher {
             let batch = waiting
             waiting = []
             do {
-                let ids = try await commit(batch.map(\.deliveries))
-                for (entry, entryIDs) in zip(batch, ids) { entry.continuation.resume(returning: entryIDs) }
+                let outputs = try await commit(batch.map(\.item))
+                for (entry, output) in zip(batch, outputs) { entry.continuation.resume(returning: output) }
             } catch {
                 for entry in batch { entry.continuation.resume(throwing: error) }
             }

@@ -9,14 +9,14 @@ internal import PostgresNIO
 /// runs out. Instances' clocks must agree within a small fraction of `delivery.lease` (NTP).
 final class PostgresDeliveryStore: DeliveryStore {
     let database: PostgresDatabase
-    private let batcher: EnqueueBatcher
+    private let batcher: GroupCommit<[NewDelivery], [Int64]>
     private let instance: String
 
     init(database: PostgresDatabase, instance: String = ProcessInfo.processInfo.hostName) {
         self.database = database
         self.instance = instance
         // One statement per batch: one round trip and one commit for every request waiting.
-        batcher = EnqueueBatcher { batch in
+        batcher = GroupCommit { batch in
             var ids = try await database.query(Self.insert(batch.flatMap { $0 })).map { try $0.decode(Int64.self) }.sorted()[...]
             return batch.map { group in
                 defer { ids = ids.dropFirst(group.count) }

@@ -7,7 +7,7 @@ internal import Synchronization
 /// enqueues are committed together (group commit), one fsync for many requests.
 public final class SQLiteDeliveryStore: DeliveryStore {
     let pool: DatabasePool
-    private let batcher: EnqueueBatcher
+    private let batcher: GroupCommit<[NewDelivery], [Int64]>
     private let directory: String
     /// The last health verdict and when it was taken (probes are at most one every 2 s).
     private let lastHealth = Mutex<(at: Int64, problem: String?)>((0, nil))
@@ -62,7 +62,7 @@ public final class SQLiteDeliveryStore: DeliveryStore {
         }
         try migrator.migrate(pool)
         let writer = pool
-        batcher = EnqueueBatcher { batch in
+        batcher = GroupCommit { batch in
             try await writer.write { db in
                 try batch.map { group in
                     try group.map { delivery in

@@ -3,10 +3,16 @@ internal import Foundation
 internal import GRDB
 
 /// The replay ledger in the gateway's state database (the SQLite file in the data directory that
-/// the queue also uses, through a connection pool and a migration of its own), written with
-/// `synchronous = FULL` so that a request accepted before a crash is still refused after it.
+/// the queue also uses, through a connection pool and a migration of its own). A fresh request's
+/// record is durable before it is forwarded (`synchronous = FULL`), so a request accepted before a
+/// crash is still refused after it; concurrent requests share that commit (group commit: one
+/// fsync for all). The answer is written without a sync of its own: it is durable with the next
+/// commit that syncs the write-ahead log (WAL frames are synced in order) or at the checkpoint.
+/// A crash before that loses only the stored answer: the record stays, and a re-signed retry is
+/// forwarded again (the same as a crash during the forward).
 struct SQLiteReplayLedger: ReplayLedger {
     let pool: DatabasePool
+    private let records: GroupCommit<ReplayCache.Record, Void>
 
     init(path: String) throws {
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
@@ -35,6 +41,19 @@ struct SQLiteReplayLedger: ReplayLedger {
             try db.execute(sql: "ALTER TABLE replay ADD COLUMN recipients TEXT NOT NULL DEFAULT ''")
         }
         try migrator.migrate(pool)
+        let writer = pool
+        records = GroupCommit { batch in
+            try await writer.write { db in
+                for record in batch {
+                    try db.execute(sql: """
+                        INSERT INTO replay (domain, message_id, signature, recipients, expires) VALUES (?, ?, ?, ?, ?)
+                        ON CONFLICT (domain, message_id) DO UPDATE SET signature = excluded.signature,
+                            recipients = excluded.recipients, expires = MAX(replay.expires, excluded.expires)
+                        """, arguments: [record.domain, record.messageID, record.signature, record.recipients, record.expires])
+                }
+            }
+            return batch.map { _ in () }
+        }
     }
 
     func load(now: Int64) async throws -> [ReplayCache.Record] {
@@ -48,21 +67,24 @@ struct SQLiteReplayLedger: ReplayLedger {
 
     /// One gateway per SQLite file: the cache in front has seen every request, so this only writes.
     func remember(_ record: ReplayCache.Record, now: Int64) async throws -> ReplayCache.Record? {
-        try await pool.write { db in
-            try db.execute(sql: """
-                INSERT INTO replay (domain, message_id, signature, recipients, expires) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (domain, message_id) DO UPDATE SET signature = excluded.signature,
-                    recipients = excluded.recipients, expires = MAX(replay.expires, excluded.expires)
-                """, arguments: [record.domain, record.messageID, record.signature, record.recipients, record.expires])
-        }
+        try await records.submit(record)
         return nil
     }
 
     func complete(domain: String, messageID: String, answer: GatewayResponse) async throws {
         let headers = answer.storedHeaders
-        try await pool.write { db in
-            try db.execute(sql: "UPDATE replay SET answer_status = ?, answer_headers = ?, answer_body = ? WHERE domain = ? AND message_id = ?",
-                           arguments: [answer.status, headers, Data(answer.body), domain.lowercased(), messageID])
+        try await pool.writeWithoutTransaction { db in
+            // Not synced now: the next durable commit (or the checkpoint) carries it.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            let written = Result {
+                try db.inTransaction {
+                    try db.execute(sql: "UPDATE replay SET answer_status = ?, answer_headers = ?, answer_body = ? WHERE domain = ? AND message_id = ?",
+                                   arguments: [answer.status, headers, Data(answer.body), domain.lowercased(), messageID])
+                    return .commit
+                }
+            }
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try written.get()
         }
     }
 
