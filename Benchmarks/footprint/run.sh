@@ -46,3 +46,20 @@ unstripped="$(dirname "$binary")/../release/ischedule-gateway"
 [ -f "$unstripped" ] && echo "binary size, unstripped build:      $(size "$unstripped")"
 echo "RSS idle after start:               $idle"
 echo "RSS idle after 200 requests:        $warm   (target <= 40 MB)"
+# What the resident memory is: anonymous (heap, stacks) against file-backed (code and data of the
+# binary and its libraries, clean pages the kernel can drop), and the largest mappings.
+kb() { awk -v k="$1" 'BEGIN { printf "%.1f MB", k / 1024 }'; }
+echo "  of which anonymous:               $(kb "$(awk '/^RssAnon/ { print $2 }' "/proc/$pid/status")")"
+echo "  of which file-backed:             $(kb "$(awk '/^RssFile/ { print $2 }' "/proc/$pid/status")")"
+python3 - "$pid" <<'PY'
+import collections, re, sys
+resident, current = collections.Counter(), None
+for line in open(f"/proc/{sys.argv[1]}/smaps"):
+    fields = line.split()
+    if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+        current = (fields[5] if len(fields) > 5 else "[anonymous]") + ("  (code)" if "x" in fields[1] else "")
+    elif fields[0] == "Rss:":
+        resident[current] += int(fields[1])
+for name, size in resident.most_common(6):
+    print(f"    {size / 1024:5.1f} MB  {name}")
+PY

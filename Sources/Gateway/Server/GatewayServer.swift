@@ -42,7 +42,7 @@ public enum GatewayServer {
     private static func run(configuration: GatewayConfiguration, assembly: GatewayAssembly, readiness: Readiness,
                             certificates: [Int: ListenerCertificates], reloader: ConfigurationReload?, logger: Logger) async throws {
         try await assembly.replay.restore()
-        if configuration.intake.secret == nil {
+        if configuration.intake.secret == nil, configuration.listeners.contains(where: \.servesIntake) {
             logger.warning("outbound intake has no secret: only the address allow-list protects \(configuration.intake.path)")
         }
         let routers = (withIntake: assembly.routes.router(intake: true), withoutIntake: assembly.routes.router(intake: false))
