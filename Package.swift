@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "ischedule-gateway", targets: ["ischedule-gateway"]),
         .executable(name: "dkim-benchmark", targets: ["dkim-benchmark"]),
         .executable(name: "queue-benchmark", targets: ["queue-benchmark"]),
+        .executable(name: "signed-requests", targets: ["signed-requests"]),
         .library(name: "ISchedule", targets: ["ISchedule"]),
         .library(name: "DKIM", targets: ["DKIM"]),
         .library(name: "Transport", targets: ["Transport"]),
@@ -81,6 +82,7 @@ let package = Package(
         .executableTarget(name: "queue-benchmark", dependencies: [
             "Gateway", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
         ], path: "Benchmarks/queue-benchmark", swiftSettings: strict),
+        .executableTarget(name: "signed-requests", dependencies: ["DKIM"], path: "Benchmarks/signed-requests", swiftSettings: strict),
 
         // libFuzzer targets (see README "Fuzzing"); without -DFUZZING they replay corpus files.
         .target(name: "FuzzSupport", path: "Fuzz/FuzzSupport", swiftSettings: strict),

@@ -36,4 +36,33 @@ struct InstallScriptTests {
         #expect(second.exitStatus == 0 && second.log.contains("keeping the existing"))
         #expect(try String(contentsOfFile: stage.path + "/etc/ischedule-gateway/gateway.yaml", encoding: .utf8) == "# the administrator's\n")
     }
+
+    @Test("build-deb: a package with the binary, the unit, the configuration as a conffile (root:root in the archive, the postinst hands it to the service group) and Debian 12 dependencies")
+    func debianPackage() throws {
+        let repository = ReleaseBuildTests.repository
+        let out = try CLIRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let build = try ChildProcess("/usr/bin/env", ["DEB_OUT=\(out.path)", "DPKG_DEB_COMPRESSOR_TYPE=gzip", "DPKG_DEB_COMPRESSOR_LEVEL=1", "bash",
+                                                      repository.appendingPathComponent("deploy/build-deb.sh").path, GatewayBinary.url.path],
+                                     logPath: out.path + ".log")
+        _ = build.waitForExit(timeout: 300)
+        #expect(build.exitStatus == 0, "\(build.log)")
+        let package = try #require(build.log.split(separator: "\n").last.map(String.init))
+        #expect(package.hasPrefix(out.path + "/ischedule-gateway_") && package.hasSuffix(".deb"), "\(build.log)")
+        func dpkgDeb(_ arguments: [String]) throws -> String {
+            let process = try ChildProcess("/usr/bin/dpkg-deb", arguments, logPath: out.path + "-dpkg-\(UUID().uuidString).log")
+            _ = process.waitForExit(timeout: 120)
+            return process.log
+        }
+        let info = try dpkgDeb(["--info", package])
+        #expect(info.contains("Package: ischedule-gateway") && info.contains("Depends: libc6 (>= 2.36), libssl3, libcurl4, libsqlite3-0, libxml2"),
+                "\(info)")
+        #expect(info.contains("conffiles") && info.contains("postinst"), "\(info)")
+        let contents = try dpkgDeb(["--contents", package])
+        for entry in ["-rwxr-xr-x root/root", "./usr/bin/ischedule-gateway", "./lib/systemd/system/ischedule-gateway.service",
+                      "-rw-r----- root/root", "./etc/ischedule-gateway/gateway.yaml", "./usr/share/doc/ischedule-gateway/README.md"] {
+            #expect(contents.contains(entry), "\(entry) in \(contents)")
+        }
+        #expect(try dpkgDeb(["--info", package, "conffiles"]).contains("/etc/ischedule-gateway/gateway.yaml"))
+    }
 }
