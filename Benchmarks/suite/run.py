@@ -232,6 +232,17 @@ def hold_connections(port, count):
     return held
 
 
+def inbound_refusals(port):
+    """The gateway's inbound outcomes other than ok, from /metrics (what wrk counts as non-2xx and why)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        text = b""
+        while chunk := s.recv(65536):
+            text += chunk
+    found = re.findall(r'ischedule_requests_total\{direction="inbound",outcome="([^"]+)"\} (\d+)', text.decode(errors="replace"))
+    return {outcome: int(count) for outcome, count in found if outcome != "ok"}
+
+
 def gateway_config(work, upstream, remotes="", extra=""):
     return f"""listeners:
   - url: http://127.0.0.1:{{port}}
@@ -323,6 +334,9 @@ server {{ listen 127.0.0.1:{proxy_port} backlog=4096; keepalive_requests 1000000
         gateway_rounds.append(result)
         nginx_rounds.append(measured(proxy.pids + [upstream.process.pid], lambda: wrk(
             f"http://127.0.0.1:{proxy_port}", inbound_script, options.seconds, 32, {"REQUESTS": requests, "OFFSET": "0"})))
+    refusals = inbound_refusals(gateway_port)
+    if refusals:
+        print(f"inbound answers other than ok, by the gateway's own metrics: {refusals}")
     if offset > options.requests:
         print(f"note: the rounds used {offset} requests of {options.requests}; the rest were replays (refused, counted as non-2xx)")
 

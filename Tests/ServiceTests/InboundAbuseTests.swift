@@ -12,6 +12,30 @@ struct InboundAbuseTests {
         [("Originator", originator), ("Recipient", recipients.joined(separator: ",")), ("Content-Type", ITIP.contentType("REQUEST"))]
     }
 
+    @Test("a request the cache forgot (its domain over the quota) is still refused as a replay: the ledger keeps it until x=")
+    func replayOfAForgottenRequest() throws {
+        let bed = try InboundBed(limits: ["replay-cache-entries": "100", "replay-entries-per-domain": "10"])
+        defer { _ = bed.stop() }
+        // The soonest-expiring entry (x= in 10 minutes, the others in an hour) is the first the quota evicts.
+        let first = try bed.signedInvite(to: ["mailto:bob@beta.test"], signer: RemoteSigner(domain: "alpha.test", lifetime: 600),
+                                         messageID: "forgotten-0")
+        #expect(try bed.post(first.headers, body: first.body).status == 200)
+        for index in 1..<15 {
+            let next = try bed.signedInvite(to: ["mailto:bob@beta.test"], messageID: "forgotten-\(index)")
+            #expect(try bed.post(next.headers, body: next.body).status == 200)
+        }
+        let replayed = try bed.post(first.headers, body: first.body)
+        #expect(replayed.status == 403 && replayed.text.contains("replayed"), "\(replayed.text)")
+        #expect(bed.upstream.records.count == 15, "each request forwarded once, the replay never")
+        // A re-signed retry of it (same id, new signature) gets the first answer, not a second delivery.
+        let retry = try RemoteSigner(domain: "alpha.test").sign(
+            [("Originator", "mailto:alice@alpha.test"), ("Recipient", "mailto:bob@beta.test"), ("Content-Type", ITIP.contentType("REQUEST"))],
+            body: first.body, messageID: "forgotten-0", now: Int64(Date().timeIntervalSince1970) + 1)
+        let answered = try bed.post(retry, body: first.body)
+        #expect(answered.status == 200, "\(answered.text)")
+        #expect(bed.upstream.records.count == 15)
+    }
+
     @Test("a stranger cannot fill the replay cache: nothing is kept for unhosted recipients, a domain over its quota evicts only itself, also after a restart")
     func replayCacheFlood() throws {
         let bed = try InboundBed(limits: ["replay-cache-entries": "100", "replay-entries-per-domain": "10"])

@@ -56,13 +56,14 @@ final class ReplayProtection: Sendable {
                 return .unavailable
             }
             guard let existing else { return .fresh }
-            // Another instance sharing the ledger has (or had) this request.
+            // The ledger knows this request: another instance sharing it has (or had) it, or the
+            // cache forgot it (quotas) while the ledger keeps it until its x=.
             cache.forget(domain: domain, messageID: messageID)
             return Self.judge(existing, signature: signature, recipients: recipients)
         }
     }
 
-    /// The verdict on a request whose (domain, message id) another instance recorded first.
+    /// The verdict on a request whose (domain, message id) the ledger recorded first.
     static func judge(_ existing: ReplayCache.Record, signature: String, recipients: String) -> Admission {
         if !existing.recipients.isEmpty, !recipients.isEmpty, existing.recipients != recipients { return .conflict }
         if existing.signature == signature { return .replay }

@@ -12,7 +12,7 @@ internal import GRDB
 /// forwarded again (the same as a crash during the forward).
 struct SQLiteReplayLedger: ReplayLedger {
     let pool: DatabasePool
-    private let records: GroupCommit<ReplayCache.Record, Void>
+    private let records: GroupCommit<(record: ReplayCache.Record, now: Int64), ReplayCache.Record?>
 
     init(path: String) throws {
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
@@ -43,17 +43,36 @@ struct SQLiteReplayLedger: ReplayLedger {
         try migrator.migrate(pool)
         let writer = pool
         records = GroupCommit { batch in
-            try await writer.write { db in
-                for record in batch {
-                    try db.execute(sql: """
-                        INSERT INTO replay (domain, message_id, signature, recipients, expires) VALUES (?, ?, ?, ?, ?)
-                        ON CONFLICT (domain, message_id) DO UPDATE SET signature = excluded.signature,
-                            recipients = excluded.recipients, expires = MAX(replay.expires, excluded.expires)
-                        """, arguments: [record.domain, record.messageID, record.signature, record.recipients, record.expires])
-                }
-            }
-            return batch.map { _ in () }
+            try await writer.write { db in try batch.map { try Self.record($0.record, now: $0.now, in: db) } }
         }
+    }
+
+    /// Writes a fresh request's record, unless the ledger holds a live one of the same (domain,
+    /// message id) that decides it: the cache in front forgets (quotas, capacity) while the
+    /// ledger keeps every record until its `x=`, so a replay of a forgotten request is still
+    /// caught here. A live record is returned when it is the same request (same signature), has
+    /// an answer, or names other recipients; a re-signed retry of a request that ended without
+    /// an answer takes its record over.
+    private static func record(_ record: ReplayCache.Record, now: Int64, in db: Database) throws -> ReplayCache.Record? {
+        let arguments: StatementArguments = [record.domain, record.messageID, record.signature, record.recipients, record.expires]
+        try db.execute(sql: """
+            INSERT INTO replay (domain, message_id, signature, recipients, expires) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (domain, message_id) DO NOTHING
+            """, arguments: arguments)
+        if db.changesCount == 1 { return nil }
+        if let row = try Row.fetchOne(db, sql: "SELECT * FROM replay WHERE domain = ? AND message_id = ? AND expires >= ?",
+                                      arguments: [record.domain, record.messageID, now]) {
+            let existing = ReplayCache.Record(domain: row["domain"], messageID: row["message_id"], signature: row["signature"],
+                                              recipients: row["recipients"], expires: row["expires"], answer: answer(row))
+            let otherRecipients = !existing.recipients.isEmpty && !record.recipients.isEmpty && existing.recipients != record.recipients
+            if existing.signature == record.signature || existing.answer != nil || otherRecipients { return existing }
+        }
+        // Expired, or a retry of a request that ended without an answer: this request takes the record.
+        try db.execute(sql: """
+            UPDATE replay SET signature = ?3, recipients = ?4, expires = MAX(expires, ?5), answer_status = NULL,
+                answer_headers = NULL, answer_body = NULL WHERE domain = ?1 AND message_id = ?2
+            """, arguments: arguments)
+        return nil
     }
 
     func load(now: Int64) async throws -> [ReplayCache.Record] {
@@ -65,10 +84,8 @@ struct SQLiteReplayLedger: ReplayLedger {
         }
     }
 
-    /// One gateway per SQLite file: the cache in front has seen every request, so this only writes.
     func remember(_ record: ReplayCache.Record, now: Int64) async throws -> ReplayCache.Record? {
-        try await records.submit(record)
-        return nil
+        try await records.submit((record, now))
     }
 
     func complete(domain: String, messageID: String, answer: GatewayResponse) async throws {
