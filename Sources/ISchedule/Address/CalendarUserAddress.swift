@@ -12,28 +12,66 @@ public struct CalendarUserAddress: Sendable, Hashable, CustomStringConvertible {
 
     public init?(_ raw: String) {
         let trimmed = raw.trimmingBlanks
+        // Addresses are ASCII nearly always: read byte by byte (the hot path of every ATTENDEE);
+        // anything else by Characters, with the same rules.
+        guard let parsed = Self.ascii(trimmed) ?? Self.characters(trimmed) else { return nil }
+        (text, scheme, normalized) = (trimmed, parsed.scheme, parsed.normalized)
+    }
+
+    /// The reading by Characters, for any text (the byte-level one covers ASCII, with the same rules).
+    static func characters(_ trimmed: String) -> (scheme: String, normalized: String)? {
         guard !trimmed.isEmpty, !trimmed.contains(where: { $0 == " " || $0 == "\t" || $0 == "," || $0 == "<" || $0 == ">" })
         else { return nil }
-        text = trimmed
-        if let colon = trimmed.firstIndex(of: ":"), Self.isScheme(trimmed[..<colon]) {
-            scheme = trimmed[..<colon].lowercased()
+        if let colon = trimmed.firstIndex(of: ":"), isScheme(trimmed[..<colon]) {
+            let scheme = trimmed[..<colon].lowercased()
             let rest = trimmed[trimmed.index(after: colon)...]
             guard !rest.isEmpty else { return nil }
-            if scheme == "mailto" {
-                // No `?query` or `;parameters`: what the gateway checked (the domain) must be what it
-                // forwards, and `mailto:ann@peer.test?x=@example.com` reads differently to others.
-                guard !rest.contains(where: { $0 == "?" || $0 == ";" }), Self.isMailbox(rest) else { return nil }
-                normalized = "mailto:" + rest.lowercased()
-            } else {
-                normalized = scheme + ":" + rest
-            }
-        } else if Self.isMailbox(Substring(trimmed)) {
-            scheme = "mailto"
-            normalized = "mailto:" + trimmed.lowercased()
-        } else {
+            guard scheme == "mailto" else { return (scheme, scheme + ":" + rest) }
+            // No `?query` or `;parameters`: what the gateway checked (the domain) must be what it
+            // forwards, and `mailto:ann@peer.test?x=@example.com` reads differently to others.
+            guard !rest.contains(where: { $0 == "?" || $0 == ";" }), isMailbox(rest) else { return nil }
+            return (scheme, "mailto:" + rest.lowercased())
+        }
+        guard isMailbox(Substring(trimmed)) else { return nil }
+        return ("mailto", "mailto:" + trimmed.lowercased())
+    }
+
+    /// The byte-level reading of an all-ASCII address: nil when `text` is not ASCII or not an
+    /// address (`characters` then decides: it refuses what this refused).
+    static func ascii(_ text: String) -> (scheme: String, normalized: String)? {
+        let bytes = Array(text.utf8)
+        guard bytes.allSatisfy({ $0 < 0x80 }),
+              !bytes.isEmpty, !bytes.contains(where: { $0 == 0x20 || $0 == 0x09 || $0 == 0x2C || $0 == 0x3C || $0 == 0x3E }) else {
             return nil
         }
+        func lower(_ slice: ArraySlice<UInt8>) -> String {
+            String(decoding: slice.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
+        }
+        if let colon = bytes.firstIndex(of: 0x3A), isScheme(bytes[..<colon]) {
+            let scheme = lower(bytes[..<colon]), rest = bytes[(colon + 1)...]
+            guard !rest.isEmpty else { return nil }
+            guard scheme == "mailto" else { return (scheme, scheme + ":" + String(decoding: rest, as: UTF8.self)) }
+            guard !rest.contains(where: { $0 == 0x3F || $0 == 0x3B }), isMailbox(rest) else { return nil }
+            return (scheme, "mailto:" + lower(rest))
+        }
+        guard isMailbox(bytes[...]) else { return nil }
+        return ("mailto", "mailto:" + lower(bytes[...]))
     }
+
+    private static func isScheme(_ bytes: ArraySlice<UInt8>) -> Bool {
+        guard let first = bytes.first, isASCIILetter(first) else { return false }
+        return bytes.allSatisfy { isASCIILetter($0) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2B || $0 == 0x2D || $0 == 0x2E }
+    }
+
+    private static func isMailbox(_ bytes: ArraySlice<UInt8>) -> Bool {
+        guard let at = bytes.lastIndex(of: 0x40) else { return false }
+        let local = bytes[..<at], domain = bytes[(at + 1)...]
+        return !local.isEmpty && !domain.isEmpty
+            && domain.allSatisfy { isASCIILetter($0) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x2E || $0 == 0x5F }
+            && domain.first != 0x2E && domain.last != 0x2E
+    }
+
+    private static func isASCIILetter(_ byte: UInt8) -> Bool { (byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A }
 
     /// The domain of a `mailto:` address (text after `@`, lower case); nil for other schemes.
     public var domain: String? {
@@ -63,6 +101,9 @@ public struct CalendarUserAddress: Sendable, Hashable, CustomStringConvertible {
 extension StringProtocol {
     /// The text without leading and trailing SP/HT/CR/LF.
     var trimmingBlanks: String {
+        func blank(_ byte: UInt8?) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
+        let bytes = Substring(self).utf8
+        if !blank(bytes.first), !blank(bytes.last) { return String(self) }
         var slice = Substring(self)
         while let first = slice.first, first == " " || first == "\t" || first == "\r" || first == "\n" || first == "\r\n" {
             slice.removeFirst()

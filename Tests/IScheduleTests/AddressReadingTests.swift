@@ -1,0 +1,47 @@
+import Testing
+import TestSupport
+@testable import ISchedule
+
+/// The byte-level reading of ASCII addresses (the hot path of every ATTENDEE) against the
+/// Character-level reading it stands in for: the same verdict and the same normal form for every
+/// input, from real spellings to generated near-misses.
+@Suite struct AddressReadingTests {
+    static let samples = [
+        "mailto:bob@example.org", "MailTo:Bob@Example.ORG", "bob@example.org", "mailto:", "mailto:@x", "mailto:a@", "mailto:a@.x",
+        "mailto:a@x.", "mailto:a@b@c", "mailto:a@x?y", "mailto:a@x;p", "https://cal.example.com/u/1", "urn:uuid:0b7e6d0a",
+        "1abc:x@y", "a+b.c-d:rest", "mailto:a_b@sub_domain.test", "x", "", ":", "mailto:a b@x", "mailto:a,b@x", "<mailto:a@x>",
+        "mailto:a@x-y.z", "MAILTO:A@X", "tel:+1-555-0100", "mailto:first.last+tag@example.co.uk",
+    ]
+
+    @Test func bytesAndCharactersAgreeOnEveryInput() {
+        var generator = SeededGenerator(seed: 20261126)
+        let alphabet = Array("aZ09:@.-_+;?,<> \tmailto/".unicodeScalars)
+        var inputs = Self.samples
+        for _ in 0..<20_000 {
+            var text = Self.samples.randomElement(using: &generator) ?? ""
+            for _ in 0..<Int.random(in: 1...3, using: &generator) {
+                var scalars = Array(text.unicodeScalars)
+                let position = Int.random(in: 0...scalars.count, using: &generator)
+                switch Int.random(in: 0..<3, using: &generator) {
+                case 0: scalars.insert(alphabet.randomElement(using: &generator)!, at: position)
+                case 1: if position < scalars.count { scalars.remove(at: position) }
+                default: if position < scalars.count { scalars[position] = alphabet.randomElement(using: &generator)! }
+                }
+                text = String(String.UnicodeScalarView(scalars))
+            }
+            inputs.append(text)
+        }
+        var accepted = 0
+        for input in inputs {
+            let bytes = CalendarUserAddress.ascii(input), characters = CalendarUserAddress.characters(input)
+            #expect(bytes?.scheme == characters?.scheme && bytes?.normalized == characters?.normalized, "\(input.debugDescription)")
+            if bytes != nil { accepted += 1 }
+        }
+        #expect(accepted > 1_000, "the inputs must exercise acceptance too, not only refusals: \(accepted)")
+    }
+
+    @Test func nonASCIIAddressesAreReadByCharacters() {
+        #expect(CalendarUserAddress.ascii("mailto:jörg@münchen.example") == nil)
+        #expect(CalendarUserAddress("mailto:Jörg@München.example")?.normalized == "mailto:jörg@münchen.example")
+    }
+}
