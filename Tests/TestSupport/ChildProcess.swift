@@ -87,6 +87,19 @@ public final class ChildProcess: @unchecked Sendable {
 
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
+    /// The port of the first complete `ready PORT` line the child printed, waiting up to 5 s;
+    /// nil when it exits first or never says so. Only a line ended by its newline counts: a read
+    /// can land between Python's writes of "ready " and the number.
+    public func announcedPort() -> UInt16? {
+        for _ in 0..<200 {
+            let lines = log.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+            if let line = lines.first(where: { $0.hasPrefix("ready ") }) { return UInt16(line.dropFirst(6)) }
+            guard isRunning else { return nil }
+            usleep(25_000)
+        }
+        return nil
+    }
+
     deinit { stop() }
 }
 

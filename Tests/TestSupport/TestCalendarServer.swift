@@ -25,9 +25,7 @@ public final class TestCalendarServer: @unchecked Sendable {
         recordFile = base + ".jsonl"
         _ = FileManager.default.createFile(atPath: recordFile, contents: nil)
         process = try ChildProcess("/usr/bin/env", ["python3", script, recordFile], logPath: base + ".log")
-        for _ in 0..<200 where process.isRunning && !process.log.contains("ready ") { usleep(25_000) }
-        guard let line = process.log.split(separator: "\n").first(where: { $0.hasPrefix("ready ") }),
-              let port = UInt16(line.dropFirst(6)) else {
+        guard let port = process.announcedPort() else {
             let output = process.log
             process.stop()
             throw ChildProcessError("calendar test server did not start: \(output)")

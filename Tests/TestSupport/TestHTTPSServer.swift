@@ -52,10 +52,7 @@ public final class TestHTTPSServer: @unchecked Sendable {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("https-\(UUID().uuidString).log").path
         let command = launcher + ["/usr/bin/env", "python3", script, cert, key] + (keyDirectory.map { [$0] } ?? [])
         process = try ChildProcess(command[0], Array(command.dropFirst()), logPath: log)
-        for _ in 0..<200 where process.isRunning && !process.log.contains("ready ") { usleep(25_000) }
-        guard let line = process.log.split(separator: "\n").first(where: { $0.hasPrefix("ready ") }),
-              let port = UInt16(line.dropFirst(6))
-        else {
+        guard let port = process.announcedPort() else {
             let output = process.log
             process.stop()
             throw ChildProcessError("HTTPS test server did not start: \(output)")

@@ -15,8 +15,7 @@ public final class TestSMTPServer: @unchecked Sendable {
             let port = freeLoopbackPort()
             let log = FileManager.default.temporaryDirectory.appendingPathComponent("smtp-\(UUID().uuidString).log").path
             let candidate = try ChildProcess("/usr/bin/env", ["python3", script, String(port), mode.rawValue, cert, key], logPath: log)
-            for _ in 0..<200 where candidate.isRunning && !candidate.log.contains("ready ") { usleep(25_000) }
-            if candidate.log.contains("ready ") {
+            if candidate.announcedPort() == port {
                 self.port = port
                 self.process = candidate
                 return
