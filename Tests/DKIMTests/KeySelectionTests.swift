@@ -121,4 +121,37 @@ import TestSupport
         #expect(try await store.keyRecords(domain: "..", selector: "x").isEmpty)
         #expect(try await store.keyRecords(domain: "example.org", selector: "../example.org#ischedule2").isEmpty)
     }
+
+    @Test func privateExchangeFilesAreReadAgainOnceChanged() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pe-\(UUID().uuidString)")
+        let file = directory.appendingPathComponent("example.org/sel")
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = PrivateExchangeKeyStore(directory: directory.path)
+        #expect(try await store.keyRecords(domain: "example.org", selector: "sel").isEmpty)
+
+        try "v=DKIM1; p=AAAA\n".write(to: file, atomically: false, encoding: .utf8)
+        #expect(try await store.keyRecords(domain: "example.org", selector: "sel") == ["v=DKIM1; p=AAAA"])
+        #expect(try await store.keyRecords(domain: "example.org", selector: "sel") == ["v=DKIM1; p=AAAA"])
+        // Edited in place, same length: the modification time tells.
+        try "v=DKIM1; p=BBBB\n".write(to: file, atomically: false, encoding: .utf8)
+        #expect(try await store.keyRecords(domain: "example.org", selector: "sel") == ["v=DKIM1; p=BBBB"])
+        // Replaced by rename (a new inode), as editors and deploy tools do.
+        try "# rotated\nv=DKIM1; p=CCCC\n".write(to: file, atomically: true, encoding: .utf8)
+        #expect(try await store.keyRecords(domain: "example.org", selector: "sel") == ["v=DKIM1; p=CCCC"])
+        try FileManager.default.removeItem(at: file)
+        #expect(try await store.keyRecords(domain: "example.org", selector: "sel").isEmpty)
+
+        // A file older than two seconds is kept: while stat shows the same file (here content
+        // changed behind a restored modification time) it is not read again.
+        let old = Date(timeIntervalSinceNow: -3_600)
+        try "v=DKIM1; p=DDDD\n".write(to: file, atomically: false, encoding: .utf8)
+        try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: file.path)
+        #expect(try await store.keyRecords(domain: "example.org", selector: "sel") == ["v=DKIM1; p=DDDD"])
+        try "v=DKIM1; p=EEEE\n".write(to: file, atomically: false, encoding: .utf8)
+        try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: file.path)
+        #expect(try await store.keyRecords(domain: "example.org", selector: "sel") == ["v=DKIM1; p=DDDD"])
+        try FileManager.default.setAttributes([.modificationDate: Date()], ofItemAtPath: file.path)
+        #expect(try await store.keyRecords(domain: "example.org", selector: "sel") == ["v=DKIM1; p=EEEE"])
+    }
 }

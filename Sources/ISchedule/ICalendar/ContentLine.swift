@@ -66,7 +66,8 @@ public enum ContentLineParser {
         func name() -> String? {
             let start = position
             while position < bytes.count && isNameCharacter(bytes[position]) { position += 1 }
-            return position > start ? String(decoding: bytes[start..<position], as: UTF8.self).uppercased() : nil
+            // Name characters are ASCII letters, digits and '-': upper-cased byte by byte.
+            return position > start ? String(decoding: bytes[start..<position].map { $0 >= 0x61 ? $0 - 0x20 : $0 }, as: UTF8.self) : nil
         }
         guard let propertyName = name() else { throw fail("content line does not start with a property name") }
         var parameters: [(name: String, values: [String])] = []
@@ -92,7 +93,7 @@ public enum ContentLineParser {
                     position += 1
                 } else {
                     let start = position
-                    while position < bytes.count, ![UInt8(ascii: ";"), UInt8(ascii: ":"), UInt8(ascii: ","), UInt8(ascii: "\"")].contains(bytes[position]) {
+                    while position < bytes.count, !isParameterDelimiter(bytes[position]) {
                         guard !isControl(bytes[position]) else { throw fail("\(propertyName): control character in a parameter") }
                         position += 1
                     }
@@ -112,6 +113,10 @@ public enum ContentLineParser {
 
     private static func isNameCharacter(_ byte: UInt8) -> Bool {
         (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || byte == UInt8(ascii: "-")
+    }
+
+    private static func isParameterDelimiter(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: ";") || byte == UInt8(ascii: ":") || byte == UInt8(ascii: ",") || byte == UInt8(ascii: "\"")
     }
 
     /// CTL except HTAB (RFC 5545 VALUE-CHAR / QSAFE-CHAR exclude them).

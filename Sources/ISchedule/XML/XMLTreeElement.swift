@@ -20,15 +20,15 @@ public struct XMLTreeElement: Sendable, Equatable {
 
     public func child(_ name: String) -> XMLTreeElement? { children.first { $0.name == name } }
     public func children(_ name: String) -> [XMLTreeElement] { children.filter { $0.name == name } }
-    public var trimmedText: String { text.trimmingCharacters(in: .whitespacesAndNewlines) }
+    /// The text without leading and trailing XML white space (SP, HT, CR, LF).
+    public var trimmedText: String { text.trimmingBlanks }
 
     /// Parses a document; the error names the parser's complaint.
     public static func parse(_ data: [UInt8]) throws(XMLReadError) -> XMLTreeElement {
         guard !data.isEmpty else { throw XMLReadError("empty document") }
         if data.count > 8 * 1024 * 1024 { throw XMLReadError("document larger than 8 MiB") }
-        if data.firstRange(of: Array("<!DOCTYPE".utf8)) != nil || data.firstRange(of: Array("<!ENTITY".utf8)) != nil {
-            throw XMLReadError("documents with a DTD are not accepted")
-        }
+        let markup = Markup(data)
+        if markup.declaresDTD { throw XMLReadError("documents with a DTD are not accepted") }
         // FoundationXML traps on element names with invalid UTF-8 and libxml2 would transcode other
         // declared encodings: iSchedule XML is UTF-8, so anything else is refused up front.
         guard String(validating: data, as: UTF8.self) != nil else { throw XMLReadError("document is not valid UTF-8") }
@@ -37,8 +37,7 @@ public struct XMLTreeElement: Sendable, Equatable {
         }
         // FoundationXML also dereferences NULL for a processing instruction without data: only the
         // leading XML declaration may use `<?`.
-        if let pi = data.firstRange(of: Array("<?".utf8)), pi.lowerBound != leadingDeclarationOffset(data)
-            || data[(pi.lowerBound + 2)...].firstRange(of: Array("<?".utf8)) != nil {
+        if let first = markup.instructions.first, first != leadingDeclarationOffset(data) || markup.instructions.count > 1 {
             throw XMLReadError("processing instructions are not accepted")
         }
         let builder = TreeBuilder()
@@ -51,6 +50,32 @@ public struct XMLTreeElement: Sendable, Equatable {
             throw XMLReadError("not well-formed XML near line \(line)" + (builder.failure.map { ": \($0)" } ?? ""))
         }
         return root
+    }
+}
+
+/// The `<!DOCTYPE`/`<!ENTITY` declarations and `<?` processing instructions of a document, found
+/// in one pass over its bytes.
+private struct Markup {
+    var declaresDTD = false
+    /// Offsets of `<?`; only the first two matter.
+    var instructions: [Int] = []
+
+    init(_ data: [UInt8]) {
+        var index = data.startIndex
+        while index < data.endIndex - 1 {
+            if data[index] == UInt8(ascii: "<") {
+                switch data[index + 1] {
+                case UInt8(ascii: "!"):
+                    let rest = data[(index + 2)...]
+                    if rest.starts(with: "DOCTYPE".utf8) || rest.starts(with: "ENTITY".utf8) { declaresDTD = true }
+                case UInt8(ascii: "?"):
+                    instructions.append(index)
+                    if instructions.count > 1 { return }
+                default: break
+                }
+            }
+            index += 1
+        }
     }
 }
 

@@ -279,7 +279,7 @@ final class CurlTransfer: @unchecked Sendable {
         _ = ischedule_curl_easy_getinfo_long(handle, CURLINFO_HTTP_VERSION, &version)
         let headers = headerLines.dropFirst().compactMap { line -> HeaderField? in
             guard let colon = line.firstIndex(of: ":") else { return nil }
-            return HeaderField(name: String(line[..<colon]), value: line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+            return HeaderField(name: String(line[..<colon]), value: String(ASCII.trimmingWhitespace(line[line.index(after: colon)...])))
         }
         return .success(HTTPClientResponse(status: status, headers: headers, body: body,
                                            httpVersion: version == Int(CURL_HTTP_VERSION_2_0) ? "2" : "1.1",
@@ -304,8 +304,8 @@ private func curlHeader(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ cou
     guard let data, let context else { return 0 }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
     let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(data).assumingMemoryBound(to: UInt8.self), count: size * count)
-    let line = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .newlines)
-    if !line.isEmpty { transfer.receiveHeader(line) }
+    let line = ASCII.trimmingWhitespace(String(decoding: bytes, as: UTF8.self))
+    if !line.isEmpty { transfer.receiveHeader(String(line)) }
     return size * count
 }
 
