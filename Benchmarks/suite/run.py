@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """The side-by-side benchmark suite: the gateway beside nginx and OpenSSL, in one run.
 
-    python3 Benchmarks/suite/run.py [--seconds 8] [--rounds 3] [--requests 60000] [--binary PATH]
+    python3 Benchmarks/suite/run.py [--seconds 8] [--rounds 3] [--requests 200000] [--binary PATH]
 
 Installs nginx and wrk from Debian when missing (no system service is started), builds the release
 binary (deploy/build-release.sh) and the request signer, then measures on loopback ports chosen at
 run time, rounds interleaved (gateway, nginx, gateway, ...):
   inbound   DKIM-signed 2 KB invitations (RSA-2048, distinct Message-IDs) -> verify -> forward to a
             local upstream (nginx answering a fixed schedule-response), beside nginx proxy_pass of
-            the same requests to the same upstream: req/s, p50/p99, CPU per request, RSS
+            the same requests to the same upstream: req/s, p50/p99, CPU per request, RSS; then
+            both paced at half of the gateway's peak: p99 beside nginx's
   outbound  the intake, one remote recipient per message -> sign -> deliver to a loopback
             receiver, beside `openssl speed -multi N rsa2048` sign/s
   fan-out   one message to 1,000 recipients in 100 remote domains whose receivers answer after
@@ -176,7 +177,9 @@ def wrk(url, script, seconds, connections, environment):
         value, unit = float(match.group(1)), match.group(2)
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
-    return {"rate": rate, "total": total, "refused": refused, "p50": percentile("50"), "p99": percentile("99")}
+    following = re.search(r"^next-offset (\d+)", output, re.M)
+    return {"rate": rate, "total": total, "refused": refused, "p50": percentile("50"), "p99": percentile("99"),
+            "next_offset": int(following.group(1)) if following else None}
 
 
 def measured(pids, body):
@@ -191,8 +194,9 @@ def best(results):
     return max(results, key=lambda r: r["rate"])
 
 
-async def slow_receiver(port, delay, ready):
-    """Answers capabilities at once and every POST after `delay` seconds (fan-out receivers)."""
+async def slow_receiver(hosts, port, delay, ready):
+    """Answers capabilities at once and every POST after `delay` seconds (fan-out receivers), on
+    `port` of every address in `hosts`."""
     async def handle(reader, writer):
         try:
             while True:
@@ -214,7 +218,7 @@ async def slow_receiver(port, delay, ready):
         except (asyncio.IncompleteReadError, ConnectionError):
             writer.close()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", port, backlog=4096)
+    server = await asyncio.start_server(handle, hosts, port, backlog=4096)
     ready.set()
     async with server:
         await server.serve_forever()
@@ -271,7 +275,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--requests", type=int, default=60000, help="signed requests prepared for the inbound rounds")
+    parser.add_argument("--requests", type=int, default=200000, help="signed requests prepared for the inbound rounds")
     parser.add_argument("--binary", help="gateway binary (default: a fresh deploy/build-release.sh build)")
     options = parser.parse_args()
     ensure_tools()
@@ -330,10 +334,18 @@ server {{ listen 127.0.0.1:{proxy_port} backlog=4096; keepalive_requests 1000000
     for _ in range(options.rounds):
         result = measured([gateway.pid], lambda: wrk(f"http://127.0.0.1:{gateway_port}", inbound_script, options.seconds, 32,
                                                      {"REQUESTS": requests, "OFFSET": str(offset)}))
-        offset += result["total"] + 64
+        offset = result["next_offset"]
         gateway_rounds.append(result)
         nginx_rounds.append(measured(proxy.pids + [upstream.process.pid], lambda: wrk(
             f"http://127.0.0.1:{proxy_port}", inbound_script, options.seconds, 32, {"REQUESTS": requests, "OFFSET": "0"})))
+    # Latency at half of the gateway's peak: both paced to the same rate (every connection waits
+    # 32 / rate seconds before each request), p99 beside nginx's.
+    half = best(gateway_rounds)["rate"] / 2
+    pace = {"REQUESTS": requests, "PACE_MS": str(max(1, round(32_000 / half)))}
+    paced = measured([gateway.pid], lambda: wrk(f"http://127.0.0.1:{gateway_port}", inbound_script, options.seconds, 32,
+                                                dict(pace, OFFSET=str(offset))))
+    offset = paced["next_offset"]
+    paced_nginx = wrk(f"http://127.0.0.1:{proxy_port}", inbound_script, options.seconds, 32, dict(pace, OFFSET="0"))
     refusals = inbound_refusals(gateway_port)
     if refusals:
         print(f"inbound answers other than ok, by the gateway's own metrics: {refusals}")
@@ -367,11 +379,14 @@ server {{ listen 127.0.0.1:{proxy_port} backlog=4096; keepalive_requests 1000000
     speed = run(["openssl", "speed", "-multi", str(os.cpu_count()), "-seconds", "3", "rsa2048"])
     openssl_sign = float(re.search(r"^rsa 2048 bits\s+\S+\s+\S+\s+([\d.]+)", speed, re.M).group(1))
 
-    # Fan-out: 1,000 recipients over 100 domains, each receiver answering after 50 ms.
+    # Fan-out: 1,000 recipients over 100 domains, each receiver answering after 50 ms. Each domain's
+    # receiver has an address of its own (127.0.1.N), as 100 domains have 100 servers: the gateway
+    # opens at most 16 connections to one host.
     ready = threading.Event()
-    threading.Thread(target=lambda: asyncio.run(slow_receiver(fan_port, 0.05, ready)), daemon=True).start()
+    hosts = [f"127.0.1.{n + 1}" for n in range(100)]
+    threading.Thread(target=lambda: asyncio.run(slow_receiver(hosts, fan_port, 0.05, ready)), daemon=True).start()
     ready.wait(10)
-    remotes = "\n".join(f"  d{n}.test:\n    uri: http://127.0.0.1:{fan_port}/d{n}/ischedule" for n in range(100))
+    remotes = "\n".join(f"  d{n}.test:\n    uri: http://{hosts[n]}:{fan_port}/d{n}/ischedule" for n in range(100))
     fan_gateway_port = free_port()
     with open(f"{work}/fanout.yaml", "w") as f:
         f.write(gateway_config(work, upstream_port, remotes=remotes, extra="limits:\n  max-recipients: 1000\n")
@@ -384,7 +399,7 @@ server {{ listen 127.0.0.1:{proxy_port} backlog=4096; keepalive_requests 1000000
     fan.wait(timeout=30)
 
     queue = run([f"{tools}/queue-benchmark"], cwd=ROOT)
-    write_report(options, gateway_rounds, nginx_rounds, outbound_rounds, openssl_sign, fan_times,
+    write_report(options, gateway_rounds, nginx_rounds, (paced, paced_nginx), outbound_rounds, openssl_sign, fan_times,
                  (idle_gateway, idle_nginx, loaded_gateway, loaded_nginx), queue)
 
 
@@ -411,13 +426,16 @@ def fan_out(port, recipients):
     return elapsed
 
 
-def write_report(options, gateway_rounds, nginx_rounds, outbound_rounds, openssl_sign, fan_times, memory, queue):
+def write_report(options, gateway_rounds, nginx_rounds, half_load, outbound_rounds, openssl_sign, fan_times, memory, queue):
     g, n, o = best(gateway_rounds), best(nginx_rounds), best(outbound_rounds)
     idle_gateway, idle_nginx, loaded_gateway, loaded_nginx = memory
     fan = min(fan_times)
     rows = [
         ("inbound req/s (verify + forward)", f"{g['rate']:,.0f}", f"nginx proxy_pass {n['rate']:,.0f}", f"{g['rate'] / n['rate']:.3f}", ">= 0.5"),
         ("inbound p50 / p99 ms", f"{g['p50']:.2f} / {g['p99']:.2f}", f"nginx {n['p50']:.2f} / {n['p99']:.2f}", "", ""),
+        (f"inbound p99 ms at half of peak ({half_load[0]['rate']:,.0f} req/s)", f"{half_load[0]['p99']:.2f}",
+         f"nginx {half_load[1]['p99']:.2f} ({half_load[1]['rate']:,.0f} req/s)",
+         f"+{half_load[0]['p99'] - half_load[1]['p99']:.2f} ms", "<= +2 ms"),
         ("inbound CPU ms per request", f"{g['cpu_ms']:.3f}", f"nginx (proxy + upstream) {n['cpu_ms']:.3f}", f"{g['cpu_ms'] / max(n['cpu_ms'], 1e-9):.1f}", ""),
         ("inbound refused (non-2xx) in best round", f"{g['refused']}", f"nginx {n['refused']}", "", "0"),
         ("outbound msgs/s (sign + send)", f"{o['rate']:,.0f}", f"openssl rsa2048 sign/s, {os.cpu_count()} cores {openssl_sign:,.0f}",
