@@ -1,6 +1,6 @@
 /// Group commit: writes that arrive while a commit is running wait and go together in the next
 /// transaction, so N concurrent requests cost one durable commit (one fsync), not N. Used by
-/// the queue (enqueues) and the replay ledger (records of fresh requests).
+/// the queue (enqueues) and the replay ledger (records of fresh requests, and their answers).
 actor GroupCommit<Item: Sendable, Output: Sendable> {
     /// Commits every item of a batch in one transaction; returns each item's output, in order.
     typealias Commit = @Sendable ([Item]) async throws -> [Output]

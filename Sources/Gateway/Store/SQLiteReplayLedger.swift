@@ -7,12 +7,14 @@ internal import GRDB
 /// record is durable before it is forwarded (`synchronous = FULL`), so a request accepted before a
 /// crash is still refused after it; concurrent requests share that commit (group commit: one
 /// fsync for all). The answer is written without a sync of its own: it is durable with the next
-/// commit that syncs the write-ahead log (WAL frames are synced in order) or at the checkpoint.
+/// commit that syncs the write-ahead log (WAL frames are synced in order) or at the checkpoint;
+/// answers that arrive together share a transaction too.
 /// A crash before that loses only the stored answer: the record stays, and a re-signed retry is
 /// forwarded again (the same as a crash during the forward).
 struct SQLiteReplayLedger: ReplayLedger {
     let pool: DatabasePool
     private let records: GroupCommit<(record: ReplayCache.Record, now: Int64), ReplayCache.Record?>
+    private let answers: GroupCommit<(domain: String, messageID: String, answer: GatewayResponse), Void>
 
     init(path: String) throws {
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
@@ -44,6 +46,26 @@ struct SQLiteReplayLedger: ReplayLedger {
         let writer = pool
         records = GroupCommit { batch in
             try await writer.write { db in try batch.map { try Self.record($0.record, now: $0.now, in: db) } }
+        }
+        answers = GroupCommit { batch in
+            try await writer.writeWithoutTransaction { db in
+                // Not synced now: the next durable commit (or the checkpoint) carries them.
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                let written = Result {
+                    try db.inTransaction {
+                        for (domain, messageID, answer) in batch {
+                            try db.execute(sql: """
+                                UPDATE replay SET answer_status = ?, answer_headers = ?, answer_body = ?
+                                WHERE domain = ? AND message_id = ?
+                                """, arguments: [answer.status, answer.storedHeaders, Data(answer.body), domain.lowercased(), messageID])
+                        }
+                        return .commit
+                    }
+                }
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+                try written.get()
+            }
+            return batch.map { _ in () }
         }
     }
 
@@ -89,20 +111,7 @@ struct SQLiteReplayLedger: ReplayLedger {
     }
 
     func complete(domain: String, messageID: String, answer: GatewayResponse) async throws {
-        let headers = answer.storedHeaders
-        try await pool.writeWithoutTransaction { db in
-            // Not synced now: the next durable commit (or the checkpoint) carries it.
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            let written = Result {
-                try db.inTransaction {
-                    try db.execute(sql: "UPDATE replay SET answer_status = ?, answer_headers = ?, answer_body = ? WHERE domain = ? AND message_id = ?",
-                                   arguments: [answer.status, headers, Data(answer.body), domain.lowercased(), messageID])
-                    return .commit
-                }
-            }
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-            try written.get()
-        }
+        try await answers.submit((domain, messageID, answer))
     }
 
     /// Nothing to do: the cache in front of a one-gateway ledger knows the request is no longer in flight.
