@@ -44,6 +44,7 @@ CAPABILITIES = ('<?xml version="1.0" encoding="utf-8"?><query-result xmlns="urn:
                 '</calendar-data><attachments><inline/></attachments><max-content-length>1048576</max-content-length>'
                 '<max-recipients>100</max-recipients></capabilities></query-result>')
 STARTED = []
+ANALYSIS_HEADING = "## Where the time goes"
 
 
 def free_port():
@@ -123,11 +124,13 @@ def cpu_seconds(pids):
     return total
 
 
-def rss_mb(pids):
+def rss_mb(pids, field="VmRSS"):
+    """Resident memory in MB (`field` of /proc/PID/status: VmRSS, or RssAnon for the part that is
+    not file-backed code and data)."""
     total = 0
     for pid in pids:
         try:
-            total += next(int(line.split()[1]) for line in open(f"/proc/{pid}/status") if line.startswith("VmRSS"))
+            total += next(int(line.split()[1]) for line in open(f"/proc/{pid}/status") if line.startswith(field + ":"))
         except OSError:
             pass
     return total / 1024
@@ -325,6 +328,7 @@ server {{ listen 127.0.0.1:{proxy_port} backlog=4096; keepalive_requests 1000000
     wait_for_port(gateway_port, f"{work}/gateway.log")
     time.sleep(2)
     idle_gateway, idle_nginx = rss_mb([gateway.pid]), rss_mb(proxy.pids)
+    idle_anonymous = rss_mb([gateway.pid], "RssAnon"), rss_mb(proxy.pids, "RssAnon")
 
     requests = f"{work}/requests.bin"
     print(run([f"{tools}/signed-requests", str(options.requests), partner_key, "alpha.test", "bench", "mailto:bob@beta.test",
@@ -400,7 +404,7 @@ server {{ listen 127.0.0.1:{proxy_port} backlog=4096; keepalive_requests 1000000
 
     queue = run([f"{tools}/queue-benchmark"], cwd=ROOT)
     write_report(options, gateway_rounds, nginx_rounds, (paced, paced_nginx), outbound_rounds, openssl_sign, fan_times,
-                 (idle_gateway, idle_nginx, loaded_gateway, loaded_nginx), queue)
+                 (idle_gateway, idle_nginx, loaded_gateway, loaded_nginx, idle_anonymous), queue)
 
 
 def fan_out(port, recipients):
@@ -428,7 +432,7 @@ def fan_out(port, recipients):
 
 def write_report(options, gateway_rounds, nginx_rounds, half_load, outbound_rounds, openssl_sign, fan_times, memory, queue):
     g, n, o = best(gateway_rounds), best(nginx_rounds), best(outbound_rounds)
-    idle_gateway, idle_nginx, loaded_gateway, loaded_nginx = memory
+    idle_gateway, idle_nginx, loaded_gateway, loaded_nginx, idle_anonymous = memory
     fan = min(fan_times)
     rows = [
         ("inbound req/s (verify + forward)", f"{g['rate']:,.0f}", f"nginx proxy_pass {n['rate']:,.0f}", f"{g['rate'] / n['rate']:.3f}", ">= 0.5"),
@@ -442,6 +446,7 @@ def write_report(options, gateway_rounds, nginx_rounds, half_load, outbound_roun
          f"{o['rate'] / openssl_sign:.3f}", ">= 0.8"),
         ("fan-out 1,000 rcpts / 100 domains, 50 ms receivers", f"{fan * 1000:.0f} ms", "50 ms", f"{fan / 0.05:.1f} x", "<= 3 x"),
         ("RSS idle MB", f"{idle_gateway:.1f}", f"nginx {idle_nginx:.1f}", "", "<= 40"),
+        ("  of which anonymous (not file-backed) MB", f"{idle_anonymous[0]:.1f}", f"nginx {idle_anonymous[1]:.1f}", "", ""),
         ("RSS with 1,000 keep-alive connections MB", f"{loaded_gateway:.1f}", f"nginx {loaded_nginx:.1f}", "", "<= 150"),
     ]
     widths = [max(len(str(row[i])) for row in rows + [("measure", "gateway", "beside", "ratio", "target")]) for i in range(5)]
@@ -453,7 +458,11 @@ def write_report(options, gateway_rounds, nginx_rounds, half_load, outbound_roun
     print(table)
     print(f"inbound rounds, req/s: {rounds}")
     print(queue.strip())
-    with open(os.path.join(ROOT, "BENCHMARKS.md"), "w") as f:
+    # The written analysis below the figures (from its heading on) is kept from run to run.
+    path = os.path.join(ROOT, "BENCHMARKS.md")
+    previous = open(path).read() if os.path.exists(path) else ""
+    analysis = previous[previous.index(ANALYSIS_HEADING):] if ANALYSIS_HEADING in previous else ""
+    with open(path, "w") as f:
         f.write(f"""# Benchmarks
 
 Measured by `python3 Benchmarks/suite/run.py` (--seconds {options.seconds} --rounds {options.rounds}) on
@@ -469,7 +478,7 @@ Queue (`queue-benchmark`):
 ```
 {queue.strip()}
 ```
-""")
+""" + ("\n" + analysis if analysis else ""))
     print("written: BENCHMARKS.md")
 
 

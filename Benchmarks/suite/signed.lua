@@ -1,8 +1,9 @@
 -- wrk script: sends the pre-signed requests of $REQUESTS (each a line with its length in bytes,
 -- then the raw request), each once from $OFFSET on; the two threads take alternate ones and each
 -- keeps only its own. Prints "next-offset N", the first index no thread used, for the next round
--- (threads do not send equally). With $PACE_MS, every connection waits that long before each
--- request: a paced load instead of as fast as possible.
+-- (threads do not send equally). With $PACE_MS, every connection waits a random time with that
+-- mean before each request (exponentially distributed: arrivals as independent clients make
+-- them, not the synchronized bursts a fixed delay gives): a paced load instead of as fast as possible.
 local requests = {}
 local total = 0
 local threads = {}
@@ -23,6 +24,7 @@ function init(args)
   end
   file:close()
   index = tonumber(os.getenv("OFFSET") or "0") + id
+  math.randomseed(os.time() + id)
 end
 
 function request()
@@ -33,7 +35,7 @@ end
 
 local pace = tonumber(os.getenv("PACE_MS") or "")
 if pace then
-  function delay() return pace end
+  function delay() return math.floor(-math.log(1 - math.random()) * pace) end
 end
 
 function done(summary, latency, requests)

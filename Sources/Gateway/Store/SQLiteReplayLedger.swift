@@ -98,11 +98,16 @@ struct SQLiteReplayLedger: ReplayLedger {
     }
 
     func load(now: Int64) async throws -> [ReplayCache.Record] {
+        // Read through a cursor: one row at a time becomes a record (all rows at once, as GRDB
+        // rows, took 140 MB at a restart with 77,000 records).
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM replay WHERE expires >= ?", arguments: [now]).map { row in
-                ReplayCache.Record(domain: row["domain"], messageID: row["message_id"], signature: row["signature"],
-                                   recipients: row["recipients"], expires: row["expires"], answer: Self.answer(row))
+            var records: [ReplayCache.Record] = []
+            let rows = try Row.fetchCursor(db, sql: "SELECT * FROM replay WHERE expires >= ?", arguments: [now])
+            while let row = try rows.next() {
+                records.append(ReplayCache.Record(domain: row["domain"], messageID: row["message_id"], signature: row["signature"],
+                                                  recipients: row["recipients"], expires: row["expires"], answer: Self.answer(row)))
             }
+            return records
         }
     }
 
