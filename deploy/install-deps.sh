@@ -16,8 +16,10 @@
 #   libxml2-utils         xmllint: a test validates deploy/apple-ccs-remoteservers.xml against Apple's DTD
 #   postgresql            the server the shared-store tests start (initdb in a temporary directory, a
 #                         loopback port chosen at run time); no system cluster is started
+#   postfix               the MTA the mail-filter tests start (their own config_directory, loopback
+#                         ports, in the foreground); installed unconfigured, no system service
 set -euo pipefail
-packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev libc6-dev openssl pkg-config nsd python3 nghttp2-server iproute2 util-linux libxml2-utils postgresql)
+packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev libc6-dev openssl pkg-config nsd python3 nghttp2-server iproute2 util-linux libxml2-utils postgresql postfix)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -41,6 +43,8 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
   $sudo chmod 755 "$guard"
 fi
 trap '[ -n "$guard" ] && $sudo rm -f "$guard"' EXIT
+# Postfix asks what kind of mail system this is: none (the tests configure their own instances).
+echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 python_helpers

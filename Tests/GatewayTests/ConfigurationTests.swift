@@ -62,6 +62,8 @@ struct ConfigurationTests {
         ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\ndns:\n  servers: [resolver.example]", "dns.servers[0]: 'resolver.example' is not an IPv4 address"),
         ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\nlimits:\n  max-redirects: 50", "limits.max-redirects: 50 is outside 0…10"),
         ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\nimip:\n  smtp-url: mail.example.com\n  from: a@b", "imip.smtp-url: 'mail.example.com' is not smtp://HOST[:PORT]"),
+        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\nimip-intake:\n  reinject-url: smtps://127.0.0.1:465", "imip-intake.reinject-url: 'smtps://127.0.0.1:465' is not smtp://HOST[:PORT]"),
+        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\nimip-intake:\n  reinject: smtp://127.0.0.1:10026", "imip-intake.reinject-url: missing"),
         ("listeners: [\n", "not valid YAML"),
         ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\ndelivery:\n  retry-initial: 200ms", "delivery.retry-initial: 200ms is outside 1.0…86400.0 seconds"),
         ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\ndelivery:\n  retry-initial: 1m\n  retry-maximum: 30s", "delivery.retry-maximum: is shorter than delivery.retry-initial"),

@@ -46,6 +46,21 @@ struct DeliveryStoreTests {
         }
     }
 
+    @Test("a submission committed with a key is committed once, however often it comes", arguments: Kind.allCases)
+    func enqueueOnce(kind: Kind) async throws {
+        try await withStore(kind) { store in
+            let records = [delivery("a.test", due: 0), delivery("b.test", due: 0)]
+            #expect(try await store.enqueueOnce(records, key: "imip-intake:1"))
+            #expect(try await !store.enqueueOnce(records, key: "imip-intake:1"))
+            #expect(try await !store.enqueueOnce([delivery("c.test", due: 0)], key: "imip-intake:1"))
+            #expect(try await store.statistics().counts[.pending] == 2)
+            // Another key, and keyless enqueues, are not affected.
+            #expect(try await store.enqueueOnce([delivery("c.test", due: 0)], key: "imip-intake:2"))
+            _ = try await store.enqueue([delivery("d.test", due: 0), delivery("d.test", due: 0)])
+            #expect(try await store.list(state: .pending, limit: 10).map(\.domain).sorted() == ["a.test", "b.test", "c.test", "d.test", "d.test"])
+        }
+    }
+
     @Test("claims are leases: due only, oldest first, excluded domains skipped, expired leases come back", arguments: Kind.allCases)
     func leases(kind: Kind) async throws {
         try await withStore(kind) { store in

@@ -19,7 +19,7 @@ import TestSupport
         init(listener: String = "- url: http://127.0.0.1:0") throws {
             upstream = try TestCalendarServer()
             receiver = try TestCalendarServer()
-            func zone(_ name: String) -> String { "@ IN SOA ns.\(name). h.\(name). 1 3600 600 86400 60\n@ IN NS ns.\(name).\nns IN A 127.0.0.1\n" }
+            func zone(_ name: String) -> String { zoneHead(name) }
             dns = try TestDNSServer(zones: ["late.test": zone("late.test")])
             let directory = GatewayProcess.temporaryDirectory("reload")
             file = directory.appendingPathComponent("gateway.yaml")

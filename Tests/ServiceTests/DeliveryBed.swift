@@ -23,7 +23,7 @@ final class DeliveryBed: @unchecked Sendable {
         let certificates = try TestCertificates()
         let tls = try certificates.issue("localhost", subjectAltNames: ["DNS:localhost", "IP:127.0.0.1"])
         smtp = try TestSMTPServer(mode: .starttls, cert: tls.cert, key: tls.key)
-        func zone(_ name: String) -> String { "@ IN SOA ns.\(name). h.\(name). 1 3600 600 86400 60\n@ IN NS ns.\(name).\nns IN A 127.0.0.1\n" }
+        func zone(_ name: String) -> String { zoneHead(name) }
         var zones = ["plain.test": zone("plain.test")]
         for name in srvToReceiver { zones[name] = zone(name) + "_ischedule._tcp IN SRV 0 0 \(receiver.port) localhost.\n" }
         dns = try TestDNSServer(zones: zones)
@@ -84,14 +84,7 @@ final class DeliveryBed: @unchecked Sendable {
 
     /// Waits (bounded) until `condition` holds.
     @discardableResult
-    func wait(seconds: Double, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(50_000)
-        }
-        return condition()
-    }
+    func wait(seconds: Double, _ condition: () -> Bool) -> Bool { waitUntil(seconds: seconds, condition) }
 
     /// Runs `ischedule-gateway queue …` against this gateway's configuration.
     func queue(_ arguments: [String]) throws -> (status: Int32, output: String) {

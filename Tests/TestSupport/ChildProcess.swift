@@ -103,6 +103,22 @@ public final class ChildProcess: @unchecked Sendable {
     deinit { stop() }
 }
 
+/// Runs a program to its end (bounded: `timeout` seconds), its output in `log`; returns the output,
+/// throws with its tail when it fails or hangs.
+@discardableResult
+public func runToEnd(_ executable: String, _ arguments: [String], log: String, timeout: Double = 60) throws -> String {
+    let child = try ChildProcess(executable, arguments, logPath: log)
+    guard let status = child.waitForExit(timeout: timeout) else {
+        child.stop()
+        throw ChildProcessError("\(executable) \(arguments.joined(separator: " ")) did not finish within \(Int(timeout)) s")
+    }
+    let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+    guard status == 0 else {
+        throw ChildProcessError("\(executable) \(arguments.joined(separator: " ")) exited \(status): \(output.suffix(1_000))")
+    }
+    return output
+}
+
 public struct ChildProcessError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }

@@ -60,7 +60,7 @@ public final class TestPostgresServer: @unchecked Sendable {
         }
         let asUser = Self.dropRoot(owning: directory, files: ["server.pem", "server.key", "pwfile"])
         let data = directory + "/data"
-        try Self.runToEnd(asUser.executable, asUser.prefix + ["\(bin)/initdb", "-D", data, "-U", user] + authentication + ["-E", "UTF8",
+        try runToEnd(asUser.executable, asUser.prefix + ["\(bin)/initdb", "-D", data, "-U", user] + authentication + ["-E", "UTF8",
                                                               "--no-sync", "--no-instructions"], log: directory + "/initdb.log")
         port = freeLoopbackPort()
         process = try ChildProcess(asUser.executable, asUser.prefix + [
@@ -68,7 +68,7 @@ public final class TestPostgresServer: @unchecked Sendable {
             "-c", "max_connections=200", "-c", "shared_buffers=32MB", "-c", "log_min_messages=warning",
         ] + options, logPath: directory + "/postgres.log")
         for _ in 0..<200 {
-            if (try? Self.runToEnd("\(bin)/pg_isready", ["-q", "-h", "127.0.0.1", "-p", String(port)], log: directory + "/isready.log")) != nil {
+            if (try? runToEnd("\(bin)/pg_isready", ["-q", "-h", "127.0.0.1", "-p", String(port)], log: directory + "/isready.log")) != nil {
                 return
             }
             guard process.isRunning else { break }
@@ -91,7 +91,7 @@ public final class TestPostgresServer: @unchecked Sendable {
     public func psql(_ sql: String, database: String) throws -> String {
         guard let bin = Self.binDirectory else { throw ChildProcessError("PostgreSQL is not installed") }
         let log = directory + "/psql-\(UUID().uuidString.prefix(6)).out"
-        try Self.runToEnd("\(bin)/psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", directory, "-p", String(port), "-U", user,
+        try runToEnd("\(bin)/psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", directory, "-p", String(port), "-U", user,
                                           "-d", database, "-c", sql], log: log)
         defer { unlink(log) }
         return (try? String(contentsOfFile: log, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
@@ -116,18 +116,5 @@ public final class TestPostgresServer: @unchecked Sendable {
         guard getuid() == 0, let account = getpwnam("postgres") else { return ("/usr/bin/env", []) }
         for path in [directory] + files.map({ "\(directory)/\($0)" }) { chown(path, account.pointee.pw_uid, account.pointee.pw_gid) }
         return ("/usr/bin/setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", "--"])
-    }
-
-    /// Runs a command to its end (bounded: 60 s), output to `log`; throws on a non-zero exit.
-    private static func runToEnd(_ executable: String, _ arguments: [String], log: String) throws {
-        let child = try ChildProcess(executable, arguments, logPath: log)
-        guard let status = child.waitForExit(timeout: 60) else {
-            child.stop()
-            throw ChildProcessError("\(arguments.first ?? executable) did not finish within 60 s")
-        }
-        guard status == 0 else {
-            throw ChildProcessError("\((arguments.first(where: { $0.hasPrefix("/") }) ?? executable)) exited \(status): "
-                                    + ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").suffix(1_000))
-        }
     }
 }

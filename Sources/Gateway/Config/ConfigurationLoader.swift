@@ -47,7 +47,7 @@ public enum ConfigurationLoader {
         let root = try ConfigReader(yaml: text)
         let log = root.log
         root.allowOnly(["listeners", "data-directory", "log-level", "administrator", "capabilities-serial", "domains",
-                        "outbound", "remote-domains", "dkim", "dns", "tls", "limits", "timeouts", "delivery", "imip",
+                        "outbound", "remote-domains", "dkim", "dns", "tls", "limits", "timeouts", "delivery", "imip", "imip-intake",
                         "store", "store-password", "store-password-env", "status-page"])
         let paths = PathResolver(directory: directory)
         var sections = ConfigurationSections(paths: paths, environment: environment)
@@ -98,6 +98,7 @@ public enum ConfigurationLoader {
             try sections.delivery(try root.section("delivery"))
         }
         let imip = log.collect(nil) { () throws(ConfigurationError) in try sections.imip(try root.section("imip")) }
+        let imipIntake = log.collect(nil) { () throws(ConfigurationError) in try IMIPIntakeSettings.parse(try root.section("imip-intake")) }
         let store = log.collect(nil) { () throws(ConfigurationError) -> StoreSettings? in
             try StoreSettings.parse(root, paths: paths, environment: environment, caFile: caFile)
         }
@@ -113,7 +114,7 @@ public enum ConfigurationLoader {
             listeners: listeners, domains: domains, intake: intake, remotes: remotes, dkim: dkim, limits: limits, timeouts: timeouts,
             dnsServers: dnsServers, caFile: caFile, allowPrivateAddresses: allowPrivate, dataDirectory: paths.absolute(dataDirectory),
             store: store, administrator: administrator, capabilitiesSerial: serial, delivery: delivery, imip: imip,
-            statusPage: statusPage, logLevel: logLevel, source: source)
+            imipIntake: imipIntake, statusPage: statusPage, logLevel: logLevel, source: source)
     }
 }
 

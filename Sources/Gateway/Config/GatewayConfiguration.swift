@@ -163,6 +163,8 @@ public struct GatewayConfiguration: Sendable {
     var capabilitiesSerial: Int
     var delivery: DeliverySettings
     var imip: IMIPSettings?
+    /// `imip-intake`: where the mail filter re-injects what does not go by iSchedule.
+    var imipIntake: IMIPIntakeSettings? = nil
     /// Serve `/status` (HTML) on the intake listeners.
     var statusPage: Bool
     public var logLevel: String

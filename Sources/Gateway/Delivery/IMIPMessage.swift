@@ -38,6 +38,10 @@ enum IMIPMessage {
     ///   - calendar: the iTIP body exactly as it should arrive (sent base64, so byte for byte).
     ///   - date: Unix seconds for the Date header.
     ///   - messageID: left part of the Message-ID (a new UUID when nil).
+    /// Marks the gateway's own iMIP messages: the mail filter (`imip-intake`) passes them on
+    /// unchanged, so a fallback e-mail never goes back to iSchedule (and round again).
+    static let loopGuardHeader = "X-iSchedule-Gateway"
+
     static func build(calendar: [UInt8], message: ITIPMessage, originator: CalendarUserAddress,
                              recipient: CalendarUserAddress, sender: Sender, date: Int64,
                              messageID: String? = nil) throws(BuildError) -> MailSubmission {
@@ -56,6 +60,7 @@ enum IMIPMessage {
             "Date: \(rfc5322Date(date))",
             "Message-ID: <\(messageID)@\(sender.messageIDDomain)>",
             "MIME-Version: 1.0",
+            "\(loopGuardHeader): iMIP fallback",
             "Content-Type: multipart/alternative;",
             " boundary=\"\(boundary)\"",
             "",

@@ -143,6 +143,9 @@ protocol DeliveryStore: QueueInspector, DurableQueue {
     func recoverAbandonedClaims() async throws -> Int
     /// Nil when a commit would succeed now; else what stands in the way (for /healthz).
     func health() async -> String?
+    /// Commits `deliveries` in one transaction unless a submission with the same `key` was
+    /// committed before (an MTA delivering the same mail again): true when committed now.
+    func enqueueOnce(_ deliveries: [NewDelivery], key: String) async throws -> Bool
 }
 
 /// Why a queue operation failed.

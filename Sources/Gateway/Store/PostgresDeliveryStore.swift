@@ -30,6 +30,25 @@ final class PostgresDeliveryStore: DeliveryStore {
         return try await batcher.submit(deliveries)
     }
 
+    func enqueueOnce(_ deliveries: [NewDelivery], key: String) async throws -> Bool {
+        guard let first = deliveries.first else { return false }
+        let createdAt = Int64(Date().timeIntervalSince1970 * 1000)
+        return try await database.transaction { [database] connection in
+            // The unique origin decides, also between instances committing the same mail at once.
+            let claimed = try await connection.query("""
+                INSERT INTO deliveries (kind, state, domain, message_id, originator, recipients, body, created_at, next_attempt_at,
+                                        attempts, last_error, origin)
+                VALUES (\(first.kind.rawValue), 'pending', \(first.domain), \(first.messageID), \(first.originator),
+                        \(first.recipients.joined(separator: "\n")), \(ByteBuffer(bytes: first.body)), \(createdAt), \(first.notBefore),
+                        \(Int64(first.attempts)), \(first.lastError), \(key))
+                ON CONFLICT (origin) DO NOTHING RETURNING id
+                """, logger: database.logger).collect()
+            guard !claimed.isEmpty else { return false }
+            if deliveries.count > 1 { try await connection.query(Self.insert(Array(deliveries.dropFirst())), logger: database.logger) }
+            return true
+        }
+    }
+
     func claim(now: Int64, leaseUntil: Int64, owner: String, limit: Int, excludingDomains: Set<String>) async throws -> [QueuedDelivery] {
         let excluded = Array(excludingDomains)
         let rows = try await database.query("""

@@ -60,6 +60,10 @@ public final class SQLiteDeliveryStore: DeliveryStore {
         migrator.registerMigration("health-v1") { db in
             try db.execute(sql: "CREATE TABLE health (id INTEGER PRIMARY KEY, at INTEGER NOT NULL)")
         }
+        migrator.registerMigration("deliveries-v2") { db in
+            // The submission a record came from (`enqueueOnce`), so that one is never committed twice.
+            try db.execute(sql: "ALTER TABLE deliveries ADD COLUMN origin TEXT; CREATE UNIQUE INDEX deliveries_origin ON deliveries(origin)")
+        }
         try migrator.migrate(pool)
         let writer = pool
         batcher = GroupCommit { batch in
@@ -82,6 +86,22 @@ public final class SQLiteDeliveryStore: DeliveryStore {
     public func enqueue(_ deliveries: [NewDelivery]) async throws -> [Int64] {
         guard !deliveries.isEmpty else { return [] }
         return try await batcher.submit(deliveries)
+    }
+
+    func enqueueOnce(_ deliveries: [NewDelivery], key: String) async throws -> Bool {
+        guard let first = deliveries.first else { return false }
+        return try await pool.writeWithoutTransaction { db in
+            var committed = false
+            try db.inTransaction {
+                try Self.insert(first, into: db, origin: key)
+                // Another record holds the key: this submission was committed before.
+                guard db.changesCount == 1 else { return .rollback }
+                for delivery in deliveries.dropFirst() { try Self.insert(delivery, into: db) }
+                committed = true
+                return .commit
+            }
+            return committed
+        }
     }
 
     func claim(now: Int64, leaseUntil: Int64, owner: String, limit: Int,
@@ -197,14 +217,16 @@ public final class SQLiteDeliveryStore: DeliveryStore {
         return problem
     }
 
-    static func insert(_ delivery: NewDelivery, into db: Database) throws {
+    /// Inserts one record; with an `origin` that another record holds, nothing (`changesCount` 0).
+    static func insert(_ delivery: NewDelivery, into db: Database, origin: String? = nil) throws {
         try db.execute(sql: """
             INSERT INTO deliveries (kind, state, domain, message_id, originator, recipients, body, created_at, next_attempt_at,
-                                    attempts, last_error)
-            VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                    attempts, last_error, origin)
+            VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (origin) DO NOTHING
             """, arguments: [delivery.kind.rawValue, delivery.domain, delivery.messageID, delivery.originator,
                              delivery.recipients.joined(separator: "\n"), Data(delivery.body),
-                             Int64(Date().timeIntervalSince1970 * 1000), delivery.notBefore, delivery.attempts, delivery.lastError])
+                             Int64(Date().timeIntervalSince1970 * 1000), delivery.notBefore, delivery.attempts, delivery.lastError, origin])
     }
 
     static func delivery(_ row: Row) -> QueuedDelivery {

@@ -1,0 +1,55 @@
+public import Logging
+internal import Transport
+
+/// `imip-intake` as a command runs it: the configured pieces around `IMIPIntake`, and the answer
+/// as an exit status by sysexits(3), which Postfix's `pipe(8)` and Exim's pipe transport read.
+public enum MailFilter {
+    /// The exit status and the line for the MTA's log (and a bounce).
+    public struct Result: Sendable, Equatable {
+        public let status: Int32
+        public let message: String
+    }
+
+    public static let ok: Int32 = 0, unavailable: Int32 = 69, temporaryFailure: Int32 = 75, configurationError: Int32 = 78
+
+    /// What stops the filter before it reads the message, if anything.
+    public static func precondition(_ configuration: GatewayConfiguration, recipients: [String]) -> Result? {
+        if configuration.imipIntake == nil {
+            return Result(status: configurationError, message: "imip-intake: the configuration has no imip-intake section (reinject-url)")
+        }
+        if recipients.isEmpty { return Result(status: configurationError, message: "imip-intake: no recipients after --") }
+        return nil
+    }
+
+    public static func run(_ configuration: GatewayConfiguration, sender: String, recipients: [String], message: [UInt8],
+                           logger: Logger) async -> Result {
+        if let stop = precondition(configuration, recipients: recipients) { return stop }
+        guard let settings = configuration.imipIntake else { return Result(status: configurationError, message: "imip-intake: no section") }
+        let curl = CurlThread()
+        defer { curl.shutdown() }
+        let resolver = DNSResolver(configuration: configuration.resolverConfiguration)
+        let discovery = ReceiverDiscovery(resolver: resolver, overrides: Dictionary(
+            configuration.remotes.compactMap { remote in remote.uri.map { (remote.name, $0) } }, uniquingKeysWith: { first, _ in first }))
+        let reinjection = SMTPClient(configuration: SMTPConfiguration(
+            url: settings.reinjectURL, startTLS: .optional, caFile: configuration.caFile,
+            connectTimeoutMilliseconds: Int(configuration.timeouts.connect * 1000),
+            totalTimeoutMilliseconds: Int(configuration.timeouts.remoteRequest * 1000)), thread: curl, resolver: resolver.hostResolver)
+        let outcome: IMIPIntake.Outcome
+        do {
+            outcome = try await StateStores.withOpen(configuration, logger: logger) { stores in
+                await IMIPIntake(signingDomains: Set(configuration.domains.filter { !$0.keys.isEmpty }.map(\.name)),
+                                 localDomains: Set(configuration.domains.map(\.name)), discovery: discovery, queue: stores.queue,
+                                 reinjection: reinjection, clock: .system, logger: logger)
+                    .process(message, envelope: .init(sender: sender, recipients: recipients))
+            }
+        } catch {
+            outcome = .temporaryFailure("the store could not be opened: \(error)")
+        }
+        switch outcome {
+        case .done(let scheduled, let mailed):
+            return Result(status: ok, message: "imip-intake: \(scheduled.count) by iSchedule, \(mailed.count) by e-mail")
+        case .temporaryFailure(let reason): return Result(status: temporaryFailure, message: "imip-intake: \(reason)")
+        case .refused(let reason): return Result(status: unavailable, message: "imip-intake: \(reason)")
+        }
+    }
+}

@@ -1,0 +1,20 @@
+internal import Foundation
+
+/// `imip-intake:`: the mail filter's way back into the MTA. Everything the filter does not send
+/// by iSchedule is handed, unchanged, to `reinject-url`: the MTA's filter-free re-injection
+/// service (Postfix: a second `smtpd` on loopback with `content_filter=` empty), never the port
+/// the filter sits on, or mail would loop.
+struct IMIPIntakeSettings: Sendable, Equatable {
+    var reinjectURL: String
+
+    static func parse(_ reader: ConfigReader?) throws(ConfigurationError) -> IMIPIntakeSettings? {
+        guard let reader else { return nil }
+        reader.allowOnly(["reinject-url"])
+        let url = try reader.requiredString("reinject-url")
+        guard let parts = URLComponents(string: url), parts.scheme?.lowercased() == "smtp", parts.host?.isEmpty == false,
+              parts.path.isEmpty || parts.path == "/" else {
+            throw ConfigurationError(key: reader.key("reinject-url"), problem: "'\(url)' is not smtp://HOST[:PORT]")
+        }
+        return IMIPIntakeSettings(reinjectURL: url)
+    }
+}

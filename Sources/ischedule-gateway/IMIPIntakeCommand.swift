@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import Gateway
+import Logging
+
+/// `ischedule-gateway imip-intake -f SENDER -- RECIPIENT…`: the mail filter between an MTA and
+/// the CalDAV servers that only send e-mail. Reads one message on standard input.
+struct IMIPIntakeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "imip-intake",
+        abstract: "Mail filter: send the iTIP invitations in one e-mail (standard input) by iSchedule where the recipient's domain has it.",
+        discussion: """
+        For Postfix's pipe(8) or Exim's pipe transport. When the message carries an iTIP object
+        (text/calendar with a METHOD) whose organizer (or replying attendee) is in one of our
+        domains, each envelope recipient whose domain publishes iSchedule gets it by iSchedule:
+        queued durably here and delivered, signed, by the running gateway. Every other recipient,
+        and every message that is not such an invitation, goes back to the MTA unchanged through
+        imip-intake.reinject-url. Free-busy requests never come this way.
+        Exit status (sysexits): 0 done; 75 try again later (DNS, the store or the re-injection did
+        not answer; what was queued is not queued twice); 69 the re-injection refused the message
+        for good; 78 the configuration is wrong. Nothing is written on success; every other
+        outcome is one line on standard error.
+        """
+    )
+
+    @Option(help: "Configuration file (YAML).")
+    var config: String?
+
+    @Option(name: .customShort("f"), help: "Envelope sender (Postfix: ${sender}; empty for a bounce).")
+    var sender: String
+
+    @Argument(help: "Envelope recipients (Postfix: ${recipient}), after --.")
+    var recipients: [String] = []
+
+    func run() async throws {
+        let configuration: GatewayConfiguration
+        do { configuration = try ConfigFile.load(config, envFile: nil, requireSecrets: false) } catch {
+            FileHandle.standardError.write(Data("imip-intake: configuration: \(error)\n".utf8))
+            throw ExitCode(MailFilter.configurationError)
+        }
+        if let stop = MailFilter.precondition(configuration, recipients: recipients) {
+            FileHandle.standardError.write(Data((stop.message + "\n").utf8))
+            throw ExitCode(stop.status)
+        }
+        // Far above an MTA's usual size limit (Postfix: 10 MB); a larger message is refused, not cut.
+        let limit = 64 << 20
+        let message = FileHandle.standardInput.readData(ofLength: limit + 1)
+        guard message.count <= limit else {
+            FileHandle.standardError.write(Data("imip-intake: message larger than 64 MiB\n".utf8))
+            throw ExitCode(MailFilter.unavailable)
+        }
+        var logger = Logger(label: "ischedule-gateway")
+        logger.logLevel = .warning
+        let result = await MailFilter.run(configuration, sender: sender, recipients: recipients, message: Array(message), logger: logger)
+        guard result.status == MailFilter.ok else {
+            FileHandle.standardError.write(Data((result.message + "\n").utf8))
+            throw ExitCode(result.status)
+        }
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+@testable import Gateway
+import ISchedule
+import Logging
+import TestSupport
+import Testing
+import Transport
+
+/// The mail filter's decisions against real parts (NSD, a SQLite queue, an SMTP server for the
+/// re-injection): what goes by iSchedule, what goes back unchanged, and when the MTA must wait.
+@Suite struct IMIPIntakeTests {
+    final class Bed: @unchecked Sendable {
+        let dns: TestDNSServer
+        let sink: TestSMTPServer
+        let queue: SQLiteDeliveryStore
+        let curl = CurlThread()
+        let intake: IMIPIntake
+
+        /// alpha.test is ours; beta.test publishes iSchedule; gamma.test has none; the test DNS
+        /// server does not serve delta.test (it answers REFUSED: DNS cannot tell now).
+        init() throws {
+            func zone(_ name: String) -> String { zoneHead(name) }
+            dns = try TestDNSServer(zones: ["beta.test": zone("beta.test") + "_ischedule._tcp IN SRV 0 0 8008 localhost.\n",
+                                            "gamma.test": zone("gamma.test")])
+            let certificates = try TestCertificates()
+            let tls = try certificates.issue("localhost", subjectAltNames: ["DNS:localhost", "IP:127.0.0.1"])
+            sink = try TestSMTPServer(mode: .plain, cert: tls.cert, key: tls.key)
+            queue = try SQLiteDeliveryStore(path: GatewayProcess.temporaryDirectory("intake").appendingPathComponent("q.sqlite").path)
+            let resolver = DNSResolver(configuration: .init(servers: [.init(dns.server)!], timeoutSeconds: 1, attempts: 1))
+            let reinjection = SMTPClient(configuration: SMTPConfiguration(url: "smtp://127.0.0.1:\(sink.port)", startTLS: .optional,
+                                                                          connectTimeoutMilliseconds: 2_000, totalTimeoutMilliseconds: 10_000),
+                                         thread: curl, resolver: resolver.hostResolver)
+            intake = IMIPIntake(signingDomains: ["alpha.test"], localDomains: ["alpha.test"], discovery: ReceiverDiscovery(resolver: resolver),
+                                queue: queue, reinjection: reinjection, clock: .system, logger: Logger(label: "test"))
+        }
+
+        func run(_ message: String, to recipients: [String], from sender: String = "noreply@alpha.test") async -> IMIPIntake.Outcome {
+            await intake.process(Array(message.utf8), envelope: .init(sender: sender, recipients: recipients))
+        }
+
+        func stop() {
+            curl.shutdown()
+            sink.stop()
+            dns.stop()
+        }
+    }
+
+    /// A single-part iTIP e-mail (SabreDAV's plain IMipPlugin form).
+    static func invitation(organizer: String = "alice@alpha.test", method: String = "REQUEST", component: String = "VEVENT",
+                           extraHeader: String = "") -> String {
+        let attendees = ["mailto:bob@beta.test", "mailto:carol@gamma.test"]
+        var calendar = String(decoding: ITIP.calendar(method: method, organizer: "mailto:\(organizer)", attendees: attendees), as: UTF8.self)
+        if component == "VFREEBUSY" {
+            calendar = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nMETHOD:REQUEST\r\nBEGIN:VFREEBUSY\r\nUID:fb-1\r\n"
+                + "DTSTAMP:20261126T120000Z\r\nDTSTART:20261201T000000Z\r\nDTEND:20261202T000000Z\r\nORGANIZER:mailto:\(organizer)\r\n"
+                + "ATTENDEE:mailto:bob@beta.test\r\nEND:VFREEBUSY\r\nEND:VCALENDAR\r\n"
+        }
+        return "From: \(organizer)\r\nSubject: Invitation\r\nMessage-ID: <m-\(UUID().uuidString)@alpha.test>\r\n\(extraHeader)"
+            + "Content-Type: text/calendar; method=\(method); charset=utf-8\r\n\r\n" + calendar
+    }
+
+    @Test func invitationSplitsAndIsQueuedOnce() async throws {
+        let bed = try Bed()
+        defer { bed.stop() }
+        let message = Self.invitation()
+        let outcome = await bed.run(message, to: ["bob@beta.test", "carol@gamma.test", "dan@alpha.test"])
+        #expect(outcome == .done(scheduled: ["bob@beta.test"], mailed: ["carol@gamma.test", "dan@alpha.test"]))
+        let records = try await bed.queue.list(state: .pending, limit: 10)
+        #expect(records.map(\.domain) == ["beta.test"])
+        #expect(records.first?.recipients == ["mailto:bob@beta.test"])
+        #expect(records.first?.originator == "mailto:alice@alpha.test")
+        #expect(records.first.map { String(decoding: $0.body, as: UTF8.self).contains("METHOD:REQUEST") } == true)
+        // Bare LF from a pipe becomes CRLF on the way back; otherwise unchanged.
+        #expect(bed.sink.messages.first?["data"] as? String == message)
+        #expect(bed.sink.messages.first?["to"] as? [String] == ["carol@gamma.test", "dan@alpha.test"])
+
+        // The same message again (an MTA retry): nothing queued twice, the mail goes again.
+        let lf = message.replacingOccurrences(of: "\r\n", with: "\n")
+        #expect(await bed.run(lf, to: ["bob@beta.test", "carol@gamma.test"]) == .done(scheduled: ["bob@beta.test"], mailed: ["carol@gamma.test"]))
+        #expect(try await bed.queue.list(state: .pending, limit: 10).count == 1)
+        #expect(bed.sink.messages.last?["data"] as? String == message)
+    }
+
+    @Test func whatIsNotOursToScheduleGoesBackUnchanged() async throws {
+        let bed = try Bed()
+        defer { bed.stop() }
+        let cases = [
+            ("a plain e-mail", "From: a@alpha.test\r\nSubject: hi\r\n\r\nhello\r\n"),
+            ("an organizer in another domain", Self.invitation(organizer: "zed@elsewhere.test")),
+            ("the gateway's own iMIP fallback", Self.invitation(extraHeader: "X-iSchedule-Gateway: iMIP fallback\r\n")),
+            ("free-busy", Self.invitation(component: "VFREEBUSY")),
+        ]
+        for (what, message) in cases {
+            #expect(await bed.run(message, to: ["bob@beta.test"]) == .done(scheduled: [], mailed: ["bob@beta.test"]), "\(what)")
+        }
+        #expect(try await bed.queue.list(state: nil, limit: 10).isEmpty)
+        #expect(bed.sink.messages.count == cases.count)
+    }
+
+    @Test func theMTAWaitsWhenDNSOrTheReinjectionCannotAnswer() async throws {
+        let bed = try Bed()
+        defer { bed.stop() }
+        // DNS cannot tell whether delta.test has iSchedule: nothing is sent, not even the mail.
+        guard case .temporaryFailure(let reason) = await bed.run(Self.invitation(), to: ["carol@gamma.test", "eve@delta.test"]) else {
+            Issue.record("expected a temporary failure")
+            return
+        }
+        #expect(reason.contains("delta.test"))
+        #expect(bed.sink.messages.isEmpty)
+        // The re-injection answers 451 for one recipient, 550 for another.
+        guard case .temporaryFailure = await bed.run("Subject: x\r\n\r\ny\r\n", to: ["someone@later.test"]) else {
+            Issue.record("expected a temporary failure for 451")
+            return
+        }
+        guard case .refused(let refusal) = await bed.run("Subject: x\r\n\r\ny\r\n", to: ["someone@reject.test"]) else {
+            Issue.record("expected a refusal for 550")
+            return
+        }
+        #expect(refusal.contains("550"))
+    }
+}

@@ -1,0 +1,223 @@
+import DKIM
+import Foundation
+import TestSupport
+import Testing
+
+/// `imip-intake` behind a real Postfix: invitation e-mails from a CalDAV server that only sends
+/// mail go out by iSchedule where the recipient's domain has it, and unchanged by e-mail elsewhere.
+/// Postfix, the gateway and the filter run as `nobody`, as they would as the gateway's own user.
+@Suite("Mail filter (imip-intake) behind Postfix", .serialized)
+struct MailFilterTests {
+    /// alpha.test is ours (signing key, the CalDAV server's domain); beta.test publishes iSchedule
+    /// (SRV to the recording receiver); gamma.test has none.
+    final class World: @unchecked Sendable {
+        let receiver: TestCalendarServer
+        let sink: TestSMTPServer
+        let dns: TestDNSServer
+        let gateway: GatewayProcess
+        let postfix: TestPostfix
+        let key: RSAPrivateKey
+
+        init() throws {
+            receiver = try TestCalendarServer()
+            let certificates = try TestCertificates()
+            let tls = try certificates.issue("localhost", subjectAltNames: ["DNS:localhost", "IP:127.0.0.1"])
+            sink = try TestSMTPServer(mode: .plain, cert: tls.cert, key: tls.key)
+            func zone(_ name: String) -> String { zoneHead(name) }
+            dns = try TestDNSServer(zones: ["beta.test": zone("beta.test") + "_ischedule._tcp IN SRV 0 0 \(receiver.port) localhost.\n",
+                                            "gamma.test": zone("gamma.test")])
+            let directory = GatewayProcess.temporaryDirectory("mailfilter")
+            try FileManager.default.createDirectory(at: directory.appendingPathComponent("keys"), withIntermediateDirectories: true)
+            key = try RSAPrivateKey.generate(bits: 2048)
+            try key.pkcs8PEM.write(to: directory.appendingPathComponent("keys/alpha.pem"), atomically: true, encoding: .utf8)
+            let configuration = directory.appendingPathComponent("gateway.yaml")
+            let binary = GatewayBinary.url.path
+            postfix = try TestPostfix(services: try Self.filterServices(binary: binary, configuration: configuration.path), relayPort: sink.port)
+            gateway = try GatewayProcess(configuration: """
+                listeners:
+                  - url: http://127.0.0.1:0
+                data-directory: data
+                domains:
+                  alpha.test:
+                    dkim-keys:
+                      - selector: gw
+                        private-key: keys/alpha.pem
+                outbound:
+                  allow-from: [127.0.0.1]
+                  allow-private-addresses: true
+                dns:
+                  servers: [\(dns.server)]
+                delivery:
+                  poll-interval: 50ms
+                timeouts:
+                  connect: 2s
+                imip-intake:
+                  reinject-url: smtp://127.0.0.1:\(postfix.reinjectionPort)
+                """, directory: directory, listeners: 1, launcher: Self.asNobody(owning: directory))
+        }
+
+        /// The deployment guide's master.cf lines (deploy/postfix/master.cf), with this test's
+        /// ports, user (nobody instead of ischedule) and paths.
+        static func filterServices(binary: String, configuration: String) throws -> String {
+            let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("deploy/postfix/master.cf")
+            return try String(contentsOf: file, encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix("#") }.joined(separator: "\n")
+                .replacingOccurrences(of: "127.0.0.1:10025", with: "127.0.0.1:SUBMISSION_PORT")
+                .replacingOccurrences(of: "127.0.0.1:10026", with: "127.0.0.1:REINJECTION_PORT")
+                .replacingOccurrences(of: "user=ischedule", with: "user=nobody")
+                .replacingOccurrences(of: "/usr/bin/ischedule-gateway", with: binary)
+                .replacingOccurrences(of: "/etc/ischedule-gateway/gateway.yaml", with: configuration)
+        }
+
+        /// Runs the gateway as nobody, owner of its directory (keys, data), as the pipe runs the filter.
+        static func asNobody(owning directory: URL) -> [String] {
+            _ = try? Process.run(URL(fileURLWithPath: "/bin/chown"), arguments: ["-R", "nobody:nogroup", directory.path]).waitUntilExit()
+            _ = chmod(directory.appendingPathComponent("keys/alpha.pem").path, 0o600)
+            return ["/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+        }
+
+        /// Hands a message to Postfix's submission port, as the CalDAV server would (smtplib).
+        func submit(_ message: String, from sender: String, to recipients: [String]) throws {
+            let script = """
+                import smtplib, sys
+                with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=20) as s:
+                    s.sendmail(sys.argv[2], sys.argv[3].split(","), sys.stdin.buffer.read())
+                """
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", "-c", script, String(postfix.submissionPort), sender, recipients.joined(separator: ",")]
+            let input = Pipe()
+            process.standardInput = input
+            try process.run()
+            input.fileHandleForWriting.write(Data(message.utf8))
+            try input.fileHandleForWriting.close()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else { throw ChildProcessError("submission to Postfix failed") }
+        }
+
+        func mails(to address: String) -> [[String: Any]] {
+            sink.messages.filter { ($0["to"] as? [String])?.contains(address) == true }
+        }
+
+        func posts(for address: String) -> [TestCalendarServer.Record] {
+            receiver.records.filter { $0.values("Recipient").contains { $0.contains(address) } }
+        }
+
+        func wait(seconds: Double, _ condition: () -> Bool) -> Bool { waitUntil(seconds: seconds, condition) }
+
+        var logs: String { "gateway:\n\(gateway.log.suffix(2_000))\npostfix:\n\(postfix.log.suffix(3_000))" }
+
+        func stop() {
+            postfix.stop()
+            _ = gateway.stop()
+            receiver.stop()
+            sink.stop()
+            dns.stop()
+        }
+    }
+
+    /// A Nextcloud-style invitation (Symfony Mailer: text and HTML, the calendar attached as
+    /// `text/calendar; method=REQUEST`, base64) from alice@alpha.test.
+    static func invitation(messageID: String, attendees: [String]) -> String {
+        let calendar = String(decoding: ITIP.calendar(method: "REQUEST", organizer: "mailto:alice@alpha.test",
+                                                      attendees: attendees.map { "mailto:\($0)" }), as: UTF8.self)
+        let encoded = Data(calendar.utf8).base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn,
+                                                                         .endLineWithLineFeed])
+        return """
+            From: Alice via Nextcloud <noreply@alpha.test>\r
+            Reply-To: alice@alpha.test\r
+            To: \(attendees.joined(separator: ", "))\r
+            Subject: Invitation: Planning meeting\r
+            Date: Thu, 26 Nov 2026 10:00:00 +0000\r
+            Message-ID: <\(messageID)@alpha.test>\r
+            MIME-Version: 1.0\r
+            Content-Type: multipart/mixed; boundary="=_outer"\r
+            \r
+            --=_outer\r
+            Content-Type: multipart/alternative; boundary="=_inner"\r
+            \r
+            --=_inner\r
+            Content-Type: text/plain; charset=utf-8\r
+            Content-Transfer-Encoding: quoted-printable\r
+            \r
+            Alice invited you to Planning meeting.\r
+            --=_inner\r
+            Content-Type: text/html; charset=utf-8\r
+            Content-Transfer-Encoding: quoted-printable\r
+            \r
+            <p>Alice invited you to <b>Planning meeting</b>.</p>\r
+            --=_inner--\r
+            \r
+            --=_outer\r
+            Content-Type: text/calendar; method=REQUEST; charset=utf-8; name=event.ics\r
+            Content-Disposition: attachment; filename=event.ics\r
+            Content-Transfer-Encoding: base64\r
+            \r
+            \(encoded)\r
+            --=_outer--\r
+
+            """
+    }
+
+    /// The message as it left Postfix, below the Received lines Postfix puts on top.
+    static func belowTrace(_ data: String) -> String {
+        var lines = data.components(separatedBy: "\r\n")
+        while let first = lines.first, first.hasPrefix("Received:") || first.hasPrefix(" ") || first.hasPrefix("\t") { lines.removeFirst() }
+        return lines.joined(separator: "\r\n")
+    }
+
+    @Test("an invitation goes by iSchedule to the domain that has it (signed, verifiable) and unchanged by e-mail to the other; plain mail passes untouched")
+    func invitationSplitsByDomain() async throws {
+        let world = try World()
+        defer { world.stop() }
+        let message = Self.invitation(messageID: "split-1", attendees: ["bob@beta.test", "carol@gamma.test"])
+        try world.submit(message, from: "noreply@alpha.test", to: ["bob@beta.test", "carol@gamma.test"])
+
+        #expect(world.wait(seconds: 30) { !world.posts(for: "bob@beta.test").isEmpty && !world.mails(to: "carol@gamma.test").isEmpty },
+                "\(world.logs)")
+        let post = try #require(world.posts(for: "bob@beta.test").first)
+        #expect(post.values("Recipient") == ["mailto:bob@beta.test"])
+        #expect(post.values("Originator") == ["mailto:alice@alpha.test"])
+        let verifier = DKIMVerifier(keys: KeyLocator(sources: [.dnsTXT: FixedKeyRecords(records: [KeyRecord.text(for: world.key.publicKey)])]))
+        let verified = try await verifier.verify(headers: post.headers.map { HeaderField(name: $0.name, value: $0.value) },
+                                                 body: Array(post.body.utf8))
+        #expect(verified.domain == "alpha.test")
+        #expect(post.body.contains("mailto:bob@beta.test") && post.body.contains("METHOD:REQUEST"), "\(post.body)")
+
+        // carol's copy is the message as submitted; bob gets no e-mail, carol no iSchedule.
+        let mail = try #require(world.mails(to: "carol@gamma.test").first)
+        #expect(mail["to"] as? [String] == ["carol@gamma.test"])
+        #expect(Self.belowTrace(mail["data"] as? String ?? "") == message, "\(mail["data"] ?? "")")
+        #expect(world.mails(to: "bob@beta.test").isEmpty)
+        #expect(world.posts(for: "carol@gamma.test").isEmpty)
+
+        // A plain e-mail to the iSchedule domain is mail.
+        let plain = "From: alice@alpha.test\r\nTo: bob@beta.test\r\nSubject: lunch?\r\nDate: Thu, 26 Nov 2026 10:00:00 +0000\r\n"
+            + "Message-ID: <lunch@alpha.test>\r\n\r\nAt noon.\r\n"
+        try world.submit(plain, from: "alice@alpha.test", to: ["bob@beta.test"])
+        #expect(world.wait(seconds: 30) { !world.mails(to: "bob@beta.test").isEmpty }, "\(world.logs)")
+        #expect(Self.belowTrace(world.mails(to: "bob@beta.test").first?["data"] as? String ?? "") == plain)
+        #expect(world.posts(for: "bob@beta.test").count == 1)
+    }
+
+    @Test("after exit 75 (re-injection closed) Postfix delivers the same message again: the e-mail goes out, the iSchedule message is not sent twice")
+    func retryDoesNotScheduleTwice() throws {
+        let world = try World()
+        defer { world.stop() }
+        try world.postfix.setReinjection(accepting: false)
+        let message = Self.invitation(messageID: "retry-1", attendees: ["bob@beta.test", "carol@gamma.test"])
+        try world.submit(message, from: "noreply@alpha.test", to: ["bob@beta.test", "carol@gamma.test"])
+        // The filter queued bob's delivery, then could not re-inject carol's mail: 75, Postfix defers.
+        #expect(world.wait(seconds: 30) { world.postfix.log.contains("status=deferred") }, "\(world.logs)")
+        #expect(world.wait(seconds: 15) { world.posts(for: "bob@beta.test").count == 1 }, "\(world.logs)")
+        #expect(world.mails(to: "carol@gamma.test").isEmpty)
+
+        try world.postfix.setReinjection(accepting: true)
+        try world.postfix.flush()
+        #expect(world.wait(seconds: 30) { !world.mails(to: "carol@gamma.test").isEmpty }, "\(world.logs)")
+        usleep(1_000_000)   // time for a second iSchedule delivery, were one queued
+        #expect(world.posts(for: "bob@beta.test").count == 1, "\(world.logs)")
+        #expect(world.mails(to: "carol@gamma.test").count == 1)
+        #expect(world.postfix.log.components(separatedBy: "relay=ischedule").count - 1 >= 2, "\(world.postfix.log)")
+    }
+}
