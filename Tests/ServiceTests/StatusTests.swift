@@ -88,6 +88,8 @@ import TestSupport
         // The page is off by default; a reload turns it on. Only the intake's clients see either.
         let off = try RawHTTPConnection.exchange(port: port, method: "GET", path: "/status")
         #expect(off.status == 404)
+        let offOutside = try RawHTTPConnection.exchange(port: port, method: "GET", path: "/status", source: "127.0.0.2")
+        #expect(offOutside.status == 403, "a stranger does not learn whether the page is on")
         try (configuration + "status-page: true\n").write(toFile: file, atomically: true, encoding: .utf8)
         gateway.process.send(SIGHUP)
         var page = off

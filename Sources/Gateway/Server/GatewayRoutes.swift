@@ -54,8 +54,9 @@ struct GatewayRoutes: Sendable {
             }
             router.get("/status") { request, context in
                 let stages = stages.current
-                guard stages.statusPage else { return respond(.text(404, "the status page is off (status-page: true turns it on)\n")) }
+                // Who may not read it does not learn whether it is on.
                 if let refusal = stages.outbound.intake.refusal(head(request, context: context)) { return respond(.text(403, refusal + "\n")) }
+                guard stages.statusPage else { return respond(.text(404, "the status page is off (status-page: true turns it on)\n")) }
                 return respond(GatewayResponse(status: 200, headers: [HeaderField(name: "Content-Type", value: "text/html; charset=utf-8"),
                                                                       HeaderField(name: "Cache-Control", value: "no-store")],
                                                body: Array(StatusPage.html(await status()).utf8)))
@@ -105,14 +106,12 @@ struct GatewayRoutes: Sendable {
     private func collect(_ request: inout Request, context: GatewayRequestContext) async -> IncomingRequest? {
         let body: ByteBuffer
         do { body = try await request.collectBody(upTo: maxContentLength) } catch { return nil }
-        let headers = request.headers.map { HeaderField(name: $0.name.rawName, value: $0.value) }
-        if case .unixDomainSocket = context.remoteAddress {
-            return IncomingRequest(headers: headers, body: Array(body.readableBytesView), peer: "local", viaLocalSocket: true)
-        }
-        return IncomingRequest(headers: headers, body: Array(body.readableBytesView), peer: context.remoteAddress?.ipAddress ?? "")
+        var incoming = head(request, context: context)
+        incoming.body = Array(body.readableBytesView)
+        return incoming
     }
 
-    /// A bodiless request (GET) as the intake's check sees it.
+    /// The request without its body (a GET, or a POST before its body is read).
     private func head(_ request: Request, context: GatewayRequestContext) -> IncomingRequest {
         let headers = request.headers.map { HeaderField(name: $0.name.rawName, value: $0.value) }
         if case .unixDomainSocket = context.remoteAddress { return IncomingRequest(headers: headers, body: [], peer: "local", viaLocalSocket: true) }
