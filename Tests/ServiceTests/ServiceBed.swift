@@ -37,7 +37,8 @@ final class InboundBed: @unchecked Sendable {
     static let secret = "intake-secret-\u{31}23"
 
     /// - Parameter limits: `limits:` keys replacing the bed's.
-    init(extraConfiguration: String = "", limits: [String: String] = [:]) throws {
+    /// - Parameter extraDomains: more of our domains (indented as entries of `domains:`).
+    init(extraConfiguration: String = "", extraDomains: String = "", limits: [String: String] = [:]) throws {
         upstream = try TestCalendarServer()
         let directory = GatewayProcess.temporaryDirectory("inbound")
         let exchange = directory.appendingPathComponent("private-exchange")
@@ -60,6 +61,7 @@ final class InboundBed: @unchecked Sendable {
                 private-key: keys/beta.pem
                 create-if-missing: true
             upstream: \(upstream.url())
+        \(extraDomains)
         outbound:
           allow-from: [127.0.0.1]
           secret: \(Self.secret)

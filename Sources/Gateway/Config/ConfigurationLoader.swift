@@ -98,6 +98,11 @@ public enum ConfigurationLoader {
             try sections.delivery(try root.section("delivery"))
         }
         let imip = log.collect(nil) { () throws(ConfigurationError) in try sections.imip(try root.section("imip")) }
+        if imip == nil && !log.problems.contains(where: { $0.key.hasPrefix("imip") }) {
+            for domain in domains where domain.deliversByMail {
+                log.record(ConfigurationError(key: "domains.\(domain.name).delivery", problem: "'imip' needs the imip section (smtp-url, from)"))
+            }
+        }
         let imipIntake = log.collect(nil) { () throws(ConfigurationError) in try IMIPIntakeSettings.parse(try root.section("imip-intake")) }
         let store = log.collect(nil) { () throws(ConfigurationError) -> StoreSettings? in
             try StoreSettings.parse(root, paths: paths, environment: environment, caFile: caFile)

@@ -61,7 +61,7 @@ struct ConfigurationSections {
 
     func localDomain(name: String, _ reader: ConfigReader, path: String) throws(ConfigurationError) -> GatewayConfiguration.LocalDomain {
         reader.allowOnly(["dkim-keys", "upstream", "upstream-trust", "upstream-secret-header", "upstream-secret",
-                              "upstream-secret-env", "upstream-dkim-domain", "upstream-dkim-key"])
+                              "upstream-secret-env", "upstream-dkim-domain", "upstream-dkim-key", "delivery"])
         let domain = name.lowercased()
         guard DNSName.isValidDomain(domain) else { throw ConfigurationError(key: path, problem: "'\(name)' is not a domain name") }
         let keys = try reader.sections("dkim-keys").map { key throws(ConfigurationError) in try signingKey(key) }
@@ -70,8 +70,17 @@ struct ConfigurationSections {
         }
         let upstream = try reader.string("upstream")
         if let upstream { try Self.checkHTTPURL(upstream, key: reader.key("upstream")) }
-        if upstream == nil && keys.isEmpty {
-            throw ConfigurationError(key: path, problem: "needs dkim-keys (to send) or an upstream (to receive), or both")
+        let delivery = try reader.string("delivery", default: upstream == nil ? "none" : "upstream")
+        switch delivery {
+        case "upstream" where upstream == nil:
+            throw ConfigurationError(key: reader.key("upstream"), problem: "missing (required by delivery: upstream)")
+        case "imip" where upstream != nil:
+            throw ConfigurationError(key: reader.key("delivery"), problem: "'imip' mails what it receives; remove upstream, or use delivery: upstream")
+        case "upstream", "imip", "none": break
+        default: throw ConfigurationError(key: reader.key("delivery"), problem: "'\(delivery)' is not one of upstream, imip")
+        }
+        if upstream == nil && delivery != "imip" && keys.isEmpty {
+            throw ConfigurationError(key: path, problem: "needs dkim-keys (to send) or an upstream or delivery: imip (to receive), or both")
         }
         let trustName = try reader.string("upstream-trust", default: "none")
         let trust: GatewayConfiguration.UpstreamTrust
@@ -99,7 +108,8 @@ struct ConfigurationSections {
         default:
             throw ConfigurationError(key: reader.key("upstream-trust"), problem: "'\(trustName)' is not one of none, shared-secret, dkim")
         }
-        return GatewayConfiguration.LocalDomain(name: domain, keys: keys, upstream: upstream, upstreamTrust: trust)
+        return GatewayConfiguration.LocalDomain(name: domain, keys: keys, upstream: upstream, upstreamTrust: trust,
+                                                deliversByMail: delivery == "imip")
     }
 
     func remoteDomain(name: String, _ reader: ConfigReader, path: String) throws(ConfigurationError) -> GatewayConfiguration.RemoteDomain {

@@ -49,6 +49,12 @@ public struct GatewayConfiguration: Sendable {
         var keys: [SigningKey]
         var upstream: String?
         var upstreamTrust: UpstreamTrust
+        /// `delivery: imip`: verified inbound messages for its users become e-mail to the local
+        /// MTA (`imip:`) instead of forwards to an upstream.
+        var deliversByMail = false
+
+        /// Whether inbound messages for its users are delivered here (forwarded or mailed).
+        var receives: Bool { upstream != nil || deliversByMail }
     }
 
     /// Who may submit outbound messages.

@@ -95,7 +95,8 @@ enum IMIPMessage {
         }
     }
 
-    private static func mailbox(_ address: CalendarUserAddress) -> String? {
+    /// The bare mailbox of a `mailto:` address; nil for other schemes or an address unfit for a header.
+    static func mailbox(_ address: CalendarUserAddress) -> String? {
         guard address.scheme == "mailto" else { return nil }
         let text = address.normalized.dropFirst("mailto:".count)
         return text.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "<" || $0 == ">" }) ? nil : String(text)

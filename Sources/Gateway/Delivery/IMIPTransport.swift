@@ -20,6 +20,20 @@ struct IMIPTransport: DeliveryTransport {
         return answers
     }
 
+    /// A stored, complete e-mail (kind `mail`) to its one recipient, as it is.
+    func send(stored delivery: QueuedDelivery) async -> (RequestStatus, String) {
+        guard let settings, let mailer else { return (.serviceCannotHandle, "iMIP is not configured") }
+        guard let mailbox = delivery.recipients.first.flatMap(CalendarUserAddress.init).flatMap(IMIPMessage.mailbox) else {
+            return (.serviceCannotHandle, "no mailbox to send to")
+        }
+        do {
+            try await mailer.send(MailSubmission(sender: settings.from, recipients: [mailbox], message: delivery.body))
+            return (.sent, "sent by e-mail")
+        } catch {
+            return (error.isTemporary ? .serviceUnavailable : .serviceCannotHandle, error.description)
+        }
+    }
+
     private func send(_ message: DeliveryMessage, to recipient: ScheduleRequestHead.Recipient) async -> (RequestStatus, String) {
         guard let settings, let mailer else { return (.serviceCannotHandle, "iMIP is not configured") }
         guard let address = recipient.address, let originator = CalendarUserAddress(message.originator) else {

@@ -13,6 +13,8 @@ struct InboundProcessor: Sendable {
     let verifier: DKIMVerifier
     let replay: ReplayProtection
     let hosted: HostedDelivery
+    /// Our domains with `delivery: imip`.
+    let mailed: MailedDelivery
     /// What this gateway advertises: anything else is refused (check 10).
     let capabilities: Capabilities
     let localDomains: [String: GatewayConfiguration.LocalDomain]
@@ -110,15 +112,16 @@ struct InboundProcessor: Sendable {
                          logger: Logger) async -> GatewayResponse {
         var outcomes = RecipientOutcomes(recipients: request.head.recipients)
         var groups: [String: [Int]] = [:]
+        var byMail: [Int] = []
         for (index, recipient) in request.head.recipients.enumerated() {
-            guard let domain = recipient.address?.domain, let local = localDomains[domain], local.upstream != nil else {
+            guard let domain = recipient.address?.domain, let local = localDomains[domain], local.receives else {
                 outcomes.answer(index, .invalidCalendarUser, description: "not a calendar user hosted here (no relaying)",
                                 error: (iScheduleNamespace, "recipient-invalid"))
                 continue
             }
-            groups[local.name, default: []].append(index)
+            if local.deliversByMail { byMail.append(index) } else { groups[local.name, default: []].append(index) }
         }
-        guard !groups.isEmpty else { return .schedule(outcomes.response()) }
+        guard !groups.isEmpty || !byMail.isEmpty else { return .schedule(outcomes.response()) }
         var replayKey: (domain: String, messageID: String)?
         if let signed {
             switch await admit(request, signed: signed, incoming: incoming) {
@@ -134,20 +137,31 @@ struct InboundProcessor: Sendable {
             contentType: incoming.values("Content-Type").first ?? "text/calendar; charset=utf-8",
             // Unsigned allow-listed peers (Apple without DKIM) may send no id; the upstream gets one.
             messageID: request.head.messageID ?? UUID().uuidString.lowercased(), body: incoming.body)
-        let result = await hosted.deliver(message, recipients: request.head.recipients, groups: groups, revealsFailures: false)
+        async let forwarded = groups.isEmpty ? HostedDelivery.Result(answers: [], soleRefusal: nil)
+            : hosted.deliver(message, recipients: request.head.recipients, groups: groups, revealsFailures: false)
+        async let mailedAnswers = byMail.isEmpty ? []
+            : mailed.deliver(request, body: incoming.body, messageID: message.messageID, to: byMail,
+                             authentication: Self.authenticationResult(signed, peer: incoming.peer))
+        let (result, mailAnswers) = await (forwarded, mailedAnswers)
         var answer: GatewayResponse
         var final = false
         // A single upstream's whole-request refusal is relayed as it is.
-        if let refusal = result.soleRefusal, outcomes.unanswered.count == request.head.recipients.count {
+        if let refusal = result.soleRefusal, byMail.isEmpty, outcomes.unanswered.count == request.head.recipients.count {
             answer = refusal
         } else {
             var response = outcomes.response()
-            for (index, item) in result.answers { response.items[index] = item }
+            for (index, item) in result.answers + mailAnswers { response.items[index] = item }
             final = !response.items.contains { DeliveryPolicy.disposition($0.requestStatus) == .retry }
             answer = .schedule(response)
         }
         if let replayKey { await replay.complete(domain: replayKey.domain, messageID: replayKey.messageID, answer: final ? answer : nil) }
         return answer
+    }
+
+    /// What the gateway verified, for the Authentication-Results of a mailed message (RFC 8601).
+    static func authenticationResult(_ signed: DKIMVerifier.Verified?, peer: String) -> String {
+        guard let signed else { return "dkim=none (unsigned iSchedule request from allow-listed peer \(peer))" }
+        return "dkim=pass (iSchedule request signature) header.d=\(signed.domain.lowercased()) header.s=\(signed.selector)"
     }
 
     /// The replay cache's word on a signed request: go on (nil), the earlier answer, or a refusal.

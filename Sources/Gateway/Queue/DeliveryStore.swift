@@ -2,7 +2,8 @@
 /// the recipients it still covers. Stored unsigned; every attempt signs afresh (new t/x, same
 /// iSchedule-Message-ID, so receivers can recognise a retry).
 public struct QueuedDelivery: Sendable, Equatable {
-    public enum Kind: String, Sendable, CaseIterable { case iSchedule = "ischedule", iMIP = "imip" }
+    /// `mail`: a complete e-mail built at receipt (`delivery: imip` domains), sent as it is.
+    public enum Kind: String, Sendable, CaseIterable { case iSchedule = "ischedule", iMIP = "imip", mail }
     public enum State: String, Sendable, CaseIterable {
         case pending, delivered, failed, dropped
         /// Kept back by the administrator (`queue hold`) until released.

@@ -115,21 +115,47 @@ final class DeliveryWorker: Service, Sendable {
         var logger = logger
         logger[metadataKey: "ischedule-message-id"] = .string(delivery.messageID)
         logger[metadataKey: "delivery"] = .stringConvertible(delivery.id)
-        let update: DeliveryUpdate
-        do throws(IScheduleError) {
-            let message = try DeliveryMessage(originator: delivery.originator, recipients: delivery.recipients, body: delivery.body,
-                                              messageID: delivery.messageID)
-            let transport: any DeliveryTransport = delivery.kind == .iMIP ? stages.iMIP : stages.iSchedule
-            update = conclude(delivery, message: message, answers: await transport.deliver(message, to: Array(message.recipients.indices)),
-                              stages: stages)
-        } catch {
-            update = DeliveryUpdate(state: .failed, error: "stored message unreadable: \(error)")
-        }
+        let update = delivery.kind == .mail
+            ? concludeMail(delivery, answer: await stages.iMIP.send(stored: delivery), policy: stages.policy)
+            : await attemptMessage(delivery, with: stages)
         metrics.queueAttempt(kind: delivery.kind.rawValue, outcome: update.state.rawValue)
         let detail = update.error.map { " (\($0))" } ?? ""
         logger.info("\(delivery.kind.rawValue) attempt \(delivery.attempts + 1) for \(delivery.recipients.count) recipient(s) of \(delivery.domain): \(update.state.rawValue)\(detail)")
         do { try await store.finish(delivery.id, owner: owner, update) } catch {
             errors.error("finish", "could not record the attempt: \(error)", logger: logger)
+        }
+    }
+
+    /// A stored scheduling message through its transport (iSchedule, or iMIP built now).
+    private func attemptMessage(_ delivery: QueuedDelivery, with stages: DeliveryStages) async -> DeliveryUpdate {
+        // A Result, not a return from inside do/catch: Swift 6.3.1 at -O miscompiles that pattern.
+        let parsed: Result<DeliveryMessage, IScheduleError>
+        do throws(IScheduleError) {
+            parsed = .success(try DeliveryMessage(originator: delivery.originator, recipients: delivery.recipients, body: delivery.body,
+                                                  messageID: delivery.messageID))
+        } catch {
+            parsed = .failure(error)
+        }
+        let message: DeliveryMessage
+        switch parsed {
+        case .failure(let error): return DeliveryUpdate(state: .failed, error: "stored message unreadable: \(error)")
+        case .success(let stored): message = stored
+        }
+        let transport: any DeliveryTransport = delivery.kind == .iMIP ? stages.iMIP : stages.iSchedule
+        return conclude(delivery, message: message, answers: await transport.deliver(message, to: Array(message.recipients.indices)),
+                        stages: stages)
+    }
+
+    /// A stored e-mail's next state: sent, tried again later (until exhausted), or failed.
+    func concludeMail(_ delivery: QueuedDelivery, answer: (status: RequestStatus, description: String), policy: DeliveryPolicy) -> DeliveryUpdate {
+        let now = clock.milliseconds()
+        switch DeliveryPolicy.disposition(answer.status) {
+        case .final: return DeliveryUpdate(state: .delivered, outcome: "\(answer.status.code) \(answer.description)")
+        case .retry where !policy.isExhausted(attempts: delivery.attempts + 1, createdAt: delivery.createdAt, now: now):
+            let wait = policy.backoffMilliseconds(afterAttempts: delivery.attempts + 1, random: Double.random(in: 0..<1))
+            return DeliveryUpdate(state: .pending, nextAttemptAt: now + wait, error: answer.description)
+        case .retry: return DeliveryUpdate(state: .failed, error: "gave up: \(answer.description)")
+        case .permanent: return DeliveryUpdate(state: .failed, error: answer.description)
         }
     }
 

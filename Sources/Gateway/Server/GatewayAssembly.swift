@@ -161,7 +161,9 @@ struct GatewayAssembly: Sendable {
         policy.maximumLifetime = configuration.dkim.maxSignatureLifetime
         return InboundProcessor(
             verifier: DKIMVerifier(keys: KeyLocator(sources: sources), policy: policy, clock: lasting.clock.unix),
-            replay: lasting.replay, hosted: shared.hosted, capabilities: capabilities, localDomains: shared.hosted.domains,
+            replay: lasting.replay, hosted: shared.hosted,
+            mailed: MailedDelivery(settings: configuration.imip, store: lasting.store, clock: lasting.clock, logger: lasting.logger),
+            capabilities: capabilities, localDomains: shared.hosted.domains,
             remotes: Dictionary(configuration.remotes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first }),
             limits: configuration.limits, metrics: lasting.metrics, logger: lasting.logger)
     }

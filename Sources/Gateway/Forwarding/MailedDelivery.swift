@@ -1,0 +1,62 @@
+internal import Foundation
+internal import ISchedule
+internal import Logging
+internal import Transport
+
+/// Delivery by e-mail for our domains configured `delivery: imip` (their CalDAV server reads
+/// invitations from mail, not iSchedule): each recipient gets the message as an RFC 6047 e-mail
+/// to the local MTA (`imip:`), with an `Authentication-Results` header saying what the gateway
+/// verified, so that a server that processes iMIP automatically can trust it. The e-mails are
+/// committed to the queue (kind `mail`) before the answer 1.1; the queue worker sends them.
+struct MailedDelivery: Sendable {
+    let settings: GatewayConfiguration.IMIPSettings?
+    let store: any DeliveryStore
+    let clock: GatewayClock
+    let logger: Logger
+
+    /// - Parameter authentication: the result part of Authentication-Results (RFC 8601), e.g.
+    ///   `dkim=pass header.d=example.com header.s=s1`.
+    func deliver(_ request: ScheduleRequest, body: [UInt8], messageID: String, to indices: [Int],
+                 authentication: String) async -> DeliveryAnswers {
+        let recipients = request.head.recipients
+        func answer(_ status: RequestStatus, _ description: String) -> DeliveryAnswers {
+            indices.map { ($0, ScheduleResponse.Item(recipient: recipients[$0].text, requestStatus: status, responseDescription: description)) }
+        }
+        guard let settings else { return answer(.serviceUnavailable, "e-mail delivery is not configured") }
+        let domain = settings.from.split(separator: "@").last.map(String.init) ?? "localhost"
+        var records: [NewDelivery] = []
+        var answers: DeliveryAnswers = []
+        for index in indices {
+            guard let address = recipients[index].address else { continue }
+            let submission: MailSubmission
+            do {
+                submission = try IMIPMessage.build(
+                    calendar: body, message: request.message, originator: request.head.originator, recipient: address,
+                    sender: .init(address: settings.from, messageIDDomain: domain), date: clock.seconds,
+                    messageID: "\(messageID).\(Fingerprint.of(address.normalized))")
+            } catch {
+                answers.append((index, ScheduleResponse.Item(recipient: recipients[index].text, requestStatus: .serviceCannotHandle,
+                                                             responseDescription: "cannot be put in an e-mail: \(error)")))
+                continue
+            }
+            let header = Array("Authentication-Results: \(domain); \(authentication)\r\n".utf8)
+            records.append(NewDelivery(kind: .mail, domain: address.domain ?? "", messageID: messageID, originator: request.head.originator.text,
+                                       recipients: [recipients[index].text], body: header + submission.message,
+                                       notBefore: clock.milliseconds()))
+            answers.append((index, ScheduleResponse.Item(recipient: recipients[index].text, requestStatus: .sent,
+                                                         responseDescription: "queued for e-mail to the local server")))
+        }
+        guard !records.isEmpty else { return answers }
+        do {
+            _ = try await store.enqueue(records)
+            return answers
+        } catch {
+            logger.error("could not queue \(records.count) e-mail deliveries: \(error)")
+            return answers.map { index, item in
+                item.requestStatus == .sent
+                    ? (index, ScheduleResponse.Item(recipient: item.recipient, requestStatus: .serviceUnavailable, responseDescription: "could not be queued"))
+                    : (index, item)
+            }
+        }
+    }
+}
