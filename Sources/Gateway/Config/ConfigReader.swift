@@ -38,6 +38,13 @@ public enum DurationText {
         }
         return number.flatMap { $0.isFinite ? $0 : nil }
     }
+
+    /// A span for people: "45 s", "12 min", "5 h", "3 d" (whole units; `roundingUp` for time left).
+    public static func describe(seconds: Int64, roundingUp: Bool = false) -> String {
+        let value = max(0, seconds)
+        func whole(_ unit: Int64) -> Int64 { roundingUp ? (value + unit - 1) / unit : value / unit }
+        return value < 120 ? "\(value) s" : value < 7200 ? "\(whole(60)) min" : value < 172_800 ? "\(whole(3600)) h" : "\(whole(86_400)) d"
+    }
 }
 
 /// Problems found while reading a file, so that one check reports them all: a bad value is

@@ -18,8 +18,11 @@ final class DeliveryActivity: Sendable {
     func record(domain: String, outcome: String, detail: String, at: Int64) {
         attempts.withLock { attempts in
             attempts[domain] = Attempt(at: at, outcome: outcome, detail: detail)
-            if attempts.count > capacity, let oldest = attempts.min(by: { $0.value.at < $1.value.at })?.key {
-                attempts[oldest] = nil
+            // Over capacity, the least recently attempted quarter goes at once: one sort per
+            // capacity/4 new domains, not a scan of all of them for every one.
+            if attempts.count > capacity {
+                let stale = attempts.sorted { $0.value.at < $1.value.at }.prefix(attempts.count - capacity * 3 / 4)
+                for (name, _) in stale { attempts[name] = nil }
             }
         }
     }

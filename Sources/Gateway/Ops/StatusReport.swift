@@ -48,8 +48,5 @@ public struct StatusReport: Codable, Sendable, Equatable {
     }
 
     /// `milliseconds` as a person reads an age: 40 s, 12 min, 5 h, 3 d.
-    public static func age(_ milliseconds: Int64) -> String {
-        let seconds = max(0, milliseconds / 1000)
-        return seconds < 120 ? "\(seconds) s" : seconds < 7200 ? "\(seconds / 60) min" : seconds < 172_800 ? "\(seconds / 3600) h" : "\(seconds / 86_400) d"
-    }
+    public static func age(_ milliseconds: Int64) -> String { DurationText.describe(seconds: milliseconds / 1000) }
 }

@@ -205,9 +205,7 @@ struct KeyRotation {
     }
 
     /// `seconds` the way a person reads a wait: 40 s, 12 min, 30 h.
-    private static func span(_ seconds: Int64) -> String {
-        seconds < 120 ? "\(seconds) s" : seconds < 7200 ? "\((seconds + 59) / 60) min" : "\((seconds + 3599) / 3600) h"
-    }
+    private static func span(_ seconds: Int64) -> String { DurationText.describe(seconds: seconds, roundingUp: true) }
 
     private static func date(_ seconds: Int64) -> String {
         ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
