@@ -18,8 +18,11 @@
 #                         loopback port chosen at run time); no system cluster is started
 #   postfix               the MTA the mail-filter tests start (their own config_directory, loopback
 #                         ports, in the foreground); installed unconfigured, no system service
+#   cyrus-imapd, cyrus-caldav, sasl2-bin
+#                         Cyrus IMAP 3.6 (CalDAV + iSchedule httpd), the real peer the interop tests
+#                         put behind the gateway and send iMIP from (own config, loopback ports)
 set -euo pipefail
-packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev libc6-dev openssl pkg-config nsd python3 nghttp2-server iproute2 util-linux libxml2-utils postgresql postfix)
+packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev libc6-dev openssl pkg-config nsd python3 nghttp2-server iproute2 util-linux libxml2-utils postgresql postfix cyrus-imapd cyrus-caldav sasl2-bin)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -35,7 +38,7 @@ if [ "$(id -u)" -ne 0 ]; then
   sudo="sudo"
 fi
 echo "install-deps: installing ${missing[*]}" >&2
-# Packaged daemons (nsd, postgresql) must not start system-wide services: the tests run their own instances.
+# Packaged daemons (nsd, postgresql, postfix, cyrus) must not start system-wide services: the tests run their own instances.
 guard=""
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   guard=/usr/sbin/policy-rc.d

@@ -200,6 +200,41 @@ struct MailFilterTests {
         #expect(world.posts(for: "bob@beta.test").count == 1)
     }
 
+    @Test("Cyrus IMAP, which e-mails invitations to remote attendees, through Postfix and the filter: the invitation reaches the iSchedule domain signed")
+    func cyrusInvitationGoesByISchedule() async throws {
+        let world = try World()
+        defer { world.stop() }
+        let cyrus = try TestCyrus(domain: "alpha.test", users: ["alice"], smtpPort: world.postfix.submissionPort)
+        defer { cyrus.stop() }
+        let event = """
+            BEGIN:VCALENDAR\r
+            VERSION:2.0\r
+            PRODID:-//test//EN\r
+            BEGIN:VEVENT\r
+            UID:cyrus-remote-1@alpha.test\r
+            DTSTAMP:20261126T120000Z\r
+            DTSTART:20261203T150000Z\r
+            DTEND:20261203T160000Z\r
+            SUMMARY:Cross-server review\r
+            ORGANIZER:mailto:alice@alpha.test\r
+            ATTENDEE;PARTSTAT=ACCEPTED:mailto:alice@alpha.test\r
+            ATTENDEE;RSVP=TRUE;PARTSTAT=NEEDS-ACTION:mailto:zed@beta.test\r
+            END:VEVENT\r
+            END:VCALENDAR\r
+
+            """
+        #expect(try cyrus.put(user: "alice", name: "cyrus-remote-1.ics", calendar: event) == 201)
+        #expect(world.wait(seconds: 30) { !world.posts(for: "zed@beta.test").isEmpty }, "\(world.logs)")
+        let post = try #require(world.posts(for: "zed@beta.test").first)
+        #expect(post.values("Originator") == ["mailto:alice@alpha.test"])
+        #expect(post.body.contains("UID:cyrus-remote-1@alpha.test") && post.body.contains("METHOD:REQUEST"), "\(post.body)")
+        let verifier = DKIMVerifier(keys: KeyLocator(sources: [.dnsTXT: FixedKeyRecords(records: [KeyRecord.text(for: world.key.publicKey)])]))
+        let verified = try await verifier.verify(headers: post.headers.map { HeaderField(name: $0.name, value: $0.value) },
+                                                 body: Array(post.body.utf8))
+        #expect(verified.domain == "alpha.test")
+        #expect(world.mails(to: "zed@beta.test").isEmpty, "the invitation went by iSchedule, not also by e-mail")
+    }
+
     @Test("after exit 75 (re-injection closed) Postfix delivers the same message again: the e-mail goes out, the iSchedule message is not sent twice")
     func retryDoesNotScheduleTwice() throws {
         let world = try World()

@@ -38,7 +38,8 @@ final class InboundBed: @unchecked Sendable {
 
     /// - Parameter limits: `limits:` keys replacing the bed's.
     /// - Parameter extraDomains: more of our domains (indented as entries of `domains:`).
-    init(extraConfiguration: String = "", extraDomains: String = "", limits: [String: String] = [:]) throws {
+    /// - Parameter upstream: beta.test's upstream instead of the bed's recording server (a real CalDAV server).
+    init(extraConfiguration: String = "", extraDomains: String = "", limits: [String: String] = [:], upstream upstreamURL: String? = nil) throws {
         upstream = try TestCalendarServer()
         let directory = GatewayProcess.temporaryDirectory("inbound")
         let exchange = directory.appendingPathComponent("private-exchange")
@@ -60,7 +61,7 @@ final class InboundBed: @unchecked Sendable {
               - selector: gw
                 private-key: keys/beta.pem
                 create-if-missing: true
-            upstream: \(upstream.url())
+            upstream: \(upstreamURL ?? upstream.url())
         \(extraDomains)
         outbound:
           allow-from: [127.0.0.1]
