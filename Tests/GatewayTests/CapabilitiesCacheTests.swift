@@ -74,6 +74,23 @@ import Transport
                                           "GET /.well-known/ischedule?action=capabilities"])
     }
 
+    @Test func aDraft01ReceiverIsAskedByQueryAndRemembered() async throws {
+        let setup = try Self.setup(document: "davical-capability-set.xml", serial: "1", maxAge: "60")
+        defer { setup.server.stop() }
+        try "".write(to: setup.docroot.appendingPathComponent("draft01"), atomically: true, encoding: .utf8)
+        let entry = try await setup.cache.capabilities(at: setup.receiver)
+        #expect(entry.dialect == .draft01)
+        #expect(entry.capabilities.supports(component: "VEVENT", method: "REQUEST") && entry.capabilities.maxRecipients == 250)
+        #expect(setup.server.requests == ["GET /.well-known/ischedule?action=capabilities", "GET /.well-known/ischedule?query=capabilities"])
+        _ = try await setup.cache.capabilities(at: setup.receiver)
+        #expect(setup.server.requests.count == 2)
+        // A draft-05 receiver is asked once, the modern way.
+        let modern = try Self.setup(document: "cyrus-capabilities.xml", serial: "1")
+        defer { modern.server.stop() }
+        #expect(try await modern.cache.capabilities(at: modern.receiver).dialect == .draft05)
+        #expect(modern.server.requests == ["GET /.well-known/ischedule?action=capabilities"])
+    }
+
     @Test func failoverSkipsADeadFirstTarget() async throws {
         let setup = try Self.setup(document: "apple-capabilities.xml", serial: "1")
         defer { setup.server.stop() }

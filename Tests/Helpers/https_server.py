@@ -42,7 +42,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             else:
                 self.reply(404, b"no such key")
         elif self.path.startswith("/.well-known/ischedule") and len(sys.argv) > 3:
-            if self.path.endswith("?action=capabilities"):
+            # A docroot with a file "draft01" answers as DAViCal: only ?query=capabilities, 404 to ?action=.
+            draft01 = os.path.isfile(os.path.join(sys.argv[3], "draft01"))
+            if self.path.endswith("?query=capabilities" if draft01 else "?action=capabilities"):
                 root = sys.argv[3]
                 def read(name, default=b""):
                     path = os.path.join(root, name)
@@ -51,6 +53,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if read("max-age"):
                     headers.append(("Cache-Control", "max-age=" + read("max-age").decode()))
                 self.reply(200, read("capabilities.xml"), headers)
+            elif draft01:
+                self.reply(404, b"not found")
             else:
                 self.reply(400, b"bad action")
         elif self.path.startswith("/moved/"):

@@ -7,7 +7,8 @@ import Synchronization
 /// Receivers' capabilities (protocol reference §3): fetched with `GET …?action=capabilities`,
 /// following redirects (a 301/308 moves the receiver for good), cached per receiver for the
 /// response's `max-age` (capped) or a default, and dropped when a later response advertises a
-/// different `iSchedule-Capabilities` serial.
+/// different `iSchedule-Capabilities` serial. A receiver that answers that with 400 or 404 is
+/// asked the draft-01 way, `?query=capabilities` (DAViCal), and remembered as draft-01.
 public final class CapabilitiesCache: Sendable {
     let client: HTTPClient
     private let clock: any UnixClock
@@ -27,12 +28,20 @@ public final class CapabilitiesCache: Sendable {
         self.addressPolicy = addressPolicy
     }
 
+    /// The iSchedule draft a receiver speaks, as its capabilities request showed.
+    public enum Dialect: String, Sendable, Equatable {
+        case draft05 = "draft-05"
+        /// Capabilities only at `?query=capabilities` (DAViCal 1.1).
+        case draft01 = "draft-01"
+    }
+
     /// What is known about one receiver.
     public struct Entry: Sendable, Equatable {
         /// The receiver URL after permanent redirects; POSTs go here.
         public let receiver: String
         public let capabilities: Capabilities
         public let expires: Int64
+        public var dialect: Dialect = .draft05
     }
 
     /// The capabilities of the receiver at `url`, from the cache while fresh.
@@ -74,7 +83,19 @@ public final class CapabilitiesCache: Sendable {
     }
 
     private func fetch(_ url: String) async throws(CapabilitiesError) -> Entry {
-        let first = url + (url.contains("?") ? "&" : "?") + "action=capabilities"
+        let current: Result<Entry, CapabilitiesError>
+        do throws(CapabilitiesError) { current = .success(try await fetch(url, asking: "action")) } catch { current = .failure(error) }
+        guard case .failure(.status(_, let status)) = current, status == 400 || status == 404 else { return try current.get() }
+        let legacy: Result<Entry, CapabilitiesError>
+        do throws(CapabilitiesError) { legacy = .success(try await fetch(url, asking: "query")) } catch { legacy = .failure(error) }
+        guard case .success(var entry) = legacy else { return try current.get() }
+        entry.dialect = .draft01
+        return entry
+    }
+
+    /// `GET url?<parameter>=capabilities`, redirects followed, the document read.
+    private func fetch(_ url: String, asking parameter: String) async throws(CapabilitiesError) -> Entry {
+        let first = url + (url.contains("?") ? "&" : "?") + "\(parameter)=capabilities"
         let outcome = await Redirects.follow(from: first, limit: maximumRedirects) { location in
             let result: Result<HTTPClientResponse, HTTPClientError>
             do throws(HTTPClientError) {
