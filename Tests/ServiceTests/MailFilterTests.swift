@@ -83,16 +83,8 @@ struct MailFilterTests {
                 with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=20) as s:
                     s.sendmail(sys.argv[2], sys.argv[3].split(","), sys.stdin.buffer.read())
                 """
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", "-c", script, String(postfix.submissionPort), sender, recipients.joined(separator: ",")]
-            let input = Pipe()
-            process.standardInput = input
-            try process.run()
-            input.fileHandleForWriting.write(Data(message.utf8))
-            try input.fileHandleForWriting.close()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else { throw ChildProcessError("submission to Postfix failed") }
+            let run = try runPython(script, [String(postfix.submissionPort), sender, recipients.joined(separator: ",")], input: Data(message.utf8))
+            guard run.status == 0 else { throw ChildProcessError("submission to Postfix failed") }
         }
 
         func mails(to address: String) -> [[String: Any]] {

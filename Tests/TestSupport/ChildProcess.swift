@@ -119,6 +119,23 @@ public func runToEnd(_ executable: String, _ arguments: [String], log: String, t
     return output
 }
 
+/// Runs `python3 -c script arguments…` with `input` on its standard input (the script bounds its
+/// own network waits); its exit status and standard output.
+public func runPython(_ script: String, _ arguments: [String], input: Data) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", "-c", script] + arguments
+    let stdin = Pipe(), stdout = Pipe()
+    process.standardInput = stdin
+    process.standardOutput = stdout
+    try process.run()
+    stdin.fileHandleForWriting.write(input)
+    try stdin.fileHandleForWriting.close()
+    let output = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, output)
+}
+
 public struct ChildProcessError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }

@@ -126,18 +126,9 @@ public final class TestCyrus: @unchecked Sendable {
             except urllib.error.HTTPError as error:
                 print(error.code)
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, "\(baseURL)/dav/calendars/user/\(user)/Default/\(name)", user, Self.password]
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        input.fileHandleForWriting.write(Data(calendar.utf8))
-        try input.fileHandleForWriting.close()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        let run = try runPython(script, ["\(baseURL)/dav/calendars/user/\(user)/Default/\(name)", user, Self.password],
+                                input: Data(calendar.utf8))
+        return Int(run.output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
     }
 
     public func stop() { process.stop() }

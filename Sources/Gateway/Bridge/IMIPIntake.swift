@@ -1,4 +1,5 @@
 internal import DKIM
+internal import Foundation
 internal import ISchedule
 internal import Logging
 internal import Transport
@@ -81,7 +82,7 @@ struct IMIPIntake: Sendable {
               let originator = itip.expectedOriginator, let domain = originator.domain, signingDomains.contains(domain)
         else { return nil }
         let digest = HashAlgorithm.sha256.digest(Array((mail.header("Message-ID") ?? "").utf8) + [0x0A] + calendar)
-        let hex = digest.prefix(16).map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+        let hex = digest.prefix(16).map { String(format: "%02x", $0) }.joined()
         return Plan(calendar: calendar, originator: originator, key: "imip-intake:\(hex)", messageID: "imip-\(hex)")
     }
 
@@ -155,8 +156,4 @@ protocol MailReinjection: Sendable {
 
 extension SMTPClient: MailReinjection {
     func reinject(_ submission: MailSubmission) async throws(SMTPError) { try await send(submission) }
-}
-
-private extension String {
-    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

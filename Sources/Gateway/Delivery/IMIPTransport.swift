@@ -26,12 +26,7 @@ struct IMIPTransport: DeliveryTransport {
         guard let mailbox = delivery.recipients.first.flatMap(CalendarUserAddress.init).flatMap(IMIPMessage.mailbox) else {
             return (.serviceCannotHandle, "no mailbox to send to")
         }
-        do {
-            try await mailer.send(MailSubmission(sender: settings.from, recipients: [mailbox], message: delivery.body))
-            return (.sent, "sent by e-mail")
-        } catch {
-            return (error.isTemporary ? .serviceUnavailable : .serviceCannotHandle, error.description)
-        }
+        return await submit(MailSubmission(sender: settings.from, recipients: [mailbox], message: delivery.body), with: mailer)
     }
 
     private func send(_ message: DeliveryMessage, to recipient: ScheduleRequestHead.Recipient) async -> (RequestStatus, String) {
@@ -39,21 +34,37 @@ struct IMIPTransport: DeliveryTransport {
         guard let address = recipient.address, let originator = CalendarUserAddress(message.originator) else {
             return (.serviceCannotHandle, "no usable addresses for e-mail")
         }
-        let senderDomain = settings.from.split(separator: "@").last.map(String.init) ?? "localhost"
         let submission: MailSubmission
         do {
-            // A stable Message-ID per message and recipient: a resend after a crash is recognisably the same mail.
-            submission = try IMIPMessage.build(calendar: message.body, message: message.itip, originator: originator, recipient: address,
-                                               sender: .init(address: settings.from, messageIDDomain: senderDomain), date: clock.seconds,
-                                               messageID: "\(message.messageID).\(Fingerprint.of(address.normalized))")
+            submission = try settings.mail(calendar: message.body, message: message.itip, originator: originator, recipient: address,
+                                           messageID: message.messageID, date: clock.seconds)
         } catch {
             return (.serviceCannotHandle, "cannot build the e-mail: \(error)")
         }
+        return await submit(submission, with: mailer)
+    }
+
+    /// 1.1 once the mail server took it; 5.1 when it may later, 5.0 when it never will.
+    private func submit(_ submission: MailSubmission, with mailer: SMTPClient) async -> (RequestStatus, String) {
         do {
             try await mailer.send(submission)
             return (.sent, "sent by e-mail")
         } catch {
             return (error.isTemporary ? .serviceUnavailable : .serviceCannotHandle, error.description)
         }
+    }
+}
+
+extension GatewayConfiguration.IMIPSettings {
+    /// The domain of `from`: the right-hand side of the gateway's Message-IDs, and its authserv-id.
+    var senderDomain: String { from.split(separator: "@").last.map(String.init) ?? "localhost" }
+
+    /// The RFC 6047 e-mail of a scheduling message for one recipient, from `from`. The Message-ID
+    /// is stable per message and recipient: a resend after a crash is recognisably the same mail.
+    func mail(calendar: [UInt8], message: ITIPMessage, originator: CalendarUserAddress, recipient: CalendarUserAddress,
+              messageID: String, date: Int64) throws(IMIPMessage.BuildError) -> MailSubmission {
+        try IMIPMessage.build(calendar: calendar, message: message, originator: originator, recipient: recipient,
+                              sender: .init(address: from, messageIDDomain: senderDomain), date: date,
+                              messageID: "\(messageID).\(Fingerprint.of(recipient.normalized))")
     }
 }

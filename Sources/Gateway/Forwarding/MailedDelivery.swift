@@ -23,23 +23,20 @@ struct MailedDelivery: Sendable {
             indices.map { ($0, ScheduleResponse.Item(recipient: recipients[$0].text, requestStatus: status, responseDescription: description)) }
         }
         guard let settings else { return answer(.serviceUnavailable, "e-mail delivery is not configured") }
-        let domain = settings.from.split(separator: "@").last.map(String.init) ?? "localhost"
         var records: [NewDelivery] = []
         var answers: DeliveryAnswers = []
         for index in indices {
             guard let address = recipients[index].address else { continue }
             let submission: MailSubmission
             do {
-                submission = try IMIPMessage.build(
-                    calendar: body, message: request.message, originator: request.head.originator, recipient: address,
-                    sender: .init(address: settings.from, messageIDDomain: domain), date: clock.seconds,
-                    messageID: "\(messageID).\(Fingerprint.of(address.normalized))")
+                submission = try settings.mail(calendar: body, message: request.message, originator: request.head.originator,
+                                               recipient: address, messageID: messageID, date: clock.seconds)
             } catch {
                 answers.append((index, ScheduleResponse.Item(recipient: recipients[index].text, requestStatus: .serviceCannotHandle,
                                                              responseDescription: "cannot be put in an e-mail: \(error)")))
                 continue
             }
-            let header = Array("Authentication-Results: \(domain); \(authentication)\r\n".utf8)
+            let header = Array("Authentication-Results: \(settings.senderDomain); \(authentication)\r\n".utf8)
             records.append(NewDelivery(kind: .mail, domain: address.domain ?? "", messageID: messageID, originator: request.head.originator.text,
                                        recipients: [recipients[index].text], body: header + submission.message,
                                        notBefore: clock.milliseconds()))
