@@ -49,9 +49,11 @@ public struct KeyRecord: Sendable, Equatable {
         value.split(separator: ":").map { ASCII.trimmingWhitespace($0).lowercased() }
     }
 
-    /// The record this project publishes for `key`.
-    public static func text(for key: RSAPublicKey) -> String {
-        "v=DKIM1; k=rsa; s=ischedule; p=\(Data(key.subjectPublicKeyInfo).base64EncodedString())"
+    /// The record this project publishes for `key`. `forDraft01Peers` writes `s=*` instead of
+    /// `s=ischedule`: DAViCal's verifier accepts only `*` or `calendar` there, Apple's only `*` or
+    /// `ischedule`, so `*` is the one both accept.
+    public static func text(for key: RSAPublicKey, forDraft01Peers: Bool = false) -> String {
+        "v=DKIM1; k=rsa; s=\(forDraft01Peers ? "*" : "ischedule"); p=\(Data(key.subjectPublicKeyInfo).base64EncodedString())"
     }
 }
 

@@ -2,7 +2,8 @@ internal import Foundation
 
 /// Signs iSchedule requests (protocol reference §7.4): `v=1`, `c=ischedule-relaxed/simple`,
 /// `t`/`x`, `h=` listing each present must-sign header once, never Host, Content-Length or
-/// Cache-Control. The header is emitted unfolded.
+/// Cache-Control. The header is emitted unfolded. For draft-01 receivers (DAViCal) the same
+/// headers plus Host, `c=simple-http/simple` and `q=dns/txt` (see `IScheduleDialect`).
 public struct DKIMSigner: Sendable {
     public let privateKey: RSAPrivateKey
     public let domain: String
@@ -46,10 +47,17 @@ public struct DKIMSigner: Sendable {
 
     /// Signs `request` in place: replaces any DKIM-Signature, adds `iSchedule-Version: 1.0`, an
     /// `iSchedule-Message-ID` (`messageID`, or a new UUID) and `Cache-Control: no-cache, no-transform`
-    /// when absent, then appends the DKIM-Signature header last.
+    /// when absent, then appends the DKIM-Signature header last. A draft-01 request must carry the
+    /// Host header it will be sent with, and a body already in `simple` form (one final CRLF):
+    /// DAViCal hashes the body as sent.
     @discardableResult
-    public func sign(_ request: inout HTTPRequestMessage, now: Int64, messageID: String? = nil) throws(SigningError) -> Signature {
+    public func sign(_ request: inout HTTPRequestMessage, now: Int64, messageID: String? = nil,
+                     dialect: IScheduleDialect = .draft05) throws(SigningError) -> Signature {
         for name in Self.requiredHeaders where !request.headers.contains(named: name) { throw .missingHeader(name) }
+        if dialect == .draft01 {
+            guard request.headers.contains(named: "Host") else { throw .missingHeader("Host") }
+            guard BodyCanonicalizer.simpleContentEnd(request.body) + 2 == request.body.count else { throw .bodyNotCanonical }
+        }
         request.headers.removeAll(named: DKIMSignature.fieldName)
         if !request.headers.contains(named: "iSchedule-Version") {
             request.headers.append(HeaderField(name: "iSchedule-Version", value: "1.0"))
@@ -60,10 +68,12 @@ public struct DKIMSigner: Sendable {
         if !request.headers.contains(named: "Cache-Control") {
             request.headers.append(HeaderField(name: "Cache-Control", value: "no-cache, no-transform"))
         }
-        let signed = Self.signedHeaderOrder.filter { request.headers.contains(named: $0) }
+        let signed = (dialect == .draft01 ? ["Host"] : []) + Self.signedHeaderOrder.filter { request.headers.contains(named: $0) }
         let bodyHash = BodyCanonicalizer.hash(request.body, .simple, using: algorithm.hash).digest
+        let query = dialect == .draft01 ? KeyQueryMethod.dnsTXT.rawValue : queryMethods.map(\.rawValue).joined(separator: ":")
+        let canonicalization = dialect == .draft01 ? Canonicalization(header: .simpleHTTP, body: .simple) : Canonicalization.iSchedule
         let unsigned = "v=1; d=\(domain); s=\(selector); t=\(now); x=\(now + lifetime); a=\(algorithm.rawValue); "
-            + "q=\(queryMethods.map(\.rawValue).joined(separator: ":")); c=\(Canonicalization.iSchedule); "
+            + "q=\(query); c=\(canonicalization); "
             + "h=\(signed.joined(separator: ":")); bh=\(Data(bodyHash).base64EncodedString()); b="
         let parsed: DKIMSignature
         do { parsed = try DKIMSignature(parsing: unsigned) } catch { throw .internalInconsistency(error.description) }
@@ -84,6 +94,7 @@ public enum SigningError: Error, Sendable, Equatable, CustomStringConvertible {
     case noQueryMethods
     case invalidLifetime(Int64)
     case missingHeader(String)
+    case bodyNotCanonical
     case crypto(CryptoError)
     case internalInconsistency(String)
 
@@ -95,6 +106,7 @@ public enum SigningError: Error, Sendable, Equatable, CustomStringConvertible {
         case .noQueryMethods: "at least one key query method (q=) is required"
         case .invalidLifetime(let seconds): "signature lifetime must be positive, got \(seconds)"
         case .missingHeader(let name): "the request has no \(name) header"
+        case .bodyNotCanonical: "a draft-01 request body must end with exactly one CRLF"
         case .crypto(let error): "signing failed: \(error)"
         case .internalInconsistency(let reason): "internal error building the signature: \(reason)"
         }
