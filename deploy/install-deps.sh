@@ -21,8 +21,11 @@
 #   cyrus-imapd, cyrus-caldav, sasl2-bin
 #                         Cyrus IMAP 3.6 (CalDAV + iSchedule httpd), the real peer the interop tests
 #                         put behind the gateway and send iMIP from (own config, loopback ports)
+#   davical, apache2, libapache2-mod-php
+#                         DAViCal 1.1 (draft-01 iSchedule) under Apache with mod_php, with its own
+#                         PostgreSQL cluster: the interop tests' other real peer (own config, loopback)
 set -euo pipefail
-packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev libc6-dev openssl pkg-config nsd python3 nghttp2-server iproute2 util-linux libxml2-utils postgresql postfix cyrus-imapd cyrus-caldav sasl2-bin)
+packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev libc6-dev openssl pkg-config nsd python3 nghttp2-server iproute2 util-linux libxml2-utils postgresql postfix cyrus-imapd cyrus-caldav sasl2-bin davical apache2 libapache2-mod-php)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -38,7 +41,7 @@ if [ "$(id -u)" -ne 0 ]; then
   sudo="sudo"
 fi
 echo "install-deps: installing ${missing[*]}" >&2
-# Packaged daemons (nsd, postgresql, postfix, cyrus) must not start system-wide services: the tests run their own instances.
+# Packaged daemons (nsd, postgresql, postfix, cyrus, apache2) must not start system-wide services: the tests run their own instances.
 guard=""
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   guard=/usr/sbin/policy-rc.d

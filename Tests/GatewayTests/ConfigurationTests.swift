@@ -67,6 +67,7 @@ struct ConfigurationTests {
         ("listeners: [\n", "not valid YAML"),
         ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\ndelivery:\n  retry-initial: 200ms", "delivery.retry-initial: 200ms is outside 1.0…86400.0 seconds"),
         ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\ndelivery:\n  retry-initial: 1m\n  retry-maximum: 30s", "delivery.retry-maximum: is shorter than delivery.retry-initial"),
+        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\nremote-domains:\n  gamma.test:\n    dialect: draft-02", "remote-domains.gamma.test.dialect: 'draft-02' is not one of draft-05, draft-01"),
     ])
     func keyedErrors(yaml: String, expected: String) {
         let message = error(yaml)

@@ -16,7 +16,9 @@ public final class IsolatedNamespace: @unchecked Sendable {
     ///   - privateNetwork: false keeps the machine's network (loopback shared with the test): only
     ///     the mounts are private.
     ///   - tmpfs: directories to mount a small tmpfs on, with its size (`"4m"`), seen only inside.
-    public init(addresses: [String] = [], resolvConf: String? = nil, privateNetwork: Bool = true, tmpfs: [String: String] = [:]) throws {
+    ///   - bindMounts: target → source directories bind-mounted inside (a server's own `/etc/…`).
+    public init(addresses: [String] = [], resolvConf: String? = nil, privateNetwork: Bool = true, tmpfs: [String: String] = [:],
+                bindMounts: [String: String] = [:]) throws {
         self.privateNetwork = privateNetwork
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("netns-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -26,6 +28,9 @@ public final class IsolatedNamespace: @unchecked Sendable {
             let file = directory.appendingPathComponent("resolv.conf")
             try resolvConf.write(to: file, atomically: true, encoding: .utf8)
             script += "mount --bind '\(file.path)' /etc/resolv.conf\n"
+        }
+        for (target, source) in bindMounts.sorted(by: { $0.key < $1.key }) {
+            script += "mount --bind '\(source)' '\(target)'\n"
         }
         for (path, size) in tmpfs.sorted(by: { $0.key < $1.key }) {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

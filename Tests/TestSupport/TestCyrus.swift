@@ -115,20 +115,7 @@ public final class TestCyrus: @unchecked Sendable {
     /// Cyrus then schedules it (iMIP e-mail for attendees in other domains). Returns the HTTP status.
     @discardableResult
     public func put(user: String, name: String, calendar: String) throws -> Int {
-        let script = """
-            import base64, sys, urllib.error, urllib.request
-            url, user, password = sys.argv[1], sys.argv[2], sys.argv[3]
-            auth = "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
-            request = urllib.request.Request(url, data=sys.stdin.buffer.read(), method="PUT",
-                                             headers={"Authorization": auth, "Content-Type": "text/calendar; charset=utf-8", "If-None-Match": "*"})
-            try:
-                print(urllib.request.urlopen(request, timeout=20).status)
-            except urllib.error.HTTPError as error:
-                print(error.code)
-            """
-        let run = try runPython(script, ["\(baseURL)/dav/calendars/user/\(user)/Default/\(name)", user, Self.password],
-                                input: Data(calendar.utf8))
-        return Int(run.output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        try calDAVPut("\(baseURL)/dav/calendars/user/\(user)/Default/\(name)", user: user, password: Self.password, calendar: calendar, createOnly: true)
     }
 
     public func stop() { process.stop() }

@@ -4,12 +4,15 @@ public import Foundation
 /// serving zones the test writes. Stopped by its PID when the test ends.
 public final class TestDNSServer: @unchecked Sendable {
     public let port: UInt16
+    public let address: String
     public let directory: URL
     private let process: ChildProcess
 
     /// - Parameter zones: zone name → zone file text (without `$ORIGIN`; it is added).
     /// - Parameter launcher: a prefix that starts NSD elsewhere (`IsolatedNamespace.launcher`).
-    public init(zones: [String: String], launcher: [String] = []) throws {
+    /// - Parameter onPort53: an address (`127.x.y.z`) to serve on port 53 instead, for servers that
+    ///   resolve through glibc and a namespace's `/etc/resolv.conf` (which cannot name a port); root only.
+    public init(zones: [String: String], launcher: [String] = [], onPort53 address: String? = nil) throws {
         let nsd = "/usr/sbin/nsd"
         guard FileManager.default.isExecutableFile(atPath: nsd) else {
             throw ChildProcessError("NSD is not installed (deploy/install-deps.sh installs it)")
@@ -18,10 +21,10 @@ public final class TestDNSServer: @unchecked Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var lastError = ""
         for _ in 0..<5 {
-            let port = freeLoopbackPort()
+            let port = address == nil ? freeLoopbackPort() : 53
             var config = """
             server:
-              ip-address: 127.0.0.1@\(port)
+              ip-address: \(address ?? "127.0.0.1")@\(port)
               port: \(port)
               do-ip6: no
               username: ""
@@ -54,6 +57,7 @@ public final class TestDNSServer: @unchecked Sendable {
             }
             if candidate.isRunning && candidate.log.contains("nsd started") {
                 self.port = port
+                self.address = address ?? "127.0.0.1"
                 self.process = candidate
                 return
             }
@@ -63,7 +67,7 @@ public final class TestDNSServer: @unchecked Sendable {
         throw ChildProcessError("NSD did not start: \(lastError)")
     }
 
-    public var server: String { "127.0.0.1:\(port)" }
+    public var server: String { "\(address):\(port)" }
 
     public func stop() {
         process.stop()

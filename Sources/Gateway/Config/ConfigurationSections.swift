@@ -113,7 +113,7 @@ struct ConfigurationSections {
     }
 
     func remoteDomain(name: String, _ reader: ConfigReader, path: String) throws(ConfigurationError) -> GatewayConfiguration.RemoteDomain {
-        reader.allowOnly(["uri", "allow-unsigned-from", "signing-domains"])
+        reader.allowOnly(["uri", "allow-unsigned-from", "signing-domains", "dialect"])
         let domain = name.lowercased()
         guard DNSName.isValidDomain(domain) else { throw ConfigurationError(key: path, problem: "'\(name)' is not a domain name") }
         let uri = try reader.string("uri")
@@ -122,9 +122,16 @@ struct ConfigurationSections {
         for (index, signer) in signingDomains.enumerated() where !DNSName.isValidDomain(signer) {
             throw ConfigurationError(key: "\(reader.key("signing-domains"))[\(index)]", problem: "'\(signer)' is not a domain name")
         }
+        var dialect: IScheduleDialect?
+        if let name = try reader.string("dialect") {
+            guard let known = IScheduleDialect(rawValue: name) else {
+                throw ConfigurationError(key: reader.key("dialect"), problem: "'\(name)' is not one of draft-05, draft-01")
+            }
+            dialect = known
+        }
         return GatewayConfiguration.RemoteDomain(name: domain, uri: uri,
                                                  allowUnsignedFrom: try addresses(reader, "allow-unsigned-from"),
-                                                 signingDomains: signingDomains)
+                                                 signingDomains: signingDomains, dialect: dialect)
     }
 
     func intake(_ reader: ConfigReader?) throws(ConfigurationError) -> GatewayConfiguration.Intake {

@@ -74,6 +74,10 @@ public struct GatewayConfiguration: Sendable {
         var allowUnsignedFrom: [IPAddressRange]
         /// Signing domains (`d=`) accepted for Originators of this domain besides the domain itself.
         var signingDomains: [String]
+        /// The draft its servers speak, when configured: draft-01 signs requests to it the DAViCal
+        /// way and accepts its signatures without iSchedule-Message-ID. Nil: learned (outbound)
+        /// and draft-05 (inbound).
+        var dialect: IScheduleDialect? = nil
     }
 
     /// DKIM signing and verification settings.

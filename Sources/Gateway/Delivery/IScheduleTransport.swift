@@ -1,3 +1,4 @@
+internal import DKIM
 internal import ISchedule
 internal import Logging
 internal import Transport
@@ -9,6 +10,8 @@ internal import Transport
 struct IScheduleTransport: DeliveryTransport {
     let discovery: ReceiverDiscovery
     let receivers: ReceiverClient
+    /// Remote domains configured with a dialect (`remote-domains.<d>.dialect`); others are learned.
+    let dialects: [String: IScheduleDialect]
     let circuit: CircuitBreaker
     let metrics: GatewayMetrics
     let clock: GatewayClock
@@ -50,7 +53,10 @@ struct IScheduleTransport: DeliveryTransport {
                 let batch = receiver.domains.flatMap { domains[$0] ?? [] }.sorted()
                 group.addTask {
                     let started = ContinuousClock.now
-                    let result = await self.receivers.deliver(message, to: batch, candidates: receiver.candidates)
+                    // Domains sharing a receiver share its dialect: a configured draft-01 one wins.
+                    let configured = receiver.domains.compactMap { self.dialects[$0] }
+                    let result = await self.receivers.deliver(message, to: batch, candidates: receiver.candidates,
+                                                              dialect: configured.contains(.draft01) ? .draft01 : configured.first)
                     let elapsed = started.duration(to: .now)
                     self.record(result, domains: receiver.domains,
                                 seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)

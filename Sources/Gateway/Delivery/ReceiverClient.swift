@@ -34,8 +34,10 @@ final class ReceiverClient: Sendable {
         self.clock = clock
     }
 
-    /// Delivers to the first reachable candidate (RFC 2782 failover happens at the capabilities step).
-    func deliver(_ message: DeliveryMessage, to indices: [Int], candidates: [ReceiverDiscovery.Candidate]) async -> DeliveryAnswers {
+    /// Delivers to the first reachable candidate (RFC 2782 failover happens at the capabilities step),
+    /// signed for `dialect` when configured, else for the dialect its capabilities showed.
+    func deliver(_ message: DeliveryMessage, to indices: [Int], candidates: [ReceiverDiscovery.Candidate],
+                 dialect configured: IScheduleDialect? = nil) async -> DeliveryAnswers {
         let found: Result<CapabilitiesCache.Entry, CapabilitiesError>
         do throws(CapabilitiesError) {
             found = .success(try await capabilities.firstReachable(candidates) { url in self.movedReceivers.withLock { $0[url] } }.entry)
@@ -64,7 +66,8 @@ final class ReceiverClient: Sendable {
                 // the id, later ones get a stable suffix (the same on every retry).
                 var part = message
                 if number > 0 { part.messageID = "\(message.messageID)-\(number + 1)" }
-                group.addTask { await self.send(part, batch: batch, to: receiver.receiver) }
+                let dialect = configured ?? receiver.dialect
+                group.addTask { await self.send(part, batch: batch, to: receiver.receiver, dialect: dialect) }
             }
             var answers: DeliveryAnswers = []
             for await batchAnswers in group { answers += batchAnswers }
@@ -81,8 +84,9 @@ final class ReceiverClient: Sendable {
         return .serviceUnavailable
     }
 
-    /// One POST (plus redirects) for one batch of recipients.
-    private func send(_ message: DeliveryMessage, batch: [Int], to receiver: String) async -> DeliveryAnswers {
+    /// One POST (plus redirects) for one batch of recipients. Draft-01 receivers get the Host
+    /// header signed and the body in `simple` form (they hash it as sent).
+    private func send(_ message: DeliveryMessage, batch: [Int], to receiver: String, dialect: IScheduleDialect) async -> DeliveryAnswers {
         func all(_ status: RequestStatus, _ description: String) -> DeliveryAnswers { message.answers(batch, status, description) }
         guard let domain = message.originatorDomain, let signer = signers[domain] else {
             return all(.serviceCannotHandle, "no signing key for \(message.originator)")
@@ -92,18 +96,21 @@ final class ReceiverClient: Sendable {
             let wanted = Set(batch.compactMap { message.recipients[$0].address })
             body = AttendeeFilter.freeBusy(body) { wanted.contains($0) }
         }
+        if dialect == .draft01 { body = BodyCanonicalizer.canonicalize(body, .simple) }
         let timeout = Int((message.isFreeBusy ? settings.freeBusyTimeout : settings.requestTimeout) * 1000)
         let recipientList = batch.map { message.recipients[$0].text }.joined(separator: ",")
         let outcome = await Redirects.follow(from: receiver, limit: settings.maxRedirects) { url in
-            var request = HTTPRequestMessage(method: "POST", target: Self.path(of: url), headers: [
+            var headers = [
                 HeaderField(name: "Originator", value: message.originator),
                 HeaderField(name: "Recipient", value: recipientList),
                 HeaderField(name: "Content-Type", value: message.contentType),
                 HeaderField(name: "User-Agent", value: GatewayIdentity.userAgent),
-            ], body: body)
+            ]
+            if dialect == .draft01, let host = Self.hostHeader(of: url) { headers.insert(HeaderField(name: "Host", value: host), at: 0) }
+            var request = HTTPRequestMessage(method: "POST", target: Self.path(of: url), headers: headers, body: body)
             let result: Result<HTTPClientResponse, HTTPClientError>
             do {
-                try signer.sign(&request, now: clock.seconds, messageID: message.messageID)
+                try signer.sign(&request, now: clock.seconds, messageID: message.messageID, dialect: dialect)
                 result = .success(try await client.send(HTTPClientRequest(
                     method: "POST", url: url, headers: request.headers, body: body,
                     timeoutMilliseconds: timeout, addressPolicy: settings.addressPolicy)))
@@ -152,6 +159,14 @@ final class ReceiverClient: Sendable {
             return (index, ScheduleResponse.Item(recipient: recipient, requestStatus: .serviceUnavailable,
                                                  responseDescription: "\(url) did not answer for this recipient"))
         }
+    }
+
+    /// The Host header a client sends for `url`: the host, and the port unless it is the scheme's own.
+    static func hostHeader(of url: String) -> String? {
+        guard let components = URLComponents(string: url), let host = components.percentEncodedHost, !host.isEmpty else { return nil }
+        let name = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        guard let port = components.port, port != (components.scheme?.lowercased() == "https" ? 443 : 80) else { return name }
+        return "\(name):\(port)"
     }
 
     /// The path and query of an absolute URL (for the request line the signature does not cover).

@@ -29,7 +29,7 @@ struct HostedDelivery: Sendable {
         let results = await withTaskGroup(of: (String, UpstreamForwarder.Outcome).self) { group in
             for (name, indices) in groups {
                 guard let domain = domains[name] else { continue }
-                let texts = indices.map { recipients[$0].text }
+                let texts = indices.map { Self.forwardedForm(recipients[$0]) }
                 group.addTask { (name, await forwarder.forward(message, recipients: texts, to: domain)) }
             }
             var results: [(String, UpstreamForwarder.Outcome)] = []
@@ -54,5 +54,13 @@ struct HostedDelivery: Sendable {
         let response = outcomes.response()
         let answered = groups.values.flatMap { $0 }
         return Result(answers: answered.map { ($0, response.items[$0]) }, soleRefusal: soleRefusal)
+    }
+
+    /// A recipient as the upstream gets it: as it arrived, except that a bare `user@domain`
+    /// (DAViCal's draft-01 Recipient) becomes `mailto:user@domain`; answers are matched by address.
+    static func forwardedForm(_ recipient: ScheduleRequestHead.Recipient) -> String {
+        guard let address = recipient.address, address.scheme == "mailto",
+              !recipient.text.lowercased().hasPrefix("mailto:") else { return recipient.text }
+        return "mailto:" + recipient.text
     }
 }

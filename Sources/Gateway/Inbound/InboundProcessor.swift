@@ -11,6 +11,9 @@ internal import Logging
 /// response headers.
 struct InboundProcessor: Sendable {
     let verifier: DKIMVerifier
+    /// For Originators of remote domains configured `dialect: draft-01` (DAViCal): every
+    /// canonicalization, fewer must-sign headers (`VerificationPolicy.legacyInterop`).
+    let draft01Verifier: DKIMVerifier
     let replay: ReplayProtection
     let hosted: HostedDelivery
     /// Our domains with `delivery: imip`.
@@ -77,6 +80,7 @@ struct InboundProcessor: Sendable {
 
     private func verify(_ incoming: IncomingRequest, originatorDomain: String) async -> Result<DKIMVerifier.Verified, Refusal> {
         let verified: DKIMVerifier.Verified
+        let verifier = remotes[originatorDomain]?.dialect == .draft01 ? draft01Verifier : verifier
         do { verified = try await verifier.verify(headers: incoming.headers, body: incoming.body) } catch {
             metrics.verificationFailure(reason: error.metricReason)
             return .failure(Refusal(refuse(IScheduleError(.verificationFailed, error.description), incoming: incoming,
@@ -129,14 +133,14 @@ struct InboundProcessor: Sendable {
             case .success(.some(let earlier)):
                 logger.info("retry of an already delivered message; answering as before")
                 return earlier
-            case .success(.none): replayKey = (signed.domain.lowercased(), request.head.messageID ?? "")
+            case .success(.none): replayKey = (signed.domain.lowercased(), Self.replayID(request, signed: signed) ?? "")
             }
         }
         let message = UpstreamForwarder.Message(
             originator: request.head.originator.text,
             contentType: incoming.values("Content-Type").first ?? "text/calendar; charset=utf-8",
             // Unsigned allow-listed peers (Apple without DKIM) may send no id; the upstream gets one.
-            messageID: request.head.messageID ?? UUID().uuidString.lowercased(), body: incoming.body)
+            messageID: request.head.messageID ?? replayKey?.messageID ?? UUID().uuidString.lowercased(), body: incoming.body)
         async let forwarded = groups.isEmpty ? HostedDelivery.Result(answers: [], soleRefusal: nil)
             : hosted.deliver(message, recipients: request.head.recipients, groups: groups, revealsFailures: false)
         async let mailedAnswers = byMail.isEmpty ? []
@@ -164,10 +168,17 @@ struct InboundProcessor: Sendable {
         return "dkim=pass (iSchedule request signature) header.d=\(signed.domain.lowercased()) header.s=\(signed.selector)"
     }
 
+    /// What the replay cache remembers a signed request by: its iSchedule-Message-ID, or for a
+    /// draft-01 sender that sends none (DAViCal) the signature's `b=` value, unique per signature.
+    static func replayID(_ request: ScheduleRequest, signed: DKIMVerifier.Verified) -> String? {
+        request.head.messageID ?? (signed.signatureValue.isEmpty ? nil : "b=\(signed.signatureValue)")
+    }
+
     /// The replay cache's word on a signed request: go on (nil), the earlier answer, or a refusal.
     private func admit(_ request: ScheduleRequest, signed: DKIMVerifier.Verified,
                        incoming: IncomingRequest) async -> Result<GatewayResponse?, Refusal> {
-        guard let messageID = request.head.messageID else {
+        guard let messageID = Self.replayID(request, signed: signed),
+              request.head.messageID != nil || remotes[request.head.originator.domain ?? ""]?.dialect == .draft01 else {
             return .failure(Refusal(refuse(IScheduleError(.verificationFailed, "a signed request needs an iSchedule-Message-ID"), incoming: incoming)))
         }
         let signer = signed.domain.lowercased()

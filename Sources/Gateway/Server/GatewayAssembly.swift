@@ -124,7 +124,9 @@ struct GatewayAssembly: Sendable {
         let receivers = ReceiverClient(capabilities: capabilities, client: shared.remoteClient, signers: shared.keyring.signers, settings: .init(
             maxRecipients: configuration.limits.maxRecipients, maxRedirects: configuration.limits.maxRedirects,
             requestTimeout: timeouts.remoteRequest, freeBusyTimeout: timeouts.freeBusy, addressPolicy: shared.addressPolicy), clock: lasting.clock)
-        let iSchedule = IScheduleTransport(discovery: discovery, receivers: receivers, circuit: circuit, metrics: lasting.metrics,
+        let iSchedule = IScheduleTransport(discovery: discovery, receivers: receivers, dialects: Dictionary(
+            configuration.remotes.compactMap { remote in remote.dialect.map { (remote.name, $0) } }, uniquingKeysWith: { first, _ in first }),
+                                           circuit: circuit, metrics: lasting.metrics,
                                            clock: lasting.clock, logger: lasting.logger)
         let iMIP = IMIPTransport(settings: configuration.imip, mailer: configuration.imip.map { imip in
             SMTPClient(configuration: SMTPConfiguration(
@@ -155,12 +157,16 @@ struct GatewayAssembly: Sendable {
                 if let directory = configuration.dkim.privateExchangeDirectory { sources[.privateExchange] = PrivateExchangeKeyStore(directory: directory) }
             }
         }
-        var policy = configuration.dkim.acceptLegacyDialects ? VerificationPolicy.legacyInterop : VerificationPolicy.iSchedule
-        policy.clockSkew = configuration.dkim.clockSkew
-        policy.minimumKeyBits = configuration.dkim.minimumKeyBits
-        policy.maximumLifetime = configuration.dkim.maxSignatureLifetime
+        func verifier(_ base: VerificationPolicy) -> DKIMVerifier {
+            var policy = base
+            policy.clockSkew = configuration.dkim.clockSkew
+            policy.minimumKeyBits = configuration.dkim.minimumKeyBits
+            policy.maximumLifetime = configuration.dkim.maxSignatureLifetime
+            return DKIMVerifier(keys: KeyLocator(sources: sources), policy: policy, clock: lasting.clock.unix)
+        }
         return InboundProcessor(
-            verifier: DKIMVerifier(keys: KeyLocator(sources: sources), policy: policy, clock: lasting.clock.unix),
+            verifier: verifier(configuration.dkim.acceptLegacyDialects ? .legacyInterop : .iSchedule),
+            draft01Verifier: verifier(.legacyInterop),
             replay: lasting.replay, hosted: shared.hosted,
             mailed: MailedDelivery(settings: configuration.imip, store: lasting.store, clock: lasting.clock, logger: lasting.logger),
             capabilities: capabilities, localDomains: shared.hosted.domains,

@@ -28,20 +28,14 @@ public final class CapabilitiesCache: Sendable {
         self.addressPolicy = addressPolicy
     }
 
-    /// The iSchedule draft a receiver speaks, as its capabilities request showed.
-    public enum Dialect: String, Sendable, Equatable {
-        case draft05 = "draft-05"
-        /// Capabilities only at `?query=capabilities` (DAViCal 1.1).
-        case draft01 = "draft-01"
-    }
-
     /// What is known about one receiver.
     public struct Entry: Sendable, Equatable {
         /// The receiver URL after permanent redirects; POSTs go here.
         public let receiver: String
         public let capabilities: Capabilities
         public let expires: Int64
-        public var dialect: Dialect = .draft05
+        /// The draft it speaks, as its capabilities request showed (`?query=` only: draft-01).
+        public var dialect: IScheduleDialect = .draft05
     }
 
     /// The capabilities of the receiver at `url`, from the cache while fresh.
