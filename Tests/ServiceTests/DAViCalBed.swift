@@ -5,12 +5,15 @@ import TestSupport
 /// through glibc and its namespace's resolv.conf names it; the gateway is configured with it),
 /// a test CA everyone trusts, DAViCal for gamma.test, and a gateway for beta.test (upstream: a
 /// recording calendar server) and, with Cyrus, alpha.test (upstream: Cyrus's `/ischedule`, which
-/// checks no signature). Every domain's SRV `_ischedules._tcp` names its server.
+/// checks no signature). Every domain's SRV `_ischedules._tcp` names its server; mailonly.test
+/// has none, so the gateway's iMIP fallback mails its users through the SMTP sink.
 final class DAViCalBed: @unchecked Sendable {
     let dns: TestDNSServer
     let davical: TestDAViCal
     let cyrus: TestCyrus?
     let upstream: TestCalendarServer
+    /// Where the gateway's iMIP fallback sends (plain SMTP on loopback).
+    let sink: TestSMTPServer
     let gateway: GatewayProcess
     let intakePort: UInt16
     let receiverPort: UInt16
@@ -31,6 +34,8 @@ final class DAViCalBed: @unchecked Sendable {
         receiverPort = freeLoopbackPort()
         let nameserver = "127.53.\(UInt8.random(in: 1...250)).\(UInt8.random(in: 1...250))"
         upstream = try TestCalendarServer()
+        let sinkTLS = try certificates.issue("localhost", subjectAltNames: ["DNS:localhost", "IP:127.0.0.1"])
+        sink = try TestSMTPServer(mode: .plain, cert: sinkTLS.cert, key: sinkTLS.key)
         cyrus = withCyrus ? try TestCyrus(domain: "alpha.test", users: ["alice"]) : nil
         // DAViCal makes its own key; the zone that publishes it is written once it exists.
         davical = try TestDAViCal(domain: "gamma.test", users: ["dave", "erin"], nameserver: nameserver, certificates: certificates)
@@ -50,6 +55,7 @@ final class DAViCalBed: @unchecked Sendable {
                 """,
             "beta.test": gatewayZone("beta.test"),
             "alpha.test": gatewayZone("alpha.test"),
+            "mailonly.test": zoneHead("mailonly.test"),
         ], onPort53: nameserver)
         let tls = try certificates.issue("isched.beta.test", subjectAltNames: ["DNS:isched.beta.test", "DNS:isched.alpha.test"])
         let alpha = cyrus.map { cyrus in
@@ -88,6 +94,10 @@ final class DAViCalBed: @unchecked Sendable {
               ca-file: \(certificates.caFile)
             dkim:
               lookup-methods: [dns/txt]
+            imip:
+              smtp-url: smtp://127.0.0.1:\(sink.port)
+              from: calendar-gateway@beta.test
+              require-tls: false
             """, directory: directory, listeners: 2)
     }
 
@@ -97,5 +107,6 @@ final class DAViCalBed: @unchecked Sendable {
         cyrus?.stop()
         dns.stop()
         upstream.stop()
+        sink.stop()
     }
 }

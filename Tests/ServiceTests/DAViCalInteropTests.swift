@@ -47,6 +47,48 @@ struct DAViCalInteropTests {
         #expect(try cyrus.inbox(of: "alice").first?.contains("ORGANIZER:mailto:dave@gamma.test") == true)
     }
 
+    @Test("a recipient domain without iSchedule gets the invitation by iMIP at the SMTP sink, beside a DAViCal attendee served by iSchedule")
+    func mailOnlyDomainGetsIMIP() throws {
+        let bed = try DAViCalBed(configuresDialect: false)
+        defer { bed.stop() }
+        let body = ITIP.calendar(method: "REQUEST", organizer: "mailto:bob@beta.test",
+                                 attendees: ["mailto:dave@gamma.test", "mailto:max@mailonly.test"])
+        let response = try RawHTTPConnection.exchange(
+            port: bed.intakePort, path: "/outbound",
+            headers: [("Originator", "mailto:bob@beta.test"), ("Recipient", "mailto:dave@gamma.test,mailto:max@mailonly.test"),
+                      ("Content-Type", ITIP.contentType("REQUEST"))], body: body, timeout: 60)
+        let codes = scheduleResponse(response)?.items.map(\.requestStatus.code)
+        #expect(codes == ["2.0", "1.1"], "\(response.text)")
+        let expected = try uid(of: body)
+        #expect(waitUntil(seconds: 20) { bed.sink.messages.contains { ($0["to"] as? [String]) == ["max@mailonly.test"] } }, "\(bed.gateway.log.suffix(3_000))")
+        let mail = try #require(bed.sink.messages.first { ($0["to"] as? [String]) == ["max@mailonly.test"] })
+        let parts = try #require((mail["parsed"] as? [String: Any])?["parts"] as? [[String: Any]])
+        let calendar = try #require(parts.first { $0["type"] as? String == "text/calendar" })
+        #expect(Data(base64Encoded: calendar["payload"] as? String ?? "").map { Array($0) } == body)
+        #expect(try bed.davical.inbox(of: "dave").contains { $0.contains(expected) })
+    }
+
+    @Test("free/busy from the gateway's intake to a Cyrus user: Cyrus answers through the gateway with its VFREEBUSY reply")
+    func freeBusyFromCyrus() throws {
+        let bed = try DAViCalBed(withCyrus: true)
+        defer { bed.stop() }
+        let cyrus = try #require(bed.cyrus)
+        // Something to be busy with in alice's calendar.
+        let busy = Self.event(organizer: "alice@alpha.test", attendee: "alice@alpha.test")
+        #expect(try cyrus.put(user: "alice", name: "busy.ics", calendar: busy.text) == 201)
+        let body = ITIP.calendar(method: "REQUEST", component: "VFREEBUSY", organizer: "mailto:bob@beta.test",
+                                 attendees: ["mailto:alice@alpha.test"])
+        let response = try RawHTTPConnection.exchange(
+            port: bed.intakePort, path: "/outbound",
+            headers: [("Originator", "mailto:bob@beta.test"), ("Recipient", "mailto:alice@alpha.test"),
+                      ("Content-Type", ITIP.contentType("REQUEST", "VFREEBUSY"))], body: body, timeout: 30)
+        let item = try #require(scheduleResponse(response)?.items.first, "\(response.text)")
+        #expect(item.requestStatus.code == "2.0", "\(response.text)")
+        let reply = try #require(item.calendarData, "\(response.text)")
+        #expect(reply.contains("METHOD:REPLY") && reply.contains("BEGIN:VFREEBUSY"), "\(reply)")
+        #expect(reply.contains("ATTENDEE") && reply.lowercased().contains("mailto:alice@alpha.test"), "\(reply)")
+    }
+
     @Test("signed by DAViCal's own signer: changed after signing is refused and nothing reaches Cyrus; intact it lands once, a replay is refused")
     func davicalSignatureIsChecked() throws {
         let bed = try DAViCalBed(withCyrus: true)
