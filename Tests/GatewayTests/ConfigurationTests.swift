@@ -68,6 +68,10 @@ struct ConfigurationTests {
         ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\ndelivery:\n  retry-initial: 200ms", "delivery.retry-initial: 200ms is outside 1.0…86400.0 seconds"),
         ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\ndelivery:\n  retry-initial: 1m\n  retry-maximum: 30s", "delivery.retry-maximum: is shorter than delivery.retry-initial"),
         ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\nremote-domains:\n  gamma.test:\n    dialect: draft-02", "remote-domains.gamma.test.dialect: 'draft-02' is not one of draft-05, draft-01"),
+        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\nremote-domains:\n  gamma.test:\n    authentication: tls", "remote-domains.gamma.test.client-names: missing (authentication: tls needs"),
+        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\nremote-domains:\n  gamma.test:\n    authentication: mtls", "remote-domains.gamma.test.authentication: 'mtls' is not one of dkim, tls"),
+        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\n    client-certificate: /etc/hostname", "domains.a.test.client-private-key: missing (client-certificate is set)"),
+        ("listeners:\n  - url: http://127.0.0.1:1\n    client-ca-file: /etc/hostname\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/", "listeners[0].client-ca-file: only https listeners verify client certificates"),
     ])
     func keyedErrors(yaml: String, expected: String) {
         let message = error(yaml)

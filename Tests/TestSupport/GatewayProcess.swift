@@ -88,6 +88,12 @@ public final class GatewayProcess: @unchecked Sendable {
     /// The port of each listener, from its `listening on` line (configure port 0 to let the kernel choose).
     public var ports: [UInt16] { listening.compactMap { $0.split(separator: ":").last.flatMap { UInt16($0) } } }
 
+    /// The port of the first listener with `scheme` (`http`, `https`): listeners announce
+    /// themselves in the order they come up, not in configuration order.
+    public func port(_ scheme: String) -> UInt16? {
+        listening.first { $0.hasPrefix("\(scheme)://") }.flatMap { $0.split(separator: ":").last.flatMap { UInt16($0) } }
+    }
+
     /// SIGTERM, then the exit status (nil if it did not exit within `timeout` seconds; it is then killed).
     @discardableResult
     public func stop(timeout: Double = 15) -> Int32? {

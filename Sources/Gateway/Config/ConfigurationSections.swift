@@ -10,7 +10,7 @@ struct ConfigurationSections {
     var requireSecrets = true
 
     func listener(_ reader: ConfigReader) throws(ConfigurationError) -> GatewayConfiguration.Listener {
-        reader.allowOnly(["url", "certificate", "private-key", "intake"])
+        reader.allowOnly(["url", "certificate", "private-key", "intake", "client-ca-file"])
         let text = try reader.requiredString("url")
         if text.hasPrefix("unix:") {
             let path = paths.absolute(String(text.dropFirst(5)))
@@ -37,6 +37,11 @@ struct ConfigurationSections {
         if scheme == .https {
             listener.certificateFile = try paths.existingFile(try reader.requiredString("certificate"), key: reader.key("certificate"))
             listener.privateKeyFile = try paths.existingFile(try reader.requiredString("private-key"), key: reader.key("private-key"))
+            if let file = try reader.string("client-ca-file") {
+                listener.clientCAFile = try paths.existingFile(file, key: reader.key("client-ca-file"))
+            }
+        } else if try reader.string("client-ca-file") != nil {
+            throw ConfigurationError(key: reader.key("client-ca-file"), problem: "only https listeners verify client certificates")
         } else if try reader.string("certificate") != nil {
             throw ConfigurationError(key: reader.key("certificate"), problem: "only https listeners take a certificate")
         } else if try reader.string("private-key") != nil {
@@ -61,7 +66,8 @@ struct ConfigurationSections {
 
     func localDomain(name: String, _ reader: ConfigReader, path: String) throws(ConfigurationError) -> GatewayConfiguration.LocalDomain {
         reader.allowOnly(["dkim-keys", "upstream", "upstream-trust", "upstream-secret-header", "upstream-secret",
-                              "upstream-secret-env", "upstream-dkim-domain", "upstream-dkim-key", "delivery"])
+                              "upstream-secret-env", "upstream-dkim-domain", "upstream-dkim-key", "delivery",
+                              "client-certificate", "client-private-key"])
         let domain = name.lowercased()
         guard DNSName.isValidDomain(domain) else { throw ConfigurationError(key: path, problem: "'\(name)' is not a domain name") }
         let keys = try reader.sections("dkim-keys").map { key throws(ConfigurationError) in try signingKey(key) }
@@ -108,12 +114,21 @@ struct ConfigurationSections {
         default:
             throw ConfigurationError(key: reader.key("upstream-trust"), problem: "'\(trustName)' is not one of none, shared-secret, dkim")
         }
+        var client: ClientCertificate?
+        switch (try reader.string("client-certificate"), try reader.string("client-private-key")) {
+        case (nil, nil): break
+        case (let certificate?, let key?):
+            client = ClientCertificate(certificateFile: try paths.existingFile(certificate, key: reader.key("client-certificate")),
+                                       privateKeyFile: try paths.existingFile(key, key: reader.key("client-private-key")))
+        case (nil, _): throw ConfigurationError(key: reader.key("client-certificate"), problem: "missing (client-private-key is set)")
+        case (_, nil): throw ConfigurationError(key: reader.key("client-private-key"), problem: "missing (client-certificate is set)")
+        }
         return GatewayConfiguration.LocalDomain(name: domain, keys: keys, upstream: upstream, upstreamTrust: trust,
-                                                deliversByMail: delivery == "imip")
+                                                deliversByMail: delivery == "imip", clientCertificate: client)
     }
 
     func remoteDomain(name: String, _ reader: ConfigReader, path: String) throws(ConfigurationError) -> GatewayConfiguration.RemoteDomain {
-        reader.allowOnly(["uri", "allow-unsigned-from", "signing-domains", "dialect"])
+        reader.allowOnly(["uri", "allow-unsigned-from", "signing-domains", "dialect", "authentication", "client-names"])
         let domain = name.lowercased()
         guard DNSName.isValidDomain(domain) else { throw ConfigurationError(key: path, problem: "'\(name)' is not a domain name") }
         let uri = try reader.string("uri")
@@ -129,9 +144,21 @@ struct ConfigurationSections {
             }
             dialect = known
         }
+        let authentication = try reader.string("authentication", default: "dkim")
+        guard authentication == "dkim" || authentication == "tls" else {
+            throw ConfigurationError(key: reader.key("authentication"), problem: "'\(authentication)' is not one of dkim, tls")
+        }
+        let clientNames = try reader.strings("client-names").map { $0.lowercased() }
+        for (index, name) in clientNames.enumerated() where !DNSName.isValidDomain(name) {
+            throw ConfigurationError(key: "\(reader.key("client-names"))[\(index)]", problem: "'\(name)' is not a host name")
+        }
+        if authentication == "tls" && clientNames.isEmpty {
+            throw ConfigurationError(key: reader.key("client-names"), problem: "missing (authentication: tls needs the names its servers' client certificates carry)")
+        }
         return GatewayConfiguration.RemoteDomain(name: domain, uri: uri,
                                                  allowUnsignedFrom: try addresses(reader, "allow-unsigned-from"),
-                                                 signingDomains: signingDomains, dialect: dialect)
+                                                 signingDomains: signingDomains, dialect: dialect,
+                                                 tlsOnly: authentication == "tls", clientNames: clientNames)
     }
 
     func intake(_ reader: ConfigReader?) throws(ConfigurationError) -> GatewayConfiguration.Intake {

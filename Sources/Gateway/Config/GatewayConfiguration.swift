@@ -16,6 +16,9 @@ public struct GatewayConfiguration: Sendable {
         var privateKeyFile: String?
         /// Whether the outbound intake is served here (default: on loopback listeners only).
         var servesIntake: Bool = false
+        /// https: client certificates are asked for and, when presented, must chain to these CAs
+        /// (the TLS-only authentication profile); peers without one still connect.
+        var clientCAFile: String?
 
         var isLoopback: Bool { scheme == .unix || host == "localhost" || IPAddressRange.isLoopback(host) }
 
@@ -52,6 +55,8 @@ public struct GatewayConfiguration: Sendable {
         /// `delivery: imip`: verified inbound messages for its users become e-mail to the local
         /// MTA (`imip:`) instead of forwards to an upstream.
         var deliversByMail = false
+        /// The certificate presented to remote domains with `authentication: tls`.
+        var clientCertificate: ClientCertificate?
 
         /// Whether inbound messages for its users are delivered here (forwarded or mailed).
         var receives: Bool { upstream != nil || deliversByMail }
@@ -78,6 +83,12 @@ public struct GatewayConfiguration: Sendable {
         /// way and accepts its signatures without iSchedule-Message-ID. Nil: learned (outbound)
         /// and draft-05 (inbound).
         var dialect: IScheduleDialect? = nil
+        /// `authentication: tls` (CalConnect's TLS-only iSchedule profile, CC/WD 51010): requests to
+        /// it carry our client certificate instead of a DKIM signature; unsigned requests from its
+        /// Originators are accepted over a connection whose verified client certificate names one
+        /// of `clientNames` (DNS subject alternative names). Signed requests are verified as ever.
+        var tlsOnly = false
+        var clientNames: [String] = []
     }
 
     /// DKIM signing and verification settings.

@@ -10,8 +10,9 @@ internal import Transport
 struct IScheduleTransport: DeliveryTransport {
     let discovery: ReceiverDiscovery
     let receivers: ReceiverClient
-    /// Remote domains configured with a dialect (`remote-domains.<d>.dialect`); others are learned.
-    let dialects: [String: IScheduleDialect]
+    /// Remote domains configured with a dialect or `authentication: tls`; the rest are draft-05
+    /// DKIM peers, their dialect learned.
+    let profiles: [String: RemoteProfile]
     let circuit: CircuitBreaker
     let metrics: GatewayMetrics
     let clock: GatewayClock
@@ -53,10 +54,8 @@ struct IScheduleTransport: DeliveryTransport {
                 let batch = receiver.domains.flatMap { domains[$0] ?? [] }.sorted()
                 group.addTask {
                     let started = ContinuousClock.now
-                    // Domains sharing a receiver share its dialect: a configured draft-01 one wins.
-                    let configured = receiver.domains.compactMap { self.dialects[$0] }
-                    let result = await self.receivers.deliver(message, to: batch, candidates: receiver.candidates,
-                                                              dialect: configured.contains(.draft01) ? .draft01 : configured.first)
+                    let profile = RemoteProfile.merged(receiver.domains.compactMap { self.profiles[$0] })
+                    let result = await self.receivers.deliver(message, to: batch, candidates: receiver.candidates, profile: profile)
                     let elapsed = started.duration(to: .now)
                     self.record(result, domains: receiver.domains,
                                 seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)

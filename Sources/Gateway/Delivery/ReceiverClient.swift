@@ -21,23 +21,28 @@ final class ReceiverClient: Sendable {
     private let capabilities: CapabilitiesCache
     private let client: HTTPClient
     private let signers: [String: DKIMSigner]
+    /// Our domains' TLS client certificates, for receivers with `authentication: tls`.
+    private let clientCertificates: [String: ClientCertificate]
     private let settings: Settings
     private let clock: GatewayClock
     /// Receiver URL → where a 301/308 moved it.
     private let movedReceivers = Mutex<[String: String]>([:])
 
-    init(capabilities: CapabilitiesCache, client: HTTPClient, signers: [String: DKIMSigner], settings: Settings, clock: GatewayClock) {
+    init(capabilities: CapabilitiesCache, client: HTTPClient, signers: [String: DKIMSigner],
+         clientCertificates: [String: ClientCertificate] = [:], settings: Settings, clock: GatewayClock) {
         self.capabilities = capabilities
         self.client = client
         self.signers = signers
+        self.clientCertificates = clientCertificates
         self.settings = settings
         self.clock = clock
     }
 
     /// Delivers to the first reachable candidate (RFC 2782 failover happens at the capabilities step),
-    /// signed for `dialect` when configured, else for the dialect its capabilities showed.
+    /// signed for the profile's dialect when configured, else for the dialect its capabilities
+    /// showed; a TLS-only profile presents our client certificate and signs nothing.
     func deliver(_ message: DeliveryMessage, to indices: [Int], candidates: [ReceiverDiscovery.Candidate],
-                 dialect configured: IScheduleDialect? = nil) async -> DeliveryAnswers {
+                 profile: RemoteProfile = RemoteProfile()) async -> DeliveryAnswers {
         let found: Result<CapabilitiesCache.Entry, CapabilitiesError>
         do throws(CapabilitiesError) {
             found = .success(try await capabilities.firstReachable(candidates) { url in self.movedReceivers.withLock { $0[url] } }.entry)
@@ -66,8 +71,8 @@ final class ReceiverClient: Sendable {
                 // the id, later ones get a stable suffix (the same on every retry).
                 var part = message
                 if number > 0 { part.messageID = "\(message.messageID)-\(number + 1)" }
-                let dialect = configured ?? receiver.dialect
-                group.addTask { await self.send(part, batch: batch, to: receiver.receiver, dialect: dialect) }
+                let dialect = profile.dialect ?? receiver.dialect
+                group.addTask { await self.send(part, batch: batch, to: receiver.receiver, dialect: dialect, tlsOnly: profile.tlsOnly) }
             }
             var answers: DeliveryAnswers = []
             for await batchAnswers in group { answers += batchAnswers }
@@ -86,10 +91,19 @@ final class ReceiverClient: Sendable {
 
     /// One POST (plus redirects) for one batch of recipients. Draft-01 receivers get the Host
     /// header signed and the body in `simple` form (they hash it as sent).
-    private func send(_ message: DeliveryMessage, batch: [Int], to receiver: String, dialect: IScheduleDialect) async -> DeliveryAnswers {
+    private func send(_ message: DeliveryMessage, batch: [Int], to receiver: String, dialect: IScheduleDialect,
+                      tlsOnly: Bool) async -> DeliveryAnswers {
         func all(_ status: RequestStatus, _ description: String) -> DeliveryAnswers { message.answers(batch, status, description) }
         guard let domain = message.originatorDomain, let signer = signers[domain] else {
             return all(.serviceCannotHandle, "no signing key for \(message.originator)")
+        }
+        let certificate = clientCertificates[domain]
+        if tlsOnly && certificate == nil {
+            return all(.serviceCannotHandle, "\(receiver) takes TLS client certificates only (authentication: tls); "
+                       + "domains.\(domain).client-certificate is not configured")
+        }
+        if tlsOnly && !receiver.lowercased().hasPrefix("https://") {
+            return all(.invalidCalendarService, "\(receiver) is not https: a TLS client certificate cannot authenticate us there")
         }
         var body = message.body
         if message.isFreeBusy {
@@ -110,10 +124,17 @@ final class ReceiverClient: Sendable {
             var request = HTTPRequestMessage(method: "POST", target: Self.path(of: url), headers: headers, body: body)
             let result: Result<HTTPClientResponse, HTTPClientError>
             do {
-                try signer.sign(&request, now: clock.seconds, messageID: message.messageID, dialect: dialect)
-                result = .success(try await client.send(HTTPClientRequest(
-                    method: "POST", url: url, headers: request.headers, body: body,
-                    timeoutMilliseconds: timeout, addressPolicy: settings.addressPolicy)))
+                if tlsOnly {
+                    request.headers += [HeaderField(name: "iSchedule-Version", value: "1.0"),
+                                        HeaderField(name: "iSchedule-Message-ID", value: message.messageID),
+                                        HeaderField(name: "Cache-Control", value: "no-cache, no-transform")]
+                } else {
+                    try signer.sign(&request, now: clock.seconds, messageID: message.messageID, dialect: dialect)
+                }
+                var outgoing = HTTPClientRequest(method: "POST", url: url, headers: request.headers, body: body,
+                                                 timeoutMilliseconds: timeout, addressPolicy: settings.addressPolicy)
+                if tlsOnly { outgoing.clientCertificate = certificate }
+                result = .success(try await client.send(outgoing))
             } catch let error as HTTPClientError {
                 result = .failure(error)
             } catch {

@@ -9,6 +9,9 @@ struct IncomingRequest: Sendable {
     var peer: String
     /// Arrived on a Unix-domain socket: only local processes allowed by the socket file's mode can connect.
     var viaLocalSocket = false
+    /// The DNS names of the TLS client certificate the peer presented and the listener verified;
+    /// nil when none was (or the listener asks for none).
+    var clientCertificateNames: [String]?
 
     func values(_ name: String) -> [String] { headers.values(named: name) }
 }

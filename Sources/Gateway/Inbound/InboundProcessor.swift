@@ -69,11 +69,21 @@ struct InboundProcessor: Sendable {
     }
 
     /// Unsigned requests (and those signed with a key in testing mode) only from the peers
-    /// configured for the Originator's domain.
+    /// configured for the Originator's domain: by address, or for `authentication: tls` domains
+    /// by a verified client certificate that names one of the domain's `client-names`.
     private func unsignedRefusal(_ incoming: IncomingRequest, originatorDomain: String, testingKey: Bool) -> GatewayResponse? {
-        guard !(remotes[originatorDomain]?.allowUnsignedFrom.contains(where: { $0.contains(incoming.peer) }) ?? false) else { return nil }
+        let remote = remotes[originatorDomain]
+        guard !(remote?.allowUnsignedFrom.contains(where: { $0.contains(incoming.peer) }) ?? false) else { return nil }
+        if let remote, remote.tlsOnly, let names = incoming.clientCertificateNames {
+            guard !names.contains(where: remote.clientNames.contains) else { return nil }
+            metrics.verificationFailure(reason: "client_certificate")
+            let named = names.isEmpty ? "no DNS name" : names.joined(separator: ", ")
+            return refuse(IScheduleError(.verificationFailed, "the client certificate names \(named), none of them bound to "
+                                             + "\(originatorDomain) (remote-domains.\(originatorDomain).client-names)"), incoming: incoming)
+        }
         metrics.verificationFailure(reason: testingKey ? "testing_key" : "unsigned")
-        let what = testingKey ? "a signature by a key in testing mode (t=y) counts as none" : "no DKIM-Signature"
+        let what = testingKey ? "a signature by a key in testing mode (t=y) counts as none"
+            : remote?.tlsOnly == true ? "no DKIM-Signature and no verified client certificate" : "no DKIM-Signature"
         return refuse(IScheduleError(.verificationFailed, "\(what), and \(incoming.peer) may not send unsigned requests for \(originatorDomain)"),
                       incoming: incoming)
     }
@@ -145,7 +155,7 @@ struct InboundProcessor: Sendable {
             : hosted.deliver(message, recipients: request.head.recipients, groups: groups, revealsFailures: false)
         async let mailedAnswers = byMail.isEmpty ? []
             : mailed.deliver(request, body: incoming.body, messageID: message.messageID, to: byMail,
-                             authentication: Self.authenticationResult(signed, peer: incoming.peer))
+                             authentication: authenticationResult(signed, incoming: incoming, originatorDomain: request.head.originator.domain))
         let (result, mailAnswers) = await (forwarded, mailedAnswers)
         var answer: GatewayResponse
         var final = false
@@ -163,8 +173,12 @@ struct InboundProcessor: Sendable {
     }
 
     /// What the gateway verified, for the Authentication-Results of a mailed message (RFC 8601).
-    static func authenticationResult(_ signed: DKIMVerifier.Verified?, peer: String) -> String {
-        guard let signed else { return "dkim=none (unsigned iSchedule request from allow-listed peer \(peer))" }
+    func authenticationResult(_ signed: DKIMVerifier.Verified?, incoming: IncomingRequest, originatorDomain: String?) -> String {
+        if signed == nil, let remote = remotes[originatorDomain ?? ""], remote.tlsOnly,
+           let name = incoming.clientCertificateNames?.first(where: remote.clientNames.contains) {
+            return "dkim=none (iSchedule request over TLS with a verified client certificate for \(name))"
+        }
+        guard let signed else { return "dkim=none (unsigned iSchedule request from allow-listed peer \(incoming.peer))" }
         return "dkim=pass (iSchedule request signature) header.d=\(signed.domain.lowercased()) header.s=\(signed.selector)"
     }
 

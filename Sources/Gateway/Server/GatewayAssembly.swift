@@ -121,11 +121,14 @@ struct GatewayAssembly: Sendable {
         let threshold = configuration.delivery.circuitFailures, cooldown = Int64(configuration.delivery.circuitCooldown * 1000)
         let circuit = previous.flatMap { $0.threshold == threshold && $0.cooldown == cooldown ? $0 : nil }
             ?? CircuitBreaker(threshold: threshold, cooldownMilliseconds: cooldown)
-        let receivers = ReceiverClient(capabilities: capabilities, client: shared.remoteClient, signers: shared.keyring.signers, settings: .init(
+        let receivers = ReceiverClient(capabilities: capabilities, client: shared.remoteClient, signers: shared.keyring.signers,
+                                       clientCertificates: Dictionary(configuration.domains.compactMap { domain in
+                                           domain.clientCertificate.map { (domain.name, $0) } }, uniquingKeysWith: { first, _ in first }),
+                                       settings: .init(
             maxRecipients: configuration.limits.maxRecipients, maxRedirects: configuration.limits.maxRedirects,
             requestTimeout: timeouts.remoteRequest, freeBusyTimeout: timeouts.freeBusy, addressPolicy: shared.addressPolicy), clock: lasting.clock)
-        let iSchedule = IScheduleTransport(discovery: discovery, receivers: receivers, dialects: Dictionary(
-            configuration.remotes.compactMap { remote in remote.dialect.map { (remote.name, $0) } }, uniquingKeysWith: { first, _ in first }),
+        let iSchedule = IScheduleTransport(discovery: discovery, receivers: receivers, profiles: Dictionary(
+            configuration.remotes.map { ($0.name, RemoteProfile(dialect: $0.dialect, tlsOnly: $0.tlsOnly)) }, uniquingKeysWith: { first, _ in first }),
                                            circuit: circuit, metrics: lasting.metrics,
                                            clock: lasting.clock, logger: lasting.logger)
         let iMIP = IMIPTransport(settings: configuration.imip, mailer: configuration.imip.map { imip in

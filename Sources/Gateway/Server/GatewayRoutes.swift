@@ -21,7 +21,9 @@ struct GatewayRoutes: Sendable {
 
     /// - Parameter intake: whether this listener serves the outbound intake (loopback listeners,
     ///   or those configured with `intake: true`); the receiver, keys, health and metrics are everywhere.
-    func router(intake: Bool) -> Router<GatewayRequestContext> {
+    /// - Parameter clientCertificates: whether the listener verifies TLS client certificates: the
+    ///   receiver then reads the names of the one presented (the TLS-only profile).
+    func router(intake: Bool, clientCertificates: Bool = false) -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
         let receiver = router.group()
             .add(middleware: RequestMetricsMiddleware(direction: "inbound", metrics: metrics))
@@ -31,7 +33,8 @@ struct GatewayRoutes: Sendable {
             receiver.head(RouterPath(path)) { request, _ in respond(capabilitiesDocument(request)) }
             receiver.post(RouterPath(path)) { request, context in
                 var request = request
-                guard let incoming = await collect(&request, context: context) else { return respond(tooLarge(maxContentLength)) }
+                guard var incoming = await collect(&request, context: context) else { return respond(tooLarge(maxContentLength)) }
+                if clientCertificates { incoming.clientCertificateNames = await context.clientCertificateNames() }
                 return respond(await stages.current.inbound.handle(incoming))
             }
         }

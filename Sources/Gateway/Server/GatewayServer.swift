@@ -45,7 +45,6 @@ public enum GatewayServer {
         if configuration.intake.secret == nil, configuration.listeners.contains(where: \.servesIntake) {
             logger.warning("outbound intake has no secret: only the address allow-list protects \(configuration.intake.path)")
         }
-        let routers = (withIntake: assembly.routes.router(intake: true), withoutIntake: assembly.routes.router(intake: false))
         let limits = configuration.limits
         let timeouts = configuration.timeouts
         let tooLarge = GatewayRoutes.tooLarge(limits.maxContentLength).body
@@ -63,8 +62,9 @@ public enum GatewayServer {
         for (index, listener) in configuration.listeners.enumerated() {
             if listener.servesIntake { logger.notice("outbound intake \(configuration.intake.path) served on \(listener.url)") }
             services.append(ListenerService(
-                application: try application(listener, index: index, router: listener.servesIntake ? routers.withIntake : routers.withoutIntake,
-                                         tls: certificates[index], http1: http1, readiness: readiness, logger: logger),
+                application: try application(listener, index: index,
+                                             router: assembly.routes.router(intake: listener.servesIntake, clientCertificates: listener.clientCAFile != nil),
+                                             tls: certificates[index], http1: http1, readiness: readiness, logger: logger),
                 key: "listeners[\(index)].url", url: listener.url))
         }
         var groupConfiguration = ServiceGroupConfiguration(
@@ -83,7 +83,13 @@ public enum GatewayServer {
                                     logger: Logger) throws -> any Service {
         let server: HTTPServerBuilder
         if let tls {
-            server = try .tls(.http1(configuration: http1), tlsConfiguration: tls.serverConfiguration())
+            var configuration = tls.serverConfiguration()
+            if let clientCA = listener.clientCAFile {
+                // Asked for, verified when presented; DKIM peers without one still connect.
+                configuration.certificateVerification = .optionalVerification
+                configuration.trustRoots = .file(clientCA)
+            }
+            server = try .tls(.http1(configuration: http1), tlsConfiguration: configuration)
         } else {
             server = .http1(configuration: http1)
         }

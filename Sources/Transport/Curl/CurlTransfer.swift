@@ -113,6 +113,11 @@ final class CurlTransfer: @unchecked Sendable {
         try set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
         try set(CURLOPT_USERAGENT, configuration.userAgent)
         if request.collectsCertificates { try set(CURLOPT_CERTINFO, 1) }
+        if let client = request.clientCertificate {
+            try set(CURLOPT_SSLCERTTYPE, "PEM")
+            try set(CURLOPT_SSLCERT, client.certificateFile)
+            try set(CURLOPT_SSLKEY, client.privateKeyFile)
+        }
         if request.method == "GET" {
             try set(CURLOPT_HTTPGET, 1)
         } else {

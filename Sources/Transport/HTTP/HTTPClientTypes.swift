@@ -37,6 +37,8 @@ public struct HTTPClientRequest: Sendable, Equatable {
     public var addressPolicy: AddressPolicy
     /// Report the peer's certificate chain in the response (diagnostics such as `probe`).
     public var collectsCertificates = false
+    /// A TLS client certificate to present (the TLS-only authentication profile).
+    public var clientCertificate: ClientCertificate?
 
     public init(method: String = "GET", url: String, headers: [HeaderField] = [], body: [UInt8] = [],
                 timeoutMilliseconds: Int? = nil, addressPolicy: AddressPolicy = .publicOnly) {
@@ -51,6 +53,18 @@ public struct HTTPClientRequest: Sendable, Equatable {
     public static func == (lhs: Self, rhs: Self) -> Bool {
         lhs.method == rhs.method && lhs.url == rhs.url && lhs.addressPolicy == rhs.addressPolicy && lhs.body == rhs.body
             && lhs.timeoutMilliseconds == rhs.timeoutMilliseconds && lhs.headers == rhs.headers
+            && lhs.clientCertificate == rhs.clientCertificate
+    }
+}
+
+/// A TLS client certificate: PEM files of the chain and its private key.
+public struct ClientCertificate: Sendable, Equatable {
+    public var certificateFile: String
+    public var privateKeyFile: String
+
+    public init(certificateFile: String, privateKeyFile: String) {
+        self.certificateFile = certificateFile
+        self.privateKeyFile = privateKeyFile
     }
 }
 
