@@ -145,8 +145,10 @@ func loopback(_ request: HTTPClientRequest) -> HTTPClientRequest {
         }
         ticker.cancel()
         #expect(statuses.count == 200 && statuses.allSatisfy { $0 == 200 })
+        // Blocked threads would leave the ticker at its first tick (1); free ones give ~50 in the
+        // half second, and even a machine busy with the rest of the suite gives more than 2.
         let reached = ticksAtFirstAnswer ?? 0
-        #expect(reached >= 5, "ticks before the first answer: \(reached)")
+        #expect(reached >= 3, "ticks before the first answer: \(reached)")
     }
 
     @Test func shutdownFailsInFlightTransfers() async throws {
