@@ -72,10 +72,23 @@ struct ConfigurationTests {
         ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\nremote-domains:\n  gamma.test:\n    authentication: mtls", "remote-domains.gamma.test.authentication: 'mtls' is not one of dkim, tls"),
         ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\n    client-certificate: /etc/hostname", "domains.a.test.client-private-key: missing (client-certificate is set)"),
         ("listeners:\n  - url: http://127.0.0.1:1\n    client-ca-file: /etc/hostname\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/", "listeners[0].client-ca-file: only https listeners verify client certificates"),
+        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\n    free-busy:\n      calendars: [\"http://127.0.0.1/dav/shared/\"]\n      allow-from: [\"*\"]", "domains.a.test.free-busy.calendars[0]: 'http://127.0.0.1/dav/shared/' names no user"),
+        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\n    free-busy:\n      calendars: [\"http://127.0.0.1/{user}/\"]", "domains.a.test.free-busy.allow-from: missing"),
+        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\n    free-busy:\n      calendars: [\"http://127.0.0.1/{user}/\"]\n      username: fb\n      allow-from: [peer.test]", "domains.a.test.free-busy.password: missing (username is set)"),
     ])
     func keyedErrors(yaml: String, expected: String) {
         let message = error(yaml)
         #expect(message?.hasPrefix(expected) == true || message?.contains(expected) == true, "got: \(message ?? "no error")")
+    }
+
+    @Test("free-busy calendar URLs are filled in per user, percent-encoded")
+    func freeBusyURLs() throws {
+        let yaml = Self.minimal("    free-busy:\n      calendars: [\"http://127.0.0.1:8080/dav/{user}/calendar/\", \"http://127.0.0.1:8080/fb?who={address}\"]\n      allow-from: [Peer.Test]")
+        let settings = try #require(try ConfigurationLoader.parse(yaml: yaml, directory: "/tmp").domain("example.com")?.freeBusy)
+        #expect(settings.calendarURLs(for: "j.doe+x@example.com") == ["http://127.0.0.1:8080/dav/j.doe+x/calendar/",
+                                                                      "http://127.0.0.1:8080/fb?who=j.doe+x@example.com"])
+        #expect(settings.calendarURLs(for: "a/b@example.com").first == "http://127.0.0.1:8080/dav/a%2Fb/calendar/")
+        #expect(settings.allows("peer.test") && !settings.allows("other.test"))
     }
 
     @Test("secrets come inline or from the environment, never both")

@@ -39,7 +39,9 @@ final class InboundBed: @unchecked Sendable {
     /// - Parameter limits: `limits:` keys replacing the bed's.
     /// - Parameter extraDomains: more of our domains (indented as entries of `domains:`).
     /// - Parameter upstream: beta.test's upstream instead of the bed's recording server (a real CalDAV server).
-    init(extraConfiguration: String = "", extraDomains: String = "", limits: [String: String] = [:], upstream upstreamURL: String? = nil) throws {
+    /// - Parameter timeouts: `timeouts:` keys added to the bed's.
+    init(extraConfiguration: String = "", extraDomains: String = "", limits: [String: String] = [:], upstream upstreamURL: String? = nil,
+         timeouts: [String: String] = [:]) throws {
         upstream = try TestCalendarServer()
         let directory = GatewayProcess.temporaryDirectory("inbound")
         let exchange = directory.appendingPathComponent("private-exchange")
@@ -80,7 +82,7 @@ final class InboundBed: @unchecked Sendable {
         limits:
         \(limitLines)
         timeouts:
-          request-read: 1s
+        \(["request-read": "1s"].merging(timeouts) { _, new in new }.sorted { $0.key < $1.key }.map { "  \($0.key): \($0.value)" }.joined(separator: "\n"))
         log-level: debug
         \(extraConfiguration)
         """

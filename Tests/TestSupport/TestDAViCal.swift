@@ -127,13 +127,16 @@ public final class TestDAViCal: @unchecked Sendable {
         }
     }
 
-    /// The rows DAViCal's `create-database.sh` does not make for a user: the account, its principal,
-    /// and the collections `CreateHomeCollections` would (calendar, `.in`, `.out`).
+    /// The rows DAViCal's `create-database.sh` does not make for a user: the account, its principal
+    /// with DAViCal's default privileges for others (`read-free-busy` and `schedule-deliver`:
+    /// 512 + 7168, as its admin pages set them), and the collections `CreateHomeCollections`
+    /// would make (calendar, `.in`, `.out`).
     private static func userSQL(_ user: String, domain: String) -> String {
         """
         INSERT INTO usr (active, email_ok, updated, username, password, fullname, email)
           VALUES (true, now(), now(), '\(user)', '**\(password)', '\(user.capitalized)', '\(user)@\(domain)');
-        INSERT INTO principal (type_id, user_no, displayname) SELECT 1, user_no, fullname FROM usr WHERE username = '\(user)';
+        INSERT INTO principal (type_id, user_no, displayname, default_privileges)
+          SELECT 1, user_no, fullname, 7680::BIT(24) FROM usr WHERE username = '\(user)';
         INSERT INTO collection (user_no, parent_container, dav_name, dav_etag, dav_displayname, is_calendar, created, modified, resourcetypes)
           SELECT user_no, '/\(user)/', '/\(user)/' || name || '/', '-1', fullname || ' ' || name, true, now(), now(),
                  '<DAV::collection/><urn:ietf:params:xml:ns:caldav:calendar/>'

@@ -67,7 +67,7 @@ struct ConfigurationSections {
     func localDomain(name: String, _ reader: ConfigReader, path: String) throws(ConfigurationError) -> GatewayConfiguration.LocalDomain {
         reader.allowOnly(["dkim-keys", "upstream", "upstream-trust", "upstream-secret-header", "upstream-secret",
                               "upstream-secret-env", "upstream-dkim-domain", "upstream-dkim-key", "delivery",
-                              "client-certificate", "client-private-key"])
+                              "client-certificate", "client-private-key", "free-busy"])
         let domain = name.lowercased()
         guard DNSName.isValidDomain(domain) else { throw ConfigurationError(key: path, problem: "'\(name)' is not a domain name") }
         let keys = try reader.sections("dkim-keys").map { key throws(ConfigurationError) in try signingKey(key) }
@@ -124,7 +124,9 @@ struct ConfigurationSections {
         case (_, nil): throw ConfigurationError(key: reader.key("client-private-key"), problem: "missing (client-certificate is set)")
         }
         return GatewayConfiguration.LocalDomain(name: domain, keys: keys, upstream: upstream, upstreamTrust: trust,
-                                                deliversByMail: delivery == "imip", clientCertificate: client)
+                                                deliversByMail: delivery == "imip", clientCertificate: client,
+                                                freeBusy: try FreeBusySettings.parse(try reader.section("free-busy"), environment: environment,
+                                                                                     requireSecrets: requireSecrets))
     }
 
     func remoteDomain(name: String, _ reader: ConfigReader, path: String) throws(ConfigurationError) -> GatewayConfiguration.RemoteDomain {

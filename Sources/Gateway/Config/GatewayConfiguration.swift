@@ -57,6 +57,8 @@ public struct GatewayConfiguration: Sendable {
         var deliversByMail = false
         /// The certificate presented to remote domains with `authentication: tls`.
         var clientCertificate: ClientCertificate?
+        /// Free/busy requests for its users answered from its CalDAV server (no iSchedule there).
+        var freeBusy: FreeBusySettings?
 
         /// Whether inbound messages for its users are delivered here (forwarded or mailed).
         var receives: Bool { upstream != nil || deliversByMail }

@@ -18,6 +18,8 @@ struct InboundProcessor: Sendable {
     let hosted: HostedDelivery
     /// Our domains with `delivery: imip`.
     let mailed: MailedDelivery
+    /// Free/busy for our domains with `free-busy:` (their CalDAV server has no iSchedule).
+    let freeBusy: CalDAVFreeBusy
     /// What this gateway advertises: anything else is refused (check 10).
     let capabilities: Capabilities
     let localDomains: [String: GatewayConfiguration.LocalDomain]
@@ -126,16 +128,25 @@ struct InboundProcessor: Sendable {
                          logger: Logger) async -> GatewayResponse {
         var outcomes = RecipientOutcomes(recipients: request.head.recipients)
         var groups: [String: [Int]] = [:]
-        var byMail: [Int] = []
+        var byMail: [Int] = [], fromCalDAV: [Int] = []
+        let asksFreeBusy = request.message.componentType == "VFREEBUSY" && request.message.method == .request
         for (index, recipient) in request.head.recipients.enumerated() {
-            guard let domain = recipient.address?.domain, let local = localDomains[domain], local.receives else {
+            guard let domain = recipient.address?.domain, let local = localDomains[domain], local.receives || local.freeBusy != nil else {
                 outcomes.answer(index, .invalidCalendarUser, description: "not a calendar user hosted here (no relaying)",
                                 error: (iScheduleNamespace, "recipient-invalid"))
                 continue
             }
-            if local.deliversByMail { byMail.append(index) } else { groups[local.name, default: []].append(index) }
+            if asksFreeBusy && local.freeBusy != nil {
+                fromCalDAV.append(index)
+            } else if !local.receives {
+                outcomes.answer(index, .noSchedulingSupport, description: "only free/busy is answered for this domain")
+            } else if local.deliversByMail {
+                byMail.append(index)
+            } else {
+                groups[local.name, default: []].append(index)
+            }
         }
-        guard !groups.isEmpty || !byMail.isEmpty else { return .schedule(outcomes.response()) }
+        guard !groups.isEmpty || !byMail.isEmpty || !fromCalDAV.isEmpty else { return .schedule(outcomes.response()) }
         var replayKey: (domain: String, messageID: String)?
         if let signed {
             switch await admit(request, signed: signed, incoming: incoming) {
@@ -156,15 +167,16 @@ struct InboundProcessor: Sendable {
         async let mailedAnswers = byMail.isEmpty ? []
             : mailed.deliver(request, body: incoming.body, messageID: message.messageID, to: byMail,
                              authentication: authenticationResult(signed, incoming: incoming, originatorDomain: request.head.originator.domain))
-        let (result, mailAnswers) = await (forwarded, mailedAnswers)
+        async let calDAVAnswers = fromCalDAV.isEmpty ? [] : freeBusy.answer(request, indices: fromCalDAV, domains: localDomains)
+        let (result, mailAnswers, freeBusyAnswers) = await (forwarded, mailedAnswers, calDAVAnswers)
         var answer: GatewayResponse
         var final = false
         // A single upstream's whole-request refusal is relayed as it is.
-        if let refusal = result.soleRefusal, byMail.isEmpty, outcomes.unanswered.count == request.head.recipients.count {
+        if let refusal = result.soleRefusal, byMail.isEmpty, fromCalDAV.isEmpty, outcomes.unanswered.count == request.head.recipients.count {
             answer = refusal
         } else {
             var response = outcomes.response()
-            for (index, item) in result.answers + mailAnswers { response.items[index] = item }
+            for (index, item) in result.answers + mailAnswers + freeBusyAnswers { response.items[index] = item }
             final = !response.items.contains { DeliveryPolicy.disposition($0.requestStatus) == .retry }
             answer = .schedule(response)
         }

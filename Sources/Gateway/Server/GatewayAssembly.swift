@@ -172,6 +172,8 @@ struct GatewayAssembly: Sendable {
             draft01Verifier: verifier(.legacyInterop),
             replay: lasting.replay, hosted: shared.hosted,
             mailed: MailedDelivery(settings: configuration.imip, store: lasting.store, clock: lasting.clock, logger: lasting.logger),
+            freeBusy: CalDAVFreeBusy(client: Shared.client(configuration, curl: lasting.curl, resolver: shared.resolver,
+                                                           timeout: configuration.timeouts.freeBusy), clock: lasting.clock, logger: lasting.logger),
             capabilities: capabilities, localDomains: shared.hosted.domains,
             remotes: Dictionary(configuration.remotes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first }),
             limits: configuration.limits, metrics: lasting.metrics, logger: lasting.logger)
