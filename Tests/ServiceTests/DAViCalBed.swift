@@ -15,8 +15,8 @@ final class DAViCalBed: @unchecked Sendable {
     /// Where the gateway's iMIP fallback sends (plain SMTP on loopback).
     let sink: TestSMTPServer
     let gateway: GatewayProcess
-    let intakePort: UInt16
-    let receiverPort: UInt16
+    var intakePort: UInt16 { gateway.port("http") ?? 0 }
+    var receiverPort: UInt16 { gateway.port("https") ?? 0 }
 
     /// - Parameter configuresDialect: `remote-domains.gamma.test.dialect: draft-01` (else learned).
     /// - Parameter withCyrus: the gateway also fronts alpha.test, hosted by a real Cyrus (user alice).
@@ -30,33 +30,14 @@ final class DAViCalBed: @unchecked Sendable {
         let txt = try GatewayBinary.run(["dkim", "txt", "--key", key, "--domain", "beta.test", "--selector", "gw", "--record-only", "--draft-01"])
         guard txt.status == 0 else { throw ChildProcessError("dkim txt: \(txt.output)") }
         let gatewayRecord = txt.output.trimmingCharacters(in: .whitespacesAndNewlines)
-        intakePort = freeLoopbackPort()
-        receiverPort = freeLoopbackPort()
         let nameserver = "127.53.\(UInt8.random(in: 1...250)).\(UInt8.random(in: 1...250))"
         upstream = try TestCalendarServer()
         let sinkTLS = try certificates.issue("localhost", subjectAltNames: ["DNS:localhost", "IP:127.0.0.1"])
         sink = try TestSMTPServer(mode: .plain, cert: sinkTLS.cert, key: sinkTLS.key)
         cyrus = withCyrus ? try TestCyrus(domain: "alpha.test", users: ["alice"]) : nil
-        // DAViCal makes its own key; the zone that publishes it is written once it exists.
+        // DAViCal makes its own key, the gateway's listeners get ports from the kernel: the zones
+        // that publish them are written once both exist (nothing resolves before that).
         davical = try TestDAViCal(domain: "gamma.test", users: ["dave", "erin"], nameserver: nameserver, certificates: certificates)
-        let receiverPort = receiverPort
-        func gatewayZone(_ name: String) -> String {
-            zoneHead(name) + """
-                _ischedules._tcp IN SRV 0 1 \(receiverPort) isched.\(name).
-                isched IN A 127.0.0.1
-                gw._domainkey IN TXT \(zoneTXT(gatewayRecord))
-                """
-        }
-        dns = try TestDNSServer(zones: [
-            "gamma.test": zoneHead("gamma.test") + """
-                _ischedules._tcp IN SRV 0 1 \(davical.httpsPort) isched.gamma.test.
-                isched IN A 127.0.0.1
-                cal._domainkey IN TXT \(zoneTXT(davical.keyRecord))
-                """,
-            "beta.test": gatewayZone("beta.test"),
-            "alpha.test": gatewayZone("alpha.test"),
-            "mailonly.test": zoneHead("mailonly.test"),
-        ], onPort53: nameserver)
         let tls = try certificates.issue("isched.beta.test", subjectAltNames: ["DNS:isched.beta.test", "DNS:isched.alpha.test"])
         let alpha = cyrus.map { cyrus in
             """
@@ -69,8 +50,8 @@ final class DAViCalBed: @unchecked Sendable {
         } ?? ""
         gateway = try GatewayProcess(configuration: """
             listeners:
-              - url: http://127.0.0.1:\(intakePort)
-              - url: https://127.0.0.1:\(receiverPort)
+              - url: http://127.0.0.1:0
+              - url: https://127.0.0.1:0
                 certificate: \(tls.cert)
                 private-key: \(tls.key)
             data-directory: data
@@ -89,7 +70,7 @@ final class DAViCalBed: @unchecked Sendable {
                 signing-domains: []
             \(configuresDialect ? "    dialect: draft-01" : "")
             dns:
-              servers: [\(dns.server)]
+              servers: [\(nameserver)]
             tls:
               ca-file: \(certificates.caFile)
             dkim:
@@ -99,6 +80,24 @@ final class DAViCalBed: @unchecked Sendable {
               from: calendar-gateway@beta.test
               require-tls: false
             """, directory: directory, listeners: 2)
+        let receiverPort = gateway.port("https") ?? 0
+        func gatewayZone(_ name: String) -> String {
+            zoneHead(name) + """
+                _ischedules._tcp IN SRV 0 1 \(receiverPort) isched.\(name).
+                isched IN A 127.0.0.1
+                gw._domainkey IN TXT \(zoneTXT(gatewayRecord))
+                """
+        }
+        dns = try TestDNSServer(zones: [
+            "gamma.test": zoneHead("gamma.test") + """
+                _ischedules._tcp IN SRV 0 1 \(davical.httpsPort) isched.gamma.test.
+                isched IN A 127.0.0.1
+                cal._domainkey IN TXT \(zoneTXT(davical.keyRecord))
+                """,
+            "beta.test": gatewayZone("beta.test"),
+            "alpha.test": gatewayZone("alpha.test"),
+            "mailonly.test": zoneHead("mailonly.test"),
+        ], onPort53: nameserver)
     }
 
     func stop() {

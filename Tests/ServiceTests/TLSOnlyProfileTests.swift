@@ -13,31 +13,34 @@ struct TLSOnlyProfileTests {
         let dns: TestDNSServer
         let alpha, beta: GatewayProcess
         let certificates: TestCertificates
-        let betaPort: UInt16
+        var betaPort: UInt16 { beta.port("https") ?? 0 }
 
         init() throws {
             alphaUpstream = try TestCalendarServer()
             betaUpstream = try TestCalendarServer()
             certificates = try TestCertificates()
             let server = try certificates.issue("localhost", subjectAltNames: ["DNS:localhost", "IP:127.0.0.1"])
-            let (alphaPort, betaPort) = (freeLoopbackPort(), freeLoopbackPort())
-            self.betaPort = betaPort
-            // SRV records only: no DKIM key is published for either domain.
-            func zone(_ name: String, port: UInt16) -> String { zoneHead(name) + "_ischedules._tcp IN SRV 0 1 \(port) localhost.\n" }
-            dns = try TestDNSServer(zones: ["alpha.test": zone("alpha.test", port: alphaPort), "beta.test": zone("beta.test", port: betaPort)])
-            alpha = try Self.start("alpha.test", peer: "beta.test", port: alphaPort, upstream: alphaUpstream, server: server,
+            // Each gateway's zone needs the other's port: the listeners take ports from the kernel
+            // and the DNS server (at an address chosen now) starts once both are up.
+            let nameserver = "127.53.\(UInt8.random(in: 1...250)).\(UInt8.random(in: 1...250))"
+            alpha = try Self.start("alpha.test", peer: "beta.test", upstream: alphaUpstream, server: server,
                                    client: try certificates.issue("gw.alpha.test", subjectAltNames: ["DNS:gw.alpha.test"]),
-                                   caFile: certificates.caFile, dnsServer: dns.server)
-            beta = try Self.start("beta.test", peer: "alpha.test", port: betaPort, upstream: betaUpstream, server: server,
+                                   caFile: certificates.caFile, dnsServer: nameserver)
+            beta = try Self.start("beta.test", peer: "alpha.test", upstream: betaUpstream, server: server,
                                   client: try certificates.issue("gw.beta.test", subjectAltNames: ["DNS:gw.beta.test"]),
-                                  caFile: certificates.caFile, dnsServer: dns.server)
+                                  caFile: certificates.caFile, dnsServer: nameserver)
+            // SRV records only: no DKIM key is published for either domain.
+            func zone(_ name: String, _ gateway: GatewayProcess) -> String {
+                zoneHead(name) + "_ischedules._tcp IN SRV 0 1 \(gateway.port("https") ?? 0) localhost.\n"
+            }
+            dns = try TestDNSServer(zones: ["alpha.test": zone("alpha.test", alpha), "beta.test": zone("beta.test", beta)], onPort53: nameserver)
         }
 
-        static func start(_ name: String, peer: String, port: UInt16, upstream: TestCalendarServer, server: (cert: String, key: String),
+        static func start(_ name: String, peer: String, upstream: TestCalendarServer, server: (cert: String, key: String),
                           client: (cert: String, key: String), caFile: String, dnsServer: String) throws -> GatewayProcess {
             try GatewayProcess(configuration: """
                 listeners:
-                  - url: https://127.0.0.1:\(port)
+                  - url: https://127.0.0.1:0
                     certificate: \(server.cert)
                     private-key: \(server.key)
                     client-ca-file: \(caFile)
