@@ -130,6 +130,25 @@ extension ServeCommandTests {
         #expect(result.status != 0)
         #expect(result.stderr.contains("listeners[0].certificate:"), "\(result.stderr)")
     }
+
+    @Test("a client-ca-file that holds no PEM certificate is named by its key, before any client connects")
+    func badClientCA() throws {
+        let file = try write("""
+            listeners:
+              - url: https://127.0.0.1:1
+                certificate: gateway.yaml
+                private-key: gateway.yaml
+                client-ca-file: gateway.yaml
+            domains:
+              example.com:
+                dkim-keys:
+                  - private-key: k.pem
+                    create-if-missing: true
+            """)
+        let result = try CLIRunner.run(["serve", "--config", file.path, "--check-config"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("listeners[0].client-ca-file:") && result.stderr.contains("holds no PEM certificate"), "\(result.stderr)")
+    }
 }
 
 extension ServeCommandTests {

@@ -25,15 +25,7 @@ struct FreeBusyBridgeTests {
                 + "DTSTAMP:20261126T120000Z\r\n\(body)\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
             #expect(try davical.put(user: "dave", name: name, calendar: event) == 201)
         }
-        let bed = try InboundBed(extraConfiguration: """
-            imip:
-              smtp-url: smtp://127.0.0.1:9
-              from: calendar-gateway@gamma.test
-              require-tls: false
-            """, extraDomains: """
-              gamma.test:
-                delivery: imip
-                free-busy:
+        let bed = try Self.bed(freeBusy: """
                   calendars: ["\(davical.baseURL)/caldav.php/{user}/calendar/"]
                   username: erin
                   password: \(TestDAViCal.password)
@@ -79,15 +71,7 @@ struct FreeBusyBridgeTests {
             """], logPath: FileManager.default.temporaryDirectory.appendingPathComponent("silent-\(UUID().uuidString.prefix(6)).log").path)
         defer { silent.stop() }
         let port = try #require(silent.announcedPort())
-        let bed = try InboundBed(extraConfiguration: """
-            imip:
-              smtp-url: smtp://127.0.0.1:9
-              from: calendar-gateway@gamma.test
-              require-tls: false
-            """, extraDomains: """
-              gamma.test:
-                delivery: imip
-                free-busy:
+        let bed = try Self.bed(freeBusy: """
                   calendars: ["http://127.0.0.1:\(port)/caldav/{user}/"]
                   allow-from: ["*"]
             """, timeouts: ["free-busy": "1s"])
@@ -99,5 +83,21 @@ struct FreeBusyBridgeTests {
         let response = try RawHTTPConnection.exchange(port: bed.port, path: "/.well-known/ischedule", headers: headers, body: body, timeout: 8)
         let item = try #require(scheduleResponse(response)?.items.first, "\(response.text)")
         #expect(item.requestStatus.code == "5.1" && item.responseDescription == "the calendar server did not answer", "\(response.text)")
+    }
+
+    /// A gateway whose gamma.test is e-mail-only (`delivery: imip`, an SMTP server that is never
+    /// used) with these `free-busy:` settings (indented under it).
+    static func bed(freeBusy settings: String, timeouts: [String: String] = [:]) throws -> InboundBed {
+        try InboundBed(extraConfiguration: """
+            imip:
+              smtp-url: smtp://127.0.0.1:9
+              from: calendar-gateway@gamma.test
+              require-tls: false
+            """, extraDomains: """
+              gamma.test:
+                delivery: imip
+                free-busy:
+            \(settings)
+            """, timeouts: timeouts)
     }
 }

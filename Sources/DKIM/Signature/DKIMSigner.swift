@@ -59,15 +59,7 @@ public struct DKIMSigner: Sendable {
             guard BodyCanonicalizer.simpleContentEnd(request.body) + 2 == request.body.count else { throw .bodyNotCanonical }
         }
         request.headers.removeAll(named: DKIMSignature.fieldName)
-        if !request.headers.contains(named: "iSchedule-Version") {
-            request.headers.append(HeaderField(name: "iSchedule-Version", value: "1.0"))
-        }
-        if !request.headers.contains(named: "iSchedule-Message-ID") {
-            request.headers.append(HeaderField(name: "iSchedule-Message-ID", value: messageID ?? UUID().uuidString.lowercased()))
-        }
-        if !request.headers.contains(named: "Cache-Control") {
-            request.headers.append(HeaderField(name: "Cache-Control", value: "no-cache, no-transform"))
-        }
+        Self.addRequestHeaders(&request, messageID: messageID)
         let signed = (dialect == .draft01 ? ["Host"] : []) + Self.signedHeaderOrder.filter { request.headers.contains(named: $0) }
         let bodyHash = BodyCanonicalizer.hash(request.body, .simple, using: algorithm.hash).digest
         let query = dialect == .draft01 ? KeyQueryMethod.dnsTXT.rawValue : queryMethods.map(\.rawValue).joined(separator: ":")
@@ -83,6 +75,23 @@ public struct DKIMSigner: Sendable {
         let value = unsigned + Data(signature).base64EncodedString()
         request.headers.append(HeaderField(name: DKIMSignature.fieldName, value: value))
         return Signature(headerValue: value, signedText: text)
+    }
+}
+
+extension DKIMSigner {
+    /// Adds what every iSchedule request carries, when absent: `iSchedule-Version: 1.0`, an
+    /// `iSchedule-Message-ID` (`messageID`, or a new UUID) and `Cache-Control: no-cache,
+    /// no-transform`. `sign` does this first; an unsigned request (TLS-only profile) needs it too.
+    public static func addRequestHeaders(_ request: inout HTTPRequestMessage, messageID: String?) {
+        if !request.headers.contains(named: "iSchedule-Version") {
+            request.headers.append(HeaderField(name: "iSchedule-Version", value: "1.0"))
+        }
+        if !request.headers.contains(named: "iSchedule-Message-ID") {
+            request.headers.append(HeaderField(name: "iSchedule-Message-ID", value: messageID ?? UUID().uuidString.lowercased()))
+        }
+        if !request.headers.contains(named: "Cache-Control") {
+            request.headers.append(HeaderField(name: "Cache-Control", value: "no-cache, no-transform"))
+        }
     }
 }
 

@@ -125,9 +125,7 @@ final class ReceiverClient: Sendable {
             let result: Result<HTTPClientResponse, HTTPClientError>
             do {
                 if tlsOnly {
-                    request.headers += [HeaderField(name: "iSchedule-Version", value: "1.0"),
-                                        HeaderField(name: "iSchedule-Message-ID", value: message.messageID),
-                                        HeaderField(name: "Cache-Control", value: "no-cache, no-transform")]
+                    DKIMSigner.addRequestHeaders(&request, messageID: message.messageID)
                 } else {
                     try signer.sign(&request, now: clock.seconds, messageID: message.messageID, dialect: dialect)
                 }

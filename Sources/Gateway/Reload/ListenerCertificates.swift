@@ -34,8 +34,12 @@ final class ListenerCertificates: Sendable {
         return tls
     }
 
-    /// Reads and parses the PEM files; unreadable or unparsable files are named by their key.
-    static func load(certificate: String, key: String, keyPath: String) throws(ConfigurationError) -> Material {
+    /// Reads and parses the PEM files (and the client CA file of a listener that verifies client
+    /// certificates); unreadable or unparsable files are named by their key.
+    static func load(certificate: String, key: String, clientCA: String? = nil, keyPath: String) throws(ConfigurationError) -> Material {
+        if let clientCA, ((try? NIOSSLCertificate.fromPEMFile(clientCA)) ?? []).isEmpty {
+            throw ConfigurationError(key: "\(keyPath).client-ca-file", problem: "\(clientCA) holds no PEM certificate")
+        }
         let chain: [NIOSSLCertificateSource]
         do { chain = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) } } catch {
             throw ConfigurationError(key: "\(keyPath).certificate", problem: "\(certificate) is not a PEM certificate chain (\(error))")

@@ -22,7 +22,7 @@ public enum GatewayServer {
         for (index, listener) in configuration.listeners.enumerated() {
             if listener.scheme == .https, let certificate = listener.certificateFile, let key = listener.privateKeyFile {
                 loaded[index] = ListenerCertificates(try ListenerCertificates.load(certificate: certificate, key: key,
-                                                                                   keyPath: "listeners[\(index)]"))
+                                                                                   clientCA: listener.clientCAFile, keyPath: "listeners[\(index)]"))
             }
         }
         let certificates = loaded
@@ -125,7 +125,8 @@ public enum GatewayServer {
         for (index, listener) in configuration.listeners.enumerated() {
             if let certificate = listener.certificateFile, let key = listener.privateKeyFile {
                 log.collect(()) { () throws(ConfigurationError) in
-                    _ = try ListenerCertificates.load(certificate: certificate, key: key, keyPath: "listeners[\(index)]")
+                    _ = try ListenerCertificates.load(certificate: certificate, key: key, clientCA: listener.clientCAFile,
+                                                      keyPath: "listeners[\(index)]")
                 }
             }
         }
