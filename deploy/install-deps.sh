@@ -21,11 +21,15 @@
 #   cyrus-imapd, cyrus-caldav, sasl2-bin
 #                         Cyrus IMAP 3.6 (CalDAV + iSchedule httpd), the real peer the interop tests
 #                         put behind the gateway and send iMIP from (own config, loopback ports)
-#   davical, apache2, libapache2-mod-php
+#   davical, apache2, libapache2-mod-php, php-cli, php-curl, php-pgsql
 #                         DAViCal 1.1 (draft-01 iSchedule) under Apache with mod_php, with its own
-#                         PostgreSQL cluster: the interop tests' other real peer (own config, loopback)
+#                         PostgreSQL cluster: the interop tests' other real peer (own config, loopback).
+#                         It sends iSchedule with PHP's curl (php-curl: without it every DAViCal PUT
+#                         that schedules fails); the tests sign as DAViCal with the PHP CLI.
+# Every test bed checks its own list of these at start (Tests/TestSupport/Prerequisites.swift) and
+# names the missing package; PrerequisiteTests fails when a bed needs a package this list lacks.
 set -euo pipefail
-packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev libc6-dev openssl pkg-config nsd python3 nghttp2-server iproute2 util-linux libxml2-utils postgresql postfix cyrus-imapd cyrus-caldav sasl2-bin davical apache2 libapache2-mod-php)
+packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev libc6-dev openssl pkg-config nsd python3 nghttp2-server iproute2 util-linux libxml2-utils postgresql postfix cyrus-imapd cyrus-caldav sasl2-bin davical apache2 libapache2-mod-php php-cli php-curl php-pgsql)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -46,18 +46,27 @@ struct DeliveryStoreTests {
         }
     }
 
-    @Test("a submission committed with a key is committed once, however often it comes", arguments: Kind.allCases)
-    func enqueueOnce(kind: Kind) async throws {
+    @Test("each (submission, recipient) is committed once, however often and in whatever batches it comes", arguments: Kind.allCases)
+    func enqueueNew(kind: Kind) async throws {
         try await withStore(kind) { store in
             let records = [delivery("a.test", due: 0), delivery("b.test", due: 0)]
-            #expect(try await store.enqueueOnce(records, key: "imip-intake:1"))
-            #expect(try await !store.enqueueOnce(records, key: "imip-intake:1"))
-            #expect(try await !store.enqueueOnce([delivery("c.test", due: 0)], key: "imip-intake:1"))
-            #expect(try await store.statistics().counts[.pending] == 2)
-            // Another key, and keyless enqueues, are not affected.
-            #expect(try await store.enqueueOnce([delivery("c.test", due: 0)], key: "imip-intake:2"))
+            #expect(try await store.enqueueNew(records, submission: "imip-intake:1").count == 2)
+            #expect(try await store.enqueueNew(records, submission: "imip-intake:1").isEmpty)
+            // A batch that overlaps: only the new recipient is committed, in a record of its own.
+            var overlap = delivery("a.test", due: 0)
+            overlap.recipients = ["mailto:X@a.test", "mailto:z@a.test"]
+            #expect(try await store.enqueueNew([overlap], submission: "imip-intake:1").map(\.recipients) == [["mailto:z@a.test"]])
+            #expect(try await store.statistics().counts[.pending] == 3)
+            // Another submission, and plain enqueues, are not affected.
+            #expect(try await store.enqueueNew([delivery("c.test", due: 0)], submission: "imip-intake:2").count == 1)
             _ = try await store.enqueue([delivery("d.test", due: 0), delivery("d.test", due: 0)])
-            #expect(try await store.list(state: .pending, limit: 10).map(\.domain).sorted() == ["a.test", "b.test", "c.test", "d.test", "d.test"])
+            #expect(try await store.list(state: .pending, limit: 10).map(\.domain).sorted() == ["a.test", "a.test", "b.test", "c.test", "d.test", "d.test"])
+            // The mail filter's fields survive the store.
+            var returned = delivery("e.test", due: 0)
+            (returned.envelopeSender, returned.originalMail) = ("", Array("Subject: x\r\n\r\n".utf8))
+            let id = try await store.enqueue([returned])[0]
+            let read = try await store.delivery(id)
+            #expect(read?.envelopeSender == "" && read?.originalMail == Array("Subject: x\r\n\r\n".utf8))
         }
     }
 

@@ -21,7 +21,7 @@ import Transport
         init() throws {
             func zone(_ name: String) -> String { zoneHead(name) }
             dns = try TestDNSServer(zones: ["beta.test": zone("beta.test") + "_ischedule._tcp IN SRV 0 0 8008 localhost.\n",
-                                            "gamma.test": zone("gamma.test")])
+                                            "gamma.test": zone("gamma.test"), "reject.test": zone("reject.test")])
             let certificates = try TestCertificates()
             let tls = try certificates.issue("localhost", subjectAltNames: ["DNS:localhost", "IP:127.0.0.1"])
             sink = try TestSMTPServer(mode: .plain, cert: tls.cert, key: tls.key)
@@ -31,7 +31,7 @@ import Transport
                                                                           connectTimeoutMilliseconds: 2_000, totalTimeoutMilliseconds: 10_000),
                                          thread: curl, resolver: resolver.hostResolver)
             intake = IMIPIntake(signingDomains: ["alpha.test"], localDomains: ["alpha.test"], discovery: ReceiverDiscovery(resolver: resolver),
-                                queue: queue, reinjection: reinjection, clock: .system, logger: Logger(label: "test"))
+                                queue: queue, reinjection: reinjection, reportingHost: "gw.alpha.test", clock: .system, logger: Logger(label: "test"))
         }
 
         func run(_ message: String, to recipients: [String], from sender: String = "noreply@alpha.test") async -> IMIPIntake.Outcome {
@@ -117,5 +117,84 @@ import Transport
             return
         }
         #expect(refusal.contains("550"))
+    }
+
+    @Test("one message in several batches of recipients: every batch is queued, each (message, recipient) once, each batch its own iSchedule-Message-ID")
+    func batchesOfOneMessage() async throws {
+        let bed = try Bed()
+        defer { bed.stop() }
+        let message = Self.invitation()
+        let first = (0..<50).map { "u\($0)@beta.test" }, second = (50..<60).map { "u\($0)@beta.test" }
+        #expect(await bed.run(message, to: first) == .done(scheduled: first.sorted(), mailed: []))
+        #expect(await bed.run(message, to: second) == .done(scheduled: second.sorted(), mailed: []))
+        // A retry of the first batch, and one regrouped by the MTA, queue nothing again.
+        _ = await bed.run(message, to: first)
+        _ = await bed.run(message, to: Array(first.suffix(5) + second.prefix(5)))
+        let records = try await bed.queue.list(state: .pending, limit: 100)
+        #expect(records.count == 2)
+        #expect(records.flatMap(\.recipients).sorted() == (first + second).map { "mailto:\($0)" }.sorted())
+        #expect(Set(records.map(\.messageID)).count == 2, "\(records.map(\.messageID))")
+        // Each keeps the way back to e-mail: the original message and its envelope sender.
+        #expect(records.allSatisfy { $0.envelopeSender == "noreply@alpha.test" && $0.originalMail == Array(message.utf8) })
+    }
+
+    @Test("envelope addresses that are not a plain local@domain go back to the MTA as they came, never into the queue")
+    func unreadableEnvelopeAddresses() async throws {
+        let bed = try Bed()
+        defer { bed.stop() }
+        let odd = ["\"john doe\"@beta.test", "a@b@beta.test", "@route.test:c@beta.test", "d.@beta.test", "e@[127.0.0.1]"]
+        for address in odd {
+            let outcome = await bed.run(Self.invitation(), to: [address, "bob@beta.test"])
+            guard case .done(let scheduled, let mailed, let bounced) = outcome else {
+                Issue.record("\(address): \(outcome)")
+                continue
+            }
+            #expect(scheduled == ["bob@beta.test"] || scheduled.isEmpty, "\(address)")
+            // Back to the MTA (this test's SMTP server refuses some of these forms outright: then our bounce).
+            #expect(mailed + bounced == [address], "\(address)")
+        }
+        #expect(try await bed.queue.list(state: nil, limit: 50).filter { $0.kind == .iSchedule }.flatMap(\.recipients)
+            .allSatisfy { $0 == "mailto:bob@beta.test" })
+    }
+
+    @Test("the calendar of a MIME part whose content does not end in CRLF is queued as a well-formed iCalendar stream")
+    func calendarPartEndsInCRLF() async throws {
+        let bed = try Bed()
+        defer { bed.stop() }
+        let calendar = String(decoding: ITIP.calendar(method: "REQUEST", organizer: "mailto:alice@alpha.test",
+                                                      attendees: ["mailto:bob@beta.test"]), as: UTF8.self)
+        let bare = String(decoding: Array(calendar.utf8).dropLast(2), as: UTF8.self)   // ends "END:VCALENDAR", no line break
+        for (what, encoding, body) in [("7bit", "7bit", bare), ("base64", "base64", Data(bare.utf8).base64EncodedString()),
+                                      ("quoted-printable", "quoted-printable", bare)] {
+            let message = "From: alice@alpha.test\r\nMessage-ID: <crlf-\(what)@alpha.test>\r\nMIME-Version: 1.0\r\n"
+                + "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\n"
+                + "Content-Type: text/calendar; method=REQUEST; charset=utf-8\r\nContent-Transfer-Encoding: \(encoding)\r\n\r\n"
+                + body + "\r\n--b--\r\n"
+            #expect(await bed.run(message, to: ["bob@beta.test"]) == .done(scheduled: ["bob@beta.test"], mailed: []), "\(what)")
+        }
+        let records = try await bed.queue.list(state: .pending, limit: 10)
+        #expect(records.count == 3)
+        for record in records {
+            #expect(record.body == Array(calendar.utf8), "\(String(decoding: record.body, as: UTF8.self).suffix(30).debugDescription)")
+        }
+    }
+
+    @Test("the MTA refuses for good to take back recipients of a message whose others are queued: their sender gets our bounce, exit 0")
+    func refusedReinjectionBounces() async throws {
+        let bed = try Bed()
+        defer { bed.stop() }
+        let outcome = await bed.run(Self.invitation(), to: ["bob@beta.test", "zoe@reject.test"])
+        #expect(outcome == .done(scheduled: ["bob@beta.test"], mailed: [], bounced: ["zoe@reject.test"]))
+        let records = try await bed.queue.list(state: .pending, limit: 10)
+        let bounce = try #require(records.first { $0.kind == .reinject })
+        #expect(bounce.envelopeSender == "" && bounce.recipients == ["noreply@alpha.test"])
+        let text = String(decoding: bounce.body, as: UTF8.self)
+        #expect(text.contains("Final-Recipient: rfc822; zoe@reject.test") && text.contains("Status: 5.1.1"), "\(text)")
+        #expect(text.contains("report-type=delivery-status") && !text.contains("bob@beta.test\r\nAction"))
+        // Nothing was queued for iSchedule yet and the MTA refuses: it bounces the batch itself (69).
+        guard case .refused = await bed.run("Subject: x\r\n\r\ny\r\n", to: ["zoe@reject.test"]) else {
+            Issue.record("expected 69")
+            return
+        }
     }
 }

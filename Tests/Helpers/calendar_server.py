@@ -8,7 +8,9 @@ Every POST is appended to RECORD_FILE as one JSON line {"path", "headers": [[nam
 "body"} and answered with a schedule-response: one response per Recipient (comma lists and
 repeated headers split), 2.0 with a free-busy calendar-data for a VFREEBUSY REQUEST, 1.2 for
 anything else, 3.7 for a local part starting with "unknown". A recipient whose local part starts
-with "slow" delays the answer by 3 s. Paths change the behaviour:
+with "slow" delays the answer by 3 s; one in a domain starting with "refusing" makes the whole
+request answered HTTP 403 (verification-failed), as a receiver that will not take us. Paths change
+the behaviour:
   /status/N            answer HTTP N with an iSchedule error document
   /partial             leave out every recipient whose local part starts with "missing"
   /pNNN/X              a POST is redirected with status NNN (301, 302, 307, 308) to /X
@@ -106,6 +108,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         recipients = [r.strip() for value in self.headers.get_all("Recipient", []) for r in value.split(",") if r.strip()]
         local = lambda r: r.split(":", 1)[-1].lower()
+        if any(r.rpartition("@")[2].lower().startswith("refusing") for r in recipients):
+            error = b'<error xmlns="urn:ietf:params:xml:ns:ischedule"><verification-failed/></error>'
+            self.reply(403, error, [("Content-Type", "application/xml")])
+            return
         if any(local(r).startswith("slow") for r in recipients):
             time.sleep(3)
         parts = ['<?xml version="1.0" encoding="utf-8"?>',

@@ -12,6 +12,7 @@ import TestSupport
     static let entry = repository.appendingPathComponent("deploy/apple-ccs-remoteservers.xml")
 
     @Test func theEntryIsValidAgainstApplesDTD() throws {
+        try Prerequisites.require(Prerequisites.xmllint, for: "xmllint")
         let dtd = Self.repository.appendingPathComponent("Tests/Fixtures/vectors/apple-conf-remoteservers.dtd").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/xmllint")

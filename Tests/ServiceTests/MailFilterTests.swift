@@ -9,7 +9,8 @@ import Testing
 @Suite("Mail filter (imip-intake) behind Postfix", .serialized)
 struct MailFilterTests {
     /// alpha.test is ours (signing key, the CalDAV server's domain); beta.test publishes iSchedule
-    /// (SRV to the recording receiver); gamma.test has none.
+    /// (SRV to the recording receiver, which answers 3.7 for local parts starting "unknown");
+    /// refusing.test too, but the receiver answers its requests HTTP 403; gamma.test has none.
     final class World: @unchecked Sendable {
         let receiver: TestCalendarServer
         let sink: TestSMTPServer
@@ -24,7 +25,8 @@ struct MailFilterTests {
             let tls = try certificates.issue("localhost", subjectAltNames: ["DNS:localhost", "IP:127.0.0.1"])
             sink = try TestSMTPServer(mode: .plain, cert: tls.cert, key: tls.key)
             func zone(_ name: String) -> String { zoneHead(name) }
-            dns = try TestDNSServer(zones: ["beta.test": zone("beta.test") + "_ischedule._tcp IN SRV 0 0 \(receiver.port) localhost.\n",
+            let srv = "_ischedule._tcp IN SRV 0 0 \(receiver.port) localhost.\n"
+            dns = try TestDNSServer(zones: ["beta.test": zone("beta.test") + srv, "refusing.test": zone("refusing.test") + srv,
                                             "gamma.test": zone("gamma.test")])
             let directory = GatewayProcess.temporaryDirectory("mailfilter")
             try FileManager.default.createDirectory(at: directory.appendingPathComponent("keys"), withIntermediateDirectories: true)
@@ -246,5 +248,72 @@ struct MailFilterTests {
         #expect(world.posts(for: "bob@beta.test").count == 1, "\(world.logs)")
         #expect(world.mails(to: "carol@gamma.test").count == 1)
         #expect(world.postfix.log.components(separatedBy: "relay=ischedule").count - 1 >= 2, "\(world.postfix.log)")
+    }
+
+    /// Every message the sink took whose envelope or data names `address`, by recipient.
+    func deliveries(_ world: World) -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for mail in world.sink.messages { for to in mail["to"] as? [String] ?? [] { counts[to, default: 0] += 1 } }
+        return counts
+    }
+
+    @Test("one invitation to 60 recipients at an iSchedule domain and 3 at a mail-only one, through the shipped master.cf (batches of 50): all 63 reached, each once")
+    func sixtyThreeRecipients() async throws {
+        let world = try World()
+        defer { world.stop() }
+        let scheduled = (0..<60).map { "u\($0)@beta.test" }, mailOnly = ["m0@gamma.test", "m1@gamma.test", "m2@gamma.test"]
+        let message = Self.invitation(messageID: "sixty-three", attendees: scheduled + mailOnly)
+        try world.submit(message, from: "alice@alpha.test", to: scheduled + mailOnly)
+        #expect(world.wait(seconds: 60) {
+            let posted = Set(world.receiver.records.flatMap { $0.values("Recipient").flatMap { $0.split(separator: ",").map(String.init) } })
+            return posted.count == 60 && mailOnly.allSatisfy { !world.mails(to: $0).isEmpty }
+        }, "\(world.logs)")
+        usleep(1_500_000)   // time for anything that would arrive twice
+        var posts: [String: Int] = [:]
+        for record in world.receiver.records {
+            for recipient in record.values("Recipient").flatMap({ $0.split(separator: ",") }) { posts[String(recipient), default: 0] += 1 }
+        }
+        #expect(Set(posts.keys) == Set(scheduled.map { "mailto:\($0)" }), "\(posts.keys.sorted())")
+        #expect(posts.values.allSatisfy { $0 == 1 }, "\(posts.filter { $0.value > 1 })")
+        let mailed = deliveries(world)
+        #expect(mailOnly.allSatisfy { mailed[$0] == 1 } && mailed.count == 3, "\(mailed)")
+        // Postfix handed the message to the filter in two batches (50 + 10 of beta.test, gamma.test apart).
+        #expect(world.postfix.log.components(separatedBy: "relay=ischedule").count - 1 >= 2, "\(world.postfix.log)")
+    }
+
+    @Test("recipients the receiver answers 3.7 or refuses (HTTP 403) get the original e-mail after all; one the MTA then refuses is named in a DSN to the sender; nothing twice")
+    func undeliveredRecipientsGetTheMailOrABounce() async throws {
+        let world = try World()
+        defer { world.stop() }
+        try world.postfix.refuseAtReinjection(["unknown-gone@beta.test"])
+        let delivered = (0..<6).map { "u\($0)@beta.test" }
+        let returned = ["unknown-a@beta.test", "unknown-b@beta.test", "x@refusing.test", "y@refusing.test"]
+        let bounced = "unknown-gone@beta.test", mailOnly = "m0@gamma.test"
+        let all = delivered + returned + [bounced, mailOnly]
+        let message = Self.invitation(messageID: "mixed-answers", attendees: all)
+        try world.submit(message, from: "alice@alpha.test", to: all)
+
+        let dsnSeen = { world.sink.messages.contains { ($0["to"] as? [String]) == ["alice@alpha.test"] } }
+        #expect(world.wait(seconds: 60) { (returned + [mailOnly]).allSatisfy { !world.mails(to: $0).isEmpty } && dsnSeen() }, "\(world.logs)")
+        usleep(1_500_000)
+        let mailed = deliveries(world)
+        // The returned e-mail is the message as submitted, for exactly those recipients.
+        for recipient in returned + [mailOnly] {
+            #expect(mailed[recipient] == 1, "\(recipient): \(mailed)")
+            #expect(world.mails(to: recipient).allSatisfy { Self.belowTrace($0["data"] as? String ?? "") == message })
+        }
+        #expect(delivered.allSatisfy { mailed[$0] == nil } && mailed[bounced] == nil, "\(mailed)")
+        // The bounce: from the null sender to the envelope sender, a multipart/report naming only the refused recipient.
+        let dsn = try #require(world.sink.messages.first { ($0["to"] as? [String]) == ["alice@alpha.test"] })
+        #expect(dsn["from"] as? String == "<>")
+        let parsed = dsn["parsed"] as? [String: Any] ?? [:]
+        #expect(parsed["top"] as? String == "multipart/report" && (parsed["defects"] as? [String] ?? ["?"]).isEmpty, "\(parsed)")
+        let text = dsn["data"] as? String ?? ""
+        #expect(text.contains("Final-Recipient: rfc822; \(bounced)") && text.contains("Status: 5.1.1"), "\(text)")
+        #expect(!returned.contains { text.contains("rfc822; \($0)") } && text.contains("Message-ID: <mixed-answers@alpha.test>"))
+        #expect(mailed["alice@alpha.test"] == 1)
+        // iSchedule delivered the others once each; the 3.7 and 403 recipients were asked once too.
+        for recipient in delivered { #expect(world.posts(for: recipient).count == 1, "\(recipient)") }
+        #expect(world.posts(for: mailOnly).isEmpty)
     }
 }

@@ -19,6 +19,7 @@ public final class IsolatedNamespace: @unchecked Sendable {
     ///   - bindMounts: target → source directories bind-mounted inside (a server's own `/etc/…`).
     public init(addresses: [String] = [], resolvConf: String? = nil, privateNetwork: Bool = true, tmpfs: [String: String] = [:],
                 bindMounts: [String: String] = [:]) throws {
+        try Prerequisites.require(Prerequisites.namespaces, for: "namespace")
         self.privateNetwork = privateNetwork
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("netns-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -19,6 +19,7 @@ public final class TestCyrus: @unchecked Sendable {
     ///   - users: accounts (password `secret`), each with its mailbox and calendars.
     ///   - smtpPort: where it submits iMIP e-mail for remote attendees (127.0.0.1), if anywhere.
     public init(domain: String, users: [String], smtpPort: UInt16? = nil) throws {
+        try Prerequisites.require(Prerequisites.cyrus, for: "Cyrus")
         self.domain = domain
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("cyrus-\(UUID().uuidString.prefix(8))")
         let path = directory.path

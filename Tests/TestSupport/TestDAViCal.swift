@@ -37,7 +37,8 @@ public final class TestDAViCal: @unchecked Sendable {
     ///   - nameserver: the address (port 53) of the DNS server DAViCal resolves with.
     ///   - certificates: the CA that issues its TLS certificate and that it trusts.
     public init(domain: String, users: [String], nameserver: String, certificates: TestCertificates) throws {
-        guard Self.isInstalled, let php = Self.phpModule else { throw ChildProcessError("DAViCal is not installed (run deploy/install-deps.sh)") }
+        try Prerequisites.require(Prerequisites.davical, for: "DAViCal")
+        guard let php = Self.phpModule else { throw ChildProcessError("DAViCal test bed: missing mod_php (Debian package libapache2-mod-php); run deploy/install-deps.sh") }
         self.domain = domain
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("davical-\(UUID().uuidString.prefix(8))")
         let path = directory.path

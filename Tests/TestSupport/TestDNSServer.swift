@@ -13,6 +13,7 @@ public final class TestDNSServer: @unchecked Sendable {
     /// - Parameter onPort53: an address (`127.x.y.z`) to serve on port 53 instead, for servers that
     ///   resolve through glibc and a namespace's `/etc/resolv.conf` (which cannot name a port); root only.
     public init(zones: [String: String], launcher: [String] = [], onPort53 address: String? = nil) throws {
+        try Prerequisites.require(Prerequisites.nsd, for: "NSD")
         let nsd = "/usr/sbin/nsd"
         guard FileManager.default.isExecutableFile(atPath: nsd) else {
             throw ChildProcessError("NSD is not installed (deploy/install-deps.sh installs it)")

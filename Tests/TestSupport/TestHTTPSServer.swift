@@ -6,6 +6,7 @@ public struct TestCertificates: Sendable {
     public var caFile: String { directory.appendingPathComponent("ca.pem").path }
 
     public init() throws {
+        try Prerequisites.require(Prerequisites.certificates, for: "certificates (openssl)")
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",

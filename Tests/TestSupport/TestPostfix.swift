@@ -18,6 +18,7 @@ public final class TestPostfix: @unchecked Sendable {
     ///     answers as `setReinjection(accepting:)` says.
     ///   - relayPort: the SMTP sink on 127.0.0.1 all outgoing mail goes to.
     public init(services: String, relayPort: UInt16) throws {
+        try Prerequisites.require(Prerequisites.postfix, for: "Postfix")
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("postfix-\(UUID().uuidString.prefix(8))")
         for name in ["data", "queue"] {
             try FileManager.default.createDirectory(at: directory.appendingPathComponent(name), withIntermediateDirectories: true)
@@ -56,13 +57,14 @@ public final class TestPostfix: @unchecked Sendable {
             maximal_backoff_time = 2s
             ischedule_destination_recipient_limit = 50
             reinjection_access = texthash:\(path)/reinjection-access
+            refused_recipients = texthash:\(path)/refused-recipients
 
             """.write(to: directory.appendingPathComponent("main.cf"), atomically: true, encoding: .utf8)
         try """
             \(services.split(separator: "\n").map { line in
                 line.contains("REINJECTION_PORT")
                     ? line.replacingOccurrences(of: "REINJECTION_PORT", with: String(reinjection))
-                        + "\n  -o smtpd_recipient_restrictions=check_client_access,$reinjection_access"
+                        + "\n  -o smtpd_recipient_restrictions=check_recipient_access,$refused_recipients,check_client_access,$reinjection_access"
                     : line.replacingOccurrences(of: "SUBMISSION_PORT", with: String(submission))
             }.joined(separator: "\n"))
             pickup unix n - n 60 1 pickup
@@ -87,6 +89,7 @@ public final class TestPostfix: @unchecked Sendable {
 
             """.write(to: directory.appendingPathComponent("master.cf"), atomically: true, encoding: .utf8)
         try Self.writeReinjectionAccess(directory, accepting: true)
+        try "".write(to: directory.appendingPathComponent("refused-recipients"), atomically: true, encoding: .utf8)
         try Self.postfix(directory, ["check"])
         process = try ChildProcess("/usr/sbin/postfix", ["-c", path, "start-fg"], logPath: path + "/master.out")
         guard waitForLoopbackListener(port: submissionPort, attempts: 200), waitForLoopbackListener(port: reinjectionPort, attempts: 200) else {
@@ -100,6 +103,14 @@ public final class TestPostfix: @unchecked Sendable {
     /// exit 75 and Postfix keeps the message for a later try). Applies to new connections.
     public func setReinjection(accepting: Bool) throws {
         try Self.writeReinjectionAccess(directory, accepting: accepting)
+        try Self.postfix(directory, ["reload"])
+    }
+
+    /// Recipients the re-injection service refuses for good (550 5.1.1), as a server whose
+    /// recipient checks say "no such user" would. Applies to new connections.
+    public func refuseAtReinjection(_ recipients: [String]) throws {
+        try recipients.map { "\($0) 550 5.1.1 no such user here (refused by the test)\n" }.joined()
+            .write(to: directory.appendingPathComponent("refused-recipients"), atomically: true, encoding: .utf8)
         try Self.postfix(directory, ["reload"])
     }
 

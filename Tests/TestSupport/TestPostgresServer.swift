@@ -42,6 +42,7 @@ public final class TestPostgresServer: @unchecked Sendable {
     ///   - password: when given, TCP connections must authenticate with it (SCRAM-SHA-256); the
     ///     Unix socket stays trusted.
     public init(tls: (certificate: String, key: String)? = nil, password: String? = nil) throws {
+        try Prerequisites.require(Prerequisites.postgresql, for: "PostgreSQL")
         guard let bin = Self.binDirectory else { throw ChildProcessError("PostgreSQL is not installed (run deploy/install-deps.sh)") }
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("pg-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

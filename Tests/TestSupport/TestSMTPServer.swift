@@ -8,6 +8,7 @@ public final class TestSMTPServer: @unchecked Sendable {
     private let process: ChildProcess
 
     public init(mode: Mode, cert: String, key: String) throws {
+        try Prerequisites.require(Prerequisites.aiosmtpd, for: "SMTP (aiosmtpd)")
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Helpers/smtp_server.py").path
         var lastLog = ""

@@ -213,6 +213,7 @@ func loopback(_ request: HTTPClientRequest) -> HTTPClientRequest {
 /// HTTP/2 negotiated by ALPN with a real h2 server (nghttpd from Debian's nghttp2-server).
 @Suite(.serialized) struct HTTP2Tests {
     @Test func alpnSelectsHTTP2() async throws {
+        try Prerequisites.require(Prerequisites.nghttpd, for: "nghttpd")
         let certificates = try HTTPClientTests.certificates.get()
         let (cert, key) = try certificates.issue("localhost", subjectAltNames: ["DNS:localhost"])
         let root = certificates.directory.appendingPathComponent("h2-\(UUID().uuidString)")

@@ -84,8 +84,18 @@ import TestSupport
         await #expect(throws: SMTPError.invalidSubmission("no recipients")) {
             try await client.send(MailSubmission(sender: "a@b.c", recipients: [], message: []))
         }
-        await #expect(throws: SMTPError.invalidSubmission("address 'x>\r\nRCPT TO:<y@z' contains <, >, a blank or a line break")) {
+        let why = "contains <, >, a control character, or a blank outside a quoted local part"
+        await #expect(throws: SMTPError.invalidSubmission("address 'x>\r\nRCPT TO:<y@z' \(why)")) {
             try await client.send(MailSubmission(sender: "a@b.c", recipients: ["x>\r\nRCPT TO:<y@z"], message: []))
         }
+        await #expect(throws: SMTPError.invalidSubmission("address 'john doe@z.test' \(why)")) {
+            try await client.send(MailSubmission(sender: "a@b.c", recipients: ["john doe@z.test"], message: []))
+        }
+    }
+
+    @Test("addresses fit for an SMTP command: a quoted local part may hold blanks; brackets and controls never")
+    func commandSafeAddresses() {
+        #expect(SMTPClient.isCommandSafe("\"john doe\"@z.test") && SMTPClient.isCommandSafe("a@b.c") && SMTPClient.isCommandSafe(""))
+        #expect(!SMTPClient.isCommandSafe("\"john\" doe@z.test") && !SMTPClient.isCommandSafe("a@b.c>") && !SMTPClient.isCommandSafe("a\u{0}@b.c"))
     }
 }

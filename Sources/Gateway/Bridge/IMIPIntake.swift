@@ -5,17 +5,20 @@ internal import Logging
 internal import Transport
 
 /// The mail filter behind `imip-intake`: one e-mail as the MTA hands it over (Postfix `pipe(8)`,
-/// Exim's pipe transport). When it carries an iTIP object from one of our domains, every envelope
-/// recipient whose domain offers iSchedule gets it by iSchedule (queued durably, delivered and
-/// signed by the running gateway); the other recipients, and every other message, go back to the
-/// MTA unchanged. Queue first, then mail: a retry after a failure re-sends only the mail, since
-/// the queued part is keyed on the message and committed once.
+/// Exim's pipe transport), possibly one of several batches of its recipients. When it carries an
+/// iTIP object from one of our domains, every envelope recipient whose domain offers iSchedule
+/// gets it by iSchedule (queued durably, delivered and signed by the running gateway); the other
+/// recipients, and every other message, go back to the MTA unchanged. Queue first, then mail: a
+/// retry after a failure re-sends only the mail, since each (message, recipient) is committed
+/// once. A queued recipient iSchedule does not deliver gets the original e-mail after all, or its
+/// sender a bounce (`Reinjection`): once accepted, every recipient is delivered or bounced.
 struct IMIPIntake: Sendable {
     let signingDomains: Set<String>
     let localDomains: Set<String>
     let discovery: ReceiverDiscovery
     let queue: any DeliveryStore
     let reinjection: any MailReinjection
+    let reportingHost: String
     let clock: GatewayClock
     let logger: Logger
 
@@ -26,8 +29,9 @@ struct IMIPIntake: Sendable {
     }
 
     enum Outcome: Sendable, Equatable {
-        /// Done: these recipients were queued for iSchedule, these handed back to the MTA.
-        case done(scheduled: [String], mailed: [String])
+        /// Done: these recipients were queued for iSchedule, these handed back to the MTA, these
+        /// refused by it and bounced by us (a DSN queued).
+        case done(scheduled: [String], mailed: [String], bounced: [String] = [])
         /// Nothing lost; the MTA should try again later (sysexits 75).
         case temporaryFailure(String)
         /// The MTA's re-injection refused the message for good (sysexits 69: it bounces).
@@ -38,15 +42,17 @@ struct IMIPIntake: Sendable {
         // Read, keyed and passed on with CRLF line ends, however the MTA handed it over.
         let message = Self.crlfLines(received)
         let mail = MailEntity(message[...])
-        var scheduled: [String: [String]] = [:]
+        var scheduled: [String: [Mailbox]] = [:]
         var mailed = envelope.recipients
-        if let plan = schedulingPlan(mail) {
+        if let plan = schedulingPlan(mail, message: message, sender: envelope.sender) {
             switch await route(envelope.recipients) {
             case .failure(let failure): return .temporaryFailure(failure.reason)
             case .success(let routes): (scheduled, mailed) = routes
             }
             if !scheduled.isEmpty, let failure = await enqueue(plan, to: scheduled) { return .temporaryFailure(failure) }
         }
+        let sent = scheduled.values.flatMap { $0.map(\.text) }.sorted()
+        var bounced: [String] = []
         if !mailed.isEmpty {
             let refusal: SMTPError?
             do throws(SMTPError) {
@@ -56,13 +62,17 @@ struct IMIPIntake: Sendable {
                 refusal = error
             }
             if let refusal {
-                if case .rejected(let code, let text) = refusal, code >= 500 { return .refused("re-injection refused: \(code) \(text)") }
-                return .temporaryFailure("re-injection: \(refusal)")
+                guard let refused = Reinjection.refusal(refusal) else { return .temporaryFailure("re-injection: \(refusal)") }
+                // Nothing of ours is promised yet: the MTA bounces the whole batch, correctly.
+                if sent.isEmpty { return .refused("re-injection refused: \(refused.code) \(refused.text)") }
+                // Some recipients are queued for iSchedule: a bounce from the MTA would name them too.
+                if let failure = await bounce(mailed, refused: refused, envelope: envelope, message: message) { return .temporaryFailure(failure) }
+                bounced = mailed
+                mailed = []
             }
         }
-        let sent = scheduled.values.flatMap { $0 }.sorted()
-        logger.info("imip-intake: \(sent.count) recipient(s) by iSchedule, \(mailed.count) by e-mail")
-        return .done(scheduled: sent, mailed: mailed)
+        logger.info("imip-intake: \(sent.count) recipient(s) by iSchedule, \(mailed.count) by e-mail, \(bounced.count) bounced")
+        return .done(scheduled: sent, mailed: mailed, bounced: bounced)
     }
 
     /// What goes by iSchedule, when anything may: an iTIP object (not free-busy, which iMIP never
@@ -71,30 +81,31 @@ struct IMIPIntake: Sendable {
     private struct Plan {
         let calendar: [UInt8]
         let originator: CalendarUserAddress
-        /// The same message and calendar again (an MTA retry) give the same key and id.
-        let key: String
-        let messageID: String
+        /// The same message again (an MTA retry, another batch of its recipients) gives the same key.
+        let submission: String
+        let message: [UInt8]
+        let sender: String
     }
 
-    private func schedulingPlan(_ mail: MailEntity) -> Plan? {
-        guard mail.header(IMIPMessage.loopGuardHeader) == nil, let calendar = CalendarInMail.find(in: mail),
-              let itip = try? ITIPMessage(parsing: calendar), itip.componentType != "VFREEBUSY",
+    private func schedulingPlan(_ mail: MailEntity, message: [UInt8], sender: String) -> Plan? {
+        guard mail.header(IMIPMessage.loopGuardHeader) == nil, let found = CalendarInMail.find(in: mail),
+              case let calendar = Self.endingInCRLF(found), let itip = try? ITIPMessage(parsing: calendar), itip.componentType != "VFREEBUSY",
               let originator = itip.expectedOriginator, let domain = originator.domain, signingDomains.contains(domain)
         else { return nil }
         let digest = HashAlgorithm.sha256.digest(Array((mail.header("Message-ID") ?? "").utf8) + [0x0A] + calendar)
-        let hex = digest.prefix(16).map { String(format: "%02x", $0) }.joined()
-        return Plan(calendar: calendar, originator: originator, key: "imip-intake:\(hex)", messageID: "imip-\(hex)")
+        return Plan(calendar: calendar, originator: originator, submission: "imip-intake:\(Self.hex(digest.prefix(16)))", message: message,
+                    sender: sender)
     }
 
-    /// Envelope recipients by the way they go: iSchedule (by domain) or back to the MTA. A domain
-    /// whose DNS cannot answer now makes the whole message wait (no e-mail in its place).
-    private func route(_ recipients: [String]) async -> Result<(scheduled: [String: [String]], mailed: [String]), IntakeFailure> {
-        var scheduled: [String: [String]] = [:], mailed: [String] = []
+    /// Envelope recipients by the way they go: iSchedule (by domain) or back to the MTA. An
+    /// address that is not a plain `local@domain` goes back to the MTA as it came. A domain whose
+    /// DNS cannot answer now makes the whole message wait (no e-mail in its place).
+    private func route(_ recipients: [String]) async -> Result<(scheduled: [String: [Mailbox]], mailed: [String]), IntakeFailure> {
+        var scheduled: [String: [Mailbox]] = [:], mailed: [String] = []
         var known: [String: Bool] = [:]
         for recipient in recipients {
-            guard let at = recipient.lastIndex(of: "@") else { mailed.append(recipient); continue }
-            let domain = recipient[recipient.index(after: at)...].lowercased()
-            if localDomains.contains(domain) { mailed.append(recipient); continue }
+            guard let mailbox = Mailbox(recipient), !localDomains.contains(mailbox.domain) else { mailed.append(recipient); continue }
+            let domain = mailbox.domain
             if known[domain] == nil {
                 let located: Result<ReceiverDiscovery.Outcome, DNSError>
                 do throws(DNSError) { located = .success(try await discovery.locate(domain: domain)) } catch { located = .failure(error) }
@@ -106,28 +117,65 @@ struct IMIPIntake: Sendable {
                 case .failure: known[domain] = false
                 }
             }
-            if known[domain] == true { scheduled[domain, default: []].append(recipient) } else { mailed.append(recipient) }
+            if known[domain] == true { scheduled[domain, default: []].append(mailbox) } else { mailed.append(recipient) }
         }
         return .success((scheduled, mailed))
     }
 
-    /// One queue record per domain, all committed together once per message; nil when committed
-    /// (now or by an earlier delivery of the same message), else why not.
-    private func enqueue(_ plan: Plan, to scheduled: [String: [String]]) async -> String? {
+    /// One queue record per domain, committed together, each with only the recipients no earlier
+    /// delivery of this message committed; nil when committed, else why not. A record's
+    /// iSchedule-Message-ID names its recipients too: batches of one message are distinct
+    /// requests to a receiver's replay cache.
+    private func enqueue(_ plan: Plan, to scheduled: [String: [Mailbox]]) async -> String? {
         let now = clock.milliseconds()
-        let records = scheduled.sorted { $0.key < $1.key }.map { domain, recipients in
-            NewDelivery(kind: .iSchedule, domain: domain, messageID: plan.messageID, originator: plan.originator.text,
-                        recipients: recipients.map { "mailto:\($0)" }, body: plan.calendar, notBefore: now)
+        let records = scheduled.sorted { $0.key < $1.key }.map { domain, mailboxes in
+            let recipients = mailboxes.map { "mailto:\($0.text)" }
+            let id = HashAlgorithm.sha256.digest(Array(([plan.submission, domain] + recipients.sorted()).joined(separator: "\n").utf8))
+            return NewDelivery(kind: .iSchedule, domain: domain, messageID: "imip-\(Self.hex(id.prefix(16)))", originator: plan.originator.text,
+                               recipients: recipients, body: plan.calendar, notBefore: now, envelopeSender: plan.sender,
+                               originalMail: plan.message)
         }
         do {
-            if try await !queue.enqueueOnce(records, key: plan.key) {
-                logger.notice("imip-intake: \(plan.messageID) was queued by an earlier delivery of this message; not again")
+            let committed = try await queue.enqueueNew(records, submission: plan.submission).reduce(0) { $0 + $1.recipients.count }
+            let all = records.reduce(0) { $0 + $1.recipients.count }
+            if committed < all {
+                logger.notice("imip-intake: \(all - committed) of \(all) recipient(s) were queued by an earlier delivery of this message; not again")
             }
             return nil
         } catch {
             return "the queue could not commit: \(error)"
         }
     }
+
+    /// The MTA refused for good to take back recipients of a message whose others are queued for
+    /// iSchedule: their sender gets our bounce (queued, sent by the gateway); nil once committed.
+    private func bounce(_ recipients: [String], refused: (code: Int, text: String), envelope: Envelope, message: [UInt8]) async -> String? {
+        let now = clock.milliseconds()
+        guard let sender = Mailbox(envelope.sender) else { return "re-injection refused (\(refused.code)) and no sender to bounce to" }
+        let status = DeliveryStatusNotification.status(code: refused.code, text: refused.text)
+        let failures = recipients.map { DeliveryStatusNotification.Failure(recipient: $0, status: status, diagnostic: "\(refused.code) \(refused.text)") }
+        let key = HashAlgorithm.sha256.digest(message + Array(recipients.sorted().joined(separator: "\n").utf8))
+        let notice = DeliveryStatusNotification.build(reportingHost: reportingHost, sender: sender, failures: failures, original: message,
+                                                      arrival: now / 1000, now: now / 1000, messageID: "dsn-\(Self.hex(key.prefix(12)))")
+        let record = NewDelivery(kind: .reinject, domain: sender.domain, messageID: "dsn-\(Self.hex(key.prefix(12)))",
+                                 originator: "mailto:\(sender.text)", recipients: notice.recipients, body: notice.message, notBefore: now,
+                                 lastError: "re-injection refused: \(refused.code) \(refused.text)", envelopeSender: notice.sender)
+        do {
+            _ = try await queue.enqueueNew([record], submission: "imip-intake-bounce:\(Self.hex(key.prefix(16)))")
+            return nil
+        } catch {
+            return "the queue could not commit the bounce: \(error)"
+        }
+    }
+
+    /// A calendar as RFC 5545 wants it: the last content line ends in CRLF too.
+    static func endingInCRLF(_ calendar: [UInt8]) -> [UInt8] {
+        var trimmed = calendar[...]
+        while let last = trimmed.last, last == 0x0D || last == 0x0A || last == 0x20 || last == 0x09 { trimmed = trimmed.dropLast() }
+        return Array(trimmed) + [0x0D, 0x0A]
+    }
+
+    private static func hex(_ bytes: some Sequence<UInt8>) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 
     /// The message with CRLF line ends, as SMTP carries it: pipes hand it over with bare LF
     /// (Postfix's `pipe(8)`), which sent as it is would end in an extra blank line.
@@ -147,13 +195,4 @@ struct IMIPIntake: Sendable {
         let reason: String
         init(_ reason: String) { self.reason = reason }
     }
-}
-
-/// Hands a message back to the MTA (its re-injection service).
-protocol MailReinjection: Sendable {
-    func reinject(_ submission: MailSubmission) async throws(SMTPError)
-}
-
-extension SMTPClient: MailReinjection {
-    func reinject(_ submission: MailSubmission) async throws(SMTPError) { try await send(submission) }
 }

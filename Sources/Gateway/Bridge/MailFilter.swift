@@ -30,24 +30,21 @@ public enum MailFilter {
         let resolver = DNSResolver(configuration: configuration.resolverConfiguration)
         let discovery = ReceiverDiscovery(resolver: resolver, overrides: Dictionary(
             configuration.remotes.compactMap { remote in remote.uri.map { (remote.name, $0) } }, uniquingKeysWith: { first, _ in first }))
-        let reinjection = SMTPClient(configuration: SMTPConfiguration(
-            url: settings.reinjectURL, startTLS: .optional, caFile: configuration.caFile,
-            connectTimeoutMilliseconds: Int(configuration.timeouts.connect * 1000),
-            totalTimeoutMilliseconds: Int(configuration.timeouts.remoteRequest * 1000)), thread: curl, resolver: resolver.hostResolver)
+        let reinjection = settings.client(configuration, curl: curl, resolver: resolver)
         let outcome: IMIPIntake.Outcome
         do {
             outcome = try await StateStores.withOpen(configuration, logger: logger) { stores in
                 await IMIPIntake(signingDomains: Set(configuration.domains.filter { !$0.keys.isEmpty }.map(\.name)),
                                  localDomains: Set(configuration.domains.map(\.name)), discovery: discovery, queue: stores.queue,
-                                 reinjection: reinjection, clock: .system, logger: logger)
+                                 reinjection: reinjection, reportingHost: GatewayIdentity.hostName, clock: .system, logger: logger)
                     .process(message, envelope: .init(sender: sender, recipients: recipients))
             }
         } catch {
             outcome = .temporaryFailure("the store could not be opened: \(error)")
         }
         switch outcome {
-        case .done(let scheduled, let mailed):
-            return Result(status: ok, message: "imip-intake: \(scheduled.count) by iSchedule, \(mailed.count) by e-mail")
+        case .done(let scheduled, let mailed, let bounced):
+            return Result(status: ok, message: "imip-intake: \(scheduled.count) by iSchedule, \(mailed.count) by e-mail, \(bounced.count) bounced")
         case .temporaryFailure(let reason): return Result(status: temporaryFailure, message: "imip-intake: \(reason)")
         case .refused(let reason): return Result(status: unavailable, message: "imip-intake: \(reason)")
         }

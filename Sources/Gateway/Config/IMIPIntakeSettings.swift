@@ -1,4 +1,5 @@
 internal import Foundation
+internal import Transport
 
 /// `imip-intake:`: the mail filter's way back into the MTA. Everything the filter does not send
 /// by iSchedule is handed, unchanged, to `reinject-url`: the MTA's filter-free re-injection
@@ -16,5 +17,13 @@ struct IMIPIntakeSettings: Sendable, Equatable {
             throw ConfigurationError(key: reader.key("reinject-url"), problem: "'\(url)' is not smtp://HOST[:PORT]")
         }
         return IMIPIntakeSettings(reinjectURL: url)
+    }
+
+    /// The SMTP client of the re-injection service (the mail filter's and the queue worker's).
+    func client(_ configuration: GatewayConfiguration, curl: CurlThread, resolver: DNSResolver) -> SMTPClient {
+        SMTPClient(configuration: SMTPConfiguration(
+            url: reinjectURL, startTLS: .optional, caFile: configuration.caFile,
+            connectTimeoutMilliseconds: Int(configuration.timeouts.connect * 1000),
+            totalTimeoutMilliseconds: Int(configuration.timeouts.remoteRequest * 1000)), thread: curl, resolver: resolver.hostResolver)
     }
 }

@@ -3,6 +3,8 @@
 struct DeliveryStages: Sendable {
     let iSchedule: any DeliveryTransport
     let iMIP: IMIPTransport
+    /// The mail filter's e-mails back to the MTA (`reinject` records).
+    let reinjection: Reinjection
     let circuit: CircuitBreaker
     let policy: DeliveryPolicy
 }

@@ -1,9 +1,14 @@
+internal import Foundation
+
 /// One queued delivery: a message for one remote domain (iSchedule) or one mailbox (iMIP), with
 /// the recipients it still covers. Stored unsigned; every attempt signs afresh (new t/x, same
 /// iSchedule-Message-ID, so receivers can recognise a retry).
 public struct QueuedDelivery: Sendable, Equatable {
     /// `mail`: a complete e-mail built at receipt (`delivery: imip` domains), sent as it is.
-    public enum Kind: String, Sendable, CaseIterable { case iSchedule = "ischedule", iMIP = "imip", mail }
+    /// `reinject`: an e-mail handed back to the MTA (`imip-intake.reinject-url`) for its recipients
+    /// (bare mailboxes) from `envelopeSender`: the mail filter's original e-mail for recipients
+    /// iSchedule did not deliver, or a delivery status notification (null sender) about them.
+    public enum Kind: String, Sendable, CaseIterable { case iSchedule = "ischedule", iMIP = "imip", mail, reinject }
     public enum State: String, Sendable, CaseIterable {
         case pending, delivered, failed, dropped
         /// Kept back by the administrator (`queue hold`) until released.
@@ -29,6 +34,10 @@ public struct QueuedDelivery: Sendable, Equatable {
     public var lastError: String?
     /// The final word (request-status, SMTP reply) once delivered or failed.
     public var outcome: String?
+    /// The envelope sender of a mail-filter record's e-mail, or of a `reinject` record (`""`: none, a bounce).
+    public var envelopeSender: String? = nil
+    /// A mail-filter record's original e-mail: what each recipient iSchedule does not deliver gets instead.
+    public var originalMail: [UInt8]? = nil
 }
 
 /// A delivery to put in the queue.
@@ -44,9 +53,13 @@ public struct NewDelivery: Sendable, Equatable {
     /// Attempts already made (the live one counts).
     public var attempts: Int
     public var lastError: String?
+    /// See `QueuedDelivery.envelopeSender` and `.originalMail`.
+    public var envelopeSender: String?
+    public var originalMail: [UInt8]?
 
     public init(kind: QueuedDelivery.Kind, domain: String, messageID: String, originator: String, recipients: [String],
-                body: [UInt8], notBefore: Int64, attempts: Int = 0, lastError: String? = nil) {
+                body: [UInt8], notBefore: Int64, attempts: Int = 0, lastError: String? = nil, envelopeSender: String? = nil,
+                originalMail: [UInt8]? = nil) {
         self.kind = kind
         self.domain = domain
         self.messageID = messageID
@@ -56,6 +69,8 @@ public struct NewDelivery: Sendable, Equatable {
         self.notBefore = notBefore
         self.attempts = attempts
         self.lastError = lastError
+        self.envelopeSender = envelopeSender
+        self.originalMail = originalMail
     }
 }
 
@@ -144,9 +159,10 @@ protocol DeliveryStore: QueueInspector, DurableQueue {
     func recoverAbandonedClaims() async throws -> Int
     /// Nil when a commit would succeed now; else what stands in the way (for /healthz).
     func health() async -> String?
-    /// Commits `deliveries` in one transaction unless a submission with the same `key` was
-    /// committed before (an MTA delivering the same mail again): true when committed now.
-    func enqueueOnce(_ deliveries: [NewDelivery], key: String) async throws -> Bool
+    /// Commits in one transaction each of `deliveries` with only those recipients not committed
+    /// before under `submission` (the same mail delivered again by the MTA, or in another batch of
+    /// recipients): each (submission, recipient) is committed once, ever. Returns what was committed.
+    func enqueueNew(_ deliveries: [NewDelivery], submission: String) async throws -> [NewDelivery]
 }
 
 /// Why a queue operation failed.
@@ -158,5 +174,17 @@ enum QueueError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .leaseLost(let id): "lease on delivery \(id) was lost"
         }
+    }
+}
+
+/// Keys both stores write the same way.
+enum DeliveryStoreKeys {
+    /// One recipient of one submission (`enqueueNew`), the address compared without case.
+    static func submission(_ submission: String, _ recipient: String) -> String { submission + "\n" + recipient.lowercased() }
+
+    /// Submission keys live as long as finished records, and never less than a week: longer than an
+    /// MTA keeps retrying a message (Postfix: `maximal_queue_lifetime`, 5 days).
+    static func submissionCutoff(_ finishedCutoff: Int64, now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) -> Int64 {
+        min(finishedCutoff, now - 7 * 86_400_000)
     }
 }

@@ -115,9 +115,11 @@ final class DeliveryWorker: Service, Sendable {
         var logger = logger
         logger[metadataKey: "ischedule-message-id"] = .string(delivery.messageID)
         logger[metadataKey: "delivery"] = .stringConvertible(delivery.id)
-        let update = delivery.kind == .mail
-            ? concludeMail(delivery, answer: await stages.iMIP.send(stored: delivery), policy: stages.policy)
-            : await attemptMessage(delivery, with: stages)
+        let update = switch delivery.kind {
+        case .mail: concludeMail(delivery, answer: await stages.iMIP.send(stored: delivery), policy: stages.policy)
+        case .reinject: await stages.reinjection.attempt(delivery, policy: stages.policy)
+        case .iSchedule, .iMIP: await attemptMessage(delivery, with: stages)
+        }
         metrics.queueAttempt(kind: delivery.kind.rawValue, outcome: update.state.rawValue)
         let detail = update.error.map { " (\($0))" } ?? ""
         logger.info("\(delivery.kind.rawValue) attempt \(delivery.attempts + 1) for \(delivery.recipients.count) recipient(s) of \(delivery.domain): \(update.state.rawValue)\(detail)")
@@ -161,13 +163,18 @@ final class DeliveryWorker: Service, Sendable {
 
     /// The record's next state from its answers: wait and retry what is temporary (until
     /// exhausted), hand what is permanent (or exhausted) from iSchedule to iMIP, close what is done.
+    /// A mail-filter record (it keeps the original e-mail) hands back to the MTA every recipient
+    /// not delivered, a definitive refusal (3.x) included: the e-mail path was theirs.
     func conclude(_ delivery: QueuedDelivery, message: DeliveryMessage, answers: DeliveryAnswers, stages: DeliveryStages) -> DeliveryUpdate {
         let policy = stages.policy
         let now = clock.milliseconds()
+        let returnsMail = delivery.originalMail != nil
         var final: [String] = [], retry: [String] = [], permanent: [String] = [], reasons: [String] = []
         for (index, item) in answers {
             let text = message.recipients[index].text
             switch DeliveryPolicy.disposition(item.requestStatus) {
+            case .final where returnsMail && !item.requestStatus.isSuccess && item.requestStatus != .sent:
+                permanent.append(text); reasons.append("\(item.requestStatus.code) \(item.responseDescription ?? "")")
             case .final: final.append("\(text)=\(item.requestStatus.code)")
             case .retry: retry.append(text); reasons.append("\(item.requestStatus.code) \(item.responseDescription ?? "")")
             case .permanent: permanent.append(text); reasons.append("\(item.requestStatus.code) \(item.responseDescription ?? "")")
@@ -181,9 +188,9 @@ final class DeliveryWorker: Service, Sendable {
             retry = []
         }
         var spawn: [NewDelivery] = []
-        if delivery.kind == .iSchedule, stages.iMIP.isConfigured, !message.isFreeBusy {
-            spawn = delivery.iMIPRecords(for: permanent, reason: reason, now: now)
-            if !spawn.isEmpty { metrics.fallback(reason: exhausted ? "exhausted" : "permanent", count: spawn.count) }
+        if delivery.kind == .iSchedule, returnsMail || stages.iMIP.isConfigured, !message.isFreeBusy {
+            spawn = delivery.fallbackRecords(for: permanent, reason: reason, now: now)
+            if !spawn.isEmpty { metrics.fallback(reason: exhausted ? "exhausted" : "permanent", count: permanent.count) }
         }
         let done = final.isEmpty ? nil : "delivered: " + final.joined(separator: " ")
         if !retry.isEmpty {
@@ -191,7 +198,8 @@ final class DeliveryWorker: Service, Sendable {
             return DeliveryUpdate(state: .pending, recipients: retry, nextAttemptAt: now + wait, error: reason, outcome: done, spawn: spawn)
         }
         if !spawn.isEmpty {
-            return DeliveryUpdate(state: .handedOff, error: reason, outcome: (done.map { $0 + "; " } ?? "") + "iMIP for \(spawn.count)", spawn: spawn)
+            let handed = returnsMail ? "e-mail back to the MTA for \(permanent.count)" : "iMIP for \(spawn.count)"
+            return DeliveryUpdate(state: .handedOff, error: reason, outcome: (done.map { $0 + "; " } ?? "") + handed, spawn: spawn)
         }
         if !permanent.isEmpty { return DeliveryUpdate(state: .failed, error: exhausted ? "gave up: \(reason)" : reason, outcome: done) }
         return DeliveryUpdate(state: .delivered, outcome: done)

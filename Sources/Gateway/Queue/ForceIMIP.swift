@@ -1,8 +1,15 @@
 internal import ISchedule
 
 extension QueuedDelivery {
+    /// What takes `recipients` on when iSchedule will not: a mail-filter record's original e-mail,
+    /// back to the MTA (one `reinject` record), else one iMIP record per `mailto:` recipient.
+    func fallbackRecords(for recipients: [String], reason: String?, now: Int64) -> [NewDelivery] {
+        guard originalMail == nil else { return Reinjection.record(returning: recipients, of: self, reason: reason, now: now).map { [$0] } ?? [] }
+        return iMIPRecords(for: recipients, reason: reason, now: now)
+    }
+
     /// One iMIP record per `mailto:` recipient among `recipients`, carrying this record's message.
-    func iMIPRecords(for recipients: [String], reason: String?, now: Int64) -> [NewDelivery] {
+    private func iMIPRecords(for recipients: [String], reason: String?, now: Int64) -> [NewDelivery] {
         recipients.compactMap { text in
             guard let address = CalendarUserAddress(text), address.scheme == "mailto" else { return nil }
             return NewDelivery(kind: .iMIP, domain: address.domain ?? domain, messageID: messageID, originator: originator,
@@ -28,7 +35,7 @@ extension QueueInspector {
         guard [.pending, .held, .failed].contains(record.state) else {
             return .refused("delivery \(id) is \(record.state.rawValue), not pending, held or failed")
         }
-        let records = record.iMIPRecords(for: record.recipients, reason: "sent by e-mail on the administrator's request", now: now)
+        let records = record.fallbackRecords(for: record.recipients, reason: "sent by e-mail on the administrator's request", now: now)
         guard !records.isEmpty else { return .refused("delivery \(id) has no mailto: recipient") }
         guard try await handOff(id, to: records, now: now) else {
             return .refused("delivery \(id) is being attempted right now; try again in a moment")

@@ -143,7 +143,9 @@ struct GatewayAssembly: Sendable {
         let processor = OutboundProcessor(
             intake: OutboundIntake(intake: configuration.intake), signingDomains: Set(shared.keyring.signers.keys),
             localDomains: shared.hosted.domains, hosted: shared.hosted, remote: iSchedule, handoff: handoff, logger: lasting.logger)
-        return (processor, DeliveryStages(iSchedule: iSchedule, iMIP: iMIP, circuit: circuit, policy: policy))
+        let reinjection = Reinjection(mta: configuration.imipIntake.map { $0.client(configuration, curl: lasting.curl, resolver: shared.resolver) },
+                                      reportingHost: GatewayIdentity.hostName, clock: lasting.clock)
+        return (processor, DeliveryStages(iSchedule: iSchedule, iMIP: iMIP, reinjection: reinjection, circuit: circuit, policy: policy))
     }
 
     /// Inbound: verify, police, remember, forward.

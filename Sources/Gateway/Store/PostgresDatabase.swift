@@ -158,6 +158,13 @@ final class PostgresDatabase: Sendable {
         ("health-v1", ["CREATE TABLE health (instance TEXT PRIMARY KEY, at BIGINT NOT NULL)"]),
         // Where a record moved from (`store migrate`), so that moving twice inserts nothing twice.
         ("deliveries-v2", ["ALTER TABLE deliveries ADD COLUMN origin TEXT UNIQUE"]),
+        // A mail-filter record's way back to e-mail, and the (submission, recipient) pairs committed.
+        ("deliveries-v3", [
+            "ALTER TABLE deliveries ADD COLUMN envelope_sender TEXT",
+            "ALTER TABLE deliveries ADD COLUMN original_mail BYTEA",
+            "CREATE TABLE submissions (key TEXT PRIMARY KEY, created_at BIGINT NOT NULL)",
+            "CREATE INDEX submissions_created ON submissions (created_at)",
+        ]),
     ]
 
     /// Arbitrary, fixed: the advisory lock that serialises migrations.

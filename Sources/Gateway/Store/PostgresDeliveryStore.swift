@@ -30,22 +30,22 @@ final class PostgresDeliveryStore: DeliveryStore {
         return try await batcher.submit(deliveries)
     }
 
-    func enqueueOnce(_ deliveries: [NewDelivery], key: String) async throws -> Bool {
-        guard let first = deliveries.first else { return false }
-        let createdAt = Int64(Date().timeIntervalSince1970 * 1000)
+    func enqueueNew(_ deliveries: [NewDelivery], submission: String) async throws -> [NewDelivery] {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
         return try await database.transaction { [database] connection in
-            // The unique origin decides, also between instances committing the same mail at once.
-            let claimed = try await connection.query("""
-                INSERT INTO deliveries (kind, state, domain, message_id, originator, recipients, body, created_at, next_attempt_at,
-                                        attempts, last_error, origin)
-                VALUES (\(first.kind.rawValue), 'pending', \(first.domain), \(first.messageID), \(first.originator),
-                        \(first.recipients.joined(separator: "\n")), \(ByteBuffer(bytes: first.body)), \(createdAt), \(first.notBefore),
-                        \(Int64(first.attempts)), \(first.lastError), \(key))
-                ON CONFLICT (origin) DO NOTHING RETURNING id
-                """, logger: database.logger).collect()
-            guard !claimed.isEmpty else { return false }
-            if deliveries.count > 1 { try await connection.query(Self.insert(Array(deliveries.dropFirst())), logger: database.logger) }
-            return true
+            // The unique key decides, also between instances committing the same mail at once.
+            var committed: [NewDelivery] = []
+            for var delivery in deliveries {
+                let keys = delivery.recipients.map { DeliveryStoreKeys.submission(submission, $0) }
+                let new = try await connection.query("""
+                    INSERT INTO submissions (key, created_at) SELECT unnest(\(keys)::text[]), \(now)
+                    ON CONFLICT (key) DO NOTHING RETURNING key
+                    """, logger: database.logger).collect().map { try $0.decode(String.self) }
+                delivery.recipients = delivery.recipients.filter { Set(new).contains(DeliveryStoreKeys.submission(submission, $0)) }
+                if !delivery.recipients.isEmpty { committed.append(delivery) }
+            }
+            if !committed.isEmpty { try await connection.query(Self.insert(committed), logger: database.logger) }
+            return committed
         }
     }
 
@@ -114,9 +114,11 @@ final class PostgresDeliveryStore: DeliveryStore {
     }
 
     func purgeFinished(createdBefore cutoff: Int64) async throws -> Int {
-        try await database.query("""
+        let purged = try await database.query("""
             DELETE FROM deliveries WHERE state IN ('delivered', 'handed-off', 'failed', 'dropped') AND created_at < \(cutoff) RETURNING id
             """).count
+        try await database.query("DELETE FROM submissions WHERE created_at < \(DeliveryStoreKeys.submissionCutoff(cutoff))")
+        return purged
     }
 
     /// Nothing: other instances' claims are live as far as this one can tell. A claim of an
@@ -133,13 +135,17 @@ final class PostgresDeliveryStore: DeliveryStore {
         let createdAt = Int64(Date().timeIntervalSince1970 * 1000)
         return """
             INSERT INTO deliveries (kind, state, domain, message_id, originator, recipients, body, created_at, next_attempt_at,
-                                    attempts, last_error)
-            SELECT kind, 'pending', domain, message_id, originator, recipients, body, \(createdAt), not_before, attempts, NULLIF(last_error, '')
+                                    attempts, last_error, envelope_sender, original_mail)
+            SELECT kind, 'pending', domain, message_id, originator, recipients, body, \(createdAt), not_before, attempts, NULLIF(last_error, ''),
+                   CASE WHEN has_sender THEN envelope_sender END, CASE WHEN has_mail THEN original_mail END
             FROM unnest(\(deliveries.map(\.kind.rawValue)), \(deliveries.map(\.domain)), \(deliveries.map(\.messageID)),
                         \(deliveries.map(\.originator)), \(deliveries.map { $0.recipients.joined(separator: "\n") }),
                         \(deliveries.map { ByteBuffer(bytes: $0.body) }), \(deliveries.map(\.notBefore)), \(deliveries.map { Int64($0.attempts) }),
-                        \(deliveries.map { $0.lastError ?? "" }))
-                 WITH ORDINALITY AS new (kind, domain, message_id, originator, recipients, body, not_before, attempts, last_error, position)
+                        \(deliveries.map { $0.lastError ?? "" }), \(deliveries.map { $0.envelopeSender != nil }),
+                        \(deliveries.map { $0.envelopeSender ?? "" }), \(deliveries.map { $0.originalMail != nil }),
+                        \(deliveries.map { ByteBuffer(bytes: $0.originalMail ?? []) }))
+                 WITH ORDINALITY AS new (kind, domain, message_id, originator, recipients, body, not_before, attempts, last_error,
+                                         has_sender, envelope_sender, has_mail, original_mail, position)
             ORDER BY position
             RETURNING id
             """
@@ -157,7 +163,9 @@ final class PostgresDeliveryStore: DeliveryStore {
             recipients: try columns["recipients"].decode(String.self).split(separator: "\n").map(String.init),
             body: Array(body.readableBytesView), createdAt: try columns["created_at"].decode(Int64.self),
             nextAttemptAt: try columns["next_attempt_at"].decode(Int64.self), attempts: Int(try columns["attempts"].decode(Int64.self)),
-            lastError: try columns["last_error"].decode(String?.self), outcome: try columns["outcome"].decode(String?.self))
+            lastError: try columns["last_error"].decode(String?.self), outcome: try columns["outcome"].decode(String?.self),
+            envelopeSender: try columns["envelope_sender"].decode(String?.self),
+            originalMail: try columns["original_mail"].decode(ByteBuffer?.self).map { Array($0.readableBytesView) })
     }
 }
 

@@ -64,6 +64,15 @@ public final class SQLiteDeliveryStore: DeliveryStore {
             // The submission a record came from (`enqueueOnce`), so that one is never committed twice.
             try db.execute(sql: "ALTER TABLE deliveries ADD COLUMN origin TEXT; CREATE UNIQUE INDEX deliveries_origin ON deliveries(origin)")
         }
+        migrator.registerMigration("deliveries-v3") { db in
+            // A mail-filter record's way back to e-mail, and the (submission, recipient) pairs committed.
+            try db.execute(sql: """
+                ALTER TABLE deliveries ADD COLUMN envelope_sender TEXT;
+                ALTER TABLE deliveries ADD COLUMN original_mail BLOB;
+                CREATE TABLE submissions (key TEXT PRIMARY KEY, created_at INTEGER NOT NULL);
+                CREATE INDEX submissions_created ON submissions(created_at);
+                """)
+        }
         try migrator.migrate(pool)
         let writer = pool
         batcher = GroupCommit { batch in
@@ -88,17 +97,19 @@ public final class SQLiteDeliveryStore: DeliveryStore {
         return try await batcher.submit(deliveries)
     }
 
-    func enqueueOnce(_ deliveries: [NewDelivery], key: String) async throws -> Bool {
-        guard let first = deliveries.first else { return false }
-        return try await pool.writeWithoutTransaction { db in
-            var committed = false
-            try db.inTransaction {
-                try Self.insert(first, into: db, origin: key)
-                // Another record holds the key: this submission was committed before.
-                guard db.changesCount == 1 else { return .rollback }
-                for delivery in deliveries.dropFirst() { try Self.insert(delivery, into: db) }
-                committed = true
-                return .commit
+    func enqueueNew(_ deliveries: [NewDelivery], submission: String) async throws -> [NewDelivery] {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        return try await pool.write { db in
+            var committed: [NewDelivery] = []
+            for var delivery in deliveries {
+                delivery.recipients = try delivery.recipients.filter { recipient in
+                    try db.execute(sql: "INSERT INTO submissions (key, created_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                                   arguments: [DeliveryStoreKeys.submission(submission, recipient), now])
+                    return db.changesCount == 1
+                }
+                guard !delivery.recipients.isEmpty else { continue }
+                try Self.insert(delivery, into: db)
+                committed.append(delivery)
             }
             return committed
         }
@@ -185,7 +196,9 @@ public final class SQLiteDeliveryStore: DeliveryStore {
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM deliveries WHERE state IN ('delivered', 'handed-off', 'failed', 'dropped') AND created_at < ?",
                            arguments: [cutoff])
-            return db.changesCount
+            let purged = db.changesCount
+            try db.execute(sql: "DELETE FROM submissions WHERE created_at < ?", arguments: [DeliveryStoreKeys.submissionCutoff(cutoff)])
+            return purged
         }
     }
 
@@ -217,16 +230,16 @@ public final class SQLiteDeliveryStore: DeliveryStore {
         return problem
     }
 
-    /// Inserts one record; with an `origin` that another record holds, nothing (`changesCount` 0).
-    static func insert(_ delivery: NewDelivery, into db: Database, origin: String? = nil) throws {
+    /// Inserts one record, pending.
+    static func insert(_ delivery: NewDelivery, into db: Database) throws {
         try db.execute(sql: """
             INSERT INTO deliveries (kind, state, domain, message_id, originator, recipients, body, created_at, next_attempt_at,
-                                    attempts, last_error, origin)
-            VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (origin) DO NOTHING
+                                    attempts, last_error, envelope_sender, original_mail)
+            VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [delivery.kind.rawValue, delivery.domain, delivery.messageID, delivery.originator,
                              delivery.recipients.joined(separator: "\n"), Data(delivery.body),
-                             Int64(Date().timeIntervalSince1970 * 1000), delivery.notBefore, delivery.attempts, delivery.lastError, origin])
+                             Int64(Date().timeIntervalSince1970 * 1000), delivery.notBefore, delivery.attempts, delivery.lastError,
+                             delivery.envelopeSender, delivery.originalMail.map { Data($0) }])
     }
 
     static func delivery(_ row: Row) -> QueuedDelivery {
@@ -237,6 +250,7 @@ public final class SQLiteDeliveryStore: DeliveryStore {
             state: QueuedDelivery.State(rawValue: row["state"]) ?? .failed, domain: row["domain"], messageID: row["message_id"],
             originator: row["originator"], recipients: recipients.split(separator: "\n").map(String.init), body: Array(body),
             createdAt: row["created_at"], nextAttemptAt: row["next_attempt_at"], attempts: row["attempts"],
-            lastError: row["last_error"], outcome: row["outcome"])
+            lastError: row["last_error"], outcome: row["outcome"], envelopeSender: row["envelope_sender"],
+            originalMail: (row["original_mail"] as Data?).map { Array($0) })
     }
 }

@@ -25,13 +25,16 @@ public enum StoreMove {
         }
         let source = try SQLiteDeliveryStore(path: path)
         let pending = try await source.list(state: .pending, limit: Int.max)
+        let submissions = try await source.submissionKeys()
         let replay = try await SQLiteReplayLedger(path: path).load(now: Int64(Date().timeIntervalSince1970))
         let origin = "sqlite:" + URL(fileURLWithPath: path).standardizedFileURL.path
         let deadline = Duration.milliseconds(Int64(configuration.timeouts.store * 1000))
         let (inserted, remembered) = try await PostgresDatabase(settings: settings, logger: logger, operationDeadline: deadline)
             .running(migrate: true) { database in
-                (try await PostgresDeliveryStore(database: database).importDeliveries(pending, origin: origin),
-                 try await PostgresReplayLedger(database: database, inFlightHorizon: 0).importRecords(replay))
+                let store = PostgresDeliveryStore(database: database)
+                try await store.importSubmissions(submissions)
+                return (try await store.importDeliveries(pending, origin: origin),
+                        try await PostgresReplayLedger(database: database, inFlightHorizon: 0).importRecords(replay))
             }
         try await source.markMoved(pending.map(\.id), to: settings.description)
         return Moved(deliveries: inserted, alreadyMoved: pending.count - inserted, replayRecords: remembered,
@@ -46,14 +49,22 @@ extension PostgresDeliveryStore {
         for record in records {
             inserted += try await database.query("""
                 INSERT INTO deliveries (kind, state, domain, message_id, originator, recipients, body, created_at, next_attempt_at,
-                                        attempts, last_error, origin)
+                                        attempts, last_error, origin, envelope_sender, original_mail)
                 VALUES (\(record.kind.rawValue), 'pending', \(record.domain), \(record.messageID), \(record.originator),
                         \(record.recipients.joined(separator: "\n")), \(ByteBuffer(bytes: record.body)), \(record.createdAt),
-                        \(record.nextAttemptAt), \(Int64(record.attempts)), \(record.lastError), \("\(origin)#\(record.id)"))
+                        \(record.nextAttemptAt), \(Int64(record.attempts)), \(record.lastError), \("\(origin)#\(record.id)"),
+                        \(record.envelopeSender), \(record.originalMail.map { ByteBuffer(bytes: $0) }))
                 ON CONFLICT (origin) DO NOTHING RETURNING id
                 """).count
         }
         return inserted
+    }
+
+    /// Keeps the mail filter's committed (submission, recipient) keys, so an MTA's late retry is still recognised.
+    func importSubmissions(_ keys: [(key: String, createdAt: Int64)]) async throws {
+        for key in keys {
+            try await database.query("INSERT INTO submissions (key, created_at) VALUES (\(key.key), \(key.createdAt)) ON CONFLICT (key) DO NOTHING")
+        }
     }
 }
 
@@ -74,6 +85,13 @@ extension PostgresReplayLedger {
 }
 
 extension SQLiteDeliveryStore {
+    /// The mail filter's committed (submission, recipient) keys.
+    func submissionKeys() async throws -> [(key: String, createdAt: Int64)] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT key, created_at FROM submissions").map { ($0["key"], $0["created_at"]) }
+        }
+    }
+
     /// Marks moved records handed off, naming where they went.
     func markMoved(_ ids: [Int64], to destination: String) async throws {
         try await pool.write { db in

@@ -73,6 +73,12 @@ public struct CalendarUserAddress: Sendable, Hashable, CustomStringConvertible {
 
     private static func isASCIILetter(_ byte: UInt8) -> Bool { (byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A }
 
+    /// The mailbox of a `mailto:` address (its local part as written); nil for other schemes.
+    public var mailbox: Mailbox? {
+        guard scheme == "mailto" else { return nil }
+        return text.lowercased().hasPrefix("mailto:") ? Mailbox(text.dropFirst(7)) : Mailbox(text)
+    }
+
     /// The domain of a `mailto:` address (text after `@`, lower case); nil for other schemes.
     public var domain: String? {
         guard scheme == "mailto", let at = normalized.lastIndex(of: "@") else { return nil }

@@ -14,9 +14,8 @@ public final class SMTPClient: Sendable {
 
     public func send(_ submission: MailSubmission) async throws(SMTPError) {
         guard !submission.recipients.isEmpty else { throw .invalidSubmission("no recipients") }
-        for address in [submission.sender] + submission.recipients
-            where address.contains(where: { $0 == "<" || $0 == ">" || $0 == "\r" || $0 == "\n" || $0 == " " }) {
-            throw .invalidSubmission("address '\(address)' contains <, >, a blank or a line break")
+        for address in [submission.sender] + submission.recipients where !Self.isCommandSafe(address) {
+            throw .invalidSubmission("address '\(address)' contains <, >, a control character, or a blank outside a quoted local part")
         }
         guard configuration.url.hasPrefix("smtp://") || configuration.url.hasPrefix("smtps://") else {
             throw .invalidSubmission("SMTP URL must be smtp:// or smtps://: \(configuration.url)")
@@ -37,5 +36,15 @@ public final class SMTPClient: Sendable {
             }
         }
         try await thread.loop.perform(transfer) { transfer.smtpResult($0) }.get()
+    }
+
+    /// Whether an address can go into `MAIL FROM:<…>`/`RCPT TO:<…>` as it is: no angle brackets or
+    /// control characters, and blanks only inside a quoted local part (`"john doe"@example.com`).
+    static func isCommandSafe(_ address: String) -> Bool {
+        let bytes = Array(address.utf8)
+        guard !bytes.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">") }) else { return false }
+        guard bytes.contains(0x20) else { return true }
+        guard bytes.first == UInt8(ascii: "\""), let close = bytes.dropFirst().firstIndex(of: UInt8(ascii: "\"")) else { return false }
+        return !bytes[(close + 1)...].contains(0x20)
     }
 }
