@@ -11,8 +11,13 @@ server's requests are spread over them (the next one when one is down), a random
 each time, and with --retire-one one of them is killed for good mid-run while it holds leases:
 the others must deliver its records once the lease runs out.
 
+With --slow-share F, that share of the receiver's answers comes after --slow-seconds (longer than
+the gateway's timeouts.remote-request): the receiver delivers them all the same, as a real one does
+when its client has given up. --kills 0 runs without restarts. "arrived twice or more" counts the
+recipients a receiver or the mailbox got more than once (Benchmarks/duplicates/run.sh).
+
 Usage: crash_safety.py GATEWAY_BINARY WORK_DIRECTORY [MESSAGES] [--instances N] [--store URL]
-                       [--kills K] [--retire-one]
+                       [--kills K] [--retire-one] [--slow-share F] [--slow-seconds S]
 Everything listens on 127.0.0.1 on ports the kernel chooses.
 """
 import argparse
@@ -38,6 +43,8 @@ ARGUMENTS.add_argument("--instances", type=int, default=1)
 ARGUMENTS.add_argument("--store", default="sqlite")
 ARGUMENTS.add_argument("--kills", type=int, default=10)
 ARGUMENTS.add_argument("--retire-one", action="store_true")
+ARGUMENTS.add_argument("--slow-share", type=float, default=0.0)
+ARGUMENTS.add_argument("--slow-seconds", type=float, default=3.0)
 OPTIONS = ARGUMENTS.parse_args()
 BINARY, WORK, MESSAGES = OPTIONS.binary, OPTIONS.work, OPTIONS.messages
 LOCK = threading.Lock()
@@ -85,7 +92,7 @@ class Receiver(http.server.BaseHTTPRequestHandler):
         if self.path.startswith("/refuse"):
             self.reply(403, b'<error xmlns="urn:ietf:params:xml:ns:ischedule"><verification-failed/></error>')
             return
-        time.sleep(random.uniform(0, 0.15))
+        time.sleep(OPTIONS.slow_seconds if random.random() < OPTIONS.slow_share else random.uniform(0, 0.15))
         if random.random() < 0.15:
             self.reply(503, b"busy", "text/plain")
             return
@@ -204,6 +211,7 @@ delivery:
 timeouts:
   connect: 1s
   remote-request: 2s
+  remote-transfer: %s
 imip:
   smtp-url: smtp://127.0.0.1:%d
   from: gateway@alpha.test
@@ -241,8 +249,9 @@ def main():
         config = os.path.join(directory, "gateway.yaml")
         with open(config, "w") as f:
             f.write(CONFIGURATION % (port, OPTIONS.store, receiver.port, receiver.port,
-                                     # A dead instance's claims come back when the lease runs out.
-                                     "5s" if OPTIONS.instances > 1 else "60s", smtp_port))
+                                     # A dead instance's claims come back when the lease runs out,
+                                     # which must outlast any transfer.
+                                     "5s" if OPTIONS.instances > 1 else "60s", "4s" if OPTIONS.instances > 1 else "30s", smtp_port))
         gateways.append(Gateway(config, port, name))
     for gateway in gateways:
         gateway.start()
@@ -299,7 +308,7 @@ def main():
     clients = [threading.Thread(target=client) for _ in range(8)]
     for t in clients:
         t.start()
-    killing = threading.Thread(target=killer)
+    killing = threading.Thread(target=killer if OPTIONS.kills > 0 else (lambda: None))
     killing.start()
     for t in clients:
         t.join()

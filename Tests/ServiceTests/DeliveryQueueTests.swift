@@ -80,6 +80,26 @@ struct DeliveryQueueTests {
         #expect(handedOff.output.contains("y@dead.test"), "\(handedOff.output)")
     }
 
+    @Test("a receiver slower than remote-request gets the message once: the local server hears 1.0 in time, the attempt goes on and ends delivered, no retry overlaps it")
+    func slowReceiverGetsItOnce() throws {
+        let bed = try DeliveryBed(routes: ["slow.test": "/ischedule"], timeouts: "  remote-request: 1s")
+        defer { _ = bed.stop() }
+        let started = Date()
+        let (response, _) = try bed.invite(["mailto:slow-1@slow.test", "mailto:quick@slow.test"])
+        let answered = Date().timeIntervalSince(started)
+        let items = scheduleResponse(response)?.items ?? []
+        // The receiver holds both (one POST: max-recipients 2) for 3 s: both are pending, answered after about 1 s.
+        #expect(items.map(\.requestStatus.code) == ["1.0", "1.0"], "\(response.text)")
+        #expect(answered < 2.5, "answered after \(answered) s")
+        #expect(items.first?.responseDescription?.contains("the attempt goes on") == true, "\(response.text)")
+        #expect(bed.wait(seconds: 15) { (try? bed.queue(["list", "--state", "delivered"]))?.output.contains("slow-1@slow.test") == true },
+                "\(bed.gateway.log)")
+        usleep(3_000_000)   // a retry would have come by now (retry-initial 1 s)
+        #expect(bed.receiver.records.count == 1, "\(bed.receiver.records.map(\.path))")
+        let pending = try bed.queue(["list", "--state", "pending"])
+        #expect(!pending.output.contains("slow.test"), "\(pending.output)")
+    }
+
     @Test("a dead domain does not delay delivery to a healthy one")
     func deadDomainDoesNotStarveOthers() throws {
         let bed = try DeliveryBed(routes: ["stalled.test": "/hang/ischedule", "healthy.test": "/flaky/1/ischedule"],

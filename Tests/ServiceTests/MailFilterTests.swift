@@ -15,7 +15,7 @@ struct MailFilterTests {
         let receiver: TestCalendarServer
         let sink: TestSMTPServer
         let dns: TestDNSServer
-        let gateway: GatewayProcess
+        private(set) var gateway: GatewayProcess
         let postfix: TestPostfix
         let key: RSAPrivateKey
 
@@ -87,6 +87,18 @@ struct MailFilterTests {
                 """
             let run = try runPython(script, [String(postfix.submissionPort), sender, recipients.joined(separator: ",")], input: Data(message.utf8))
             guard run.status == 0 else { throw ChildProcessError("submission to Postfix failed") }
+        }
+
+        /// Kills the gateway (SIGKILL: no shutdown at all), as a crash or the OOM killer would.
+        func killGateway() {
+            gateway.process.send(SIGKILL)
+            _ = gateway.process.waitForExit(timeout: 10)
+        }
+
+        /// Starts the gateway again on the same configuration and data.
+        func startGateway() throws {
+            gateway = try GatewayProcess(arguments: ["serve", "--config", gateway.directory.appendingPathComponent("gateway.yaml").path],
+                                         directory: gateway.directory, listeners: 1, launcher: Self.asNobody(owning: gateway.directory))
         }
 
         func mails(to address: String) -> [[String: Any]] {
@@ -315,5 +327,24 @@ struct MailFilterTests {
         // iSchedule delivered the others once each; the 3.7 and 403 recipients were asked once too.
         for recipient in delivered { #expect(world.posts(for: recipient).count == 1, "\(recipient)") }
         #expect(world.posts(for: mailOnly).isEmpty)
+    }
+
+    @Test("the gateway killed (kill -9) while the filter queues: after its restart each queued recipient is delivered or gets the e-mail, once")
+    func gatewayCrashLosesNothing() throws {
+        let world = try World()
+        defer { world.stop() }
+        world.killGateway()
+        let all = ["bob@beta.test", "unknown-k@beta.test", "carol@gamma.test"]
+        let message = Self.invitation(messageID: "crash-1", attendees: all)
+        try world.submit(message, from: "alice@alpha.test", to: all)
+        // The filter does not need the running gateway: Postfix is done with the message once it queued.
+        #expect(world.wait(seconds: 30) { !world.mails(to: "carol@gamma.test").isEmpty }, "\(world.logs)")
+        #expect(world.receiver.records.isEmpty && world.mails(to: "unknown-k@beta.test").isEmpty)
+        try world.startGateway()
+        #expect(world.wait(seconds: 30) { world.posts(for: "bob@beta.test").count == 1 && !world.mails(to: "unknown-k@beta.test").isEmpty },
+                "\(world.logs)")
+        usleep(1_500_000)
+        #expect(world.posts(for: "bob@beta.test").count == 1 && world.mails(to: "unknown-k@beta.test").count == 1)
+        #expect(world.mails(to: "carol@gamma.test").count == 1 && world.mails(to: "bob@beta.test").isEmpty)
     }
 }

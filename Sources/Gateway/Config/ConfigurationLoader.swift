@@ -97,6 +97,10 @@ public enum ConfigurationLoader {
         let delivery = log.collect(nil) { () throws(ConfigurationError) -> Configuration.DeliverySettings? in
             try sections.delivery(try root.section("delivery"))
         }
+        if let timeouts, let delivery, delivery.lease <= timeouts.remoteTransfer {
+            log.record(ConfigurationError(key: "delivery.lease", problem: "(\(Int(delivery.lease)) s) must be longer than timeouts.remote-transfer "
+                                          + "(\(Int(timeouts.remoteTransfer)) s): a retry would start while an attempt can still deliver"))
+        }
         let imip = log.collect(nil) { () throws(ConfigurationError) in try sections.imip(try root.section("imip")) }
         if imip == nil && !log.problems.contains(where: { $0.key.hasPrefix("imip") }) {
             for domain in domains where domain.deliversByMail {

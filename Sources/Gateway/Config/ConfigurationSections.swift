@@ -208,12 +208,18 @@ struct ConfigurationSections {
     }
 
     func timeouts(_ reader: ConfigReader?) throws(ConfigurationError) -> GatewayConfiguration.Timeouts {
-        reader?.allowOnly(["connect", "remote-request", "free-busy", "upstream", "request-read", "idle", "shutdown-grace", "store"])
+        reader?.allowOnly(["connect", "remote-request", "remote-transfer", "free-busy", "upstream", "request-read", "idle", "shutdown-grace",
+                           "store"])
         func value(_ key: String, _ fallback: Double) throws(ConfigurationError) -> Double {
             try reader?.seconds(key, default: fallback, in: 0.05...3600) ?? fallback
         }
+        let remoteRequest = try value("remote-request", 30)
+        let remoteTransfer = try value("remote-transfer", max(120, remoteRequest))
+        guard remoteTransfer >= remoteRequest else {
+            throw ConfigurationError(key: "timeouts.remote-transfer", problem: "is shorter than timeouts.remote-request")
+        }
         return GatewayConfiguration.Timeouts(
-            connect: try value("connect", 10), remoteRequest: try value("remote-request", 30), freeBusy: try value("free-busy", 10),
+            connect: try value("connect", 10), remoteRequest: remoteRequest, remoteTransfer: remoteTransfer, freeBusy: try value("free-busy", 10),
             upstream: try value("upstream", 30), requestRead: try value("request-read", 30), idle: try value("idle", 60),
             shutdownGrace: try value("shutdown-grace", 30), store: try value("store", 8))
     }

@@ -127,7 +127,11 @@ public struct GatewayConfiguration: Sendable {
     /// Timeouts in seconds.
     struct Timeouts: Sendable, Equatable {
         var connect: Double
+        /// The local server's answer waits at most this long for a receiver.
         var remoteRequest: Double
+        /// A transfer to a receiver may take this long (beyond `remoteRequest` it goes on after the
+        /// answer 1.0): the connection is closed only then, and no retry starts before.
+        var remoteTransfer: Double
         var freeBusy: Double
         var upstream: Double
         /// A request must arrive completely (head and body) within this time.

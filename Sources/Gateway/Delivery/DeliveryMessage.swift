@@ -52,4 +52,16 @@ typealias DeliveryAnswers = [(index: Int, item: ScheduleResponse.Item)]
 /// every recipient it was given; `DeliveryPolicy.disposition` tells what each answer means.
 protocol DeliveryTransport: Sendable {
     func deliver(_ message: DeliveryMessage, to recipients: [Int]) async -> DeliveryAnswers
+    /// The same, telling `answered` each group of answers as soon as it is known.
+    func deliver(_ message: DeliveryMessage, to recipients: [Int],
+                 answered: @escaping @Sendable (DeliveryAnswers) async -> Void) async -> DeliveryAnswers
+}
+
+extension DeliveryTransport {
+    func deliver(_ message: DeliveryMessage, to recipients: [Int],
+                 answered: @escaping @Sendable (DeliveryAnswers) async -> Void) async -> DeliveryAnswers {
+        let all = await deliver(message, to: recipients)
+        await answered(all)
+        return all
+    }
 }

@@ -19,6 +19,13 @@ struct IScheduleTransport: DeliveryTransport {
     let logger: Logger
 
     func deliver(_ message: DeliveryMessage, to indices: [Int]) async -> DeliveryAnswers {
+        await deliver(message, to: indices) { _ in }
+    }
+
+    /// Answers known without a receiver (DNS, no iSchedule, circuit open) first, then each
+    /// receiver's as its transfer ends.
+    func deliver(_ message: DeliveryMessage, to indices: [Int],
+                 answered: @escaping @Sendable (DeliveryAnswers) async -> Void) async -> DeliveryAnswers {
         var answers: DeliveryAnswers = []
         var domains: [String: [Int]] = [:]
         for index in indices {
@@ -49,6 +56,7 @@ struct IScheduleTransport: DeliveryTransport {
                 receivers[candidates.map(\.url), default: (candidates, [])].domains.append(domain)
             }
         }
+        if !answers.isEmpty { await answered(answers) }
         let delivered = await withTaskGroup(of: DeliveryAnswers.self) { group in
             for (_, receiver) in receivers {
                 let batch = receiver.domains.flatMap { domains[$0] ?? [] }.sorted()
@@ -63,7 +71,10 @@ struct IScheduleTransport: DeliveryTransport {
                 }
             }
             var all: DeliveryAnswers = []
-            for await part in group { all += part }
+            for await part in group {
+                all += part
+                await answered(part)
+            }
             return all
         }
         return answers + delivered

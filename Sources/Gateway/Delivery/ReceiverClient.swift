@@ -12,8 +12,9 @@ final class ReceiverClient: Sendable {
     struct Settings: Sendable {
         var maxRecipients: Int
         var maxRedirects: Int
-        /// Seconds for a scheduling POST, and for a free-busy one.
-        var requestTimeout: Double
+        /// Seconds a scheduling POST (all its redirects included) may take to be answered
+        /// (`timeouts.remote-transfer`), and a free-busy one (answered live or not at all).
+        var transferTimeout: Double
         var freeBusyTimeout: Double
         var addressPolicy: AddressPolicy
     }
@@ -111,7 +112,8 @@ final class ReceiverClient: Sendable {
             body = AttendeeFilter.freeBusy(body) { wanted.contains($0) }
         }
         if dialect == .draft01 { body = BodyCanonicalizer.canonicalize(body, .simple) }
-        let timeout = Int((message.isFreeBusy ? settings.freeBusyTimeout : settings.requestTimeout) * 1000)
+        // One deadline for the POST and its redirects: a transfer ends within the time the queue's lease allows for.
+        let deadline = clock.milliseconds() + Int64((message.isFreeBusy ? settings.freeBusyTimeout : settings.transferTimeout) * 1000)
         let recipientList = batch.map { message.recipients[$0].text }.joined(separator: ",")
         let outcome = await Redirects.follow(from: receiver, limit: settings.maxRedirects) { url in
             var headers = [
@@ -130,7 +132,7 @@ final class ReceiverClient: Sendable {
                     try signer.sign(&request, now: clock.seconds, messageID: message.messageID, dialect: dialect)
                 }
                 var outgoing = HTTPClientRequest(method: "POST", url: url, headers: request.headers, body: body,
-                                                 timeoutMilliseconds: timeout, addressPolicy: settings.addressPolicy)
+                                                 timeoutMilliseconds: Int(max(1, deadline - clock.milliseconds())), addressPolicy: settings.addressPolicy)
                 if tlsOnly { outgoing.clientCertificate = certificate }
                 result = .success(try await client.send(outgoing))
             } catch let error as HTTPClientError {

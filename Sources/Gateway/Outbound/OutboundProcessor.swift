@@ -4,15 +4,14 @@ internal import Logging
 
 /// Takes scheduling messages from the local CalDAV server and answers with one
 /// `schedule-response`: hosted recipients are forwarded to their upstream, remote ones delivered
-/// over iSchedule (what is not final is queued: 1.0 to retry, 1.1 by e-mail).
+/// over iSchedule (what is not final is queued: 1.0 to retry or still in flight, 1.1 by e-mail).
 struct OutboundProcessor: Sendable {
     let intake: OutboundIntake
     /// Domains this gateway signs for: the only Originator domains it accepts.
     let signingDomains: Set<String>
     let localDomains: [String: GatewayConfiguration.LocalDomain]
     let hosted: HostedDelivery
-    let remote: any DeliveryTransport
-    let handoff: QueueHandoff
+    let remote: LiveAttempt
     let logger: Logger
 
     func handle(_ incoming: IncomingRequest) async -> GatewayResponse {
@@ -54,19 +53,13 @@ struct OutboundProcessor: Sendable {
         let upstreamMessage = UpstreamForwarder.Message(originator: message.originator, contentType: message.contentType,
                                                         messageID: message.messageID, body: message.body)
         async let local = hosted.deliver(upstreamMessage, recipients: message.recipients, groups: hostedGroups, revealsFailures: true)
-        async let remote = deliverRemote(message, to: remoteIndices)
+        async let remote = remote.deliver(message, to: remoteIndices)
         let (hostedResult, remoteAnswers) = await (local, remote)
         var response = outcomes.response()
         for (index, item) in hostedResult.answers + remoteAnswers { response.items[index] = item }
         let statuses = response.items.map { "\($0.recipient)=\($0.requestStatus.code)" }.joined(separator: " ")
         logger.info("outbound \(message.method) \(message.component) from \(message.originator): \(statuses)")
         return .schedule(response)
-    }
-
-    /// The live attempt, then the queue takes what is not final.
-    private func deliverRemote(_ message: DeliveryMessage, to indices: [Int]) async -> DeliveryAnswers {
-        guard !indices.isEmpty else { return [] }
-        return await handoff.settle(await remote.deliver(message, to: indices), of: message)
     }
 
     private func refuse(_ error: IScheduleError, incoming: IncomingRequest) -> GatewayResponse {

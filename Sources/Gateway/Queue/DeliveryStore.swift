@@ -154,9 +154,12 @@ protocol DeliveryStore: QueueInspector, DurableQueue {
     func finish(_ id: Int64, owner: String, _ update: DeliveryUpdate) async throws
     /// Deletes finished records (delivered, handed off, failed, dropped) created before `cutoff`.
     func purgeFinished(createdBefore cutoff: Int64) async throws -> Int
-    /// Called once when a worker starts: claims that no running worker can hold any more come back
-    /// now instead of when their lease runs out. Returns how many.
-    func recoverAbandonedClaims() async throws -> Int
+    /// Called once when a worker starts: claims that no running worker can hold any more (other
+    /// than `owner`'s own) come back now instead of when their lease runs out. Returns how many.
+    func recoverAbandonedClaims(except owner: String) async throws -> Int
+    /// Commits records already claimed by `owner` until `leaseUntil`: a live attempt still running
+    /// (`LiveAttempt`) finishes them; no worker claims them before the lease runs out. Their ids, in order.
+    func enqueueClaimed(_ deliveries: [NewDelivery], owner: String, leaseUntil: Int64) async throws -> [Int64]
     /// Nil when a commit would succeed now; else what stands in the way (for /healthz).
     func health() async -> String?
     /// Commits in one transaction each of `deliveries` with only those recipients not committed

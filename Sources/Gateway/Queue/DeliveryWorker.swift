@@ -16,14 +16,19 @@ final class DeliveryWorker: Service, Sendable {
     let metrics: GatewayMetrics
     let logger: Logger
     private var settings: GatewayConfiguration.DeliverySettings { stages.current.policy.settings }
-    private let owner = "\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UUID().uuidString.prefix(8))"
+    /// The lease owner of this process: its worker's claims and its live attempts' records.
+    let owner: String
+    private let transfers: LiveTransfers
     private let inFlight = Mutex<[String: Int]>([:])
     /// When queue statistics and the purge of old finished records last ran.
     private let housekeeping = Mutex<(statistics: Int64, purge: Int64)>((0, 0))
     private let errors: LogThrottle
 
-    init(store: any DeliveryStore, stages: Reloadable<DeliveryStages>, clock: GatewayClock, metrics: GatewayMetrics, logger: Logger) {
+    init(store: any DeliveryStore, stages: Reloadable<DeliveryStages>, owner: String, transfers: LiveTransfers, clock: GatewayClock,
+         metrics: GatewayMetrics, logger: Logger) {
         self.store = store
+        self.owner = owner
+        self.transfers = transfers
         self.stages = stages
         self.clock = clock
         self.metrics = metrics
@@ -31,10 +36,14 @@ final class DeliveryWorker: Service, Sendable {
         errors = LogThrottle(clock: clock)
     }
 
-    /// Until graceful shutdown: claim, attempt, repeat. Attempts in flight at shutdown finish first.
+    /// A lease owner unique to this process (host, PID, a random part).
+    static func newOwner() -> String { "\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UUID().uuidString.prefix(8))" }
+
+    /// Until graceful shutdown: claim, attempt, repeat. Attempts in flight at shutdown finish first,
+    /// the live attempts' transfers too (all within `timeouts.shutdown-grace`).
     func run() async throws {
         do {
-            let recovered = try await store.recoverAbandonedClaims()
+            let recovered = try await store.recoverAbandonedClaims(except: owner)
             if recovered > 0 { logger.notice("took back \(recovered) deliveries claimed before a restart") }
         } catch {
             logger.error("queue: could not recover abandoned claims: \(error)")
@@ -45,6 +54,7 @@ final class DeliveryWorker: Service, Sendable {
                 try? await Task.sleep(for: .milliseconds(Int64(settings.pollInterval * 1000)))
             }
         }
+        await transfers.drained()
     }
 
     /// One claim round.
@@ -144,8 +154,8 @@ final class DeliveryWorker: Service, Sendable {
         case .success(let stored): message = stored
         }
         let transport: any DeliveryTransport = delivery.kind == .iMIP ? stages.iMIP : stages.iSchedule
-        return conclude(delivery, message: message, answers: await transport.deliver(message, to: Array(message.recipients.indices)),
-                        stages: stages)
+        return AttemptConclusion(stages: stages, clock: clock, metrics: metrics)
+            .update(for: delivery, message: message, answers: await transport.deliver(message, to: Array(message.recipients.indices)))
     }
 
     /// A stored e-mail's next state: sent, tried again later (until exhausted), or failed.
@@ -159,49 +169,5 @@ final class DeliveryWorker: Service, Sendable {
         case .retry: return DeliveryUpdate(state: .failed, error: "gave up: \(answer.description)")
         case .permanent: return DeliveryUpdate(state: .failed, error: answer.description)
         }
-    }
-
-    /// The record's next state from its answers: wait and retry what is temporary (until
-    /// exhausted), hand what is permanent (or exhausted) from iSchedule to iMIP, close what is done.
-    /// A mail-filter record (it keeps the original e-mail) hands back to the MTA every recipient
-    /// not delivered, a definitive refusal (3.x) included: the e-mail path was theirs.
-    func conclude(_ delivery: QueuedDelivery, message: DeliveryMessage, answers: DeliveryAnswers, stages: DeliveryStages) -> DeliveryUpdate {
-        let policy = stages.policy
-        let now = clock.milliseconds()
-        let returnsMail = delivery.originalMail != nil
-        var final: [String] = [], retry: [String] = [], permanent: [String] = [], reasons: [String] = []
-        for (index, item) in answers {
-            let text = message.recipients[index].text
-            switch DeliveryPolicy.disposition(item.requestStatus) {
-            case .final where returnsMail && !item.requestStatus.isSuccess && item.requestStatus != .sent:
-                permanent.append(text); reasons.append("\(item.requestStatus.code) \(item.responseDescription ?? "")")
-            case .final: final.append("\(text)=\(item.requestStatus.code)")
-            case .retry: retry.append(text); reasons.append("\(item.requestStatus.code) \(item.responseDescription ?? "")")
-            case .permanent: permanent.append(text); reasons.append("\(item.requestStatus.code) \(item.responseDescription ?? "")")
-            }
-        }
-        let reason = reasons.first ?? ""
-        let exhausted = policy.isExhausted(attempts: delivery.attempts + 1, createdAt: delivery.createdAt, now: now)
-        if exhausted && !retry.isEmpty {
-            if delivery.kind == .iSchedule { metrics.fallback(reason: "exhausted", count: retry.count) }
-            permanent += retry
-            retry = []
-        }
-        var spawn: [NewDelivery] = []
-        if delivery.kind == .iSchedule, returnsMail || stages.iMIP.isConfigured, !message.isFreeBusy {
-            spawn = delivery.fallbackRecords(for: permanent, reason: reason, now: now)
-            if !spawn.isEmpty { metrics.fallback(reason: exhausted ? "exhausted" : "permanent", count: permanent.count) }
-        }
-        let done = final.isEmpty ? nil : "delivered: " + final.joined(separator: " ")
-        if !retry.isEmpty {
-            let wait = policy.backoffMilliseconds(afterAttempts: delivery.attempts + 1, random: Double.random(in: 0..<1))
-            return DeliveryUpdate(state: .pending, recipients: retry, nextAttemptAt: now + wait, error: reason, outcome: done, spawn: spawn)
-        }
-        if !spawn.isEmpty {
-            let handed = returnsMail ? "e-mail back to the MTA for \(permanent.count)" : "iMIP for \(spawn.count)"
-            return DeliveryUpdate(state: .handedOff, error: reason, outcome: (done.map { $0 + "; " } ?? "") + handed, spawn: spawn)
-        }
-        if !permanent.isEmpty { return DeliveryUpdate(state: .failed, error: exhausted ? "gave up: \(reason)" : reason, outcome: done) }
-        return DeliveryUpdate(state: .delivered, outcome: done)
     }
 }

@@ -19,6 +19,9 @@ struct GatewayAssembly: Sendable {
     private struct Lasting: Sendable {
         let curl: CurlThread
         let store: any DeliveryStore
+        /// This process's lease owner, and its live attempts still transferring.
+        let owner: String
+        let transfers: LiveTransfers
         let replay: ReplayProtection
         let clock: GatewayClock
         let metrics: GatewayMetrics
@@ -61,7 +64,8 @@ struct GatewayAssembly: Sendable {
         let replay = ReplayProtection(cache: ReplayCache(capacity: configuration.limits.replayCacheEntries,
                                                          perDomain: configuration.limits.replayEntriesPerDomain),
                                       ledger: ledger, clock: clock, logger: logger)
-        let lasting = Lasting(curl: CurlThread(), store: store, replay: replay, clock: clock, metrics: metrics, logger: logger)
+        let lasting = Lasting(curl: CurlThread(), store: store, owner: DeliveryWorker.newOwner(), transfers: LiveTransfers(), replay: replay,
+                              clock: clock, metrics: metrics, logger: logger)
         let shared = Shared(configuration: configuration, keyring: keyring, lasting: lasting)
         let routed = Reloadable(Self.routed(shared, circuitFrom: nil))
         let delivery = Reloadable(routed.current.delivery)
@@ -69,7 +73,8 @@ struct GatewayAssembly: Sendable {
         self.replay = replay
         self.routed = routed
         self.delivery = delivery
-        worker = DeliveryWorker(store: store, stages: delivery, clock: clock, metrics: metrics, logger: logger)
+        worker = DeliveryWorker(store: store, stages: delivery, owner: lasting.owner, transfers: lasting.transfers, clock: clock,
+                                metrics: metrics, logger: logger)
         routes = GatewayRoutes(
             stages: routed, intakePath: configuration.intake.path, maxContentLength: configuration.limits.maxContentLength,
             health: {
@@ -126,7 +131,7 @@ struct GatewayAssembly: Sendable {
                                            domain.clientCertificate.map { (domain.name, $0) } }, uniquingKeysWith: { first, _ in first }),
                                        settings: .init(
             maxRecipients: configuration.limits.maxRecipients, maxRedirects: configuration.limits.maxRedirects,
-            requestTimeout: timeouts.remoteRequest, freeBusyTimeout: timeouts.freeBusy, addressPolicy: shared.addressPolicy), clock: lasting.clock)
+            transferTimeout: timeouts.remoteTransfer, freeBusyTimeout: timeouts.freeBusy, addressPolicy: shared.addressPolicy), clock: lasting.clock)
         let iSchedule = IScheduleTransport(discovery: discovery, receivers: receivers, profiles: Dictionary(
             configuration.remotes.map { ($0.name, RemoteProfile(dialect: $0.dialect, tlsOnly: $0.tlsOnly)) }, uniquingKeysWith: { first, _ in first }),
                                            circuit: circuit, metrics: lasting.metrics,
@@ -140,12 +145,18 @@ struct GatewayAssembly: Sendable {
         let policy = DeliveryPolicy(settings: configuration.delivery)
         let handoff = QueueHandoff(store: lasting.store, policy: policy, mailsFallbacks: iMIP.isConfigured, clock: lasting.clock,
                                    metrics: lasting.metrics, logger: lasting.logger)
-        let processor = OutboundProcessor(
-            intake: OutboundIntake(intake: configuration.intake), signingDomains: Set(shared.keyring.signers.keys),
-            localDomains: shared.hosted.domains, hosted: shared.hosted, remote: iSchedule, handoff: handoff, logger: lasting.logger)
         let reinjection = Reinjection(mta: configuration.imipIntake.map { $0.client(configuration, curl: lasting.curl, resolver: shared.resolver) },
                                       reportingHost: GatewayIdentity.hostName, clock: lasting.clock)
-        return (processor, DeliveryStages(iSchedule: iSchedule, iMIP: iMIP, reinjection: reinjection, circuit: circuit, policy: policy))
+        let stages = DeliveryStages(iSchedule: iSchedule, iMIP: iMIP, reinjection: reinjection, circuit: circuit, policy: policy)
+        let live = LiveAttempt(transport: iSchedule, handoff: handoff,
+                               conclusion: AttemptConclusion(stages: stages, clock: lasting.clock, metrics: lasting.metrics), circuit: circuit,
+                               store: lasting.store,
+                               owner: lasting.owner, answerWithin: .milliseconds(Int64(timeouts.remoteRequest * 1000)),
+                               leaseMilliseconds: Int64(configuration.delivery.lease * 1000), transfers: lasting.transfers, logger: lasting.logger)
+        let processor = OutboundProcessor(
+            intake: OutboundIntake(intake: configuration.intake), signingDomains: Set(shared.keyring.signers.keys),
+            localDomains: shared.hosted.domains, hosted: shared.hosted, remote: live, logger: lasting.logger)
+        return (processor, stages)
     }
 
     /// Inbound: verify, police, remember, forward.

@@ -123,7 +123,17 @@ final class PostgresDeliveryStore: DeliveryStore {
 
     /// Nothing: other instances' claims are live as far as this one can tell. A claim of an
     /// instance that died comes back when its lease runs out (`delivery.lease`).
-    func recoverAbandonedClaims() async throws -> Int { 0 }
+    func recoverAbandonedClaims(except owner: String) async throws -> Int { 0 }
+
+    func enqueueClaimed(_ deliveries: [NewDelivery], owner: String, leaseUntil: Int64) async throws -> [Int64] {
+        guard !deliveries.isEmpty else { return [] }
+        return try await database.transaction { [database] connection in
+            let ids = try await connection.query(Self.insert(deliveries), logger: database.logger).collect().map { try $0.decode(Int64.self) }.sorted()
+            try await connection.query("UPDATE deliveries SET lease_owner = \(owner), lease_until = \(leaseUntil) WHERE id = ANY(\(ids))",
+                                       logger: database.logger)
+            return ids
+        }
+    }
 
     func health() async -> String? {
         await database.health(instance: instance)

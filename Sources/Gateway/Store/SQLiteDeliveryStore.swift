@@ -202,11 +202,25 @@ public final class SQLiteDeliveryStore: DeliveryStore {
         }
     }
 
-    /// A SQLite queue serves one gateway process, so at start every lease is a dead process's.
-    func recoverAbandonedClaims() async throws -> Int {
+    /// A SQLite queue serves one gateway process, so at start every lease but this process's own
+    /// (its live attempts may already hold some) is a dead process's.
+    func recoverAbandonedClaims(except owner: String) async throws -> Int {
         try await pool.write { db in
-            try db.execute(sql: "UPDATE deliveries SET lease_until = 0, lease_owner = NULL WHERE state = 'pending' AND lease_owner IS NOT NULL")
+            try db.execute(sql: """
+                UPDATE deliveries SET lease_until = 0, lease_owner = NULL WHERE state = 'pending' AND lease_owner IS NOT NULL AND lease_owner != ?
+                """, arguments: [owner])
             return db.changesCount
+        }
+    }
+
+    func enqueueClaimed(_ deliveries: [NewDelivery], owner: String, leaseUntil: Int64) async throws -> [Int64] {
+        try await pool.write { db in
+            try deliveries.map { delivery in
+                try Self.insert(delivery, into: db)
+                let id = db.lastInsertedRowID
+                try db.execute(sql: "UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE id = ?", arguments: [owner, leaseUntil, id])
+                return id
+            }
         }
     }
 
