@@ -49,8 +49,12 @@ struct IMIPIntakeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("imip-intake: message larger than 64 MiB\n".utf8))
             throw ExitCode(MailFilter.unavailable)
         }
-        var logger = Logger(label: "ischedule-gateway")
-        logger.logLevel = .warning
+        // Its decisions (a message handed back, and why) go to the mail log, and to standard error,
+        // which the MTA reports when the filter fails.
+        var logger = Logger(label: "ischedule-gateway") { label in
+            MultiplexLogHandler([SyslogLogHandler(identifier: "ischedule-gateway/imip-intake"), StreamLogHandler.standardError(label: label)])
+        }
+        logger.logLevel = .notice
         let result = await MailFilter.run(configuration, sender: sender, recipients: recipients, message: Array(message), logger: logger)
         guard result.status == MailFilter.ok else {
             FileHandle.standardError.write(Data((result.message + "\n").utf8))

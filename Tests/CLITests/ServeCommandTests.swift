@@ -30,6 +30,32 @@ struct ServeCommandTests {
         #expect(result.stderr.contains("outbound.secret: required: listeners[0] (http://0.0.0.0:1) serves the outbound intake"), "\(result.stderr)")
     }
 
+    @Test("--check-config on the mail filter: who may cause a signature; a trusted sender outside our domains or not an address is refused, named; a lease not longer than remote-transfer is refused")
+    func mailFilterSenders() throws {
+        let base = "listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  example.com:\n    upstream: http://127.0.0.1:2/\n"
+        let plain = try CLIRunner.run(["serve", "--config", try write(base + "imip-intake:\n  reinject-url: smtp://127.0.0.1:10026\n").path,
+                                       "--check-config"])
+        #expect(plain.status == 0, "\(plain.stderr)")
+        #expect((plain.output + plain.stderr).contains("only when the envelope sender is its organizer"), "\(plain.output)\(plain.stderr)")
+        let trusted = try CLIRunner.run(["serve", "--config", try write(base + """
+            imip-intake:
+              reinject-url: smtp://127.0.0.1:10026
+              trusted-senders: [NoReply@example.com]
+            """).path, "--check-config"])
+        #expect(trusted.status == 0 && (trusted.output + trusted.stderr).contains("trusted-senders noreply@example.com may cause a signature"),
+                "\(trusted.output)\(trusted.stderr)")
+        let foreign = try CLIRunner.run(["serve", "--config", try write(base + """
+            imip-intake:
+              reinject-url: smtp://127.0.0.1:10026
+              trusted-senders: [noreply@example.org, "\\"x y\\"@example.com"]
+            timeouts:
+              remote-transfer: 10m
+            """).path, "--check-config"])
+        #expect(foreign.status != 0)
+        #expect(foreign.stderr.contains("imip-intake.trusted-senders[0]: noreply@example.org is not in one of our domains"), "\(foreign.stderr)")
+        #expect(foreign.stderr.contains("delivery.lease: (300 s) must be longer than timeouts.remote-transfer (600 s)"), "\(foreign.stderr)")
+    }
+
     @Test("a missing key file is named by its path")
     func missingKey() throws {
         let file = try write("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  example.com:\n    dkim-keys:\n      - private-key: keys/absent.pem\n")

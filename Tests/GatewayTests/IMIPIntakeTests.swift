@@ -18,7 +18,7 @@ import Transport
 
         /// alpha.test is ours; beta.test publishes iSchedule; gamma.test has none; the test DNS
         /// server does not serve delta.test (it answers REFUSED: DNS cannot tell now).
-        init() throws {
+        init(logger: Logger = Logger(label: "test")) throws {
             func zone(_ name: String) -> String { zoneHead(name) }
             dns = try TestDNSServer(zones: ["beta.test": zone("beta.test") + "_ischedule._tcp IN SRV 0 0 8008 localhost.\n",
                                             "gamma.test": zone("gamma.test"), "reject.test": zone("reject.test")])
@@ -30,8 +30,9 @@ import Transport
             let reinjection = SMTPClient(configuration: SMTPConfiguration(url: "smtp://127.0.0.1:\(sink.port)", startTLS: .optional,
                                                                           connectTimeoutMilliseconds: 2_000, totalTimeoutMilliseconds: 10_000),
                                          thread: curl, resolver: resolver.hostResolver)
-            intake = IMIPIntake(signingDomains: ["alpha.test"], localDomains: ["alpha.test"], discovery: ReceiverDiscovery(resolver: resolver),
-                                queue: queue, reinjection: reinjection, reportingHost: "gw.alpha.test", clock: .system, logger: Logger(label: "test"))
+            intake = IMIPIntake(signingDomains: ["alpha.test"], localDomains: ["alpha.test"], trustedSenders: ["noreply@alpha.test"],
+                                discovery: ReceiverDiscovery(resolver: resolver),
+                                queue: queue, reinjection: reinjection, reportingHost: "gw.alpha.test", clock: .system, logger: logger)
         }
 
         func run(_ message: String, to recipients: [String], from sender: String = "noreply@alpha.test") async -> IMIPIntake.Outcome {
@@ -196,5 +197,43 @@ import Transport
             Issue.record("expected 69")
             return
         }
+    }
+
+    @Test("only the calendar's originator or a trusted sender causes a signature: forged organizers, replies and null senders go back as e-mail, the reason logged")
+    func senderBinding() async throws {
+        let lines = LogLines()
+        let bed = try Bed(logger: Logger(label: "test") { _ in RecordingLogHandler(sink: lines) })
+        defer { bed.stop() }
+        let reply = Self.invitation(organizer: "zed@beta.test", method: "REPLY")
+            .replacingOccurrences(of: "ATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:bob@beta.test", with: "ATTENDEE;PARTSTAT=ACCEPTED:mailto:ceo@alpha.test")
+            .replacingOccurrences(of: "ATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:carol@gamma.test\r\n", with: "")
+        let refused: [(String, String, String)] = [
+            ("a local user writing someone else's ORGANIZER", Self.invitation(organizer: "ceo@alpha.test"), "mallory@alpha.test"),
+            ("a foreign envelope sender", Self.invitation(organizer: "ceo@alpha.test"), "ceo@alpha.test.evil.test"),
+            ("the null sender", Self.invitation(organizer: "ceo@alpha.test"), ""),
+            ("a forged ATTENDEE in a REPLY", reply, "mallory@alpha.test"),
+            ("an unreadable envelope sender", Self.invitation(organizer: "ceo@alpha.test"), "\"ceo@alpha.test\"@evil.test"),
+        ]
+        for (what, message, sender) in refused {
+            let outcome = await bed.run(message, to: ["zed@beta.test"], from: sender)
+            // Back to the MTA as it came (this test's SMTP server may refuse the odder senders itself: 69).
+            let backAsMail = switch outcome {
+            case .done(let scheduled, let mailed, _): scheduled.isEmpty && mailed == ["zed@beta.test"]
+            case .refused: sender.contains("\"")
+            case .temporaryFailure: false
+            }
+            #expect(backAsMail, "\(what): \(outcome)")
+        }
+        #expect(try await bed.queue.list(state: nil, limit: 10).filter { $0.kind == .iSchedule }.isEmpty)
+        let logged = lines.lines.withLock { $0 }.filter { $0.contains("back to the MTA as e-mail") }
+        #expect(logged.count == refused.count, "\(logged)")
+        #expect(logged.first?.contains("envelope sender mallory@alpha.test is neither the calendar's originator ceo@alpha.test") == true)
+        #expect(logged.contains { $0.contains("null sender") })
+        // The organizer's own envelope (any case), the replying attendee's own, and the trusted system sender do.
+        #expect(await bed.run(Self.invitation(organizer: "ceo@alpha.test"), to: ["zed@beta.test"], from: "CEO@Alpha.test")
+                == .done(scheduled: ["zed@beta.test"], mailed: []))
+        #expect(await bed.run(reply, to: ["zed@beta.test"], from: "ceo@alpha.test") == .done(scheduled: ["zed@beta.test"], mailed: []))
+        #expect(await bed.run(Self.invitation(organizer: "dan@alpha.test"), to: ["zed@beta.test"], from: "noreply@alpha.test")
+                == .done(scheduled: ["zed@beta.test"], mailed: []))
     }
 }

@@ -55,20 +55,25 @@ struct MailFilterTests {
                   connect: 2s
                 imip-intake:
                   reinject-url: smtp://127.0.0.1:\(postfix.reinjectionPort)
+                  trusted-senders: [noreply@alpha.test]
                 """, directory: directory, listeners: 1, launcher: Self.asNobody(owning: directory))
         }
 
         /// The deployment guide's master.cf lines (deploy/postfix/master.cf), with this test's
         /// ports, user (nobody instead of ischedule) and paths.
         static func filterServices(binary: String, configuration: String) throws -> String {
-            let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-                .appendingPathComponent("deploy/postfix/master.cf")
+            let deploy = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("deploy/postfix")
+            let file = deploy.appendingPathComponent("master.cf")
+            // The shipped submitters table as it is (127.0.0.1: the test's CalDAV server and client).
+            let submitters = deploy.appendingPathComponent("ischedule-submitters.cidr").path
             return try String(contentsOf: file, encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix("#") }.joined(separator: "\n")
                 .replacingOccurrences(of: "127.0.0.1:10025", with: "127.0.0.1:SUBMISSION_PORT")
                 .replacingOccurrences(of: "127.0.0.1:10026", with: "127.0.0.1:REINJECTION_PORT")
                 .replacingOccurrences(of: "user=ischedule", with: "user=nobody")
                 .replacingOccurrences(of: "/usr/bin/ischedule-gateway", with: binary)
                 .replacingOccurrences(of: "/etc/ischedule-gateway/gateway.yaml", with: configuration)
+                .replacingOccurrences(of: "/etc/postfix/ischedule-submitters.cidr", with: submitters)
         }
 
         /// Runs the gateway as nobody, owner of its directory (keys, data), as the pipe runs the filter.
@@ -78,15 +83,17 @@ struct MailFilterTests {
             return ["/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
         }
 
-        /// Hands a message to Postfix's submission port, as the CalDAV server would (smtplib).
-        func submit(_ message: String, from sender: String, to recipients: [String]) throws {
+        /// Hands a message to Postfix's submission port, as the CalDAV server would (smtplib), from
+        /// `source` (another loopback address is another client).
+        func submit(_ message: String, from sender: String, to recipients: [String], source: String = "127.0.0.1") throws {
             let script = """
                 import smtplib, sys
-                with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=20) as s:
+                with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=20, source_address=(sys.argv[4], 0)) as s:
                     s.sendmail(sys.argv[2], sys.argv[3].split(","), sys.stdin.buffer.read())
                 """
-            let run = try runPython(script, [String(postfix.submissionPort), sender, recipients.joined(separator: ",")], input: Data(message.utf8))
-            guard run.status == 0 else { throw ChildProcessError("submission to Postfix failed") }
+            let run = try runPython(script, [String(postfix.submissionPort), sender, recipients.joined(separator: ","), source],
+                                    input: Data(message.utf8))
+            guard run.status == 0 else { throw ChildProcessError("submission to Postfix failed: \(run.output.suffix(500))") }
         }
 
         /// Kills the gateway (SIGKILL: no shutdown at all), as a crash or the OOM killer would.
@@ -346,5 +353,25 @@ struct MailFilterTests {
         usleep(1_500_000)
         #expect(world.posts(for: "bob@beta.test").count == 1 && world.mails(to: "unknown-k@beta.test").count == 1)
         #expect(world.mails(to: "carol@gamma.test").count == 1 && world.mails(to: "bob@beta.test").isEmpty)
+    }
+
+    @Test("who may cause a signature: a local user writing someone else's ORGANIZER gets e-mail only; a client not listed as a submitter is refused by Postfix")
+    func onlyTheOriginatorMaySign() throws {
+        let world = try World()
+        defer { world.stop() }
+        let forged = Self.invitation(messageID: "forged-1", attendees: ["bob@beta.test"])   // ORGANIZER alice@alpha.test
+        try world.submit(forged, from: "mallory@alpha.test", to: ["bob@beta.test"])
+        #expect(world.wait(seconds: 30) { !world.mails(to: "bob@beta.test").isEmpty }, "\(world.logs)")
+        #expect(Self.belowTrace(world.mails(to: "bob@beta.test").first?["data"] as? String ?? "") == forged)
+        usleep(1_000_000)
+        #expect(world.posts(for: "bob@beta.test").isEmpty, "nothing signed for alice on mallory's word")
+        // Another client (127.0.0.2, not in ischedule-submitters.cidr) may not submit at all.
+        #expect(throws: ChildProcessError.self) {
+            try world.submit(Self.invitation(messageID: "stranger-1", attendees: ["bob@beta.test"]), from: "alice@alpha.test",
+                             to: ["bob@beta.test"], source: "127.0.0.2")
+        }
+        // The organizer's own envelope does.
+        try world.submit(Self.invitation(messageID: "own-1", attendees: ["bob@beta.test"]), from: "alice@alpha.test", to: ["bob@beta.test"])
+        #expect(world.wait(seconds: 30) { world.posts(for: "bob@beta.test").count == 1 }, "\(world.logs)")
     }
 }

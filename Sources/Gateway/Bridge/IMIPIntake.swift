@@ -15,6 +15,8 @@ internal import Transport
 struct IMIPIntake: Sendable {
     let signingDomains: Set<String>
     let localDomains: Set<String>
+    /// `imip-intake.trusted-senders`, lower case (`SenderBinding`).
+    var trustedSenders: Set<String> = []
     let discovery: ReceiverDiscovery
     let queue: any DeliveryStore
     let reinjection: any MailReinjection
@@ -92,6 +94,10 @@ struct IMIPIntake: Sendable {
               case let calendar = Self.endingInCRLF(found), let itip = try? ITIPMessage(parsing: calendar), itip.componentType != "VFREEBUSY",
               let originator = itip.expectedOriginator, let domain = originator.domain, signingDomains.contains(domain)
         else { return nil }
+        if let refusal = SenderBinding.refusal(sender: sender, originator: originator, trustedSenders: trustedSenders) {
+            logger.warning("imip-intake: not sent by iSchedule, back to the MTA as e-mail: \(refusal) (Message-ID \(mail.header("Message-ID") ?? "none"))")
+            return nil
+        }
         let digest = HashAlgorithm.sha256.digest(Array((mail.header("Message-ID") ?? "").utf8) + [0x0A] + calendar)
         return Plan(calendar: calendar, originator: originator, submission: "imip-intake:\(Self.hex(digest.prefix(16)))", message: message,
                     sender: sender)

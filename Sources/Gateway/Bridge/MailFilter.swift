@@ -35,7 +35,8 @@ public enum MailFilter {
         do {
             outcome = try await StateStores.withOpen(configuration, logger: logger) { stores in
                 await IMIPIntake(signingDomains: Set(configuration.domains.filter { !$0.keys.isEmpty }.map(\.name)),
-                                 localDomains: Set(configuration.domains.map(\.name)), discovery: discovery, queue: stores.queue,
+                                 localDomains: Set(configuration.domains.map(\.name)), trustedSenders: settings.trustedSenders,
+                                 discovery: discovery, queue: stores.queue,
                                  reinjection: reinjection, reportingHost: GatewayIdentity.hostName, clock: .system, logger: logger)
                     .process(message, envelope: .init(sender: sender, recipients: recipients))
             }

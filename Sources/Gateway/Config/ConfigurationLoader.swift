@@ -107,7 +107,9 @@ public enum ConfigurationLoader {
                 log.record(ConfigurationError(key: "domains.\(domain.name).delivery", problem: "'imip' needs the imip section (smtp-url, from)"))
             }
         }
-        let imipIntake = log.collect(nil) { () throws(ConfigurationError) in try IMIPIntakeSettings.parse(try root.section("imip-intake")) }
+        let imipIntake = log.collect(nil) { () throws(ConfigurationError) in
+            try IMIPIntakeSettings.parse(try root.section("imip-intake"), localDomains: Set(domains.map(\.name)))
+        }
         let store = log.collect(nil) { () throws(ConfigurationError) -> StoreSettings? in
             try StoreSettings.parse(root, paths: paths, environment: environment, caFile: caFile)
         }

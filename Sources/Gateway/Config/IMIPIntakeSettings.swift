@@ -1,22 +1,38 @@
 internal import Foundation
+internal import ISchedule
 internal import Transport
 
 /// `imip-intake:`: the mail filter's way back into the MTA. Everything the filter does not send
 /// by iSchedule is handed, unchanged, to `reinject-url`: the MTA's filter-free re-injection
 /// service (Postfix: a second `smtpd` on loopback with `content_filter=` empty), never the port
-/// the filter sits on, or mail would loop.
+/// the filter sits on, or mail would loop. `trusted-senders`: the system addresses a CalDAV
+/// server sends every invitation from (Nextcloud's), besides the organizer's own (`SenderBinding`);
+/// each in one of our domains.
 struct IMIPIntakeSettings: Sendable, Equatable {
     var reinjectURL: String
+    /// Lower case.
+    var trustedSenders: Set<String> = []
 
-    static func parse(_ reader: ConfigReader?) throws(ConfigurationError) -> IMIPIntakeSettings? {
+    static func parse(_ reader: ConfigReader?, localDomains: Set<String>) throws(ConfigurationError) -> IMIPIntakeSettings? {
         guard let reader else { return nil }
-        reader.allowOnly(["reinject-url"])
+        reader.allowOnly(["reinject-url", "trusted-senders"])
+        var trusted: Set<String> = []
+        for (index, text) in try reader.strings("trusted-senders").enumerated() {
+            guard let mailbox = Mailbox(text) else {
+                throw ConfigurationError(key: reader.key("trusted-senders[\(index)]"), problem: "'\(text)' is not a plain local@domain address")
+            }
+            guard localDomains.contains(mailbox.domain) else {
+                throw ConfigurationError(key: reader.key("trusted-senders[\(index)]"),
+                                         problem: "\(mailbox.text) is not in one of our domains: only our own CalDAV server's sender may be trusted")
+            }
+            trusted.insert(mailbox.text.lowercased())
+        }
         let url = try reader.requiredString("reinject-url")
         guard let parts = URLComponents(string: url), parts.scheme?.lowercased() == "smtp", parts.host?.isEmpty == false,
               parts.path.isEmpty || parts.path == "/" else {
             throw ConfigurationError(key: reader.key("reinject-url"), problem: "'\(url)' is not smtp://HOST[:PORT]")
         }
-        return IMIPIntakeSettings(reinjectURL: url)
+        return IMIPIntakeSettings(reinjectURL: url, trustedSenders: trusted)
     }
 
     /// The SMTP client of the re-injection service (the mail filter's and the queue worker's).

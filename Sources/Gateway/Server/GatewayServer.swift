@@ -141,6 +141,18 @@ public enum GatewayServer {
             }
         }
         if let problems = ConfigurationError.combining(log.problems) { throw problems }
+        if let intake = configuration.imipIntake { notice(Self.senderBindingNotice(intake)) }
+    }
+
+    /// What `--check-config` says about who may cause a signature through the mail filter.
+    static func senderBindingNotice(_ intake: IMIPIntakeSettings) -> String {
+        guard !intake.trustedSenders.isEmpty else {
+            return "imip-intake: an invitation goes by iSchedule only when the envelope sender is its organizer (or, for a REPLY, the "
+                + "replying attendee); a CalDAV server that sends every invitation from one system address (Nextcloud) needs that "
+                + "address in imip-intake.trusted-senders, or its invitations stay e-mail (deploy/README.md, section 3, per server)"
+        }
+        return "imip-intake: trusted-senders \(intake.trustedSenders.sorted().joined(separator: ", ")) may cause a signature for any organizer "
+            + "in our domains: only the CalDAV server may submit to the filter (deploy/postfix/ischedule-submitters.cidr)"
     }
 
     /// The queue (and replay ledger) database in the data directory, named by its key when unusable.
