@@ -137,7 +137,7 @@ struct IMIPIntake: Sendable {
         let records = scheduled.sorted { $0.key < $1.key }.map { domain, mailboxes in
             let recipients = mailboxes.map { "mailto:\($0.text)" }
             let id = HashAlgorithm.sha256.digest(Array(([plan.submission, domain] + recipients.sorted()).joined(separator: "\n").utf8))
-            return NewDelivery(kind: .iSchedule, domain: domain, messageID: "imip-\(Self.hex(id.prefix(16)))", originator: plan.originator.text,
+            return NewDelivery(kind: .iSchedule, domain: domain, messageID: "imip-\(Self.hex(id.prefix(16)))", originator: plan.originator.canonical,
                                recipients: recipients, body: plan.calendar, notBefore: now, envelopeSender: plan.sender,
                                originalMail: plan.message)
         }

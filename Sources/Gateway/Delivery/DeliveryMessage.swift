@@ -12,7 +12,7 @@ struct DeliveryMessage: Sendable {
     let body: [UInt8]
 
     init(request: ScheduleRequest, body: [UInt8], messageID: String) {
-        originator = request.head.originator.text
+        originator = request.head.originator.canonical
         originatorDomain = request.head.originator.domain
         recipients = request.head.recipients
         itip = request.message

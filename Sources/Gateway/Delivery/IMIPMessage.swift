@@ -95,16 +95,14 @@ enum IMIPMessage {
         }
     }
 
-    /// The bare mailbox of a `mailto:` address; nil for other schemes or an address unfit for a header.
+    /// The bare mailbox of a `mailto:` address, written from its parsed parts; nil for other schemes.
     static func mailbox(_ address: CalendarUserAddress) -> String? {
-        guard address.scheme == "mailto" else { return nil }
-        let text = address.normalized.dropFirst("mailto:".count)
-        return text.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "<" || $0 == ">" }) ? nil : String(text)
+        address.mailbox?.text
     }
 
     private static func readableText(_ message: ITIPMessage, summary: String?, originator: CalendarUserAddress) -> String {
         let component = message.calendar.components.first { $0.name == message.componentType }
-        var text = ["\(label(message.method)): \(summary ?? "(no title)")", "From: \(originator.text)"]
+        var text = ["\(label(message.method)): \(summary ?? "(no title)")", "From: \(originator.canonical)"]
         if let start = component?.property("DTSTART") { text.append("When: \(start.value)" + (start.parameter("TZID").map { " (\($0))" } ?? "")) }
         if let location = component?.property("LOCATION") { text.append("Where: \(unescape(location.value))") }
         text.append("")

@@ -114,7 +114,8 @@ final class ReceiverClient: Sendable {
         if dialect == .draft01 { body = BodyCanonicalizer.canonicalize(body, .simple) }
         // One deadline for the POST and its redirects: a transfer ends within the time the queue's lease allows for.
         let deadline = clock.milliseconds() + Int64((message.isFreeBusy ? settings.freeBusyTimeout : settings.transferTimeout) * 1000)
-        let recipientList = batch.map { message.recipients[$0].text }.joined(separator: ",")
+        // Written from the parsed addresses, never as the local server spelled them.
+        let recipientList = batch.map { message.recipients[$0].address?.canonical ?? message.recipients[$0].text }.joined(separator: ",")
         let outcome = await Redirects.follow(from: receiver, limit: settings.maxRedirects) { url in
             var headers = [
                 HeaderField(name: "Originator", value: message.originator),

@@ -56,11 +56,9 @@ struct HostedDelivery: Sendable {
         return Result(answers: answered.map { ($0, response.items[$0]) }, soleRefusal: soleRefusal)
     }
 
-    /// A recipient as the upstream gets it: as it arrived, except that a bare `user@domain`
-    /// (DAViCal's draft-01 Recipient) becomes `mailto:user@domain`; answers are matched by address.
+    /// A recipient as the upstream gets it: written from the parsed address (a bare `user@domain`,
+    /// DAViCal's draft-01 Recipient, becomes `mailto:user@domain`); answers are matched by address.
     static func forwardedForm(_ recipient: ScheduleRequestHead.Recipient) -> String {
-        guard let address = recipient.address, address.scheme == "mailto",
-              !recipient.text.lowercased().hasPrefix("mailto:") else { return recipient.text }
-        return "mailto:" + recipient.text
+        recipient.address?.canonical ?? recipient.text
     }
 }

@@ -37,7 +37,7 @@ struct MailedDelivery: Sendable {
                 continue
             }
             let header = Array("Authentication-Results: \(settings.senderDomain); \(authentication)\r\n".utf8)
-            records.append(NewDelivery(kind: .mail, domain: address.domain ?? "", messageID: messageID, originator: request.head.originator.text,
+            records.append(NewDelivery(kind: .mail, domain: address.domain ?? "", messageID: messageID, originator: request.head.originator.canonical,
                                        recipients: [recipients[index].text], body: header + submission.message,
                                        notBefore: clock.milliseconds()))
             answers.append((index, ScheduleResponse.Item(recipient: recipients[index].text, requestStatus: .sent,

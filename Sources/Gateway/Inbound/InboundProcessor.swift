@@ -158,7 +158,7 @@ struct InboundProcessor: Sendable {
             }
         }
         let message = UpstreamForwarder.Message(
-            originator: request.head.originator.text,
+            originator: request.head.originator.canonical,
             contentType: incoming.values("Content-Type").first ?? "text/calendar; charset=utf-8",
             // Unsigned allow-listed peers (Apple without DKIM) may send no id; the upstream gets one.
             messageID: request.head.messageID ?? replayKey?.messageID ?? UUID().uuidString.lowercased(), body: incoming.body)

@@ -1,8 +1,10 @@
 /// A calendar-user address as it appears in Originator, Recipient, ORGANIZER and ATTENDEE.
 ///
 /// `text` keeps the spelling that arrived (responses echo it); comparison uses a normalized form:
-/// scheme lower-cased and, for `mailto:`, the whole address lower-cased. A `mailto:` with a
-/// `?query` or `;parameters` is not accepted.
+/// scheme lower-cased and, for `mailto:`, the whole address lower-cased. A `mailto:` address is
+/// a plain `local@domain` (`Mailbox`): no `?query`, `;parameters`, comments, quoted local parts,
+/// routes or second `@`, so our policy, the MTA and mail clients read the same domain. Headers
+/// the gateway writes use `canonical`, built from the parsed parts, never `text`.
 /// A bare `user@domain` (DAViCal's Recipient bug) is read as `mailto:user@domain`.
 public struct CalendarUserAddress: Sendable, Hashable, CustomStringConvertible {
     public let text: String
@@ -29,10 +31,10 @@ public struct CalendarUserAddress: Sendable, Hashable, CustomStringConvertible {
             guard scheme == "mailto" else { return (scheme, scheme + ":" + rest) }
             // No `?query` or `;parameters`: what the gateway checked (the domain) must be what it
             // forwards, and `mailto:ann@peer.test?x=@example.com` reads differently to others.
-            guard !rest.contains(where: { $0 == "?" || $0 == ";" }), isMailbox(rest) else { return nil }
+            guard Mailbox(rest) != nil else { return nil }
             return (scheme, "mailto:" + rest.lowercased())
         }
-        guard isMailbox(Substring(trimmed)) else { return nil }
+        guard Mailbox(trimmed) != nil else { return nil }
         return ("mailto", "mailto:" + trimmed.lowercased())
     }
 
@@ -51,10 +53,10 @@ public struct CalendarUserAddress: Sendable, Hashable, CustomStringConvertible {
             let scheme = lower(bytes[..<colon]), rest = bytes[(colon + 1)...]
             guard !rest.isEmpty else { return nil }
             guard scheme == "mailto" else { return (scheme, scheme + ":" + String(decoding: rest, as: UTF8.self)) }
-            guard !rest.contains(where: { $0 == 0x3F || $0 == 0x3B }), isMailbox(rest) else { return nil }
+            guard Mailbox.isASCIIMailbox(rest) else { return nil }
             return (scheme, "mailto:" + lower(rest))
         }
-        guard isMailbox(bytes[...]) else { return nil }
+        guard Mailbox.isASCIIMailbox(bytes[...]) else { return nil }
         return ("mailto", "mailto:" + lower(bytes[...]))
     }
 
@@ -63,15 +65,16 @@ public struct CalendarUserAddress: Sendable, Hashable, CustomStringConvertible {
         return bytes.allSatisfy { isASCIILetter($0) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2B || $0 == 0x2D || $0 == 0x2E }
     }
 
-    private static func isMailbox(_ bytes: ArraySlice<UInt8>) -> Bool {
-        guard let at = bytes.lastIndex(of: 0x40) else { return false }
-        let local = bytes[..<at], domain = bytes[(at + 1)...]
-        return !local.isEmpty && !domain.isEmpty
-            && domain.allSatisfy { isASCIILetter($0) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x2E || $0 == 0x5F }
-            && domain.first != 0x2E && domain.last != 0x2E
-    }
-
     private static func isASCIILetter(_ byte: UInt8) -> Bool { (byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A }
+
+    /// The form the gateway writes into headers: `mailto:` and the parsed mailbox (local part as
+    /// written, domain in lower case); other schemes as `scheme:rest`, their text having been
+    /// checked free of blanks, commas and angle brackets.
+    public var canonical: String {
+        if let mailbox { return "mailto:" + mailbox.text }
+        guard let colon = text.firstIndex(of: ":") else { return text }
+        return scheme + text[colon...]
+    }
 
     /// The mailbox of a `mailto:` address (its local part as written); nil for other schemes.
     public var mailbox: Mailbox? {
@@ -95,13 +98,6 @@ public struct CalendarUserAddress: Sendable, Hashable, CustomStringConvertible {
         return text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == ".") }
     }
 
-    private static func isMailbox(_ text: Substring) -> Bool {
-        guard let at = text.lastIndex(of: "@") else { return false }
-        let local = text[..<at], domain = text[text.index(after: at)...]
-        return !local.isEmpty && !domain.isEmpty && !domain.contains("@")
-            && domain.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." || $0 == "_" }
-            && !domain.hasPrefix(".") && !domain.hasSuffix(".")
-    }
 }
 
 extension StringProtocol {

@@ -19,6 +19,14 @@ public struct Mailbox: Sendable, Hashable, CustomStringConvertible {
         self.domain = String(decoding: domain.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
     }
 
+    /// The byte-level check of an all-ASCII candidate (the hot path of every ATTENDEE): the same
+    /// rules as `init`, without building strings.
+    static func isASCIIMailbox(_ bytes: ArraySlice<UInt8>) -> Bool {
+        guard let at = bytes.firstIndex(of: UInt8(ascii: "@")), bytes.lastIndex(of: UInt8(ascii: "@")) == at else { return false }
+        let local = bytes[..<at], domain = bytes[(at + 1)...]
+        return local.count <= 64 && domain.count <= 253 && isDotAtom(local) && isDomain(domain)
+    }
+
     /// `local@domain`, the domain in lower case.
     public var text: String { "\(local)@\(domain)" }
     public var description: String { text }

@@ -57,7 +57,8 @@ public struct ScheduleRequestHead: Sendable, Equatable {
             throw IScheduleError(.tooManyOriginators, "\(max(originators.count, 2)) originators; exactly one is allowed")
         }
         guard let originator = CalendarUserAddress(originators[0]) else {
-            throw IScheduleError(.originatorInvalid, "Originator '\(originators[0].trimmingBlanks)' is not a calendar user address")
+            throw IScheduleError(.originatorInvalid, "Originator '\(Self.printable(originators[0].trimmingBlanks))' is not a calendar user "
+                                 + "address (a mailto: address must be a plain local@domain)")
         }
 
         var recipients: [Recipient] = []
@@ -66,6 +67,11 @@ public struct ScheduleRequestHead: Sendable, Equatable {
             let text = item.trimmingBlanks
             guard !text.isEmpty else { continue }
             let address = CalendarUserAddress(text)
+            // An e-mail address we cannot read as a plain local@domain is a request to refuse, not
+            // a recipient to skip: its domain reads differently to others (`Mailbox`).
+            if address == nil, text.lowercased().hasPrefix("mailto:") || (!text.contains(":") && text.contains("@")) {
+                throw IScheduleError(.invalidSchedulingMessage, "Recipient '\(Self.printable(text))' is not a plain local@domain address")
+            }
             guard seen.insert(address?.normalized ?? text).inserted else { continue }
             recipients.append(Recipient(text, address: address))
         }
@@ -89,6 +95,11 @@ public struct ScheduleRequestHead: Sendable, Equatable {
         self.version = versions.first
         self.messageID = messageIDs.first.flatMap { $0.isEmpty ? nil : $0 }
         self.contentType = mediaType
+    }
+
+    /// A peer's text for an error reason: printable ASCII, at most 200 characters.
+    static func printable(_ text: String) -> String {
+        String(String(text.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 && $0.value < 0x7F ? Character($0) : "?" }).prefix(200))
     }
 
     /// `1*DIGIT "." 1*DIGIT` with major version 1.
