@@ -121,4 +121,40 @@ import TestSupport
             try await Self.verifier(policy: .iSchedule, records: [KeyRecord.text(for: other.publicKey)]).verify(request)
         }
     }
+
+    @Test("everyInstanceSigned: under relaxed, a header present more often than h= lists it is refused; listed as often, it verifies; ischedule-relaxed signs every instance merged")
+    func everyInstanceSigned() async throws {
+        let base = Array(Self.headers().dropFirst())
+        let tags = "v=1; a=rsa-sha256; s=s1; d=example.com; c=relaxed/simple; q=dns/txt; t=900; x=1200; h=Originator:Recipient:Content-Type; bh=\(bh)"
+        func relaxedInput(_ headers: [HeaderField]) -> (String) -> String {
+            { unsigned in
+                let signature = try! DKIMSignature(parsing: unsigned)
+                return String(decoding: SigningInput.headerText(headers: headers, signature: signature), as: UTF8.self)
+            }
+        }
+        let signed = try Self.handSigned(tags: tags, signingInput: relaxedInput(base), headers: base)
+        let verifier = try Self.verifier(policy: .legacyInterop)
+        _ = try await verifier.verify(headers: signed, body: Self.body)
+        let added = [HeaderField(name: "Recipient", value: "mailto:eve@example.org")] + signed
+        await #expect(throws: DKIMFailure.headerInstanceNotSigned(name: "Recipient", present: 2, signed: 1)) {
+            try await verifier.verify(headers: added, body: Self.body)
+        }
+        let originator = [HeaderField(name: "Originator", value: "mailto:ceo@example.com")] + signed
+        await #expect(throws: DKIMFailure.headerInstanceNotSigned(name: "Originator", present: 2, signed: 1)) {
+            try await verifier.verify(headers: originator, body: Self.body)
+        }
+        // Listed twice, two Recipient headers verify.
+        let twice = [HeaderField(name: "Recipient", value: "mailto:eve@example.org")] + base
+        let both = try Self.handSigned(tags: tags.replacingOccurrences(of: "Recipient:", with: "Recipient:Recipient:"),
+                                       signingInput: relaxedInput(twice), headers: twice)
+        _ = try await verifier.verify(headers: both, body: Self.body)
+        // ischedule-relaxed: an added Recipient changes the signed text.
+        let signer = try DKIMSigner(privateKey: try Self.key(), domain: "example.com", selector: "s1")
+        var request = HTTPRequestMessage(headers: base, body: Self.body)
+        try signer.sign(&request, now: 1_000, messageID: "m1")
+        await #expect(throws: DKIMFailure.signatureMismatch(domain: "example.com", selector: "s1")) {
+            try await Self.verifier(policy: .iSchedule).verify(headers: [HeaderField(name: "Recipient", value: "mailto:eve@example.org")]
+                                                                   + request.headers, body: Self.body)
+        }
+    }
 }

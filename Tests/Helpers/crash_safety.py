@@ -114,9 +114,14 @@ class ReceiverHost:
         self.start()
         threading.Thread(target=self.flap, daemon=True).start()
 
+    class Server(http.server.ThreadingHTTPServer):
+        allow_reuse_address = True
+
+        def handle_error(self, request, client_address):
+            pass   # a client gone (a killed gateway, a timeout) is expected here, not news
+
     def start(self):
-        http.server.ThreadingHTTPServer.allow_reuse_address = True
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Receiver)
+        self.server = ReceiverHost.Server(("127.0.0.1", self.port), Receiver)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 

@@ -40,8 +40,9 @@ final class InboundBed: @unchecked Sendable {
     /// - Parameter extraDomains: more of our domains (indented as entries of `domains:`).
     /// - Parameter upstream: beta.test's upstream instead of the bed's recording server (a real CalDAV server).
     /// - Parameter timeouts: `timeouts:` keys added to the bed's.
+    /// - Parameter remoteDomains: more entries of `remote-domains:` (indented as its entries).
     init(extraConfiguration: String = "", extraDomains: String = "", limits: [String: String] = [:], upstream upstreamURL: String? = nil,
-         timeouts: [String: String] = [:]) throws {
+         timeouts: [String: String] = [:], remoteDomains: String = "") throws {
         upstream = try TestCalendarServer()
         let directory = GatewayProcess.temporaryDirectory("inbound")
         let exchange = directory.appendingPathComponent("private-exchange")
@@ -76,6 +77,7 @@ final class InboundBed: @unchecked Sendable {
             allow-unsigned-from: [127.0.0.2]
           alias.test:
             signing-domains: [alpha.test]
+        \(remoteDomains)
         dkim:
           lookup-methods: [private-exchange]
           private-exchange-directory: private-exchange

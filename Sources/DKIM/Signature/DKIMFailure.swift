@@ -16,6 +16,9 @@ public enum DKIMFailure: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidTagValue(tag: String, value: String, reason: String)
     case expiryNotAfterTimestamp(t: Int64, x: Int64)
     case requiredHeaderNotSigned(String)
+    /// More instances of the header than `h=` lists: the extra ones (the top ones, RFC 6376
+    /// §5.4.2) are not covered, and whoever holds the request could have added them (§8.15).
+    case headerInstanceNotSigned(name: String, present: Int, signed: Int)
     case expired(x: Int64, now: Int64)
     case lifetimeTooLong(t: Int64, x: Int64, maximum: Int64)
     case notTimeBounded
@@ -50,6 +53,8 @@ public enum DKIMFailure: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidTagValue(let tag, let value, let reason): "invalid \(tag)=\(value): \(reason)"
         case .expiryNotAfterTimestamp(let t, let x): "x=\(x) is not after t=\(t)"
         case .requiredHeaderNotSigned(let name): "h= does not cover the required header \(name)"
+        case .headerInstanceNotSigned(let name, let present, let signed):
+            "\(present) \(name) headers but h= covers \(signed): every instance must be signed"
         case .expired(let x, let now): "signature expired: x=\(x) is before now=\(now)"
         case .lifetimeTooLong(let t, let x, let maximum): "x=\(x) is more than \(maximum) s after t=\(t): signatures may live at most that long"
         case .notTimeBounded: "the signature has neither t= nor x=: nothing bounds how long it could be replayed"

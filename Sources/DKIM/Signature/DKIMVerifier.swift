@@ -31,6 +31,11 @@ public struct DKIMVerifier: Sendable {
         public let keyBits: Int
         /// The key record says `t=y` (testing): the signature proves nothing yet.
         public let keyIsTesting: Bool
+        /// `h=` as signed: only these headers are the sender's word.
+        public let signedHeaders: [String]
+
+        /// Whether `h=` covers `name` (the bottom instance of it).
+        public func signs(_ name: String) -> Bool { signedHeaders.contains { ASCII.equalsIgnoringCase($0, name) } }
     }
 
     public func verify(_ request: HTTPRequestMessage) async throws(DKIMFailure) -> Verified {
@@ -44,6 +49,14 @@ public struct DKIMVerifier: Sendable {
         var required = policy.requiredSignedHeaders
         if headers.contains(named: "Authorization") { required.append("Authorization") }
         for name in required where !signature.signs(name) { throw .requiredHeaderNotSigned(name) }
+        // RFC 6376 canonicalizations select one instance per listing, from the bottom; the
+        // iSchedule and simple-http ones merge every instance of a signed name into the signed text.
+        let selectsInstances = [.relaxed, .simple].contains(signature.canonicalization.header)
+        for name in policy.everyInstanceSigned where selectsInstances {
+            let present = headers.filter { $0.hasName(name) }.count
+            let signed = signature.signedHeaders.filter { ASCII.equalsIgnoringCase($0, name) }.count
+            if present > signed { throw .headerInstanceNotSigned(name: name, present: present, signed: signed) }
+        }
 
         let hash = signature.algorithm.hash
         let (bodyDigest, canonicalLength) = BodyCanonicalizer.hash(body, signature.canonicalization.body, using: hash)
@@ -69,6 +82,6 @@ public struct DKIMVerifier: Sendable {
                         canonicalization: signature.canonicalization, timestamp: signature.timestamp,
                         expiration: signature.expiration, acceptedUntil: signature.effectiveExpiration(policy: policy),
                         signatureValue: ASCII.removingWhitespace(signature.signatureBase64), keyMethod: located.method,
-                        keyBits: located.key.bits, keyIsTesting: located.isTesting)
+                        keyBits: located.key.bits, keyIsTesting: located.isTesting, signedHeaders: signature.signedHeaders)
     }
 }

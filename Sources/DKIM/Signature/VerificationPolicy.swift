@@ -7,6 +7,10 @@ public struct VerificationPolicy: Sendable, Equatable {
     public var acceptedBodyCanonicalizations: Set<BodyCanonicalization>
     /// Header names `h=` must list (an `Authorization` header, when present, is always required too).
     public var requiredSignedHeaders: [String]
+    /// Header names every instance of which `h=` must cover, listed as often as they occur, under
+    /// the RFC 6376 canonicalizations (which pick instances from the bottom; the iSchedule ones
+    /// sign every instance merged).
+    public var everyInstanceSigned: [String] = ["Originator", "Recipient"]
     /// RSA keys below this size are refused (RFC 8301: 1024).
     public var minimumKeyBits: Int
     /// The longest a signature may be valid, in seconds: `x=` at most this after `t=`; a signature

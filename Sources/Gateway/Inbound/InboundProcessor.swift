@@ -161,7 +161,8 @@ struct InboundProcessor: Sendable {
             originator: request.head.originator.canonical,
             contentType: incoming.values("Content-Type").first ?? "text/calendar; charset=utf-8",
             // Unsigned allow-listed peers (Apple without DKIM) may send no id; the upstream gets one.
-            messageID: request.head.messageID ?? replayKey?.messageID ?? UUID().uuidString.lowercased(), body: incoming.body)
+            // A signed request's id is the one its signature covers (or the b= key).
+            messageID: replayKey?.messageID ?? request.head.messageID ?? UUID().uuidString.lowercased(), body: incoming.body)
         async let forwarded = groups.isEmpty ? HostedDelivery.Result(answers: [], soleRefusal: nil)
             : hosted.deliver(message, recipients: request.head.recipients, groups: groups, revealsFailures: false)
         async let mailedAnswers = byMail.isEmpty ? []
@@ -194,17 +195,23 @@ struct InboundProcessor: Sendable {
         return "dkim=pass (iSchedule request signature) header.d=\(signed.domain.lowercased()) header.s=\(signed.selector)"
     }
 
-    /// What the replay cache remembers a signed request by: its iSchedule-Message-ID, or for a
-    /// draft-01 sender that sends none (DAViCal) the signature's `b=` value, unique per signature.
+    /// What the replay cache remembers a signed request by: its iSchedule-Message-ID when the
+    /// signature covers it, else (a draft-01 sender sends none, and one added by whoever holds
+    /// the request is not the sender's word) the signature's `b=` value, unique per signature.
     static func replayID(_ request: ScheduleRequest, signed: DKIMVerifier.Verified) -> String? {
-        request.head.messageID ?? (signed.signatureValue.isEmpty ? nil : "b=\(signed.signatureValue)")
+        coveredMessageID(request, signed: signed) ?? (signed.signatureValue.isEmpty ? nil : "b=\(signed.signatureValue)")
+    }
+
+    /// The iSchedule-Message-ID, when the signature covers it.
+    static func coveredMessageID(_ request: ScheduleRequest, signed: DKIMVerifier.Verified) -> String? {
+        signed.signs("iSchedule-Message-ID") ? request.head.messageID : nil
     }
 
     /// The replay cache's word on a signed request: go on (nil), the earlier answer, or a refusal.
     private func admit(_ request: ScheduleRequest, signed: DKIMVerifier.Verified,
                        incoming: IncomingRequest) async -> Result<GatewayResponse?, Refusal> {
         guard let messageID = Self.replayID(request, signed: signed),
-              request.head.messageID != nil || remotes[request.head.originator.domain ?? ""]?.dialect == .draft01 else {
+              Self.coveredMessageID(request, signed: signed) != nil || remotes[request.head.originator.domain ?? ""]?.dialect == .draft01 else {
             return .failure(Refusal(refuse(IScheduleError(.verificationFailed, "a signed request needs an iSchedule-Message-ID"), incoming: incoming)))
         }
         let signer = signed.domain.lowercased()
@@ -246,7 +253,7 @@ extension DKIMFailure {
         case .unsupportedAlgorithm, .algorithmNotAccepted, .unsupportedCanonicalization, .canonicalizationNotAccepted,
              .unsupportedQueryMethod: "unsupported"
         case .expiryNotAfterTimestamp, .expired, .timestampInFuture, .lifetimeTooLong, .notTimeBounded: "time"
-        case .requiredHeaderNotSigned: "unsigned_header"
+        case .requiredHeaderNotSigned, .headerInstanceNotSigned: "unsigned_header"
         case .bodyLengthMismatch, .bodyHashMismatch: "body_hash"
         case .keyNotFound, .keyRevoked, .keyUnacceptable, .keyTooSmall: "key"
         case .keyLookupFailed: "key_lookup"
