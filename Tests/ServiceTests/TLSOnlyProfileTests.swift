@@ -72,24 +72,27 @@ struct TLSOnlyProfileTests {
         }
 
         /// An unsigned iSchedule POST to beta's TLS listener presenting `client` (or no certificate).
-        func postToBeta(originator: String, client: (cert: String, key: String)?) throws -> (status: Int, body: String) {
+        func postToBeta(originator: String, client: (cert: String, key: String)?,
+                        messageID: String? = "tls-only-test") throws -> (status: Int, body: String) {
             let body = String(decoding: ITIP.calendar(method: "REQUEST", organizer: originator, attendees: ["mailto:zed@beta.test"]),
                               as: UTF8.self)
             let script = """
                 import http.client, ssl, sys
-                port, ca, originator, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+                port, ca, originator, cert, key, message_id = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
                 context = ssl.create_default_context(cafile=ca)
                 if cert:
                     context.load_cert_chain(cert, key)
                 connection = http.client.HTTPSConnection("localhost", port, context=context, timeout=20)
-                connection.request("POST", "/.well-known/ischedule", body=sys.stdin.buffer.read(), headers={
-                    "Originator": originator, "Recipient": "mailto:zed@beta.test", "iSchedule-Version": "1.0",
-                    "iSchedule-Message-ID": "tls-only-test", "Content-Type": "text/calendar; component=VEVENT; method=REQUEST"})
+                headers = {"Originator": originator, "Recipient": "mailto:zed@beta.test", "iSchedule-Version": "1.0",
+                           "Content-Type": "text/calendar; component=VEVENT; method=REQUEST"}
+                if message_id:
+                    headers["iSchedule-Message-ID"] = message_id
+                connection.request("POST", "/.well-known/ischedule", body=sys.stdin.buffer.read(), headers=headers)
                 response = connection.getresponse()
                 print(response.status)
                 print(response.read().decode())
                 """
-            let run = try runPython(script, [String(betaPort), certificates.caFile, originator, client?.cert ?? "", client?.key ?? ""],
+            let run = try runPython(script, [String(betaPort), certificates.caFile, originator, client?.cert ?? "", client?.key ?? "", messageID ?? ""],
                                     input: Data(body.utf8))
             let lines = run.output.split(separator: "\n", maxSplits: 1)
             return (Int(lines.first ?? "") ?? -1, lines.count > 1 ? String(lines[1]) : run.output)
@@ -143,5 +146,23 @@ struct TLSOnlyProfileTests {
         let bound = try world.postToBeta(originator: "mailto:alice@alpha.test", client: alphaClient)
         #expect(bound.status == 200 && bound.body.contains("1.2"), "\(bound)")
         #expect(world.betaUpstream.records.count == 1)
+    }
+
+    @Test("a TLS-only peer sending the same iSchedule-Message-ID again gets the first answer, delivered once; without one it is refused")
+    func certificatePeersGetReplayProtection() throws {
+        let world = try World()
+        defer { world.stop() }
+        let alphaClient = try world.certificates.issue("gw.alpha.test", subjectAltNames: ["DNS:gw.alpha.test"])
+        let first = try world.postToBeta(originator: "mailto:alice@alpha.test", client: alphaClient, messageID: "tls-retry-1")
+        #expect(first.status == 200 && first.body.contains("1.2"), "\(first)")
+        let again = try world.postToBeta(originator: "mailto:alice@alpha.test", client: alphaClient, messageID: "tls-retry-1")
+        #expect(again.status == 200 && again.body == first.body, "\(again)")
+        #expect(world.betaUpstream.records.count == 1, "forwarded \(world.betaUpstream.records.count) times")
+        // Another message id is another message.
+        #expect(try world.postToBeta(originator: "mailto:alice@alpha.test", client: alphaClient, messageID: "tls-retry-2").status == 200)
+        #expect(world.betaUpstream.records.count == 2)
+        let anonymous = try world.postToBeta(originator: "mailto:alice@alpha.test", client: alphaClient, messageID: nil)
+        #expect(anonymous.status == 403 && anonymous.body.contains("needs an iSchedule-Message-ID"), "\(anonymous)")
+        #expect(world.betaUpstream.records.count == 2)
     }
 }

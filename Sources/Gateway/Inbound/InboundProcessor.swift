@@ -148,13 +148,13 @@ struct InboundProcessor: Sendable {
         }
         guard !groups.isEmpty || !byMail.isEmpty || !fromCalDAV.isEmpty else { return .schedule(outcomes.response()) }
         var replayKey: (domain: String, messageID: String)?
-        if let signed {
-            switch await admit(request, signed: signed, incoming: incoming) {
+        if let key = authenticatedKey(request, signed: signed, incoming: incoming) {
+            switch await admit(request, key: key, incoming: incoming) {
             case .failure(let refusal): return refusal.response
             case .success(.some(let earlier)):
                 logger.info("retry of an already delivered message; answering as before")
                 return earlier
-            case .success(.none): replayKey = (signed.domain.lowercased(), Self.replayID(request, signed: signed) ?? "")
+            case .success(.none): replayKey = (key.domain, key.messageID ?? "")
             }
         }
         let message = UpstreamForwarder.Message(
@@ -207,17 +207,41 @@ struct InboundProcessor: Sendable {
         signed.signs("iSchedule-Message-ID") ? request.head.messageID : nil
     }
 
-    /// The replay cache's word on a signed request: go on (nil), the earlier answer, or a refusal.
-    private func admit(_ request: ScheduleRequest, signed: DKIMVerifier.Verified,
-                       incoming: IncomingRequest) async -> Result<GatewayResponse?, Refusal> {
-        guard let messageID = Self.replayID(request, signed: signed),
-              Self.coveredMessageID(request, signed: signed) != nil || remotes[request.head.originator.domain ?? ""]?.dialect == .draft01 else {
-            return .failure(Refusal(refuse(IScheduleError(.verificationFailed, "a signed request needs an iSchedule-Message-ID"), incoming: incoming)))
+    /// What the replay ledger remembers an authenticated request by. A signed one: its signing
+    /// domain and covered message id (`replayID`). One authenticated by a verified client
+    /// certificate (`authentication: tls`): the certificate's bound name and its message id, each
+    /// sending a retry (no signature tells them apart), for as long as a signature could live.
+    /// Nil for an allow-listed unsigned peer (nothing authenticates its message ids).
+    private func authenticatedKey(_ request: ScheduleRequest, signed: DKIMVerifier.Verified?, incoming: IncomingRequest) -> ReplayKey? {
+        if let signed {
+            let usable = Self.coveredMessageID(request, signed: signed) != nil || remotes[request.head.originator.domain ?? ""]?.dialect == .draft01
+            return ReplayKey(domain: signed.domain.lowercased(), messageID: usable ? Self.replayID(request, signed: signed) : nil,
+                             signature: signed.signatureValue, expires: signed.acceptedUntil ?? Int64.max, what: "a signed request")
         }
-        let signer = signed.domain.lowercased()
+        guard let remote = remotes[request.head.originator.domain ?? ""], remote.tlsOnly,
+              let name = incoming.clientCertificateNames?.first(where: remote.clientNames.contains) else { return nil }
+        let lifetime = verifier.policy.maximumLifetime ?? 86_400
+        return ReplayKey(domain: "tls:" + name.lowercased(), messageID: request.head.messageID, signature: "retry-\(UUID().uuidString)",
+                         expires: Int64(Date().timeIntervalSince1970) + lifetime, what: "a request authenticated by a client certificate")
+    }
+
+    private struct ReplayKey {
+        let domain: String
+        let messageID: String?
+        let signature: String
+        let expires: Int64
+        /// For the refusal when there is no message id.
+        let what: String
+    }
+
+    /// The replay cache's word on an authenticated request: go on (nil), the earlier answer, or a refusal.
+    private func admit(_ request: ScheduleRequest, key: ReplayKey, incoming: IncomingRequest) async -> Result<GatewayResponse?, Refusal> {
+        guard let messageID = key.messageID else {
+            return .failure(Refusal(refuse(IScheduleError(.verificationFailed, "\(key.what) needs an iSchedule-Message-ID"), incoming: incoming)))
+        }
+        let signer = key.domain
         let recipients = Fingerprint.of(request.head.recipients.compactMap { $0.address?.normalized }.sorted().joined(separator: ","))
-        switch await replay.admit(domain: signer, messageID: messageID, signature: signed.signatureValue, recipients: recipients,
-                                  expires: signed.acceptedUntil ?? Int64.max) {
+        switch await replay.admit(domain: signer, messageID: messageID, signature: key.signature, recipients: recipients, expires: key.expires) {
         case .fresh: return .success(nil)
         case .duplicate(let answer): return .success(answer)
         case .unavailable: return .failure(Refusal(.text(503, "replay protection unavailable; try again later\n")))
