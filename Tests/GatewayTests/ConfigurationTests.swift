@@ -1,5 +1,6 @@
 import Foundation
 @testable import Gateway
+import ISchedule
 import Testing
 
 /// The configuration file: every error names its key; secrets come from the environment.
@@ -81,13 +82,18 @@ struct ConfigurationTests {
         #expect(message?.hasPrefix(expected) == true || message?.contains(expected) == true, "got: \(message ?? "no error")")
     }
 
-    @Test("free-busy calendar URLs are filled in per user, percent-encoded")
+    @Test("free-busy calendar URLs: each value one path segment or one query value, all but unreserved percent-encoded; dot segments refused")
     func freeBusyURLs() throws {
-        let yaml = Self.minimal("    free-busy:\n      calendars: [\"http://127.0.0.1:8080/dav/{user}/calendar/\", \"http://127.0.0.1:8080/fb?who={address}\"]\n      allow-from: [Peer.Test]")
+        let yaml = Self.minimal("    free-busy:\n      calendars: [\"http://127.0.0.1:8080/dav/{user}/calendar/\", \"http://127.0.0.1:8080/fb?u={user}&who={address}\"]\n      allow-from: [Peer.Test]")
         let settings = try #require(try ConfigurationLoader.parse(yaml: yaml, directory: "/tmp").domain("example.com")?.freeBusy)
-        #expect(settings.calendarURLs(for: "j.doe+x@example.com") == ["http://127.0.0.1:8080/dav/j.doe+x/calendar/",
-                                                                      "http://127.0.0.1:8080/fb?who=j.doe+x@example.com"])
-        #expect(settings.calendarURLs(for: "a/b@example.com").first == "http://127.0.0.1:8080/dav/a%2Fb/calendar/")
+        #expect(settings.calendarURLs(for: Mailbox("j.doe+x@example.com")!) == ["http://127.0.0.1:8080/dav/j.doe%2Bx/calendar/",
+                                                                               "http://127.0.0.1:8080/fb?u=j.doe%2Bx&who=j.doe%2Bx%40example.com"])
+        #expect(settings.calendarURLs(for: Mailbox("a/b@example.com")!)?.first == "http://127.0.0.1:8080/dav/a%2Fb/calendar/")
+        #expect(settings.calendarURLs(for: Mailbox("bob&u=alice@example.com")!)?.last == "http://127.0.0.1:8080/fb?u=bob%26u%3Dalice&who=bob%26u%3Dalice%40example.com")
+        #expect(settings.calendarURLs(for: Mailbox("50%25#x?@example.com")!)?.first == "http://127.0.0.1:8080/dav/50%2525%23x%3F/calendar/")
+        #expect(settings.calendarURLs(for: Mailbox("é@example.com")!)?.first == "http://127.0.0.1:8080/dav/%C3%A9/calendar/")
+        // Dot segments and empty values (the parser refuses them as local parts anyway) never reach a URL.
+        #expect(FreeBusySettings.component(".") == nil && FreeBusySettings.component("..") == nil && FreeBusySettings.component("") == nil)
         #expect(settings.allows("peer.test") && !settings.allows("other.test"))
     }
 

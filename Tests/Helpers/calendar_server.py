@@ -17,6 +17,9 @@ the behaviour:
   /flaky/N/X           the first N POSTs to this path answer 503, later ones are served normally
   /hang/X              wait 10 s, then answer 503 (a receiver that stalls)
 GET ...?action=capabilities (any path) answers a draft-05 capabilities document (max-recipients 2).
+REPORT (a CalDAV free-busy-query, any path) is recorded like a POST (with "method" and the most
+REPORTs it saw at once, "concurrent") and answered 200 with a VFREEBUSY holding one busy hour,
+after 0.5 s on paths starting /slow.
 """
 import http.server
 import json
@@ -27,6 +30,7 @@ from xml.sax.saxutils import escape
 
 LOCK = threading.Lock()
 FAILURES = {}
+REPORTS = {"running": 0, "most": 0}
 CAPABILITIES = b"""<?xml version="1.0" encoding="utf-8"?>
 <query-result xmlns="urn:ietf:params:xml:ns:ischedule"><capabilities><serial-number>7</serial-number>
 <versions><version>1.0</version></versions><scheduling-messages>
@@ -82,6 +86,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.reply(200, CAPABILITIES, [("Content-Type", "application/xml"), ("iSchedule-Capabilities", "7")])
         else:
             self.reply(404, b"not found")
+
+    def do_REPORT(self):
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        with LOCK:
+            REPORTS["running"] += 1
+            REPORTS["most"] = max(REPORTS["most"], REPORTS["running"])
+        if self.path.startswith("/slow"):
+            time.sleep(0.5)
+        with LOCK:
+            with open(sys.argv[1], "a") as record:
+                record.write(json.dumps({"path": self.path, "method": "REPORT", "headers": list(self.headers.items()), "body": "",
+                                         "concurrent": REPORTS["most"]}) + "\n")
+            REPORTS["running"] -= 1
+        body = "\r\n".join(["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//test//calendar_server//EN", "BEGIN:VFREEBUSY",
+                             "DTSTART:20261201T000000Z", "DTEND:20261202T000000Z",
+                             "FREEBUSY;FBTYPE=BUSY:20261201T100000Z/20261201T110000Z", "END:VFREEBUSY", "END:VCALENDAR", ""])
+        self.reply(200, body.encode(), [("Content-Type", "text/calendar; charset=utf-8")])
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode("utf-8", "replace")

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -87,6 +88,63 @@ struct FreeBusyBridgeTests {
 
     /// A gateway whose gamma.test is e-mail-only (`delivery: imip`, an SMTP server that is never
     /// used) with these `free-busy:` settings (indented under it).
+    @Test("a user's address fills one path segment or one query value of the calendar URL: nothing walks to another collection or adds a parameter")
+    func urlPatternsCannotBeWalked() throws {
+        let server = try TestCalendarServer()
+        defer { server.stop() }
+        let bed = try Self.bed(freeBusy: """
+                  calendars: ["\(server.url("/dav/{user}/calendar/"))", "\(server.url("/fb?u={user}&all=no"))"]
+                  allow-from: [alpha.test]
+            """)
+        defer { _ = bed.stop() }
+        for user in ["bob&u=alice", "a%2F..", "x/y", "..", "."] {
+            let recipient = "mailto:\(user)@gamma.test"
+            let body = ITIP.calendar(method: "REQUEST", component: "VFREEBUSY", organizer: "mailto:alice@alpha.test", attendees: [recipient])
+            let headers = try RemoteSigner(domain: "alpha.test").sign([("Originator", "mailto:alice@alpha.test"), ("Recipient", recipient),
+                                                                       ("Content-Type", ITIP.contentType("REQUEST", "VFREEBUSY"))], body: body)
+            _ = try bed.post(headers, body: body)
+        }
+        let paths = server.reports.map(\.path)
+        #expect(paths.contains("/dav/bob%26u%3Dalice/calendar/") && paths.contains("/fb?u=bob%26u%3Dalice&all=no"), "\(paths)")
+        #expect(paths.contains("/dav/a%252F../calendar/") == false, "a local part ending in a dot is not an address: \(paths)")
+        #expect(paths.allSatisfy { $0.hasPrefix("/dav/") && $0.hasSuffix("/calendar/") && $0.split(separator: "/").count == 3 || $0.hasPrefix("/fb?u=") },
+                "\(paths)")
+        #expect(!paths.contains { $0.contains("/../") || $0.contains("/./") || $0 == "/dav/calendar/" || $0.contains("u=alice") }, "\(paths)")
+    }
+
+    @Test("one partner asking for 20 users does not keep another's single question waiting; the CalDAV server gets at most free-busy.connections REPORTs at once")
+    func fairShareOfTheCalDAVServer() throws {
+        let server = try TestCalendarServer()
+        defer { server.stop() }
+        let bed = try Self.bed(freeBusy: """
+                  calendars: ["\(server.url("/slow/{user}/"))"]
+                  allow-from: [alpha.test, other.test]
+                  connections: 4
+            """)
+        defer { _ = bed.stop() }
+        @Sendable func ask(_ users: [String], from domain: String) throws -> (RawHTTPResponse, Double) {
+            let originator = "mailto:alice@\(domain)"
+            let recipients = users.map { "mailto:\($0)@gamma.test" }
+            let body = ITIP.calendar(method: "REQUEST", component: "VFREEBUSY", organizer: originator, attendees: recipients)
+            let headers = try RemoteSigner(domain: domain).sign([("Originator", originator), ("Recipient", recipients.joined(separator: ",")),
+                                                                 ("Content-Type", ITIP.contentType("REQUEST", "VFREEBUSY"))], body: body)
+            let started = Date()
+            let response = try RawHTTPConnection.exchange(port: bed.port, path: "/.well-known/ischedule", headers: headers, body: body, timeout: 60)
+            return (response, Date().timeIntervalSince(started))
+        }
+        let many = (0..<20).map { "u\($0)" }
+        let crowd = Mutex<[RawHTTPResponse]>([])
+        Thread.detachNewThread { if let answer = try? ask(many, from: "alpha.test") { crowd.withLock { $0.append(answer.0) } } }
+        usleep(300_000)   // alpha.test's REPORTs are under way
+        let (single, took) = try ask(["solo"], from: "other.test")
+        #expect(scheduleResponse(single)?.items.first?.requestStatus.code == "2.0", "\(single.text)")
+        #expect(took < 2.5, "other.test waited \(took) s behind alpha.test's 20 users")
+        #expect(waitUntil(seconds: 30) { !crowd.withLock { $0.isEmpty } })
+        let items = crowd.withLock { $0.first.flatMap { scheduleResponse($0)?.items } } ?? []
+        #expect(items.count == 20 && items.allSatisfy { $0.requestStatus.code == "2.0" }, "\(items.map(\.requestStatus.code))")
+        #expect(server.reports.count == 21 && server.reports.map(\.concurrent).max() ?? 99 <= 4, "\(server.reports.map(\.concurrent))")
+    }
+
     static func bed(freeBusy settings: String, timeouts: [String: String] = [:]) throws -> InboundBed {
         try InboundBed(extraConfiguration: """
             imip:

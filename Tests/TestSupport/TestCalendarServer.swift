@@ -37,13 +37,24 @@ public final class TestCalendarServer: @unchecked Sendable {
 
     /// Every POST received so far, in order.
     public var records: [Record] {
-        let text = (try? String(contentsOfFile: recordFile, encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").compactMap { line in
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let path = object["path"] as? String, let pairs = object["headers"] as? [[String]],
+        lines.filter { $0["method"] == nil }.compactMap { object in
+            guard let path = object["path"] as? String, let pairs = object["headers"] as? [[String]],
                   let body = object["body"] as? String else { return nil }
             return Record(path: path, headers: pairs.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil }, body: body)
         }
+    }
+
+    /// Every free-busy REPORT received so far: its path (and query), and the most REPORTs the
+    /// server had seen at once when it ended.
+    public var reports: [(path: String, concurrent: Int)] {
+        lines.filter { $0["method"] as? String == "REPORT" }.compactMap { object in
+            (object["path"] as? String).map { ($0, object["concurrent"] as? Int ?? 0) }
+        }
+    }
+
+    private var lines: [[String: Any]] {
+        let text = (try? String(contentsOfFile: recordFile, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
     }
 
     public func stop() { process.stop() }

@@ -1,35 +1,52 @@
 internal import DKIM
 internal import Foundation
+internal import ISchedule
 
 /// `domains.<d>.free-busy:` free/busy for the users of a domain whose CalDAV server has no
 /// iSchedule, answered from that server with an RFC 4791 `free-busy-query` REPORT on each of
 /// the user's calendars, as a service account, for the remote domains allowed to ask.
 struct FreeBusySettings: Sendable, Equatable {
     /// Calendar collection URLs; `{user}` stands for the address's local part, `{address}` for
-    /// the whole address (both percent-encoded).
+    /// the whole address, each one path segment or one query value (`calendarURLs`).
     var calendars: [String]
     var username: String?
     var password: String?
     /// Remote domains whose users may ask; `*` for any.
     var allowFrom: [String]
+    /// REPORTs to the CalDAV server at once; one asking domain gets at most half of them.
+    var connections: Int = 8
 
     func allows(_ domain: String) -> Bool { allowFrom.contains("*") || allowFrom.contains(domain.lowercased()) }
 
-    /// The calendar URLs of the user at `address` (`local@domain`).
-    func calendarURLs(for address: String) -> [String] {
-        let local = String(address.split(separator: "@").first ?? "")
-        var allowed = CharacterSet.urlPathAllowed
-        allowed.remove(charactersIn: "/;?#")
-        let encode = { (text: String) in text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text }
-        return calendars.map {
-            $0.replacingOccurrences(of: "{user}", with: encode(local)).replacingOccurrences(of: "{address}", with: encode(address))
+    /// The calendar URLs of `mailbox`: each substituted value is exactly one path segment or one
+    /// query value, every octet outside RFC 3986 unreserved percent-encoded (so `/`, `&`, `=`,
+    /// `?`, `#` and `%` never act as syntax), and nil for a value that would be a dot segment or
+    /// empty (`.`, `..`: the URL would name another collection with the service account's rights).
+    func calendarURLs(for mailbox: Mailbox) -> [String]? {
+        guard let user = Self.component(mailbox.local), let address = Self.component(mailbox.text) else { return nil }
+        return calendars.map { $0.replacingOccurrences(of: "{user}", with: user).replacingOccurrences(of: "{address}", with: address) }
+    }
+
+    /// One URL component from a value: unreserved octets as they are, every other one `%XX`.
+    static func component(_ value: String) -> String? {
+        guard !value.isEmpty, value != ".", value != ".." else { return nil }
+        var out = ""
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                out += String(format: "%%%02X", byte)
+            }
         }
+        return out
     }
 
     static func parse(_ reader: ConfigReader?, environment: [String: String], requireSecrets: Bool)
         throws(ConfigurationError) -> FreeBusySettings? {
         guard let reader else { return nil }
-        reader.allowOnly(["calendars", "username", "password", "password-env", "allow-from"])
+        reader.allowOnly(["calendars", "username", "password", "password-env", "allow-from", "connections"])
         let calendars = try reader.strings("calendars")
         guard !calendars.isEmpty else {
             throw ConfigurationError(key: reader.key("calendars"), problem: "missing (calendar collection URLs with {user} or {address})")
@@ -59,6 +76,7 @@ struct FreeBusySettings: Sendable, Equatable {
         for (index, domain) in allowFrom.enumerated() where domain != "*" && !DNSName.isValidDomain(domain) {
             throw ConfigurationError(key: "\(reader.key("allow-from"))[\(index)]", problem: "'\(domain)' is not a domain name or *")
         }
-        return FreeBusySettings(calendars: calendars, username: username, password: password, allowFrom: allowFrom)
+        return FreeBusySettings(calendars: calendars, username: username, password: password, allowFrom: allowFrom,
+                                connections: try reader.int("connections", default: 8, in: 1...256))
     }
 }

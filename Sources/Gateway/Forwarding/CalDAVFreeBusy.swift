@@ -8,11 +8,26 @@ internal import Transport
 /// CalDAV server has no iSchedule) from that server: a `free-busy-query` REPORT on each of the
 /// user's calendars as the service account, within `timeouts.free-busy`, only for the remote
 /// domains allowed to ask. The asker gets a VFREEBUSY REPLY with the busy periods and nothing
-/// else the server holds.
+/// else the server holds. Each domain's server is asked at most `free-busy.connections` REPORTs
+/// at once, one asking partner domain at most half of them (`FairShare`).
 struct CalDAVFreeBusy: Sendable {
     let client: HTTPClient
     let clock: GatewayClock
     let logger: Logger
+    /// How long a request's REPORTs may take, waiting for a slot included (`timeouts.free-busy`).
+    let timeout: Duration
+    /// Our domain → the share of its CalDAV server.
+    let shares: [String: FairShare]
+
+    init(client: HTTPClient, domains: [GatewayConfiguration.LocalDomain], timeout: Duration, clock: GatewayClock, logger: Logger) {
+        self.client = client
+        self.clock = clock
+        self.logger = logger
+        self.timeout = timeout
+        shares = Dictionary(domains.compactMap { domain in
+            domain.freeBusy.map { (domain.name, FairShare(total: $0.connections, perKey: max(1, $0.connections / 2))) }
+        }, uniquingKeysWith: { first, _ in first })
+    }
 
     /// - Parameter domains: our domains by name (their `free-busy` settings).
     func answer(_ request: ScheduleRequest, indices: [Int], domains: [String: GatewayConfiguration.LocalDomain]) async -> DeliveryAnswers {
@@ -24,9 +39,15 @@ struct CalDAVFreeBusy: Sendable {
                 group.addTask {
                     let outcome: (RequestStatus, String, [UInt8]?)
                     if let address = recipient.address, let domain = address.domain, let settings = domains[domain]?.freeBusy {
-                        outcome = settings.allows(asker)
-                            ? await self.periods(of: address, settings: settings, request: request.message)
-                            : (.noAuthority, "\(asker) may not ask for free/busy here (free-busy.allow-from)", nil)
+                        if !settings.allows(asker) {
+                            outcome = (.noAuthority, "\(asker) may not ask for free/busy here (free-busy.allow-from)", nil)
+                        } else if let share = self.shares[domain] {
+                            outcome = await share.run(asker, waitingAtMost: self.timeout) {
+                                await self.periods(of: address, settings: settings, request: request.message)
+                            } ?? (.serviceUnavailable, "the calendar server is busy with other requests; ask again later", nil)
+                        } else {
+                            outcome = await self.periods(of: address, settings: settings, request: request.message)
+                        }
                     } else {
                         outcome = (.invalidCalendarUser, "not a calendar user hosted here", nil)
                     }
@@ -50,14 +71,16 @@ struct CalDAVFreeBusy: Sendable {
     private func periods(of address: CalendarUserAddress, settings: FreeBusySettings,
                          request message: ITIPMessage) async -> (RequestStatus, String, [UInt8]?) {
         guard let range = message.freeBusyRange else { return (.serviceCannotHandle, "the request has no DTSTART/DTEND", nil) }
-        let mailbox = String(address.normalized.dropFirst("mailto:".count))
+        guard let mailbox = address.mailbox, let urls = settings.calendarURLs(for: mailbox) else {
+            return (.invalidCalendarUser, "not a calendar user hosted here", nil)
+        }
         var headers = [HeaderField(name: "Depth", value: "1"), HeaderField(name: "Content-Type", value: "application/xml; charset=utf-8")]
         if let username = settings.username, let password = settings.password {
             headers.append(HeaderField(name: "Authorization", value: "Basic " + Data("\(username):\(password)".utf8).base64EncodedString()))
         }
         var periods: [FreeBusyReply.Period] = []
         var found = false
-        for url in settings.calendarURLs(for: mailbox) {
+        for url in urls {
             let result: Result<HTTPClientResponse, HTTPClientError>
             do {
                 result = .success(try await client.send(HTTPClientRequest(method: "REPORT", url: url, headers: headers,
@@ -93,7 +116,7 @@ struct CalDAVFreeBusy: Sendable {
             found = true
         }
         guard found else { return (.invalidCalendarUser, "no calendar for this user", nil) }
-        let reply = FreeBusyReply.reply(to: message, attendee: address.text, periods: periods, stamp: Self.stamp(clock.seconds))
+        let reply = FreeBusyReply.reply(to: message, attendee: address.canonical, periods: periods, stamp: Self.stamp(clock.seconds))
         return (.success, "busy time from the calendar server", reply)
     }
 

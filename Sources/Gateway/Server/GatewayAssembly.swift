@@ -186,7 +186,9 @@ struct GatewayAssembly: Sendable {
             replay: lasting.replay, hosted: shared.hosted,
             mailed: MailedDelivery(settings: configuration.imip, store: lasting.store, clock: lasting.clock, logger: lasting.logger),
             freeBusy: CalDAVFreeBusy(client: Shared.client(configuration, curl: lasting.curl, resolver: shared.resolver,
-                                                           timeout: configuration.timeouts.freeBusy), clock: lasting.clock, logger: lasting.logger),
+                                                           timeout: configuration.timeouts.freeBusy),
+                                     domains: configuration.domains, timeout: .milliseconds(Int64(configuration.timeouts.freeBusy * 1000)),
+                                     clock: lasting.clock, logger: lasting.logger),
             capabilities: capabilities, localDomains: shared.hosted.domains,
             remotes: Dictionary(configuration.remotes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first }),
             limits: configuration.limits, metrics: lasting.metrics, logger: lasting.logger)
