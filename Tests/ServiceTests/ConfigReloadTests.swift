@@ -172,6 +172,28 @@ import TestSupport
         #expect(bed.status(answer) == "1.2", "still listening where it started: \(answer.text)")
     }
 
+    @Test("a client CA file changed on disk or in the configuration is named as needing a restart, never silently kept")
+    func changedClientCAIsNamed() throws {
+        let certificates = try TestCertificates()
+        let other = try TestCertificates()
+        let server = try certificates.issue("localhost", subjectAltNames: ["DNS:localhost", "IP:127.0.0.1"])
+        let ca = certificates.directory.appendingPathComponent("clients.pem").path
+        try FileManager.default.copyItem(atPath: certificates.caFile, toPath: ca)
+        let listener = { (file: String) in
+            "- url: https://127.0.0.1:0\n    certificate: \(server.cert)\n    private-key: \(server.key)\n    client-ca-file: \(file)\n    intake: true"
+        }
+        let bed = try Bed(listener: listener(ca))
+        defer { #expect(bed.stop() == 0) }
+        let unchanged = try bed.reload(bed.configuration(listener: listener(ca)))
+        #expect(unchanged.contains("reloaded ") && !unchanged.contains("client-ca-file"), "\(unchanged)")
+        let moved = try bed.reload(bed.configuration(listener: listener(other.caFile)))
+        #expect(moved.contains("reload: listeners[0].client-ca-file changed; it takes effect at the next restart"), "\(moved)")
+        try FileManager.default.removeItem(atPath: ca)
+        try FileManager.default.copyItem(atPath: other.caFile, toPath: ca)
+        let rewritten = try bed.reload(bed.configuration(listener: listener(ca)))
+        #expect(rewritten.contains("reload: listeners[0].client-ca-file changed; it takes effect at the next restart"), "\(rewritten)")
+    }
+
     @Test func renewedCertificateIsPresentedToNewConnections() throws {
         let certificates = try TestCertificates()
         let first = try certificates.issue("first.localhost", subjectAltNames: ["DNS:localhost", "IP:127.0.0.1"])

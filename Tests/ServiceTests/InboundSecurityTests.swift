@@ -86,7 +86,8 @@ struct InboundSecurityTests {
         #expect(tampered.status == 403)
         #expect(precondition(of: tampered) == "verification-failed")
         #expect(bed.upstream.records.count == 1)
-        let metrics = try RawHTTPConnection.exchange(port: bed.port, method: "GET", path: "/metrics").text
+        let metrics = try RawHTTPConnection.exchange(port: bed.port, method: "GET", path: "/metrics",
+                                                     headers: [("X-ISchedule-Gateway-Secret", InboundBed.secret)]).text
         #expect(metrics.contains("ischedule_verification_failures_total{reason=\"unsigned\"} 2"))
         #expect(metrics.contains("ischedule_verification_failures_total{reason=\"body_hash\"} 1"))
     }

@@ -42,7 +42,8 @@ struct SharedStoreTests {
         #expect(try RawHTTPConnection.exchange(port: bed.port, method: "GET", path: "/healthz").status == 200)
         database.stop()
         Thread.sleep(forTimeInterval: 2.2)
-        let health = try RawHTTPConnection.exchange(port: bed.port, method: "GET", path: "/healthz")
+        let health = try RawHTTPConnection.exchange(port: bed.port, method: "GET", path: "/healthz",
+                                                    headers: [("X-ISchedule-Gateway-Secret", InboundBed.secret)])
         #expect(health.status == 503 && health.text.contains("cannot commit"), "\(health.text)")
         let invite = try bed.signedInvite(to: ["mailto:bob@beta.test"])
         let refused = try bed.post(invite.headers, body: invite.body)

@@ -1,4 +1,5 @@
 import Foundation
+import ISchedule
 import TestSupport
 import Testing
 
@@ -38,6 +39,38 @@ struct StoreHealthTests {
         usleep(2_100_000)  // health probes are at most one every 2 s
         let full = try Self.health(gateway)
         #expect(full.status == 503 && full.text.contains("KiB free"), "\(full.text)")
+        _ = try namespace.run("/bin/rm", ["-f", "\(data)/fill"])
+        usleep(2_100_000)
+        #expect(try Self.health(gateway).status == 200)
+    }
+
+    @Test("a commit that fails makes /healthz say not ready at once, not at the next probe")
+    func failedCommitIsNotReadyAtOnce() throws {
+        let work = GatewayProcess.temporaryDirectory("health-commit")
+        let data = work.appendingPathComponent("data").path
+        let namespace = try IsolatedNamespace(privateNetwork: false, tmpfs: [data: "8m"])
+        defer { namespace.stop(); try? FileManager.default.removeItem(at: work) }
+        // dead.test's receiver refuses connections: a message to it is queued (a commit) and answered 1.0.
+        let gateway = try GatewayProcess(configuration: Self.configuration(dataDirectory: data) + """
+
+            outbound:
+              allow-private-addresses: true
+            remote-domains:
+              dead.test:
+                uri: http://127.0.0.1:9/ischedule
+            """, directory: work, listeners: 1, launcher: namespace.launcher)
+        defer { gateway.stop() }
+        #expect(try Self.health(gateway).status == 200)
+        _ = try namespace.run("/bin/sh", ["-c", "dd if=/dev/zero of='\(data)/fill' bs=1M count=64 2>/dev/null; true"])
+        let recipient = "mailto:x@dead.test"
+        let answer = try RawHTTPConnection.exchange(
+            port: gateway.ports[0], path: "/outbound",
+            headers: [("Originator", "mailto:alice@alpha.test"), ("Recipient", recipient), ("Content-Type", ITIP.contentType("REQUEST"))],
+            body: ITIP.calendar(method: "REQUEST", organizer: "mailto:alice@alpha.test", attendees: [recipient]), timeout: 30)
+        #expect(scheduleResponse(answer)?.items.first?.requestStatus.code == "5.1", "\(answer.text)")
+        // Not the probe's "KiB free" (it runs at most every 2 s): the failed commit itself.
+        let right = try Self.health(gateway)
+        #expect(right.status == 503 && right.text.contains("cannot commit"), "\(right.text)")
         _ = try namespace.run("/bin/rm", ["-f", "\(data)/fill"])
         usleep(2_100_000)
         #expect(try Self.health(gateway).status == 200)

@@ -10,7 +10,7 @@ struct ConfigurationSections {
     var requireSecrets = true
 
     func listener(_ reader: ConfigReader) throws(ConfigurationError) -> GatewayConfiguration.Listener {
-        reader.allowOnly(["url", "certificate", "private-key", "intake", "client-ca-file"])
+        reader.allowOnly(["url", "certificate", "private-key", "intake", "client-ca-file", "metrics"])
         let text = try reader.requiredString("url")
         if text.hasPrefix("unix:") {
             let path = paths.absolute(String(text.dropFirst(5)))
@@ -19,6 +19,7 @@ struct ConfigurationSections {
             }
             var listener = GatewayConfiguration.Listener(scheme: .unix, host: path, port: 0)
             listener.servesIntake = try reader.bool("intake", default: true)
+            listener.servesMetrics = try reader.bool("metrics", default: false)
             return listener
         }
         guard let url = URLComponents(string: text), let schemeText = url.scheme,
@@ -34,6 +35,7 @@ struct ConfigurationSections {
         var listener = GatewayConfiguration.Listener(scheme: scheme, host: address, port: port)
         // The intake is for the local CalDAV server: on loopback unless a listener says otherwise.
         listener.servesIntake = try reader.bool("intake", default: listener.isLoopback)
+        listener.servesMetrics = try reader.bool("metrics", default: false)
         if scheme == .https {
             listener.certificateFile = try paths.existingFile(try reader.requiredString("certificate"), key: reader.key("certificate"))
             listener.privateKeyFile = try paths.existingFile(try reader.requiredString("private-key"), key: reader.key("private-key"))
@@ -164,7 +166,7 @@ struct ConfigurationSections {
     }
 
     func intake(_ reader: ConfigReader?) throws(ConfigurationError) -> GatewayConfiguration.Intake {
-        reader?.allowOnly(["path", "allow-from", "secret-header", "secret", "secret-env", "allow-private-addresses"])
+        reader?.allowOnly(["path", "allow-from", "secret-header", "secret", "secret-env", "allow-private-addresses", "trusted-proxies"])
         let path = try reader?.string("path", default: "/outbound") ?? "/outbound"
         guard path.hasPrefix("/"), !path.hasPrefix("/.well-known/"), !path.contains("?") else {
             throw ConfigurationError(key: "outbound.path", problem: "'\(path)' must be an absolute path outside /.well-known/")
@@ -174,7 +176,8 @@ struct ConfigurationSections {
         return GatewayConfiguration.Intake(
             path: path, allowFrom: allowFrom,
             secretHeader: try reader?.string("secret-header", default: "X-ISchedule-Gateway-Secret") ?? "X-ISchedule-Gateway-Secret",
-            secret: try reader?.secret("secret", environment: environment, required: requireSecrets))
+            secret: try reader?.secret("secret", environment: environment, required: requireSecrets),
+            trustedProxies: try reader.map { r throws(ConfigurationError) in try addresses(r, "trusted-proxies") } ?? [])
     }
 
     func dkim(_ reader: ConfigReader?) throws(ConfigurationError) -> GatewayConfiguration.DKIMSettings {

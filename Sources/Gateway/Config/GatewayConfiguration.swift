@@ -16,6 +16,9 @@ public struct GatewayConfiguration: Sendable {
         var privateKeyFile: String?
         /// Whether the outbound intake is served here (default: on loopback listeners only).
         var servesIntake: Bool = false
+        /// Whether `/metrics` is served here to anyone who reaches the listener (a scraper's own
+        /// port). Elsewhere it is served only beside the intake, to its clients.
+        var servesMetrics: Bool = false
         /// https: client certificates are asked for and, when presented, must chain to these CAs
         /// (the TLS-only authentication profile); peers without one still connect.
         var clientCAFile: String?
@@ -70,6 +73,8 @@ public struct GatewayConfiguration: Sendable {
         var allowFrom: [IPAddressRange]
         var secretHeader: String
         var secret: String?
+        /// Reverse proxies whose forwarding headers are believed (the client they name is then the one allow-listed).
+        var trustedProxies: [IPAddressRange] = []
     }
 
     /// Static knowledge of a remote domain (Apple's remoteservers.xml).

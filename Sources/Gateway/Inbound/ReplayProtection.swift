@@ -10,6 +10,14 @@ final class ReplayProtection: Sendable {
     private let clock: GatewayClock
     private let logger: Logger
     private let lastPrune = Mutex<Int64>(0)
+    /// The last time the ledger could not record something, and why.
+    private let lastFailure = Mutex<(at: Int64, problem: String)?>(nil)
+
+    /// A ledger write that failed within the last 2 s (the store's health probe interval): the
+    /// gateway is not ready until the store commits again.
+    func recentFailure(now: Int64) -> String? {
+        lastFailure.withLock { failure in failure.flatMap { now - $0.at < 2 ? $0.problem : nil } }
+    }
 
     init(cache: ReplayCache, ledger: any ReplayLedger, clock: GatewayClock, logger: Logger) {
         self.cache = cache
@@ -52,6 +60,7 @@ final class ReplayProtection: Sendable {
                                                                         recipients: recipients, expires: expires), now: now)
             } catch {
                 cache.forget(domain: domain, messageID: messageID)
+                lastFailure.withLock { $0 = (now, "replay ledger cannot commit: \(error)") }
                 logger.error("replay ledger unavailable: \(error)")
                 return .unavailable
             }

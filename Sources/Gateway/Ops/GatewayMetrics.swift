@@ -9,6 +9,8 @@ final class GatewayMetrics: Sendable {
     private let factory: PrometheusMetricsFactory
     /// The last attempt per remote domain (the status report's view of the same events).
     let activity = DeliveryActivity()
+    /// The `domain` label's values, bounded.
+    let domainLabels = DomainLabels()
 
     init() {
         registry = PrometheusCollectorRegistry()
@@ -32,11 +34,13 @@ final class GatewayMetrics: Sendable {
 
     /// One delivery attempt to a remote domain: its outcome (`delivered`, `pending`, `failed`,
     /// `no_ischedule`, `dns_failure`), how long it took and, for the status report, what was answered.
+    /// The domain label is one of the most active domains, or `other` (`DomainLabels`).
     func delivery(domain: String, outcome: String, seconds: Double, detail: String, at: Int64) {
         activity.record(domain: domain, outcome: outcome, detail: detail, at: at)
-        Counter(label: "ischedule_deliveries_total", dimensions: [("domain", domain), ("outcome", outcome)],
+        let label = domainLabels.label(for: domain)
+        Counter(label: "ischedule_deliveries_total", dimensions: [("domain", label), ("outcome", outcome)],
                 factory: factory).increment()
-        Metrics.Timer(label: "ischedule_delivery_duration_seconds", dimensions: [("domain", domain)], factory: factory)
+        Metrics.Timer(label: "ischedule_delivery_duration_seconds", dimensions: [("domain", label)], factory: factory)
             .recordNanoseconds(Int64(seconds * 1_000_000_000))
     }
 

@@ -20,6 +20,9 @@ final class ConfigurationReload: Service, Sendable {
     private let certificates: [Int: ListenerCertificates]
     private let signals: UnixSignalsSequence
     private let logger: Logger
+    /// The client CA files the listeners started with, by index: their contents are fixed in the
+    /// listeners' TLS contexts (NIOSSL overrides only the certificate and key per handshake).
+    private let clientCAs: [Int: [UInt8]]
 
     /// - Parameter signals: SIGHUP, trapped before the listeners start so that an early signal
     ///   never ends the process.
@@ -31,6 +34,28 @@ final class ConfigurationReload: Service, Sendable {
         self.certificates = certificates
         self.signals = signals
         self.logger = logger
+        clientCAs = Self.clientCAs(of: started)
+    }
+
+    /// Each listener's client CA file as it reads now (path and content).
+    static func clientCAs(of configuration: GatewayConfiguration) -> [Int: [UInt8]] {
+        var files: [Int: [UInt8]] = [:]
+        for (index, listener) in configuration.listeners.enumerated() {
+            guard let path = listener.clientCAFile else { continue }
+            files[index] = Array(path.utf8) + [0] + ((FileManager.default.contents(atPath: path)).map(Array.init) ?? [])
+        }
+        return files
+    }
+
+    /// The keys a reload cannot apply and that changed: the restart-only settings, and a client
+    /// CA file whose path or content differs from the one its listener started with.
+    func needingRestart(_ loaded: GatewayConfiguration) -> [String] {
+        let now = Self.clientCAs(of: loaded)
+        let changedCAs = loaded.listeners.indices.filter { index in
+            index < started.listeners.count && loaded.listeners[index].bindingIdentity == started.listeners[index].bindingIdentity
+                && now[index] != clientCAs[index]
+        }.map { "listeners[\($0)].client-ca-file" }
+        return RestartOnlySettings.changed(from: started, to: loaded) + changedCAs
     }
 
     func run() async throws {
@@ -70,7 +95,7 @@ final class ConfigurationReload: Service, Sendable {
         }
         assembly.reload(configuration: loaded, keyring: keyring)
         for (index, material) in materials { certificates[index]?.replace(with: material) }
-        for key in RestartOnlySettings.changed(from: started, to: loaded) {
+        for key in needingRestart(loaded) {
             logger.warning("reload: \(key) changed; it takes effect at the next restart")
         }
         assembly.routes.metrics.configurationReload(outcome: "applied")

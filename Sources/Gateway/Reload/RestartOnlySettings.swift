@@ -26,5 +26,5 @@ enum RestartOnlySettings {
 extension GatewayConfiguration.Listener {
     /// What a bound socket fixes: the address and what the listener serves, not its certificate
     /// files (those are re-read on reload).
-    var bindingIdentity: String { "\(url) tls=\(certificateFile != nil) intake=\(servesIntake)" }
+    var bindingIdentity: String { "\(url) tls=\(certificateFile != nil) intake=\(servesIntake) metrics=\(servesMetrics)" }
 }

@@ -82,6 +82,7 @@ struct GatewayAssembly: Sendable {
                 if !readiness.isReady { problems.append("listeners starting") }
                 if routed.current.keyring.signers.isEmpty { problems.append("no signing key") }
                 if let problem = await store.health() { problems.append(problem) }
+                if let problem = replay.recentFailure(now: clock.seconds) { problems.append(problem) }
                 return problems
             },
             status: {

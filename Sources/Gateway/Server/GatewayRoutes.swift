@@ -20,10 +20,13 @@ struct GatewayRoutes: Sendable {
     let metrics: GatewayMetrics
 
     /// - Parameter intake: whether this listener serves the outbound intake (loopback listeners,
-    ///   or those configured with `intake: true`); the receiver, keys, health and metrics are everywhere.
+    ///   or those configured with `intake: true`), and beside it, to the intake's clients only, the
+    ///   status report, `/metrics` and the health details; the receiver, keys and a bare
+    ///   ready/not ready are everywhere.
+    /// - Parameter metrics: whether `/metrics` is served here to anyone (`listeners[].metrics`).
     /// - Parameter clientCertificates: whether the listener verifies TLS client certificates: the
     ///   receiver then reads the names of the one presented (the TLS-only profile).
-    func router(intake: Bool, clientCertificates: Bool = false) -> Router<GatewayRequestContext> {
+    func router(intake: Bool, metrics openMetrics: Bool = false, clientCertificates: Bool = false) -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
         let receiver = router.group()
             .add(middleware: RequestMetricsMiddleware(direction: "inbound", metrics: metrics))
@@ -75,13 +78,22 @@ struct GatewayRoutes: Sendable {
                 response.headers.append(HeaderField(name: "Cache-Control", value: "max-age=3600"))
                 return respond(response)
             }
-        router.get("/healthz") { _, _ in
+        router.get("/healthz") { request, context in
             let problems = await health()
-            return respond(problems.isEmpty ? .text(200, "ready\n") : .text(503, problems.joined(separator: "; ") + "\n"))
+            guard !problems.isEmpty else { return respond(.text(200, "ready\n")) }
+            // What is wrong (paths, store errors) only for the intake's clients.
+            let detailed = intake && stages.current.outbound.intake.refusal(head(request, context: context)) == nil
+            return respond(.text(503, detailed ? problems.joined(separator: "; ") + "\n" : "not ready\n"))
         }
-        router.get("/metrics") { _, _ in
-            respond(GatewayResponse(status: 200, headers: [HeaderField(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")],
-                                    body: metrics.render()))
+        if intake || openMetrics {
+            // It names the domains we correspond with: for the intake's clients, or on a scraper's own listener.
+            router.get("/metrics") { request, context in
+                if !openMetrics, let refusal = stages.current.outbound.intake.refusal(head(request, context: context)) {
+                    return respond(.text(403, refusal + "\n"))
+                }
+                return respond(GatewayResponse(status: 200, headers: [HeaderField(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")],
+                                               body: metrics.render()))
+            }
         }
         return router
     }

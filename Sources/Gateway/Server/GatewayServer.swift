@@ -63,7 +63,8 @@ public enum GatewayServer {
             if listener.servesIntake { logger.notice("outbound intake \(configuration.intake.path) served on \(listener.url)") }
             services.append(ListenerService(
                 application: try application(listener, index: index,
-                                             router: assembly.routes.router(intake: listener.servesIntake, clientCertificates: listener.clientCAFile != nil),
+                                             router: assembly.routes.router(intake: listener.servesIntake, metrics: listener.servesMetrics,
+                                                                            clientCertificates: listener.clientCAFile != nil),
                                              tls: certificates[index], http1: http1, readiness: readiness, logger: logger),
                 key: "listeners[\(index)].url", url: listener.url))
         }

@@ -202,6 +202,13 @@ final class PostgresDatabase: Sendable {
         }
     }
 
+    /// A write failed: not ready at once, until the next probe (at most 2 s away) commits again.
+    func noteCommitFailure(_ error: any Error) {
+        guard !(error is QueueError || error is CancellationError) else { return }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        lastHealth.withLock { $0 = (now, "queue store \(settings.description) cannot commit: \(Self.describe(error))") }
+    }
+
     /// Whether a commit would succeed now (a real write of this instance's health row). At most one
     /// probe every 2 s; callers in between get its verdict.
     func health(instance: String) async -> String? {

@@ -27,12 +27,20 @@ final class PostgresDeliveryStore: DeliveryStore {
 
     func enqueue(_ deliveries: [NewDelivery]) async throws -> [Int64] {
         guard !deliveries.isEmpty else { return [] }
-        return try await batcher.submit(deliveries)
+        return try await noting { try await batcher.submit(deliveries) }
+    }
+
+    /// Runs a write; a failure to commit marks the store not ready at once.
+    private func noting<T>(_ write: () async throws -> T) async throws -> T {
+        do { return try await write() } catch {
+            database.noteCommitFailure(error)
+            throw error
+        }
     }
 
     func enqueueNew(_ deliveries: [NewDelivery], submission: String) async throws -> [NewDelivery] {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        return try await database.transaction { [database] connection in
+        return try await noting { try await database.transaction { [database] connection in
             // The unique key decides, also between instances committing the same mail at once.
             var committed: [NewDelivery] = []
             for var delivery in deliveries {
@@ -46,7 +54,7 @@ final class PostgresDeliveryStore: DeliveryStore {
             }
             if !committed.isEmpty { try await connection.query(Self.insert(committed), logger: database.logger) }
             return committed
-        }
+        } }
     }
 
     func claim(now: Int64, leaseUntil: Int64, owner: String, limit: Int, excludingDomains: Set<String>) async throws -> [QueuedDelivery] {
@@ -63,7 +71,7 @@ final class PostgresDeliveryStore: DeliveryStore {
     }
 
     func finish(_ id: Int64, owner: String, _ update: DeliveryUpdate) async throws {
-        try await database.transaction { [database] connection in
+        try await noting { try await database.transaction { [database] connection in
             if !update.spawn.isEmpty { try await connection.query(Self.insert(update.spawn), logger: database.logger) }
             let updated = try await connection.query("""
                 UPDATE deliveries SET state = \(update.state.rawValue), recipients = COALESCE(\(update.recipients?.joined(separator: "\n")), recipients),
@@ -74,7 +82,7 @@ final class PostgresDeliveryStore: DeliveryStore {
                 RETURNING id
                 """, logger: database.logger).collect()
             guard updated.count == 1 else { throw QueueError.leaseLost(id) }
-        }
+        } }
     }
 
     func delivery(_ id: Int64) async throws -> QueuedDelivery? {
@@ -127,12 +135,12 @@ final class PostgresDeliveryStore: DeliveryStore {
 
     func enqueueClaimed(_ deliveries: [NewDelivery], owner: String, leaseUntil: Int64) async throws -> [Int64] {
         guard !deliveries.isEmpty else { return [] }
-        return try await database.transaction { [database] connection in
+        return try await noting { try await database.transaction { [database] connection in
             let ids = try await connection.query(Self.insert(deliveries), logger: database.logger).collect().map { try $0.decode(Int64.self) }.sorted()
             try await connection.query("UPDATE deliveries SET lease_owner = \(owner), lease_until = \(leaseUntil) WHERE id = ANY(\(ids))",
                                        logger: database.logger)
             return ids
-        }
+        } }
     }
 
     func health() async -> String? {

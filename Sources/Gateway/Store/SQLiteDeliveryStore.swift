@@ -94,12 +94,22 @@ public final class SQLiteDeliveryStore: DeliveryStore {
 
     public func enqueue(_ deliveries: [NewDelivery]) async throws -> [Int64] {
         guard !deliveries.isEmpty else { return [] }
-        return try await batcher.submit(deliveries)
+        return try await noting { try await batcher.submit(deliveries) }
+    }
+
+    /// Runs a write; a failure to commit marks the store not ready at once, not at the next probe.
+    private func noting<T>(_ write: () async throws -> T) async throws -> T {
+        do { return try await write() } catch {
+            if !(error is QueueError || error is CancellationError) {
+                lastHealth.withLock { $0 = (Int64(Date().timeIntervalSince1970 * 1000), "queue store cannot commit: \(error)") }
+            }
+            throw error
+        }
     }
 
     func enqueueNew(_ deliveries: [NewDelivery], submission: String) async throws -> [NewDelivery] {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        return try await pool.write { db in
+        return try await noting { try await pool.write { db in
             var committed: [NewDelivery] = []
             for var delivery in deliveries {
                 delivery.recipients = try delivery.recipients.filter { recipient in
@@ -112,7 +122,7 @@ public final class SQLiteDeliveryStore: DeliveryStore {
                 committed.append(delivery)
             }
             return committed
-        }
+        } }
     }
 
     func claim(now: Int64, leaseUntil: Int64, owner: String, limit: Int,
@@ -135,7 +145,7 @@ public final class SQLiteDeliveryStore: DeliveryStore {
     }
 
     func finish(_ id: Int64, owner: String, _ update: DeliveryUpdate) async throws {
-        try await pool.write { db in
+        try await noting { try await pool.write { db in
             for spawned in update.spawn { try Self.insert(spawned, into: db) }
             try db.execute(sql: """
                 UPDATE deliveries SET state = ?, recipients = COALESCE(?, recipients), next_attempt_at = COALESCE(?, next_attempt_at),
@@ -145,7 +155,7 @@ public final class SQLiteDeliveryStore: DeliveryStore {
                 """, arguments: [update.state.rawValue, update.recipients?.joined(separator: "\n"), update.nextAttemptAt, update.error,
                                  update.outcome, update.countsAsAttempt ? 1 : 0, id, owner])
             guard db.changesCount == 1 else { throw QueueError.leaseLost(id) }
-        }
+        } }
     }
 
     public func delivery(_ id: Int64) async throws -> QueuedDelivery? {
@@ -214,14 +224,14 @@ public final class SQLiteDeliveryStore: DeliveryStore {
     }
 
     func enqueueClaimed(_ deliveries: [NewDelivery], owner: String, leaseUntil: Int64) async throws -> [Int64] {
-        try await pool.write { db in
+        try await noting { try await pool.write { db in
             try deliveries.map { delivery in
                 try Self.insert(delivery, into: db)
                 let id = db.lastInsertedRowID
                 try db.execute(sql: "UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE id = ?", arguments: [owner, leaseUntil, id])
                 return id
             }
-        }
+        } }
     }
 
     /// Whether a commit would succeed now: enough free space in the data directory, and a real
