@@ -36,9 +36,10 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CResolv", providers: [.apt(["libc6-dev"])]),
+        .systemLibrary(name: "CLibXML2", providers: [.apt(["libxml2-dev"])]),
 
         // Pure protocol core: no I/O.
-        .target(name: "ISchedule", swiftSettings: strict),
+        .target(name: "ISchedule", dependencies: ["CLibXML2"], swiftSettings: strict),
         .target(name: "DKIM", dependencies: ["COpenSSL"], swiftSettings: strict),
 
         // I/O at the edges: DNS (libresolv), HTTP and SMTP (libcurl).
@@ -94,6 +95,12 @@ let package = Package(
                           path: "Fuzz/fuzz-icalendar", swiftSettings: strict),
         .executableTarget(name: "fuzz-xml", dependencies: ["ISchedule", "FuzzSupport"],
                           path: "Fuzz/fuzz-xml", swiftSettings: strict),
+        .executableTarget(name: "fuzz-mail", dependencies: ["ISchedule", "FuzzSupport"],
+                          path: "Fuzz/fuzz-mail", swiftSettings: strict),
+        .executableTarget(name: "fuzz-address", dependencies: ["ISchedule", "FuzzSupport"],
+                          path: "Fuzz/fuzz-address", swiftSettings: strict),
+        .executableTarget(name: "fuzz-freebusy", dependencies: ["ISchedule", "FuzzSupport"],
+                          path: "Fuzz/fuzz-freebusy", swiftSettings: strict),
 
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "IScheduleTests", dependencies: ["ISchedule", "TestSupport"], swiftSettings: strict),

@@ -5,6 +5,8 @@
 #   libssl-dev            OpenSSL libcrypto (RSA, SHA) for DKIM
 #   libcurl4-openssl-dev  libcurl (HTTPS and SMTP) for the transport layer
 #   libsqlite3-dev        SQLite for the durable delivery queue
+#   libxml2-dev           libxml2's reader for the iSchedule XML documents (libxml2.so to link; the
+#                         Swift toolchain lists it among its own Debian dependencies)
 #   libc6-dev             glibc's resolver (libresolv) for SRV/TXT lookups
 #   openssl               the openssl CLI: the tests cross-check signatures with it, the benchmark
 #                         runs `openssl speed` beside our figures
@@ -29,7 +31,7 @@
 # Every test bed checks its own list of these at start (Tests/TestSupport/Prerequisites.swift) and
 # names the missing package; PrerequisiteTests fails when a bed needs a package this list lacks.
 set -euo pipefail
-packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev libc6-dev openssl pkg-config nsd python3 nghttp2-server iproute2 util-linux libxml2-utils postgresql postfix cyrus-imapd cyrus-caldav sasl2-bin davical apache2 libapache2-mod-php php-cli php-curl php-pgsql)
+packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev libxml2-dev libc6-dev openssl pkg-config nsd python3 nghttp2-server iproute2 util-linux libxml2-utils postgresql postfix cyrus-imapd cyrus-caldav sasl2-bin davical apache2 libapache2-mod-php php-cli php-curl php-pgsql)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -1,15 +1,12 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 
 /// The iSchedule XML namespace.
 public let iScheduleNamespace = "urn:ietf:params:xml:ns:ischedule"
 let davNamespace = "DAV:"
 let calDAVNamespace = "urn:ietf:params:xml:ns:caldav"
 
-/// A minimal element tree read with the platform XML parser (namespaces resolved). Documents with
-/// a DTD are refused, so no entity expansion can happen.
+/// A minimal element tree read with libxml2's reader (`XMLReader`; namespaces resolved). Documents
+/// with a DTD are refused, so no entity expansion can happen.
 public struct XMLTreeElement: Sendable, Equatable {
     public let namespace: String
     public let name: String
@@ -29,27 +26,17 @@ public struct XMLTreeElement: Sendable, Equatable {
         if data.count > 8 * 1024 * 1024 { throw XMLReadError("document larger than 8 MiB") }
         let markup = Markup(data)
         if markup.declaresDTD { throw XMLReadError("documents with a DTD are not accepted") }
-        // FoundationXML traps on element names with invalid UTF-8 and libxml2 would transcode other
-        // declared encodings: iSchedule XML is UTF-8, so anything else is refused up front.
+        // libxml2 would transcode other declared encodings: iSchedule XML is UTF-8, so anything
+        // else is refused up front.
         guard String(validating: data, as: UTF8.self) != nil else { throw XMLReadError("document is not valid UTF-8") }
         if let encoding = declaredEncoding(data), !["utf-8", "utf8", "us-ascii"].contains(encoding.lowercased()) {
             throw XMLReadError("document declares encoding \(encoding); only UTF-8 is accepted")
         }
-        // FoundationXML also dereferences NULL for a processing instruction without data: only the
-        // leading XML declaration may use `<?`.
+        // Only the leading XML declaration may use `<?`.
         if let first = markup.instructions.first, first != leadingDeclarationOffset(data) || markup.instructions.count > 1 {
             throw XMLReadError("processing instructions are not accepted")
         }
-        let builder = TreeBuilder()
-        let parser = XMLParser(data: Data(data))
-        parser.shouldProcessNamespaces = true
-        parser.shouldResolveExternalEntities = false
-        parser.delegate = builder
-        guard parser.parse(), let root = builder.root else {
-            let line = parser.lineNumber
-            throw XMLReadError("not well-formed XML near line \(line)" + (builder.failure.map { ": \($0)" } ?? ""))
-        }
-        return root
+        return try XMLReader.tree(data, maximumDepth: 64)
     }
 }
 
@@ -102,37 +89,4 @@ private func declaredEncoding(_ data: [UInt8]) -> String? {
 public struct XMLReadError: Error, Sendable, Equatable, CustomStringConvertible {
     public let description: String
     init(_ description: String) { self.description = description }
-}
-
-private final class TreeBuilder: NSObject, XMLParserDelegate {
-    var stack: [XMLTreeElement] = []
-    var root: XMLTreeElement?
-    var failure: String?
-
-    func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
-                qualifiedName: String?, attributes: [String: String] = [:]) {
-        guard stack.count < 64 else {
-            failure = "elements nested more than 64 deep"
-            parser.abortParsing()
-            return
-        }
-        stack.append(XMLTreeElement(namespace: namespaceURI ?? "", name: elementName, attributes: attributes, children: [], text: ""))
-    }
-
-    func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName: String?) {
-        guard let node = stack.popLast() else { return }
-        if stack.isEmpty { root = node } else { stack[stack.count - 1].children.append(node) }
-    }
-
-    func parser(_ parser: XMLParser, foundCharacters string: String) {
-        if !stack.isEmpty { stack[stack.count - 1].text += string }
-    }
-
-    func parser(_ parser: XMLParser, foundCDATA CDATABlock: Data) {
-        if !stack.isEmpty { stack[stack.count - 1].text += String(decoding: CDATABlock, as: UTF8.self) }
-    }
-
-    func parser(_ parser: XMLParser, parseErrorOccurred parseError: any Error) {
-        if failure == nil { failure = "\(parseError.localizedDescription)" }
-    }
 }

@@ -4,9 +4,9 @@
 /// `application/ics` attachment, or as an attachment of `multipart/mixed` (Nextcloud). The part
 /// with a `method` parameter wins, then any `text/calendar`, then `application/ics`; forwarded
 /// messages (`message/rfc822`) are not looked into.
-enum CalendarInMail {
+package enum CalendarInMail {
     /// The decoded calendar bytes (UTF-8), or nil when the message carries none this reader can use.
-    static func find(in message: MailEntity) -> [UInt8]? {
+    package static func find(in message: MailEntity) -> [UInt8]? {
         var candidates: [(rank: Int, body: [UInt8])] = []
         var budget = 200
         collect(message, depth: 0, budget: &budget, into: &candidates)

@@ -1,5 +1,5 @@
 import Foundation
-@testable import Gateway
+@testable import ISchedule
 import Testing
 
 /// Finding the iTIP object in the e-mails calendar servers send, and nothing in others.

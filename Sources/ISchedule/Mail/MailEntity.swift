@@ -1,15 +1,13 @@
-internal import DKIM
 internal import Foundation
-internal import ISchedule
 
 /// An RFC 5322 message or one MIME part of it (RFC 2045/2046): unfolded header fields and the
 /// raw body. Reading never fails: a header block without a blank line after it is all header, a
 /// missing Content-Type is `text/plain`, and what cannot be decoded is simply not a calendar.
-struct MailEntity: Sendable {
-    let headers: [(name: String, value: String)]
-    let body: ArraySlice<UInt8>
+package struct MailEntity: Sendable {
+    package let headers: [(name: String, value: String)]
+    package let body: ArraySlice<UInt8>
 
-    init(_ bytes: ArraySlice<UInt8>) {
+    package init(_ bytes: ArraySlice<UInt8>) {
         var fields: [(name: String, value: String)] = []
         var position = bytes.startIndex
         var bodyStart = bytes.endIndex
@@ -23,10 +21,10 @@ struct MailEntity: Sendable {
                 break
             }
             if let first = line.first, first == 0x20 || first == 0x09, !fields.isEmpty {
-                fields[fields.count - 1].value += " " + ASCII.trimmingWhitespace(String(decoding: line, as: UTF8.self))
+                fields[fields.count - 1].value += " " + String(decoding: line, as: UTF8.self).trimmingBlanks
             } else if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
-                fields.append((String(ASCII.trimmingWhitespace(String(decoding: line[..<colon], as: UTF8.self))),
-                               String(ASCII.trimmingWhitespace(String(decoding: line[(colon + 1)...], as: UTF8.self)))))
+                fields.append((String(decoding: line[..<colon], as: UTF8.self).trimmingBlanks,
+                               String(decoding: line[(colon + 1)...], as: UTF8.self).trimmingBlanks))
             }
             position = next
         }
@@ -35,17 +33,17 @@ struct MailEntity: Sendable {
     }
 
     /// The first field called `name` (case-insensitive).
-    func header(_ name: String) -> String? {
+    package func header(_ name: String) -> String? {
         headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
     }
 
     /// Content-Type, `text/plain` when absent or unreadable (RFC 2045 §5.2).
-    var contentType: MediaType {
+    package var contentType: MediaType {
         header("Content-Type").flatMap(MediaType.init) ?? MediaType("text/plain; charset=us-ascii")!
     }
 
     /// The parts of a multipart body, between `--boundary` lines, up to the closing `--boundary--`.
-    var parts: [MailEntity] {
+    package var parts: [MailEntity] {
         guard contentType.essence.hasPrefix("multipart/"), let boundary = contentType["boundary"], !boundary.isEmpty else { return [] }
         let delimiter = Array("--\(boundary)".utf8)
         var parts: [MailEntity] = []
@@ -78,7 +76,7 @@ struct MailEntity: Sendable {
 
     /// The body with its Content-Transfer-Encoding undone; nil for an encoding this reader does
     /// not know (RFC 2045 §6: 7bit, 8bit, binary, quoted-printable, base64).
-    var decodedBody: [UInt8]? {
+    package var decodedBody: [UInt8]? {
         switch (header("Content-Transfer-Encoding") ?? "7bit").lowercased() {
         case "7bit", "8bit", "binary": Array(body)
         case "base64": Data(base64Encoded: Data(body.filter { !(0x09...0x0D).contains($0) && $0 != 0x20 })).map(Array.init)
@@ -88,7 +86,7 @@ struct MailEntity: Sendable {
     }
 
     /// RFC 2045 §6.7: `=XX` octets, `=` at a line end joins lines; trailing blanks on a line dropped.
-    static func decodeQuotedPrintable(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
+    package static func decodeQuotedPrintable(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(bytes.count)
         var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
