@@ -44,4 +44,28 @@ import TestSupport
         #expect(CalendarUserAddress.ascii("mailto:jörg@münchen.example") == nil)
         #expect(CalendarUserAddress("mailto:Jörg@München.example")?.normalized == "mailto:jörg@münchen.example")
     }
+
+    @Test("one reading everywhere: what the gateway writes (canonical) reads back as the same address, combining marks included")
+    func canonicalReadsBack() {
+        for text in ["mailto:Jörg@München.example", "J.Doe+x@EXAMPLE.org", "URN:uuid:1f0b2a0e", "mailto:a@b.test"] {
+            let address = CalendarUserAddress(text)
+            #expect(address != nil && CalendarUserAddress(address!.canonical) == address, "\(text)")
+        }
+        // Found by fuzz-address: a local part that starts with a combining mark joins the ':' or '@'
+        // before it into one character; such parts are not addresses at all.
+        for text in ["\u{0487}~x@e.ls", "mailto:\u{0301}a@b.test", "a@\u{0301}b.test", "a@b.\u{0301}test", "urn:x \u{0301}y"] {
+            #expect(CalendarUserAddress(text) == nil, "\(text.unicodeScalars.map { String($0.value, radix: 16) })")
+        }
+        #expect(Mailbox("\u{0487}~x@e.ls") == nil && Mailbox("é\u{0301}@e.ls") != nil)
+    }
+
+    @Test("Mailbox: plain local@domain only")
+    func mailboxForms() {
+        for good in ["a@b.test", "J.Doe+x@Example.ORG", "o'neil@x.test", "jörg@münchen.example", "a_b@c_d.test"] { #expect(Mailbox(good) != nil, "\(good)") }
+        for bad in ["", "a", "@b.test", "a@", "a@b@c.test", "\"a b\"@c.test", "a.@b.test", ".a@b.test", "a..b@c.test", "a@b..test", "a@.b.test",
+                    "a@b.test.", "a(x)@b.test", "a@[127.0.0.1]", "@r.test:a@b.test", "a b@c.test", "a@b\u{202E}.test", "a\u{0}@b.test"] {
+            #expect(Mailbox(bad) == nil, "\(bad.debugDescription)")
+        }
+        #expect(Mailbox("J.Doe@Example.ORG")?.text == "J.Doe@example.org")
+    }
 }

@@ -20,13 +20,16 @@ public struct CalendarUserAddress: Sendable, Hashable, CustomStringConvertible {
         (text, scheme, normalized) = (trimmed, parsed.scheme, parsed.normalized)
     }
 
-    /// The reading by Characters, for any text (the byte-level one covers ASCII, with the same rules).
+    /// The reading of any text (the byte-level one covers ASCII, with the same rules). Delimiters
+    /// are found among Unicode scalars, never Characters: a combining mark after `:` or a blank
+    /// would hide it inside one grapheme cluster.
     static func characters(_ trimmed: String) -> (scheme: String, normalized: String)? {
-        guard !trimmed.isEmpty, !trimmed.contains(where: { $0 == " " || $0 == "\t" || $0 == "," || $0 == "<" || $0 == ">" })
+        guard !trimmed.isEmpty, !trimmed.unicodeScalars.contains(where: { $0 == " " || $0 == "\t" || $0 == "," || $0 == "<" || $0 == ">" })
         else { return nil }
-        if let colon = trimmed.firstIndex(of: ":"), isScheme(trimmed[..<colon]) {
-            let scheme = trimmed[..<colon].lowercased()
-            let rest = trimmed[trimmed.index(after: colon)...]
+        let scalars = trimmed.unicodeScalars
+        if let colon = scalars.firstIndex(of: ":"), case let head = Substring(scalars[..<colon]), isScheme(head) {
+            let scheme = head.lowercased()
+            let rest = Substring(scalars[scalars.index(after: colon)...])
             guard !rest.isEmpty else { return nil }
             guard scheme == "mailto" else { return (scheme, scheme + ":" + rest) }
             // No `?query` or `;parameters`: what the gateway checked (the domain) must be what it
@@ -72,14 +75,16 @@ public struct CalendarUserAddress: Sendable, Hashable, CustomStringConvertible {
     /// checked free of blanks, commas and angle brackets.
     public var canonical: String {
         if let mailbox { return "mailto:" + mailbox.text }
-        guard let colon = text.firstIndex(of: ":") else { return text }
-        return scheme + text[colon...]
+        guard let colon = text.unicodeScalars.firstIndex(of: ":") else { return text }
+        return scheme + Substring(text.unicodeScalars[colon...])
     }
 
     /// The mailbox of a `mailto:` address (its local part as written); nil for other schemes.
     public var mailbox: Mailbox? {
         guard scheme == "mailto" else { return nil }
-        return text.lowercased().hasPrefix("mailto:") ? Mailbox(text.dropFirst(7)) : Mailbox(text)
+        let scalars = text.unicodeScalars
+        let prefixed = scalars.count > 7 && String(String.UnicodeScalarView(scalars.prefix(7))).lowercased() == "mailto:"
+        return prefixed ? Mailbox(Substring(scalars.dropFirst(7))) : Mailbox(text)
     }
 
     /// The domain of a `mailto:` address (text after `@`, lower case); nil for other schemes.

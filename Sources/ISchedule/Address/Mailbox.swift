@@ -14,7 +14,10 @@ public struct Mailbox: Sendable, Hashable, CustomStringConvertible {
         guard let at = bytes.firstIndex(of: UInt8(ascii: "@")), bytes.lastIndex(of: UInt8(ascii: "@")) == at else { return nil }
         let local = bytes[..<at], domain = bytes[(at + 1)...]
         guard Self.isDotAtom(local), local.count <= 64, Self.isDomain(domain), domain.count <= 253 else { return nil }
-        if bytes.contains(where: { $0 >= 0x80 }), !String(decoding: bytes, as: UTF8.self).unicodeScalars.allSatisfy(Self.isVisible) { return nil }
+        if bytes.contains(where: { $0 >= 0x80 }) {
+            let text = String(decoding: bytes, as: UTF8.self)
+            guard text.unicodeScalars.allSatisfy(Self.isVisible), Self.startsClean(text) else { return nil }
+        }
         self.local = String(decoding: local, as: UTF8.self)
         self.domain = String(decoding: domain.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
     }
@@ -50,6 +53,17 @@ public struct Mailbox: Sendable, Hashable, CustomStringConvertible {
         for label in bytes.split(separator: 0x2E, omittingEmptySubsequences: false) {
             guard !label.isEmpty, label.count <= 63,
                   label.allSatisfy({ isLetterOrDigit($0) || $0 == 0x2D || $0 == 0x5F || $0 >= 0x80 }) else { return false }
+        }
+        return true
+    }
+
+    /// No part (local part, domain label) starts with a combining mark: it would join the
+    /// delimiter before it (`:`, `@`, `.`) into one character for whoever reads by characters.
+    static func startsClean(_ text: String) -> Bool {
+        var atStart = true
+        for scalar in text.unicodeScalars {
+            if atStart, [.nonspacingMark, .spacingMark, .enclosingMark].contains(scalar.properties.generalCategory) { return false }
+            atStart = scalar == "@" || scalar == "."
         }
         return true
     }
