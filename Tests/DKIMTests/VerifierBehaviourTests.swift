@@ -157,4 +157,28 @@ import TestSupport
                                                                    + request.headers, body: Self.body)
         }
     }
+
+    @Test("another base64 spelling of the same signature bytes (unused low bits before '=') is the same signatureValue: one replay key")
+    func signatureValueIsCanonical() async throws {
+        let signer = try DKIMSigner(privateKey: try Self.key(), domain: "example.com", selector: "s1")
+        var request = HTTPRequestMessage(headers: Array(Self.headers().dropFirst()), body: Self.body)
+        try signer.sign(&request, now: 1_000, messageID: "m1")
+        let verifier = try Self.verifier(policy: .iSchedule)
+        let first = try await verifier.verify(headers: request.headers, body: Self.body)
+        // A 2048-bit signature is 256 bytes: base64 ends "XY==", where Y's low 4 bits are unused.
+        var headers = request.headers
+        let field = headers.removeLast()
+        let padding = field.value.reversed().prefix { $0 == "=" }.count
+        guard padding > 0 else {
+            Issue.record("unexpected b= ending: \(field.value.suffix(8))")
+            return
+        }
+        let lastData = field.value.index(field.value.endIndex, offsetBy: -(padding + 1))
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+        let value = alphabet.firstIndex(of: field.value[lastData])!
+        let respelled = field.value.replacingCharacters(in: lastData...lastData, with: String(alphabet[value ^ 0x03]))
+        headers.append(HeaderField(name: field.name, value: respelled))
+        let second = try await verifier.verify(headers: headers, body: Self.body)
+        #expect(respelled != field.value && second.signatureValue == first.signatureValue)
+    }
 }

@@ -63,7 +63,9 @@ import TestSupport
     func mailboxForms() {
         for good in ["a@b.test", "J.Doe+x@Example.ORG", "o'neil@x.test", "jörg@münchen.example", "a_b@c_d.test"] { #expect(Mailbox(good) != nil, "\(good)") }
         for bad in ["", "a", "@b.test", "a@", "a@b@c.test", "\"a b\"@c.test", "a.@b.test", ".a@b.test", "a..b@c.test", "a@b..test", "a@.b.test",
-                    "a@b.test.", "a(x)@b.test", "a@[127.0.0.1]", "@r.test:a@b.test", "a b@c.test", "a@b\u{202E}.test", "a\u{0}@b.test"] {
+                    "a@b.test.", "a(x)@b.test", "a@[127.0.0.1]", "@r.test:a@b.test", "a b@c.test", "a@b\u{202E}.test", "a\u{0}@b.test",
+                    // An MTA's percent hack and bang paths, a mailto: reader's header fields and fragment.
+                    "victim%evil.example@ours.test", "evil.example!victim@ours.test", "x?cc=ceo@partner.test", "x#frag@partner.test"] {
             #expect(Mailbox(bad) == nil, "\(bad.debugDescription)")
         }
         #expect(Mailbox("J.Doe@Example.ORG")?.text == "J.Doe@example.org")

@@ -24,8 +24,8 @@ public struct DKIMVerifier: Sendable {
         public let expiration: Int64?
         /// `x=`, else `t=` plus the policy's maximum lifetime: how long a replay must be remembered.
         public let acceptedUntil: Int64?
-        /// The `b=` value without blanks: what identifies this very signature (whitespace changes
-        /// to the header do not make another one).
+        /// The `b=` value in canonical base64: what identifies this very signature (whitespace
+        /// changes, or other spellings of the same bytes, do not make another one).
         public let signatureValue: String
         public let keyMethod: KeyQueryMethod
         public let keyBits: Int
@@ -81,7 +81,9 @@ public struct DKIMVerifier: Sendable {
         return Verified(domain: signature.domain, selector: signature.selector, algorithm: signature.algorithm,
                         canonicalization: signature.canonicalization, timestamp: signature.timestamp,
                         expiration: signature.expiration, acceptedUntil: signature.effectiveExpiration(policy: policy),
-                        signatureValue: ASCII.removingWhitespace(signature.signatureBase64), keyMethod: located.method,
+                        // The decoded bytes, encoded again: base64 spellings of one signature (blanks,
+                        // the unused low bits before `=`) are one replay key.
+                        signatureValue: signatureBytes.base64EncodedString(), keyMethod: located.method,
                         keyBits: located.key.bits, keyIsTesting: located.isTesting, signedHeaders: signature.signedHeaders)
     }
 }

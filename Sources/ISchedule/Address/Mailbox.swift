@@ -2,7 +2,9 @@
 /// a domain name; RFC 6531 lets both carry UTF-8): the only form the gateway reads, wherever an
 /// address comes from (envelope, Originator, Recipient, ORGANIZER, ATTENDEE). Quoted local parts,
 /// comments, source routes, address literals and several `@` are refused, so that every reader
-/// (our policy, the MTA, a mail client) sees the same domain. Headers are written from `text`.
+/// (our policy, the MTA, a mail client) sees the same domain; so are `%` and `!` (an MTA's percent
+/// hack and bang paths route `a%b@ours` elsewhere) and `?` and `#` (a `mailto:` URI reader takes
+/// what follows for header fields or a fragment, RFC 6068). Headers are written from `text`.
 public struct Mailbox: Sendable, Hashable, CustomStringConvertible {
     /// The local part as written (case kept: only the receiving domain may fold it).
     public let local: String
@@ -82,12 +84,12 @@ public struct Mailbox: Sendable, Hashable, CustomStringConvertible {
         ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A) || (byte >= 0x30 && byte <= 0x39)
     }
 
-    /// RFC 5322 §3.2.3 atext.
+    /// RFC 5322 §3.2.3 atext, without `!`, `#`, `%` and `?` (see the type's comment).
     private static func isAtext(_ byte: UInt8) -> Bool {
         if isLetterOrDigit(byte) { return true }
         switch byte {
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
-             UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "/"), UInt8(ascii: "="), UInt8(ascii: "?"),
+        case UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"),
+             UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "/"), UInt8(ascii: "="),
              UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "{"), UInt8(ascii: "|"), UInt8(ascii: "}"),
              UInt8(ascii: "~"):
             return true
