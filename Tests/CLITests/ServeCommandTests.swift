@@ -56,6 +56,24 @@ struct ServeCommandTests {
         #expect(foreign.stderr.contains("delivery.lease: (300 s) must be longer than timeouts.remote-transfer (600 s)"), "\(foreign.stderr)")
     }
 
+    @Test("a second serve on the same SQLite data directory is refused at start, naming the first one's PID")
+    func oneServePerDataDirectory() throws {
+        let directory = GatewayProcess.temporaryDirectory("servelock")
+        let first = try GatewayProcess(configuration: """
+            listeners:
+              - url: http://127.0.0.1:0
+            data-directory: data
+            domains:
+              example.com:
+                upstream: http://127.0.0.1:9/
+            """, directory: directory, listeners: 1)
+        defer { first.stop() }
+        let second = try CLIRunner.run(["serve", "--config", directory.appendingPathComponent("gateway.yaml").path], in: directory)
+        #expect(second.status != 0)
+        #expect(second.stderr.contains("data-directory: another gateway (PID \(first.process.pid))"), "\(second.stderr)")
+        #expect(!second.output.contains("listening on"))
+    }
+
     @Test("a missing key file is named by its path")
     func missingKey() throws {
         let file = try write("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  example.com:\n    dkim-keys:\n      - private-key: keys/absent.pem\n")

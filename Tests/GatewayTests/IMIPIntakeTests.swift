@@ -98,17 +98,19 @@ import Transport
         #expect(bed.sink.messages.count == cases.count)
     }
 
-    @Test func theMTAWaitsWhenDNSOrTheReinjectionCannotAnswer() async throws {
+    @Test("a domain whose DNS cannot answer is queued (the worker asks again), never holding the batch; the MTA waits only for its own re-injection")
+    func dnsTroubleDoesNotHoldTheBatch() async throws {
         let bed = try Bed()
         defer { bed.stop() }
-        // DNS cannot tell whether delta.test has iSchedule: nothing is sent, not even the mail.
-        guard case .temporaryFailure(let reason) = await bed.run(Self.invitation(), to: ["carol@gamma.test", "eve@delta.test"]) else {
-            Issue.record("expected a temporary failure")
-            return
-        }
-        #expect(reason.contains("delta.test"))
-        #expect(bed.sink.messages.isEmpty)
-        // The re-injection answers 451 for one recipient, 550 for another.
+        // The test DNS server refuses delta.test: DNS cannot tell now. eve is queued for iSchedule
+        // (the worker asks again, and hands the e-mail back if delta.test has no iSchedule after
+        // all); carol's mail goes at once.
+        let outcome = await bed.run(Self.invitation(), to: ["carol@gamma.test", "eve@delta.test"])
+        #expect(outcome == .done(scheduled: ["eve@delta.test"], mailed: ["carol@gamma.test"]), "\(outcome)")
+        let record = try #require(try await bed.queue.list(state: .pending, limit: 10).first)
+        #expect(record.domain == "delta.test" && record.originalMail != nil)
+        #expect(bed.sink.messages.count == 1)
+        // The re-injection answers 451: the MTA keeps the message (75); 550 for a lone recipient: 69.
         guard case .temporaryFailure = await bed.run("Subject: x\r\n\r\ny\r\n", to: ["someone@later.test"]) else {
             Issue.record("expected a temporary failure for 451")
             return
@@ -118,6 +120,26 @@ import Transport
             return
         }
         #expect(refusal.contains("550"))
+    }
+
+    @Test("one recipient the MTA refuses does not take the others down: each is tried alone, the refused bounced by us, the later ones queued")
+    func oneRefusedRecipientAmongMany() async throws {
+        let bed = try Bed()
+        defer { bed.stop() }
+        let outcome = await bed.run("Subject: x\r\nMessage-ID: <plain-1@alpha.test>\r\n\r\ny\r\n",
+                                    to: ["ann@gamma.test", "zoe@reject.test", "tim@later.test", "bea@gamma.test"])
+        #expect(outcome == .done(scheduled: [], mailed: ["ann@gamma.test", "tim@later.test", "bea@gamma.test"], bounced: ["zoe@reject.test"]),
+                "\(outcome)")
+        #expect(Set(bed.sink.messages.flatMap { $0["to"] as? [String] ?? [] }) == ["ann@gamma.test", "bea@gamma.test"])
+        let records = try await bed.queue.list(state: .pending, limit: 10)
+        #expect(records.contains { $0.kind == .reinject && $0.recipients == ["tim@later.test"] && $0.envelopeSender == "noreply@alpha.test" })
+        #expect(records.contains { $0.kind == .reinject && $0.recipients == ["noreply@alpha.test"] && $0.envelopeSender == ""
+            && String(decoding: $0.body, as: UTF8.self).contains("Final-Recipient: rfc822; zoe@reject.test") })
+        // All refused and nothing of ours: the MTA bounces the batch itself.
+        guard case .refused = await bed.run("Subject: x\r\n\r\ny\r\n", to: ["a@reject.test", "b@reject.test"]) else {
+            Issue.record("expected 69")
+            return
+        }
     }
 
     @Test("one message in several batches of recipients: every batch is queued, each (message, recipient) once, each batch its own iSchedule-Message-ID")

@@ -70,4 +70,11 @@ import TestSupport
         }
         #expect(Mailbox("J.Doe@Example.ORG")?.text == "J.Doe@example.org")
     }
+
+    @Test("one fold for the domain: a Kelvin sign stays what it is for policy, routing and the headers written")
+    func oneFoldForTheDomain() {
+        let address = CalendarUserAddress("mailto:a@\u{212A}ey.test")
+        #expect(address?.domain == address?.mailbox?.domain && address?.domain != "key.test", "\(String(describing: address?.domain))")
+        #expect(CalendarUserAddress("mailto:A@KEY.Test")?.domain == "key.test")
+    }
 }

@@ -65,8 +65,11 @@ struct MailFilterTests {
             let deploy = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
                 .appendingPathComponent("deploy/postfix")
             let file = deploy.appendingPathComponent("master.cf")
-            // The shipped submitters table as it is (127.0.0.1: the test's CalDAV server and client).
-            let submitters = deploy.appendingPathComponent("ischedule-submitters.cidr").path
+            // The shipped submitters table (which lists nobody) naming this test's CalDAV server
+            // and its submitting client, 127.0.0.1.
+            let submitters = FileManager.default.temporaryDirectory.appendingPathComponent("submitters-\(UUID().uuidString.prefix(8)).cidr").path
+            try (try String(contentsOf: deploy.appendingPathComponent("ischedule-submitters.cidr"), encoding: .utf8) + "127.0.0.1 OK\n")
+                .write(toFile: submitters, atomically: true, encoding: .utf8)
             return try String(contentsOf: file, encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix("#") }.joined(separator: "\n")
                 .replacingOccurrences(of: "127.0.0.1:10025", with: "127.0.0.1:SUBMISSION_PORT")
                 .replacingOccurrences(of: "127.0.0.1:10026", with: "127.0.0.1:REINJECTION_PORT")

@@ -44,38 +44,33 @@ struct IMIPIntake: Sendable {
         // Read, keyed and passed on with CRLF line ends, however the MTA handed it over.
         let message = Self.crlfLines(received)
         let mail = MailEntity(message[...])
-        var scheduled: [String: [Mailbox]] = [:]
+        var sent: [String] = []
         var mailed = envelope.recipients
         if let plan = schedulingPlan(mail, message: message, sender: envelope.sender) {
-            switch await route(envelope.recipients) {
-            case .failure(let failure): return .temporaryFailure(failure.reason)
-            case .success(let routes): (scheduled, mailed) = routes
+            // A recipient an earlier delivery of this message committed stays with that decision.
+            let earlier: Set<String>
+            do { earlier = try await queue.committedRecipients(submission: plan.submission, among: envelope.recipients.compactMap(Self.queued)) } catch {
+                return .temporaryFailure("the queue could not be read: \(error)")
             }
+            let (scheduled, back) = await route(envelope.recipients.filter { Self.queued($0).map { !earlier.contains($0) } ?? true })
             if !scheduled.isEmpty, let failure = await enqueue(plan, to: scheduled) { return .temporaryFailure(failure) }
+            sent = (scheduled.values.flatMap { $0.map(\.text) } + earlier.map { String($0.dropFirst("mailto:".count)) }).sorted()
+            mailed = back
         }
-        let sent = scheduled.values.flatMap { $0.map(\.text) }.sorted()
-        var bounced: [String] = []
-        if !mailed.isEmpty {
-            let refusal: SMTPError?
-            do throws(SMTPError) {
-                try await reinjection.reinject(MailSubmission(sender: envelope.sender, recipients: mailed, message: message))
-                refusal = nil
-            } catch {
-                refusal = error
-            }
-            if let refusal {
-                guard let refused = Reinjection.refusal(refusal) else { return .temporaryFailure("re-injection: \(refusal)") }
-                // Nothing of ours is promised yet: the MTA bounces the whole batch, correctly.
-                if sent.isEmpty { return .refused("re-injection refused: \(refused.code) \(refused.text)") }
-                // Some recipients are queued for iSchedule: a bounce from the MTA would name them too.
-                if let failure = await bounce(mailed, refused: refused, envelope: envelope, message: message) { return .temporaryFailure(failure) }
-                bounced = mailed
-                mailed = []
-            }
+        let handBack = IntakeHandBack(reinjection: reinjection, queue: queue, reportingHost: reportingHost, clock: clock, logger: logger)
+        switch await handBack.handBack(mailed, sender: envelope.sender, message: message, anyScheduled: !sent.isEmpty) {
+        case .temporary(let reason): return .temporaryFailure(reason)
+        case .refused(let reason): return .refused(reason)
+        case .settled(let bounced, let deferred):
+            mailed.removeAll { bounced.contains($0) }
+            if !deferred.isEmpty { logger.notice("imip-intake: \(deferred.count) recipient(s) queued to be handed back to the MTA later") }
+            logger.info("imip-intake: \(sent.count) recipient(s) by iSchedule, \(mailed.count) by e-mail, \(bounced.count) bounced")
+            return .done(scheduled: sent, mailed: mailed, bounced: bounced)
         }
-        logger.info("imip-intake: \(sent.count) recipient(s) by iSchedule, \(mailed.count) by e-mail, \(bounced.count) bounced")
-        return .done(scheduled: sent, mailed: mailed, bounced: bounced)
     }
+
+    /// An envelope recipient as a mail-filter record lists it (`mailto:` and the parsed mailbox).
+    private static func queued(_ recipient: String) -> String? { Mailbox(recipient).map { "mailto:\($0.text)" } }
 
     /// What goes by iSchedule, when anything may: an iTIP object (not free-busy, which iMIP never
     /// carries here) whose originator is in a domain we sign for, in a message the gateway did not
@@ -105,8 +100,10 @@ struct IMIPIntake: Sendable {
 
     /// Envelope recipients by the way they go: iSchedule (by domain) or back to the MTA. An
     /// address that is not a plain `local@domain` goes back to the MTA as it came. A domain whose
-    /// DNS cannot answer now makes the whole message wait (no e-mail in its place).
-    private func route(_ recipients: [String]) async -> Result<(scheduled: [String: [Mailbox]], mailed: [String]), IntakeFailure> {
+    /// DNS cannot answer now is queued for iSchedule all the same: the worker asks again, and
+    /// hands the original e-mail back if it has no iSchedule after all (one bad domain never
+    /// holds up the batch).
+    private func route(_ recipients: [String]) async -> (scheduled: [String: [Mailbox]], mailed: [String]) {
         var scheduled: [String: [Mailbox]] = [:], mailed: [String] = []
         var known: [String: Bool] = [:]
         for recipient in recipients {
@@ -118,14 +115,12 @@ struct IMIPIntake: Sendable {
                 switch located {
                 case .success(.receivers): known[domain] = true
                 case .success(.noISchedule): known[domain] = false
-                case .failure(let error) where error.isTemporary:
-                    return .failure(IntakeFailure("DNS for \(domain) did not answer (\(error)); the message waits"))
-                case .failure: known[domain] = false
+                case .failure(let error): known[domain] = error.isTemporary
                 }
             }
             if known[domain] == true { scheduled[domain, default: []].append(mailbox) } else { mailed.append(recipient) }
         }
-        return .success((scheduled, mailed))
+        return (scheduled, mailed)
     }
 
     /// One queue record per domain, committed together, each with only the recipients no earlier
@@ -153,27 +148,6 @@ struct IMIPIntake: Sendable {
         }
     }
 
-    /// The MTA refused for good to take back recipients of a message whose others are queued for
-    /// iSchedule: their sender gets our bounce (queued, sent by the gateway); nil once committed.
-    private func bounce(_ recipients: [String], refused: (code: Int, text: String), envelope: Envelope, message: [UInt8]) async -> String? {
-        let now = clock.milliseconds()
-        guard let sender = Mailbox(envelope.sender) else { return "re-injection refused (\(refused.code)) and no sender to bounce to" }
-        let status = DeliveryStatusNotification.status(code: refused.code, text: refused.text)
-        let failures = recipients.map { DeliveryStatusNotification.Failure(recipient: $0, status: status, diagnostic: "\(refused.code) \(refused.text)") }
-        let key = HashAlgorithm.sha256.digest(message + Array(recipients.sorted().joined(separator: "\n").utf8))
-        let notice = DeliveryStatusNotification.build(reportingHost: reportingHost, sender: sender, failures: failures, original: message,
-                                                      arrival: now / 1000, now: now / 1000, messageID: "dsn-\(Self.hex(key.prefix(12)))")
-        let record = NewDelivery(kind: .reinject, domain: sender.domain, messageID: "dsn-\(Self.hex(key.prefix(12)))",
-                                 originator: "mailto:\(sender.text)", recipients: notice.recipients, body: notice.message, notBefore: now,
-                                 lastError: "re-injection refused: \(refused.code) \(refused.text)", envelopeSender: notice.sender)
-        do {
-            _ = try await queue.enqueueNew([record], submission: "imip-intake-bounce:\(Self.hex(key.prefix(16)))")
-            return nil
-        } catch {
-            return "the queue could not commit the bounce: \(error)"
-        }
-    }
-
     /// A calendar as RFC 5545 wants it: the last content line ends in CRLF too.
     static func endingInCRLF(_ calendar: [UInt8]) -> [UInt8] {
         var trimmed = calendar[...]
@@ -181,7 +155,7 @@ struct IMIPIntake: Sendable {
         return Array(trimmed) + [0x0D, 0x0A]
     }
 
-    private static func hex(_ bytes: some Sequence<UInt8>) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+    private static func hex(_ bytes: some Sequence<UInt8>) -> String { IntakeHandBack.hex(bytes) }
 
     /// The message with CRLF line ends, as SMTP carries it: pipes hand it over with bare LF
     /// (Postfix's `pipe(8)`), which sent as it is would end in an extra blank line.
@@ -195,10 +169,5 @@ struct IMIPIntake: Sendable {
             previous = byte
         }
         return output
-    }
-
-    private struct IntakeFailure: Error {
-        let reason: String
-        init(_ reason: String) { self.reason = reason }
     }
 }

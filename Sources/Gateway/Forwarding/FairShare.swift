@@ -36,18 +36,19 @@ final class FairShare: Sendable {
     }
 
     /// Waits for a slot for `key`; false when none came within `deadline` (nothing to release then).
+    /// The check and the enqueueing are one step under the lock: a release in between is never missed.
     func acquire(_ key: String, waitingAtMost deadline: Duration) async -> Bool {
-        let id = state.withLock { state -> Int? in
-            if state.mayStart(key, total: total, perKey: perKey) {
-                state.start(key)
-                return nil
+        await withCheckedContinuation { continuation in
+            let waiting = state.withLock { state -> Int? in
+                if state.mayStart(key, total: total, perKey: perKey) {
+                    state.start(key)
+                    return nil
+                }
+                defer { state.nextID += 1 }
+                state.waiters.append(Waiter(id: state.nextID, key: key, continuation: continuation))
+                return state.nextID
             }
-            defer { state.nextID += 1 }
-            return state.nextID
-        }
-        guard let id else { return true }
-        return await withCheckedContinuation { continuation in
-            state.withLock { $0.waiters.append(Waiter(id: id, key: key, continuation: continuation)) }
+            guard let id = waiting else { return continuation.resume(returning: true) }
             Task {
                 try? await Task.sleep(for: deadline)
                 let expired = self.state.withLock { state -> Waiter? in

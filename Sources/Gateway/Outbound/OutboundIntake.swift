@@ -16,8 +16,11 @@ struct OutboundIntake: Sendable {
     func refusal(_ incoming: IncomingRequest) -> String? {
         let relayed = Self.forwardingHeaders.filter { !incoming.values($0).isEmpty }
         var client = incoming.peer
+        let fromProxy = !incoming.viaLocalSocket && intake.trustedProxies.contains(where: { $0.contains(incoming.peer) })
+        // A trusted proxy that names nobody would make every stranger it forwards look like the proxy.
+        if fromProxy && relayed.isEmpty { return "a request from \(incoming.peer) (outbound.trusted-proxies) that names no client (Forwarded, X-Forwarded-For)" }
         if !relayed.isEmpty {
-            guard !incoming.viaLocalSocket, intake.trustedProxies.contains(where: { $0.contains(incoming.peer) }) else {
+            guard fromProxy else {
                 return "a request relayed by a proxy (\(relayed.joined(separator: ", "))) from \(incoming.viaLocalSocket ? "a local socket" : incoming.peer), "
                     + "which is not one of outbound.trusted-proxies"
             }

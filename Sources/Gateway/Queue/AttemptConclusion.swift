@@ -27,7 +27,7 @@ struct AttemptConclusion: Sendable {
         for (index, item) in answers {
             let text = message.recipients[index].text
             switch DeliveryPolicy.disposition(item.requestStatus) {
-            case .final where returnsMail && !item.requestStatus.isSuccess && item.requestStatus != .sent:
+            case .final where returnsMail && !item.requestStatus.isSuccess && item.requestStatus.code != RequestStatus.sent.code:
                 permanent.append(text); reasons.append("\(item.requestStatus.code) \(item.responseDescription ?? "")")
             case .final: final.append("\(text)=\(item.requestStatus.code)")
             case .retry: retry.append(text); reasons.append("\(item.requestStatus.code) \(item.responseDescription ?? "")")

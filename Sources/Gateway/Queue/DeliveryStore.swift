@@ -166,6 +166,8 @@ protocol DeliveryStore: QueueInspector, DurableQueue {
     /// before under `submission` (the same mail delivered again by the MTA, or in another batch of
     /// recipients): each (submission, recipient) is committed once, ever. Returns what was committed.
     func enqueueNew(_ deliveries: [NewDelivery], submission: String) async throws -> [NewDelivery]
+    /// Which of `recipients` were committed under `submission` before.
+    func committedRecipients(submission: String, among recipients: [String]) async throws -> Set<String>
 }
 
 /// Why a queue operation failed.

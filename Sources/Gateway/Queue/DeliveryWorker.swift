@@ -83,6 +83,9 @@ final class DeliveryWorker: Service, Sendable {
             return
         }
         for delivery in claimed {
+            // Its lease ran out while an attempt of this process still holds it: never a second one.
+            // The claim just renewed the lease for this owner, so that attempt still finishes it.
+            guard transfers.hold([delivery.id]) == [true] else { continue }
             let key = "\(delivery.kind.rawValue):\(delivery.domain)"
             let admitted = inFlight.withLock { counts in
                 guard counts[key, default: 0] < limit else { return false }
@@ -92,10 +95,12 @@ final class DeliveryWorker: Service, Sendable {
             guard admitted else {
                 // Over the domain's limit in this batch: give it back untouched.
                 try? await store.finish(delivery.id, owner: owner, DeliveryUpdate(state: .pending, countsAsAttempt: false))
+                transfers.release([delivery.id])
                 continue
             }
             group.addTask {
                 await self.attempt(delivery, with: stages)
+                self.transfers.release([delivery.id])
                 self.inFlight.withLock { counts in
                     counts[key, default: 1] -= 1
                     if counts[key] == 0 { counts[key] = nil }

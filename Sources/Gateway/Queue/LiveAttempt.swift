@@ -71,6 +71,7 @@ struct LiveAttempt: Sendable {
                 recipients: pair.0.recipients, body: pair.0.body, createdAt: now, nextAttemptAt: now, attempts: 0, lastError: pair.0.lastError,
                 outcome: nil), indices: pair.1.value)
         }
+        _ = transfers.hold(claimed.map(\.record.id))
         let ready = state.handedOver(claimed)
         if !ready.isEmpty { transfers.start { [conclude] in await conclude(ready, message) } }
         return message.answers(indices, .pending, "queued: no answer from the receiver within timeouts.remote-request; the attempt goes on")
@@ -78,12 +79,13 @@ struct LiveAttempt: Sendable {
 
     /// Applies what the attempt found to records it holds, as the worker would after its own attempt.
     private var conclude: @Sendable ([(LiveAttemptState.Claimed, DeliveryAnswers)], DeliveryMessage) async -> Void {
-        { [store, owner, conclusion, logger] ready, message in
+        { [store, owner, conclusion, transfers, logger] ready, message in
             for (claimed, answers) in ready {
                 let update = conclusion.update(for: claimed.record, message: message, answers: answers)
                 do { try await store.finish(claimed.record.id, owner: owner, update) } catch {
                     logger.error("could not record the live attempt's result for delivery \(claimed.record.id): \(error)")
                 }
+                transfers.release([claimed.record.id])
             }
         }
     }
@@ -199,9 +201,21 @@ final class LiveAttemptState: Sendable {
 }
 
 /// The live attempts whose transfers go on after their request was answered: the worker waits for
-/// them at shutdown (within `timeouts.shutdown-grace`), as for its own attempts.
+/// them at shutdown (within `timeouts.shutdown-grace`), as for its own attempts. It also knows
+/// which queue records an attempt of this process holds, live or the worker's: a claim of one of
+/// them (its lease ran out while the attempt still runs) is given back, never attempted twice.
 final class LiveTransfers: Sendable {
     private let running = Mutex<(count: Int, waiters: [CheckedContinuation<Void, Never>])>((0, []))
+    private let holding = Mutex<Set<Int64>>([])
+
+    /// Marks `ids` as held by an attempt of this process; false for those another attempt holds.
+    func hold(_ ids: [Int64]) -> [Bool] {
+        holding.withLock { held in ids.map { held.insert($0).inserted } }
+    }
+
+    func release(_ ids: [Int64]) {
+        holding.withLock { held in for id in ids { held.remove(id) } }
+    }
 
     /// Runs `work` beyond the request that started it (unstructured, counted).
     func start(_ work: @escaping @Sendable () async -> Void) {

@@ -28,6 +28,8 @@ public enum GatewayServer {
         let certificates = loaded
         if case .postgres(let settings) = configuration.store { logger.notice("store: \(settings.description)") }
         try await StateStores.withOpen(configuration, logger: logger) { stores in
+            // Before the worker takes back leases: one serve per SQLite file.
+            if case .sqlite = configuration.store { try ServeLock.take(dataDirectory: configuration.dataDirectory) }
             let readiness = Readiness(expected: configuration.listeners.count)
             let assembly = GatewayAssembly(configuration: configuration, keyring: keyring, store: stores.queue, ledger: stores.ledger,
                                            readiness: readiness, logger: logger)

@@ -57,6 +57,13 @@ final class PostgresDeliveryStore: DeliveryStore {
         } }
     }
 
+    func committedRecipients(submission: String, among recipients: [String]) async throws -> Set<String> {
+        guard !recipients.isEmpty else { return [] }
+        let keys = recipients.map { DeliveryStoreKeys.submission(submission, $0) }
+        let found = Set(try await database.query("SELECT key FROM submissions WHERE key = ANY(\(keys))").map { try $0.decode(String.self) })
+        return Set(recipients.filter { found.contains(DeliveryStoreKeys.submission(submission, $0)) })
+    }
+
     func claim(now: Int64, leaseUntil: Int64, owner: String, limit: Int, excludingDomains: Set<String>) async throws -> [QueuedDelivery] {
         let excluded = Array(excludingDomains)
         let rows = try await database.query("""

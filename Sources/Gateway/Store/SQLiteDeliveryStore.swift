@@ -125,6 +125,16 @@ public final class SQLiteDeliveryStore: DeliveryStore {
         } }
     }
 
+    func committedRecipients(submission: String, among recipients: [String]) async throws -> Set<String> {
+        guard !recipients.isEmpty else { return [] }
+        return try await pool.read { db in
+            Set(try recipients.filter { recipient in
+                try Int.fetchOne(db, sql: "SELECT 1 FROM submissions WHERE key = ?",
+                                 arguments: [DeliveryStoreKeys.submission(submission, recipient)]) != nil
+            })
+        }
+    }
+
     func claim(now: Int64, leaseUntil: Int64, owner: String, limit: Int,
                       excludingDomains: Set<String>) async throws -> [QueuedDelivery] {
         let excluded = Array(excludingDomains)

@@ -87,10 +87,13 @@ public struct CalendarUserAddress: Sendable, Hashable, CustomStringConvertible {
         return prefixed ? Mailbox(Substring(scalars.dropFirst(7))) : Mailbox(text)
     }
 
-    /// The domain of a `mailto:` address (text after `@`, lower case); nil for other schemes.
+    /// The domain of a `mailto:` address, lower case the way `Mailbox` folds it (ASCII letters
+    /// only: one fold for policy, routing and the headers written); nil for other schemes.
     public var domain: String? {
-        guard scheme == "mailto", let at = normalized.lastIndex(of: "@") else { return nil }
-        return String(normalized[normalized.index(after: at)...])
+        guard scheme == "mailto", let at = normalized.utf8.lastIndex(of: UInt8(ascii: "@")) else { return nil }
+        // All-ASCII text (nearly every address): its normalized form is folded the same way.
+        guard text.utf8.allSatisfy({ $0 < 0x80 }) else { return mailbox?.domain }
+        return String(normalized[normalized.utf8.index(after: at)...])
     }
 
     public var description: String { text }

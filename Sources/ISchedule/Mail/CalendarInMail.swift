@@ -19,7 +19,7 @@ package enum CalendarInMail {
         budget -= 1
         let type = entity.contentType
         if type.essence.hasPrefix("multipart/") {
-            for part in entity.parts { collect(part, depth: depth + 1, budget: &budget, into: &candidates) }
+            for part in entity.parts(atMost: max(budget, 0)) { collect(part, depth: depth + 1, budget: &budget, into: &candidates) }
             return
         }
         let rank: Int

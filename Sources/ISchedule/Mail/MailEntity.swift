@@ -43,7 +43,10 @@ package struct MailEntity: Sendable {
     }
 
     /// The parts of a multipart body, between `--boundary` lines, up to the closing `--boundary--`.
-    package var parts: [MailEntity] {
+    package var parts: [MailEntity] { parts(atMost: 200) }
+
+    /// The first `limit` parts: a message of millions of tiny parts costs no more than `limit`.
+    package func parts(atMost limit: Int) -> [MailEntity] {
         guard contentType.essence.hasPrefix("multipart/"), let boundary = contentType["boundary"], !boundary.isEmpty else { return [] }
         let delimiter = Array("--\(boundary)".utf8)
         var parts: [MailEntity] = []
@@ -58,6 +61,7 @@ package struct MailEntity: Sendable {
                 let closing = rest.starts(with: [UInt8(ascii: "-"), UInt8(ascii: "-")])
                 if closing || rest.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {
                     if let start = partStart {
+                        guard parts.count < limit else { return parts }
                         // The line break before the delimiter belongs to the delimiter.
                         var stop = position
                         if stop > start, body[stop - 1] == 0x0A { stop -= 1 }
