@@ -85,7 +85,7 @@ struct StoreHealthTests {
         let file = work.appendingPathComponent("data/queue.sqlite")
         var bytes = try Data(contentsOf: file)
         #expect(bytes.count >= 12_288)
-        for offset in 8_192..<min(bytes.count, 12_288) { bytes[offset] = UInt8(truncatingIfNeeded: offset &* 31) }
+        for offset in 8_192..<max(8_192, min(bytes.count, 12_288)) { bytes[offset] = UInt8(truncatingIfNeeded: offset &* 31) }
         try bytes.write(to: file)
         let log = work.appendingPathComponent("second.log").path
         let second = try ChildProcess("/usr/bin/env", ["-C", work.path, GatewayBinary.url.path, "serve", "--config",

@@ -12,8 +12,11 @@ struct StateStores: Sendable {
                                            _ body: @Sendable (StateStores) async throws -> Result) async throws -> Result {
         switch configuration.store {
         case .sqlite:
-            let stores = StateStores(queue: try GatewayServer.openQueue(configuration), ledger: try GatewayServer.openReplayLedger(configuration))
-            return try await body(stores)
+            let queue = try GatewayServer.openQueue(configuration), ledger = try GatewayServer.openReplayLedger(configuration)
+            // The WAL goes into the file here, not whenever the last reference goes: a clean stop
+            // leaves one self-contained file even while a lingering task still holds the store.
+            defer { queue.checkpoint() }
+            return try await body(StateStores(queue: queue, ledger: ledger))
         case .postgres(let settings):
             let deadline = Duration.milliseconds(Int64(configuration.timeouts.store * 1000))
             return try await PostgresDatabase(settings: settings, logger: logger, operationDeadline: deadline).running(migrate: true) { database in

@@ -87,6 +87,9 @@ public final class SQLiteDeliveryStore: DeliveryStore {
         }
     }
 
+    /// Copies the WAL into the database file and empties it (at a clean stop).
+    func checkpoint() { try? pool.writeWithoutTransaction { try $0.checkpoint(.truncate) } }
+
     /// The `synchronous` setting in force on the writer (2 = FULL).
     public func synchronousLevel() throws -> Int {
         try pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") ?? -1 }
