@@ -144,7 +144,11 @@ import TestSupport
             #expect(missing.status == .notFound)
             let health = try await client.execute(uri: "/healthz", method: .get)
             #expect(health.status == .ok && String(buffer: health.body) == "ready\n")
-            let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+            // /metrics beside the intake is for its clients: the secret too.
+            var secretOnly = HTTPFields()
+            secretOnly[HTTPField.Name("X-ISchedule-Gateway-Secret")!] = "s3cret"
+            #expect(try await client.execute(uri: "/metrics", method: .get).status == .forbidden)
+            let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get, headers: secretOnly).body)
             #expect(metrics.contains("ischedule_requests_total{direction=\"outbound\",outcome=\"403\"} 1"), "\(metrics)")
             #expect(metrics.contains("ischedule_requests_total{direction=\"outbound\",outcome=\"ok\"} 1"))
             #expect(metrics.contains("ischedule_requests_total{direction=\"domainkey\",outcome=\"404\"} 1"))
