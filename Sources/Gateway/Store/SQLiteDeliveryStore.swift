@@ -88,7 +88,7 @@ public final class SQLiteDeliveryStore: DeliveryStore {
     }
 
     /// Copies the WAL into the database file and empties it (at a clean stop).
-    func checkpoint() { try? pool.writeWithoutTransaction { try $0.checkpoint(.truncate) } }
+    func checkpoint() { _ = try? pool.writeWithoutTransaction { try $0.checkpoint(.truncate) } }
 
     /// The `synchronous` setting in force on the writer (2 = FULL).
     public func synchronousLevel() throws -> Int {
