@@ -103,14 +103,15 @@ let package = Package(
                           path: "Fuzz/fuzz-freebusy", swiftSettings: strict),
 
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        .target(name: "TestTraits", path: "Tests/TestTraits", swiftSettings: strict),
         .testTarget(name: "IScheduleTests", dependencies: ["ISchedule", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DKIMTests", dependencies: ["DKIM", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "GatewayTests", dependencies: [
-            "Gateway", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird"),
+            "Gateway", "TestSupport", "TestTraits", .product(name: "HummingbirdTesting", package: "hummingbird"),
         ], swiftSettings: strict),
-        .testTarget(name: "TransportTests", dependencies: ["Transport", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "CLITests", dependencies: ["ischedule-gateway", "DKIM", "Transport", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "ServiceTests", dependencies: ["ischedule-gateway", "Gateway", "ISchedule", "DKIM", "TestSupport"],
+        .testTarget(name: "TransportTests", dependencies: ["Transport", "TestSupport", "TestTraits"], swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["ischedule-gateway", "DKIM", "Transport", "TestSupport", "TestTraits"], swiftSettings: strict),
+        .testTarget(name: "ServiceTests", dependencies: ["ischedule-gateway", "Gateway", "ISchedule", "DKIM", "TestSupport", "TestTraits"],
                     swiftSettings: strict),
         .testTarget(name: "CInteropTests", dependencies: ["CCurl", "CResolv"], swiftSettings: strict),
     ]

@@ -2,9 +2,10 @@ import Foundation
 import Testing
 import TestSupport
 import DKIM
+import TestTraits
 
 /// The `dkim` subcommands, run as an administrator would run them.
-@Suite struct DKIMCommandTests {
+@Suite(.waitsOnProcesses) struct DKIMCommandTests {
     let vectors = Fixtures.directory.path
 
     @Test func keygenWritesProtectedKeysAndPrintsASplitRecord() throws {

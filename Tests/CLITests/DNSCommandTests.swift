@@ -1,9 +1,10 @@
 import Foundation
 import Testing
 import TestSupport
+import TestTraits
 
 /// `dkim check` and `dkim verify --dns-server` against a real NSD serving the zone under test.
-@Suite(.serialized) struct DNSCommandTests {
+@Suite(.serialized, .waitsOnProcesses) struct DNSCommandTests {
     static let soa = "@ IN SOA ns.example.com. admin.example.com. 1 3600 900 1209600 60\n@ IN NS ns.example.com.\nns IN A 127.0.0.1\n"
 
     @Test func keygenRecordPastedIntoTheZoneIsFoundByCheck() throws {

@@ -1,10 +1,11 @@
 import Foundation
 import TestSupport
 import Testing
+import TestTraits
 
 /// `imip-intake` as an MTA runs it: what it answers when it cannot do its job. (Behind a real
 /// Postfix: ServiceTests/MailFilterTests.)
-@Suite("imip-intake command")
+@Suite("imip-intake command", .waitsOnProcesses)
 struct IMIPIntakeCommandTests {
     @Test("exit 78 (configuration) and one line on stderr when the file has no imip-intake section or cannot be read; nothing queued")
     func configurationProblems() throws {

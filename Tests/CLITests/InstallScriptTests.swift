@@ -1,9 +1,10 @@
 import Foundation
 import TestSupport
 import Testing
+import TestTraits
 
 /// deploy/install.sh staged into a DESTDIR, as a package build runs it.
-@Suite("install script")
+@Suite("install script", .waitsOnProcesses)
 struct InstallScriptTests {
     @Test("DESTDIR and PREFIX: binary, unit pointing at it, configuration skeleton 0640 in 0750 directories, docs; an existing configuration is kept")
     func staged() throws {

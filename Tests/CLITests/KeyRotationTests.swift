@@ -1,10 +1,11 @@
 import Foundation
 import Testing
 import TestSupport
+import TestTraits
 
 /// `dkim rotate` through its three stages and `dkim status`, against real NSD servers (one
 /// without the new record, one with it) and the gateway binary serving the keys in between.
-@Suite(.serialized) struct KeyRotationTests {
+@Suite(.serialized, .waitsOnProcesses) struct KeyRotationTests {
     static let soa = "@ IN SOA ns.example.com. admin.example.com. 1 3600 900 1209600 60\n@ IN NS ns.example.com.\nns IN A 127.0.0.1\n"
 
     @Test func rotateThroughItsStages() throws {

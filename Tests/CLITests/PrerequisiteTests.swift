@@ -1,11 +1,12 @@
 import Foundation
 import TestSupport
 import Testing
+import TestTraits
 
 /// A new machine gets everything the test beds need from `deploy/install-deps.sh`: every package a
 /// bed checks for at its start is in the script's lists (Debian packages, PyPI helpers), and a bed
 /// missing one says which package in one line.
-@Suite("test bed prerequisites and install-deps.sh")
+@Suite("test bed prerequisites and install-deps.sh", .waitsOnProcesses)
 struct PrerequisiteTests {
     static var script: String {
         get throws { try String(contentsOf: ReleaseBuildTests.repository.appendingPathComponent("deploy/install-deps.sh"), encoding: .utf8) }

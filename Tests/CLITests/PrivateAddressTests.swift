@@ -1,11 +1,12 @@
 import Foundation
 import Testing
 import TestSupport
+import TestTraits
 
 /// SRV records that point a receiver at internal addresses, in every spelling: the gateway opens
 /// no connection to any of them. Listeners sit on each address inside a namespace the test made,
 /// and record every connection they accept.
-@Suite(.serialized) struct PrivateAddressTests {
+@Suite(.serialized, .waitsOnProcesses) struct PrivateAddressTests {
     /// SRV target → the A/AAAA record it gets (nil: the target is itself a numeric host form).
     static let targets: [(name: String, record: String?)] = [
         ("private", "A 10.0.0.1"), ("metadata", "A 169.254.169.254"), ("cgnat", "A 100.64.0.1"), ("zero", "A 0.0.0.0"),

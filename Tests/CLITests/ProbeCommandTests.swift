@@ -1,9 +1,10 @@
 import Foundation
 import Testing
 import TestSupport
+import TestTraits
 
 /// `probe` against a real DNS server and a real TLS receiver.
-@Suite(.serialized) struct ProbeCommandTests {
+@Suite(.serialized, .waitsOnProcesses) struct ProbeCommandTests {
     struct Lab {
         let dns: TestDNSServer
         let https: TestHTTPSServer

@@ -1,9 +1,10 @@
 import Foundation
 import TestSupport
 import Testing
+import TestTraits
 
 /// `queue …` on an installation whose gateway never ran, with the service's secrets not in this shell.
-@Suite("queue command")
+@Suite("queue command", .waitsOnProcesses)
 struct QueueCommandTests {
     @Test("queue list on a fresh install: an empty list, no secret demanded that it does not use, nothing created")
     func freshInstall() throws {

@@ -1,11 +1,12 @@
 import Foundation
 import Testing
 import TestSupport
+import TestTraits
 
 /// Guards against the Swift 6.3.1 `-O` miscompile of a typed-throws do/catch that returns from
 /// inside (README, "Release builds"): the reduction is built at -O in the shape the project uses,
 /// and no source file uses the other shape.
-@Suite struct ReleaseBuildTests {
+@Suite(.waitsOnProcesses) struct ReleaseBuildTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     @Test("the shipped binary (static Swift runtime, stripped) starts with the Swift toolchain hidden",

@@ -1,10 +1,11 @@
 import Foundation
 import Testing
 import TestSupport
+import TestTraits
 
 /// With DNS servers given, every name (SRV, TXT and the receivers' own A/AAAA) goes through them:
 /// run in a namespace whose /etc/resolv.conf points at a dead resolver that records each query.
-@Suite(.serialized) struct ResolverIsolationTests {
+@Suite(.serialized, .waitsOnProcesses) struct ResolverIsolationTests {
     static let soa = "@ IN SOA ns a 1 3600 900 1209600 60\n@ IN NS ns\nns IN A 127.0.0.1\n"
 
     @Test func probeCheckAndVerifyNeverAskTheSystemResolver() throws {

@@ -1,9 +1,10 @@
 import Foundation
 import TestSupport
 import Testing
+import TestTraits
 
 /// `serve` refuses a bad configuration with one line naming the key, before it listens anywhere.
-@Suite("serve command")
+@Suite("serve command", .waitsOnProcesses)
 struct ServeCommandTests {
     func write(_ yaml: String) throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString)")

@@ -5,9 +5,10 @@ import Testing
 import TestSupport
 import Transport
 @testable import Gateway
+import TestTraits
 
 /// §13 checks 11 and 12 (fetch, dialects, serial refresh) and RFC 2782 failover, live over TLS.
-@Suite(.serialized) struct CapabilitiesCacheTests {
+@Suite(.serialized, .waitsOnProcesses) struct CapabilitiesCacheTests {
     final class ManualClock: UnixClock {
         private let time = Mutex<Int64>(1_000)
         func now() -> Int64 { time.withLock { $0 } }

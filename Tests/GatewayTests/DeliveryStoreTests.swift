@@ -3,10 +3,11 @@ import Foundation
 import Logging
 import TestSupport
 import Testing
+import TestTraits
 
 /// Both queue stores against the same expectations: a real SQLite file, and a real PostgreSQL
 /// server started for the test.
-@Suite("Delivery store (SQLite and PostgreSQL)")
+@Suite("Delivery store (SQLite and PostgreSQL)", .waitsOnProcesses)
 struct DeliveryStoreTests {
     enum Kind: String, CaseIterable, Sendable { case sqlite, postgres }
 

@@ -5,10 +5,11 @@ import Logging
 import TestSupport
 import Testing
 import Transport
+import TestTraits
 
 /// The mail filter's decisions against real parts (NSD, a SQLite queue, an SMTP server for the
 /// re-injection): what goes by iSchedule, what goes back unchanged, and when the MTA must wait.
-@Suite struct IMIPIntakeTests {
+@Suite(.waitsOnProcesses) struct IMIPIntakeTests {
     final class Bed: @unchecked Sendable {
         let dns: TestDNSServer
         let sink: TestSMTPServer

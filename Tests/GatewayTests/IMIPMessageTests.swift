@@ -4,9 +4,10 @@ import Testing
 import TestSupport
 import Transport
 @testable import Gateway
+import TestTraits
 
 /// RFC 6047 messages, submitted to a real SMTP server and read back by Python's email parser.
-@Suite(.serialized) struct IMIPMessageTests {
+@Suite(.serialized, .waitsOnProcesses) struct IMIPMessageTests {
     static let sender = IMIPMessage.Sender(address: "ischedule@example.com", displayName: "Example \"Calendar\" Gateway",
                                            messageIDDomain: "gateway.example.com")
 

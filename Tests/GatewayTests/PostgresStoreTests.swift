@@ -3,10 +3,11 @@ import Foundation
 import Logging
 import TestSupport
 import Testing
+import TestTraits
 
 /// What only a shared store must do: several instances (each its own pool) on one real
 /// PostgreSQL database.
-@Suite("PostgreSQL store shared by instances")
+@Suite("PostgreSQL store shared by instances", .waitsOnProcesses)
 struct PostgresStoreTests {
     func delivery(_ index: Int) -> NewDelivery {
         NewDelivery(kind: .iSchedule, domain: "d\(index % 5).test", messageID: "m\(index)", originator: "mailto:a@alpha.test",

@@ -2,9 +2,10 @@ import Testing
 import TestSupport
 import Transport
 @testable import Gateway
+import TestTraits
 
 /// §13 checks 1, 2, 4 and 5 against a real DNS server.
-@Suite(.serialized) struct ReceiverDiscoveryTests {
+@Suite(.serialized, .waitsOnProcesses) struct ReceiverDiscoveryTests {
     static let zones = [
         "both.test": """
         @ IN SOA ns.both.test. a.both.test. 1 3600 900 1209600 60

@@ -2,12 +2,13 @@ import Foundation
 import FoundationXML
 import Testing
 import TestSupport
+import TestTraits
 
 /// deploy/apple-ccs-remoteservers.xml and the CCS guidance in deploy/README.md, checked: the entry
 /// is valid against Apple's remoteservers DTD, and a request shaped as CCS sends it to that
 /// entry's <uri> (no secret header, from loopback) is accepted by a gateway configured as the
 /// guide says, signed, and delivered to the partner domain's receiver.
-@Suite struct AppleCCSGuideTests {
+@Suite(.waitsOnProcesses) struct AppleCCSGuideTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let entry = repository.appendingPathComponent("deploy/apple-ccs-remoteservers.xml")
 

@@ -2,11 +2,12 @@ import Foundation
 import ISchedule
 import Testing
 import TestSupport
+import TestTraits
 
 /// SIGHUP against the running binary: a good file takes effect without dropping what is in flight;
 /// a bad one is refused with every reason while the old configuration keeps serving; renewed TLS
 /// certificates are presented to new connections.
-@Suite(.serialized) struct ConfigReloadTests {
+@Suite(.serialized, .waitsOnProcesses) struct ConfigReloadTests {
     /// A gateway for alpha.test (upstream: a recording calendar server) that resolves through its
     /// own NSD; `late.test` exists in DNS without iSchedule until a reload routes it to `receiver`.
     final class Bed: @unchecked Sendable {

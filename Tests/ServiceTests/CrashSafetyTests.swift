@@ -1,10 +1,11 @@
 import Foundation
 import TestSupport
 import Testing
+import TestTraits
 
 /// Tests/Helpers/crash_safety.py: messages through gateways SIGKILLed at random, towards a
 /// receiver that is slow and sometimes down; every recipient answered 1.0/1.1/1.2 must arrive.
-@Suite("Crash safety")
+@Suite("Crash safety", .waitsOnProcesses)
 struct CrashSafetyTests {
     @Test("1,000 messages through at least 10 SIGKILLs: nothing answered 1.0/1.1/1.2 is lost")
     func killAndRestart() throws {

@@ -1,11 +1,12 @@
 import Foundation
 import TestSupport
 import Testing
+import TestTraits
 
 /// The gateway in front of a real Cyrus IMAP 3.6 (Debian's cyrus-caldav), which receives
 /// iSchedule but checks no DKIM: the gateway verifies, Cyrus stores. Verified in Cyrus's own
 /// store (the user's scheduling Inbox over CalDAV), not by an HTTP 200.
-@Suite("Cyrus IMAP behind the gateway", .serialized)
+@Suite("Cyrus IMAP behind the gateway", .serialized, .waitsOnProcesses)
 struct CyrusInteropTests {
     @Test("a signed invitation from a remote domain lands in the Cyrus user's Inbox; one changed after signing is refused and never reaches Cyrus")
     func verifiedInvitationReachesCyrus() throws {

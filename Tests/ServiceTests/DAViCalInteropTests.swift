@@ -1,11 +1,12 @@
 import Foundation
 import TestSupport
 import Testing
+import TestTraits
 
 /// The gateway beside a real DAViCal 1.1 (Debian's package, draft-01 iSchedule) and a real
 /// Cyrus IMAP 3.6: each path verified in the receiving server's own store (DAViCal's database,
 /// Cyrus's Inbox over CalDAV, the recording upstream), not by an HTTP 200.
-@Suite("DAViCal, Cyrus and the gateway", .serialized)
+@Suite("DAViCal, Cyrus and the gateway", .serialized, .waitsOnProcesses)
 struct DAViCalInteropTests {
     @Test("gateway → DAViCal: learned as draft-01 from its capabilities, the invitation passes DAViCal's verifier and lands in the Inbox")
     func invitationReachesDAViCal() throws {

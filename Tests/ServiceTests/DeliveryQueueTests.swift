@@ -2,9 +2,10 @@ import Foundation
 import ISchedule
 import TestSupport
 import Testing
+import TestTraits
 
 /// The durable queue against real parts: a receiver that fails in chosen ways, NSD, aiosmtpd.
-@Suite("Delivery queue")
+@Suite("Delivery queue", .waitsOnProcesses)
 struct DeliveryQueueTests {
     @Test("a domain without SRV records gets a well-formed iMIP e-mail (answer 1.1)")
     func noISchedule() throws {

@@ -2,11 +2,12 @@ import Foundation
 import Synchronization
 import TestSupport
 import Testing
+import TestTraits
 
 /// Free/busy for a domain whose CalDAV server has no iSchedule (issue 13, part 3): the gateway
 /// answers a remote VFREEBUSY request from the server itself, a real DAViCal 1.1 asked with an
 /// RFC 4791 free-busy-query REPORT as a service account. The asker gets busy periods only.
-@Suite("Free/busy from a CalDAV server without iSchedule", .serialized)
+@Suite("Free/busy from a CalDAV server without iSchedule", .serialized, .waitsOnProcesses)
 struct FreeBusyBridgeTests {
     /// dave's calendar: a private meeting (busy), a transparent lunch (not busy), a tentative call.
     static let events = [

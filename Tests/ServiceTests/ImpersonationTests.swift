@@ -3,10 +3,11 @@ import Foundation
 import ISchedule
 import TestSupport
 import Testing
+import TestTraits
 
 /// Nobody can act as someone else: addresses read one way everywhere, replays of the legacy
 /// dialect, recipients added to a signed request (issue "Nobody can act as someone else").
-@Suite("Impersonation and replay", .serialized)
+@Suite("Impersonation and replay", .serialized, .waitsOnProcesses)
 struct ImpersonationTests {
     @Test("an Originator that is not a plain local@domain (comment, quoted local part, second @) is refused 400 on receipt, nothing forwarded")
     func originatorsReadOneWay() throws {

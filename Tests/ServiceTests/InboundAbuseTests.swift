@@ -3,10 +3,11 @@ import Foundation
 import ISchedule
 import TestSupport
 import Testing
+import TestTraits
 
 /// What an outsider with a DNS domain of their own can try against the receiver (CI runs these
 /// against the release binary too).
-@Suite("Inbound under abuse")
+@Suite("Inbound under abuse", .waitsOnProcesses)
 struct InboundAbuseTests {
     static func headers(_ originator: String, _ recipients: [String]) -> [(String, String)] {
         [("Originator", originator), ("Recipient", recipients.joined(separator: ",")), ("Content-Type", ITIP.contentType("REQUEST"))]

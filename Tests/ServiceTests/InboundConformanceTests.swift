@@ -2,10 +2,11 @@ import Foundation
 import ISchedule
 import TestSupport
 import Testing
+import TestTraits
 
 /// Protocol reference §13 checks 7–10 and 16–25 against a running gateway (a real process on a
 /// loopback port, forwarding to a real HTTP server that records what arrives).
-@Suite("Inbound conformance")
+@Suite("Inbound conformance", .waitsOnProcesses)
 struct InboundConformanceTests {
     @Test("checks 7-9: capabilities document, headers, action parameter")
     func capabilities() throws {

@@ -3,10 +3,11 @@ import Foundation
 import ISchedule
 import TestSupport
 import Testing
+import TestTraits
 
 /// Who may talk to the gateway: DKIM bound to the Originator's domain, replay cache, unsigned
 /// peers only from the allow-list (checks 34-36), and the outbound intake (no open relay).
-@Suite("Inbound security")
+@Suite("Inbound security", .waitsOnProcesses)
 struct InboundSecurityTests {
     @Test("check 34: d= must be the Originator's domain or a configured alias")
     func signingDomain() throws {

@@ -2,11 +2,12 @@ import DKIM
 import Foundation
 import TestSupport
 import Testing
+import TestTraits
 
 /// `imip-intake` behind a real Postfix: invitation e-mails from a CalDAV server that only sends
 /// mail go out by iSchedule where the recipient's domain has it, and unchanged by e-mail elsewhere.
 /// Postfix, the gateway and the filter run as `nobody`, as they would as the gateway's own user.
-@Suite("Mail filter (imip-intake) behind Postfix", .serialized)
+@Suite("Mail filter (imip-intake) behind Postfix", .serialized, .waitsOnProcesses)
 struct MailFilterTests {
     /// alpha.test is ours (signing key, the CalDAV server's domain); beta.test publishes iSchedule
     /// (SRV to the recording receiver, which answers 3.7 for local parts starting "unknown");

@@ -2,11 +2,12 @@ import DKIM
 import Foundation
 import TestSupport
 import Testing
+import TestTraits
 
 /// A path no server has alone: Cyrus IMAP (which sends only iMIP for remote attendees) → Postfix
 /// → the gateway's mail filter → iSchedule → DAViCal, all Debian's packages on loopback, the
 /// result read from DAViCal's own store.
-@Suite("Cyrus to DAViCal through Postfix and the gateway", .serialized)
+@Suite("Cyrus to DAViCal through Postfix and the gateway", .serialized, .waitsOnProcesses)
 struct MailToDAViCalTests {
     @Test("a Cyrus user's invitation e-mail to a DAViCal user arrives in the DAViCal user's Inbox by iSchedule, not by e-mail")
     func cyrusInvitationReachesDAViCal() throws {

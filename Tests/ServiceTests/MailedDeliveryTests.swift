@@ -2,10 +2,11 @@ import Foundation
 import ISchedule
 import TestSupport
 import Testing
+import TestTraits
 
 /// `delivery: imip`: our domain's CalDAV server reads invitations from mail, so verified inbound
 /// messages for its users go to the local MTA (here aiosmtpd) as RFC 6047 e-mail.
-@Suite("Inbound delivery by e-mail (delivery: imip)")
+@Suite("Inbound delivery by e-mail (delivery: imip)", .waitsOnProcesses)
 struct MailedDeliveryTests {
     @Test("a signed invitation arrives in the local mailbox as a well-formed RFC 6047 message with Authentication-Results; the answer is 1.1")
     func signedInvitationBecomesMail() throws {

@@ -3,9 +3,10 @@ import Foundation
 import Logging
 import TestSupport
 import Testing
+import TestTraits
 
 /// `queue summary/list --json/hold/release/force-imip` through the binary, against either store.
-@Suite("queue control")
+@Suite("queue control", .waitsOnProcesses)
 struct QueueControlTests {
     enum Kind: String, CaseIterable, Sendable { case sqlite, postgres }
 

@@ -1,10 +1,11 @@
 import Foundation
 import TestSupport
 import Testing
+import TestTraits
 
 /// The README quick start, step by step, on the embedded default configuration (only the two
 /// fixed ports are replaced, so the test cannot collide with anything on 8080/8008).
-@Suite("README quick start")
+@Suite("README quick start", .waitsOnProcesses)
 struct QuickStartTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 

@@ -1,10 +1,11 @@
 import Foundation
 import TestSupport
 import Testing
+import TestTraits
 
 /// Bad input and shutdown: oversize bodies, header floods, malformed and dribbled requests, and
 /// SIGTERM with requests in flight.
-@Suite("Robustness")
+@Suite("Robustness", .waitsOnProcesses)
 struct ServiceRobustnessTests {
     @Test("oversize, too many headers, malformed and dribbled requests are refused; the gateway keeps serving")
     func badInput() throws {

@@ -2,9 +2,10 @@ import Foundation
 @testable import Gateway
 import TestSupport
 import Testing
+import TestTraits
 
 /// Several gateway processes on one real PostgreSQL database (`store: postgresql://…`).
-@Suite("Gateways sharing a PostgreSQL store")
+@Suite("Gateways sharing a PostgreSQL store", .waitsOnProcesses)
 struct SharedStoreTests {
     @Test("a request delivered through one instance is refused by another as a replay; its retry gets the first answer")
     func replayAcrossInstances() throws {

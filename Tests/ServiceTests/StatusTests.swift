@@ -1,12 +1,13 @@
 import Foundation
 import Testing
 import TestSupport
+import TestTraits
 
 /// `ischedule-gateway status` and the status page against a running gateway: our domain as
 /// senders see it through NSD (SRV, TLS verified, capabilities, key published), a remote domain
 /// delivered and one whose circuit opened with a delivery queued (its receiver answers 503);
 /// then the gateway stopped.
-@Suite(.serialized) struct StatusTests {
+@Suite(.serialized, .waitsOnProcesses) struct StatusTests {
     @Test func statusShowsOurDomainsAndEachRemoteDomain() throws {
         let certificates = try TestCertificates()
         let tls = try certificates.issue("gw.alpha.test", subjectAltNames: ["DNS:gw.alpha.test", "IP:127.0.0.1"])

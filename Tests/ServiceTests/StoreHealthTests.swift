@@ -2,9 +2,10 @@ import Foundation
 import ISchedule
 import TestSupport
 import Testing
+import TestTraits
 
 /// `/healthz` tells the truth about the state database, and a damaged one stops the start.
-@Suite("Store health", .serialized)
+@Suite("Store health", .serialized, .waitsOnProcesses)
 struct StoreHealthTests {
     static func configuration(dataDirectory: String) -> String {
         """

@@ -2,10 +2,11 @@ import Foundation
 import ISchedule
 import TestSupport
 import Testing
+import TestTraits
 
 /// What a stranger on the network learns from the gateway: not whom it corresponds with (metrics),
 /// not its paths or errors (health), and no way through the intake behind a careless proxy.
-@Suite("What strangers see", .serialized)
+@Suite("What strangers see", .serialized, .waitsOnProcesses)
 struct StrangerViewTests {
     /// One gateway with three listeners on loopback: a public one (intake off), the intake's
     /// (only 127.0.0.1 may use it: other 127/8 source addresses are strangers), and a scraper's

@@ -1,12 +1,13 @@
 import Foundation
 import TestSupport
 import Testing
+import TestTraits
 
 /// CalConnect's TLS-only iSchedule profile (CC/WD 51010, which dropped DKIM): two gateways that
 /// publish no DKIM keys at all authenticate each other by TLS client certificates bound to their
 /// domains in config (`authentication: tls`, `client-names`), and a certificate for another
 /// domain, or none, is refused.
-@Suite("TLS-only authentication profile", .serialized)
+@Suite("TLS-only authentication profile", .serialized, .waitsOnProcesses)
 struct TLSOnlyProfileTests {
     final class World: @unchecked Sendable {
         let alphaUpstream, betaUpstream: TestCalendarServer

@@ -3,12 +3,13 @@ import Foundation
 import ISchedule
 import TestSupport
 import Testing
+import TestTraits
 
 /// Two gateway processes, alpha.test and beta.test, each in front of a recording calendar server,
 /// exchanging iSchedule over TLS, finding each other through a real DNS server (NSD: SRV and
 /// TXT keys). Gateway alpha also knows static receivers (a third recording server) that
 /// redirect, fail, stall or leave recipients out.
-@Suite("Two gateways end to end")
+@Suite("Two gateways end to end", .waitsOnProcesses)
 struct TwoGatewayTests {
     final class World: @unchecked Sendable {
         let alphaUpstream, betaUpstream, receiver: TestCalendarServer

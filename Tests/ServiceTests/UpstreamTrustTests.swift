@@ -3,10 +3,11 @@ import Foundation
 import ISchedule
 import TestSupport
 import Testing
+import TestTraits
 
 /// Forwarding to several upstreams, each with its own trust: nothing (loopback), a shared-secret
 /// header, a DKIM signature with a private-exchange key; their answers merged in request order.
-@Suite("Upstream trust")
+@Suite("Upstream trust", .waitsOnProcesses)
 struct UpstreamTrustTests {
     @Test("one POST, four upstreams: merged answer, the secret header, a verifiable re-signature, a relayed refusal")
     func trusts() async throws {

@@ -3,9 +3,10 @@ import Foundation
 import Testing
 import TestSupport
 @testable import Transport
+import TestTraits
 
 /// §13 check 33 for dns/txt: the verifier finds keys at `<s>._domainkey.<d>` on a real DNS server.
-@Suite(.serialized) struct DNSKeyLookupTests {
+@Suite(.serialized, .waitsOnProcesses) struct DNSKeyLookupTests {
     static func zone() throws -> String {
         let p = try Fixtures.publicKeyBase64()
         let record = "v=DKIM1; k=rsa; s=ischedule; p=\(p)"

@@ -4,6 +4,7 @@ import Synchronization
 import Testing
 import TestSupport
 @testable import Transport
+import TestTraits
 
 /// A clock the test moves by hand, to expire cache entries without sleeping.
 final class ManualClock: UnixClock {
@@ -12,7 +13,7 @@ final class ManualClock: UnixClock {
     func advance(_ seconds: Int64) { time.withLock { $0 += seconds } }
 }
 
-@Suite(.serialized) struct DNSResolverTests {
+@Suite(.serialized, .waitsOnProcesses) struct DNSResolverTests {
     static let zone = """
     @ IN SOA ns.gateway.test. admin.gateway.test. 1 3600 900 1209600 60
     @ IN NS ns.gateway.test.
@@ -145,7 +146,7 @@ final class ManualClock: UnixClock {
     }
 }
 
-@Suite(.serialized) struct DNSFailoverTests {
+@Suite(.serialized, .waitsOnProcesses) struct DNSFailoverTests {
     @Test func aSilentOrFailingServerIsSkippedForTheNextOne() async throws {
         let refusing = try TestDNSServer(zones: ["other.test": "@ IN SOA ns.other.test. a.other.test. 1 3600 900 1209600 60\n@ IN NS ns.other.test.\nns IN A 127.0.0.1"])
         let serving = try TestDNSServer(zones: ["gateway.test": DNSResolverTests.zone])

@@ -4,6 +4,7 @@ import Synchronization
 import Testing
 import TestSupport
 @testable import Transport
+import TestTraits
 
 /// The test servers listen on loopback, which requests must allow explicitly (the default refuses it).
 func loopback(_ request: HTTPClientRequest) -> HTTPClientRequest {
@@ -13,7 +14,7 @@ func loopback(_ request: HTTPClientRequest) -> HTTPClientRequest {
 }
 
 /// The libcurl client against a real TLS server with a CA the test generated.
-@Suite(.serialized) struct HTTPClientTests {
+@Suite(.serialized, .waitsOnProcesses) struct HTTPClientTests {
     static let certificates = Result { try TestCertificates() }
 
     struct Fixture {
@@ -162,7 +163,7 @@ func loopback(_ request: HTTPClientRequest) -> HTTPClientRequest {
     }
 }
 
-@Suite(.serialized) struct HTTPClientCancellationTests {
+@Suite(.serialized, .waitsOnProcesses) struct HTTPClientCancellationTests {
     @Test func alreadyCancelledTasksNeverStartATransfer() async throws {
         let fixture = try HTTPClientTests.fixture()
         defer { fixture.server.stop() }
@@ -177,7 +178,7 @@ func loopback(_ request: HTTPClientRequest) -> HTTPClientRequest {
     }
 }
 
-@Suite(.serialized) struct AddressPolicyTests {
+@Suite(.serialized, .waitsOnProcesses) struct AddressPolicyTests {
     @Test func loopbackIsRefusedUnlessAllowed() async throws {
         let fixture = try HTTPClientTests.fixture()
         defer { fixture.server.stop() }
@@ -211,7 +212,7 @@ func loopback(_ request: HTTPClientRequest) -> HTTPClientRequest {
 }
 
 /// HTTP/2 negotiated by ALPN with a real h2 server (nghttpd from Debian's nghttp2-server).
-@Suite(.serialized) struct HTTP2Tests {
+@Suite(.serialized, .waitsOnProcesses) struct HTTP2Tests {
     @Test func alpnSelectsHTTP2() async throws {
         try Prerequisites.require(Prerequisites.nghttpd, for: "nghttpd")
         let certificates = try HTTPClientTests.certificates.get()

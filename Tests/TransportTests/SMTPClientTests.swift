@@ -2,9 +2,10 @@ import Foundation
 import Testing
 import TestSupport
 @testable import Transport
+import TestTraits
 
 /// SMTP submission against a real server (aiosmtpd) with a CA the test generated.
-@Suite(.serialized) struct SMTPClientTests {
+@Suite(.serialized, .waitsOnProcesses) struct SMTPClientTests {
     static let certificates = Result { try TestCertificates() }
     static let message = Array("From: <gateway@example.com>\r\nTo: <bob@example.org>\r\nSubject: Invitation\r\n\r\nBEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n".utf8)
 

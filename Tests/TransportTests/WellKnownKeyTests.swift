@@ -3,10 +3,11 @@ import Foundation
 import Testing
 import TestSupport
 @testable import Transport
+import TestTraits
 
 /// §13 check 33 for http/well-known, and the SSRF rule: a key fetch never goes to loopback,
 /// private or link-local addresses unless the configuration allows it.
-@Suite(.serialized) struct WellKnownKeyTests {
+@Suite(.serialized, .waitsOnProcesses) struct WellKnownKeyTests {
     static let soa = "@ IN SOA ns a 1 3600 900 1209600 60\n@ IN NS ns\nns IN A 127.0.0.1\n"
 
     @Test func appleURIVectors() async throws {
