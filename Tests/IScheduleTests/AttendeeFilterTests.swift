@@ -28,19 +28,3 @@ struct AttendeeFilterTests {
         #expect(AttendeeFilter.freeBusy(event) { _ in false } == event)
     }
 }
-
-@Suite("Recipient outcomes")
-struct RecipientOutcomesTests {
-    @Test("answers merge in request order; a recipient missing from a response gets 5.1")
-    func merge() throws {
-        let head = try ScheduleRequestHead(headers: [("Originator", "mailto:a@x.test"), ("Recipient", "mailto:B@y.test, mailto:c@y.test"),
-                                                     ("Recipient", "mailto:d@z.test"), ("Content-Type", "text/calendar")], requireVersion: false)
-        var outcomes = RecipientOutcomes(recipients: head.recipients)
-        outcomes.answer(2, .noSchedulingSupport)
-        outcomes.merge(ScheduleResponse(items: [.init(recipient: "mailto:b@y.test", requestStatus: .delivered)]), for: [0, 1], source: "y")
-        let response = outcomes.response()
-        #expect(response.items.map(\.recipient) == ["mailto:B@y.test", "mailto:c@y.test", "mailto:d@z.test"])
-        #expect(response.items.map(\.requestStatus.code) == ["1.2", "5.1", "5.3"])
-        #expect(outcomes.unanswered.isEmpty)
-    }
-}

@@ -39,27 +39,27 @@ struct DeliveryMessage: Sendable {
     var isFreeBusy: Bool { itip.componentType == "VFREEBUSY" }
     var contentType: String { "text/calendar; charset=utf-8; component=\(component); method=\(method)" }
 
+    /// No answers yet, for this message's recipients.
+    var noAnswers: RecipientAnswers { RecipientAnswers(recipients: recipients) }
+
     /// The same status and description for every recipient in `indices`.
-    func answers(_ indices: [Int], _ status: RequestStatus, _ description: String) -> DeliveryAnswers {
-        indices.map { ($0, ScheduleResponse.Item(recipient: recipients[$0].text, requestStatus: status, responseDescription: description)) }
+    func answers(_ indices: some Sequence<Int>, _ status: RequestStatus, _ description: String) -> RecipientAnswers {
+        RecipientAnswers(recipients: recipients, indices, status, description)
     }
 }
-
-/// A request-status for each recipient index handed to a transport.
-typealias DeliveryAnswers = [(index: Int, item: ScheduleResponse.Item)]
 
 /// A way out for a message: iSchedule to the recipients' receivers, or iMIP e-mail. Each answers
 /// every recipient it was given; `DeliveryPolicy.disposition` tells what each answer means.
 protocol DeliveryTransport: Sendable {
-    func deliver(_ message: DeliveryMessage, to recipients: [Int]) async -> DeliveryAnswers
+    func deliver(_ message: DeliveryMessage, to recipients: [Int]) async -> RecipientAnswers
     /// The same, telling `answered` each group of answers as soon as it is known.
     func deliver(_ message: DeliveryMessage, to recipients: [Int],
-                 answered: @escaping @Sendable (DeliveryAnswers) async -> Void) async -> DeliveryAnswers
+                 answered: @escaping @Sendable (RecipientAnswers) async -> Void) async -> RecipientAnswers
 }
 
 extension DeliveryTransport {
     func deliver(_ message: DeliveryMessage, to recipients: [Int],
-                 answered: @escaping @Sendable (DeliveryAnswers) async -> Void) async -> DeliveryAnswers {
+                 answered: @escaping @Sendable (RecipientAnswers) async -> Void) async -> RecipientAnswers {
         let all = await deliver(message, to: recipients)
         await answered(all)
         return all

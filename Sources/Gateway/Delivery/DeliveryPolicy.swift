@@ -1,28 +1,94 @@
 internal import ISchedule
 
-/// Retry timing and what an answer means for the queue.
+/// The delivery rules in one place: what a request-status means, what happens to a recipient
+/// after an attempt (final, retry at T, hand to e-mail, bounce, fail), and retry timing. Live
+/// and queued attempts, iSchedule and e-mail records all ask `disposition`.
 struct DeliveryPolicy: Sendable {
     let settings: GatewayConfiguration.DeliverySettings
+    /// The jitter source, in 0..<1 (fixed in tests).
+    let random: @Sendable () -> Double
 
-    init(settings: GatewayConfiguration.DeliverySettings) {
+    init(settings: GatewayConfiguration.DeliverySettings, random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
         self.settings = settings
+        self.random = random
     }
 
-    /// What a recipient's request-status means for delivery.
-    enum Disposition: Sendable, Equatable {
-        /// Delivered, or a definitive answer about the recipient (3.x): nothing more to do.
-        case final
-        /// Temporary: could not connect (1.0), service unavailable (5.1). Retry later.
-        case retry
-        /// The receiver cannot take this message (5.0, 5.2, 5.3): hand it to iMIP.
+    /// What a request-status says about the recipient.
+    enum Outcome: Sendable, Equatable {
+        /// Delivered, or a definitive answer about the recipient (3.x): nothing more to try.
+        case definitive
+        /// Could not connect (1.0), service unavailable (5.1): it may pass later.
+        case temporary
+        /// This way cannot take the message (5.0, 5.2, 5.3): it never will.
         case permanent
     }
 
-    static func disposition(_ status: RequestStatus) -> Disposition {
+    static func outcome(_ status: RequestStatus) -> Outcome {
         switch status.code {
-        case "1.0", "5.1": .retry
+        case "1.0", "5.1": .temporary
         case "5.0", "5.2", "5.3": .permanent
-        default: .final
+        default: .definitive
+        }
+    }
+
+    /// What an attempt was, as far as the rule cares.
+    struct Attempt: Sendable, Equatable {
+        enum Route: Sendable, Equatable {
+            /// To the recipient's iSchedule receiver.
+            case iSchedule
+            /// An e-mail to the MTA: an iMIP message, a mailed delivery, the original e-mail handed back.
+            case email
+        }
+
+        var route: Route
+        /// Attempts made, this one included.
+        var attempts: Int
+        /// When the message was first accepted (ms).
+        var createdAt: Int64
+        /// Free-busy is answered live or not at all: never retried, never e-mailed.
+        var isFreeBusy = false
+        /// A mail-filter record: the e-mail path was the recipient's, so everything not delivered
+        /// goes back to it, a definitive refusal (3.x) included.
+        var returnsMail = false
+        /// Whether e-mail (iMIP) is configured for what iSchedule cannot deliver.
+        var mailsFallbacks = false
+        /// Whether a failure for good is told to an envelope sender by a bounce (DSN).
+        var bounces = false
+    }
+
+    /// What happens to one recipient after an attempt.
+    enum Disposition: Sendable, Equatable {
+        /// Nothing more to do: delivered, or an answer the sender gets as it is.
+        case final
+        /// Try again at this time (ms).
+        case retry(at: Int64)
+        /// iSchedule will not deliver: iMIP, or the original e-mail back to the MTA.
+        case handToEmail(exhausted: Bool)
+        /// The e-mail path failed for good: the envelope sender gets a bounce.
+        case bounce(exhausted: Bool)
+        /// Nothing more can be done: recorded as failed, the answer says why.
+        case fail(exhausted: Bool)
+    }
+
+    /// The disposition rule. `hasMailbox`: the recipient has an e-mail address to take it.
+    func disposition(_ status: RequestStatus, after attempt: Attempt, hasMailbox: Bool, now: Int64) -> Disposition {
+        if attempt.isFreeBusy { return .final }
+        var exhausted = false
+        switch Self.outcome(status) {
+        case .definitive:
+            let returned = attempt.returnsMail && attempt.route == .iSchedule && !status.isSuccess && status != .sent
+            guard returned else { return .final }
+        case .temporary:
+            guard isExhausted(attempts: attempt.attempts, createdAt: attempt.createdAt, now: now) else {
+                return .retry(at: now + backoffMilliseconds(afterAttempts: attempt.attempts, random: random()))
+            }
+            exhausted = true
+        case .permanent: break
+        }
+        switch attempt.route {
+        case .iSchedule where (attempt.returnsMail || attempt.mailsFallbacks) && hasMailbox: return .handToEmail(exhausted: exhausted)
+        case .email where attempt.bounces: return .bounce(exhausted: exhausted)
+        default: return .fail(exhausted: exhausted)
         }
     }
 
@@ -36,7 +102,7 @@ struct DeliveryPolicy: Sendable {
         return max(1_000, Int64((base * (0.8 + 0.4 * random) * 1000).rounded()))
     }
 
-    /// Whether iSchedule has had its chance: too many attempts, or too old.
+    /// Whether the message has had its chance: too many attempts, or too old.
     func isExhausted(attempts: Int, createdAt: Int64, now: Int64) -> Bool {
         attempts >= settings.maxAttempts || Double(now - createdAt) >= settings.maxAge * 1000
     }

@@ -11,11 +11,11 @@ struct IMIPTransport: DeliveryTransport {
     /// Whether e-mail is configured at all (else recipients stay with their iSchedule answer).
     var isConfigured: Bool { settings != nil && mailer != nil }
 
-    func deliver(_ message: DeliveryMessage, to indices: [Int]) async -> DeliveryAnswers {
-        var answers: DeliveryAnswers = []
+    func deliver(_ message: DeliveryMessage, to indices: [Int]) async -> RecipientAnswers {
+        var answers = message.noAnswers
         for index in indices {
             let (status, description) = await send(message, to: message.recipients[index])
-            answers += message.answers([index], status, description)
+            answers.answer(index, status, description: description)
         }
         return answers
     }

@@ -18,19 +18,19 @@ struct IScheduleTransport: DeliveryTransport {
     let clock: GatewayClock
     let logger: Logger
 
-    func deliver(_ message: DeliveryMessage, to indices: [Int]) async -> DeliveryAnswers {
+    func deliver(_ message: DeliveryMessage, to indices: [Int]) async -> RecipientAnswers {
         await deliver(message, to: indices) { _ in }
     }
 
     /// Answers known without a receiver (DNS, no iSchedule, circuit open) first, then each
     /// receiver's as its transfer ends.
     func deliver(_ message: DeliveryMessage, to indices: [Int],
-                 answered: @escaping @Sendable (DeliveryAnswers) async -> Void) async -> DeliveryAnswers {
-        var answers: DeliveryAnswers = []
+                 answered: @escaping @Sendable (RecipientAnswers) async -> Void) async -> RecipientAnswers {
+        var answers = message.noAnswers
         var domains: [String: [Int]] = [:]
         for index in indices {
             guard let domain = message.recipients[index].address?.domain else {
-                answers += message.answers([index], .invalidCalendarUser, "not a calendar user address")
+                answers.answer(index, .invalidCalendarUser, description: "not a calendar user address")
                 continue
             }
             domains[domain, default: []].append(index)
@@ -44,20 +44,20 @@ struct IScheduleTransport: DeliveryTransport {
                 metrics.delivery(domain: domain, outcome: "dns_failure", seconds: 0, detail: "\(error)", at: clock.milliseconds())
                 logger.warning("discovery for \(domain) failed: \(error)")
                 if error.isTemporary { account([domain], failed: true) }
-                answers += message.answers(indices, error.isTemporary ? .serviceUnavailable : .noSchedulingSupport, "DNS: \(error)")
+                answers.answer(indices, error.isTemporary ? .serviceUnavailable : .noSchedulingSupport, description: "DNS: \(error)")
             case .success(.noISchedule(let reason)):
                 metrics.delivery(domain: domain, outcome: "no_ischedule", seconds: 0, detail: reason, at: clock.milliseconds())
-                answers += message.answers(indices, .noSchedulingSupport, reason)
+                answers.answer(indices, .noSchedulingSupport, description: reason)
             case .success(.receivers(let candidates)):
                 if !message.isFreeBusy, circuit.isOpen(domain, now: clock.milliseconds()) {
-                    answers += message.answers(indices, .serviceUnavailable, "\(domain) failed repeatedly; not tried now (circuit open)")
+                    answers.answer(indices, .serviceUnavailable, description: "\(domain) failed repeatedly; not tried now (circuit open)")
                     continue
                 }
                 receivers[candidates.map(\.url), default: (candidates, [])].domains.append(domain)
             }
         }
         if !answers.isEmpty { await answered(answers) }
-        let delivered = await withTaskGroup(of: DeliveryAnswers.self) { group in
+        let delivered = await withTaskGroup(of: RecipientAnswers.self) { group in
             for (_, receiver) in receivers {
                 let batch = receiver.domains.flatMap { domains[$0] ?? [] }.sorted()
                 group.addTask {
@@ -70,14 +70,14 @@ struct IScheduleTransport: DeliveryTransport {
                     return result
                 }
             }
-            var all: DeliveryAnswers = []
+            var all = message.noAnswers
             for await part in group {
-                all += part
+                all.merge(part)
                 await answered(part)
             }
             return all
         }
-        return answers + delivered
+        return answers.merging(delivered)
     }
 
     /// Discovery for every domain at once.
@@ -100,14 +100,14 @@ struct IScheduleTransport: DeliveryTransport {
         }
     }
 
-    private func record(_ result: DeliveryAnswers, domains: [String], seconds: Double) {
-        let outcome = result.allSatisfy { $0.item.requestStatus.isSuccess } ? "delivered"
-            : result.contains { $0.item.requestStatus == .pending } ? "pending" : "failed"
-        let telling = result.first { !$0.item.requestStatus.isSuccess } ?? result.first
+    private func record(_ result: RecipientAnswers, domains: [String], seconds: Double) {
+        let outcome = result.allSatisfy { $0.status.isSuccess } ? "delivered"
+            : result.contains { $0.status == .pending } ? "pending" : "failed"
+        let telling = result.first { !$0.status.isSuccess } ?? result.first { _ in true }
         let detail = telling.map { "\($0.item.requestStatus.code)" + ($0.item.responseDescription.map { " \($0)" } ?? "") } ?? ""
         let now = clock.milliseconds()
         for domain in domains { metrics.delivery(domain: domain, outcome: outcome, seconds: seconds, detail: detail, at: now) }
-        account(domains, failed: result.contains { DeliveryPolicy.disposition($0.item.requestStatus) == .retry })
+        account(domains, failed: result.contains { DeliveryPolicy.outcome($0.status) == .temporary })
     }
 
     /// The circuit rule: an attempt with any answer worth retrying is a failure of its domains;

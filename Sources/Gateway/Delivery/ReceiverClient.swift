@@ -43,7 +43,7 @@ final class ReceiverClient: Sendable {
     /// signed for the profile's dialect when configured, else for the dialect its capabilities
     /// showed; a TLS-only profile presents our client certificate and signs nothing.
     func deliver(_ message: DeliveryMessage, to indices: [Int], candidates: [ReceiverDiscovery.Candidate],
-                 profile: RemoteProfile = RemoteProfile()) async -> DeliveryAnswers {
+                 profile: RemoteProfile = RemoteProfile()) async -> RecipientAnswers {
         let found: Result<CapabilitiesCache.Entry, CapabilitiesError>
         do throws(CapabilitiesError) {
             found = .success(try await capabilities.firstReachable(candidates) { url in self.movedReceivers.withLock { $0[url] } }.entry)
@@ -66,7 +66,7 @@ final class ReceiverClient: Sendable {
         var limits = receiver.capabilities
         limits.maxRecipients = min(limits.maxRecipients ?? Int.max, settings.maxRecipients)
         let batches = CapabilityLimits.batches(indices, capabilities: limits)
-        return await withTaskGroup(of: DeliveryAnswers.self) { group in
+        return await withTaskGroup(of: RecipientAnswers.self) { group in
             for (number, batch) in batches.enumerated() {
                 // Each POST is its own message for the receiver's replay cache: the first batch keeps
                 // the id, later ones get a stable suffix (the same on every retry).
@@ -75,8 +75,8 @@ final class ReceiverClient: Sendable {
                 let dialect = profile.dialect ?? receiver.dialect
                 group.addTask { await self.send(part, batch: batch, to: receiver.receiver, dialect: dialect, tlsOnly: profile.tlsOnly) }
             }
-            var answers: DeliveryAnswers = []
-            for await batchAnswers in group { answers += batchAnswers }
+            var answers = message.noAnswers
+            for await batchAnswers in group { answers.merge(batchAnswers) }
             return answers
         }
     }
@@ -93,8 +93,8 @@ final class ReceiverClient: Sendable {
     /// One POST (plus redirects) for one batch of recipients. Draft-01 receivers get the Host
     /// header signed and the body in `simple` form (they hash it as sent).
     private func send(_ message: DeliveryMessage, batch: [Int], to receiver: String, dialect: IScheduleDialect,
-                      tlsOnly: Bool) async -> DeliveryAnswers {
-        func all(_ status: RequestStatus, _ description: String) -> DeliveryAnswers { message.answers(batch, status, description) }
+                      tlsOnly: Bool) async -> RecipientAnswers {
+        func all(_ status: RequestStatus, _ description: String) -> RecipientAnswers { message.answers(batch, status, description) }
         guard let domain = message.originatorDomain, let signer = signers[domain] else {
             return all(.serviceCannotHandle, "no signing key for \(message.originator)")
         }
@@ -159,7 +159,7 @@ final class ReceiverClient: Sendable {
 
     /// The receiver's answer for each recipient of the batch.
     private func read(_ response: HTTPClientResponse, from url: String, receiver: String, message: DeliveryMessage,
-                      batch: [Int]) -> DeliveryAnswers {
+                      batch: [Int]) -> RecipientAnswers {
         if let serial = response.values("iSchedule-Capabilities").first {
             capabilities.noteAdvertisedSerial(serial, for: receiver)
         }
@@ -172,15 +172,9 @@ final class ReceiverClient: Sendable {
         guard let answer = try? ScheduleResponse(xml: response.body) else {
             return message.answers(batch, .serviceUnavailable, "\(url) answered without a readable schedule-response")
         }
-        return batch.map { index in
-            let recipient = message.recipients[index].text
-            if var item = answer.item(for: recipient) {
-                item.recipient = recipient
-                return (index, item)
-            }
-            return (index, ScheduleResponse.Item(recipient: recipient, requestStatus: .serviceUnavailable,
-                                                 responseDescription: "\(url) did not answer for this recipient"))
-        }
+        var answers = message.noAnswers
+        answers.merge(answer, for: batch, source: url)
+        return answers
     }
 
     /// The Host header a client sends for `url`: the host, and the port unless it is the scheme's own.

@@ -71,12 +71,13 @@ struct Reinjection: Sendable {
         return bounce(record, status: status, diagnostic: "\(refused.code) \(refused.text)", now: now)
     }
 
+    /// A temporary failure: tried again (`DeliveryPolicy.disposition`), bounced once exhausted.
     private func retryOrBounce(_ record: QueuedDelivery, reason: String, policy: DeliveryPolicy, now: Int64) -> DeliveryUpdate {
-        guard policy.isExhausted(attempts: record.attempts + 1, createdAt: record.createdAt, now: now) else {
-            let wait = policy.backoffMilliseconds(afterAttempts: record.attempts + 1, random: Double.random(in: 0..<1))
-            return DeliveryUpdate(state: .pending, nextAttemptAt: now + wait, error: reason)
+        let attempt = DeliveryPolicy.Attempt(route: .email, attempts: record.attempts + 1, createdAt: record.createdAt, bounces: true)
+        guard case .retry(let at) = policy.disposition(.serviceUnavailable, after: attempt, hasMailbox: true, now: now) else {
+            return bounce(record, status: "4.4.7", diagnostic: "gave up: \(reason)", now: now)
         }
-        return bounce(record, status: "4.4.7", diagnostic: "gave up: \(reason)", now: now)
+        return DeliveryUpdate(state: .pending, nextAttemptAt: at, error: reason)
     }
 
     /// Fails the record and, unless it had no sender to tell (a bounce itself), spawns the bounce.

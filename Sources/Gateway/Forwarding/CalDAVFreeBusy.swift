@@ -30,7 +30,7 @@ struct CalDAVFreeBusy: Sendable {
     }
 
     /// - Parameter domains: our domains by name (their `free-busy` settings).
-    func answer(_ request: ScheduleRequest, indices: [Int], domains: [String: GatewayConfiguration.LocalDomain]) async -> DeliveryAnswers {
+    func answer(_ request: ScheduleRequest, indices: [Int], domains: [String: GatewayConfiguration.LocalDomain]) async -> RecipientAnswers {
         let recipients = request.head.recipients
         let asker = request.head.originator.domain ?? ""
         return await withTaskGroup(of: (Int, ScheduleResponse.Item).self) { group in
@@ -58,8 +58,8 @@ struct CalDAVFreeBusy: Sendable {
                                                          responseDescription: description))
                 }
             }
-            var answers: DeliveryAnswers = []
-            for await answer in group { answers.append(answer) }
+            var answers = RecipientAnswers(recipients: recipients)
+            for await (index, item) in group { answers.answer(index, with: item) }
             return answers
         }
     }

@@ -16,7 +16,7 @@ struct HostedDelivery: Sendable {
     }
 
     struct Result: Sendable {
-        var answers: DeliveryAnswers
+        var answers: RecipientAnswers
         /// The refusal of the one upstream asked, when exactly one was asked and it refused the whole request.
         var soleRefusal: GatewayResponse?
     }
@@ -36,24 +36,22 @@ struct HostedDelivery: Sendable {
             for await result in group { results.append(result) }
             return results
         }
-        var outcomes = RecipientOutcomes(recipients: recipients)
+        var answers = RecipientAnswers(recipients: recipients)
         var soleRefusal: GatewayResponse?
         for (name, outcome) in results {
             let indices = groups[name] ?? []
             switch outcome {
-            case .answered(let response): outcomes.merge(response, for: indices, source: "the \(name) upstream")
+            case .answered(let response): answers.merge(response, for: indices, source: "the \(name) upstream")
             case .refused(let refusal):
                 if results.count == 1 { soleRefusal = refusal }
-                outcomes.answer(indices, refusal.status >= 500 ? .serviceUnavailable : .serviceCannotHandle,
+                answers.answer(indices, refusal.status >= 500 ? .serviceUnavailable : .serviceCannotHandle,
                                 description: "the \(name) upstream answered HTTP \(refusal.status)")
             case .failed(let reason):
                 logger.warning("forward to \(name) upstream failed: \(reason)")
-                outcomes.answer(indices, .serviceUnavailable, description: revealsFailures ? reason : "the \(name) calendar server is unavailable")
+                answers.answer(indices, .serviceUnavailable, description: revealsFailures ? reason : "the \(name) calendar server is unavailable")
             }
         }
-        let response = outcomes.response()
-        let answered = groups.values.flatMap { $0 }
-        return Result(answers: answered.map { ($0, response.items[$0]) }, soleRefusal: soleRefusal)
+        return Result(answers: answers, soleRefusal: soleRefusal)
     }
 
     /// A recipient as the upstream gets it: written from the parsed address (a bare `user@domain`,

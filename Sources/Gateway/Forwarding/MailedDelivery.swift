@@ -17,14 +17,11 @@ struct MailedDelivery: Sendable {
     /// - Parameter authentication: the result part of Authentication-Results (RFC 8601), e.g.
     ///   `dkim=pass header.d=example.com header.s=s1`.
     func deliver(_ request: ScheduleRequest, body: [UInt8], messageID: String, to indices: [Int],
-                 authentication: String) async -> DeliveryAnswers {
+                 authentication: String) async -> RecipientAnswers {
         let recipients = request.head.recipients
-        func answer(_ status: RequestStatus, _ description: String) -> DeliveryAnswers {
-            indices.map { ($0, ScheduleResponse.Item(recipient: recipients[$0].text, requestStatus: status, responseDescription: description)) }
-        }
-        guard let settings else { return answer(.serviceUnavailable, "e-mail delivery is not configured") }
+        guard let settings else { return RecipientAnswers(recipients: recipients, indices, .serviceUnavailable, "e-mail delivery is not configured") }
         var records: [NewDelivery] = []
-        var answers: DeliveryAnswers = []
+        var answers = RecipientAnswers(recipients: recipients)
         for index in indices {
             guard let address = recipients[index].address else { continue }
             let submission: MailSubmission
@@ -32,28 +29,22 @@ struct MailedDelivery: Sendable {
                 submission = try settings.mail(calendar: body, message: request.message, originator: request.head.originator,
                                                recipient: address, messageID: messageID, date: clock.seconds)
             } catch {
-                answers.append((index, ScheduleResponse.Item(recipient: recipients[index].text, requestStatus: .serviceCannotHandle,
-                                                             responseDescription: "cannot be put in an e-mail: \(error)")))
+                answers.answer(index, .serviceCannotHandle, description: "cannot be put in an e-mail: \(error)")
                 continue
             }
             let header = Array("Authentication-Results: \(settings.senderDomain); \(authentication)\r\n".utf8)
             records.append(NewDelivery(kind: .mail, domain: address.domain ?? "", messageID: messageID, originator: request.head.originator.canonical,
                                        recipients: [recipients[index].text], body: header + submission.message,
                                        notBefore: clock.milliseconds()))
-            answers.append((index, ScheduleResponse.Item(recipient: recipients[index].text, requestStatus: .sent,
-                                                         responseDescription: "queued for e-mail to the local server")))
+            answers.answer(index, .sent, description: "queued for e-mail to the local server")
         }
         guard !records.isEmpty else { return answers }
         do {
             _ = try await store.enqueue(records)
-            return answers
         } catch {
             logger.error("could not queue \(records.count) e-mail deliveries: \(error)")
-            return answers.map { index, item in
-                item.requestStatus == .sent
-                    ? (index, ScheduleResponse.Item(recipient: item.recipient, requestStatus: .serviceUnavailable, responseDescription: "could not be queued"))
-                    : (index, item)
-            }
+            answers.answer(answers.filter { $0.status == .sent }.map(\.index), .serviceUnavailable, description: "could not be queued")
         }
+        return answers
     }
 }

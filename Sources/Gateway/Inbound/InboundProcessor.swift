@@ -126,27 +126,27 @@ struct InboundProcessor: Sendable {
     /// signed request is entered in the replay cache only now, once it has something to deliver.
     private func deliver(_ request: ScheduleRequest, incoming: IncomingRequest, signed: DKIMVerifier.Verified?,
                          logger: Logger) async -> GatewayResponse {
-        var outcomes = RecipientOutcomes(recipients: request.head.recipients)
+        var answers = RecipientAnswers(recipients: request.head.recipients)
         var groups: [String: [Int]] = [:]
         var byMail: [Int] = [], fromCalDAV: [Int] = []
         let asksFreeBusy = request.message.componentType == "VFREEBUSY" && request.message.method == .request
         for (index, recipient) in request.head.recipients.enumerated() {
             guard let domain = recipient.address?.domain, let local = localDomains[domain], local.receives || local.freeBusy != nil else {
-                outcomes.answer(index, .invalidCalendarUser, description: "not a calendar user hosted here (no relaying)",
+                answers.answer(index, .invalidCalendarUser, description: "not a calendar user hosted here (no relaying)",
                                 error: (iScheduleNamespace, "recipient-invalid"))
                 continue
             }
             if asksFreeBusy && local.freeBusy != nil {
                 fromCalDAV.append(index)
             } else if !local.receives {
-                outcomes.answer(index, .noSchedulingSupport, description: "only free/busy is answered for this domain")
+                answers.answer(index, .noSchedulingSupport, description: "only free/busy is answered for this domain")
             } else if local.deliversByMail {
                 byMail.append(index)
             } else {
                 groups[local.name, default: []].append(index)
             }
         }
-        guard !groups.isEmpty || !byMail.isEmpty || !fromCalDAV.isEmpty else { return .schedule(outcomes.response()) }
+        guard !groups.isEmpty || !byMail.isEmpty || !fromCalDAV.isEmpty else { return .schedule(answers.response()) }
         var replayKey: (domain: String, messageID: String)?
         if let key = authenticatedKey(request, signed: signed, incoming: incoming) {
             switch await admit(request, key: key, incoming: incoming) {
@@ -163,22 +163,23 @@ struct InboundProcessor: Sendable {
             // Unsigned allow-listed peers (Apple without DKIM) may send no id; the upstream gets one.
             // A signed request's id is the one its signature covers (or the b= key).
             messageID: replayKey?.messageID ?? request.head.messageID ?? UUID().uuidString.lowercased(), body: incoming.body)
-        async let forwarded = groups.isEmpty ? HostedDelivery.Result(answers: [], soleRefusal: nil)
+        let none = RecipientAnswers(recipients: request.head.recipients)
+        async let forwarded = groups.isEmpty ? HostedDelivery.Result(answers: none, soleRefusal: nil)
             : hosted.deliver(message, recipients: request.head.recipients, groups: groups, revealsFailures: false)
-        async let mailedAnswers = byMail.isEmpty ? []
+        async let mailedAnswers = byMail.isEmpty ? none
             : mailed.deliver(request, body: incoming.body, messageID: message.messageID, to: byMail,
                              authentication: authenticationResult(signed, incoming: incoming, originatorDomain: request.head.originator.domain))
-        async let calDAVAnswers = fromCalDAV.isEmpty ? [] : freeBusy.answer(request, indices: fromCalDAV, domains: localDomains)
+        async let calDAVAnswers = fromCalDAV.isEmpty ? none : freeBusy.answer(request, indices: fromCalDAV, domains: localDomains)
         let (result, mailAnswers, freeBusyAnswers) = await (forwarded, mailedAnswers, calDAVAnswers)
         var answer: GatewayResponse
         var final = false
         // A single upstream's whole-request refusal is relayed as it is.
-        if let refusal = result.soleRefusal, byMail.isEmpty, fromCalDAV.isEmpty, outcomes.unanswered.count == request.head.recipients.count {
+        if let refusal = result.soleRefusal, byMail.isEmpty, fromCalDAV.isEmpty, answers.isEmpty {
             answer = refusal
         } else {
-            var response = outcomes.response()
-            for (index, item) in result.answers + mailAnswers + freeBusyAnswers { response.items[index] = item }
-            final = !response.items.contains { DeliveryPolicy.disposition($0.requestStatus) == .retry }
+            for part in [result.answers, mailAnswers, freeBusyAnswers] { answers.merge(part) }
+            let response = answers.response()
+            final = !response.items.contains { DeliveryPolicy.outcome($0.requestStatus) == .temporary }
             answer = .schedule(response)
         }
         if let replayKey { await replay.complete(domain: replayKey.domain, messageID: replayKey.messageID, answer: final ? answer : nil) }

@@ -32,12 +32,12 @@ struct OutboundProcessor: Sendable {
         var logger = logger
         logger[metadataKey: "ischedule-message-id"] = .string(message.messageID)
 
-        var outcomes = RecipientOutcomes(recipients: request.head.recipients)
+        var answers = message.noAnswers
         var hostedGroups: [String: [Int]] = [:]
         var remoteIndices: [Int] = []
         for (index, recipient) in message.recipients.enumerated() {
             guard let domain = recipient.address?.domain else {
-                outcomes.answer(index, .invalidCalendarUser, description: "not a calendar user address")
+                answers.answer(index, .invalidCalendarUser, description: "not a calendar user address")
                 continue
             }
             guard let local = localDomains[domain.lowercased()] else {
@@ -47,7 +47,7 @@ struct OutboundProcessor: Sendable {
             if local.upstream != nil {
                 hostedGroups[local.name, default: []].append(index)
             } else {
-                outcomes.answer(index, .invalidCalendarUser, description: "\(domain) is ours but has no upstream")
+                answers.answer(index, .invalidCalendarUser, description: "\(domain) is ours but has no upstream")
             }
         }
         let upstreamMessage = UpstreamForwarder.Message(originator: message.originator, contentType: message.contentType,
@@ -55,8 +55,9 @@ struct OutboundProcessor: Sendable {
         async let local = hosted.deliver(upstreamMessage, recipients: message.recipients, groups: hostedGroups, revealsFailures: true)
         async let remote = remote.deliver(message, to: remoteIndices)
         let (hostedResult, remoteAnswers) = await (local, remote)
-        var response = outcomes.response()
-        for (index, item) in hostedResult.answers + remoteAnswers { response.items[index] = item }
+        answers.merge(hostedResult.answers)
+        answers.merge(remoteAnswers)
+        let response = answers.response()
         let statuses = response.items.map { "\($0.recipient)=\($0.requestStatus.code)" }.joined(separator: " ")
         logger.info("outbound \(message.method) \(message.component) from \(message.originator): \(statuses)")
         return .schedule(response)

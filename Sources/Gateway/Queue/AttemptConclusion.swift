@@ -1,7 +1,8 @@
 internal import ISchedule
 
 /// What one attempt of a queued scheduling message leads to, for the worker's attempts and for a
-/// live attempt that outlived its answer (`LiveAttempt`) alike.
+/// live attempt that outlived its answer (`LiveAttempt`) alike: each recipient's
+/// `DeliveryPolicy.disposition`, gathered into the record's next state.
 struct AttemptConclusion: Sendable {
     let policy: DeliveryPolicy
     /// Whether e-mail (iMIP) is configured, so permanent failures can go by it.
@@ -9,53 +10,58 @@ struct AttemptConclusion: Sendable {
     let clock: GatewayClock
     let metrics: GatewayMetrics
 
-    init(stages: DeliveryStages, clock: GatewayClock, metrics: GatewayMetrics) {
-        policy = stages.policy
-        mailsFallbacks = stages.iMIP.isConfigured
+    init(policy: DeliveryPolicy, mailsFallbacks: Bool, clock: GatewayClock, metrics: GatewayMetrics) {
+        self.policy = policy
+        self.mailsFallbacks = mailsFallbacks
         self.clock = clock
         self.metrics = metrics
     }
 
-    /// The record's next state from its answers: wait and retry what is temporary (until
-    /// exhausted), hand what is permanent (or exhausted) from iSchedule to iMIP, close what is done.
-    /// A mail-filter record (it keeps the original e-mail) hands back to the MTA every recipient
-    /// not delivered, a definitive refusal (3.x) included: the e-mail path was theirs.
-    func update(for delivery: QueuedDelivery, message: DeliveryMessage, answers: DeliveryAnswers) -> DeliveryUpdate {
+    init(stages: DeliveryStages, clock: GatewayClock, metrics: GatewayMetrics) {
+        self.init(policy: stages.policy, mailsFallbacks: stages.iMIP.isConfigured, clock: clock, metrics: metrics)
+    }
+
+    /// The record's next state from its answers: retry what is temporary (the earliest time of
+    /// its recipients), hand what iSchedule will not deliver to e-mail (iMIP, or a mail-filter
+    /// record's original e-mail back to the MTA), close what is done.
+    func update(for delivery: QueuedDelivery, message: DeliveryMessage, answers: RecipientAnswers) -> DeliveryUpdate {
         let now = clock.milliseconds()
-        let returnsMail = delivery.originalMail != nil
-        var final: [String] = [], retry: [String] = [], permanent: [String] = [], reasons: [String] = []
-        for (index, item) in answers {
-            let text = message.recipients[index].text
-            switch DeliveryPolicy.disposition(item.requestStatus) {
-            case .final where returnsMail && !item.requestStatus.isSuccess && item.requestStatus.code != RequestStatus.sent.code:
-                permanent.append(text); reasons.append("\(item.requestStatus.code) \(item.responseDescription ?? "")")
-            case .final: final.append("\(text)=\(item.requestStatus.code)")
-            case .retry: retry.append(text); reasons.append("\(item.requestStatus.code) \(item.responseDescription ?? "")")
-            case .permanent: permanent.append(text); reasons.append("\(item.requestStatus.code) \(item.responseDescription ?? "")")
+        let attempt = DeliveryPolicy.Attempt(
+            route: delivery.kind == .iSchedule ? .iSchedule : .email, attempts: delivery.attempts + 1, createdAt: delivery.createdAt,
+            isFreeBusy: message.isFreeBusy, returnsMail: delivery.originalMail != nil, mailsFallbacks: mailsFallbacks)
+        var final: [String] = [], retry: [String] = [], handed: [String] = [], failed: [String] = [], reasons: [String] = []
+        var retryAt = Int64.max, exhausted = false
+        for answer in answers {
+            let recipient = message.recipients[answer.index]
+            let disposition = policy.disposition(answer.status, after: attempt, hasMailbox: recipient.address?.mailbox != nil, now: now)
+            if disposition != .final { reasons.append("\(answer.status.code) \(answer.item.responseDescription ?? "")") }
+            switch disposition {
+            case .final: final.append("\(recipient.text)=\(answer.status.code)")
+            case .retry(let at):
+                retry.append(recipient.text)
+                retryAt = min(retryAt, at)
+            case .handToEmail(let gaveUp):
+                handed.append(recipient.text)
+                exhausted = exhausted || gaveUp
+            case .fail(let gaveUp), .bounce(let gaveUp):
+                failed.append(recipient.text)
+                exhausted = exhausted || gaveUp
             }
         }
         let reason = reasons.first ?? ""
-        let exhausted = policy.isExhausted(attempts: delivery.attempts + 1, createdAt: delivery.createdAt, now: now)
-        if exhausted && !retry.isEmpty {
-            if delivery.kind == .iSchedule { metrics.fallback(reason: "exhausted", count: retry.count) }
-            permanent += retry
-            retry = []
-        }
-        var spawn: [NewDelivery] = []
-        if delivery.kind == .iSchedule, returnsMail || mailsFallbacks, !message.isFreeBusy {
-            spawn = delivery.fallbackRecords(for: permanent, reason: reason, now: now)
-            if !spawn.isEmpty { metrics.fallback(reason: exhausted ? "exhausted" : "permanent", count: permanent.count) }
-        }
+        let spawn = delivery.fallbackRecords(for: handed, reason: reason, now: now)
+        if !spawn.isEmpty { metrics.fallback(reason: exhausted ? "exhausted" : "permanent", count: handed.count) }
         let done = final.isEmpty ? nil : "delivered: " + final.joined(separator: " ")
         if !retry.isEmpty {
-            let wait = policy.backoffMilliseconds(afterAttempts: delivery.attempts + 1, random: Double.random(in: 0..<1))
-            return DeliveryUpdate(state: .pending, recipients: retry, nextAttemptAt: now + wait, error: reason, outcome: done, spawn: spawn)
+            return DeliveryUpdate(state: .pending, recipients: retry, nextAttemptAt: retryAt, error: reason, outcome: done, spawn: spawn)
         }
         if !spawn.isEmpty {
-            let handed = returnsMail ? "e-mail back to the MTA for \(permanent.count)" : "iMIP for \(spawn.count)"
-            return DeliveryUpdate(state: .handedOff, error: reason, outcome: (done.map { $0 + "; " } ?? "") + handed, spawn: spawn)
+            let how = delivery.originalMail != nil ? "e-mail back to the MTA for \(handed.count)" : "iMIP for \(spawn.count)"
+            return DeliveryUpdate(state: .handedOff, error: reason, outcome: (done.map { $0 + "; " } ?? "") + how, spawn: spawn)
         }
-        if !permanent.isEmpty { return DeliveryUpdate(state: .failed, error: exhausted ? "gave up: \(reason)" : reason, outcome: done) }
+        if !failed.isEmpty || !handed.isEmpty {
+            return DeliveryUpdate(state: .failed, error: exhausted ? "gave up: \(reason)" : reason, outcome: done)
+        }
         return DeliveryUpdate(state: .delivered, outcome: done)
     }
 }

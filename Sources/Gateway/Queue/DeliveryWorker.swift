@@ -165,14 +165,13 @@ final class DeliveryWorker: Service, Sendable {
 
     /// A stored e-mail's next state: sent, tried again later (until exhausted), or failed.
     func concludeMail(_ delivery: QueuedDelivery, answer: (status: RequestStatus, description: String), policy: DeliveryPolicy) -> DeliveryUpdate {
-        let now = clock.milliseconds()
-        switch DeliveryPolicy.disposition(answer.status) {
+        let attempt = DeliveryPolicy.Attempt(route: .email, attempts: delivery.attempts + 1, createdAt: delivery.createdAt)
+        switch policy.disposition(answer.status, after: attempt, hasMailbox: true, now: clock.milliseconds()) {
         case .final: return DeliveryUpdate(state: .delivered, outcome: "\(answer.status.code) \(answer.description)")
-        case .retry where !policy.isExhausted(attempts: delivery.attempts + 1, createdAt: delivery.createdAt, now: now):
-            let wait = policy.backoffMilliseconds(afterAttempts: delivery.attempts + 1, random: Double.random(in: 0..<1))
-            return DeliveryUpdate(state: .pending, nextAttemptAt: now + wait, error: answer.description)
-        case .retry: return DeliveryUpdate(state: .failed, error: "gave up: \(answer.description)")
-        case .permanent: return DeliveryUpdate(state: .failed, error: answer.description)
+        case .retry(let at): return DeliveryUpdate(state: .pending, nextAttemptAt: at, error: answer.description)
+        case .fail(exhausted: true), .bounce(exhausted: true), .handToEmail(exhausted: true):
+            return DeliveryUpdate(state: .failed, error: "gave up: \(answer.description)")
+        case .fail, .bounce, .handToEmail: return DeliveryUpdate(state: .failed, error: answer.description)
         }
     }
 }

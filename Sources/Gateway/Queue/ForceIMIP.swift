@@ -1,23 +1,5 @@
 internal import ISchedule
 
-extension QueuedDelivery {
-    /// What takes `recipients` on when iSchedule will not: a mail-filter record's original e-mail,
-    /// back to the MTA (one `reinject` record), else one iMIP record per `mailto:` recipient.
-    func fallbackRecords(for recipients: [String], reason: String?, now: Int64) -> [NewDelivery] {
-        guard originalMail == nil else { return Reinjection.record(returning: recipients, of: self, reason: reason, now: now).map { [$0] } ?? [] }
-        return iMIPRecords(for: recipients, reason: reason, now: now)
-    }
-
-    /// One iMIP record per `mailto:` recipient among `recipients`, carrying this record's message.
-    private func iMIPRecords(for recipients: [String], reason: String?, now: Int64) -> [NewDelivery] {
-        recipients.compactMap { text in
-            guard let address = CalendarUserAddress(text), address.scheme == "mailto" else { return nil }
-            return NewDelivery(kind: .iMIP, domain: address.domain ?? domain, messageID: messageID, originator: originator,
-                               recipients: [text], body: body, notBefore: now, lastError: reason)
-        }
-    }
-}
-
 /// What `queue force-imip` did.
 public enum ForceIMIPOutcome: Sendable, Equatable {
     case handedOff(recipients: Int)

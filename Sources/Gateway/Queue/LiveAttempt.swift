@@ -25,11 +25,11 @@ struct LiveAttempt: Sendable {
     let transfers: LiveTransfers
     let logger: Logger
 
-    func deliver(_ message: DeliveryMessage, to indices: [Int]) async -> DeliveryAnswers {
-        guard !indices.isEmpty else { return [] }
+    func deliver(_ message: DeliveryMessage, to indices: [Int]) async -> RecipientAnswers {
+        guard !indices.isEmpty else { return message.noAnswers }
         // Free-busy is answered live or not at all: its own timeout ends its transfer.
         if message.isFreeBusy { return await handoff.settle(await transport.deliver(message, to: indices), of: message) }
-        let state = LiveAttemptState(indices)
+        let state = LiveAttemptState(message.recipients, waitingFor: indices)
         let transport = transport, conclude = conclude
         transfers.start {
             _ = await transport.deliver(message, to: indices) { part in await conclude(state.arrived(part), message) }
@@ -39,11 +39,11 @@ struct LiveAttempt: Sendable {
         let (answered, unanswered) = state.cutOff()
         let settled = await handoff.settle(answered, of: message)
         guard !unanswered.isEmpty else { return settled }
-        return settled + (await handOver(unanswered, of: message, state: state))
+        return settled.merging(await handOver(unanswered, of: message, state: state))
     }
 
     /// Commits the unanswered recipients' records, claimed by this attempt, and answers them 1.0.
-    private func handOver(_ indices: [Int], of message: DeliveryMessage, state: LiveAttemptState) async -> DeliveryAnswers {
+    private func handOver(_ indices: [Int], of message: DeliveryMessage, state: LiveAttemptState) async -> RecipientAnswers {
         let now = handoff.clock.milliseconds()
         var groups: [String: [Int]] = [:]
         for index in indices { groups[message.recipients[index].address?.domain ?? "", default: []].append(index) }
@@ -78,7 +78,7 @@ struct LiveAttempt: Sendable {
     }
 
     /// Applies what the attempt found to records it holds, as the worker would after its own attempt.
-    private var conclude: @Sendable ([(LiveAttemptState.Claimed, DeliveryAnswers)], DeliveryMessage) async -> Void {
+    private var conclude: @Sendable ([(LiveAttemptState.Claimed, RecipientAnswers)], DeliveryMessage) async -> Void {
         { [store, owner, conclusion, transfers, logger] ready, message in
             for (claimed, answers) in ready {
                 let update = conclusion.update(for: claimed.record, message: message, answers: answers)
@@ -103,18 +103,18 @@ final class LiveAttemptState: Sendable {
 
     private struct State {
         var phase = Phase.answering
-        var answers: [Int: ScheduleResponse.Item] = [:]
+        var answers: RecipientAnswers
         var waiting: Set<Int>
         var waiter: CheckedContinuation<Void, Never>?
         var waitEnded = false
         var claimed: [Claimed] = []
 
         /// The claimed records whose recipients are all answered, taken out.
-        mutating func takeReady() -> [(Claimed, DeliveryAnswers)] {
-            var ready: [(Claimed, DeliveryAnswers)] = [], kept: [Claimed] = []
+        mutating func takeReady() -> [(Claimed, RecipientAnswers)] {
+            var ready: [(Claimed, RecipientAnswers)] = [], kept: [Claimed] = []
             for record in claimed {
                 if record.indices.allSatisfy({ answers[$0] != nil }) {
-                    ready.append((record, record.indices.compactMap { index in answers[index].map { (index, $0) } }))
+                    ready.append((record, answers.restricted(to: record.indices)))
                 } else {
                     kept.append(record)
                 }
@@ -133,15 +133,17 @@ final class LiveAttemptState: Sendable {
 
     private let state: Mutex<State>
 
-    init(_ indices: [Int]) { state = Mutex(State(waiting: Set(indices))) }
+    init(_ recipients: [ScheduleRequestHead.Recipient], waitingFor indices: [Int]) {
+        state = Mutex(State(answers: RecipientAnswers(recipients: recipients), waiting: Set(indices)))
+    }
 
     /// Answers from the transfer; claimed records now complete, to conclude.
-    func arrived(_ part: DeliveryAnswers) -> [(Claimed, DeliveryAnswers)] {
-        let (ready, waiter) = state.withLock { state -> ([(Claimed, DeliveryAnswers)], CheckedContinuation<Void, Never>?) in
+    func arrived(_ part: RecipientAnswers) -> [(Claimed, RecipientAnswers)] {
+        let (ready, waiter) = state.withLock { state -> ([(Claimed, RecipientAnswers)], CheckedContinuation<Void, Never>?) in
             guard state.phase != .abandoned else { return ([], nil) }
-            for (index, item) in part where state.answers[index] == nil {
-                state.answers[index] = item
-                state.waiting.remove(index)
+            for answer in part where state.answers[answer.index] == nil {
+                state.answers.answer(answer.index, with: answer.item)
+                state.waiting.remove(answer.index)
             }
             let waiter = state.waiting.isEmpty ? state.releaseWaiter() : nil
             return (state.phase == .handedOver ? state.takeReady() : [], waiter)
@@ -151,10 +153,12 @@ final class LiveAttemptState: Sendable {
     }
 
     /// The transfer ended: recipients it never answered count as a failure for now (5.1).
-    func ended() -> [(Claimed, DeliveryAnswers)] {
-        let missing = state.withLock { state in state.claimed.flatMap(\.indices).filter { state.answers[$0] == nil } }
-        return arrived(missing.map { ($0, ScheduleResponse.Item(recipient: "", requestStatus: .serviceUnavailable,
-                                                                 responseDescription: "the attempt ended without an answer")) })
+    func ended() -> [(Claimed, RecipientAnswers)] {
+        let missing = state.withLock { state in
+            RecipientAnswers(recipients: state.answers.recipients, state.claimed.flatMap(\.indices).filter { state.answers[$0] == nil },
+                             .serviceUnavailable, "the attempt ended without an answer")
+        }
+        return arrived(missing)
     }
 
     /// Returns once every recipient is answered, or after `limit`.
@@ -180,15 +184,15 @@ final class LiveAttemptState: Sendable {
     }
 
     /// The request answers now: what is answered, and the indices still waiting.
-    func cutOff() -> (answered: DeliveryAnswers, unanswered: [Int]) {
+    func cutOff() -> (answered: RecipientAnswers, unanswered: [Int]) {
         state.withLock { state in
             state.phase = state.waiting.isEmpty ? .handedOver : .handingOver
-            return (state.answers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, state.waiting.sorted())
+            return (state.answers, state.waiting.sorted())
         }
     }
 
     /// The records for the unanswered recipients are committed: late answers go to them.
-    func handedOver(_ records: [Claimed]) -> [(Claimed, DeliveryAnswers)] {
+    func handedOver(_ records: [Claimed]) -> [(Claimed, RecipientAnswers)] {
         state.withLock { state in
             state.phase = .handedOver
             state.claimed = records

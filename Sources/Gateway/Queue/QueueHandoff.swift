@@ -2,9 +2,9 @@ internal import ISchedule
 internal import Logging
 
 /// Turns the live attempt's answers into the answers the local server gets, queueing what is not
-/// final: temporary failures become retry records (answer 1.0), permanent ones iMIP records
-/// (answer 1.1). The records are committed before this returns, so the answer never promises more
-/// than the store holds. Free-busy is answered live only: never queued, never e-mailed.
+/// final (`DeliveryPolicy.disposition`): retries become retry records (answer 1.0), hand-offs to
+/// e-mail iMIP records (answer 1.1). The records are committed before this returns, so the answer
+/// never promises more than the store holds. Free-busy is answered live only: never queued.
 struct QueueHandoff: Sendable {
     let store: any DeliveryStore
     let policy: DeliveryPolicy
@@ -14,65 +14,62 @@ struct QueueHandoff: Sendable {
     let metrics: GatewayMetrics
     let logger: Logger
 
-    func settle(_ attempts: DeliveryAnswers, of message: DeliveryMessage) async -> DeliveryAnswers {
-        if message.isFreeBusy { return attempts.map { ($0.index, Self.freeBusy($0.item, recipient: message.recipients[$0.index])) } }
+    func settle(_ attempts: RecipientAnswers, of message: DeliveryMessage) async -> RecipientAnswers {
+        if message.isFreeBusy { return Self.freeBusy(attempts, of: message) }
         let now = clock.milliseconds()
-        var answers: DeliveryAnswers = []
-        var retries: [String: [Int]] = [:]
-        var mailed: [Int] = []
-        var reasons: [Int: String] = [:]
-        for (index, item) in attempts {
-            reasons[index] = "\(item.requestStatus.code) \(item.responseDescription ?? "")"
-            switch DeliveryPolicy.disposition(item.requestStatus) {
-            case .final: answers.append((index, item))
-            case .retry: retries[message.recipients[index].address?.domain ?? "", default: []].append(index)
-            case .permanent:
-                if mailsFallbacks, message.recipients[index].address?.scheme == "mailto" {
-                    mailed.append(index)
-                } else {
-                    answers.append((index, item))
-                }
+        let attempt = DeliveryPolicy.Attempt(route: .iSchedule, attempts: 1, createdAt: now, mailsFallbacks: mailsFallbacks)
+        var answers = message.noAnswers, promised = message.noAnswers
+        var retries: [String: (at: Int64, indices: [Int])] = [:]
+        var mails: [NewDelivery] = []
+        for answer in attempts {
+            let recipient = message.recipients[answer.index]
+            let reason = "\(answer.status.code) \(answer.item.responseDescription ?? "")"
+            switch policy.disposition(answer.status, after: attempt, hasMailbox: recipient.address?.mailbox != nil, now: now) {
+            case .final, .fail, .bounce: answers.answer(answer.index, with: answer.item)
+            case .retry(let at):
+                let domain = recipient.address?.domain ?? ""
+                retries[domain, default: (at, [])].indices.append(answer.index)
+            case .handToEmail:
+                mails.append(.iMIP(for: recipient.text, domain: recipient.address?.domain ?? "", messageID: message.messageID,
+                                   originator: message.originator, body: message.body, reason: reason, now: now))
+                promised.answer(answer.index, .sent, description: "handed to iMIP (e-mail): \(reason)")
             }
         }
         var records: [NewDelivery] = []
-        var promised: DeliveryAnswers = []
-        for (domain, indices) in retries.sorted(by: { $0.key < $1.key }) {
-            let reason = indices.first.flatMap { reasons[$0] } ?? ""
+        for (domain, retry) in retries.sorted(by: { $0.key < $1.key }) {
+            let reason = retry.indices.first.flatMap { attempts[$0] }.map { "\($0.requestStatus.code) \($0.responseDescription ?? "")" } ?? ""
             records.append(NewDelivery(kind: .iSchedule, domain: domain, messageID: message.messageID, originator: message.originator,
-                                       recipients: indices.map { message.recipients[$0].text }, body: message.body,
-                                       notBefore: now + policy.backoffMilliseconds(afterAttempts: 1, random: Double.random(in: 0..<1)),
-                                       attempts: 1, lastError: reason))
-            promised += message.answers(indices, .pending, "queued for retry after \(reason)")
+                                       recipients: retry.indices.map { message.recipients[$0].text }, body: message.body,
+                                       notBefore: retry.at, attempts: 1, lastError: reason))
+            promised.answer(retry.indices, .pending, description: "queued for retry after \(reason)")
         }
-        for index in mailed {
-            let recipient = message.recipients[index]
-            records.append(NewDelivery(kind: .iMIP, domain: recipient.address?.domain ?? "", messageID: message.messageID,
-                                       originator: message.originator, recipients: [recipient.text], body: message.body,
-                                       notBefore: now, lastError: reasons[index]))
-            promised += message.answers([index], .sent, "handed to iMIP (e-mail): \(reasons[index] ?? "")")
-        }
+        records += mails
         guard !records.isEmpty else { return answers }
         do {
             _ = try await store.enqueue(records)
-            metrics.queued(retries: retries.values.map(\.count).reduce(0, +), fallbacks: mailed.count)
-            return answers + promised
+            metrics.queued(retries: retries.values.map(\.indices.count).reduce(0, +), fallbacks: mails.count)
         } catch {
             logger.error("could not queue \(records.count) deliveries: \(error)")
-            return answers + promised.map { ($0.index, ScheduleResponse.Item(recipient: $0.item.recipient, requestStatus: .serviceUnavailable,
-                                                                             responseDescription: "could not be queued")) }
+            promised.answer(promised.answered, .serviceUnavailable, description: "could not be queued")
         }
+        return answers.merging(promised)
     }
 
     /// Free-busy: temporary failures are 5.1 now, and a domain without iSchedule is 3.7.
-    private static func freeBusy(_ item: ScheduleResponse.Item, recipient: ScheduleRequestHead.Recipient) -> ScheduleResponse.Item {
-        var item = item
-        switch DeliveryPolicy.disposition(item.requestStatus) {
-        case .retry: item.requestStatus = .serviceUnavailable
-        case .permanent where item.requestStatus == .noSchedulingSupport:
-            item.requestStatus = .invalidCalendarUser
-            item.responseDescription = "\(recipient.address?.domain ?? "its domain") has no iSchedule, and free-busy cannot go by e-mail"
-        default: break
+    private static func freeBusy(_ attempts: RecipientAnswers, of message: DeliveryMessage) -> RecipientAnswers {
+        var answers = attempts
+        for answer in attempts {
+            var item = answer.item
+            switch DeliveryPolicy.outcome(item.requestStatus) {
+            case .temporary: item.requestStatus = .serviceUnavailable
+            case .permanent where item.requestStatus == .noSchedulingSupport:
+                item.requestStatus = .invalidCalendarUser
+                let domain = message.recipients[answer.index].address?.domain ?? "its domain"
+                item.responseDescription = "\(domain) has no iSchedule, and free-busy cannot go by e-mail"
+            default: break
+            }
+            answers.answer(answer.index, with: item)
         }
-        return item
+        return answers
     }
 }
