@@ -110,9 +110,7 @@ struct IMIPIntake: Sendable {
             guard let mailbox = Mailbox(recipient), !localDomains.contains(mailbox.domain) else { mailed.append(recipient); continue }
             let domain = mailbox.domain
             if known[domain] == nil {
-                let located: Result<ReceiverDiscovery.Outcome, DNSError>
-                do throws(DNSError) { located = .success(try await discovery.locate(domain: domain)) } catch { located = .failure(error) }
-                switch located {
+                switch await Result(awaiting: { () async throws(DNSError) -> ReceiverDiscovery.Outcome in try await discovery.locate(domain: domain) }) {
                 case .success(.receivers): known[domain] = true
                 case .success(.noISchedule): known[domain] = false
                 case .failure(let error): known[domain] = error.isTemporary

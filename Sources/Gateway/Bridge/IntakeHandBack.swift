@@ -48,14 +48,9 @@ struct IntakeHandBack: Sendable {
     }
 
     private func submit(_ recipients: [String], sender: String, message: [UInt8]) async -> Swift.Result<Void, SMTPError> {
-        let result: Swift.Result<Void, SMTPError>
-        do throws(SMTPError) {
+        await Swift.Result { () async throws(SMTPError) -> Void in
             try await reinjection.reinject(MailSubmission(sender: sender, recipients: recipients, message: message))
-            result = .success(())
-        } catch {
-            result = .failure(error)
         }
-        return result
     }
 
     /// Our bounce for the refused, a queued re-injection for the deferred, in one transaction,

@@ -85,13 +85,7 @@ struct IScheduleTransport: DeliveryTransport {
         await withTaskGroup(of: (String, Result<ReceiverDiscovery.Outcome, DNSError>).self) { group in
             for domain in domains {
                 group.addTask {
-                    // Never `return` from inside a typed-throws do/catch in a task-group child:
-                    // Swift 6.3.1 at -O miscompiles that shape (README, "Release builds").
-                    let result: Result<ReceiverDiscovery.Outcome, DNSError>
-                    do throws(DNSError) { result = .success(try await discovery.locate(domain: domain)) } catch {
-                        result = .failure(error)
-                    }
-                    return (domain, result)
+                    (domain, await Result { () async throws(DNSError) -> ReceiverDiscovery.Outcome in try await discovery.locate(domain: domain) })
                 }
             }
             var results: [(String, Result<ReceiverDiscovery.Outcome, DNSError>)] = []

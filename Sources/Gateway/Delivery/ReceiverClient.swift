@@ -44,25 +44,19 @@ final class ReceiverClient: Sendable {
     /// showed; a TLS-only profile presents our client certificate and signs nothing.
     func deliver(_ message: DeliveryMessage, to indices: [Int], candidates: [ReceiverDiscovery.Candidate],
                  profile: RemoteProfile = RemoteProfile()) async -> RecipientAnswers {
-        let found: Result<CapabilitiesCache.Entry, CapabilitiesError>
-        do throws(CapabilitiesError) {
-            found = .success(try await capabilities.firstReachable(candidates) { url in self.movedReceivers.withLock { $0[url] } }.entry)
-        } catch {
-            found = .failure(error)
+        let found = await Result { () async throws(CapabilitiesError) -> CapabilitiesCache.Entry in
+            try await capabilities.firstReachable(candidates) { url in self.movedReceivers.withLock { $0[url] } }.entry
         }
         let receiver: CapabilitiesCache.Entry
         switch found {
         case .success(let entry): receiver = entry
         case .failure(let error): return message.answers(indices, Self.status(unreachable: error), "no receiver reachable: \(error)")
         }
-        var violation: CapabilityLimits.Violation?
-        do throws(CapabilityLimits.Violation) {
+        let fits = Result { () throws(CapabilityLimits.Violation) -> Void in
             try CapabilityLimits.check(bodySize: message.body.count, component: message.component, method: message.method,
                                        capabilities: receiver.capabilities)
-        } catch {
-            violation = error
         }
-        if let violation { return message.answers(indices, .noSchedulingSupport, violation.description) }
+        if case .failure(let violation) = fits { return message.answers(indices, .noSchedulingSupport, violation.description) }
         var limits = receiver.capabilities
         limits.maxRecipients = min(limits.maxRecipients ?? Int.max, settings.maxRecipients)
         let batches = CapabilityLimits.batches(indices, capabilities: limits)

@@ -48,14 +48,10 @@ struct Reinjection: Sendable {
         guard let mta else {
             return retryOrBounce(record, reason: "no imip-intake.reinject-url in this gateway's configuration", policy: policy, now: now)
         }
-        let failure: SMTPError?
-        do throws(SMTPError) {
+        let sent = await Result { () async throws(SMTPError) -> Void in
             try await mta.reinject(MailSubmission(sender: record.envelopeSender ?? "", recipients: record.recipients, message: record.body))
-            failure = nil
-        } catch {
-            failure = error
         }
-        guard let failure else { return DeliveryUpdate(state: .delivered, outcome: "handed back to the MTA") }
+        guard case .failure(let failure) = sent else { return DeliveryUpdate(state: .delivered, outcome: "handed back to the MTA") }
         guard let refused = Self.refusal(failure) else { return retryOrBounce(record, reason: failure.description, policy: policy, now: now) }
         if record.recipients.count > 1 {
             // libcurl gives up on the whole submission when one RCPT is refused: try each alone,

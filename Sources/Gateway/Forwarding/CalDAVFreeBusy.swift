@@ -105,9 +105,7 @@ struct CalDAVFreeBusy: Sendable {
                 logger.warning("free-busy-query to \(url) answered HTTP \(response.status)")
                 return (.serviceUnavailable, "the calendar server answered HTTP \(response.status)", nil)
             }
-            let read: Result<[FreeBusyReply.Period], IScheduleError>
-            do throws(IScheduleError) { read = .success(try FreeBusyReply.busyPeriods(in: response.body)) } catch { read = .failure(error) }
-            switch read {
+            switch Result(catching: { () throws(IScheduleError) -> [FreeBusyReply.Period] in try FreeBusyReply.busyPeriods(in: response.body) }) {
             case .success(let more): periods += more
             case .failure(let error):
                 logger.warning("free-busy-query to \(url): \(error)")

@@ -145,13 +145,8 @@ final class DeliveryWorker: Service, Sendable {
 
     /// A stored scheduling message through its transport (iSchedule, or iMIP built now).
     private func attemptMessage(_ delivery: QueuedDelivery, with stages: DeliveryStages) async -> DeliveryUpdate {
-        // A Result, not a return from inside do/catch: Swift 6.3.1 at -O miscompiles that pattern.
-        let parsed: Result<DeliveryMessage, IScheduleError>
-        do throws(IScheduleError) {
-            parsed = .success(try DeliveryMessage(originator: delivery.originator, recipients: delivery.recipients, body: delivery.body,
-                                                  messageID: delivery.messageID))
-        } catch {
-            parsed = .failure(error)
+        let parsed = Result { () throws(IScheduleError) -> DeliveryMessage in
+            try DeliveryMessage(originator: delivery.originator, recipients: delivery.recipients, body: delivery.body, messageID: delivery.messageID)
         }
         let message: DeliveryMessage
         switch parsed {

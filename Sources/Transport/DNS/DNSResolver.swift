@@ -53,9 +53,7 @@ public final class DNSResolver: Sendable {
     }
 
     private func result(_ name: String, _ type: LibresolvClient.RecordType) async -> Result<Records, DNSError> {
-        let result: Result<Records, DNSError>
-        do throws(DNSError) { result = .success(try await lookup(name, type)) } catch { result = .failure(error) }
-        return result
+        await Result { () async throws(DNSError) -> Records in try await lookup(name, type) }
     }
 
     private struct CacheKey: Hashable {

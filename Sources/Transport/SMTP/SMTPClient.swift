@@ -20,12 +20,9 @@ public final class SMTPClient: Sendable {
         guard configuration.url.hasPrefix("smtp://") || configuration.url.hasPrefix("smtps://") else {
             throw .invalidSubmission("SMTP URL must be smtp:// or smtps://: \(configuration.url)")
         }
-        let pinned: Result<String?, HTTPClientError>
-        do throws(HTTPClientError) {
-            pinned = .success(try await ConnectionPinning.pin(configuration.url, policy: .any, resolver: resolver))
-        } catch {
-            pinned = .failure(error)
-        }
+        let pinned = await Result(awaiting: { () async throws(HTTPClientError) -> String? in
+            try await ConnectionPinning.pin(configuration.url, policy: .any, resolver: resolver)
+        })
         let transfer: CurlTransfer
         switch pinned {
         case .failure(.couldNotResolve(let detail)): throw .couldNotConnect("could not resolve host: \(detail)")

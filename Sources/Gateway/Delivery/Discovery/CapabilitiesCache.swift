@@ -53,12 +53,12 @@ public final class CapabilitiesCache: Sendable {
         async throws(CapabilitiesError) -> (candidate: ReceiverDiscovery.Candidate, entry: Entry) {
         var failures: [CapabilitiesError] = []
         for candidate in candidates {
-            let entry: Entry?
-            do throws(CapabilitiesError) { entry = try await capabilities(at: movedTo(candidate.url) ?? candidate.url) } catch {
-                entry = nil
-                failures.append(error)
+            switch await Result(awaiting: { () async throws(CapabilitiesError) -> Entry in
+                try await capabilities(at: movedTo(candidate.url) ?? candidate.url)
+            }) {
+            case .success(let entry): return (candidate, entry)
+            case .failure(let error): failures.append(error)
             }
-            if let entry { return (candidate, entry) }
         }
         throw .noneReachable(failures)
     }
@@ -77,11 +77,9 @@ public final class CapabilitiesCache: Sendable {
     }
 
     private func fetch(_ url: String) async throws(CapabilitiesError) -> Entry {
-        let current: Result<Entry, CapabilitiesError>
-        do throws(CapabilitiesError) { current = .success(try await fetch(url, asking: "action")) } catch { current = .failure(error) }
+        let current = await Result { () async throws(CapabilitiesError) -> Entry in try await fetch(url, asking: "action") }
         guard case .failure(.status(_, let status)) = current, status == 400 || status == 404 else { return try current.get() }
-        let legacy: Result<Entry, CapabilitiesError>
-        do throws(CapabilitiesError) { legacy = .success(try await fetch(url, asking: "query")) } catch { legacy = .failure(error) }
+        let legacy = await Result { () async throws(CapabilitiesError) -> Entry in try await fetch(url, asking: "query") }
         guard case .success(var entry) = legacy else { return try current.get() }
         entry.dialect = .draft01
         return entry
@@ -91,13 +89,9 @@ public final class CapabilitiesCache: Sendable {
     private func fetch(_ url: String, asking parameter: String) async throws(CapabilitiesError) -> Entry {
         let first = url + (url.contains("?") ? "&" : "?") + "\(parameter)=capabilities"
         let outcome = await Redirects.follow(from: first, limit: maximumRedirects) { location in
-            let result: Result<HTTPClientResponse, HTTPClientError>
-            do throws(HTTPClientError) {
-                result = .success(try await client.send(HTTPClientRequest(url: location, addressPolicy: addressPolicy)))
-            } catch {
-                result = .failure(error)
+            await Result { () async throws(HTTPClientError) -> HTTPClientResponse in
+                try await client.send(HTTPClientRequest(url: location, addressPolicy: addressPolicy))
             }
-            return result
         }
         let response: HTTPClientResponse, location: String, receiver: String
         switch outcome {

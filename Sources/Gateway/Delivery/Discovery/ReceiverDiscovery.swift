@@ -45,10 +45,7 @@ public struct ReceiverDiscovery: Sendable {
         guard DNSName.isValidDomain(domain) else { throw .invalidName(rawDomain) }
         for (prefix, scheme, origin) in [("_ischedules._tcp", "https", Candidate.Origin.srvTLS),
                                          ("_ischedule._tcp", "http", Candidate.Origin.srvPlain)] {
-            let answer: Result<[SRVRecord], DNSError>
-            do throws(DNSError) { answer = .success(try await resolver.srv("\(prefix).\(domain)").records) } catch {
-                answer = .failure(error)
-            }
+            let answer = await Result { () async throws(DNSError) -> [SRVRecord] in try await resolver.srv("\(prefix).\(domain)").records }
             let records: [SRVRecord]
             switch answer {
             case .success(let found): records = found
