@@ -27,16 +27,15 @@ public enum MailFilter {
         guard let settings = configuration.imipIntake else { return Result(status: configurationError, message: "imip-intake: no section") }
         let curl = CurlThread()
         defer { curl.shutdown() }
-        let resolver = DNSResolver(configuration: configuration.resolverConfiguration)
-        let discovery = ReceiverDiscovery(resolver: resolver, overrides: Dictionary(
-            configuration.remotes.compactMap { remote in remote.uri.map { (remote.name, $0) } }, uniquingKeysWith: { first, _ in first }))
-        let reinjection = settings.client(configuration, curl: curl, resolver: resolver)
+        let clients = NetworkClients(configuration: configuration, curl: curl, clock: .system)
+        let discovery = clients.discovery
+        let reinjection = settings.client(configuration, curl: curl, resolver: clients.resolver)
         let outcome: IMIPIntake.Outcome
         do {
-            outcome = try await StateStores.withOpen(configuration, logger: logger) { stores in
-                await IMIPIntake(signingDomains: Set(configuration.domains.filter { !$0.keys.isEmpty }.map(\.name)),
+            outcome = try await StateStores.withQueue(configuration, logger: logger) { queue in
+                await IMIPIntake(signingDomains: configuration.signingDomains,
                                  localDomains: Set(configuration.domains.map(\.name)), trustedSenders: settings.trustedSenders,
-                                 discovery: discovery, queue: stores.queue,
+                                 discovery: discovery, queue: queue,
                                  reinjection: reinjection, reportingHost: GatewayIdentity.hostName, clock: .system, logger: logger)
                     .process(message, envelope: .init(sender: sender, recipients: recipients))
             }

@@ -208,11 +208,15 @@ public struct GatewayConfiguration: Sendable {
         "\(listeners.count) listener(s), \(domains.count) domain(s), \(remotes.count) remote override(s)"
     }
 
-    /// The SQLite state file (queue and replay ledger) when `store` is sqlite.
     /// Whether an iMIP (e-mail) fallback is configured.
     public var mailsFallbacks: Bool { imip != nil }
 
+    /// The SQLite state file (queue and replay ledger) when `store` is sqlite.
     public var queuePath: String { dataDirectory + "/queue.sqlite" }
+
+    /// The domains this gateway signs for (those with DKIM keys): the only Originator domains the
+    /// intake and the mail filter accept.
+    var signingDomains: Set<String> { Set(domains.filter { !$0.keys.isEmpty }.map(\.name)) }
 
     /// The local domain named `name` (case-insensitive).
     func domain(_ name: String) -> LocalDomain? {

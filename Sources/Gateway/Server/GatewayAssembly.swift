@@ -32,7 +32,7 @@ struct GatewayAssembly: Sendable {
     private struct Shared {
         let configuration: GatewayConfiguration
         let keyring: SigningKeyring
-        let resolver: DNSResolver
+        let clients: NetworkClients
         let remoteClient: HTTPClient
         let addressPolicy: AddressPolicy
         let hosted: HostedDelivery
@@ -42,20 +42,15 @@ struct GatewayAssembly: Sendable {
             self.configuration = configuration
             self.keyring = keyring
             self.lasting = lasting
-            resolver = DNSResolver(configuration: DNSResolverConfiguration(servers: configuration.dnsServers), clock: lasting.clock.unix)
-            remoteClient = Self.client(configuration, curl: lasting.curl, resolver: resolver, timeout: configuration.timeouts.remoteRequest)
+            clients = NetworkClients(configuration: configuration, curl: lasting.curl, clock: lasting.clock)
+            remoteClient = clients.http(timeout: configuration.timeouts.remoteRequest)
             addressPolicy = configuration.allowPrivateAddresses ? .any : .publicOnly
-            let upstreams = UpstreamForwarder(client: Self.client(configuration, curl: lasting.curl, resolver: resolver,
-                                                                  timeout: configuration.timeouts.upstream),
+            let upstreams = UpstreamForwarder(client: clients.http(timeout: configuration.timeouts.upstream),
                                               signers: keyring.upstreamSigners, clock: lasting.clock, metrics: lasting.metrics)
             hosted = HostedDelivery(forwarder: upstreams, configuration: configuration, logger: lasting.logger)
         }
 
-        static func client(_ configuration: GatewayConfiguration, curl: CurlThread, resolver: DNSResolver, timeout: Double) -> HTTPClient {
-            HTTPClient(configuration: HTTPClientConfiguration(
-                caFile: configuration.caFile, connectTimeoutMilliseconds: Int(configuration.timeouts.connect * 1000),
-                totalTimeoutMilliseconds: Int(timeout * 1000), userAgent: GatewayIdentity.userAgent), thread: curl, resolver: resolver.hostResolver)
-        }
+        var resolver: DNSResolver { clients.resolver }
     }
 
     init(configuration: GatewayConfiguration, keyring: SigningKeyring, store: any DeliveryStore, ledger: any ReplayLedger,
@@ -120,8 +115,7 @@ struct GatewayAssembly: Sendable {
     /// Outbound: iSchedule first, the queue for what is not final, e-mail for what never will be.
     private static func outbound(_ shared: Shared, circuitFrom previous: CircuitBreaker?) -> (OutboundProcessor, DeliveryStages) {
         let configuration = shared.configuration, timeouts = configuration.timeouts, lasting = shared.lasting
-        let discovery = ReceiverDiscovery(resolver: shared.resolver, overrides: Dictionary(
-            configuration.remotes.compactMap { remote in remote.uri.map { (remote.name, $0) } }, uniquingKeysWith: { first, _ in first }))
+        let discovery = shared.clients.discovery
         let capabilities = CapabilitiesCache(client: shared.remoteClient, clock: lasting.clock.unix,
                                              maximumRedirects: configuration.limits.maxRedirects, addressPolicy: shared.addressPolicy)
         let threshold = configuration.delivery.circuitFailures, cooldown = Int64(configuration.delivery.circuitCooldown * 1000)
@@ -146,7 +140,7 @@ struct GatewayAssembly: Sendable {
         let policy = DeliveryPolicy(settings: configuration.delivery)
         let handoff = QueueHandoff(store: lasting.store, policy: policy, mailsFallbacks: iMIP.isConfigured, clock: lasting.clock,
                                    metrics: lasting.metrics, logger: lasting.logger)
-        let reinjection = Reinjection(mta: configuration.imipIntake.map { $0.client(configuration, curl: lasting.curl, resolver: shared.resolver) },
+        let reinjection = Reinjection(mta: shared.clients.reinjection,
                                       reportingHost: GatewayIdentity.hostName, clock: lasting.clock)
         let stages = DeliveryStages(iSchedule: iSchedule, iMIP: iMIP, reinjection: reinjection, circuit: circuit, policy: policy)
         let live = LiveAttempt(transport: iSchedule, handoff: handoff,
@@ -155,7 +149,7 @@ struct GatewayAssembly: Sendable {
                                owner: lasting.owner, answerWithin: .milliseconds(Int64(timeouts.remoteRequest * 1000)),
                                leaseMilliseconds: Int64(configuration.delivery.lease * 1000), transfers: lasting.transfers, logger: lasting.logger)
         let processor = OutboundProcessor(
-            intake: OutboundIntake(intake: configuration.intake), signingDomains: Set(shared.keyring.signers.keys),
+            intake: OutboundIntake(intake: configuration.intake), signingDomains: configuration.signingDomains,
             localDomains: shared.hosted.domains, hosted: shared.hosted, remote: live, logger: lasting.logger)
         return (processor, stages)
     }
@@ -186,8 +180,7 @@ struct GatewayAssembly: Sendable {
             draft01Verifier: verifier(.legacyInterop),
             replay: lasting.replay, hosted: shared.hosted,
             mailed: MailedDelivery(settings: configuration.imip, store: lasting.store, clock: lasting.clock, logger: lasting.logger),
-            freeBusy: CalDAVFreeBusy(client: Shared.client(configuration, curl: lasting.curl, resolver: shared.resolver,
-                                                           timeout: configuration.timeouts.freeBusy),
+            freeBusy: CalDAVFreeBusy(client: shared.clients.http(timeout: configuration.timeouts.freeBusy),
                                      domains: configuration.domains, timeout: .milliseconds(Int64(configuration.timeouts.freeBusy * 1000)),
                                      clock: lasting.clock, logger: lasting.logger),
             capabilities: capabilities, localDomains: shared.hosted.domains,

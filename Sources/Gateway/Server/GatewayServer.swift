@@ -158,18 +158,6 @@ public enum GatewayServer {
             + "in our domains: only the CalDAV server may submit to the filter (deploy/postfix/ischedule-submitters.cidr)"
     }
 
-    /// The queue (and replay ledger) database in the data directory, named by its key when unusable.
-    static func openQueue(_ configuration: GatewayConfiguration) throws(ConfigurationError) -> SQLiteDeliveryStore {
-        let opened: Result<SQLiteDeliveryStore, any Error> = Result { try SQLiteDeliveryStore(path: configuration.queuePath) }
-        switch opened {
-        case .success(let store): return store
-        case .failure(let error as SQLiteDeliveryStore.CorruptDatabase):
-            throw ConfigurationError(key: "data-directory", problem: error.description)
-        case .failure(let error):
-            throw ConfigurationError(key: "data-directory", problem: "cannot open the queue \(configuration.queuePath): \(error)")
-        }
-    }
-
     /// Removes a socket file left by an earlier run; anything else at that path is an error.
     static func clearStaleSocket(_ path: String, key: String) throws(ConfigurationError) {
         var status = stat()
@@ -178,12 +166,5 @@ public enum GatewayServer {
             throw ConfigurationError(key: key, problem: "\(path) exists and is not a socket")
         }
         unlink(path)
-    }
-
-    /// The replay ledger, in the same state database, named by its key when unusable.
-    static func openReplayLedger(_ configuration: GatewayConfiguration) throws(ConfigurationError) -> SQLiteReplayLedger {
-        do { return try SQLiteReplayLedger(path: configuration.queuePath) } catch {
-            throw ConfigurationError(key: "data-directory", problem: "cannot open the replay ledger in \(configuration.queuePath): \(error)")
-        }
     }
 }

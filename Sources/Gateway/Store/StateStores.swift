@@ -12,18 +12,56 @@ struct StateStores: Sendable {
                                            _ body: @Sendable (StateStores) async throws -> Result) async throws -> Result {
         switch configuration.store {
         case .sqlite:
-            let queue = try GatewayServer.openQueue(configuration), ledger = try GatewayServer.openReplayLedger(configuration)
+            let queue = try openQueue(configuration), ledger = try openReplayLedger(configuration)
             // The WAL goes into the file here, not whenever the last reference goes: a clean stop
             // leaves one self-contained file even while a lingering task still holds the store.
             defer { queue.checkpoint() }
             return try await body(StateStores(queue: queue, ledger: ledger))
         case .postgres(let settings):
-            let deadline = Duration.milliseconds(Int64(configuration.timeouts.store * 1000))
-            return try await PostgresDatabase(settings: settings, logger: logger, operationDeadline: deadline).running(migrate: true) { database in
+            return try await database(settings, configuration: configuration, logger: logger).running(migrate: true) { database in
                 let horizon = Int64(configuration.timeouts.upstream.rounded(.up)) + 30
                 return try await body(StateStores(queue: PostgresDeliveryStore(database: database),
                                                   ledger: PostgresReplayLedger(database: database, inFlightHorizon: horizon)))
             }
+        }
+    }
+
+    /// The queue alone (the mail filter and the `queue` command use no replay ledger): opened,
+    /// `body` run, closed.
+    static func withQueue<Result: Sendable>(_ configuration: GatewayConfiguration, logger: Logger,
+                                            _ body: @Sendable (any DeliveryStore) async throws -> Result) async throws -> Result {
+        switch configuration.store {
+        case .sqlite:
+            let queue = try openQueue(configuration)
+            defer { queue.checkpoint() }
+            return try await body(queue)
+        case .postgres(let settings):
+            return try await database(settings, configuration: configuration, logger: logger).running(migrate: true) { database in
+                try await body(PostgresDeliveryStore(database: database))
+            }
+        }
+    }
+
+    private static func database(_ settings: PostgresSettings, configuration: GatewayConfiguration, logger: Logger) -> PostgresDatabase {
+        PostgresDatabase(settings: settings, logger: logger, operationDeadline: .milliseconds(Int64(configuration.timeouts.store * 1000)))
+    }
+
+    /// The queue (and replay ledger) database in the data directory, named by its key when unusable.
+    static func openQueue(_ configuration: GatewayConfiguration) throws(ConfigurationError) -> SQLiteDeliveryStore {
+        let opened: Swift.Result<SQLiteDeliveryStore, any Error> = Swift.Result { try SQLiteDeliveryStore(path: configuration.queuePath) }
+        switch opened {
+        case .success(let store): return store
+        case .failure(let error as SQLiteDeliveryStore.CorruptDatabase):
+            throw ConfigurationError(key: "data-directory", problem: error.description)
+        case .failure(let error):
+            throw ConfigurationError(key: "data-directory", problem: "cannot open the queue \(configuration.queuePath): \(error)")
+        }
+    }
+
+    /// The replay ledger, in the same state database, named by its key when unusable.
+    static func openReplayLedger(_ configuration: GatewayConfiguration) throws(ConfigurationError) -> SQLiteReplayLedger {
+        do { return try SQLiteReplayLedger(path: configuration.queuePath) } catch {
+            throw ConfigurationError(key: "data-directory", problem: "cannot open the replay ledger in \(configuration.queuePath): \(error)")
         }
     }
 }
@@ -37,7 +75,7 @@ public enum QueueAccess {
         if case .sqlite = configuration.store, !FileManager.default.fileExists(atPath: configuration.queuePath) {
             return try await body(NoQueueYet())
         }
-        return try await StateStores.withOpen(configuration, logger: logger) { stores in try await body(stores.queue) }
+        return try await StateStores.withQueue(configuration, logger: logger) { queue in try await body(queue) }
     }
 
     /// Runs `body` with the queue of the PostgreSQL database at `url` (no password; schema migrated).
