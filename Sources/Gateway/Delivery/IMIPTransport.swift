@@ -20,13 +20,10 @@ struct IMIPTransport: DeliveryTransport {
         return answers
     }
 
-    /// A stored, complete e-mail (kind `mail`) to its one recipient, as it is.
-    func send(stored delivery: QueuedDelivery) async -> (RequestStatus, String) {
+    /// A complete e-mail to one mailbox, as it is (a stored `mail` record's).
+    func send(_ mail: [UInt8], to mailbox: Mailbox) async -> (RequestStatus, String) {
         guard let settings, let mailer else { return (.serviceCannotHandle, "iMIP is not configured") }
-        guard let mailbox = delivery.recipients.first.flatMap(CalendarUserAddress.init).flatMap(IMIPMessage.mailbox) else {
-            return (.serviceCannotHandle, "no mailbox to send to")
-        }
-        return await submit(MailSubmission(sender: settings.from, recipients: [mailbox], message: delivery.body), with: mailer)
+        return await submit(MailSubmission(sender: settings.from, recipients: [mailbox.text], message: mail), with: mailer)
     }
 
     private func send(_ message: DeliveryMessage, to recipient: ScheduleRequestHead.Recipient) async -> (RequestStatus, String) {

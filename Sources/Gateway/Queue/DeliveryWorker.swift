@@ -131,7 +131,7 @@ final class DeliveryWorker: Service, Sendable {
         logger[metadataKey: "ischedule-message-id"] = .string(delivery.messageID)
         logger[metadataKey: "delivery"] = .stringConvertible(delivery.id)
         let update = switch delivery.kind {
-        case .mail: concludeMail(delivery, answer: await stages.iMIP.send(stored: delivery), policy: stages.policy)
+        case .mail: concludeMail(delivery, answer: await sendMail(delivery, with: stages.iMIP), policy: stages.policy)
         case .reinject: await stages.reinjection.attempt(delivery, policy: stages.policy)
         case .iSchedule, .iMIP: await attemptMessage(delivery, with: stages)
         }
@@ -156,6 +156,14 @@ final class DeliveryWorker: Service, Sendable {
         let transport: any DeliveryTransport = delivery.kind == .iMIP ? stages.iMIP : stages.iSchedule
         return AttemptConclusion(stages: stages, clock: clock, metrics: metrics)
             .update(for: delivery, message: message, answers: await transport.deliver(message, to: Array(message.recipients.indices)))
+    }
+
+    /// A stored e-mail to its one recipient's mailbox.
+    private func sendMail(_ delivery: QueuedDelivery, with iMIP: IMIPTransport) async -> (status: RequestStatus, description: String) {
+        guard let mailbox = delivery.recipients.first.flatMap(CalendarUserAddress.init)?.mailbox else {
+            return (.serviceCannotHandle, "no mailbox to send to")
+        }
+        return await iMIP.send(delivery.body, to: mailbox)
     }
 
     /// A stored e-mail's next state: sent, tried again later (until exhausted), or failed.

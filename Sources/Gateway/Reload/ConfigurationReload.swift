@@ -11,11 +11,14 @@ internal import UnixSignals
 final class ConfigurationReload: Service, Sendable {
     /// Reads the configuration again, as `serve` read it at start (file, environment file).
     typealias Loader = @Sendable () throws -> GatewayConfiguration
+    /// Puts a checked configuration and its keys in effect (`GatewayAssembly.reload`).
+    typealias Apply = @Sendable (GatewayConfiguration, SigningKeyring) -> Void
 
     private let load: Loader
     /// The configuration the process started with: its sockets and store stay until a restart.
     private let started: GatewayConfiguration
-    private let assembly: GatewayAssembly
+    private let apply: Apply
+    private let metrics: GatewayMetrics
     /// The HTTPS listeners' certificates, by listener index.
     private let certificates: [Int: ListenerCertificates]
     private let signals: UnixSignalsSequence
@@ -26,11 +29,12 @@ final class ConfigurationReload: Service, Sendable {
 
     /// - Parameter signals: SIGHUP, trapped before the listeners start so that an early signal
     ///   never ends the process.
-    init(load: @escaping Loader, started: GatewayConfiguration, assembly: GatewayAssembly, certificates: [Int: ListenerCertificates],
-         signals: UnixSignalsSequence, logger: Logger) {
+    init(load: @escaping Loader, started: GatewayConfiguration, apply: @escaping Apply, metrics: GatewayMetrics,
+         certificates: [Int: ListenerCertificates], signals: UnixSignalsSequence, logger: Logger) {
         self.load = load
         self.started = started
-        self.assembly = assembly
+        self.apply = apply
+        self.metrics = metrics
         self.certificates = certificates
         self.signals = signals
         self.logger = logger
@@ -90,15 +94,15 @@ final class ConfigurationReload: Service, Sendable {
             let lines = ConfigurationError.combining(log.problems)?.lines ?? []
             logger.error("reload refused, the running configuration stays in effect: \(lines.count) problem(s)")
             for line in lines { logger.error("reload: \(line)") }
-            assembly.routes.metrics.configurationReload(outcome: "refused")
+            metrics.configurationReload(outcome: "refused")
             return
         }
-        assembly.reload(configuration: loaded, keyring: keyring)
+        apply(loaded, keyring)
         for (index, material) in materials { certificates[index]?.replace(with: material) }
         for key in needingRestart(loaded) {
             logger.warning("reload: \(key) changed; it takes effect at the next restart")
         }
-        assembly.routes.metrics.configurationReload(outcome: "applied")
+        metrics.configurationReload(outcome: "applied")
         logger.notice("reloaded \(loaded.source): \(loaded.summary)")
     }
 }

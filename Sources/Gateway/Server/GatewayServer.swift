@@ -34,8 +34,10 @@ public enum GatewayServer {
             let assembly = GatewayAssembly(configuration: configuration, keyring: keyring, store: stores.queue, ledger: stores.ledger,
                                            readiness: readiness, logger: logger)
             defer { assembly.shutdown() }
-            let reloader = reload.map { ConfigurationReload(load: $0, started: configuration, assembly: assembly, certificates: certificates,
-                                                            signals: hangups, logger: logger) }
+            let reloader = reload.map {
+                ConfigurationReload(load: $0, started: configuration, apply: { assembly.reload(configuration: $0, keyring: $1) },
+                                    metrics: assembly.routes.metrics, certificates: certificates, signals: hangups, logger: logger)
+            }
             try await run(configuration: configuration, assembly: assembly, readiness: readiness, certificates: certificates,
                           reloader: reloader, logger: logger)
         }
