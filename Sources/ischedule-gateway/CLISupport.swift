@@ -1,8 +1,9 @@
 import ArgumentParser
 import DKIM
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A failure the CLI reports as one line naming the file or option, with exit status 1.

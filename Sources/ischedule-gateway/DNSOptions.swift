@@ -30,7 +30,8 @@ struct ConfiguredDNSOption: ParsableArguments {
     }
 
     func resolver(for configuration: GatewayConfiguration) -> DNSResolver {
-        DNSResolver(configuration: dnsServer.flatMap(DNSResolverConfiguration.Server.init)
-            .map { DNSResolverConfiguration(servers: [$0]) } ?? configuration.resolverConfiguration)
+        DNSResolver(
+            configuration: dnsServer.flatMap(DNSResolverConfiguration.Server.init)
+                .map { DNSResolverConfiguration(servers: [$0]) } ?? configuration.resolverConfiguration)
     }
 }

@@ -8,8 +8,10 @@ struct GatewayCommand: AsyncParsableCommand {
         commandName: "ischedule-gateway",
         abstract: "iSchedule gateway: real-time iTIP scheduling between calendar domains over DKIM-signed HTTPS.",
         version: GatewayIdentity.version,
-        subcommands: [ServeCommand.self, QueueCommand.self, StoreCommand.self, DKIMCommand.self, ProbeCommand.self, StatusCommand.self,
-                      IMIPIntakeCommand.self],
+        subcommands: [
+            ServeCommand.self, QueueCommand.self, StoreCommand.self, DKIMCommand.self, ProbeCommand.self, StatusCommand.self,
+            IMIPIntakeCommand.self
+        ],
         defaultSubcommand: ServeCommand.self
     )
 }

@@ -10,22 +10,22 @@ struct IMIPIntakeCommand: AsyncParsableCommand {
         commandName: "imip-intake",
         abstract: "Mail filter: send the iTIP invitations in one e-mail (standard input) by iSchedule where the recipient's domain has it.",
         discussion: """
-        For Postfix's pipe(8) or Exim's pipe transport. When the message carries an iTIP object
-        (text/calendar with a METHOD) whose organizer (or replying attendee) is in one of our
-        domains, and the envelope sender is that organizer (or attendee) or one of
-        imip-intake.trusted-senders (never the null sender), each envelope recipient whose
-        domain publishes iSchedule (or whose DNS cannot tell now) is queued durably here and
-        delivered, signed, by the running gateway; one iSchedule does not deliver gets this
-        e-mail after all (re-injected), or its sender a bounce. Every other recipient, and every
-        other message, goes back to the MTA unchanged through imip-intake.reinject-url; a
-        recipient the MTA refuses there is bounced by us when others of the message are ours.
-        Each (message, recipient) is queued once, whatever batches the MTA delivers it in.
-        Exit status (sysexits): 0 done; 75 try again later (the store or the re-injection did
-        not answer; what was queued is not queued twice); 69 the re-injection refused every
-        recipient and nothing is ours (the MTA bounces); 78 the configuration is wrong. Nothing
-        is written on success; decisions go to the mail log (syslog, facility mail), and every
-        failure is one line on standard error.
-        """
+            For Postfix's pipe(8) or Exim's pipe transport. When the message carries an iTIP object
+            (text/calendar with a METHOD) whose organizer (or replying attendee) is in one of our
+            domains, and the envelope sender is that organizer (or attendee) or one of
+            imip-intake.trusted-senders (never the null sender), each envelope recipient whose
+            domain publishes iSchedule (or whose DNS cannot tell now) is queued durably here and
+            delivered, signed, by the running gateway; one iSchedule does not deliver gets this
+            e-mail after all (re-injected), or its sender a bounce. Every other recipient, and every
+            other message, goes back to the MTA unchanged through imip-intake.reinject-url; a
+            recipient the MTA refuses there is bounced by us when others of the message are ours.
+            Each (message, recipient) is queued once, whatever batches the MTA delivers it in.
+            Exit status (sysexits): 0 done; 75 try again later (the store or the re-injection did
+            not answer; what was queued is not queued twice); 69 the re-injection refused every
+            recipient and nothing is ours (the MTA bounces); 78 the configuration is wrong. Nothing
+            is written on success; decisions go to the mail log (syslog, facility mail), and every
+            failure is one line on standard error.
+            """
     )
 
     @Option(help: "Configuration file (YAML).")

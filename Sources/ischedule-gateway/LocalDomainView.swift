@@ -14,7 +14,8 @@ struct LocalDomainView {
 
     /// The lines to print (the domain's first, then one per finding), and whether all is well.
     func lines() async -> (text: [String], healthy: Bool) {
-        var text: [String] = [], problems: [String] = []
+        var text: [String] = []
+        var problems: [String] = []
         let candidates: [ReceiverDiscovery.Candidate]
         do {
             switch try await ReceiverDiscovery(resolver: resolver).locate(domain: domain) {
@@ -44,7 +45,9 @@ struct LocalDomainView {
         if !candidates.isEmpty {
             do {
                 let (_, entry) = try await CapabilitiesCache(client: client, addressPolicy: policy).firstReachable(candidates)
-                text.append("  capabilities: serial \(entry.capabilities.serialNumber ?? "(none)"), versions \(entry.capabilities.versions.joined(separator: ", ")) from \(entry.receiver)")
+                text.append(
+                    "  capabilities: serial \(entry.capabilities.serialNumber ?? "(none)"), versions \(entry.capabilities.versions.joined(separator: ", ")) from \(entry.receiver)"
+                )
             } catch {
                 problems.append("capabilities: \(error)")
             }

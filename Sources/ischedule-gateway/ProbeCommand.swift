@@ -34,9 +34,11 @@ struct ProbeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let resolver = DNSResolver(configuration: dns.configuration)
-        let client = HTTPClient(configuration: HTTPClientConfiguration(caFile: caFile, connectTimeoutMilliseconds: 5_000,
-                                                                       totalTimeoutMilliseconds: 15_000),
-                                resolver: resolver.hostResolver)
+        let client = HTTPClient(
+            configuration: HTTPClientConfiguration(
+                caFile: caFile, connectTimeoutMilliseconds: 5_000,
+                totalTimeoutMilliseconds: 15_000),
+            resolver: resolver.hostResolver)
         let policy: AddressPolicy = allowPrivateAddresses ? .any : .publicOnly
         print("probe \(domain)")
         var problems: [String] = []
@@ -101,8 +103,9 @@ struct ProbeCommand: AsyncParsableCommand {
             print("  \(component.name): \(component.methods.isEmpty ? "any method" : component.methods.joined(separator: ", "))")
         }
         func number(_ value: Int?) -> String { value.map(String.init) ?? "(none)" }
-        print("  max-content-length: \(number(caps.maxContentLength)); max-recipients: \(number(caps.maxRecipients)); "
-              + "max-instances: \(number(caps.maxInstances))")
+        print(
+            "  max-content-length: \(number(caps.maxContentLength)); max-recipients: \(number(caps.maxRecipients)); "
+                + "max-instances: \(number(caps.maxInstances))")
         print("  dates: \(caps.minDateTime ?? "(none)") – \(caps.maxDateTime ?? "(none)"); administrator: \(caps.administrator ?? "(none)")")
     }
 
@@ -117,7 +120,10 @@ struct ProbeCommand: AsyncParsableCommand {
         var acceptable = false
         for text in records {
             print("  record: \(text.count > 90 ? String(text.prefix(90)) + "…" : text)")
-            guard let record = try? KeyRecord(parsing: text) else { print("    malformed"); continue }
+            guard let record = try? KeyRecord(parsing: text) else {
+                print("    malformed")
+                continue
+            }
             if let rejection = record.rejection(for: .sha256) {
                 print("    not acceptable: \(rejection)")
             } else if let key = try? record.publicKey() {

@@ -22,8 +22,10 @@ struct QueueCommand: AsyncParsableCommand {
         var envFile: String?
 
         /// Applies a one-record change; prints `done`, or fails with `refused` when the store says no.
-        func change(_ id: Int64, done: String, refused: String,
-                    _ action: @Sendable @escaping (any QueueInspector, _ now: Int64) async throws -> Bool) async throws {
+        func change(
+            _ id: Int64, done: String, refused: String,
+            _ action: @Sendable @escaping (any QueueInspector, _ now: Int64) async throws -> Bool
+        ) async throws {
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             guard try await withQueue({ try await action($0, now) }) else { throw CLIError("delivery \(id) \(refused)") }
             print("delivery \(id) \(done)")
@@ -31,7 +33,9 @@ struct QueueCommand: AsyncParsableCommand {
 
         func withQueue<Result: Sendable>(_ body: @Sendable (any QueueInspector) async throws -> Result) async throws -> Result {
             let configuration = try ConfigFile.load(config, envFile: envFile, requireSecrets: false)
-            do { return try await QueueAccess.withQueue(configuration, logger: Logger(label: "ischedule-gateway"), body) } catch let error as ConfigurationError {
+            do { return try await QueueAccess.withQueue(configuration, logger: Logger(label: "ischedule-gateway"), body) } catch let error
+                as ConfigurationError
+            {
                 throw CLIError("\(error)")
             }
         }
@@ -64,8 +68,9 @@ struct QueueCommand: AsyncParsableCommand {
             }
             print("ID\tSTATE\tKIND\tATTEMPTS\tNEXT ATTEMPT\tDOMAIN\tRECIPIENTS")
             for row in rows {
-                print("\(row.id)\t\(row.state.rawValue)\t\(row.kind.rawValue)\t\(row.attempts)\t\(QueueText.time(row.nextAttemptAt))\t"
-                      + "\(row.domain)\t\(row.recipients.joined(separator: ","))")
+                print(
+                    "\(row.id)\t\(row.state.rawValue)\t\(row.kind.rawValue)\t\(row.attempts)\t\(QueueText.time(row.nextAttemptAt))\t"
+                        + "\(row.domain)\t\(row.recipients.joined(separator: ","))")
             }
             let summary = QueuedDelivery.State.allCases.map { "\($0.rawValue) \(statistics.counts[$0] ?? 0)" }.joined(separator: ", ")
             printError("\(rows.count) shown; queue: \(summary)")
@@ -80,7 +85,8 @@ struct QueueCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard let row = try await options.withQueue({ [id] in try await $0.delivery(id) }) else { throw CLIError("no delivery \(id)") }
-            print("""
+            print(
+                """
                 id: \(row.id)
                 state: \(row.state.rawValue)
                 kind: \(row.kind.rawValue)
@@ -119,7 +125,9 @@ struct QueueCommand: AsyncParsableCommand {
         var id: Int64
 
         func run() async throws {
-            try await options.change(id, done: "dropped", refused: "does not exist or is not pending or held") { [id] store, _ in try await store.drop(id) }
+            try await options.change(id, done: "dropped", refused: "does not exist or is not pending or held") { [id] store, _ in
+                try await store.drop(id)
+            }
         }
     }
 }
@@ -166,7 +174,9 @@ extension QueueCommand {
         var id: Int64
 
         func run() async throws {
-            try await options.change(id, done: "released, due now", refused: "does not exist or is not held") { [id] in try await $0.release(id, now: $1) }
+            try await options.change(id, done: "released, due now", refused: "does not exist or is not held") { [id] in
+                try await $0.release(id, now: $1)
+            }
         }
     }
 
@@ -197,10 +207,14 @@ enum QueueText {
         let created: String, nextAttempt: String, attempts: Int, lastError: String?, outcome: String?
 
         init(_ row: QueuedDelivery) {
-            (id, state, kind, domain, messageID, originator, recipients) = (row.id, row.state.rawValue, row.kind.rawValue, row.domain,
-                                                                              row.messageID, row.originator, row.recipients)
-            (created, nextAttempt, attempts, lastError, outcome) = (QueueText.time(row.createdAt), QueueText.time(row.nextAttemptAt),
-                                                                    row.attempts, row.lastError, row.outcome)
+            (id, state, kind, domain, messageID, originator, recipients) = (
+                row.id, row.state.rawValue, row.kind.rawValue, row.domain,
+                row.messageID, row.originator, row.recipients
+            )
+            (created, nextAttempt, attempts, lastError, outcome) = (
+                QueueText.time(row.createdAt), QueueText.time(row.nextAttemptAt),
+                row.attempts, row.lastError, row.outcome
+            )
         }
     }
 

@@ -9,11 +9,11 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the gateway (iSchedule receiver, outbound intake, key server).",
         discussion: """
-        Without --config the embedded default is used: config/gateway.yaml under the working
-        directory, then the installed copy, then /etc/ischedule-gateway/gateway.yaml. Prints one
-        'listening on URL' line per listener. SIGTERM or SIGINT stop accepting, let requests in
-        flight finish and exit 0.
-        """
+            Without --config the embedded default is used: config/gateway.yaml under the working
+            directory, then the installed copy, then /etc/ischedule-gateway/gateway.yaml. Prints one
+            'listening on URL' line per listener. SIGTERM or SIGINT stop accepting, let requests in
+            flight finish and exit 0.
+            """
     )
 
     @Option(help: "Configuration file (YAML).")
@@ -22,7 +22,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Check the configuration, keys, TLS files and store; print every problem (one line each) and exit. Creates nothing.")
     var checkConfig = false
 
-    @Option(name: .customLong("env-file"), help: "Read environment variables (KEY=VALUE lines, as systemd's EnvironmentFile; - for standard input) before the configuration.")
+    @Option(
+        name: .customLong("env-file"),
+        help: "Read environment variables (KEY=VALUE lines, as systemd's EnvironmentFile; - for standard input) before the configuration.")
     var envFile: String?
 
     func run() async throws {
@@ -39,8 +41,9 @@ struct ServeCommand: AsyncParsableCommand {
         // SIGHUP reads the same file (and environment file) again; the process environment stays.
         let (file, envFile) = (configuration.source, envFile)
         do {
-            try await GatewayServer.run(configuration: configuration, reload: { try ConfigFile.loadReporting(file, envFile: envFile) },
-                                        logger: logger)
+            try await GatewayServer.run(
+                configuration: configuration, reload: { try ConfigFile.loadReporting(file, envFile: envFile) },
+                logger: logger)
         } catch let error as ConfigurationError {
             throw CLIError("\(error)")
         }
@@ -93,7 +96,8 @@ enum EnvironmentFile {
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
             if line.hasPrefix("export ") { line = String(line.dropFirst(7)) }
             guard let equals = line.firstIndex(of: "="), !line[..<equals].isEmpty,
-                  line[..<equals].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+                line[..<equals].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" })
+            else {
                 throw CLIError("--env-file \(path) line \(number + 1): expected KEY=VALUE")
             }
             var value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)

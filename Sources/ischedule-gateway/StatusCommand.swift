@@ -13,12 +13,12 @@ struct StatusCommand: AsyncParsableCommand {
         commandName: "status",
         abstract: "Show our domains as the world sees them and every remote domain's last delivery, circuit and queue.",
         discussion: """
-        Our domains are looked up through the configuration's resolver and trust anchors, as a
-        remote sender would. The remote part comes from the running gateway's /status.json on its
-        first TCP intake listener (with the intake secret; --env-file supplies it); when the
-        gateway does not answer, the queue is read from the store instead. Exit 1 when one of our
-        domains would not receive iSchedule or the gateway does not answer.
-        """
+            Our domains are looked up through the configuration's resolver and trust anchors, as a
+            remote sender would. The remote part comes from the running gateway's /status.json on its
+            first TCP intake listener (with the intake secret; --env-file supplies it); when the
+            gateway does not answer, the queue is read from the store instead. Exit 1 when one of our
+            domains would not receive iSchedule or the gateway does not answer.
+            """
     )
 
     @Option(help: "Configuration file (YAML).")
@@ -32,15 +32,19 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try ConfigFile.load(config, envFile: envFile, requireSecrets: false)
         let resolver = dns.resolver(for: configuration)
-        let client = HTTPClient(configuration: HTTPClientConfiguration(caFile: configuration.trustedCAFile, connectTimeoutMilliseconds: 5_000,
-                                                                       totalTimeoutMilliseconds: 10_000),
-                                resolver: resolver.hostResolver)
+        let client = HTTPClient(
+            configuration: HTTPClientConfiguration(
+                caFile: configuration.trustedCAFile, connectTimeoutMilliseconds: 5_000,
+                totalTimeoutMilliseconds: 10_000),
+            resolver: resolver.hostResolver)
         let policy: AddressPolicy = configuration.allowsPrivateAddresses ? .any : .publicOnly
         var healthy = true
         print("our domains, as senders see them:")
         for domain in configuration.localDomainNames {
-            let lines = await LocalDomainView(domain: domain, keys: configuration.keys(of: domain) ?? [], resolver: resolver,
-                                              client: client, policy: policy).lines()
+            let lines = await LocalDomainView(
+                domain: domain, keys: configuration.keys(of: domain) ?? [], resolver: resolver,
+                client: client, policy: policy
+            ).lines()
             healthy = healthy && lines.healthy
             for line in lines.text { print("  " + line) }
         }
@@ -75,12 +79,20 @@ struct StatusCommand: AsyncParsableCommand {
     }
 
     static func line(_ remote: StatusReport.Remote, now: Int64) -> String {
-        let last = remote.lastAttemptAt.map { "\(remote.lastOutcome ?? "?") \(StatusReport.age(now - $0)) ago" + (remote.lastDetail.map { " (\($0))" } ?? "") }
+        let last =
+            remote.lastAttemptAt.map {
+                "\(remote.lastOutcome ?? "?") \(StatusReport.age(now - $0)) ago" + (remote.lastDetail.map { " (\($0))" } ?? "")
+            }
             ?? "no attempt since start"
-        let circuit = remote.circuit == "open" ? "open for \(StatusReport.age((remote.openUntil ?? now) - now)) more"
+        let circuit =
+            remote.circuit == "open"
+            ? "open for \(StatusReport.age((remote.openUntil ?? now) - now)) more"
             : remote.circuit == "failing" ? "failing (\(remote.consecutiveFailures) in a row)" : "closed"
-        let queue = remote.pending + remote.held == 0 ? "empty"
-            : "\(remote.pending) pending, \(remote.held) held" + (remote.oldestPendingCreatedAt.map { ", oldest \(StatusReport.age(now - $0))" } ?? "")
+        let queue =
+            remote.pending + remote.held == 0
+            ? "empty"
+            : "\(remote.pending) pending, \(remote.held) held"
+                + (remote.oldestPendingCreatedAt.map { ", oldest \(StatusReport.age(now - $0))" } ?? "")
         return "\(remote.domain)\tlast: \(last)\tcircuit: \(circuit)\tqueue: \(queue)" + (remote.failed > 0 ? "\tfailed: \(remote.failed)" : "")
     }
 

@@ -16,10 +16,10 @@ struct StoreCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Move a SQLite queue's pending deliveries and replay records into the configured PostgreSQL store.",
             discussion: """
-            Stop the gateway that uses the SQLite file first. The PostgreSQL schema is created or
-            updated as serve would. Moved records keep their age, attempts and next attempt, and are
-            marked handed-off in the SQLite file; running it again moves nothing twice.
-            """
+                Stop the gateway that uses the SQLite file first. The PostgreSQL schema is created or
+                updated as serve would. Moved records keep their age, attempts and next attempt, and are
+                marked handed-off in the SQLite file; running it again moves nothing twice.
+                """
         )
 
         @Option(help: "Configuration file whose store: is the PostgreSQL destination (default: the one serve would use).")
@@ -36,8 +36,9 @@ struct StoreCommand: AsyncParsableCommand {
             let source = sqlite ?? configuration.queuePath
             do {
                 let moved = try await StoreMove.fromSQLite(path: source, configuration: configuration, logger: Logger(label: "ischedule-gateway"))
-                print("moved \(moved.deliveries) pending deliveries and \(moved.replayRecords) replay records from \(source) to \(moved.destination)"
-                      + (moved.alreadyMoved > 0 ? " (\(moved.alreadyMoved) moved by an earlier run)" : ""))
+                print(
+                    "moved \(moved.deliveries) pending deliveries and \(moved.replayRecords) replay records from \(source) to \(moved.destination)"
+                        + (moved.alreadyMoved > 0 ? " (\(moved.alreadyMoved) moved by an earlier run)" : ""))
             } catch let error as ConfigurationError {
                 throw CLIError("\(error)")
             }

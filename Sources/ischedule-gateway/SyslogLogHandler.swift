@@ -1,7 +1,8 @@
 import Foundation
 import Logging
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Logs to syslog(3) with the mail facility: `imip-intake` runs under the MTA, which keeps a
@@ -25,14 +26,15 @@ struct SyslogLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        let priority: Int32 = switch event.level {
-        case .trace, .debug: LOG_DEBUG
-        case .info: LOG_INFO
-        case .notice: LOG_NOTICE
-        case .warning: LOG_WARNING
-        case .error: LOG_ERR
-        case .critical: LOG_CRIT
-        }
+        let priority: Int32 =
+            switch event.level {
+            case .trace, .debug: LOG_DEBUG
+            case .info: LOG_INFO
+            case .notice: LOG_NOTICE
+            case .warning: LOG_WARNING
+            case .error: LOG_ERR
+            case .critical: LOG_CRIT
+            }
         let text = event.message.description.map { $0 == "\n" || $0 == "\r" ? " " : $0 }
         String(text).withCString { line in withVaList([line]) { vsyslog(priority, "%s", $0) } }
     }

@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
 import TestTraits
+import Testing
 
 /// `dkim check` and `dkim verify --dns-server` against a real NSD serving the zone under test.
 @Suite(.serialized, .waitsOnProcesses) struct DNSCommandTests {
@@ -22,11 +22,14 @@ import TestTraits
         let server = try TestDNSServer(zones: ["example.com": zone])
         defer { server.stop() }
         func check(_ selector: String, key: String) throws -> CLIRunner.Result {
-            try CLIRunner.run(["dkim", "check", "--domain", "example.com", "--selector", selector,
-                               "--key", "\(keys)/example.com.\(key).private.pem", "--dns-server", server.server])
+            try CLIRunner.run([
+                "dkim", "check", "--domain", "example.com", "--selector", selector,
+                "--key", "\(keys)/example.com.\(key).private.pem", "--dns-server", server.server
+            ])
         }
         let good = try check("cal", key: "cal")
-        #expect(good.status == 0 && good.output == "published: cal._domainkey.example.com carries this 2048-bit RSA key and the record is acceptable\n")
+        #expect(
+            good.status == 0 && good.output == "published: cal._domainkey.example.com carries this 2048-bit RSA key and the record is acceptable\n")
         let wrong = try check("stale", key: "cal")
         #expect(wrong.status == 1 && wrong.output.contains("a record for a different key"))
         let email = try check("mail", key: "old")
@@ -42,11 +45,15 @@ import TestTraits
         let server = try TestDNSServer(zones: ["example.com": Self.soa + "ischedule._domainkey IN TXT \(split)\n"])
         defer { server.stop() }
         let file = "\(Fixtures.directory.path)/derived-ischedule-request-B-rsa-sha1.http"
-        let ok = try CLIRunner.run(["dkim", "verify", "--request", file, "--dns-server", server.server, "--now", "1700000100",
-                                    "--legacy-dialects"])
+        let ok = try CLIRunner.run([
+            "dkim", "verify", "--request", file, "--dns-server", server.server, "--now", "1700000100",
+            "--legacy-dialects"
+        ])
         #expect(ok.status == 0 && ok.output == "verified d=example.com s=ischedule a=rsa-sha1\n", "\(ok.output)\(ok.stderr)")
-        let dead = try CLIRunner.run(["dkim", "verify", "--request", file, "--dns-server", "127.0.0.1:\(freeLoopbackPort())",
-                                      "--now", "1700000100", "--legacy-dialects"])
+        let dead = try CLIRunner.run([
+            "dkim", "verify", "--request", file, "--dns-server", "127.0.0.1:\(freeLoopbackPort())",
+            "--now", "1700000100", "--legacy-dialects"
+        ])
         #expect(dead.status == 1 && dead.output.hasPrefix("verification failed (temporary): temporary key lookup failure via dns/txt"))
         let bad = try CLIRunner.run(["dkim", "verify", "--request", file, "--dns-server", "resolver.example:53"])
         #expect(bad.status != 0 && bad.stderr.contains("--dns-server 'resolver.example:53' is not an IPv4 HOST[:PORT]"))

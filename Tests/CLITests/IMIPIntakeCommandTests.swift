@@ -1,7 +1,7 @@
 import Foundation
 import TestSupport
-import Testing
 import TestTraits
+import Testing
 
 /// `imip-intake` as an MTA runs it: what it answers when it cannot do its job. (Behind a real
 /// Postfix: ServiceTests/MailFilterTests.)
@@ -23,8 +23,10 @@ struct IMIPIntakeCommandTests {
         let missing = try CLIRunner.run(["imip-intake", "--config", file.path, "-f", "a@example.com", "--", "b@example.org"])
         #expect(missing.status == 78, "\(missing.stderr)")
         #expect(missing.stderr == "imip-intake: the configuration has no imip-intake section (reinject-url)\n")
-        let unreadable = try CLIRunner.run(["imip-intake", "--config", directory.appendingPathComponent("none.yaml").path,
-                                            "-f", "", "--", "b@example.org"])
+        let unreadable = try CLIRunner.run([
+            "imip-intake", "--config", directory.appendingPathComponent("none.yaml").path,
+            "-f", "", "--", "b@example.org"
+        ])
         #expect(unreadable.status == 78 && unreadable.stderr.hasPrefix("imip-intake: configuration:"), "\(unreadable.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["gateway.yaml"])
     }

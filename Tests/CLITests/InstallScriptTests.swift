@@ -1,7 +1,7 @@
 import Foundation
 import TestSupport
-import Testing
 import TestTraits
+import Testing
 
 /// deploy/install.sh staged into a DESTDIR, as a package build runs it.
 @Suite("install script", .waitsOnProcesses)
@@ -12,9 +12,13 @@ struct InstallScriptTests {
         let stage = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: stage) }
         func install() throws -> ChildProcess {
-            let process = try ChildProcess("/usr/bin/env", ["DESTDIR=\(stage.path)", "PREFIX=/usr", "bash",
-                                                            repository.appendingPathComponent("deploy/install.sh").path, GatewayBinary.url.path],
-                                           logPath: stage.path + ".log")
+            let process = try ChildProcess(
+                "/usr/bin/env",
+                [
+                    "DESTDIR=\(stage.path)", "PREFIX=/usr", "bash",
+                    repository.appendingPathComponent("deploy/install.sh").path, GatewayBinary.url.path
+                ],
+                logPath: stage.path + ".log")
             _ = process.waitForExit(timeout: 120)
             return process
         }
@@ -38,14 +42,20 @@ struct InstallScriptTests {
         #expect(try String(contentsOfFile: stage.path + "/etc/ischedule-gateway/gateway.yaml", encoding: .utf8) == "# the administrator's\n")
     }
 
-    @Test("build-deb: a package with the binary, the unit, the configuration as a conffile (root:root in the archive, the postinst hands it to the service group) and Debian 12 dependencies")
+    @Test(
+        "build-deb: a package with the binary, the unit, the configuration as a conffile (root:root in the archive, the postinst hands it to the service group) and Debian 12 dependencies"
+    )
     func debianPackage() throws {
         let repository = ReleaseBuildTests.repository
         let out = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: out) }
-        let build = try ChildProcess("/usr/bin/env", ["DEB_OUT=\(out.path)", "DPKG_DEB_COMPRESSOR_TYPE=gzip", "DPKG_DEB_COMPRESSOR_LEVEL=1", "bash",
-                                                      repository.appendingPathComponent("deploy/build-deb.sh").path, GatewayBinary.url.path],
-                                     logPath: out.path + ".log")
+        let build = try ChildProcess(
+            "/usr/bin/env",
+            [
+                "DEB_OUT=\(out.path)", "DPKG_DEB_COMPRESSOR_TYPE=gzip", "DPKG_DEB_COMPRESSOR_LEVEL=1", "bash",
+                repository.appendingPathComponent("deploy/build-deb.sh").path, GatewayBinary.url.path
+            ],
+            logPath: out.path + ".log")
         _ = build.waitForExit(timeout: 300)
         #expect(build.exitStatus == 0, "\(build.log)")
         let package = try #require(build.log.split(separator: "\n").last.map(String.init))
@@ -56,12 +66,15 @@ struct InstallScriptTests {
             return process.log
         }
         let info = try dpkgDeb(["--info", package])
-        #expect(info.contains("Package: ischedule-gateway") && info.contains("Depends: libc6 (>= 2.36), libssl3, libcurl4, libsqlite3-0, libxml2"),
-                "\(info)")
+        #expect(
+            info.contains("Package: ischedule-gateway") && info.contains("Depends: libc6 (>= 2.36), libssl3, libcurl4, libsqlite3-0, libxml2"),
+            "\(info)")
         #expect(info.contains("conffiles") && info.contains("postinst"), "\(info)")
         let contents = try dpkgDeb(["--contents", package])
-        for entry in ["-rwxr-xr-x root/root", "./usr/bin/ischedule-gateway", "./lib/systemd/system/ischedule-gateway.service",
-                      "-rw-r----- root/root", "./etc/ischedule-gateway/gateway.yaml", "./usr/share/doc/ischedule-gateway/README.md"] {
+        for entry in [
+            "-rwxr-xr-x root/root", "./usr/bin/ischedule-gateway", "./lib/systemd/system/ischedule-gateway.service",
+            "-rw-r----- root/root", "./etc/ischedule-gateway/gateway.yaml", "./usr/share/doc/ischedule-gateway/README.md"
+        ] {
             #expect(contents.contains(entry), "\(entry) in \(contents)")
         }
         #expect(try dpkgDeb(["--info", package, "conffiles"]).contains("/etc/ischedule-gateway/gateway.yaml"))

@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
 import TestTraits
+import Testing
 
 /// `dkim rotate` through its three stages and `dkim status`, against real NSD servers (one
 /// without the new record, one with it) and the gateway binary serving the keys in between.
@@ -46,16 +46,18 @@ import TestTraits
 
         // Stage 1: a new key, listed last, beside the old one with its mode.
         // (run from the configuration's directory with a relative --config, as an administrator would)
-        let started = try CLIRunner.run(["dkim", "rotate", "--domain", "example.com", "--selector", "second", "--config", "gateway.yaml"],
-                                        in: directory)
+        let started = try CLIRunner.run(
+            ["dkim", "rotate", "--domain", "example.com", "--selector", "second", "--config", "gateway.yaml"],
+            in: directory)
         #expect(started.status == 0, "\(started.output)\(started.stderr)")
         #expect(started.output.contains("stage 1 of 3: new key second for example.com"), "\(started.output)")
         let record = try #require(started.output.split(separator: "\n").first { $0.hasPrefix("second._domainkey.example.com. IN TXT ") })
         #expect(try selectors() == ["first", "second"])
         let edited = try String(contentsOf: file, encoding: .utf8)
-        #expect(edited.contains("# the gateway of example.com") && edited.contains("# the first key signs")
+        #expect(
+            edited.contains("# the gateway of example.com") && edited.contains("# the first key signs")
                 && edited.contains("      - selector: second\n        private-key: keys/example.com.second.private.pem\n\n    upstream:"),
-                "comments and layout stay: \(edited)")
+            "comments and layout stay: \(edited)")
         let newKey = "\(keys)/example.com.second.private.pem"
         #expect(try FileManager.default.attributesOfItem(atPath: newKey)[.posixPermissions] as? Int == 0o600)
 
@@ -73,8 +75,9 @@ import TestTraits
         defer { after.stop() }
         let switchedAt = Date()
         let switched = try gateway(["dkim", "rotate", "--domain", "example.com", "--dns-server", after.server, "--keep-old", "3s"])
-        #expect(switched.status == 0 && switched.output.contains("stage 2 of 3: DNS publishes second._domainkey.example.com"),
-                "\(switched.output)\(switched.stderr)")
+        #expect(
+            switched.status == 0 && switched.output.contains("stage 2 of 3: DNS publishes second._domainkey.example.com"),
+            "\(switched.output)\(switched.stderr)")
         #expect(try selectors() == ["second", "first"])
         let tooSoon = try gateway(["dkim", "rotate", "--domain", "example.com"])
         #expect(tooSoon.status == 75 && tooSoon.output.contains("first stays published until"), "\(tooSoon.output)")
@@ -97,8 +100,9 @@ import TestTraits
         #expect(!FileManager.default.fileExists(atPath: "\(keys)/example.com.first.private.pem"))
         #expect(!FileManager.default.fileExists(atPath: "\(keys)/example.com.rotation"))
         let done = try CLIRunner.run(["dkim", "status", "--config", file.path, "--dns-server", after.server])
-        #expect(done.status == 0 && done.output.contains("  second\tsigns\t2048-bit\tDNS: published") && !done.output.contains("rotation:"),
-                "\(done.output)")
+        #expect(
+            done.status == 0 && done.output.contains("  second\tsigns\t2048-bit\tDNS: published") && !done.output.contains("rotation:"),
+            "\(done.output)")
     }
 
     @Test func refusesWhatItCannotDoSafely() throws {

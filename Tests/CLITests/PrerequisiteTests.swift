@@ -1,7 +1,7 @@
 import Foundation
 import TestSupport
-import Testing
 import TestTraits
+import Testing
 
 /// A new machine gets everything the test beds need from `deploy/install-deps.sh`: every package a
 /// bed checks for at its start is in the script's lists (Debian packages, PyPI helpers), and a bed
@@ -28,7 +28,8 @@ struct PrerequisiteTests {
     @Test("every package a test bed checks for is installed by deploy/install-deps.sh")
     func bedsAgreeWithInstallDeps() throws {
         let script = try Self.script
-        let debian = Self.debianPackages(script), pypi = Self.pypiPackages(script)
+        let debian = Self.debianPackages(script)
+        let pypi = Self.pypiPackages(script)
         #expect(debian.count > 10 && debian.contains("php-curl"), "\(debian.sorted())")
         #expect(pypi.contains("aiosmtpd"), "\(pypi.sorted())")
         for (bed, needs) in Prerequisites.byBed {
@@ -41,9 +42,11 @@ struct PrerequisiteTests {
 
     @Test("a missing prerequisite stops the bed with one line naming its package")
     func missingPackageIsNamed() throws {
-        let absent: [Prerequisite] = [.file("/nonexistent/ischedule-bed-tool", debian: "no-such-package"),
-                                      .pythonModule("no_such_module_for_the_bed", pypi: "no-such-wheel"),
-                                      .file("/bin/sh", debian: "dash")]
+        let absent: [Prerequisite] = [
+            .file("/nonexistent/ischedule-bed-tool", debian: "no-such-package"),
+            .pythonModule("no_such_module_for_the_bed", pypi: "no-such-wheel"),
+            .file("/bin/sh", debian: "dash")
+        ]
         let error = #expect(throws: ChildProcessError.self) { try Prerequisites.require(absent, for: "Example") }
         let text = error?.description ?? ""
         #expect(!text.contains("\n"))

@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
 import TestTraits
+import Testing
 
 /// SRV records that point a receiver at internal addresses, in every spelling: the gateway opens
 /// no connection to any of them. Listeners sit on each address inside a namespace the test made,
@@ -11,7 +11,7 @@ import TestTraits
     static let targets: [(name: String, record: String?)] = [
         ("private", "A 10.0.0.1"), ("metadata", "A 169.254.169.254"), ("cgnat", "A 100.64.0.1"), ("zero", "A 0.0.0.0"),
         ("loop", "A 127.0.0.1"), ("loop6", "AAAA ::1"), ("mapped", "AAAA ::ffff:127.0.0.1"),
-        ("2130706433", nil), ("0177.0.0.1", nil), ("0x7f000001", nil), ("127.1", nil), ("10.0.0.1", nil),
+        ("2130706433", nil), ("0177.0.0.1", nil), ("0x7f000001", nil), ("127.1", nil), ("10.0.0.1", nil)
     ]
 
     @Test func noAddressFormIsEverConnectedTo() throws {

@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
 import TestTraits
+import Testing
 
 /// `probe` against a real DNS server and a real TLS receiver.
 @Suite(.serialized, .waitsOnProcesses) struct ProbeCommandTests {
@@ -9,7 +9,10 @@ import TestTraits
         let dns: TestDNSServer
         let https: TestHTTPSServer
         let caFile: String
-        func stop() { dns.stop(); https.stop() }
+        func stop() {
+            dns.stop()
+            https.stop()
+        }
     }
 
     static func lab() throws -> Lab {
@@ -17,31 +20,37 @@ import TestTraits
         let (cert, key) = try certificates.issue("localhost", subjectAltNames: ["DNS:localhost"])
         let docroot = certificates.directory.appendingPathComponent("docroot")
         try FileManager.default.createDirectory(at: docroot, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(at: Fixtures.directory.deletingLastPathComponent().appendingPathComponent("ischedule/apple-capabilities.xml"),
-                                         to: docroot.appendingPathComponent("capabilities.xml"))
+        try FileManager.default.copyItem(
+            at: Fixtures.directory.deletingLastPathComponent().appendingPathComponent("ischedule/apple-capabilities.xml"),
+            to: docroot.appendingPathComponent("capabilities.xml"))
         let https = try TestHTTPSServer(cert: cert, key: key, keyDirectory: docroot.path)
         let record = "v=DKIM1; k=rsa; p=\(try Fixtures.publicKeyBase64())"
         let split = zoneTXT(record)
         let zone = """
-        @ IN SOA ns a 1 3600 900 1209600 60
-        @ IN NS ns
-        ns IN A 127.0.0.1
-        _ischedules._tcp IN SRV 0 0 \(freeLoopbackPort()) localhost.
-        _ischedules._tcp IN SRV 10 0 \(https.port) localhost.
-        cal._domainkey IN TXT \(split)
-        """
-        let dns = try TestDNSServer(zones: ["partner.test": zone, "mailonly.test": "@ IN SOA ns a 1 3600 900 1209600 60\n@ IN NS ns\nns IN A 127.0.0.1"])
+            @ IN SOA ns a 1 3600 900 1209600 60
+            @ IN NS ns
+            ns IN A 127.0.0.1
+            _ischedules._tcp IN SRV 0 0 \(freeLoopbackPort()) localhost.
+            _ischedules._tcp IN SRV 10 0 \(https.port) localhost.
+            cal._domainkey IN TXT \(split)
+            """
+        let dns = try TestDNSServer(zones: [
+            "partner.test": zone, "mailonly.test": "@ IN SOA ns a 1 3600 900 1209600 60\n@ IN NS ns\nns IN A 127.0.0.1"
+        ])
         return Lab(dns: dns, https: https, caFile: certificates.caFile)
     }
 
     @Test func aWorkingDomainShowsEverySection() throws {
         let lab = try Self.lab()
         defer { lab.stop() }
-        let result = try CLIRunner.run(["probe", "partner.test", "--dns-server", lab.dns.server, "--ca-file", lab.caFile,
-                                        "--selector", "cal", "--allow-private-addresses"])
+        let result = try CLIRunner.run([
+            "probe", "partner.test", "--dns-server", lab.dns.server, "--ca-file", lab.caFile,
+            "--selector", "cal", "--allow-private-addresses"
+        ])
         let output = result.output
         #expect(result.status == 0, "\(output)\(result.stderr)")
-        #expect(output.contains("  try 1: https://localhost:") && output.contains("  try 2: https://localhost:\(lab.https.port)/.well-known/ischedule"))
+        #expect(
+            output.contains("  try 1: https://localhost:") && output.contains("  try 2: https://localhost:\(lab.https.port)/.well-known/ischedule"))
         #expect(output.contains(": could not connect"))
         #expect(output.contains("https://localhost:\(lab.https.port)/.well-known/ischedule: verified"))
         #expect(output.contains("    subject: CN = localhost") && output.contains("    issuer: CN = ischedule-gateway test CA"))
@@ -55,14 +64,21 @@ import TestTraits
         let lab = try Self.lab()
         defer { lab.stop() }
         let guarded = try CLIRunner.run(["probe", "partner.test", "--dns-server", lab.dns.server, "--ca-file", lab.caFile])
-        #expect(guarded.status == 1 && guarded.output.contains("refused to connect: localhost resolves only to refused addresses (127.0.0.1 is a loopback address"),
-                "\(guarded.output)")
+        #expect(
+            guarded.status == 1
+                && guarded.output.contains("refused to connect: localhost resolves only to refused addresses (127.0.0.1 is a loopback address"),
+            "\(guarded.output)")
         #expect(guarded.output.contains("will not work: no receiver returned capabilities"))
         let none = try CLIRunner.run(["probe", "mailonly.test", "--dns-server", lab.dns.server])
         #expect(none.status == 1)
-        #expect(none.output.contains("result: iSchedule to mailonly.test will not work: no iSchedule receiver: no _ischedules._tcp or _ischedule._tcp SRV records for mailonly.test"))
-        let noKey = try CLIRunner.run(["probe", "partner.test", "--dns-server", lab.dns.server, "--ca-file", lab.caFile,
-                                       "--selector", "absent", "--allow-private-addresses"])
+        #expect(
+            none.output.contains(
+                "result: iSchedule to mailonly.test will not work: no iSchedule receiver: no _ischedules._tcp or _ischedule._tcp SRV records for mailonly.test"
+            ))
+        let noKey = try CLIRunner.run([
+            "probe", "partner.test", "--dns-server", lab.dns.server, "--ca-file", lab.caFile,
+            "--selector", "absent", "--allow-private-addresses"
+        ])
         #expect(noKey.status == 1 && noKey.output.contains("no DKIM key record at absent._domainkey.partner.test"))
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import TestSupport
-import Testing
 import TestTraits
+import Testing
 
 /// `queue …` on an installation whose gateway never ran, with the service's secrets not in this shell.
 @Suite("queue command", .waitsOnProcesses)

@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
 import TestTraits
+import Testing
 
 /// Guards against the Swift 6.3.1 `-O` miscompile of a typed-throws do/catch that returns from
 /// inside (README, "Release builds"): the reduction is built at -O in the shape the project uses,
@@ -9,9 +9,11 @@ import TestTraits
 @Suite(.waitsOnProcesses) struct ReleaseBuildTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    @Test("the shipped binary (static Swift runtime, stripped) starts with the Swift toolchain hidden",
-          .enabled(if: ProcessInfo.processInfo.environment["ISCHEDULE_GATEWAY_BINARY"] != nil,
-                   "runs in the test command's second group, against deploy/build-release.sh's binary"))
+    @Test(
+        "the shipped binary (static Swift runtime, stripped) starts with the Swift toolchain hidden",
+        .enabled(
+            if: ProcessInfo.processInfo.environment["ISCHEDULE_GATEWAY_BINARY"] != nil,
+            "runs in the test command's second group, against deploy/build-release.sh's binary"))
     func runsWithoutTheToolchain() throws {
         let binary = GatewayBinary.url.path
         let dynamic = try Self.output("/usr/bin/readelf", ["-d", binary])
@@ -57,8 +59,9 @@ import TestTraits
         defer { try? FileManager.default.removeItem(at: work) }
         let source = Self.repository.appendingPathComponent("Tests/Fixtures/release/typed-throws-task-group.swift").path
         let binary = work.appendingPathComponent("reduction").path
-        let compile = try ChildProcess("/usr/bin/env", ["swiftc", "-O", "-parse-as-library", source, "-o", binary],
-                                       logPath: work.appendingPathComponent("swiftc.log").path)
+        let compile = try ChildProcess(
+            "/usr/bin/env", ["swiftc", "-O", "-parse-as-library", source, "-o", binary],
+            logPath: work.appendingPathComponent("swiftc.log").path)
         #expect(compile.waitForExit(timeout: 300) == 0, "\(compile.log)")
         let run = try ChildProcess(binary, [], logPath: work.appendingPathComponent("run.log").path)
         #expect(run.waitForExit(timeout: 120) == 0, "\(run.log)")
@@ -100,7 +103,13 @@ import TestTraits
                 var depth = 0
                 while index < characters.count {
                     if characters[index] == "{" { depth += 1 }
-                    if characters[index] == "}" { depth -= 1; if depth == 0 { index += 1; return true } }
+                    if characters[index] == "}" {
+                        depth -= 1
+                        if depth == 0 {
+                            index += 1
+                            return true
+                        }
+                    }
                     index += 1
                 }
                 return false

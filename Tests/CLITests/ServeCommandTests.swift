@@ -1,7 +1,7 @@
 import Foundation
 import TestSupport
-import Testing
 import TestTraits
+import Testing
 
 /// `serve` refuses a bad configuration with one line naming the key, before it listens anywhere.
 @Suite("serve command", .waitsOnProcesses)
@@ -31,27 +31,42 @@ struct ServeCommandTests {
         #expect(result.stderr.contains("outbound.secret: required: listeners[0] (http://0.0.0.0:1) serves the outbound intake"), "\(result.stderr)")
     }
 
-    @Test("--check-config on the mail filter: who may cause a signature; a trusted sender outside our domains or not an address is refused, named; a lease not longer than remote-transfer is refused")
+    @Test(
+        "--check-config on the mail filter: who may cause a signature; a trusted sender outside our domains or not an address is refused, named; a lease not longer than remote-transfer is refused"
+    )
     func mailFilterSenders() throws {
         let base = "listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  example.com:\n    upstream: http://127.0.0.1:2/\n"
-        let plain = try CLIRunner.run(["serve", "--config", try write(base + "imip-intake:\n  reinject-url: smtp://127.0.0.1:10026\n").path,
-                                       "--check-config"])
+        let plain = try CLIRunner.run([
+            "serve", "--config", try write(base + "imip-intake:\n  reinject-url: smtp://127.0.0.1:10026\n").path,
+            "--check-config"
+        ])
         #expect(plain.status == 0, "\(plain.stderr)")
         #expect((plain.output + plain.stderr).contains("only when the envelope sender is its organizer"), "\(plain.output)\(plain.stderr)")
-        let trusted = try CLIRunner.run(["serve", "--config", try write(base + """
-            imip-intake:
-              reinject-url: smtp://127.0.0.1:10026
-              trusted-senders: [NoReply@example.com]
-            """).path, "--check-config"])
-        #expect(trusted.status == 0 && (trusted.output + trusted.stderr).contains("trusted-senders noreply@example.com may cause a signature"),
-                "\(trusted.output)\(trusted.stderr)")
-        let foreign = try CLIRunner.run(["serve", "--config", try write(base + """
-            imip-intake:
-              reinject-url: smtp://127.0.0.1:10026
-              trusted-senders: [noreply@example.org, "\\"x y\\"@example.com"]
-            timeouts:
-              remote-transfer: 10m
-            """).path, "--check-config"])
+        let trusted = try CLIRunner.run([
+            "serve", "--config",
+            try write(
+                base + """
+                    imip-intake:
+                      reinject-url: smtp://127.0.0.1:10026
+                      trusted-senders: [NoReply@example.com]
+                    """
+            ).path, "--check-config"
+        ])
+        #expect(
+            trusted.status == 0 && (trusted.output + trusted.stderr).contains("trusted-senders noreply@example.com may cause a signature"),
+            "\(trusted.output)\(trusted.stderr)")
+        let foreign = try CLIRunner.run([
+            "serve", "--config",
+            try write(
+                base + """
+                    imip-intake:
+                      reinject-url: smtp://127.0.0.1:10026
+                      trusted-senders: [noreply@example.org, "\\"x y\\"@example.com"]
+                    timeouts:
+                      remote-transfer: 10m
+                    """
+            ).path, "--check-config"
+        ])
         #expect(foreign.status != 0)
         #expect(foreign.stderr.contains("imip-intake.trusted-senders[0]: noreply@example.org is not in one of our domains"), "\(foreign.stderr)")
         #expect(foreign.stderr.contains("delivery.lease: (300 s) must be longer than timeouts.remote-transfer (600 s)"), "\(foreign.stderr)")
@@ -60,14 +75,15 @@ struct ServeCommandTests {
     @Test("a second serve on the same SQLite data directory is refused at start, naming the first one's PID")
     func oneServePerDataDirectory() throws {
         let directory = GatewayProcess.temporaryDirectory("servelock")
-        let first = try GatewayProcess(configuration: """
-            listeners:
-              - url: http://127.0.0.1:0
-            data-directory: data
-            domains:
-              example.com:
-                upstream: http://127.0.0.1:9/
-            """, directory: directory, listeners: 1)
+        let first = try GatewayProcess(
+            configuration: """
+                listeners:
+                  - url: http://127.0.0.1:0
+                data-directory: data
+                domains:
+                  example.com:
+                    upstream: http://127.0.0.1:9/
+                """, directory: directory, listeners: 1)
         defer { first.stop() }
         let second = try CLIRunner.run(["serve", "--config", directory.appendingPathComponent("gateway.yaml").path], in: directory)
         #expect(second.status != 0)
@@ -77,7 +93,8 @@ struct ServeCommandTests {
 
     @Test("a missing key file is named by its path")
     func missingKey() throws {
-        let file = try write("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  example.com:\n    dkim-keys:\n      - private-key: keys/absent.pem\n")
+        let file = try write(
+            "listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  example.com:\n    dkim-keys:\n      - private-key: keys/absent.pem\n")
         let result = try CLIRunner.run(["serve", "--config", file.path])
         #expect(result.status != 0)
         let expected = file.deletingLastPathComponent().appendingPathComponent("keys/absent.pem").path
@@ -95,7 +112,9 @@ struct ServeCommandTests {
 
     @Test("--check-config checks keys and store and reports without listening, creating nothing; serve then creates the key")
     func checkConfig() throws {
-        let file = try write("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  example.com:\n    dkim-keys:\n      - private-key: k.pem\n        create-if-missing: true\n")
+        let file = try write(
+            "listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  example.com:\n    dkim-keys:\n      - private-key: k.pem\n        create-if-missing: true\n"
+        )
         let directory = file.deletingLastPathComponent()
         let result = try CLIRunner.run(["serve", "--config", file.path, "--check-config"])
         #expect(result.status == 0, "\(result.stderr)")
@@ -106,7 +125,8 @@ struct ServeCommandTests {
 
     @Test("--check-config lists every problem of a file, one line each with its key path, and creates nothing")
     func everyProblem() throws {
-        let file = try write("""
+        let file = try write(
+            """
             listeners:
               - url: http://127.0.0.1:1
               - url: ftp://nowhere
@@ -130,8 +150,10 @@ struct ServeCommandTests {
         #expect(result.status != 0)
         let lines = result.stderr.split(separator: "\n").map(String.init)
         #expect(lines.first?.hasSuffix("5 problems") == true, "\(result.stderr)")
-        for key in ["listeners[1].url:", "domains.example.com.upstrem-trust: unknown key", "limits.max-redirects:", "timeouts.connect:",
-                    "imip.smtp-url:"] {
+        for key in [
+            "listeners[1].url:", "domains.example.com.upstrem-trust: unknown key", "limits.max-redirects:", "timeouts.connect:",
+            "imip.smtp-url:"
+        ] {
             #expect(lines.contains { $0.hasPrefix(key) }, "\(key) in \(result.stderr)")
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: file.deletingLastPathComponent().path) == ["gateway.yaml"])
@@ -139,8 +161,9 @@ struct ServeCommandTests {
 
     @Test("--env-file supplies the service's environment (systemd EnvironmentFile lines); a bad line is named")
     func environmentFile() throws {
-        let file = try write("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  example.com:\n    upstream: http://127.0.0.1:8008/\n"
-                             + "outbound:\n  secret-env: CLI_TEST_INTAKE_SECRET\n")
+        let file = try write(
+            "listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  example.com:\n    upstream: http://127.0.0.1:8008/\n"
+                + "outbound:\n  secret-env: CLI_TEST_INTAKE_SECRET\n")
         let missing = try CLIRunner.run(["serve", "--config", file.path, "--check-config"])
         #expect(missing.status != 0 && missing.stderr.contains("outbound.secret-env: environment variable CLI_TEST_INTAKE_SECRET is not set"))
         let environment = file.deletingLastPathComponent().appendingPathComponent("gateway.env")
@@ -148,8 +171,10 @@ struct ServeCommandTests {
         let given = try CLIRunner.run(["serve", "--config", file.path, "--check-config", "--env-file", environment.path])
         #expect(given.status == 0, "\(given.stderr)")
         // `-`: standard input (what a service user that may not read the file gets from root).
-        let piped = try ChildProcess("/bin/sh", ["-c", "printf 'CLI_TEST_INTAKE_SECRET=x\\n' | '\(CLIRunner.binary.path)' serve --config '\(file.path)' --check-config --env-file -"],
-                                     logPath: environment.path + ".log")
+        let piped = try ChildProcess(
+            "/bin/sh",
+            ["-c", "printf 'CLI_TEST_INTAKE_SECRET=x\\n' | '\(CLIRunner.binary.path)' serve --config '\(file.path)' --check-config --env-file -"],
+            logPath: environment.path + ".log")
         #expect(piped.waitForExit(timeout: 60) == 0, "\(piped.log)")
         try "CLI_TEST_INTAKE_SECRET\n".write(to: environment, atomically: true, encoding: .utf8)
         let bad = try CLIRunner.run(["serve", "--config", file.path, "--check-config", "--env-file", environment.path])
@@ -160,7 +185,8 @@ struct ServeCommandTests {
 extension ServeCommandTests {
     @Test("an https listener whose certificate is not PEM is named by its key")
     func badCertificate() throws {
-        let file = try write("""
+        let file = try write(
+            """
             listeners:
               - url: https://127.0.0.1:1
                 certificate: gateway.yaml
@@ -178,7 +204,8 @@ extension ServeCommandTests {
 
     @Test("a client-ca-file that holds no PEM certificate is named by its key, before any client connects")
     func badClientCA() throws {
-        let file = try write("""
+        let file = try write(
+            """
             listeners:
               - url: https://127.0.0.1:1
                 certificate: gateway.yaml
@@ -199,7 +226,8 @@ extension ServeCommandTests {
 extension ServeCommandTests {
     @Test("an unusable data directory is named by its key, by --check-config as by serve")
     func unusableDataDirectory() throws {
-        let file = try write("""
+        let file = try write(
+            """
             listeners:
               - url: http://127.0.0.1:1
             data-directory: gateway.yaml
@@ -228,12 +256,15 @@ extension ServeCommandTests {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, length) == 0 && listen(holder, 1) == 0 && getsockname(holder, $0, &length) == 0 }
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(holder, $0, length) == 0 && listen(holder, 1) == 0 && getsockname(holder, $0, &length) == 0
+            }
         }
         try #require(bound)
         let port = UInt16(bigEndian: address.sin_port)
-        let file = try write("listeners:\n  - url: http://127.0.0.1:0\n  - url: http://127.0.0.1:\(port)\ndata-directory: data\n"
-                             + "domains:\n  example.com:\n    upstream: http://127.0.0.1:8008/\n")
+        let file = try write(
+            "listeners:\n  - url: http://127.0.0.1:0\n  - url: http://127.0.0.1:\(port)\ndata-directory: data\n"
+                + "domains:\n  example.com:\n    upstream: http://127.0.0.1:8008/\n")
         let result = try CLIRunner.run(["serve", "--config", file.path])
         #expect(result.status != 0)
         #expect(result.stderr.contains("listeners[1].url: cannot listen on http://127.0.0.1:\(port): Address already in use"), "\(result.stderr)")

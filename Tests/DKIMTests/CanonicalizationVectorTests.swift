@@ -1,5 +1,6 @@
-import Testing
 import TestSupport
+import Testing
+
 @testable import DKIM
 
 /// §13 check 27: Apple's canonicalization cases, byte for byte.
@@ -8,7 +9,8 @@ import TestSupport
         let cases = try Fixtures.json("apple-test_dkim-header-canonicalization.json")["cases"] as! [[String: String]]
         #expect(cases.count == 6)
         for (index, item) in cases.enumerated() {
-            let name = item["name"]!, raw = item["raw_value"]!
+            let name = item["name"]!
+            let raw = item["raw_value"]!
             let output: [UInt8]
             if name == "DKIM-Signature" {
                 let signature = try DKIMSignature(parsing: raw)
@@ -78,7 +80,7 @@ import TestSupport
     @Test func commaRuleMatchesApplesReplaceOrder() {
         let cases: [(String, String)] = [
             ("a , , b", "x:a,,b\r\n"), (", ,", "x:,,\r\n"), ("  a\u{0B}\u{0C}b ,c", "x:a b,c\r\n"), ("", "x:\r\n"),
-            ("\"q , r\"", "x:\"q,r\"\r\n"),
+            ("\"q , r\"", "x:\"q,r\"\r\n")
         ]
         for (value, expected) in cases {
             #expect(String(decoding: HeaderCanonicalizer.ischeduleRelaxed(name: "X", values: [value]), as: UTF8.self) == expected)

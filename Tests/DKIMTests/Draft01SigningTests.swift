@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import DKIM
 
 /// Signing for draft-01 receivers (DAViCal 1.1): what its verifier checks, rebuilt here from its
@@ -11,16 +12,19 @@ import TestSupport
     static let body = Array("BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n".utf8)
 
     static func request(host: Bool = true, body: [UInt8] = body) -> HTTPRequestMessage {
-        HTTPRequestMessage(method: "POST", target: "/.well-known/ischedule", headers: (host ? [HeaderField(name: "Host", value: "isched.gamma.test:8444")] : []) + [
-            HeaderField(name: "Originator", value: "mailto:bob@beta.test"),
-            HeaderField(name: "Recipient", value: "mailto:dave@gamma.test,mailto:erin@gamma.test"),
-            HeaderField(name: "Content-Type", value: "text/calendar; component=VEVENT; method=REQUEST"),
-        ], body: body)
+        HTTPRequestMessage(
+            method: "POST", target: "/.well-known/ischedule",
+            headers: (host ? [HeaderField(name: "Host", value: "isched.gamma.test:8444")] : []) + [
+                HeaderField(name: "Originator", value: "mailto:bob@beta.test"),
+                HeaderField(name: "Recipient", value: "mailto:dave@gamma.test,mailto:erin@gamma.test"),
+                HeaderField(name: "Content-Type", value: "text/calendar; component=VEVENT; method=REQUEST")
+            ], body: body)
     }
 
     static func signer() throws -> DKIMSigner {
-        try DKIMSigner(privateKey: RSAPrivateKey(pem: Fixtures.text("apple-test_dkim-rsa2048-private.pem")), domain: "beta.test",
-                       selector: "gw", queryMethods: [.httpWellKnown, .dnsTXT])
+        try DKIMSigner(
+            privateKey: RSAPrivateKey(pem: Fixtures.text("apple-test_dkim-rsa2048-private.pem")), domain: "beta.test",
+            selector: "gw", queryMethods: [.httpWellKnown, .dnsTXT])
     }
 
     @Test func draft01SignatureIsWhatDAViCalChecks() throws {

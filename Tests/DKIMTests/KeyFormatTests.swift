@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import DKIM
 
 @Suite struct KeyFormatTests {
@@ -34,8 +35,10 @@ import TestSupport
         // once with a reason (OpenSSL's default would prompt on a terminal).
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024",
-                             "-aes-256-cbc", "-pass", "pass:secret"]
+        process.arguments = [
+            "openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024",
+            "-aes-256-cbc", "-pass", "pass:secret"
+        ]
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice

@@ -1,11 +1,14 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import DKIM
 
 /// §13 checks 32 and 33: key-record selection and q= gating.
 @Suite struct KeySelectionTests {
-    private func locate(_ locator: KeyLocator, methods: [KeyQueryMethod], hash: HashAlgorithm = .sha1) async throws(DKIMFailure) -> KeyLocator.LocatedKey {
+    private func locate(_ locator: KeyLocator, methods: [KeyQueryMethod], hash: HashAlgorithm = .sha1) async throws(DKIMFailure)
+        -> KeyLocator.LocatedKey
+    {
         try await locator.locate(domain: "example.com", selector: "dkim", methods: methods, hash: hash, minimumBits: 1024)
     }
 
@@ -22,7 +25,9 @@ import TestSupport
                 try FileManager.default.createDirectory(at: domainDirectory, withIntermediateDirectories: true)
                 try content.replacingOccurrences(of: "{P}", with: p)
                     .write(to: domainDirectory.appendingPathComponent("dkim"), atomically: true, encoding: .utf8)
-                locator = KeyLocator(sources: [.privateExchange: PrivateExchangeKeyStore(directory: directory.appendingPathComponent("case\(index)").path)])
+                locator = KeyLocator(sources: [
+                    .privateExchange: PrivateExchangeKeyStore(directory: directory.appendingPathComponent("case\(index)").path)
+                ])
                 let result = try? await locate(locator, methods: [.privateExchange])
                 #expect((result != nil) == found, "row \(index)")
             } else {
@@ -48,7 +53,7 @@ import TestSupport
         let p = try Fixtures.publicKeyBase64()
         let locator = KeyLocator(sources: [
             .privateExchange: FixedKeyRecords(records: ["v=DKIM1; s=email; p=\(p)"]),
-            .dnsTXT: FixedKeyRecords(records: ["v=DKIM1; k=rsa; p=\(p)"]),
+            .dnsTXT: FixedKeyRecords(records: ["v=DKIM1; k=rsa; p=\(p)"])
         ])
         let located = try await locate(locator, methods: [.privateExchange, .dnsTXT])
         #expect(located.method == .dnsTXT)
@@ -99,7 +104,8 @@ import TestSupport
         let json = try Fixtures.json("apple-test_dkim-key-locators.json")
         let cases = (json["selector_keys"] as! [String: Any])["cases"] as! [[String: String]]
         for item in cases {
-            let d = item["d"]!, s = item["s"]!
+            let d = item["d"]!
+            let s = item["s"]!
             switch item["method"]! {
             case "dns/txt": #expect(KeyLocation.dnsName(domain: d, selector: s) == item["key"]!)
             case "http/well-known": #expect(item["key"]!.hasSuffix(KeyLocation.wellKnownPath(domain: d, selector: s)))

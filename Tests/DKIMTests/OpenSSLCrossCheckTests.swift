@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import DKIM
 
 /// The canonical signing string our signer produced verifies with the `openssl` CLI, which shares
@@ -18,14 +19,17 @@ import TestSupport
         let signature = try DKIMSignature(parsing: result.headerValue)
         try Data(result.signedText).write(to: directory.appendingPathComponent("signed.txt"))
         try Data(base64Encoded: signature.signatureBase64)!.write(to: directory.appendingPathComponent("signature.bin"))
-        try FileManager.default.copyItem(at: Fixtures.directory.appendingPathComponent("apple-test_dkim-rsa2048-public.pem"),
-                                         to: directory.appendingPathComponent("public.pem"))
+        try FileManager.default.copyItem(
+            at: Fixtures.directory.appendingPathComponent("apple-test_dkim-rsa2048-public.pem"),
+            to: directory.appendingPathComponent("public.pem"))
 
         func openssl(_ textFile: String) throws -> (status: Int32, output: String) {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["openssl", "dgst", "-\(algorithm.hash.rawValue)", "-verify", "public.pem",
-                                 "-signature", "signature.bin", textFile]
+            process.arguments = [
+                "openssl", "dgst", "-\(algorithm.hash.rawValue)", "-verify", "public.pem",
+                "-signature", "signature.bin", textFile
+            ]
             process.currentDirectoryURL = directory
             let pipe = Pipe()
             process.standardOutput = pipe

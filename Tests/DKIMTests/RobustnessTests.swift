@@ -1,5 +1,6 @@
-import Testing
 import TestSupport
+import Testing
+
 @testable import DKIM
 
 /// 100,000 generated and mutated inputs per parser; every one must end in a value or a typed error.
@@ -15,12 +16,15 @@ import TestSupport
             .map { Array($0.utf8) }
     }
 
-    static let tokens = ["v=", "a=rsa-sha256", "b=", "bh=", "c=ischedule-relaxed/simple", "; ", ";", "=", ":", "\r\n ",
-                         "h=Originator:Recipient", "t=", "x=99999999999999", "l=", "q=dns/txt", "d=", "s=", ",", " , "]
+    static let tokens = [
+        "v=", "a=rsa-sha256", "b=", "bh=", "c=ischedule-relaxed/simple", "; ", ";", "=", ":", "\r\n ",
+        "h=Originator:Recipient", "t=", "x=99999999999999", "l=", "q=dns/txt", "d=", "s=", ",", " , "
+    ]
 
     @Test func tagParserAndSignatureParserSurviveMutatedInput() async throws {
         var mutator = InputMutator(seed: 0x7A65, corpus: try Self.signatureCorpus(), tokens: Self.tokens)
-        var parsed = 0, refused = 0
+        var parsed = 0
+        var refused = 0
         for iteration in 0..<Self.iterations {
             if iteration % 256 == 0 { await Task.yield() }  // share the pool with timing-sensitive suites
             let text = String(decoding: mutator.nextInput(), as: UTF8.self)
@@ -42,8 +46,11 @@ import TestSupport
     }
 
     @Test func headerCanonicalizersSurviveMutatedInput() async throws {
-        let corpus = try Self.signatureCorpus() + [Array(" text/calendar  ; charset =  \"utf-8\"  ".utf8),
-                                                     Array("  mailto:a@b.c  ,\t mailto:d@e.f\t\t".utf8)]
+        let corpus =
+            try Self.signatureCorpus() + [
+                Array(" text/calendar  ; charset =  \"utf-8\"  ".utf8),
+                Array("  mailto:a@b.c  ,\t mailto:d@e.f\t\t".utf8)
+            ]
         var mutator = InputMutator(seed: 0xCA40, corpus: corpus, tokens: Self.tokens + ["\u{0B}", "\u{0C}", "\t\t"])
         for iteration in 0..<Self.iterations {
             if iteration % 256 == 0 { await Task.yield() }  // share the pool with timing-sensitive suites
@@ -65,8 +72,10 @@ import TestSupport
     }
 
     @Test func rawRequestParserSurvivesMutatedInput() async throws {
-        let corpus = [try Fixtures.bytes("derived-ischedule-request-A-rsa-sha256.http"),
-                      Array("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n".utf8)]
+        let corpus = [
+            try Fixtures.bytes("derived-ischedule-request-A-rsa-sha256.http"),
+            Array("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n".utf8)
+        ]
         var mutator = InputMutator(seed: 0x4E77, corpus: corpus, tokens: ["\r\n", ":", "Content-Length: 5\r\n", "chunked", "\r\n\r\n"])
         for iteration in 0..<10_000 {
             if iteration % 256 == 0 { await Task.yield() }

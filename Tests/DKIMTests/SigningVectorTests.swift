@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import DKIM
 
 /// §13 checks 28, 29 and 37: the derived vectors sign to the listed bh/b and verify at the stated clocks.
@@ -21,11 +22,12 @@ import TestSupport
         let json = try Fixtures.json("derived-ischedule-signing-vectors.json")
         let item = (json["vectors"] as! [[String: Any]]).first { $0["label"] as! String == label }!
         let pairs = (item["headers_in_order"] as! [[String]]).map { HeaderField(name: $0[0], value: $0[1]) }
-        return Vector(headers: pairs.filter { !$0.hasName("DKIM-Signature") },
-                      signatureValue: item["dkim_signature_value"] as! String, bh: item["bh"] as! String,
-                      b: item["b"] as! String, signedString: item["signed_string"] as! String,
-                      algorithm: SigningAlgorithm(rawValue: item["algorithm"] as! String)!,
-                      rawFile: item["raw_request_file"] as! String)
+        return Vector(
+            headers: pairs.filter { !$0.hasName("DKIM-Signature") },
+            signatureValue: item["dkim_signature_value"] as! String, bh: item["bh"] as! String,
+            b: item["b"] as! String, signedString: item["signed_string"] as! String,
+            algorithm: SigningAlgorithm(rawValue: item["algorithm"] as! String)!,
+            rawFile: item["raw_request_file"] as! String)
     }
 
     static func body() throws -> [UInt8] {
@@ -34,8 +36,9 @@ import TestSupport
 
     static func signer(_ algorithm: SigningAlgorithm, methods: [KeyQueryMethod]) throws -> DKIMSigner {
         let key = try RSAPrivateKey(pem: Fixtures.text("apple-test_dkim-rsa2048-private.pem"))
-        return try DKIMSigner(privateKey: key, domain: "example.com", selector: "ischedule", algorithm: algorithm,
-                              queryMethods: methods, lifetime: 3600)
+        return try DKIMSigner(
+            privateKey: key, domain: "example.com", selector: "ischedule", algorithm: algorithm,
+            queryMethods: methods, lifetime: 3600)
     }
 
     @Test(arguments: labels) func signsToTheListedBodyHashAndSignature(label: String) throws {
@@ -53,8 +56,10 @@ import TestSupport
 
     static func verifier(at time: Int64) throws -> DKIMVerifier {
         let record = "v=DKIM1; k=rsa; p=\(try Fixtures.publicKeyBase64())"
-        let keys = KeyLocator(sources: [.dnsTXT: FixedKeyRecords(records: [record]),
-                                        .privateExchange: FixedKeyRecords(records: [record])])
+        let keys = KeyLocator(sources: [
+            .dnsTXT: FixedKeyRecords(records: [record]),
+            .privateExchange: FixedKeyRecords(records: [record])
+        ])
         // Vector B is rsa-sha1, which the default policy refuses (RFC 8301); these tests are about the vectors.
         var policy = VerificationPolicy.iSchedule
         policy.acceptedAlgorithms.insert(.rsaSHA1)
@@ -75,8 +80,9 @@ import TestSupport
 
     @Test func rsaSHA1IsRefusedByTheDefaultPolicy() async throws {
         let record = "v=DKIM1; k=rsa; p=\(try Fixtures.publicKeyBase64())"
-        let verifier = DKIMVerifier(keys: KeyLocator(sources: [.dnsTXT: FixedKeyRecords(records: [record])]), policy: .iSchedule,
-                                    clock: FixedUnixClock(1_700_000_100))
+        let verifier = DKIMVerifier(
+            keys: KeyLocator(sources: [.dnsTXT: FixedKeyRecords(records: [record])]), policy: .iSchedule,
+            clock: FixedUnixClock(1_700_000_100))
         await #expect(throws: DKIMFailure.algorithmNotAccepted(.rsaSHA1)) { try await verifier.verify(try Self.rawRequest("B")) }
         #expect(try await verifier.verify(try Self.rawRequest("A")).algorithm == .rsaSHA256)
     }
@@ -84,7 +90,8 @@ import TestSupport
     @Test func aTestingKeyIsReported() async throws {
         let verified = try await DKIMVerifier(
             keys: KeyLocator(sources: [.dnsTXT: FixedKeyRecords(records: ["v=DKIM1; k=rsa; t=y; p=\(try Fixtures.publicKeyBase64())"])]),
-            clock: FixedUnixClock(1_700_000_100)).verify(try Self.rawRequest("A"))
+            clock: FixedUnixClock(1_700_000_100)
+        ).verify(try Self.rawRequest("A"))
         #expect(verified.keyIsTesting)
         #expect(try await Self.verifier(at: 1_700_000_100).verify(try Self.rawRequest("A")).keyIsTesting == false)
     }
@@ -102,16 +109,17 @@ import TestSupport
     }
 
     @Test func outgoingSignatureFollowsCheck37() throws {
-        var request = HTTPRequestMessage(headers: [
-            HeaderField(name: "Host", value: "cal.example.org"),
-            HeaderField(name: "Originator", value: "mailto:alice@example.com"),
-            HeaderField(name: "Recipient", value: "mailto:bob@example.org"),
-            HeaderField(name: "Authorization", value: "Basic dXNlcjpwdw=="),
-            HeaderField(name: "Content-Type", value: "text/calendar; component=VEVENT; method=REQUEST"),
-            HeaderField(name: "User-Agent", value: "ischedule-gateway"),
-            HeaderField(name: "Content-Length", value: "516"),
-            HeaderField(name: "Cache-Control", value: "no-cache"),
-        ], body: try Self.body())
+        var request = HTTPRequestMessage(
+            headers: [
+                HeaderField(name: "Host", value: "cal.example.org"),
+                HeaderField(name: "Originator", value: "mailto:alice@example.com"),
+                HeaderField(name: "Recipient", value: "mailto:bob@example.org"),
+                HeaderField(name: "Authorization", value: "Basic dXNlcjpwdw=="),
+                HeaderField(name: "Content-Type", value: "text/calendar; component=VEVENT; method=REQUEST"),
+                HeaderField(name: "User-Agent", value: "ischedule-gateway"),
+                HeaderField(name: "Content-Length", value: "516"),
+                HeaderField(name: "Cache-Control", value: "no-cache")
+            ], body: try Self.body())
         let value = try Self.signer(.rsaSHA256, methods: [.dnsTXT, .httpWellKnown]).sign(&request, now: 100).headerValue
         let signature = try DKIMSignature(parsing: value)
         #expect(value.hasPrefix("v=1; "))
@@ -120,8 +128,11 @@ import TestSupport
         #expect(signature.canonicalization == .iSchedule)
         #expect(signature.queryMethods == [.dnsTXT, .httpWellKnown])
         #expect(signature.timestamp == 100 && signature.expiration == 3700)
-        #expect(signature.signedHeaders == ["Originator", "Recipient", "Authorization", "Content-Type", "User-Agent",
-                                            "iSchedule-Version", "iSchedule-Message-ID"])
+        #expect(
+            signature.signedHeaders == [
+                "Originator", "Recipient", "Authorization", "Content-Type", "User-Agent",
+                "iSchedule-Version", "iSchedule-Message-ID"
+            ])
         #expect(request.headers.values(named: "iSchedule-Version") == ["1.0"])
         #expect(request.headers.values(named: "iSchedule-Message-ID").first?.count == 36)
         #expect(request.headers.values(named: "Cache-Control") == ["no-cache"])
@@ -129,9 +140,11 @@ import TestSupport
 
     @Test func eachSigningGetsAFreshMessageID() throws {
         let signer = try Self.signer(.rsaSHA256, methods: [.dnsTXT])
-        let base = HTTPRequestMessage(headers: try Self.vector("A").headers.filter { !$0.hasName("iSchedule-Message-ID") },
-                                      body: try Self.body())
-        var first = base, second = base
+        let base = HTTPRequestMessage(
+            headers: try Self.vector("A").headers.filter { !$0.hasName("iSchedule-Message-ID") },
+            body: try Self.body())
+        var first = base
+        var second = base
         try signer.sign(&first, now: 1)
         try signer.sign(&second, now: 1)
         #expect(first.headers.values(named: "iSchedule-Message-ID") != second.headers.values(named: "iSchedule-Message-ID"))

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import DKIM
 
 /// §13 check 31: Apple's tag-validation rows, plus our stricter rules.

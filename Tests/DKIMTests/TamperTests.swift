@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import DKIM
 
 /// §13 check 30: any single change to a signed part fails; hop-level changes do not.
@@ -37,18 +38,24 @@ import TestSupport
     }
 
     @Test func changedOriginatorFails() async throws {
-        try await expectMismatch(try raw().replacingOccurrences(of: "Originator: mailto:alice@example.com",
-                                                                with: "Originator: mailto:mallory@example.com"))
+        try await expectMismatch(
+            try raw().replacingOccurrences(
+                of: "Originator: mailto:alice@example.com",
+                with: "Originator: mailto:mallory@example.com"))
     }
 
     @Test func extraRecipientHeaderFails() async throws {
-        try await expectMismatch(try raw().replacingOccurrences(of: "Recipient: mailto:carol@example.org\r\n",
-                                                                with: "Recipient: mailto:carol@example.org\r\nRecipient: mailto:eve@example.org\r\n"))
+        try await expectMismatch(
+            try raw().replacingOccurrences(
+                of: "Recipient: mailto:carol@example.org\r\n",
+                with: "Recipient: mailto:carol@example.org\r\nRecipient: mailto:eve@example.org\r\n"))
     }
 
     @Test func extraRecipientInsideTheListFails() async throws {
-        try await expectMismatch(try raw().replacingOccurrences(of: "Recipient: mailto:carol@example.org",
-                                                                with: "Recipient: mailto:carol@example.org, mailto:eve@example.org"))
+        try await expectMismatch(
+            try raw().replacingOccurrences(
+                of: "Recipient: mailto:carol@example.org",
+                with: "Recipient: mailto:carol@example.org, mailto:eve@example.org"))
     }
 
     @Test func changedContentTypeMethodFails() async throws {

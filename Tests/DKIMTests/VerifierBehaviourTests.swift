@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import DKIM
 
 /// Verifier rules beyond the vectors: must-sign coverage, l=, signature count, old dialects, key sizes.
@@ -8,11 +9,13 @@ import TestSupport
     static let body = Array("BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n".utf8)
 
     static func headers() -> [HeaderField] {
-        [HeaderField(name: "Host", value: "isched.example.org"),
-         HeaderField(name: "iSchedule-Version", value: "1.0"),
-         HeaderField(name: "Originator", value: "mailto:dave@example.com"),
-         HeaderField(name: "Recipient", value: "mailto:zed@example.org"),
-         HeaderField(name: "Content-Type", value: "text/calendar; component=VEVENT; method=REQUEST")]
+        [
+            HeaderField(name: "Host", value: "isched.example.org"),
+            HeaderField(name: "iSchedule-Version", value: "1.0"),
+            HeaderField(name: "Originator", value: "mailto:dave@example.com"),
+            HeaderField(name: "Recipient", value: "mailto:zed@example.org"),
+            HeaderField(name: "Content-Type", value: "text/calendar; component=VEVENT; method=REQUEST")
+        ]
     }
 
     static func key() throws -> RSAPrivateKey {
@@ -29,14 +32,16 @@ import TestSupport
 
     static func verifier(policy: VerificationPolicy, records: [String]? = nil) throws -> DKIMVerifier {
         let keyRecords = try records ?? ["v=DKIM1; k=rsa; p=\(Fixtures.publicKeyBase64())"]
-        return DKIMVerifier(keys: KeyLocator(sources: [.dnsTXT: FixedKeyRecords(records: keyRecords)]),
-                            policy: policy, clock: FixedUnixClock(1_000))
+        return DKIMVerifier(
+            keys: KeyLocator(sources: [.dnsTXT: FixedKeyRecords(records: keyRecords)]),
+            policy: policy, clock: FixedUnixClock(1_000))
     }
 
     var bh: String { base64(HashAlgorithm.sha256.digest(Self.body)) }
 
     @Test func davicalSimpleHTTPSignatureVerifiesUnderTheLegacyPolicyOnly() async throws {
-        let tags = "v=1; a=rsa-sha256; s=cal; d=gamma.test; c=simple-http; q=dns/txt; l=\(Self.body.count); t=900; "
+        let tags =
+            "v=1; a=rsa-sha256; s=cal; d=gamma.test; c=simple-http; q=dns/txt; l=\(Self.body.count); t=900; "
             + "h=iSchedule-Version:Originator:Recipient:Content-Type; bh=\(bh)"
         let headers = try Self.handSigned(tags: tags) { unsigned in
             "iSchedule-Version: 1.0\r\nOriginator: mailto:dave@example.com\r\nRecipient: mailto:zed@example.org\r\n"
@@ -50,7 +55,8 @@ import TestSupport
     }
 
     @Test func rfcRelaxedSignatureVerifiesUnderTheLegacyPolicy() async throws {
-        let tags = "v=1; a=rsa-sha256; s=sel; d=example.com; c=relaxed/relaxed; q=dns/txt; t=900; "
+        let tags =
+            "v=1; a=rsa-sha256; s=sel; d=example.com; c=relaxed/relaxed; q=dns/txt; t=900; "
             + "h=Originator:Recipient:Content-Type:Recipient; bh=\(base64(HashAlgorithm.sha256.digest(BodyCanonicalizer.canonicalize(Self.body, .relaxed))))"
         let headers = try Self.handSigned(tags: tags) { unsigned in
             "originator:mailto:dave@example.com\r\nrecipient:mailto:zed@example.org\r\n"
@@ -60,7 +66,8 @@ import TestSupport
     }
 
     @Test func mustSignHeadersAreEnforced() async throws {
-        let tags = "v=1; a=rsa-sha256; s=sel; d=example.com; c=ischedule-relaxed/simple; q=dns/txt; t=900; "
+        let tags =
+            "v=1; a=rsa-sha256; s=sel; d=example.com; c=ischedule-relaxed/simple; q=dns/txt; t=900; "
             + "h=Originator:Recipient:Content-Type:iSchedule-Version; bh=\(bh)"
         let headers = try Self.handSigned(tags: tags) { _ in "irrelevant" }
         await #expect(throws: DKIMFailure.requiredHeaderNotSigned("iSchedule-Message-ID")) {
@@ -69,17 +76,20 @@ import TestSupport
     }
 
     @Test func authorizationMustBeSignedWhenPresent() async throws {
-        let tags = "v=1; a=rsa-sha256; s=sel; d=example.com; c=ischedule-relaxed/simple; q=dns/txt; t=900; "
+        let tags =
+            "v=1; a=rsa-sha256; s=sel; d=example.com; c=ischedule-relaxed/simple; q=dns/txt; t=900; "
             + "h=Originator:Recipient:Content-Type:iSchedule-Version:iSchedule-Message-ID; bh=\(bh)"
-        let headers = try Self.handSigned(tags: tags, signingInput: { _ in "x" },
-                                          headers: Self.headers() + [HeaderField(name: "Authorization", value: "Basic eDp5")])
+        let headers = try Self.handSigned(
+            tags: tags, signingInput: { _ in "x" },
+            headers: Self.headers() + [HeaderField(name: "Authorization", value: "Basic eDp5")])
         await #expect(throws: DKIMFailure.requiredHeaderNotSigned("Authorization")) {
             try await Self.verifier(policy: .iSchedule).verify(headers: headers, body: Self.body)
         }
     }
 
     @Test func bodyLengthMustEqualTheCanonicalBody() async throws {
-        let tags = "v=1; a=rsa-sha256; s=sel; d=example.com; c=simple-http; q=dns/txt; l=10; t=900; "
+        let tags =
+            "v=1; a=rsa-sha256; s=sel; d=example.com; c=simple-http; q=dns/txt; l=10; t=900; "
             + "h=Originator:Recipient:Content-Type; bh=\(bh)"
         let headers = try Self.handSigned(tags: tags) { _ in "x" }
         await #expect(throws: DKIMFailure.bodyLengthMismatch(l: 10, canonicalLength: Self.body.count)) {
@@ -88,8 +98,11 @@ import TestSupport
     }
 
     @Test func twoSignaturesAreRejected() async throws {
-        let headers = Self.headers() + [HeaderField(name: "DKIM-Signature", value: "v=1"),
-                                        HeaderField(name: "dkim-signature", value: "v=1")]
+        let headers =
+            Self.headers() + [
+                HeaderField(name: "DKIM-Signature", value: "v=1"),
+                HeaderField(name: "dkim-signature", value: "v=1")
+            ]
         await #expect(throws: DKIMFailure.multipleSignatures(count: 2)) {
             try await Self.verifier(policy: .iSchedule).verify(headers: headers, body: Self.body)
         }
@@ -122,7 +135,9 @@ import TestSupport
         }
     }
 
-    @Test("everyInstanceSigned: under relaxed, a header present more often than h= lists it is refused; listed as often, it verifies; ischedule-relaxed signs every instance merged")
+    @Test(
+        "everyInstanceSigned: under relaxed, a header present more often than h= lists it is refused; listed as often, it verifies; ischedule-relaxed signs every instance merged"
+    )
     func everyInstanceSigned() async throws {
         let base = Array(Self.headers().dropFirst())
         let tags = "v=1; a=rsa-sha256; s=s1; d=example.com; c=relaxed/simple; q=dns/txt; t=900; x=1200; h=Originator:Recipient:Content-Type; bh=\(bh)"
@@ -145,16 +160,18 @@ import TestSupport
         }
         // Listed twice, two Recipient headers verify.
         let twice = [HeaderField(name: "Recipient", value: "mailto:eve@example.org")] + base
-        let both = try Self.handSigned(tags: tags.replacingOccurrences(of: "Recipient:", with: "Recipient:Recipient:"),
-                                       signingInput: relaxedInput(twice), headers: twice)
+        let both = try Self.handSigned(
+            tags: tags.replacingOccurrences(of: "Recipient:", with: "Recipient:Recipient:"),
+            signingInput: relaxedInput(twice), headers: twice)
         _ = try await verifier.verify(headers: both, body: Self.body)
         // ischedule-relaxed: an added Recipient changes the signed text.
         let signer = try DKIMSigner(privateKey: try Self.key(), domain: "example.com", selector: "s1")
         var request = HTTPRequestMessage(headers: base, body: Self.body)
         try signer.sign(&request, now: 1_000, messageID: "m1")
         await #expect(throws: DKIMFailure.signatureMismatch(domain: "example.com", selector: "s1")) {
-            try await Self.verifier(policy: .iSchedule).verify(headers: [HeaderField(name: "Recipient", value: "mailto:eve@example.org")]
-                                                                   + request.headers, body: Self.body)
+            try await Self.verifier(policy: .iSchedule).verify(
+                headers: [HeaderField(name: "Recipient", value: "mailto:eve@example.org")]
+                    + request.headers, body: Self.body)
         }
     }
 

@@ -1,11 +1,12 @@
 import DKIM
 import Foundation
 import Synchronization
-import Testing
 import TestSupport
-import Transport
-@testable import Gateway
 import TestTraits
+import Testing
+import Transport
+
+@testable import Gateway
 
 /// §13 checks 11 and 12 (fetch, dialects, serial refresh) and RFC 2782 failover, live over TLS.
 @Suite(.serialized, .waitsOnProcesses) struct CapabilitiesCacheTests {
@@ -28,15 +29,17 @@ import TestTraits
         let (cert, key) = try certificates.issue("localhost", subjectAltNames: ["DNS:localhost"])
         let docroot = certificates.directory.appendingPathComponent("docroot")
         try FileManager.default.createDirectory(at: docroot, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(at: Fixtures.directory.deletingLastPathComponent().appendingPathComponent("ischedule/\(document)"),
-                                         to: docroot.appendingPathComponent("capabilities.xml"))
+        try FileManager.default.copyItem(
+            at: Fixtures.directory.deletingLastPathComponent().appendingPathComponent("ischedule/\(document)"),
+            to: docroot.appendingPathComponent("capabilities.xml"))
         try serial.write(to: docroot.appendingPathComponent("serial"), atomically: true, encoding: .utf8)
         if let maxAge { try maxAge.write(to: docroot.appendingPathComponent("max-age"), atomically: true, encoding: .utf8) }
         let server = try TestHTTPSServer(cert: cert, key: key, keyDirectory: docroot.path)
         let clock = ManualClock()
         let client = HTTPClient(configuration: HTTPClientConfiguration(caFile: certificates.caFile, connectTimeoutMilliseconds: 2_000))
-        return Setup(server: server, docroot: docroot, cache: CapabilitiesCache(client: client, clock: clock, addressPolicy: .any),
-                     clock: clock)
+        return Setup(
+            server: server, docroot: docroot, cache: CapabilitiesCache(client: client, clock: clock, addressPolicy: .any),
+            clock: clock)
     }
 
     @Test func fetchedOnceAndKeptForMaxAge() async throws {
@@ -71,8 +74,11 @@ import TestTraits
         let moved = "https://localhost:\(setup.server.port)/moved/.well-known/ischedule"
         let entry = try await setup.cache.capabilities(at: moved)
         #expect(entry.receiver == setup.receiver)
-        #expect(setup.server.requests == ["GET /moved/.well-known/ischedule?action=capabilities",
-                                          "GET /.well-known/ischedule?action=capabilities"])
+        #expect(
+            setup.server.requests == [
+                "GET /moved/.well-known/ischedule?action=capabilities",
+                "GET /.well-known/ischedule?action=capabilities"
+            ])
     }
 
     @Test func aDraft01ReceiverIsAskedByQueryAndRemembered() async throws {
@@ -95,8 +101,9 @@ import TestTraits
     @Test func failoverSkipsADeadFirstTarget() async throws {
         let setup = try Self.setup(document: "apple-capabilities.xml", serial: "1")
         defer { setup.server.stop() }
-        let dead = ReceiverDiscovery.Candidate(url: "https://localhost:\(freeLoopbackPort())/.well-known/ischedule",
-                                               origin: .srvTLS, srv: nil)
+        let dead = ReceiverDiscovery.Candidate(
+            url: "https://localhost:\(freeLoopbackPort())/.well-known/ischedule",
+            origin: .srvTLS, srv: nil)
         let live = ReceiverDiscovery.Candidate(url: setup.receiver, origin: .srvTLS, srv: nil)
         let (candidate, entry) = try await setup.cache.firstReachable([dead, live])
         #expect(candidate == live && entry.capabilities.versions == ["1.0"])
@@ -107,7 +114,8 @@ import TestTraits
     }
 
     @Test func relativeLocationsResolveAgainstTheRequest() {
-        #expect(Redirects.resolve("/ischedule?action=capabilities", against: "https://a.example:8443/.well-known/ischedule?action=capabilities")
+        #expect(
+            Redirects.resolve("/ischedule?action=capabilities", against: "https://a.example:8443/.well-known/ischedule?action=capabilities")
                 == "https://a.example:8443/ischedule?action=capabilities")
         #expect(Redirects.resolve("https://b.example/x", against: "https://a.example/y") == "https://b.example/x")
     }

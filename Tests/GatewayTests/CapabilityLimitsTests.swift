@@ -1,5 +1,6 @@
 import ISchedule
 import Testing
+
 @testable import Gateway
 
 /// §13 check 12: never more than max-recipients per request (split instead), never a body over
@@ -34,7 +35,8 @@ import Testing
             try CapabilityLimits.check(bodySize: 10, component: "VEVENT", method: "COUNTER", capabilities: caps)
         }
         #expect(throws: CapabilityLimits.Violation.unsupportedDataType("application/calendar+json")) {
-            try CapabilityLimits.check(bodySize: 10, component: "VEVENT", method: "REQUEST", contentType: "application/calendar+json", capabilities: caps)
+            try CapabilityLimits.check(
+                bodySize: 10, component: "VEVENT", method: "REQUEST", contentType: "application/calendar+json", capabilities: caps)
         }
         var future = caps
         future.versions = ["2.0"]

@@ -1,7 +1,8 @@
 import Foundation
-@testable import Gateway
 import ISchedule
 import Testing
+
+@testable import Gateway
 
 /// The configuration file: every error names its key; secrets come from the environment.
 @Suite("Configuration")
@@ -49,34 +50,99 @@ struct ConfigurationTests {
         #expect(configuration.timeouts.freeBusy == 10)
     }
 
-    @Test("errors name the key and the problem", arguments: [
-        ("listeners:\n  - url: ftp://x\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/", "listeners[0].url: 'ftp://x' is not http(s)://ADDRESS:PORT"),
-        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: not a url", "domains.a.test.upstream: not a URL"),
-        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: https://caldav.a.test/", "domains.a.test.upstream-trust: 'none' is only allowed for a loopback upstream"),
-        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\n    upstrem-trust: none", "domains.a.test.upstrem-trust: unknown key"),
-        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    dkim-keys:\n      - private-key: /nonexistent/k.pem", "domains.a.test.dkim-keys[0].private-key: file /nonexistent/k.pem does not exist"),
-        ("listeners:\n  - url: https://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/", "listeners[0].certificate: missing"),
-        ("listeners: []\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/", "listeners: at least one listener is required"),
-        ("listeners:\n  - url: http://127.0.0.1:1\n", "domains: at least one domain of ours is required"),
-        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\ntimeouts:\n  connect: soon", "timeouts.connect: 'soon' is not a duration"),
-        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\noutbound:\n  allow-from: [10.0.0.300]", "outbound.allow-from[0]: '10.0.0.300' is not an IP address"),
-        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\ndns:\n  servers: [resolver.example]", "dns.servers[0]: 'resolver.example' is not an IPv4 address"),
-        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\nlimits:\n  max-redirects: 50", "limits.max-redirects: 50 is outside 0…10"),
-        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\nimip:\n  smtp-url: mail.example.com\n  from: a@b", "imip.smtp-url: 'mail.example.com' is not smtp://HOST[:PORT]"),
-        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\nimip-intake:\n  reinject-url: smtps://127.0.0.1:465", "imip-intake.reinject-url: 'smtps://127.0.0.1:465' is not smtp://HOST[:PORT]"),
-        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\nimip-intake:\n  reinject: smtp://127.0.0.1:10026", "imip-intake.reinject-url: missing"),
-        ("listeners: [\n", "not valid YAML"),
-        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\ndelivery:\n  retry-initial: 200ms", "delivery.retry-initial: 200ms is outside 1.0…86400.0 seconds"),
-        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\ndelivery:\n  retry-initial: 1m\n  retry-maximum: 30s", "delivery.retry-maximum: is shorter than delivery.retry-initial"),
-        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\nremote-domains:\n  gamma.test:\n    dialect: draft-02", "remote-domains.gamma.test.dialect: 'draft-02' is not one of draft-05, draft-01"),
-        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\nremote-domains:\n  gamma.test:\n    authentication: tls", "remote-domains.gamma.test.client-names: missing (authentication: tls needs"),
-        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\nremote-domains:\n  gamma.test:\n    authentication: mtls", "remote-domains.gamma.test.authentication: 'mtls' is not one of dkim, tls"),
-        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\n    client-certificate: /etc/hostname", "domains.a.test.client-private-key: missing (client-certificate is set)"),
-        ("listeners:\n  - url: http://127.0.0.1:1\n    client-ca-file: /etc/hostname\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/", "listeners[0].client-ca-file: only https listeners verify client certificates"),
-        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\n    free-busy:\n      calendars: [\"http://127.0.0.1/dav/shared/\"]\n      allow-from: [\"*\"]", "domains.a.test.free-busy.calendars[0]: 'http://127.0.0.1/dav/shared/' names no user"),
-        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\n    free-busy:\n      calendars: [\"http://127.0.0.1/{user}/\"]", "domains.a.test.free-busy.allow-from: missing"),
-        ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\n    free-busy:\n      calendars: [\"http://127.0.0.1/{user}/\"]\n      username: fb\n      allow-from: [peer.test]", "domains.a.test.free-busy.password: missing (username is set)"),
-    ])
+    @Test(
+        "errors name the key and the problem",
+        arguments: [
+            (
+                "listeners:\n  - url: ftp://x\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/",
+                "listeners[0].url: 'ftp://x' is not http(s)://ADDRESS:PORT"
+            ),
+            ("listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: not a url", "domains.a.test.upstream: not a URL"),
+            (
+                "listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: https://caldav.a.test/",
+                "domains.a.test.upstream-trust: 'none' is only allowed for a loopback upstream"
+            ),
+            (
+                "listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\n    upstrem-trust: none",
+                "domains.a.test.upstrem-trust: unknown key"
+            ),
+            (
+                "listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    dkim-keys:\n      - private-key: /nonexistent/k.pem",
+                "domains.a.test.dkim-keys[0].private-key: file /nonexistent/k.pem does not exist"
+            ),
+            ("listeners:\n  - url: https://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/", "listeners[0].certificate: missing"),
+            ("listeners: []\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/", "listeners: at least one listener is required"),
+            ("listeners:\n  - url: http://127.0.0.1:1\n", "domains: at least one domain of ours is required"),
+            (
+                "listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\ntimeouts:\n  connect: soon",
+                "timeouts.connect: 'soon' is not a duration"
+            ),
+            (
+                "listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\noutbound:\n  allow-from: [10.0.0.300]",
+                "outbound.allow-from[0]: '10.0.0.300' is not an IP address"
+            ),
+            (
+                "listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\ndns:\n  servers: [resolver.example]",
+                "dns.servers[0]: 'resolver.example' is not an IPv4 address"
+            ),
+            (
+                "listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\nlimits:\n  max-redirects: 50",
+                "limits.max-redirects: 50 is outside 0…10"
+            ),
+            (
+                "listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\nimip:\n  smtp-url: mail.example.com\n  from: a@b",
+                "imip.smtp-url: 'mail.example.com' is not smtp://HOST[:PORT]"
+            ),
+            (
+                "listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\nimip-intake:\n  reinject-url: smtps://127.0.0.1:465",
+                "imip-intake.reinject-url: 'smtps://127.0.0.1:465' is not smtp://HOST[:PORT]"
+            ),
+            (
+                "listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\nimip-intake:\n  reinject: smtp://127.0.0.1:10026",
+                "imip-intake.reinject-url: missing"
+            ),
+            ("listeners: [\n", "not valid YAML"),
+            (
+                "listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\ndelivery:\n  retry-initial: 200ms",
+                "delivery.retry-initial: 200ms is outside 1.0…86400.0 seconds"
+            ),
+            (
+                "listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\ndelivery:\n  retry-initial: 1m\n  retry-maximum: 30s",
+                "delivery.retry-maximum: is shorter than delivery.retry-initial"
+            ),
+            (
+                "listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\nremote-domains:\n  gamma.test:\n    dialect: draft-02",
+                "remote-domains.gamma.test.dialect: 'draft-02' is not one of draft-05, draft-01"
+            ),
+            (
+                "listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\nremote-domains:\n  gamma.test:\n    authentication: tls",
+                "remote-domains.gamma.test.client-names: missing (authentication: tls needs"
+            ),
+            (
+                "listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\nremote-domains:\n  gamma.test:\n    authentication: mtls",
+                "remote-domains.gamma.test.authentication: 'mtls' is not one of dkim, tls"
+            ),
+            (
+                "listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\n    client-certificate: /etc/hostname",
+                "domains.a.test.client-private-key: missing (client-certificate is set)"
+            ),
+            (
+                "listeners:\n  - url: http://127.0.0.1:1\n    client-ca-file: /etc/hostname\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/",
+                "listeners[0].client-ca-file: only https listeners verify client certificates"
+            ),
+            (
+                "listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\n    free-busy:\n      calendars: [\"http://127.0.0.1/dav/shared/\"]\n      allow-from: [\"*\"]",
+                "domains.a.test.free-busy.calendars[0]: 'http://127.0.0.1/dav/shared/' names no user"
+            ),
+            (
+                "listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\n    free-busy:\n      calendars: [\"http://127.0.0.1/{user}/\"]",
+                "domains.a.test.free-busy.allow-from: missing"
+            ),
+            (
+                "listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    upstream: http://127.0.0.1/\n    free-busy:\n      calendars: [\"http://127.0.0.1/{user}/\"]\n      username: fb\n      allow-from: [peer.test]",
+                "domains.a.test.free-busy.password: missing (username is set)"
+            )
+        ])
     func keyedErrors(yaml: String, expected: String) {
         let message = error(yaml)
         #expect(message?.hasPrefix(expected) == true || message?.contains(expected) == true, "got: \(message ?? "no error")")
@@ -84,12 +150,19 @@ struct ConfigurationTests {
 
     @Test("free-busy calendar URLs: each value one path segment or one query value, all but unreserved percent-encoded; dot segments refused")
     func freeBusyURLs() throws {
-        let yaml = Self.minimal("    free-busy:\n      calendars: [\"http://127.0.0.1:8080/dav/{user}/calendar/\", \"http://127.0.0.1:8080/fb?u={user}&who={address}\"]\n      allow-from: [Peer.Test]")
+        let yaml = Self.minimal(
+            "    free-busy:\n      calendars: [\"http://127.0.0.1:8080/dav/{user}/calendar/\", \"http://127.0.0.1:8080/fb?u={user}&who={address}\"]\n      allow-from: [Peer.Test]"
+        )
         let settings = try #require(try ConfigurationLoader.parse(yaml: yaml, directory: "/tmp").domain("example.com")?.freeBusy)
-        #expect(settings.calendarURLs(for: Mailbox("j.doe+x@example.com")!) == ["http://127.0.0.1:8080/dav/j.doe%2Bx/calendar/",
-                                                                               "http://127.0.0.1:8080/fb?u=j.doe%2Bx&who=j.doe%2Bx%40example.com"])
+        #expect(
+            settings.calendarURLs(for: Mailbox("j.doe+x@example.com")!) == [
+                "http://127.0.0.1:8080/dav/j.doe%2Bx/calendar/",
+                "http://127.0.0.1:8080/fb?u=j.doe%2Bx&who=j.doe%2Bx%40example.com"
+            ])
         #expect(settings.calendarURLs(for: Mailbox("a/b@example.com")!)?.first == "http://127.0.0.1:8080/dav/a%2Fb/calendar/")
-        #expect(settings.calendarURLs(for: Mailbox("bob&u=alice@example.com")!)?.last == "http://127.0.0.1:8080/fb?u=bob%26u%3Dalice&who=bob%26u%3Dalice%40example.com")
+        #expect(
+            settings.calendarURLs(for: Mailbox("bob&u=alice@example.com")!)?.last
+                == "http://127.0.0.1:8080/fb?u=bob%26u%3Dalice&who=bob%26u%3Dalice%40example.com")
         #expect(settings.calendarURLs(for: Mailbox("a=b&c'd{e}@example.com")!)?.first == "http://127.0.0.1:8080/dav/a%3Db%26c%27d%7Be%7D/calendar/")
         #expect(settings.calendarURLs(for: Mailbox("é@example.com")!)?.first == "http://127.0.0.1:8080/dav/%C3%A9/calendar/")
         // Dot segments and empty values (the parser refuses them as local parts anyway) never reach a URL.
@@ -114,7 +187,8 @@ struct ConfigurationTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("config-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("keys"), withIntermediateDirectories: true)
         try Data("x".utf8).write(to: directory.appendingPathComponent("keys/k.pem"))
-        let yaml = "listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    dkim-keys:\n      - private-key: keys/k.pem\ndata-directory: ../data"
+        let yaml =
+            "listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  a.test:\n    dkim-keys:\n      - private-key: keys/k.pem\ndata-directory: ../data"
         try yaml.write(to: directory.appendingPathComponent("gateway.yaml"), atomically: true, encoding: .utf8)
         let configuration = try ConfigurationLoader.load(file: directory.appendingPathComponent("gateway.yaml").path)
         #expect(configuration.domains[0].keys[0].privateKeyFile == directory.appendingPathComponent("keys/k.pem").path)
@@ -123,14 +197,19 @@ struct ConfigurationTests {
 
     @Test("the intake is served on loopback listeners by default; elsewhere only with a secret")
     func intakeListeners() throws {
-        let defaults = try ConfigurationLoader.parse(yaml: Self.minimal("", """
-            outbound:
-              allow-from: [127.0.0.1]
-            """).replacingOccurrences(of: "  - url: http://127.0.0.1:8080", with: "  - url: http://127.0.0.1:8080\n  - url: http://0.0.0.0:8081"),
+        let defaults = try ConfigurationLoader.parse(
+            yaml: Self.minimal(
+                "",
+                """
+                outbound:
+                  allow-from: [127.0.0.1]
+                """
+            ).replacingOccurrences(of: "  - url: http://127.0.0.1:8080", with: "  - url: http://127.0.0.1:8080\n  - url: http://0.0.0.0:8081"),
             directory: "/tmp")
         #expect(defaults.listeners.map(\.servesIntake) == [true, false])
         let open = Self.minimal().replacingOccurrences(of: "  - url: http://127.0.0.1:8080", with: "  - url: http://0.0.0.0:8080\n    intake: true")
-        #expect(error(open) == "outbound.secret: required: listeners[0] (http://0.0.0.0:8080) serves the outbound intake on an address "
+        #expect(
+            error(open) == "outbound.secret: required: listeners[0] (http://0.0.0.0:8080) serves the outbound intake on an address "
                 + "that is not loopback; set secret-env (or intake: false there)")
         let secured = try ConfigurationLoader.parse(yaml: open + "\noutbound:\n  secret-env: S\n", directory: "/tmp", environment: ["S": "x"])
         #expect(secured.listeners[0].servesIntake && secured.intake.secret == "x")
@@ -142,14 +221,19 @@ struct ConfigurationTests {
         let text = try String(contentsOf: repository.appendingPathComponent("config/gateway.example.yaml"), encoding: .utf8)
         // Point the file keys at something readable; everything else is parsed as written.
         var patched = text
-        for path in ["/etc/ischedule-gateway/tls/fullchain.pem", "/etc/ischedule-gateway/tls/privkey.pem",
-                     "/etc/ischedule-gateway/keys/example.com.ischedule2026.private.pem",
-                     "/etc/ischedule-gateway/keys/example.com.ischedule2025.private.pem", "/etc/ssl/certs/ca-certificates.crt"] {
+        for path in [
+            "/etc/ischedule-gateway/tls/fullchain.pem", "/etc/ischedule-gateway/tls/privkey.pem",
+            "/etc/ischedule-gateway/keys/example.com.ischedule2026.private.pem",
+            "/etc/ischedule-gateway/keys/example.com.ischedule2025.private.pem", "/etc/ssl/certs/ca-certificates.crt"
+        ] {
             patched = patched.replacingOccurrences(of: path, with: Self.keyFile)
         }
-        let configuration = try ConfigurationLoader.parse(yaml: patched, directory: "/tmp",
-                                                          environment: ["ISCHEDULE_UPSTREAM_SECRET": "u", "ISCHEDULE_GATEWAY_SECRET": "g",
-                                                                        "ISCHEDULE_SMTP_PASSWORD": "p"])
+        let configuration = try ConfigurationLoader.parse(
+            yaml: patched, directory: "/tmp",
+            environment: [
+                "ISCHEDULE_UPSTREAM_SECRET": "u", "ISCHEDULE_GATEWAY_SECRET": "g",
+                "ISCHEDULE_SMTP_PASSWORD": "p"
+            ])
         #expect(configuration.listeners.count == 2)
         #expect(configuration.domains[0].keys.map(\.selector) == ["ischedule2026", "ischedule2025"])
         #expect(configuration.remote("partner.example")?.signingDomains == ["mail.partner.example"])
@@ -160,31 +244,44 @@ struct ConfigurationTests {
     @Test("store: sqlite by default; a PostgreSQL URL with its password from the environment and verified TLS off loopback")
     func store() throws {
         #expect(try ConfigurationLoader.parse(yaml: Self.minimal(), directory: "/tmp").store == .sqlite)
-        let remote = try ConfigurationLoader.parse(yaml: Self.minimal("", "store: postgresql://gw@db.example.com/ischedule\nstore-password-env: PGPW"),
-                                                   directory: "/tmp", environment: ["PGPW": "pw"])
-        guard case .postgres(let settings) = remote.store else { Issue.record("not postgres"); return }
+        let remote = try ConfigurationLoader.parse(
+            yaml: Self.minimal("", "store: postgresql://gw@db.example.com/ischedule\nstore-password-env: PGPW"),
+            directory: "/tmp", environment: ["PGPW": "pw"])
+        guard case .postgres(let settings) = remote.store else {
+            Issue.record("not postgres")
+            return
+        }
         #expect(settings.endpoint == .tcp(host: "db.example.com", port: 5432) && settings.password == "pw" && settings.database == "ischedule")
         #expect(settings.security == .verifyFull(caFile: nil))
         #expect(settings.description == "postgresql://gw@db.example.com:5432/ischedule")
         let local = try ConfigurationLoader.parse(yaml: Self.minimal("", "store: postgresql://gw@127.0.0.1:6543/q"), directory: "/tmp")
-        #expect(local.store == .postgres(try PostgresSettings(url: "postgresql://gw@127.0.0.1:6543/q", password: nil,
-                                                               paths: PathResolver(directory: "/"), caFile: nil)))
-        guard case .postgres(let socket) = try ConfigurationLoader.parse(
-            yaml: Self.minimal("", "store: postgresql://gw@/q?host=/run/postgresql"), directory: "/tmp").store else { return }
+        #expect(
+            local.store
+                == .postgres(
+                    try PostgresSettings(
+                        url: "postgresql://gw@127.0.0.1:6543/q", password: nil,
+                        paths: PathResolver(directory: "/"), caFile: nil)))
+        guard
+            case .postgres(let socket) = try ConfigurationLoader.parse(
+                yaml: Self.minimal("", "store: postgresql://gw@/q?host=/run/postgresql"), directory: "/tmp"
+            ).store
+        else { return }
         #expect(socket.endpoint == .unixSocket("/run/postgresql/.s.PGSQL.5432") && socket.security == .none)
     }
 
-    @Test("store: problems name the key", arguments: [
-        ("store: mysql://x@y/z", "store: 'mysql://x@y/z' is neither sqlite nor a postgresql:// URL"),
-        ("store: postgresql://gw:secret@127.0.0.1/q", "store: the URL holds a password; give it with store-password-env instead"),
-        ("store: postgresql://gw@db.example.com/q?sslmode=require", "store: sslmode=require is not supported"),
-        ("store: postgresql://gw@db.example.com/q?sslmode=disable", "store: sslmode=disable is allowed only on loopback"),
-        ("store: postgresql://127.0.0.1/q", "store: no user name in the URL"),
-        ("store: postgresql://gw@127.0.0.1/", "store: no database name in the URL"),
-        ("store: postgresql://gw@127.0.0.1/q?application_name=x", "store: URL parameter 'application_name' is not supported"),
-        ("store-password-env: NOPE\nstore: postgresql://gw@127.0.0.1/q", "store-password-env: environment variable NOPE is not set"),
-        ("store-password: x", "store-password: only used with a postgresql:// store"),
-    ])
+    @Test(
+        "store: problems name the key",
+        arguments: [
+            ("store: mysql://x@y/z", "store: 'mysql://x@y/z' is neither sqlite nor a postgresql:// URL"),
+            ("store: postgresql://gw:secret@127.0.0.1/q", "store: the URL holds a password; give it with store-password-env instead"),
+            ("store: postgresql://gw@db.example.com/q?sslmode=require", "store: sslmode=require is not supported"),
+            ("store: postgresql://gw@db.example.com/q?sslmode=disable", "store: sslmode=disable is allowed only on loopback"),
+            ("store: postgresql://127.0.0.1/q", "store: no user name in the URL"),
+            ("store: postgresql://gw@127.0.0.1/", "store: no database name in the URL"),
+            ("store: postgresql://gw@127.0.0.1/q?application_name=x", "store: URL parameter 'application_name' is not supported"),
+            ("store-password-env: NOPE\nstore: postgresql://gw@127.0.0.1/q", "store-password-env: environment variable NOPE is not set"),
+            ("store-password: x", "store-password: only used with a postgresql:// store")
+        ])
     func storeErrors(extra: String, expected: String) {
         let message = error(Self.minimal("", extra))
         #expect(message?.hasPrefix(expected) == true, "got: \(message ?? "no error")")

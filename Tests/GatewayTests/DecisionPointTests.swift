@@ -1,7 +1,8 @@
-@testable import Gateway
 import ISchedule
 import Logging
 import Testing
+
+@testable import Gateway
 
 /// The decision points on their own, with fakes for the store and the transport and a fixed
 /// clock: what the live attempt's hand-off (`QueueHandoff.settle`) and the queue's conclusion of
@@ -12,8 +13,9 @@ struct DecisionPointTests {
     static let remote = ["mailto:bob@beta.test", "mailto:carol@beta.test", "mailto:dave@gamma.test", "urn:uuid:not-a-mailbox"]
 
     static func handoff(_ store: DeliveryStoreFake, mails: Bool) -> QueueHandoff {
-        QueueHandoff(store: store, policy: F.policy, mailsFallbacks: mails, clock: F.clock, metrics: GatewayMetrics(),
-                     logger: Logger(label: "decision-test"))
+        QueueHandoff(
+            store: store, policy: F.policy, mailsFallbacks: mails, clock: F.clock, metrics: GatewayMetrics(),
+            logger: Logger(label: "decision-test"))
     }
 
     static func answers(_ message: DeliveryMessage, _ statuses: [RequestStatus]) -> RecipientAnswers {
@@ -66,11 +68,14 @@ struct DecisionPointTests {
         #expect(settled.map(\.status.code) == ["5.1", "5.1", "3.7", "1.2"] && store.enqueued.isEmpty)
     }
 
-    static func record(_ recipients: [String], attempts: Int = 0, kind: QueuedDelivery.Kind = .iSchedule,
-                       originalMail: [UInt8]? = nil) -> QueuedDelivery {
-        QueuedDelivery(id: 7, kind: kind, state: .pending, domain: "beta.test", messageID: "m-1", originator: "mailto:alice@alpha.test",
-                       recipients: recipients, body: [], createdAt: F.now - 1_000, nextAttemptAt: F.now, attempts: attempts,
-                       lastError: nil, outcome: nil, envelopeSender: originalMail == nil ? nil : "alice@alpha.test", originalMail: originalMail)
+    static func record(
+        _ recipients: [String], attempts: Int = 0, kind: QueuedDelivery.Kind = .iSchedule,
+        originalMail: [UInt8]? = nil
+    ) -> QueuedDelivery {
+        QueuedDelivery(
+            id: 7, kind: kind, state: .pending, domain: "beta.test", messageID: "m-1", originator: "mailto:alice@alpha.test",
+            recipients: recipients, body: [], createdAt: F.now - 1_000, nextAttemptAt: F.now, attempts: attempts,
+            lastError: nil, outcome: nil, envelopeSender: originalMail == nil ? nil : "alice@alpha.test", originalMail: originalMail)
     }
 
     static func conclude(_ record: QueuedDelivery, _ statuses: [RequestStatus], mails: Bool = true) throws -> DeliveryUpdate {
@@ -86,16 +91,19 @@ struct DecisionPointTests {
         #expect(update.outcome == "delivered: mailto:bob@beta.test=1.2" && update.spawn.isEmpty)
     }
 
-    @Test("concludeHandsOverWhatIScheduleWillNotDeliver: permanent now, or temporary at max-attempts; without e-mail the record fails",
-          arguments: [
-              // (attempts before, status, e-mail configured) → state, spawned kinds
-              (0, RequestStatus.noSchedulingSupport, true, QueuedDelivery.State.handedOff, [QueuedDelivery.Kind.iMIP]),
-              (2, .serviceUnavailable, true, .handedOff, [.iMIP]), (1, .serviceUnavailable, true, .pending, []),
-              (0, .noSchedulingSupport, false, .failed, []), (2, .serviceUnavailable, false, .failed, []),
-              (0, .invalidCalendarUser, true, .delivered, []),
-          ])
-    func concludeHandsOverWhatIScheduleWillNotDeliver(attempts: Int, status: RequestStatus, mails: Bool, state: QueuedDelivery.State,
-                                                      spawned: [QueuedDelivery.Kind]) throws {
+    @Test(
+        "concludeHandsOverWhatIScheduleWillNotDeliver: permanent now, or temporary at max-attempts; without e-mail the record fails",
+        arguments: [
+            // (attempts before, status, e-mail configured) → state, spawned kinds
+            (0, RequestStatus.noSchedulingSupport, true, QueuedDelivery.State.handedOff, [QueuedDelivery.Kind.iMIP]),
+            (2, .serviceUnavailable, true, .handedOff, [.iMIP]), (1, .serviceUnavailable, true, .pending, []),
+            (0, .noSchedulingSupport, false, .failed, []), (2, .serviceUnavailable, false, .failed, []),
+            (0, .invalidCalendarUser, true, .delivered, [])
+        ])
+    func concludeHandsOverWhatIScheduleWillNotDeliver(
+        attempts: Int, status: RequestStatus, mails: Bool, state: QueuedDelivery.State,
+        spawned: [QueuedDelivery.Kind]
+    ) throws {
         let update = try Self.conclude(Self.record([Self.remote[0]], attempts: attempts), [status], mails: mails)
         #expect(update.state == state && update.spawn.map(\.kind) == spawned)
         if attempts == 2 && state == .failed { #expect(update.error?.hasPrefix("gave up: ") == true) }
@@ -104,8 +112,9 @@ struct DecisionPointTests {
     @Test("concludeReturnsTheMailFiltersRecipientsToTheMTA: everything not delivered, a 3.7 too, goes back as the original e-mail, in one record")
     func concludeReturnsTheMailFiltersRecipientsToTheMTA() throws {
         let original = Array("From: alice@alpha.test\r\n\r\ninvitation\r\n".utf8)
-        let update = try Self.conclude(Self.record(Array(Self.remote[0...2]), originalMail: original),
-                                       [.invalidCalendarUser, .noSchedulingSupport, .delivered], mails: false)
+        let update = try Self.conclude(
+            Self.record(Array(Self.remote[0...2]), originalMail: original),
+            [.invalidCalendarUser, .noSchedulingSupport, .delivered], mails: false)
         #expect(update.state == .handedOff && update.spawn.count == 1)
         let back = try #require(update.spawn.first)
         #expect(back.kind == .reinject && back.body == original && back.envelopeSender == "alice@alpha.test")
@@ -114,8 +123,9 @@ struct DecisionPointTests {
 
     @Test("concludeMailRetriesThenFails: a stored e-mail is retried with backoff and fails once exhausted, never handed anywhere")
     func concludeMailRetriesThenFails() throws {
-        let worker = DeliveryWorker(store: DeliveryStoreFake(), stages: Reloadable(Self.stages()), owner: "test", transfers: LiveTransfers(),
-                                    clock: F.clock, metrics: GatewayMetrics(), logger: Logger(label: "decision-test"))
+        let worker = DeliveryWorker(
+            store: DeliveryStoreFake(), stages: Reloadable(Self.stages()), owner: "test", transfers: LiveTransfers(),
+            clock: F.clock, metrics: GatewayMetrics(), logger: Logger(label: "decision-test"))
         let mail = Self.record([Self.remote[0]], attempts: 0, kind: .mail)
         #expect(worker.concludeMail(mail, answer: (.serviceUnavailable, "busy"), policy: F.policy).nextAttemptAt == F.now + 2_000)
         var last = mail
@@ -126,8 +136,9 @@ struct DecisionPointTests {
     }
 
     static func stages() -> DeliveryStages {
-        DeliveryStages(iSchedule: DeliveryTransportFake(), iMIP: IMIPTransport(settings: nil, mailer: nil, clock: F.clock),
-                       reinjection: Reinjection(mta: nil, reportingHost: "gw.alpha.test", clock: F.clock),
-                       circuit: CircuitBreaker(threshold: 5, cooldownMilliseconds: 60_000), policy: F.policy)
+        DeliveryStages(
+            iSchedule: DeliveryTransportFake(), iMIP: IMIPTransport(settings: nil, mailer: nil, clock: F.clock),
+            reinjection: Reinjection(mta: nil, reportingHost: "gw.alpha.test", clock: F.clock),
+            circuit: CircuitBreaker(threshold: 5, cooldownMilliseconds: 60_000), policy: F.policy)
     }
 }

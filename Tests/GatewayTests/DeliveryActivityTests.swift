@@ -1,5 +1,6 @@
-@testable import Gateway
 import Testing
+
+@testable import Gateway
 
 /// The status report's memory of the last attempt per remote domain stays bounded and keeps the recent ones.
 @Suite struct DeliveryActivityTests {

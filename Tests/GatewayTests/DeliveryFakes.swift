@@ -1,7 +1,8 @@
-@testable import Gateway
 import ISchedule
 import Synchronization
 import TestSupport
+
+@testable import Gateway
 
 /// A fake `DeliveryStore` (named as one): it keeps what is enqueued and finished in memory and can
 /// refuse commits; the queue operations the decision points never use throw. The stores

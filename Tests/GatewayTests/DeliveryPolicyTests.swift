@@ -1,6 +1,7 @@
-@testable import Gateway
 import ISchedule
 import Testing
+
+@testable import Gateway
 
 /// The delivery rules, each on its own: `DeliveryPolicy.outcome` (what a request-status means)
 /// and `DeliveryPolicy.disposition` (what happens to a recipient after an attempt), as tables.
@@ -31,21 +32,23 @@ struct DeliveryPolicyTests {
         #expect(!policy.isExhausted(attempts: 4, createdAt: 0, now: 59_999))
     }
 
-    @Test("outcomeOfARequestStatus: 1.0 and 5.1 may pass later, 5.0/5.2/5.3 never will, the rest is definitive",
-          arguments: [
-              (RequestStatus.pending, DeliveryPolicy.Outcome.temporary), (.serviceUnavailable, .temporary),
-              (.serviceCannotHandle, .permanent), (.invalidCalendarService, .permanent), (.noSchedulingSupport, .permanent),
-              (.sent, .definitive), (.delivered, .definitive), (.invalidCalendarUser, .definitive), (.noAuthority, .definitive),
-          ])
+    @Test(
+        "outcomeOfARequestStatus: 1.0 and 5.1 may pass later, 5.0/5.2/5.3 never will, the rest is definitive",
+        arguments: [
+            (RequestStatus.pending, DeliveryPolicy.Outcome.temporary), (.serviceUnavailable, .temporary),
+            (.serviceCannotHandle, .permanent), (.invalidCalendarService, .permanent), (.noSchedulingSupport, .permanent),
+            (.sent, .definitive), (.delivered, .definitive), (.invalidCalendarUser, .definitive), (.noAuthority, .definitive)
+        ])
     func outcomeOfARequestStatus(status: RequestStatus, outcome: DeliveryPolicy.Outcome) {
         #expect(DeliveryPolicy.outcome(status) == outcome)
     }
 
-    @Test("temporaryRetriesWithBackoffUntilExhausted: attempts 1–4 retry at now + 1, 2, 4, 8 s; the 5th (max-attempts) gives up",
-          arguments: [
-              (1, DeliveryPolicy.Disposition.retry(at: now + 1_000)), (2, .retry(at: now + 2_000)), (3, .retry(at: now + 4_000)),
-              (4, .retry(at: now + 8_000)), (5, .handToEmail(exhausted: true)),
-          ])
+    @Test(
+        "temporaryRetriesWithBackoffUntilExhausted: attempts 1–4 retry at now + 1, 2, 4, 8 s; the 5th (max-attempts) gives up",
+        arguments: [
+            (1, DeliveryPolicy.Disposition.retry(at: now + 1_000)), (2, .retry(at: now + 2_000)), (3, .retry(at: now + 4_000)),
+            (4, .retry(at: now + 8_000)), (5, .handToEmail(exhausted: true))
+        ])
     func temporaryRetriesWithBackoffUntilExhausted(attempts: Int, expected: DeliveryPolicy.Disposition) {
         let attempt = Attempt(route: .iSchedule, attempts: attempts, createdAt: Self.now, mailsFallbacks: true)
         #expect(Self.disposition(.serviceUnavailable, attempt) == expected)
@@ -61,23 +64,27 @@ struct DeliveryPolicyTests {
         #expect(Self.disposition(.serviceUnavailable, Attempt(route: .iSchedule, attempts: 1, createdAt: 0)) == .fail(exhausted: true))
     }
 
-    @Test("whatIScheduleWillNotDeliverGoesToEmail only when there is a way (iMIP configured, or the mail filter's original e-mail) and a mailbox",
-          arguments: [
-              // (iMIP configured, mail-filter record, recipient has a mailbox) → disposition of a 5.3
-              (true, false, true, DeliveryPolicy.Disposition.handToEmail(exhausted: false)), (false, true, true, .handToEmail(exhausted: false)),
-              (false, false, true, .fail(exhausted: false)), (true, false, false, .fail(exhausted: false)), (false, true, false, .fail(exhausted: false)),
-          ])
+    @Test(
+        "whatIScheduleWillNotDeliverGoesToEmail only when there is a way (iMIP configured, or the mail filter's original e-mail) and a mailbox",
+        arguments: [
+            // (iMIP configured, mail-filter record, recipient has a mailbox) → disposition of a 5.3
+            (true, false, true, DeliveryPolicy.Disposition.handToEmail(exhausted: false)), (false, true, true, .handToEmail(exhausted: false)),
+            (false, false, true, .fail(exhausted: false)), (true, false, false, .fail(exhausted: false)),
+            (false, true, false, .fail(exhausted: false))
+        ])
     func whatIScheduleWillNotDeliverGoesToEmail(mailsFallbacks: Bool, returnsMail: Bool, mailbox: Bool, expected: DeliveryPolicy.Disposition) {
         let attempt = Attempt(route: .iSchedule, attempts: 1, createdAt: Self.now, returnsMail: returnsMail, mailsFallbacks: mailsFallbacks)
         #expect(Self.disposition(.noSchedulingSupport, attempt, mailbox: mailbox) == expected)
         #expect(Self.disposition(.invalidCalendarService, attempt, mailbox: mailbox) == expected)
     }
 
-    @Test("theMailFilterReturnsEveryUndeliveredRecipient: a definitive refusal (3.x) goes back to the MTA too; 1.1 and 1.2 are final",
-          arguments: [
-              (RequestStatus.invalidCalendarUser, DeliveryPolicy.Disposition.handToEmail(exhausted: false)), (.noAuthority, .handToEmail(exhausted: false)),
-              (.delivered, .final), (.sent, .final),
-          ])
+    @Test(
+        "theMailFilterReturnsEveryUndeliveredRecipient: a definitive refusal (3.x) goes back to the MTA too; 1.1 and 1.2 are final",
+        arguments: [
+            (RequestStatus.invalidCalendarUser, DeliveryPolicy.Disposition.handToEmail(exhausted: false)),
+            (.noAuthority, .handToEmail(exhausted: false)),
+            (.delivered, .final), (.sent, .final)
+        ])
     func theMailFilterReturnsEveryUndeliveredRecipient(status: RequestStatus, expected: DeliveryPolicy.Disposition) {
         let filtered = Attempt(route: .iSchedule, attempts: 2, createdAt: Self.now, returnsMail: true)
         #expect(Self.disposition(status, filtered) == expected)
@@ -85,20 +92,23 @@ struct DeliveryPolicyTests {
         #expect(Self.disposition(status, Attempt(route: .iSchedule, attempts: 2, createdAt: Self.now, mailsFallbacks: true)) == .final)
     }
 
-    @Test("anEmailThatFailsForGoodIsBouncedOrFailed: the e-mail route never hands to e-mail; a bounce only where a sender is told",
-          arguments: [
-              // (status, attempts, bounces) → disposition
-              (RequestStatus.serviceCannotHandle, 1, false, DeliveryPolicy.Disposition.fail(exhausted: false)),
-              (.serviceCannotHandle, 1, true, .bounce(exhausted: false)), (.serviceUnavailable, 5, false, .fail(exhausted: true)),
-              (.serviceUnavailable, 5, true, .bounce(exhausted: true)), (.serviceUnavailable, 2, true, .retry(at: now + 2_000)), (.sent, 1, true, .final),
-          ])
+    @Test(
+        "anEmailThatFailsForGoodIsBouncedOrFailed: the e-mail route never hands to e-mail; a bounce only where a sender is told",
+        arguments: [
+            // (status, attempts, bounces) → disposition
+            (RequestStatus.serviceCannotHandle, 1, false, DeliveryPolicy.Disposition.fail(exhausted: false)),
+            (.serviceCannotHandle, 1, true, .bounce(exhausted: false)), (.serviceUnavailable, 5, false, .fail(exhausted: true)),
+            (.serviceUnavailable, 5, true, .bounce(exhausted: true)), (.serviceUnavailable, 2, true, .retry(at: now + 2_000)),
+            (.sent, 1, true, .final)
+        ])
     func anEmailThatFailsForGoodIsBouncedOrFailed(status: RequestStatus, attempts: Int, bounces: Bool, expected: DeliveryPolicy.Disposition) {
         let attempt = Attempt(route: .email, attempts: attempts, createdAt: Self.now, returnsMail: true, mailsFallbacks: true, bounces: bounces)
         #expect(Self.disposition(status, attempt) == expected)
     }
 
-    @Test("freeBusyIsNeverQueuedNorMailed: every answer is final, whatever it says and however often it was tried",
-          arguments: [RequestStatus.pending, .serviceUnavailable, .noSchedulingSupport, .invalidCalendarUser, .delivered])
+    @Test(
+        "freeBusyIsNeverQueuedNorMailed: every answer is final, whatever it says and however often it was tried",
+        arguments: [RequestStatus.pending, .serviceUnavailable, .noSchedulingSupport, .invalidCalendarUser, .delivered])
     func freeBusyIsNeverQueuedNorMailed(status: RequestStatus) {
         for attempts in [1, 5] {
             let attempt = Attempt(route: .iSchedule, attempts: attempts, createdAt: Self.now, isFreeBusy: true, mailsFallbacks: true)

@@ -1,9 +1,10 @@
 import Foundation
-@testable import Gateway
 import Logging
 import TestSupport
-import Testing
 import TestTraits
+import Testing
+
+@testable import Gateway
 
 /// Both queue stores against the same expectations: a real SQLite file, and a real PostgreSQL
 /// server started for the test.
@@ -24,8 +25,9 @@ struct DeliveryStoreTests {
     }
 
     func delivery(_ domain: String, due: Int64, kind: QueuedDelivery.Kind = .iSchedule) -> NewDelivery {
-        NewDelivery(kind: kind, domain: domain, messageID: "m-\(domain)", originator: "mailto:a@alpha.test",
-                    recipients: ["mailto:x@\(domain)", "mailto:y@\(domain)"], body: Array("BEGIN:VCALENDAR\r\n".utf8), notBefore: due)
+        NewDelivery(
+            kind: kind, domain: domain, messageID: "m-\(domain)", originator: "mailto:a@alpha.test",
+            recipients: ["mailto:x@\(domain)", "mailto:y@\(domain)"], body: Array("BEGIN:VCALENDAR\r\n".utf8), notBefore: due)
     }
 
     @Test("SQLite commits are FULL-synchronous")
@@ -61,7 +63,10 @@ struct DeliveryStoreTests {
             // Another submission, and plain enqueues, are not affected.
             #expect(try await store.enqueueNew([delivery("c.test", due: 0)], submission: "imip-intake:2").count == 1)
             _ = try await store.enqueue([delivery("d.test", due: 0), delivery("d.test", due: 0)])
-            #expect(try await store.list(state: .pending, limit: 10).map(\.domain).sorted() == ["a.test", "a.test", "b.test", "c.test", "d.test", "d.test"])
+            #expect(
+                try await store.list(state: .pending, limit: 10).map(\.domain).sorted() == [
+                    "a.test", "a.test", "b.test", "c.test", "d.test", "d.test"
+                ])
             // The mail filter's fields survive the store.
             var returned = delivery("e.test", due: 0)
             (returned.envelopeSender, returned.originalMail) = ("", Array("Subject: x\r\n\r\n".utf8))
@@ -74,8 +79,10 @@ struct DeliveryStoreTests {
     @Test("claims are leases: due only, oldest first, excluded domains skipped, expired leases come back", arguments: Kind.allCases)
     func leases(kind: Kind) async throws {
         try await withStore(kind) { store in
-            _ = try await store.enqueue([delivery("a.test", due: 100), delivery("b.test", due: 50), delivery("c.test", due: 500),
-                                         delivery("a.test", due: 60, kind: .iMIP)])
+            _ = try await store.enqueue([
+                delivery("a.test", due: 100), delivery("b.test", due: 50), delivery("c.test", due: 500),
+                delivery("a.test", due: 60, kind: .iMIP)
+            ])
             let first = try await store.claim(now: 200, leaseUntil: 1_200, owner: "w1", limit: 10, excludingDomains: ["a.test"])
             // The iSchedule record of a.test is excluded, its iMIP record is not; c.test is not due.
             #expect(first.map(\.domain) == ["b.test", "a.test"])
@@ -89,10 +96,15 @@ struct DeliveryStoreTests {
             await #expect(throws: QueueError.leaseLost(first[0].id)) {
                 try await store.finish(first[0].id, owner: "w1", DeliveryUpdate(state: .delivered))
             }
-            try await store.finish(first[0].id, owner: "w2", DeliveryUpdate(state: .pending, recipients: ["mailto:y@b.test"], nextAttemptAt: 5_000,
-                                                                             error: "5.1 busy", spawn: [delivery("b.test", due: 0, kind: .iMIP)]))
+            try await store.finish(
+                first[0].id, owner: "w2",
+                DeliveryUpdate(
+                    state: .pending, recipients: ["mailto:y@b.test"], nextAttemptAt: 5_000,
+                    error: "5.1 busy", spawn: [delivery("b.test", due: 0, kind: .iMIP)]))
             let updated = try #require(try await store.delivery(first[0].id))
-            #expect(updated.recipients == ["mailto:y@b.test"] && updated.attempts == 1 && updated.lastError == "5.1 busy" && updated.nextAttemptAt == 5_000)
+            #expect(
+                updated.recipients == ["mailto:y@b.test"] && updated.attempts == 1 && updated.lastError == "5.1 busy"
+                    && updated.nextAttemptAt == 5_000)
             #expect(try await store.list(state: .pending, limit: 100).count == 5)
             switch kind {
             case .sqlite:
@@ -138,8 +150,9 @@ struct DeliveryStoreTests {
         }
     }
 
-    @Test("hold keeps a record from claims until released; force-imip hands an iSchedule record to e-mail; summary per domain",
-          arguments: Kind.allCases)
+    @Test(
+        "hold keeps a record from claims until released; force-imip hands an iSchedule record to e-mail; summary per domain",
+        arguments: Kind.allCases)
     func control(kind: Kind) async throws {
         try await withStore(kind) { store in
             let ids = try await store.enqueue([delivery("a.test", due: 100), delivery("a.test", due: 100), delivery("b.test", due: 100)])
@@ -152,7 +165,10 @@ struct DeliveryStoreTests {
             try await store.finish(ids[1], owner: "w", DeliveryUpdate(state: .pending, nextAttemptAt: 5_000, error: "5.1"))
             try await store.finish(ids[2], owner: "w", DeliveryUpdate(state: .failed, error: "5.3"))
             let summary = try await store.summary()
-            #expect(summary.map { "\($0.kind) \($0.domain) \($0.pending) \($0.held) \($0.failed)" } == ["ischedule a.test 1 1 0", "ischedule b.test 0 0 1"])
+            #expect(
+                summary.map { "\($0.kind) \($0.domain) \($0.pending) \($0.held) \($0.failed)" } == [
+                    "ischedule a.test 1 1 0", "ischedule b.test 0 0 1"
+                ])
             #expect(summary[0].oldestPendingCreatedAt != nil && summary[1].oldestPendingCreatedAt == nil)
             // force-imip on the held record: one iMIP record per mailto: recipient, the original handed off.
             #expect(try await store.forceIMIP(ids[0], now: 400) == .handedOff(recipients: 2))

@@ -1,5 +1,6 @@
-@testable import Gateway
 import Testing
+
+@testable import Gateway
 
 /// `DomainLabels`: the per-domain metrics' label values stay bounded.
 @Suite("DomainLabels")

@@ -1,6 +1,7 @@
-@testable import Gateway
 import Synchronization
 import Testing
+
+@testable import Gateway
 
 /// `FairShare`: slots towards one server, fairly shared between asking partners.
 @Suite("FairShare")

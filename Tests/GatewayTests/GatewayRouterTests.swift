@@ -5,8 +5,9 @@ import Hummingbird
 import HummingbirdTesting
 import ISchedule
 import Logging
-import Testing
 import TestSupport
+import Testing
+
 @testable import Gateway
 
 /// The whole pipeline in process: `GatewayAssembly` builds every stage from a configuration and
@@ -25,31 +26,33 @@ import TestSupport
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("router-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let secret = intakeSecret == nil ? "" : "\n  secret-env: ROUTER_TEST_SECRET"
-            let configuration = try ConfigurationLoader.parse(yaml: """
-                listeners:
-                  - url: http://127.0.0.1:0
-                data-directory: data
-                domains:
-                  alpha.test:
-                    dkim-keys:
-                      - selector: gw
-                        private-key: alpha.pem
-                        create-if-missing: true
-                    upstream: \(upstream.url())
-                outbound:
-                  allow-from: [127.0.0.1]
-                  allow-private-addresses: true\(secret)
-                limits:
-                  max-content-length: 65536
-                remote-domains:
-                  remote.test:
-                    uri: \(receiver.url())
-                """, directory: directory.path, environment: intakeSecret.map { ["ROUTER_TEST_SECRET": $0] } ?? [:])
+            let configuration = try ConfigurationLoader.parse(
+                yaml: """
+                    listeners:
+                      - url: http://127.0.0.1:0
+                    data-directory: data
+                    domains:
+                      alpha.test:
+                        dkim-keys:
+                          - selector: gw
+                            private-key: alpha.pem
+                            create-if-missing: true
+                        upstream: \(upstream.url())
+                    outbound:
+                      allow-from: [127.0.0.1]
+                      allow-private-addresses: true\(secret)
+                    limits:
+                      max-content-length: 65536
+                    remote-domains:
+                      remote.test:
+                        uri: \(receiver.url())
+                    """, directory: directory.path, environment: intakeSecret.map { ["ROUTER_TEST_SECRET": $0] } ?? [:])
             let keyring = try SigningKeyring.load(configuration) { _ in }
             let store = try SQLiteDeliveryStore(path: configuration.queuePath)
-            assembly = GatewayAssembly(configuration: configuration, keyring: keyring, store: store,
-                                       ledger: try SQLiteReplayLedger(path: configuration.queuePath), readiness: Readiness(expected: 0),
-                                       logger: Logger(label: "router-test"))
+            assembly = GatewayAssembly(
+                configuration: configuration, keyring: keyring, store: store,
+                ledger: try SQLiteReplayLedger(path: configuration.queuePath), readiness: Readiness(expected: 0),
+                logger: Logger(label: "router-test"))
         }
 
         func run(intake: Bool = true, _ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
@@ -112,11 +115,14 @@ import TestSupport
             let (headers, _) = Self.submission(["mailto:bob@alpha.test"])
             var remoteHeaders = headers
             remoteHeaders[HTTPField.Name("Originator")!] = "mailto:eve@remote.test"
-            let remoteBody = ByteBuffer(bytes: ITIP.calendar(method: "REQUEST", organizer: "mailto:eve@remote.test",
-                                                             attendees: ["mailto:bob@alpha.test"]))
+            let remoteBody = ByteBuffer(
+                bytes: ITIP.calendar(
+                    method: "REQUEST", organizer: "mailto:eve@remote.test",
+                    attendees: ["mailto:bob@alpha.test"]))
             let unsigned = try await client.execute(uri: "/.well-known/ischedule", method: .post, headers: remoteHeaders, body: remoteBody)
-            let oversize = try await client.execute(uri: "/ischedule", method: .post, headers: headers,
-                                                    body: ByteBuffer(repeating: 0x41, count: 100_000))
+            let oversize = try await client.execute(
+                uri: "/ischedule", method: .post, headers: headers,
+                body: ByteBuffer(repeating: 0x41, count: 100_000))
             for (response, status) in [(capabilities, 200), (badQuery, 400), (unsigned, 403), (oversize, 413)] {
                 #expect(Int(response.status.code) == status)
                 #expect(response.headers[HTTPField.Name("iSchedule-Version")!] == "1.0")

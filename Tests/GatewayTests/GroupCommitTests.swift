@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+
 @testable import Gateway
 
 /// Group commit: concurrent writers share commits, each gets its own result; the SQLite replay

@@ -1,11 +1,12 @@
 import Foundation
-@testable import Gateway
 import ISchedule
 import Logging
 import TestSupport
+import TestTraits
 import Testing
 import Transport
-import TestTraits
+
+@testable import Gateway
 
 /// The mail filter's decisions against real parts (NSD, a SQLite queue, an SMTP server for the
 /// re-injection): what goes by iSchedule, what goes back unchanged, and when the MTA must wait.
@@ -21,19 +22,24 @@ import TestTraits
         /// server does not serve delta.test (it answers REFUSED: DNS cannot tell now).
         init(logger: Logger = Logger(label: "test")) throws {
             func zone(_ name: String) -> String { zoneHead(name) }
-            dns = try TestDNSServer(zones: ["beta.test": zone("beta.test") + "_ischedule._tcp IN SRV 0 0 8008 localhost.\n",
-                                            "gamma.test": zone("gamma.test"), "reject.test": zone("reject.test")])
+            dns = try TestDNSServer(zones: [
+                "beta.test": zone("beta.test") + "_ischedule._tcp IN SRV 0 0 8008 localhost.\n",
+                "gamma.test": zone("gamma.test"), "reject.test": zone("reject.test")
+            ])
             let certificates = try TestCertificates()
             let tls = try certificates.issue("localhost", subjectAltNames: ["DNS:localhost", "IP:127.0.0.1"])
             sink = try TestSMTPServer(mode: .plain, cert: tls.cert, key: tls.key)
             queue = try SQLiteDeliveryStore(path: GatewayProcess.temporaryDirectory("intake").appendingPathComponent("q.sqlite").path)
             let resolver = DNSResolver(configuration: .init(servers: [.init(dns.server)!], timeoutSeconds: 1, attempts: 1))
-            let reinjection = SMTPClient(configuration: SMTPConfiguration(url: "smtp://127.0.0.1:\(sink.port)", startTLS: .optional,
-                                                                          connectTimeoutMilliseconds: 2_000, totalTimeoutMilliseconds: 10_000),
-                                         thread: curl, resolver: resolver.hostResolver)
-            intake = IMIPIntake(signingDomains: ["alpha.test"], localDomains: ["alpha.test"], trustedSenders: ["noreply@alpha.test"],
-                                discovery: ReceiverDiscovery(resolver: resolver),
-                                queue: queue, reinjection: reinjection, reportingHost: "gw.alpha.test", clock: .system, logger: logger)
+            let reinjection = SMTPClient(
+                configuration: SMTPConfiguration(
+                    url: "smtp://127.0.0.1:\(sink.port)", startTLS: .optional,
+                    connectTimeoutMilliseconds: 2_000, totalTimeoutMilliseconds: 10_000),
+                thread: curl, resolver: resolver.hostResolver)
+            intake = IMIPIntake(
+                signingDomains: ["alpha.test"], localDomains: ["alpha.test"], trustedSenders: ["noreply@alpha.test"],
+                discovery: ReceiverDiscovery(resolver: resolver),
+                queue: queue, reinjection: reinjection, reportingHost: "gw.alpha.test", clock: .system, logger: logger)
         }
 
         func run(_ message: String, to recipients: [String], from sender: String = "noreply@alpha.test") async -> IMIPIntake.Outcome {
@@ -48,12 +54,15 @@ import TestTraits
     }
 
     /// A single-part iTIP e-mail (SabreDAV's plain IMipPlugin form).
-    static func invitation(organizer: String = "alice@alpha.test", method: String = "REQUEST", component: String = "VEVENT",
-                           extraHeader: String = "") -> String {
+    static func invitation(
+        organizer: String = "alice@alpha.test", method: String = "REQUEST", component: String = "VEVENT",
+        extraHeader: String = ""
+    ) -> String {
         let attendees = ["mailto:bob@beta.test", "mailto:carol@gamma.test"]
         var calendar = String(decoding: ITIP.calendar(method: method, organizer: "mailto:\(organizer)", attendees: attendees), as: UTF8.self)
         if component == "VFREEBUSY" {
-            calendar = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nMETHOD:REQUEST\r\nBEGIN:VFREEBUSY\r\nUID:fb-1\r\n"
+            calendar =
+                "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nMETHOD:REQUEST\r\nBEGIN:VFREEBUSY\r\nUID:fb-1\r\n"
                 + "DTSTAMP:20261126T120000Z\r\nDTSTART:20261201T000000Z\r\nDTEND:20261202T000000Z\r\nORGANIZER:mailto:\(organizer)\r\n"
                 + "ATTENDEE:mailto:bob@beta.test\r\nEND:VFREEBUSY\r\nEND:VCALENDAR\r\n"
         }
@@ -90,7 +99,7 @@ import TestTraits
             ("a plain e-mail", "From: a@alpha.test\r\nSubject: hi\r\n\r\nhello\r\n"),
             ("an organizer in another domain", Self.invitation(organizer: "zed@elsewhere.test")),
             ("the gateway's own iMIP fallback", Self.invitation(extraHeader: "X-iSchedule-Gateway: iMIP fallback\r\n")),
-            ("free-busy", Self.invitation(component: "VFREEBUSY")),
+            ("free-busy", Self.invitation(component: "VFREEBUSY"))
         ]
         for (what, message) in cases {
             #expect(await bed.run(message, to: ["bob@beta.test"]) == .done(scheduled: [], mailed: ["bob@beta.test"]), "\(what)")
@@ -127,15 +136,20 @@ import TestTraits
     func oneRefusedRecipientAmongMany() async throws {
         let bed = try Bed()
         defer { bed.stop() }
-        let outcome = await bed.run("Subject: x\r\nMessage-ID: <plain-1@alpha.test>\r\n\r\ny\r\n",
-                                    to: ["ann@gamma.test", "zoe@reject.test", "tim@later.test", "bea@gamma.test"])
-        #expect(outcome == .done(scheduled: [], mailed: ["ann@gamma.test", "tim@later.test", "bea@gamma.test"], bounced: ["zoe@reject.test"]),
-                "\(outcome)")
+        let outcome = await bed.run(
+            "Subject: x\r\nMessage-ID: <plain-1@alpha.test>\r\n\r\ny\r\n",
+            to: ["ann@gamma.test", "zoe@reject.test", "tim@later.test", "bea@gamma.test"])
+        #expect(
+            outcome == .done(scheduled: [], mailed: ["ann@gamma.test", "tim@later.test", "bea@gamma.test"], bounced: ["zoe@reject.test"]),
+            "\(outcome)")
         #expect(Set(bed.sink.messages.flatMap { $0["to"] as? [String] ?? [] }) == ["ann@gamma.test", "bea@gamma.test"])
         let records = try await bed.queue.list(state: .pending, limit: 10)
         #expect(records.contains { $0.kind == .reinject && $0.recipients == ["tim@later.test"] && $0.envelopeSender == "noreply@alpha.test" })
-        #expect(records.contains { $0.kind == .reinject && $0.recipients == ["noreply@alpha.test"] && $0.envelopeSender == ""
-            && String(decoding: $0.body, as: UTF8.self).contains("Final-Recipient: rfc822; zoe@reject.test") })
+        #expect(
+            records.contains {
+                $0.kind == .reinject && $0.recipients == ["noreply@alpha.test"] && $0.envelopeSender == ""
+                    && String(decoding: $0.body, as: UTF8.self).contains("Final-Recipient: rfc822; zoe@reject.test")
+            })
         // All refused and nothing of ours: the MTA bounces the batch itself.
         guard case .refused = await bed.run("Subject: x\r\n\r\ny\r\n", to: ["a@reject.test", "b@reject.test"]) else {
             Issue.record("expected 69")
@@ -143,12 +157,15 @@ import TestTraits
         }
     }
 
-    @Test("one message in several batches of recipients: every batch is queued, each (message, recipient) once, each batch its own iSchedule-Message-ID")
+    @Test(
+        "one message in several batches of recipients: every batch is queued, each (message, recipient) once, each batch its own iSchedule-Message-ID"
+    )
     func batchesOfOneMessage() async throws {
         let bed = try Bed()
         defer { bed.stop() }
         let message = Self.invitation()
-        let first = (0..<50).map { "u\($0)@beta.test" }, second = (50..<60).map { "u\($0)@beta.test" }
+        let first = (0..<50).map { "u\($0)@beta.test" }
+        let second = (50..<60).map { "u\($0)@beta.test" }
         #expect(await bed.run(message, to: first) == .done(scheduled: first.sorted(), mailed: []))
         #expect(await bed.run(message, to: second) == .done(scheduled: second.sorted(), mailed: []))
         // A retry of the first batch, and one regrouped by the MTA, queue nothing again.
@@ -177,20 +194,26 @@ import TestTraits
             // Back to the MTA (this test's SMTP server refuses some of these forms outright: then our bounce).
             #expect(mailed + bounced == [address], "\(address)")
         }
-        #expect(try await bed.queue.list(state: nil, limit: 50).filter { $0.kind == .iSchedule }.flatMap(\.recipients)
-            .allSatisfy { $0 == "mailto:bob@beta.test" })
+        #expect(
+            try await bed.queue.list(state: nil, limit: 50).filter { $0.kind == .iSchedule }.flatMap(\.recipients)
+                .allSatisfy { $0 == "mailto:bob@beta.test" })
     }
 
     @Test("the calendar of a MIME part whose content does not end in CRLF is queued as a well-formed iCalendar stream")
     func calendarPartEndsInCRLF() async throws {
         let bed = try Bed()
         defer { bed.stop() }
-        let calendar = String(decoding: ITIP.calendar(method: "REQUEST", organizer: "mailto:alice@alpha.test",
-                                                      attendees: ["mailto:bob@beta.test"]), as: UTF8.self)
-        let bare = String(decoding: Array(calendar.utf8).dropLast(2), as: UTF8.self)   // ends "END:VCALENDAR", no line break
-        for (what, encoding, body) in [("7bit", "7bit", bare), ("base64", "base64", Data(bare.utf8).base64EncodedString()),
-                                      ("quoted-printable", "quoted-printable", bare)] {
-            let message = "From: alice@alpha.test\r\nMessage-ID: <crlf-\(what)@alpha.test>\r\nMIME-Version: 1.0\r\n"
+        let calendar = String(
+            decoding: ITIP.calendar(
+                method: "REQUEST", organizer: "mailto:alice@alpha.test",
+                attendees: ["mailto:bob@beta.test"]), as: UTF8.self)
+        let bare = String(decoding: Array(calendar.utf8).dropLast(2), as: UTF8.self)  // ends "END:VCALENDAR", no line break
+        for (what, encoding, body) in [
+            ("7bit", "7bit", bare), ("base64", "base64", Data(bare.utf8).base64EncodedString()),
+            ("quoted-printable", "quoted-printable", bare)
+        ] {
+            let message =
+                "From: alice@alpha.test\r\nMessage-ID: <crlf-\(what)@alpha.test>\r\nMIME-Version: 1.0\r\n"
                 + "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\n"
                 + "Content-Type: text/calendar; method=REQUEST; charset=utf-8\r\nContent-Transfer-Encoding: \(encoding)\r\n\r\n"
                 + body + "\r\n--b--\r\n"
@@ -222,7 +245,9 @@ import TestTraits
         }
     }
 
-    @Test("only the calendar's originator or a trusted sender causes a signature: forged organizers, replies and null senders go back as e-mail, the reason logged")
+    @Test(
+        "only the calendar's originator or a trusted sender causes a signature: forged organizers, replies and null senders go back as e-mail, the reason logged"
+    )
     func senderBinding() async throws {
         let lines = LogLines()
         let bed = try Bed(logger: Logger(label: "test") { _ in RecordingLogHandler(sink: lines) })
@@ -235,16 +260,17 @@ import TestTraits
             ("a foreign envelope sender", Self.invitation(organizer: "ceo@alpha.test"), "ceo@alpha.test.evil.test"),
             ("the null sender", Self.invitation(organizer: "ceo@alpha.test"), ""),
             ("a forged ATTENDEE in a REPLY", reply, "mallory@alpha.test"),
-            ("an unreadable envelope sender", Self.invitation(organizer: "ceo@alpha.test"), "\"ceo@alpha.test\"@evil.test"),
+            ("an unreadable envelope sender", Self.invitation(organizer: "ceo@alpha.test"), "\"ceo@alpha.test\"@evil.test")
         ]
         for (what, message, sender) in refused {
             let outcome = await bed.run(message, to: ["zed@beta.test"], from: sender)
             // Back to the MTA as it came (this test's SMTP server may refuse the odder senders itself: 69).
-            let backAsMail = switch outcome {
-            case .done(let scheduled, let mailed, _): scheduled.isEmpty && mailed == ["zed@beta.test"]
-            case .refused: sender.contains("\"")
-            case .temporaryFailure: false
-            }
+            let backAsMail =
+                switch outcome {
+                case .done(let scheduled, let mailed, _): scheduled.isEmpty && mailed == ["zed@beta.test"]
+                case .refused: sender.contains("\"")
+                case .temporaryFailure: false
+                }
             #expect(backAsMail, "\(what): \(outcome)")
         }
         #expect(try await bed.queue.list(state: nil, limit: 10).filter { $0.kind == .iSchedule }.isEmpty)
@@ -253,10 +279,12 @@ import TestTraits
         #expect(logged.first?.contains("envelope sender mallory@alpha.test is neither the calendar's originator ceo@alpha.test") == true)
         #expect(logged.contains { $0.contains("null sender") })
         // The organizer's own envelope (any case), the replying attendee's own, and the trusted system sender do.
-        #expect(await bed.run(Self.invitation(organizer: "ceo@alpha.test"), to: ["zed@beta.test"], from: "CEO@Alpha.test")
+        #expect(
+            await bed.run(Self.invitation(organizer: "ceo@alpha.test"), to: ["zed@beta.test"], from: "CEO@Alpha.test")
                 == .done(scheduled: ["zed@beta.test"], mailed: []))
         #expect(await bed.run(reply, to: ["zed@beta.test"], from: "ceo@alpha.test") == .done(scheduled: ["zed@beta.test"], mailed: []))
-        #expect(await bed.run(Self.invitation(organizer: "dan@alpha.test"), to: ["zed@beta.test"], from: "noreply@alpha.test")
+        #expect(
+            await bed.run(Self.invitation(organizer: "dan@alpha.test"), to: ["zed@beta.test"], from: "noreply@alpha.test")
                 == .done(scheduled: ["zed@beta.test"], mailed: []))
     }
 }

@@ -1,23 +1,26 @@
 import Foundation
 import ISchedule
-import Testing
 import TestSupport
-import Transport
-@testable import Gateway
 import TestTraits
+import Testing
+import Transport
+
+@testable import Gateway
 
 /// RFC 6047 messages, submitted to a real SMTP server and read back by Python's email parser.
 @Suite(.serialized, .waitsOnProcesses) struct IMIPMessageTests {
-    static let sender = IMIPMessage.Sender(address: "ischedule@example.com", displayName: "Example \"Calendar\" Gateway",
-                                           messageIDDomain: "gateway.example.com")
+    static let sender = IMIPMessage.Sender(
+        address: "ischedule@example.com", displayName: "Example \"Calendar\" Gateway",
+        messageIDDomain: "gateway.example.com")
 
     static func deliver(_ submission: MailSubmission) async throws -> [String: Any] {
         let certificates = try TestCertificates()
         let (cert, key) = try certificates.issue("localhost", subjectAltNames: ["DNS:localhost"])
         let server = try TestSMTPServer(mode: .starttls, cert: cert, key: key)
         defer { server.stop() }
-        let client = SMTPClient(configuration: SMTPConfiguration(url: "smtp://localhost:\(server.port)", caFile: certificates.caFile),
-                                thread: CurlThread())
+        let client = SMTPClient(
+            configuration: SMTPConfiguration(url: "smtp://localhost:\(server.port)", caFile: certificates.caFile),
+            thread: CurlThread())
         try await client.send(submission)
         let record = try #require(server.messages.first)
         #expect(record["to"] as? [String] == submission.recipients && record["from"] as? String == submission.sender)
@@ -33,9 +36,10 @@ import TestTraits
     @Test func invitationArrivesWellFormedWithTheCalendarUnchanged() async throws {
         let calendar = try Self.body()
         let message = try ITIPMessage(parsing: calendar)
-        let submission = try IMIPMessage.build(calendar: calendar, message: message, originator: CalendarUserAddress("mailto:alice@example.com")!,
-                                               recipient: CalendarUserAddress("mailto:Bob@Example.ORG")!, sender: Self.sender,
-                                               date: 1_700_000_000, messageID: "m1")
+        let submission = try IMIPMessage.build(
+            calendar: calendar, message: message, originator: CalendarUserAddress("mailto:alice@example.com")!,
+            recipient: CalendarUserAddress("mailto:Bob@Example.ORG")!, sender: Self.sender,
+            date: 1_700_000_000, messageID: "m1")
         // The local part as written (RFC 5321: only its domain may fold it), the domain in lower case.
         #expect(submission.sender == "ischedule@example.com" && submission.recipients == ["Bob@example.org"])
         let parsed = try await Self.deliver(submission)
@@ -58,9 +62,10 @@ import TestTraits
     @Test func longNonASCIISubjectsAreEncodedAndFolded() async throws {
         let summary = "Réunion trimestrielle — planification de l\\, année prochaine\\; budget et équipe"
         let calendar = try Self.body(summary: summary)
-        let submission = try IMIPMessage.build(calendar: calendar, message: try ITIPMessage(parsing: calendar),
-                                               originator: CalendarUserAddress("mailto:alice@example.com")!,
-                                               recipient: CalendarUserAddress("mailto:bob@example.org")!, sender: Self.sender, date: 0)
+        let submission = try IMIPMessage.build(
+            calendar: calendar, message: try ITIPMessage(parsing: calendar),
+            originator: CalendarUserAddress("mailto:alice@example.com")!,
+            recipient: CalendarUserAddress("mailto:bob@example.org")!, sender: Self.sender, date: 0)
         let parsed = try await Self.deliver(submission)
         let headers = try #require(parsed["headers"] as? [String: String])
         #expect(headers["subject"] == "Invitation: Réunion trimestrielle — planification de l, année prochaine; budget et équipe")
@@ -68,19 +73,22 @@ import TestTraits
     }
 
     @Test func freeBusyAndNonMailboxesAreRefused() throws {
-        let freeBusy = Array("""
-        BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nBEGIN:VFREEBUSY\r\nDTSTART:20240101T000000Z\r\nDTEND:20240102T000000Z\r\n\
-        ORGANIZER:mailto:a@example.com\r\nATTENDEE:mailto:b@example.org\r\nEND:VFREEBUSY\r\nEND:VCALENDAR\r\n
-        """.utf8)
+        let freeBusy = Array(
+            """
+            BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nBEGIN:VFREEBUSY\r\nDTSTART:20240101T000000Z\r\nDTEND:20240102T000000Z\r\n\
+            ORGANIZER:mailto:a@example.com\r\nATTENDEE:mailto:b@example.org\r\nEND:VFREEBUSY\r\nEND:VCALENDAR\r\n
+            """.utf8)
         let alice = CalendarUserAddress("mailto:alice@example.com")!
         #expect(throws: IMIPMessage.BuildError.freeBusyIsNotMailable) {
-            try IMIPMessage.build(calendar: freeBusy, message: ITIPMessage(parsing: freeBusy), originator: alice,
-                                  recipient: CalendarUserAddress("mailto:b@example.org")!, sender: Self.sender, date: 0)
+            try IMIPMessage.build(
+                calendar: freeBusy, message: ITIPMessage(parsing: freeBusy), originator: alice,
+                recipient: CalendarUserAddress("mailto:b@example.org")!, sender: Self.sender, date: 0)
         }
         let calendar = try Self.body()
         #expect(throws: IMIPMessage.BuildError.notAMailbox("urn:uuid:1234")) {
-            try IMIPMessage.build(calendar: calendar, message: ITIPMessage(parsing: calendar), originator: alice,
-                                  recipient: CalendarUserAddress("urn:uuid:1234")!, sender: Self.sender, date: 0)
+            try IMIPMessage.build(
+                calendar: calendar, message: ITIPMessage(parsing: calendar), originator: alice,
+                recipient: CalendarUserAddress("urn:uuid:1234")!, sender: Self.sender, date: 0)
         }
     }
 }

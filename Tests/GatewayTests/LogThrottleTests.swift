@@ -1,7 +1,8 @@
-@testable import Gateway
 import Logging
 import Synchronization
 import Testing
+
+@testable import Gateway
 
 /// Where `RecordingLogHandler` keeps the messages.
 final class LogLines: Sendable {
@@ -31,8 +32,11 @@ struct RecordingLogHandler: LogHandler {
             now.store(Int64(second) * 1000, ordering: .relaxed)
             throttle.error("claim", "queue claim failed: disk I/O error", logger: logger)
         }
-        #expect(sink.lines.withLock { $0 } == ["queue claim failed: disk I/O error",
-                                           "queue claim failed: disk I/O error (59 more times since the last report)",
-                                           "queue claim failed: disk I/O error (59 more times since the last report)"])
+        #expect(
+            sink.lines.withLock { $0 } == [
+                "queue claim failed: disk I/O error",
+                "queue claim failed: disk I/O error (59 more times since the last report)",
+                "queue claim failed: disk I/O error (59 more times since the last report)"
+            ])
     }
 }

@@ -1,6 +1,7 @@
-@testable import Gateway
 import Logging
 import TestSupport
+
+@testable import Gateway
 
 /// A real PostgreSQL server for store tests (one per test process), a new database in it per test, the
 /// gateway's pool running and its schema migrated while the body runs.
@@ -15,8 +16,10 @@ enum PostgresBed {
 
     /// - Parameter deadline: generous by default: synchronous tests of the same process can hold
     ///   the cooperative threads (two on this machine) for seconds, and the deadline is wall time.
-    static func withDatabase(url: String, migrate: Bool = true, deadline: Duration = .seconds(120),
-                             _ body: @Sendable (PostgresDatabase) async throws -> Void) async throws {
+    static func withDatabase(
+        url: String, migrate: Bool = true, deadline: Duration = .seconds(120),
+        _ body: @Sendable (PostgresDatabase) async throws -> Void
+    ) async throws {
         try await PostgresDatabase(settings: try settings(url), logger: Logger(label: "test-postgres"), operationDeadline: deadline)
             .running(migrate: migrate, body)
     }

@@ -1,17 +1,19 @@
 import Foundation
-@testable import Gateway
 import Logging
 import TestSupport
-import Testing
 import TestTraits
+import Testing
+
+@testable import Gateway
 
 /// What only a shared store must do: several instances (each its own pool) on one real
 /// PostgreSQL database.
 @Suite("PostgreSQL store shared by instances", .waitsOnProcesses)
 struct PostgresStoreTests {
     func delivery(_ index: Int) -> NewDelivery {
-        NewDelivery(kind: .iSchedule, domain: "d\(index % 5).test", messageID: "m\(index)", originator: "mailto:a@alpha.test",
-                    recipients: ["mailto:x\(index)@d\(index % 5).test"], body: Array("BEGIN:VCALENDAR\r\n".utf8), notBefore: 0)
+        NewDelivery(
+            kind: .iSchedule, domain: "d\(index % 5).test", messageID: "m\(index)", originator: "mailto:a@alpha.test",
+            recipients: ["mailto:x\(index)@d\(index % 5).test"], body: Array("BEGIN:VCALENDAR\r\n".utf8), notBefore: 0)
     }
 
     @Test("instances claiming at once never get the same record (FOR UPDATE SKIP LOCKED)")
@@ -24,7 +26,8 @@ struct PostgresStoreTests {
                 let ids = try await withThrowingTaskGroup(of: [Int64].self) { group in
                     for worker in 0..<6 {
                         group.addTask {
-                            let store = stores[worker % 2], owner = "instance\(worker % 2)/worker\(worker)"
+                            let store = stores[worker % 2]
+                            let owner = "instance\(worker % 2)/worker\(worker)"
                             var mine: [Int64] = []
                             for _ in 0..<200 {
                                 let claimed = try await store.claim(now: 10, leaseUntil: 1_000_000, owner: owner, limit: 7, excludingDomains: [])
@@ -57,7 +60,8 @@ struct PostgresStoreTests {
                 #expect(try await first.migrate().isEmpty)
             }
         }
-        #expect(try server.psql("SELECT count(*) FROM gateway_migrations", database: String(url.split(separator: "/").last!))
+        #expect(
+            try server.psql("SELECT count(*) FROM gateway_migrations", database: String(url.split(separator: "/").last!))
                 == String(PostgresDatabase.migrations.count))
     }
 
@@ -85,8 +89,9 @@ struct PostgresStoreTests {
                 #expect(verdict(try await b.remember(record("m1", "sig1"), now: 1_001), "sig1") == "replay")
                 #expect(verdict(try await b.remember(record("m1", "sig2"), now: 1_001), "sig2") == "in flight")
                 #expect(verdict(try await b.remember(record("m1", "sig3", recipients: "r2"), now: 1_001), "sig3", recipients: "r2") == "conflict")
-                try await a.complete(domain: "beta.test", messageID: "m1",
-                                     answer: GatewayResponse(status: 200, headers: [.init(name: "Content-Type", value: "text/xml")], body: Array("ok".utf8)))
+                try await a.complete(
+                    domain: "beta.test", messageID: "m1",
+                    answer: GatewayResponse(status: 200, headers: [.init(name: "Content-Type", value: "text/xml")], body: Array("ok".utf8)))
                 #expect(verdict(try await b.remember(record("m1", "sig4"), now: 1_002), "sig4") == "duplicate 200 ok")
                 // An unanswered record older than the horizon is a dead instance's: a re-signed retry takes it over.
                 #expect(try await a.remember(record("m2", "sigA"), now: 1_000) == nil)

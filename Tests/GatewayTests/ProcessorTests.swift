@@ -1,11 +1,12 @@
-@testable import Gateway
 import DKIM
 import Foundation
 import ISchedule
 import Logging
-import Testing
 import TestSupport
+import Testing
 import Transport
+
+@testable import Gateway
 
 /// A fake `KeyRecordSource` (named as one): the key records it was given, by domain and selector.
 struct KeyRecordSourceFake: KeyRecordSource {
@@ -33,41 +34,46 @@ struct ProcessorTests {
 
         init() throws {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            configuration = try ConfigurationLoader.parse(yaml: """
-                listeners:
-                  - url: http://127.0.0.1:1
-                domains:
-                  beta.test:
-                    upstream: http://127.0.0.1:9/
-                  mail.test:
-                    delivery: imip
-                imip:
-                  smtp-url: smtp://127.0.0.1:9
-                  from: calendar-gateway@mail.test
-                  require-tls: false
-                outbound:
-                  allow-from: [127.0.0.1]
-                remote-domains:
-                  unsigned-ok.test:
-                    allow-unsigned-from: [192.0.2.7]
-                """, directory: directory.path)
+            configuration = try ConfigurationLoader.parse(
+                yaml: """
+                    listeners:
+                      - url: http://127.0.0.1:1
+                    domains:
+                      beta.test:
+                        upstream: http://127.0.0.1:9/
+                      mail.test:
+                        delivery: imip
+                    imip:
+                      smtp-url: smtp://127.0.0.1:9
+                      from: calendar-gateway@mail.test
+                      require-tls: false
+                    outbound:
+                      allow-from: [127.0.0.1]
+                    remote-domains:
+                      unsigned-ok.test:
+                        allow-unsigned-from: [192.0.2.7]
+                    """, directory: directory.path)
         }
 
         var hosted: HostedDelivery {
-            HostedDelivery(forwarder: UpstreamForwarder(client: HTTPClient(), signers: [:], clock: F.clock, metrics: GatewayMetrics()),
-                           configuration: configuration, logger: ProcessorTests.logger)
+            HostedDelivery(
+                forwarder: UpstreamForwarder(client: HTTPClient(), signers: [:], clock: F.clock, metrics: GatewayMetrics()),
+                configuration: configuration, logger: ProcessorTests.logger)
         }
 
         func inbound() throws -> InboundProcessor {
-            let keys = KeyLocator(sources: [.dnsTXT: KeyRecordSourceFake(records: ["alpha.test/s1": KeyRecord.text(for: ProcessorTests.key.publicKey)])])
+            let keys = KeyLocator(sources: [
+                .dnsTXT: KeyRecordSourceFake(records: ["alpha.test/s1": KeyRecord.text(for: ProcessorTests.key.publicKey)])
+            ])
             let verifier = DKIMVerifier(keys: keys, policy: .iSchedule, clock: F.clock.unix)
             let ledger = try SQLiteReplayLedger(path: directory.appendingPathComponent("ledger.sqlite").path)
             return InboundProcessor(
                 verifier: verifier, draft01Verifier: verifier,
                 replay: ReplayProtection(cache: ReplayCache(capacity: 100), ledger: ledger, clock: F.clock, logger: ProcessorTests.logger),
                 hosted: hosted, mailed: MailedDelivery(settings: configuration.imip, store: store, clock: F.clock, logger: ProcessorTests.logger),
-                freeBusy: CalDAVFreeBusy(client: HTTPClient(), domains: configuration.domains, timeout: .seconds(1), clock: F.clock,
-                                         logger: ProcessorTests.logger),
+                freeBusy: CalDAVFreeBusy(
+                    client: HTTPClient(), domains: configuration.domains, timeout: .seconds(1), clock: F.clock,
+                    logger: ProcessorTests.logger),
                 capabilities: AdvertisedCapabilities.make(for: configuration), localDomains: hosted.domains,
                 remotes: Dictionary(configuration.remotes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first }),
                 limits: configuration.limits, metrics: GatewayMetrics(), logger: ProcessorTests.logger)
@@ -75,24 +81,30 @@ struct ProcessorTests {
 
         func outbound(_ transport: DeliveryTransportFake) -> OutboundProcessor {
             let circuit = CircuitBreaker(threshold: 5, cooldownMilliseconds: 60_000)
-            let handoff = QueueHandoff(store: store, policy: F.policy, mailsFallbacks: false, clock: F.clock, metrics: GatewayMetrics(),
-                                       logger: ProcessorTests.logger)
-            let live = LiveAttempt(transport: transport, handoff: handoff,
-                                   conclusion: AttemptConclusion(policy: F.policy, mailsFallbacks: false, clock: F.clock, metrics: GatewayMetrics()),
-                                   circuit: circuit, store: store, owner: "processor-test", answerWithin: .seconds(10),
-                                   leaseMilliseconds: 300_000, transfers: LiveTransfers(), logger: ProcessorTests.logger)
-            return OutboundProcessor(intake: OutboundIntake(intake: configuration.intake), signingDomains: ["alpha.test"],
-                                     localDomains: hosted.domains, hosted: hosted, remote: live, logger: ProcessorTests.logger)
+            let handoff = QueueHandoff(
+                store: store, policy: F.policy, mailsFallbacks: false, clock: F.clock, metrics: GatewayMetrics(),
+                logger: ProcessorTests.logger)
+            let live = LiveAttempt(
+                transport: transport, handoff: handoff,
+                conclusion: AttemptConclusion(policy: F.policy, mailsFallbacks: false, clock: F.clock, metrics: GatewayMetrics()),
+                circuit: circuit, store: store, owner: "processor-test", answerWithin: .seconds(10),
+                leaseMilliseconds: 300_000, transfers: LiveTransfers(), logger: ProcessorTests.logger)
+            return OutboundProcessor(
+                intake: OutboundIntake(intake: configuration.intake), signingDomains: ["alpha.test"],
+                localDomains: hosted.domains, hosted: hosted, remote: live, logger: ProcessorTests.logger)
         }
     }
 
-    static func request(from originator: String, to recipients: [String], signedBy domain: String? = nil,
-                        peer: String = "192.0.2.9", messageID: String = UUID().uuidString) throws -> IncomingRequest {
+    static func request(
+        from originator: String, to recipients: [String], signedBy domain: String? = nil,
+        peer: String = "192.0.2.9", messageID: String = UUID().uuidString
+    ) throws -> IncomingRequest {
         let body = ITIP.calendar(method: "REQUEST", organizer: originator, attendees: recipients)
-        var message = HTTPRequestMessage(headers: [
-            HeaderField(name: "Originator", value: originator), HeaderField(name: "Recipient", value: recipients.joined(separator: ", ")),
-            HeaderField(name: "Content-Type", value: ITIP.contentType("REQUEST")),
-        ], body: body)
+        var message = HTTPRequestMessage(
+            headers: [
+                HeaderField(name: "Originator", value: originator), HeaderField(name: "Recipient", value: recipients.joined(separator: ", ")),
+                HeaderField(name: "Content-Type", value: ITIP.contentType("REQUEST"))
+            ], body: body)
         if let domain {
             let signer = try DKIMSigner(privateKey: key, domain: domain, selector: "s1")
             try signer.sign(&message, now: F.clock.seconds, messageID: messageID)
@@ -111,8 +123,10 @@ struct ProcessorTests {
         let inbound = try bed.inbound()
         let stranger = await inbound.handle(try Self.request(from: "mailto:eve@unsigned-ok.test", to: ["mailto:maria@mail.test"]))
         #expect(stranger.status == 403 && Self.codes(stranger) == nil && bed.store.enqueued.isEmpty)
-        let allowed = await inbound.handle(try Self.request(from: "mailto:eve@unsigned-ok.test", to: ["mailto:maria@mail.test"],
-                                                            peer: "192.0.2.7"))
+        let allowed = await inbound.handle(
+            try Self.request(
+                from: "mailto:eve@unsigned-ok.test", to: ["mailto:maria@mail.test"],
+                peer: "192.0.2.7"))
         #expect(Self.codes(allowed) == ["1.1"] && bed.store.enqueued.map(\.kind) == [.mail])
         let mail = String(decoding: try #require(bed.store.enqueued.first).body, as: UTF8.self)
         #expect(mail.hasPrefix("Authentication-Results: mail.test; dkim=none (unsigned iSchedule request from allow-listed peer 192.0.2.7)"))
@@ -132,7 +146,8 @@ struct ProcessorTests {
     func inboundNeverRelaysAndAnswersInRequestOrder() async throws {
         let bed = try Bed()
         let inbound = try bed.inbound()
-        let signed = try Self.request(from: "mailto:ann@alpha.test", to: ["mailto:x@elsewhere.test", "mailto:maria@mail.test"], signedBy: "alpha.test")
+        let signed = try Self.request(
+            from: "mailto:ann@alpha.test", to: ["mailto:x@elsewhere.test", "mailto:maria@mail.test"], signedBy: "alpha.test")
         let answer = await inbound.handle(signed)
         #expect(Self.codes(answer) == ["3.7", "1.1"])
         #expect(bed.store.enqueued.map(\.recipients) == [["mailto:maria@mail.test"]])

@@ -1,8 +1,9 @@
-import Testing
 import TestSupport
-import Transport
-@testable import Gateway
 import TestTraits
+import Testing
+import Transport
+
+@testable import Gateway
 
 /// §13 checks 1, 2, 4 and 5 against a real DNS server.
 @Suite(.serialized, .waitsOnProcesses) struct ReceiverDiscoveryTests {
@@ -29,24 +30,29 @@ import TestTraits
         @ IN SOA ns.none.test. a.none.test. 1 3600 900 1209600 60
         @ IN NS ns.none.test.
         @ IN A 127.0.0.1
-        """,
+        """
     ]
 
     static func discovery(_ server: TestDNSServer, overrides: [String: String] = [:]) -> ReceiverDiscovery {
-        ReceiverDiscovery(resolver: DNSResolver(configuration: .init(servers: [.init(server.server)!], timeoutSeconds: 1, attempts: 1)),
-                          overrides: overrides)
+        ReceiverDiscovery(
+            resolver: DNSResolver(configuration: .init(servers: [.init(server.server)!], timeoutSeconds: 1, attempts: 1)),
+            overrides: overrides)
     }
 
     @Test func tlsRecordsWinAndAreOrderedByPriority() async throws {
         let server = try TestDNSServer(zones: Self.zones)
         defer { server.stop() }
         let outcome = try await Self.discovery(server).locate(domain: "Both.Test")
-        #expect(outcome == .receivers([
-            .init(url: "https://isched.both.test:8443/.well-known/ischedule", origin: .srvTLS,
-                  srv: SRVRecord(priority: 0, weight: 10, port: 8443, target: "isched.both.test")),
-            .init(url: "https://backup.both.test:9443/.well-known/ischedule", origin: .srvTLS,
-                  srv: SRVRecord(priority: 5, weight: 10, port: 9443, target: "backup.both.test")),
-        ]))
+        #expect(
+            outcome
+                == .receivers([
+                    .init(
+                        url: "https://isched.both.test:8443/.well-known/ischedule", origin: .srvTLS,
+                        srv: SRVRecord(priority: 0, weight: 10, port: 8443, target: "isched.both.test")),
+                    .init(
+                        url: "https://backup.both.test:9443/.well-known/ischedule", origin: .srvTLS,
+                        srv: SRVRecord(priority: 5, weight: 10, port: 9443, target: "backup.both.test"))
+                ]))
     }
 
     @Test func plainSRVIsUsedOnlyWithoutTLSRecords() async throws {
@@ -63,14 +69,16 @@ import TestTraits
     @Test func aLoneDotMeansNoServiceAndNoDowngrade() async throws {
         let server = try TestDNSServer(zones: Self.zones)
         defer { server.stop() }
-        #expect(try await Self.discovery(server).locate(domain: "refuses.test")
+        #expect(
+            try await Self.discovery(server).locate(domain: "refuses.test")
                 == .noISchedule(reason: "_ischedules._tcp.refuses.test publishes '.' (service not offered)"))
     }
 
     @Test func withoutSRVThereIsNoISchedule() async throws {
         let server = try TestDNSServer(zones: Self.zones)
         defer { server.stop() }
-        #expect(try await Self.discovery(server).locate(domain: "none.test")
+        #expect(
+            try await Self.discovery(server).locate(domain: "none.test")
                 == .noISchedule(reason: "no _ischedules._tcp or _ischedule._tcp SRV records for none.test"))
         // A name outside every zone: NSD refuses, which is temporary, so no fallback decision is made.
         await #expect(throws: DNSError.serverFailure("_ischedules._tcp.elsewhere.example", rcode: 5)) {
@@ -82,7 +90,8 @@ import TestTraits
         let server = try TestDNSServer(zones: Self.zones)
         defer { server.stop() }
         let overrides = ["both.test": "https://pinned.example:7443/ischedule"]
-        #expect(try await Self.discovery(server, overrides: overrides).locate(domain: "BOTH.test.")
+        #expect(
+            try await Self.discovery(server, overrides: overrides).locate(domain: "BOTH.test.")
                 == .receivers([.init(url: "https://pinned.example:7443/ischedule", origin: .staticOverride, srv: nil)]))
     }
 }

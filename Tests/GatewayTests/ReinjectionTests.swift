@@ -1,9 +1,10 @@
 import Foundation
-@testable import Gateway
 import ISchedule
 import Synchronization
 import Testing
 import Transport
+
+@testable import Gateway
 
 /// The mail filter's way back to e-mail (`reinject` records), each rule on its own, with a fake
 /// MTA (named as one: it answers as told and records what it was handed).
@@ -20,15 +21,17 @@ struct ReinjectionTests {
         }
     }
 
-    static let policy = DeliveryPolicy(settings: .init(
-        retryInitial: 1, retryMaximum: 8, maxAttempts: 3, maxAge: 3600, concurrency: 4, perDomainConcurrency: 2,
-        pollInterval: 1, lease: 60, circuitFailures: 5, circuitCooldown: 60, keepFinished: 3600))
+    static let policy = DeliveryPolicy(
+        settings: .init(
+            retryInitial: 1, retryMaximum: 8, maxAttempts: 3, maxAge: 3600, concurrency: 4, perDomainConcurrency: 2,
+            pollInterval: 1, lease: 60, circuitFailures: 5, circuitCooldown: 60, keepFinished: 3600))
     static let original = Array("From: alice@alpha.test\r\nSubject: Invitation\r\nMessage-ID: <m1@alpha.test>\r\n\r\nbody\r\n".utf8)
 
     static func record(_ recipients: [String], sender: String = "noreply@alpha.test", attempts: Int = 0) -> QueuedDelivery {
-        QueuedDelivery(id: 7, kind: .reinject, state: .pending, domain: "beta.test", messageID: "imip-1", originator: "mailto:alice@alpha.test",
-                       recipients: recipients, body: original, createdAt: 1_000_000, nextAttemptAt: 0, attempts: attempts, lastError: nil,
-                       outcome: nil, envelopeSender: sender)
+        QueuedDelivery(
+            id: 7, kind: .reinject, state: .pending, domain: "beta.test", messageID: "imip-1", originator: "mailto:alice@alpha.test",
+            recipients: recipients, body: original, createdAt: 1_000_000, nextAttemptAt: 0, attempts: attempts, lastError: nil,
+            outcome: nil, envelopeSender: sender)
     }
 
     static func reinjection(_ mta: FakeMTA?) -> Reinjection {

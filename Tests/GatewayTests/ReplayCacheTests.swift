@@ -1,5 +1,6 @@
-@testable import Gateway
 import Testing
+
+@testable import Gateway
 
 @Suite("Replay cache")
 struct ReplayCacheTests {
@@ -53,8 +54,9 @@ struct ReplayCacheTests {
     @Test("restored records obey the quotas too")
     func restore() {
         let cache = ReplayCache(capacity: 50, perDomain: 10)
-        cache.restore((0..<40).map { ReplayCache.Record(domain: "evil.test", messageID: "\($0)", signature: "s", expires: 9_999) }
-                      + [ReplayCache.Record(domain: "good.test", messageID: "g", signature: "s", expires: 9_999)], now: 0)
+        cache.restore(
+            (0..<40).map { ReplayCache.Record(domain: "evil.test", messageID: "\($0)", signature: "s", expires: 9_999) }
+                + [ReplayCache.Record(domain: "good.test", messageID: "g", signature: "s", expires: 9_999)], now: 0)
         #expect(cache.count <= 11)
         #expect(cache.admit(domain: "good.test", messageID: "g", signature: "s", expires: 9_999, now: 1) == .replay)
     }

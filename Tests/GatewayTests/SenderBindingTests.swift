@@ -1,6 +1,7 @@
-@testable import Gateway
 import ISchedule
 import Testing
+
+@testable import Gateway
 
 /// `SenderBinding`: who may cause a signature through the mail filter.
 @Suite("SenderBinding")
@@ -17,10 +18,12 @@ struct SenderBindingTests {
     @Test("anyone else, the null sender and unreadable senders may not, each with its reason")
     func refused() {
         #expect(SenderBinding.refusal(sender: "", originator: alice, trustedSenders: [""])?.contains("null sender") == true)
-        #expect(SenderBinding.refusal(sender: "mallory@alpha.test", originator: alice, trustedSenders: ["noreply@alpha.test"])?
-            .contains("neither the calendar's originator alice@alpha.test") == true)
-        #expect(SenderBinding.refusal(sender: "alice@alpha.test(x)@evil.test", originator: alice, trustedSenders: [])?
-            .contains("not a plain") == true)
+        #expect(
+            SenderBinding.refusal(sender: "mallory@alpha.test", originator: alice, trustedSenders: ["noreply@alpha.test"])?
+                .contains("neither the calendar's originator alice@alpha.test") == true)
+        #expect(
+            SenderBinding.refusal(sender: "alice@alpha.test(x)@evil.test", originator: alice, trustedSenders: [])?
+                .contains("not a plain") == true)
         #expect(SenderBinding.refusal(sender: "alice@alpha.test.evil.test", originator: alice, trustedSenders: []) != nil)
     }
 }

@@ -1,5 +1,6 @@
-import Testing
 import TestSupport
+import Testing
+
 @testable import ISchedule
 
 /// The byte-level reading of ASCII addresses (the hot path of every ATTENDEE) against the
@@ -10,11 +11,11 @@ import TestSupport
         "mailto:bob@example.org", "MailTo:Bob@Example.ORG", "bob@example.org", "mailto:", "mailto:@x", "mailto:a@", "mailto:a@.x",
         "mailto:a@x.", "mailto:a@b@c", "mailto:a@x?y", "mailto:a@x;p", "https://cal.example.com/u/1", "urn:uuid:0b7e6d0a",
         "1abc:x@y", "a+b.c-d:rest", "mailto:a_b@sub_domain.test", "x", "", ":", "mailto:a b@x", "mailto:a,b@x", "<mailto:a@x>",
-        "mailto:a@x-y.z", "MAILTO:A@X", "tel:+1-555-0100", "mailto:first.last+tag@example.co.uk",
+        "mailto:a@x-y.z", "MAILTO:A@X", "tel:+1-555-0100", "mailto:first.last+tag@example.co.uk"
     ]
 
     @Test func bytesAndCharactersAgreeOnEveryInput() {
-        var generator = SeededGenerator(seed: 20261126)
+        var generator = SeededGenerator(seed: 20_261_126)
         let alphabet = Array("aZ09:@.-_+;?,<> \tmailto/".unicodeScalars)
         var inputs = Self.samples
         for _ in 0..<20_000 {
@@ -33,7 +34,8 @@ import TestSupport
         }
         var accepted = 0
         for input in inputs {
-            let bytes = CalendarUserAddress.ascii(input), characters = CalendarUserAddress.characters(input)
+            let bytes = CalendarUserAddress.ascii(input)
+            let characters = CalendarUserAddress.characters(input)
             #expect(bytes?.scheme == characters?.scheme && bytes?.normalized == characters?.normalized, "\(input.debugDescription)")
             if bytes != nil { accepted += 1 }
         }
@@ -61,11 +63,15 @@ import TestSupport
 
     @Test("Mailbox: plain local@domain only")
     func mailboxForms() {
-        for good in ["a@b.test", "J.Doe+x@Example.ORG", "o'neil@x.test", "jörg@münchen.example", "a_b@c_d.test"] { #expect(Mailbox(good) != nil, "\(good)") }
-        for bad in ["", "a", "@b.test", "a@", "a@b@c.test", "\"a b\"@c.test", "a.@b.test", ".a@b.test", "a..b@c.test", "a@b..test", "a@.b.test",
-                    "a@b.test.", "a(x)@b.test", "a@[127.0.0.1]", "@r.test:a@b.test", "a b@c.test", "a@b\u{202E}.test", "a\u{0}@b.test",
-                    // An MTA's percent hack and bang paths, a mailto: reader's header fields and fragment.
-                    "victim%evil.example@ours.test", "evil.example!victim@ours.test", "x?cc=ceo@partner.test", "x#frag@partner.test"] {
+        for good in ["a@b.test", "J.Doe+x@Example.ORG", "o'neil@x.test", "jörg@münchen.example", "a_b@c_d.test"] {
+            #expect(Mailbox(good) != nil, "\(good)")
+        }
+        for bad in [
+            "", "a", "@b.test", "a@", "a@b@c.test", "\"a b\"@c.test", "a.@b.test", ".a@b.test", "a..b@c.test", "a@b..test", "a@.b.test",
+            "a@b.test.", "a(x)@b.test", "a@[127.0.0.1]", "@r.test:a@b.test", "a b@c.test", "a@b\u{202E}.test", "a\u{0}@b.test",
+            // An MTA's percent hack and bang paths, a mailto: reader's header fields and fragment.
+            "victim%evil.example@ours.test", "evil.example!victim@ours.test", "x?cc=ceo@partner.test", "x#frag@partner.test"
+        ] {
             #expect(Mailbox(bad) == nil, "\(bad.debugDescription)")
         }
         #expect(Mailbox("J.Doe@Example.ORG")?.text == "J.Doe@example.org")

@@ -3,15 +3,16 @@ import Testing
 
 @Suite("Free-busy attendee filter")
 struct AttendeeFilterTests {
-    let body = Array([
-        "BEGIN:VCALENDAR", "METHOD:REQUEST", "BEGIN:VFREEBUSY", "UID:1",
-        "ORGANIZER:mailto:alice@alpha.test",
-        "ATTENDEE;CN=\"Bob: the builder\":mailto:bob@beta.test",
-        "ATTENDEE;CN=Dave:mailto:da",
-        " ve@gamma.test",
-        "ATTENDEE:MAILTO:Carol@Beta.test",
-        "DTSTART:20261201T000000Z", "END:VFREEBUSY", "END:VCALENDAR", "",
-    ].joined(separator: "\r\n").utf8)
+    let body = Array(
+        [
+            "BEGIN:VCALENDAR", "METHOD:REQUEST", "BEGIN:VFREEBUSY", "UID:1",
+            "ORGANIZER:mailto:alice@alpha.test",
+            "ATTENDEE;CN=\"Bob: the builder\":mailto:bob@beta.test",
+            "ATTENDEE;CN=Dave:mailto:da",
+            " ve@gamma.test",
+            "ATTENDEE:MAILTO:Carol@Beta.test",
+            "DTSTART:20261201T000000Z", "END:VFREEBUSY", "END:VCALENDAR", ""
+        ].joined(separator: "\r\n").utf8)
 
     @Test("keeps only the receiver's attendees; folded and quoted properties handled; other bytes untouched")
     func filters() {

@@ -1,6 +1,7 @@
 import Foundation
-@testable import ISchedule
 import Testing
+
+@testable import ISchedule
 
 /// Finding the iTIP object in the e-mails calendar servers send, and nothing in others.
 @Suite struct CalendarInMailTests {
@@ -90,7 +91,8 @@ import Testing
 
     @Test func wholeMessageIsTheCalendar() {
         // SabreDAV's plain IMipPlugin: the message body is the calendar; bare LF line ends as PHP's mail() may pass them.
-        let message = "Content-Type: text/calendar; charset=UTF-8; method=REQUEST\nContent-Transfer-Encoding: 8bit\nSubject: x\n\n"
+        let message =
+            "Content-Type: text/calendar; charset=UTF-8; method=REQUEST\nContent-Transfer-Encoding: 8bit\nSubject: x\n\n"
             + Self.calendar
         #expect(CalendarInMail.find(in: MailEntity(Array(message.utf8)[...])) == Array(Self.calendar.utf8))
     }

@@ -1,5 +1,6 @@
-import Testing
 import TestSupport
+import Testing
+
 @testable import ISchedule
 
 /// §13 checks 7 and 11: reading every dialect, writing draft-05 in order and draft-01.
@@ -49,8 +50,10 @@ import TestSupport
         var caps = Capabilities()
         caps.serialNumber = "42"
         caps.versions = ["1.0"]
-        caps.schedulingMessages = [.init(name: "VEVENT", methods: ["REQUEST", "REPLY", "CANCEL"]),
-                                   .init(name: "VFREEBUSY", methods: ["REQUEST"])]
+        caps.schedulingMessages = [
+            .init(name: "VEVENT", methods: ["REQUEST", "REPLY", "CANCEL"]),
+            .init(name: "VFREEBUSY", methods: ["REQUEST"])
+        ]
         caps.calendarDataTypes = [.init(contentType: "text/calendar", version: "2.0")]
         caps.attachments = [.external]
         caps.maxContentLength = 1_048_576
@@ -67,10 +70,11 @@ import TestSupport
         let root = try XMLTreeElement.parse(Array(xml.utf8))
         #expect(root.namespace == iScheduleNamespace && root.name == "query-result")
         #expect(root.children.map(\.name) == ["capabilities"])
-        #expect(root.children[0].children.map(\.name) == [
-            "serial-number", "versions", "scheduling-messages", "calendar-data-types", "attachments", "max-content-length",
-            "min-date-time", "max-date-time", "max-instances", "max-recipients", "administrator",
-        ])
+        #expect(
+            root.children[0].children.map(\.name) == [
+                "serial-number", "versions", "scheduling-messages", "calendar-data-types", "attachments", "max-content-length",
+                "min-date-time", "max-date-time", "max-instances", "max-recipients", "administrator"
+            ])
         #expect(try Capabilities(xml: Array(xml.utf8)) == Self.ours())
     }
 

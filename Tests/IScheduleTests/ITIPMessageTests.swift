@@ -1,10 +1,14 @@
 import Testing
+
 @testable import ISchedule
 
 /// iCalendar inspection and iTIP rules (§13 checks 14, 19, 20).
 @Suite struct ITIPMessageTests {
     private func code(_ body: [UInt8]) -> IScheduleErrorCode? {
-        do { _ = try ITIPMessage(parsing: body); return nil } catch { return error.code }
+        do {
+            _ = try ITIPMessage(parsing: body)
+            return nil
+        } catch { return error.code }
     }
 
     @Test func vectorRequestIsInspected() throws {
@@ -39,13 +43,19 @@ import Testing
 
     @Test func malformedDataNamesTheLine() {
         let cases: [(String, String)] = [
-            ("BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nBEGIN:VEVENT\r\nEND:VTODO\r\nEND:VCALENDAR\r\n", "line 4: END:VTODO closes BEGIN:VEVENT of line 3"),
+            (
+                "BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nBEGIN:VEVENT\r\nEND:VTODO\r\nEND:VCALENDAR\r\n",
+                "line 4: END:VTODO closes BEGIN:VEVENT of line 3"
+            ),
             ("BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nno colon here\r\nEND:VCALENDAR\r\n", "line 3: NO: expected ':' before the value"),
             ("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nEND:VEVENT\r\n", "line 1: BEGIN:VCALENDAR is never closed"),
             ("BEGIN:VEVENT\r\nEND:VEVENT\r\n", "line 1: the data must start with BEGIN:VCALENDAR"),
             (" folded first\r\n", "line 1: continuation line without a line to continue"),
             ("BEGIN:VCALENDAR\r\nX-A;P=\"open:1\r\nEND:VCALENDAR\r\n", "line 2: X-A: unterminated quoted parameter value"),
-            ("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\nBEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", "line 3: content after END:VCALENDAR (one calendar object per message)"),
+            (
+                "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\nBEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",
+                "line 3: content after END:VCALENDAR (one calendar object per message)"
+            )
         ]
         for (text, reason) in cases {
             do {
@@ -64,16 +74,24 @@ import Testing
         #expect(code(reply2) == .invalidSchedulingMessage)
         let noMethod = Array("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:1\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n".utf8)
         #expect(code(noMethod) == .invalidSchedulingMessage)
-        let twoFB = Array(String(decoding: Samples.calendar(method: "REQUEST", component: "VFREEBUSY",
-            ["DTSTART:20240101T000000Z", "DTEND:20240102T000000Z", organizer, "ATTENDEE:mailto:a@x.org",
-             "END:VFREEBUSY", "BEGIN:VFREEBUSY", "DTSTART:20240101T000000Z", "DTEND:20240102T000000Z", organizer, "ATTENDEE:mailto:a@x.org"]),
-            as: UTF8.self).utf8)
+        let twoFB = Array(
+            String(
+                decoding: Samples.calendar(
+                    method: "REQUEST", component: "VFREEBUSY",
+                    [
+                        "DTSTART:20240101T000000Z", "DTEND:20240102T000000Z", organizer, "ATTENDEE:mailto:a@x.org",
+                        "END:VFREEBUSY", "BEGIN:VFREEBUSY", "DTSTART:20240101T000000Z", "DTEND:20240102T000000Z", organizer, "ATTENDEE:mailto:a@x.org"
+                    ]),
+                as: UTF8.self
+            ).utf8)
         #expect(code(twoFB) == .invalidSchedulingMessage)
-        let local = Samples.calendar(method: "REQUEST", component: "VFREEBUSY",
-                                     ["DTSTART;TZID=Europe/Paris:20240101T000000", "DTEND:20240102T000000Z", organizer, "ATTENDEE:mailto:a@x.org"])
+        let local = Samples.calendar(
+            method: "REQUEST", component: "VFREEBUSY",
+            ["DTSTART;TZID=Europe/Paris:20240101T000000", "DTEND:20240102T000000Z", organizer, "ATTENDEE:mailto:a@x.org"])
         #expect(code(local) == .invalidSchedulingMessage)
-        let floating = Samples.calendar(method: "REQUEST", component: "VFREEBUSY",
-                                        ["DTSTART:20240101T000000", "DTEND:20240102T000000Z", organizer, "ATTENDEE:mailto:a@x.org"])
+        let floating = Samples.calendar(
+            method: "REQUEST", component: "VFREEBUSY",
+            ["DTSTART:20240101T000000", "DTEND:20240102T000000Z", organizer, "ATTENDEE:mailto:a@x.org"])
         #expect(code(floating) == .invalidSchedulingMessage)
         #expect(code(Samples.calendar(method: "REQUEST", ["UID:1", "ATTENDEE:mailto:a@x.org"])) == .invalidSchedulingMessage)
         #expect(code(Samples.calendar(method: "REQUEST", [organizer, "ATTENDEE:mailto:a@x.org"])) == .invalidSchedulingMessage)

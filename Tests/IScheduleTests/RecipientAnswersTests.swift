@@ -4,8 +4,10 @@ import Testing
 @Suite("Recipient answers")
 struct RecipientAnswersTests {
     static let head = try! ScheduleRequestHead(
-        headers: [("Originator", "mailto:a@x.test"), ("Recipient", "mailto:B@y.test, mailto:c@y.test"), ("Recipient", "mailto:d@z.test"),
-                  ("Content-Type", "text/calendar")], requireVersion: false)
+        headers: [
+            ("Originator", "mailto:a@x.test"), ("Recipient", "mailto:B@y.test, mailto:c@y.test"), ("Recipient", "mailto:d@z.test"),
+            ("Content-Type", "text/calendar")
+        ], requireVersion: false)
 
     @Test("answers merge in request order; a recipient missing from a response gets 5.1; one nobody answered 5.0")
     func mergeAResponse() {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ISchedule
 
 /// §13 checks 16–19: header rules.
@@ -8,7 +9,10 @@ import Testing
     }
 
     private func code(_ headers: [(name: String, value: String)], requireVersion: Bool = true) -> IScheduleErrorCode? {
-        do { _ = try head(headers, requireVersion: requireVersion); return nil } catch { return error.code }
+        do {
+            _ = try head(headers, requireVersion: requireVersion)
+            return nil
+        } catch { return error.code }
     }
 
     @Test func cleanHeadersParse() throws {
@@ -39,10 +43,18 @@ import Testing
     @Test func recipientsFromSeveralHeadersAndListsAreTrimmedAndDeduplicated() throws {
         #expect(code(Samples.replacing("Recipient", with: [])) == .recipientMissing)
         #expect(code(Samples.replacing("Recipient", with: [" , "])) == .recipientMissing)
-        let parsed = try head(Samples.replacing("Recipient", with: ["mailto:a@example.org, mailto:b@example.org", " mailto:c@example.org ",
-                                                                     "MAILTO:A@example.org", "zed@sink.test", "urn:uuid:1"]))
-        #expect(parsed.recipients.map(\.text) == ["mailto:a@example.org", "mailto:b@example.org", "mailto:c@example.org",
-                                                  "zed@sink.test", "urn:uuid:1"])
+        let parsed = try head(
+            Samples.replacing(
+                "Recipient",
+                with: [
+                    "mailto:a@example.org, mailto:b@example.org", " mailto:c@example.org ",
+                    "MAILTO:A@example.org", "zed@sink.test", "urn:uuid:1"
+                ]))
+        #expect(
+            parsed.recipients.map(\.text) == [
+                "mailto:a@example.org", "mailto:b@example.org", "mailto:c@example.org",
+                "zed@sink.test", "urn:uuid:1"
+            ])
         #expect(parsed.recipients[3].address?.normalized == "mailto:zed@sink.test")
         #expect(parsed.recipients[4].address?.domain == nil)
     }

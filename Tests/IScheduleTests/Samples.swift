@@ -15,7 +15,8 @@ enum Samples {
     }
 
     static func calendar(method: String, component: String = "VEVENT", _ lines: [String]) -> [UInt8] {
-        let text = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//t//EN", "METHOD:\(method)", "BEGIN:\(component)"]
+        let text =
+            ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//t//EN", "METHOD:\(method)", "BEGIN:\(component)"]
             + lines + ["END:\(component)", "END:VCALENDAR", ""]
         return Array(text.joined(separator: "\r\n").utf8)
     }
@@ -25,7 +26,7 @@ enum Samples {
         ("Recipient", "mailto:bob@example.org"),
         ("Content-Type", "text/calendar;charset=utf-8;method=REQUEST;component=VEVENT"),
         ("iSchedule-Version", "1.0"),
-        ("iSchedule-Message-ID", "m-1"),
+        ("iSchedule-Message-ID", "m-1")
     ]
 
     static func replacing(_ name: String, with values: [String]) -> [(name: String, value: String)] {

@@ -1,8 +1,8 @@
 import Foundation
 import FoundationXML
-import Testing
 import TestSupport
 import TestTraits
+import Testing
 
 /// deploy/apple-ccs-remoteservers.xml and the CCS guidance in deploy/README.md, checked: the entry
 /// is valid against Apple's remoteservers DTD, and a request shaped as CCS sends it to that
@@ -31,39 +31,43 @@ import TestTraits
         let uri = try #require(try document.nodes(forXPath: "/servers/server/uri").first?.stringValue)
         let target = try #require(URLComponents(string: uri))
         let domains = try document.nodes(forXPath: "/servers/server/domains/domain").compactMap(\.stringValue)
-        #expect(target.scheme == "http" && target.host == "127.0.0.1" && target.path == "/outbound" && domains.count == 2,
-                "the entry names the loopback intake and its partner domains: \(uri) \(domains)")
+        #expect(
+            target.scheme == "http" && target.host == "127.0.0.1" && target.path == "/outbound" && domains.count == 2,
+            "the entry names the loopback intake and its partner domains: \(uri) \(domains)")
         let receiver = try TestCalendarServer()
         defer { receiver.stop() }
         // As deploy/README.md says for CCS: a loopback intake listener, allow-from loopback, no
         // outbound secret (CCS cannot send one); the partner domains' receivers found as usual
         // (here a static route, as no DNS is published for them).
         let remotes = domains.map { "  \($0):\n    uri: \(receiver.url())" }.joined(separator: "\n")
-        let gateway = try GatewayProcess(configuration: """
-            listeners:
-              - url: http://127.0.0.1:0
-            data-directory: data
-            domains:
-              example.com:
-                dkim-keys:
-                  - selector: gw
-                    private-key: keys/example.com.pem
-                    create-if-missing: true
-                upstream: http://127.0.0.1:9/ischedule
-            outbound:
-              path: \(target.path)
-              allow-from: [127.0.0.1]
-              allow-private-addresses: true
-            remote-domains:
-            \(remotes)
-            """, directory: GatewayProcess.temporaryDirectory("ccs"), listeners: 1)
+        let gateway = try GatewayProcess(
+            configuration: """
+                listeners:
+                  - url: http://127.0.0.1:0
+                data-directory: data
+                domains:
+                  example.com:
+                    dkim-keys:
+                      - selector: gw
+                        private-key: keys/example.com.pem
+                        create-if-missing: true
+                    upstream: http://127.0.0.1:9/ischedule
+                outbound:
+                  path: \(target.path)
+                  allow-from: [127.0.0.1]
+                  allow-private-addresses: true
+                remote-domains:
+                \(remotes)
+                """, directory: GatewayProcess.temporaryDirectory("ccs"), listeners: 1)
         defer { #expect(gateway.stop() == 0) }
         let recipient = "mailto:user02@\(domains[0])"
         // CCS's iSchedule request: the iSchedule headers, no DKIM (the guide turns CCS's signing off).
         let answer = try RawHTTPConnection.exchange(
             port: gateway.ports[0], path: target.path,
-            headers: [("Originator", "mailto:user01@example.com"), ("Recipient", recipient), ("iSchedule-Version", "1.0"),
-                      ("Content-Type", "text/calendar; charset=utf-8; component=VEVENT; method=REQUEST")],
+            headers: [
+                ("Originator", "mailto:user01@example.com"), ("Recipient", recipient), ("iSchedule-Version", "1.0"),
+                ("Content-Type", "text/calendar; charset=utf-8; component=VEVENT; method=REQUEST")
+            ],
             body: ITIP.calendar(method: "REQUEST", organizer: "mailto:user01@example.com", attendees: [recipient]))
         #expect(answer.status == 200 && scheduleResponse(answer)?.items.first?.requestStatus.code == "1.2", "\(answer.text)")
         let delivered = try #require(receiver.records.first)

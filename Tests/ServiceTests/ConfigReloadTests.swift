@@ -1,8 +1,8 @@
 import Foundation
 import ISchedule
-import Testing
 import TestSupport
 import TestTraits
+import Testing
 
 /// SIGHUP against the running binary: a good file takes effect without dropping what is in flight;
 /// a bad one is refused with every reason while the old configuration keeps serving; renewed TLS
@@ -24,13 +24,16 @@ import TestTraits
             dns = try TestDNSServer(zones: ["late.test": zone("late.test")])
             let directory = GatewayProcess.temporaryDirectory("reload")
             file = directory.appendingPathComponent("gateway.yaml")
-            gateway = try GatewayProcess(configuration: Self.configuration(listener: listener, upstream: upstream.url(), dns: dns.server),
-                                         directory: directory, listeners: 1)
+            gateway = try GatewayProcess(
+                configuration: Self.configuration(listener: listener, upstream: upstream.url(), dns: dns.server),
+                directory: directory, listeners: 1)
         }
 
         /// The bed's configuration, with `remotes` as its `remote-domains:` entries.
-        func configuration(listener: String = "- url: http://127.0.0.1:0", remotes: String = "  none.test: {}",
-                           upstream: String? = nil) -> String {
+        func configuration(
+            listener: String = "- url: http://127.0.0.1:0", remotes: String = "  none.test: {}",
+            upstream: String? = nil
+        ) -> String {
             Self.configuration(listener: listener, remotes: remotes, upstream: upstream ?? self.upstream.url(), dns: dns.server)
         }
 
@@ -228,8 +231,10 @@ import TestTraits
     private func servedSubject(port: UInt16, caFile: String) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = ["s_client", "-connect", "127.0.0.1:\(port)", "-servername", "localhost", "-CAfile", caFile,
-                             "-verify_return_error", "-brief"]
+        process.arguments = [
+            "s_client", "-connect", "127.0.0.1:\(port)", "-servername", "localhost", "-CAfile", caFile,
+            "-verify_return_error", "-brief"
+        ]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output

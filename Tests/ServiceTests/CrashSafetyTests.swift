@@ -1,7 +1,7 @@
 import Foundation
 import TestSupport
-import Testing
 import TestTraits
+import Testing
 
 /// Tests/Helpers/crash_safety.py: messages through gateways SIGKILLed at random, towards a
 /// receiver that is slow and sometimes down; every recipient answered 1.0/1.1/1.2 must arrive.

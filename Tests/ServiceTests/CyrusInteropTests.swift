@@ -1,7 +1,7 @@
 import Foundation
 import TestSupport
-import Testing
 import TestTraits
+import Testing
 
 /// The gateway in front of a real Cyrus IMAP 3.6 (Debian's cyrus-caldav), which receives
 /// iSchedule but checks no DKIM: the gateway verifies, Cyrus stores. Verified in Cyrus's own

@@ -39,47 +39,49 @@ final class DAViCalBed: @unchecked Sendable {
         // that publish them are written once both exist (nothing resolves before that).
         davical = try TestDAViCal(domain: "gamma.test", users: ["dave", "erin"], nameserver: nameserver, certificates: certificates)
         let tls = try certificates.issue("isched.beta.test", subjectAltNames: ["DNS:isched.beta.test", "DNS:isched.alpha.test"])
-        let alpha = cyrus.map { cyrus in
-            """
-              alpha.test:
-                dkim-keys:
-                  - selector: gw
-                    private-key: keys/gateway.pem
-                upstream: \(cyrus.baseURL)/ischedule
-            """
-        } ?? ""
-        gateway = try GatewayProcess(configuration: """
-            listeners:
-              - url: http://127.0.0.1:0
-              - url: https://127.0.0.1:0
-                certificate: \(tls.cert)
-                private-key: \(tls.key)
-            data-directory: data
-            domains:
-              beta.test:
-                dkim-keys:
-                  - selector: gw
-                    private-key: keys/gateway.pem
-                upstream: \(upstream.url())
-            \(alpha)
-            outbound:
-              allow-from: [127.0.0.1]
-              allow-private-addresses: true
-            remote-domains:
-              gamma.test:
-                signing-domains: []
-            \(configuresDialect ? "    dialect: draft-01" : "")
-            dns:
-              servers: [\(nameserver)]
-            tls:
-              ca-file: \(certificates.caFile)
-            dkim:
-              lookup-methods: [dns/txt]
-            imip:
-              smtp-url: smtp://127.0.0.1:\(sink.port)
-              from: calendar-gateway@beta.test
-              require-tls: false
-            """, directory: directory, listeners: 2)
+        let alpha =
+            cyrus.map { cyrus in
+                """
+                  alpha.test:
+                    dkim-keys:
+                      - selector: gw
+                        private-key: keys/gateway.pem
+                    upstream: \(cyrus.baseURL)/ischedule
+                """
+            } ?? ""
+        gateway = try GatewayProcess(
+            configuration: """
+                listeners:
+                  - url: http://127.0.0.1:0
+                  - url: https://127.0.0.1:0
+                    certificate: \(tls.cert)
+                    private-key: \(tls.key)
+                data-directory: data
+                domains:
+                  beta.test:
+                    dkim-keys:
+                      - selector: gw
+                        private-key: keys/gateway.pem
+                    upstream: \(upstream.url())
+                \(alpha)
+                outbound:
+                  allow-from: [127.0.0.1]
+                  allow-private-addresses: true
+                remote-domains:
+                  gamma.test:
+                    signing-domains: []
+                \(configuresDialect ? "    dialect: draft-01" : "")
+                dns:
+                  servers: [\(nameserver)]
+                tls:
+                  ca-file: \(certificates.caFile)
+                dkim:
+                  lookup-methods: [dns/txt]
+                imip:
+                  smtp-url: smtp://127.0.0.1:\(sink.port)
+                  from: calendar-gateway@beta.test
+                  require-tls: false
+                """, directory: directory, listeners: 2)
         let receiverPort = gateway.port("https") ?? 0
         func gatewayZone(_ name: String) -> String {
             zoneHead(name) + """
@@ -88,16 +90,17 @@ final class DAViCalBed: @unchecked Sendable {
                 gw._domainkey IN TXT \(zoneTXT(gatewayRecord))
                 """
         }
-        dns = try TestDNSServer(zones: [
-            "gamma.test": zoneHead("gamma.test") + """
-                _ischedules._tcp IN SRV 0 1 \(davical.httpsPort) isched.gamma.test.
-                isched IN A 127.0.0.1
-                cal._domainkey IN TXT \(zoneTXT(davical.keyRecord))
-                """,
-            "beta.test": gatewayZone("beta.test"),
-            "alpha.test": gatewayZone("alpha.test"),
-            "mailonly.test": zoneHead("mailonly.test"),
-        ], onPort53: nameserver)
+        dns = try TestDNSServer(
+            zones: [
+                "gamma.test": zoneHead("gamma.test") + """
+                    _ischedules._tcp IN SRV 0 1 \(davical.httpsPort) isched.gamma.test.
+                    isched IN A 127.0.0.1
+                    cal._domainkey IN TXT \(zoneTXT(davical.keyRecord))
+                    """,
+                "beta.test": gatewayZone("beta.test"),
+                "alpha.test": gatewayZone("alpha.test"),
+                "mailonly.test": zoneHead("mailonly.test")
+            ], onPort53: nameserver)
     }
 
     func stop() {

@@ -17,8 +17,10 @@ final class DeliveryBed: @unchecked Sendable {
     /// - Parameter delivery: `delivery:` keys overriding the bed's fast defaults.
     /// - Parameter srvToReceiver: domains whose `_ischedule._tcp` SRV record names the receiver (on loopback).
     /// - Parameter allowPrivateAddresses: `outbound.allow-private-addresses` (the static routes need it).
-    init(routes: [String: String], delivery: [String: String] = [:], extraRemotes: String = "", timeouts: String = "",
-         srvToReceiver: [String] = [], allowPrivateAddresses: Bool = true) throws {
+    init(
+        routes: [String: String], delivery: [String: String] = [:], extraRemotes: String = "", timeouts: String = "",
+        srvToReceiver: [String] = [], allowPrivateAddresses: Bool = true
+    ) throws {
         receiver = try TestCalendarServer()
         let certificates = try TestCertificates()
         let tls = try certificates.issue("localhost", subjectAltNames: ["DNS:localhost", "IP:127.0.0.1"])
@@ -34,46 +36,50 @@ final class DeliveryBed: @unchecked Sendable {
         let settings = ["retry-initial": "1s", "retry-maximum": "2s", "max-attempts": "6", "poll-interval": "50ms", "circuit-failures": "100"]
             .merging(delivery) { _, override in override }
         let deliveryBlock = settings.sorted { $0.key < $1.key }.map { "  \($0.key): \($0.value)" }.joined(separator: "\n")
-        gateway = try GatewayProcess(configuration: """
-            listeners:
-              - url: http://127.0.0.1:0
-            data-directory: data
-            domains:
-              alpha.test:
-                dkim-keys:
-                  - selector: gw
-                    private-key: keys/alpha.pem
-                    create-if-missing: true
-            outbound:
-              allow-from: [127.0.0.1]
-              allow-private-addresses: \(allowPrivateAddresses)
-            \(remotes)
-            dns:
-              servers: [\(dns.server)]
-            tls:
-              ca-file: \(certificates.caFile)
-            delivery:
-            \(deliveryBlock)
-            timeouts:
-              connect: 2s
-            \(timeouts)
-            imip:
-              smtp-url: smtp://localhost:\(smtp.port)
-              from: calendar-gateway@alpha.test
-              username: gateway
-              password-env: GATEWAY_TEST_SMTP_PASSWORD
-              require-tls: true
-            """, directory: directory, listeners: 1, environment: ["GATEWAY_TEST_SMTP_PASSWORD": "secret"])
+        gateway = try GatewayProcess(
+            configuration: """
+                listeners:
+                  - url: http://127.0.0.1:0
+                data-directory: data
+                domains:
+                  alpha.test:
+                    dkim-keys:
+                      - selector: gw
+                        private-key: keys/alpha.pem
+                        create-if-missing: true
+                outbound:
+                  allow-from: [127.0.0.1]
+                  allow-private-addresses: \(allowPrivateAddresses)
+                \(remotes)
+                dns:
+                  servers: [\(dns.server)]
+                tls:
+                  ca-file: \(certificates.caFile)
+                delivery:
+                \(deliveryBlock)
+                timeouts:
+                  connect: 2s
+                \(timeouts)
+                imip:
+                  smtp-url: smtp://localhost:\(smtp.port)
+                  from: calendar-gateway@alpha.test
+                  username: gateway
+                  password-env: GATEWAY_TEST_SMTP_PASSWORD
+                  require-tls: true
+                """, directory: directory, listeners: 1, environment: ["GATEWAY_TEST_SMTP_PASSWORD": "secret"])
     }
 
     /// Submits an invitation from alice@alpha.test, as the local CalDAV server would.
     func invite(_ recipients: [String], summary: String = "Planning meeting") throws -> (response: RawHTTPResponse, body: [UInt8]) {
-        let body = Array(String(decoding: ITIP.calendar(method: "REQUEST", organizer: "mailto:alice@alpha.test", attendees: recipients), as: UTF8.self)
-            .replacingOccurrences(of: "SUMMARY:Planning meeting", with: "SUMMARY:\(summary)").utf8)
+        let body = Array(
+            String(decoding: ITIP.calendar(method: "REQUEST", organizer: "mailto:alice@alpha.test", attendees: recipients), as: UTF8.self)
+                .replacingOccurrences(of: "SUMMARY:Planning meeting", with: "SUMMARY:\(summary)").utf8)
         let response = try RawHTTPConnection.exchange(
             port: port, path: "/outbound",
-            headers: [("Originator", "mailto:alice@alpha.test"), ("Recipient", recipients.joined(separator: ",")),
-                      ("Content-Type", ITIP.contentType("REQUEST"))], body: body, timeout: 30)
+            headers: [
+                ("Originator", "mailto:alice@alpha.test"), ("Recipient", recipients.joined(separator: ",")),
+                ("Content-Type", ITIP.contentType("REQUEST"))
+            ], body: body, timeout: 30)
         return (response, body)
     }
 
@@ -88,8 +94,9 @@ final class DeliveryBed: @unchecked Sendable {
 
     /// Runs `ischedule-gateway queue …` against this gateway's configuration.
     func queue(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        try GatewayBinary.run(["queue"] + arguments + ["--config", directory.appendingPathComponent("gateway.yaml").path],
-                              environment: ["GATEWAY_TEST_SMTP_PASSWORD": "secret"])
+        try GatewayBinary.run(
+            ["queue"] + arguments + ["--config", directory.appendingPathComponent("gateway.yaml").path],
+            environment: ["GATEWAY_TEST_SMTP_PASSWORD": "secret"])
     }
 
     func stop() -> Int32? {

@@ -1,8 +1,8 @@
 import Foundation
 import ISchedule
 import TestSupport
-import Testing
 import TestTraits
+import Testing
 
 /// The durable queue against real parts: a receiver that fails in chosen ways, NSD, aiosmtpd.
 @Suite("Delivery queue", .waitsOnProcesses)
@@ -42,8 +42,9 @@ struct DeliveryQueueTests {
         let (response, _) = try bed.invite(["mailto:erin@inside.test"])
         let item = try #require(scheduleResponse(response)?.items.first)
         #expect(item.requestStatus.code == "1.1", "\(response.text)")
-        #expect(item.responseDescription?.contains("refused to connect: localhost resolves only to refused addresses") == true,
-                "\(response.text)")
+        #expect(
+            item.responseDescription?.contains("refused to connect: localhost resolves only to refused addresses") == true,
+            "\(response.text)")
         #expect(bed.wait(seconds: 15) { !bed.mails(to: "erin@inside.test").isEmpty }, "\(bed.gateway.log)")
         #expect(bed.receiver.records.isEmpty)
         #expect(bed.wait(seconds: 5) { (try? bed.queue(["list", "--state", "delivered"]))?.output.contains("erin@inside.test") == true })
@@ -81,7 +82,9 @@ struct DeliveryQueueTests {
         #expect(handedOff.output.contains("y@dead.test"), "\(handedOff.output)")
     }
 
-    @Test("a receiver slower than remote-request gets the message once: the local server hears 1.0 in time, the attempt goes on and ends delivered, no retry overlaps it")
+    @Test(
+        "a receiver slower than remote-request gets the message once: the local server hears 1.0 in time, the attempt goes on and ends delivered, no retry overlaps it"
+    )
     func slowReceiverGetsItOnce() throws {
         let bed = try DeliveryBed(routes: ["slow.test": "/ischedule"], timeouts: "  remote-request: 1s")
         defer { _ = bed.stop() }
@@ -93,9 +96,10 @@ struct DeliveryQueueTests {
         #expect(items.map(\.requestStatus.code) == ["1.0", "1.0"], "\(response.text)")
         #expect(answered < 2.5, "answered after \(answered) s")
         #expect(items.first?.responseDescription?.contains("the attempt goes on") == true, "\(response.text)")
-        #expect(bed.wait(seconds: 15) { (try? bed.queue(["list", "--state", "delivered"]))?.output.contains("slow-1@slow.test") == true },
-                "\(bed.gateway.log)")
-        usleep(3_000_000)   // a retry would have come by now (retry-initial 1 s)
+        #expect(
+            bed.wait(seconds: 15) { (try? bed.queue(["list", "--state", "delivered"]))?.output.contains("slow-1@slow.test") == true },
+            "\(bed.gateway.log)")
+        usleep(3_000_000)  // a retry would have come by now (retry-initial 1 s)
         #expect(bed.receiver.records.count == 1, "\(bed.receiver.records.map(\.path))")
         let pending = try bed.queue(["list", "--state", "pending"])
         #expect(!pending.output.contains("slow.test"), "\(pending.output)")
@@ -103,10 +107,13 @@ struct DeliveryQueueTests {
 
     @Test("a dead domain does not delay delivery to a healthy one")
     func deadDomainDoesNotStarveOthers() throws {
-        let bed = try DeliveryBed(routes: ["stalled.test": "/hang/ischedule", "healthy.test": "/flaky/1/ischedule"],
-                                  delivery: ["concurrency": "4", "per-domain-concurrency": "2", "circuit-failures": "3",
-                                                             "circuit-cooldown": "30s", "max-attempts": "50"],
-                                  timeouts: "  remote-request: 2s")
+        let bed = try DeliveryBed(
+            routes: ["stalled.test": "/hang/ischedule", "healthy.test": "/flaky/1/ischedule"],
+            delivery: [
+                "concurrency": "4", "per-domain-concurrency": "2", "circuit-failures": "3",
+                "circuit-cooldown": "30s", "max-attempts": "50"
+            ],
+            timeouts: "  remote-request: 2s")
         defer { _ = bed.stop() }
         // Twelve messages to the stalled domain: each live attempt times out after 2 s, then queues.
         let group = DispatchGroup()
@@ -141,7 +148,8 @@ struct DeliveryQueueTests {
 
     @Test("queue show, drop and retry")
     func queueCommands() throws {
-        let bed = try DeliveryBed(routes: ["dead.test": "/status/503"], delivery: ["max-attempts": "1000", "retry-initial": "30s", "retry-maximum": "60s"])
+        let bed = try DeliveryBed(
+            routes: ["dead.test": "/status/503"], delivery: ["max-attempts": "1000", "retry-initial": "30s", "retry-maximum": "60s"])
         defer { _ = bed.stop() }
         _ = try bed.invite(["mailto:q@dead.test"])
         let listed = try bed.queue(["list", "--state", "pending"])
@@ -162,10 +170,11 @@ struct DeliveryQueueTests {
         #expect(try bed.queue(["list", "--state", "bogus"]).output.contains("--state bogus"))
         // Queue gauges are refreshed every 5 s.
         var metrics = ""
-        #expect(bed.wait(seconds: 8) {
-            metrics = (try? RawHTTPConnection.exchange(port: bed.port, method: "GET", path: "/metrics").text) ?? ""
-            return metrics.contains("ischedule_queue_depth{state=\"pending\"} 1")
-        }, "\(metrics)")
+        #expect(
+            bed.wait(seconds: 8) {
+                metrics = (try? RawHTTPConnection.exchange(port: bed.port, method: "GET", path: "/metrics").text) ?? ""
+                return metrics.contains("ischedule_queue_depth{state=\"pending\"} 1")
+            }, "\(metrics)")
         #expect(metrics.contains("ischedule_queue_attempts_total{kind=\"ischedule\",outcome=\"pending\"}"))
     }
 }

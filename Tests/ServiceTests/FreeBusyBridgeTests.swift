@@ -1,8 +1,8 @@
 import Foundation
 import Synchronization
 import TestSupport
-import Testing
 import TestTraits
+import Testing
 
 /// Free/busy for a domain whose CalDAV server has no iSchedule (issue 13, part 3): the gateway
 /// answers a remote VFREEBUSY request from the server itself, a real DAViCal 1.1 asked with an
@@ -13,7 +13,7 @@ struct FreeBusyBridgeTests {
     static let events = [
         ("salary.ics", "SUMMARY:Secret salary talk\r\nLOCATION:Room 101\r\nDTSTART:20261201T100000Z\r\nDTEND:20261201T110000Z"),
         ("lunch.ics", "SUMMARY:Lunch maybe\r\nTRANSP:TRANSPARENT\r\nDTSTART:20261201T120000Z\r\nDTEND:20261201T130000Z"),
-        ("call.ics", "SUMMARY:Call with the lawyer\r\nSTATUS:TENTATIVE\r\nDTSTART:20261202T140000Z\r\nDTEND:20261202T150000Z"),
+        ("call.ics", "SUMMARY:Call with the lawyer\r\nSTATUS:TENTATIVE\r\nDTSTART:20261202T140000Z\r\nDTEND:20261202T150000Z")
     ]
 
     @Test("a remote asker gets the DAViCal user's busy periods and nothing else; other domains, and users DAViCal will not tell about, get 3.8")
@@ -23,23 +23,28 @@ struct FreeBusyBridgeTests {
         let davical = try TestDAViCal(domain: "gamma.test", users: ["dave", "erin"], nameserver: "127.53.0.254", certificates: certificates)
         defer { davical.stop() }
         for (name, body) in Self.events {
-            let event = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:\(name)-\(UUID().uuidString.prefix(6))\r\n"
+            let event =
+                "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:\(name)-\(UUID().uuidString.prefix(6))\r\n"
                 + "DTSTAMP:20261126T120000Z\r\n\(body)\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
             #expect(try davical.put(user: "dave", name: name, calendar: event) == 201)
         }
-        let bed = try Self.bed(freeBusy: """
-                  calendars: ["\(davical.baseURL)/caldav.php/{user}/calendar/"]
-                  username: erin
-                  password: \(TestDAViCal.password)
-                  allow-from: [alpha.test]
-            """)
+        let bed = try Self.bed(
+            freeBusy: """
+                      calendars: ["\(davical.baseURL)/caldav.php/{user}/calendar/"]
+                      username: erin
+                      password: \(TestDAViCal.password)
+                      allow-from: [alpha.test]
+                """)
         defer { _ = bed.stop() }
 
         func ask(_ recipient: String, from domain: String) throws -> RawHTTPResponse {
             let originator = "mailto:alice@\(domain)"
             let body = ITIP.calendar(method: "REQUEST", component: "VFREEBUSY", organizer: originator, attendees: ["mailto:\(recipient)"])
-            let headers = try RemoteSigner(domain: domain).sign([("Originator", originator), ("Recipient", "mailto:\(recipient)"),
-                                                                 ("Content-Type", ITIP.contentType("REQUEST", "VFREEBUSY"))], body: body)
+            let headers = try RemoteSigner(domain: domain).sign(
+                [
+                    ("Originator", originator), ("Recipient", "mailto:\(recipient)"),
+                    ("Content-Type", ITIP.contentType("REQUEST", "VFREEBUSY"))
+                ], body: body)
             return try bed.post(headers, body: body)
         }
         let response = try ask("dave@gamma.test", from: "alpha.test")
@@ -50,8 +55,11 @@ struct FreeBusyBridgeTests {
         #expect(lines.contains("METHOD:REPLY") && lines.contains("ATTENDEE:mailto:dave@gamma.test"), "\(reply)")
         #expect(lines.contains("ORGANIZER:mailto:alice@alpha.test") && lines.contains("DTSTART:20261201T000000Z"), "\(reply)")
         let freeBusy = lines.filter { $0.hasPrefix("FREEBUSY") }
-        #expect(freeBusy == ["FREEBUSY;FBTYPE=BUSY:20261201T100000Z/20261201T110000Z",
-                             "FREEBUSY;FBTYPE=BUSY-TENTATIVE:20261202T140000Z/20261202T150000Z"], "\(reply)")
+        #expect(
+            freeBusy == [
+                "FREEBUSY;FBTYPE=BUSY:20261201T100000Z/20261201T110000Z",
+                "FREEBUSY;FBTYPE=BUSY-TENTATIVE:20261202T140000Z/20261202T150000Z"
+            ], "\(reply)")
         // Nothing of the events themselves leaves: no summary, place or the transparent lunch.
         for secret in ["Secret", "Room 101", "lawyer", "Lunch", "T120000Z/"] { #expect(!reply.contains(secret), "\(secret) in \(reply)") }
 
@@ -66,21 +74,31 @@ struct FreeBusyBridgeTests {
     @Test("a CalDAV server slower than timeouts.free-busy: the asker gets 5.1 at once, not after the server")
     func slowServerIsCutOff() throws {
         // Accepts connections (the kernel does) and never answers.
-        let silent = try ChildProcess("/usr/bin/env", ["python3", "-c", """
-            import socket, time
-            s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
-            print("ready", s.getsockname()[1], flush=True); time.sleep(120)
-            """], logPath: FileManager.default.temporaryDirectory.appendingPathComponent("silent-\(UUID().uuidString.prefix(6)).log").path)
+        let silent = try ChildProcess(
+            "/usr/bin/env",
+            [
+                "python3", "-c",
+                """
+                import socket, time
+                s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
+                print("ready", s.getsockname()[1], flush=True); time.sleep(120)
+                """
+            ], logPath: FileManager.default.temporaryDirectory.appendingPathComponent("silent-\(UUID().uuidString.prefix(6)).log").path)
         defer { silent.stop() }
         let port = try #require(silent.announcedPort())
-        let bed = try Self.bed(freeBusy: """
-                  calendars: ["http://127.0.0.1:\(port)/caldav/{user}/"]
-                  allow-from: ["*"]
-            """, timeouts: ["free-busy": "1s"])
+        let bed = try Self.bed(
+            freeBusy: """
+                      calendars: ["http://127.0.0.1:\(port)/caldav/{user}/"]
+                      allow-from: ["*"]
+                """, timeouts: ["free-busy": "1s"])
         defer { _ = bed.stop() }
-        let body = ITIP.calendar(method: "REQUEST", component: "VFREEBUSY", organizer: "mailto:alice@alpha.test", attendees: ["mailto:dave@gamma.test"])
-        let headers = try RemoteSigner(domain: "alpha.test").sign([("Originator", "mailto:alice@alpha.test"), ("Recipient", "mailto:dave@gamma.test"),
-                                                                   ("Content-Type", ITIP.contentType("REQUEST", "VFREEBUSY"))], body: body)
+        let body = ITIP.calendar(
+            method: "REQUEST", component: "VFREEBUSY", organizer: "mailto:alice@alpha.test", attendees: ["mailto:dave@gamma.test"])
+        let headers = try RemoteSigner(domain: "alpha.test").sign(
+            [
+                ("Originator", "mailto:alice@alpha.test"), ("Recipient", "mailto:dave@gamma.test"),
+                ("Content-Type", ITIP.contentType("REQUEST", "VFREEBUSY"))
+            ], body: body)
         // The exchange gives up after 8 s: a gateway waiting for the server would fail it.
         let response = try RawHTTPConnection.exchange(port: bed.port, path: "/.well-known/ischedule", headers: headers, body: body, timeout: 8)
         let item = try #require(scheduleResponse(response)?.items.first, "\(response.text)")
@@ -93,42 +111,53 @@ struct FreeBusyBridgeTests {
     func urlPatternsCannotBeWalked() throws {
         let server = try TestCalendarServer()
         defer { server.stop() }
-        let bed = try Self.bed(freeBusy: """
-                  calendars: ["\(server.url("/dav/{user}/calendar/"))", "\(server.url("/fb?u={user}&all=no"))"]
-                  allow-from: [alpha.test]
-            """)
+        let bed = try Self.bed(
+            freeBusy: """
+                      calendars: ["\(server.url("/dav/{user}/calendar/"))", "\(server.url("/fb?u={user}&all=no"))"]
+                      allow-from: [alpha.test]
+                """)
         defer { _ = bed.stop() }
         for user in ["bob&u=alice", "a%2F..", "x/y", "..", "."] {
             let recipient = "mailto:\(user)@gamma.test"
             let body = ITIP.calendar(method: "REQUEST", component: "VFREEBUSY", organizer: "mailto:alice@alpha.test", attendees: [recipient])
-            let headers = try RemoteSigner(domain: "alpha.test").sign([("Originator", "mailto:alice@alpha.test"), ("Recipient", recipient),
-                                                                       ("Content-Type", ITIP.contentType("REQUEST", "VFREEBUSY"))], body: body)
+            let headers = try RemoteSigner(domain: "alpha.test").sign(
+                [
+                    ("Originator", "mailto:alice@alpha.test"), ("Recipient", recipient),
+                    ("Content-Type", ITIP.contentType("REQUEST", "VFREEBUSY"))
+                ], body: body)
             _ = try bed.post(headers, body: body)
         }
         let paths = server.reports.map(\.path)
         #expect(paths.contains("/dav/bob%26u%3Dalice/calendar/") && paths.contains("/fb?u=bob%26u%3Dalice&all=no"), "\(paths)")
         #expect(paths.contains("/dav/a%252F../calendar/") == false, "a local part ending in a dot is not an address: \(paths)")
-        #expect(paths.allSatisfy { $0.hasPrefix("/dav/") && $0.hasSuffix("/calendar/") && $0.split(separator: "/").count == 3 || $0.hasPrefix("/fb?u=") },
-                "\(paths)")
+        #expect(
+            paths.allSatisfy { $0.hasPrefix("/dav/") && $0.hasSuffix("/calendar/") && $0.split(separator: "/").count == 3 || $0.hasPrefix("/fb?u=") },
+            "\(paths)")
         #expect(!paths.contains { $0.contains("/../") || $0.contains("/./") || $0 == "/dav/calendar/" || $0.contains("u=alice") }, "\(paths)")
     }
 
-    @Test("one partner asking for 20 users does not keep another's single question waiting; the CalDAV server gets at most free-busy.connections REPORTs at once")
+    @Test(
+        "one partner asking for 20 users does not keep another's single question waiting; the CalDAV server gets at most free-busy.connections REPORTs at once"
+    )
     func fairShareOfTheCalDAVServer() throws {
         let server = try TestCalendarServer()
         defer { server.stop() }
-        let bed = try Self.bed(freeBusy: """
-                  calendars: ["\(server.url("/slow/{user}/"))"]
-                  allow-from: [alpha.test, other.test]
-                  connections: 4
-            """)
+        let bed = try Self.bed(
+            freeBusy: """
+                      calendars: ["\(server.url("/slow/{user}/"))"]
+                      allow-from: [alpha.test, other.test]
+                      connections: 4
+                """)
         defer { _ = bed.stop() }
         @Sendable func ask(_ users: [String], from domain: String) throws -> (RawHTTPResponse, Double) {
             let originator = "mailto:alice@\(domain)"
             let recipients = users.map { "mailto:\($0)@gamma.test" }
             let body = ITIP.calendar(method: "REQUEST", component: "VFREEBUSY", organizer: originator, attendees: recipients)
-            let headers = try RemoteSigner(domain: domain).sign([("Originator", originator), ("Recipient", recipients.joined(separator: ",")),
-                                                                 ("Content-Type", ITIP.contentType("REQUEST", "VFREEBUSY"))], body: body)
+            let headers = try RemoteSigner(domain: domain).sign(
+                [
+                    ("Originator", originator), ("Recipient", recipients.joined(separator: ",")),
+                    ("Content-Type", ITIP.contentType("REQUEST", "VFREEBUSY"))
+                ], body: body)
             let started = Date()
             let response = try RawHTTPConnection.exchange(port: bed.port, path: "/.well-known/ischedule", headers: headers, body: body, timeout: 60)
             return (response, Date().timeIntervalSince(started))
@@ -136,7 +165,7 @@ struct FreeBusyBridgeTests {
         let many = (0..<20).map { "u\($0)" }
         let crowd = Mutex<[RawHTTPResponse]>([])
         Thread.detachNewThread { if let answer = try? ask(many, from: "alpha.test") { crowd.withLock { $0.append(answer.0) } } }
-        usleep(300_000)   // alpha.test's REPORTs are under way
+        usleep(300_000)  // alpha.test's REPORTs are under way
         let (single, took) = try ask(["solo"], from: "other.test")
         #expect(scheduleResponse(single)?.items.first?.requestStatus.code == "2.0", "\(single.text)")
         #expect(took < 2.5, "other.test waited \(took) s behind alpha.test's 20 users")
@@ -147,16 +176,18 @@ struct FreeBusyBridgeTests {
     }
 
     static func bed(freeBusy settings: String, timeouts: [String: String] = [:]) throws -> InboundBed {
-        try InboundBed(extraConfiguration: """
-            imip:
-              smtp-url: smtp://127.0.0.1:9
-              from: calendar-gateway@gamma.test
-              require-tls: false
-            """, extraDomains: """
-              gamma.test:
-                delivery: imip
-                free-busy:
-            \(settings)
-            """, timeouts: timeouts)
+        try InboundBed(
+            extraConfiguration: """
+                imip:
+                  smtp-url: smtp://127.0.0.1:9
+                  from: calendar-gateway@gamma.test
+                  require-tls: false
+                """,
+            extraDomains: """
+                  gamma.test:
+                    delivery: imip
+                    free-busy:
+                \(settings)
+                """, timeouts: timeouts)
     }
 }

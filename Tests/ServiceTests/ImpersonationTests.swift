@@ -2,8 +2,8 @@ import DKIM
 import Foundation
 import ISchedule
 import TestSupport
-import Testing
 import TestTraits
+import Testing
 
 /// Nobody can act as someone else: addresses read one way everywhere, replays of the legacy
 /// dialect, recipients added to a signed request (issue "Nobody can act as someone else").
@@ -15,8 +15,10 @@ struct ImpersonationTests {
         defer { _ = bed.stop() }
         // other.test signs (its key is published); each Originator would read as other.test by its last @,
         // and as beta.test (ours) to mail software.
-        for originator in ["mailto:ceo@beta.test(@other.test", "mailto:\"ceo@beta.test\"@other.test", "mailto:ceo@beta.test(x)@other.test",
-                           "mailto:@beta.test:ceo@other.test"] {
+        for originator in [
+            "mailto:ceo@beta.test(@other.test", "mailto:\"ceo@beta.test\"@other.test", "mailto:ceo@beta.test(x)@other.test",
+            "mailto:@beta.test:ceo@other.test"
+        ] {
             let invite = try bed.signedInvite(to: ["mailto:bob@beta.test"], signer: RemoteSigner(domain: "other.test"), originator: originator)
             let refused = try bed.post(invite.headers, body: invite.body)
             #expect(refused.status == 400, "\(originator): \(refused.status) \(refused.text)")
@@ -42,33 +44,43 @@ struct ImpersonationTests {
         let body = ITIP.calendar(method: "REQUEST", organizer: "mailto:carol@beta.test", attendees: ["mailto:zed@remote.test(@beta.test"])
         let intake = try RawHTTPConnection.exchange(
             port: bed.port, path: "/outbound",
-            headers: [("Originator", "mailto:carol@beta.test"), ("Recipient", "mailto:zed@remote.test(@beta.test"),
-                      ("Content-Type", ITIP.contentType("REQUEST")), ("X-ISchedule-Gateway-Secret", InboundBed.secret)], body: body)
+            headers: [
+                ("Originator", "mailto:carol@beta.test"), ("Recipient", "mailto:zed@remote.test(@beta.test"),
+                ("Content-Type", ITIP.contentType("REQUEST")), ("X-ISchedule-Gateway-Secret", InboundBed.secret)
+            ], body: body)
         #expect(intake.status == 400 && precondition(of: intake) == "invalid-scheduling-message", "\(intake.text)")
     }
 
     /// Signs `headers` as an RFC 6376 signer would, with exactly `signedHeaders` in `h=` (the
     /// Apple test key, other.test's published key): old dialects and senders that sign less.
-    static func sign(_ headers: [(String, String)], body: [UInt8], signedHeaders: [String], canonicalization: String,
-                     domain: String = "other.test") throws -> [(String, String)] {
+    static func sign(
+        _ headers: [(String, String)], body: [UInt8], signedHeaders: [String], canonicalization: String,
+        domain: String = "other.test"
+    ) throws -> [(String, String)] {
         let key = try RSAPrivateKey(pem: Fixtures.text("apple-test_dkim-rsa2048-private.pem"))
         let now = Int64(Date().timeIntervalSince1970)
         let bodyHash = BodyCanonicalizer.hash(body, .simple, using: .sha256).digest
-        let unsigned = "v=1; d=\(domain); s=s1; t=\(now); x=\(now + 600); a=rsa-sha256; q=private-exchange; c=\(canonicalization); "
+        let unsigned =
+            "v=1; d=\(domain); s=s1; t=\(now); x=\(now + 600); a=rsa-sha256; q=private-exchange; c=\(canonicalization); "
             + "h=\(signedHeaders.joined(separator: ":")); bh=\(Data(bodyHash).base64EncodedString()); b="
         let fields = headers.map { HeaderField(name: $0.0, value: $0.1) }
         let text = SigningInput.headerText(headers: fields, signature: try DKIMSignature(parsing: unsigned))
         return headers + [(DKIMSignature.fieldName, unsigned + Data(try key.signature(for: text, hash: .sha256)).base64EncodedString())]
     }
 
-    @Test("draft-01 (DAViCal): a captured request without iSchedule-Message-ID is refused when replayed, also with an unsigned iSchedule-Message-ID added")
+    @Test(
+        "draft-01 (DAViCal): a captured request without iSchedule-Message-ID is refused when replayed, also with an unsigned iSchedule-Message-ID added"
+    )
     func legacyReplayWithAddedMessageID() throws {
         let bed = try InboundBed(remoteDomains: "  other.test:\n    dialect: draft-01")
         defer { _ = bed.stop() }
         let body = ITIP.calendar(method: "REQUEST", organizer: "mailto:dan@other.test", attendees: ["mailto:bob@beta.test"])
-        let headers = try Self.sign([("Originator", "mailto:dan@other.test"), ("Recipient", "mailto:bob@beta.test"),
-                                     ("Content-Type", ITIP.contentType("REQUEST")), ("iSchedule-Version", "1.0")],
-                                    body: body, signedHeaders: ["Originator", "Recipient", "Content-Type"], canonicalization: "relaxed/simple")
+        let headers = try Self.sign(
+            [
+                ("Originator", "mailto:dan@other.test"), ("Recipient", "mailto:bob@beta.test"),
+                ("Content-Type", ITIP.contentType("REQUEST")), ("iSchedule-Version", "1.0")
+            ],
+            body: body, signedHeaders: ["Originator", "Recipient", "Content-Type"], canonicalization: "relaxed/simple")
         #expect(try bed.post(headers, body: body).status == 200)
         #expect(try bed.post(headers, body: body).status == 403)
         for added in ["replay-a", "replay-b", "replay-c"] {
@@ -84,10 +96,13 @@ struct ImpersonationTests {
         defer { _ = bed.stop() }
         // RFC 6376 relaxed, signed for bob; carol's Recipient header put on top by whoever holds the request.
         let body = ITIP.calendar(method: "REQUEST", organizer: "mailto:dan@other.test", attendees: ["mailto:bob@beta.test", "mailto:carol@beta.test"])
-        let headers = try Self.sign([("Originator", "mailto:dan@other.test"), ("Recipient", "mailto:bob@beta.test"),
-                                     ("Content-Type", ITIP.contentType("REQUEST")), ("iSchedule-Version", "1.0"), ("iSchedule-Message-ID", "add-1")],
-                                    body: body, signedHeaders: ["Originator", "Recipient", "Content-Type", "iSchedule-Version", "iSchedule-Message-ID"],
-                                    canonicalization: "relaxed/simple")
+        let headers = try Self.sign(
+            [
+                ("Originator", "mailto:dan@other.test"), ("Recipient", "mailto:bob@beta.test"),
+                ("Content-Type", ITIP.contentType("REQUEST")), ("iSchedule-Version", "1.0"), ("iSchedule-Message-ID", "add-1")
+            ],
+            body: body, signedHeaders: ["Originator", "Recipient", "Content-Type", "iSchedule-Version", "iSchedule-Message-ID"],
+            canonicalization: "relaxed/simple")
         let added = try bed.post([("Recipient", "mailto:carol@beta.test")] + headers, body: body)
         #expect(added.status == 403 && precondition(of: added) == "verification-failed", "\(added.text)")
         #expect(added.text.contains("2 Recipient headers but h= covers 1"), "\(added.text)")
@@ -97,10 +112,16 @@ struct ImpersonationTests {
         #expect(tampered.status == 403 && precondition(of: tampered) == "verification-failed", "\(tampered.text)")
         #expect(bed.upstream.records.isEmpty)
         // Listed as often as it occurs, two Recipient headers are the sender's word.
-        let both = try Self.sign([("Originator", "mailto:dan@other.test"), ("Recipient", "mailto:carol@beta.test"), ("Recipient", "mailto:bob@beta.test"),
-                                  ("Content-Type", ITIP.contentType("REQUEST")), ("iSchedule-Version", "1.0"), ("iSchedule-Message-ID", "add-2")],
-                                 body: body, signedHeaders: ["Originator", "Recipient", "Recipient", "Content-Type", "iSchedule-Version",
-                                                             "iSchedule-Message-ID"], canonicalization: "relaxed/simple")
+        let both = try Self.sign(
+            [
+                ("Originator", "mailto:dan@other.test"), ("Recipient", "mailto:carol@beta.test"), ("Recipient", "mailto:bob@beta.test"),
+                ("Content-Type", ITIP.contentType("REQUEST")), ("iSchedule-Version", "1.0"), ("iSchedule-Message-ID", "add-2")
+            ],
+            body: body,
+            signedHeaders: [
+                "Originator", "Recipient", "Recipient", "Content-Type", "iSchedule-Version",
+                "iSchedule-Message-ID"
+            ], canonicalization: "relaxed/simple")
         #expect(try bed.post(both, body: body).status == 200)
         #expect(bed.upstream.records.count == 1)
     }

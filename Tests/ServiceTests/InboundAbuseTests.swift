@@ -2,8 +2,8 @@ import DKIM
 import Foundation
 import ISchedule
 import TestSupport
-import Testing
 import TestTraits
+import Testing
 
 /// What an outsider with a DNS domain of their own can try against the receiver (CI runs these
 /// against the release binary too).
@@ -18,8 +18,9 @@ struct InboundAbuseTests {
         let bed = try InboundBed(limits: ["replay-cache-entries": "100", "replay-entries-per-domain": "10"])
         defer { _ = bed.stop() }
         // The soonest-expiring entry (x= in 10 minutes, the others in an hour) is the first the quota evicts.
-        let first = try bed.signedInvite(to: ["mailto:bob@beta.test"], signer: RemoteSigner(domain: "alpha.test", lifetime: 600),
-                                         messageID: "forgotten-0")
+        let first = try bed.signedInvite(
+            to: ["mailto:bob@beta.test"], signer: RemoteSigner(domain: "alpha.test", lifetime: 600),
+            messageID: "forgotten-0")
         #expect(try bed.post(first.headers, body: first.body).status == 200)
         for index in 1..<15 {
             let next = try bed.signedInvite(to: ["mailto:bob@beta.test"], messageID: "forgotten-\(index)")
@@ -37,7 +38,9 @@ struct InboundAbuseTests {
         #expect(bed.upstream.records.count == 15)
     }
 
-    @Test("a stranger cannot fill the replay cache: nothing is kept for unhosted recipients, a domain over its quota evicts only itself, also after a restart")
+    @Test(
+        "a stranger cannot fill the replay cache: nothing is kept for unhosted recipients, a domain over its quota evicts only itself, also after a restart"
+    )
     func replayCacheFlood() throws {
         let bed = try InboundBed(limits: ["replay-cache-entries": "100", "replay-entries-per-domain": "10"])
         defer { _ = bed.stop() }
@@ -47,8 +50,9 @@ struct InboundAbuseTests {
         for index in 0..<120 {
             // Relaying attempts: answered 3.7, never remembered.
             let body = ITIP.calendar(method: "REQUEST", organizer: "mailto:eve@other.test", attendees: ["mailto:x@elsewhere.test"])
-            let headers = try stranger.sign(Self.headers("mailto:eve@other.test", ["mailto:x@elsewhere.test"]), body: body,
-                                            messageID: "relay-\(index)")
+            let headers = try stranger.sign(
+                Self.headers("mailto:eve@other.test", ["mailto:x@elsewhere.test"]), body: body,
+                messageID: "relay-\(index)")
             let answer = try bed.post(headers, body: body)
             #expect(answer.status == 200 && scheduleResponse(answer)?.items.first?.requestStatus.code == "3.7", "\(answer.text)")
         }
@@ -80,22 +84,23 @@ struct InboundAbuseTests {
         let (intakePort, receiverPort) = (freeLoopbackPort(), freeLoopbackPort())
         let directory = GatewayProcess.temporaryDirectory("intake")
         let socket = directory.appendingPathComponent("intake.sock").path
-        let gateway = try GatewayProcess(configuration: """
-            listeners:
-              - url: http://127.0.0.1:\(intakePort)
-              - url: http://127.0.0.1:\(receiverPort)
-                intake: false
-              - url: unix:intake.sock
-            domains:
-              beta.test:
-                dkim-keys:
-                  - selector: gw
-                    private-key: beta.pem
-                    create-if-missing: true
-                upstream: \(upstream.url())
-            outbound:
-              allow-from: [192.0.2.1]
-            """, directory: directory, listeners: 3)
+        let gateway = try GatewayProcess(
+            configuration: """
+                listeners:
+                  - url: http://127.0.0.1:\(intakePort)
+                  - url: http://127.0.0.1:\(receiverPort)
+                    intake: false
+                  - url: unix:intake.sock
+                domains:
+                  beta.test:
+                    dkim-keys:
+                      - selector: gw
+                        private-key: beta.pem
+                        create-if-missing: true
+                    upstream: \(upstream.url())
+                outbound:
+                  allow-from: [192.0.2.1]
+                """, directory: directory, listeners: 3)
         defer { gateway.stop() }
         let body = ITIP.calendar(method: "REQUEST", organizer: "mailto:carl@beta.test", attendees: ["mailto:bob@beta.test"])
         let headers = Self.headers("mailto:carl@beta.test", ["mailto:bob@beta.test"])
@@ -133,8 +138,9 @@ struct InboundAbuseTests {
         let sha1 = try bed.signedInvite(to: ["mailto:bob@beta.test"], signer: RemoteSigner(domain: "alpha.test", algorithm: .rsaSHA1))
         let refused = try bed.post(sha1.headers, body: sha1.body)
         #expect(refused.status == 403 && refused.text.contains("a=rsa-sha1 is not accepted"), "\(refused.text)")
-        let testing = try bed.signedInvite(to: ["mailto:bob@beta.test"], signer: RemoteSigner(domain: "testing.test"),
-                                           originator: "mailto:tess@testing.test")
+        let testing = try bed.signedInvite(
+            to: ["mailto:bob@beta.test"], signer: RemoteSigner(domain: "testing.test"),
+            originator: "mailto:tess@testing.test")
         let unsigned = try bed.post(testing.headers, body: testing.body)
         #expect(unsigned.status == 403 && unsigned.text.contains("testing mode"), "\(unsigned.text)")
         let sneaky = try bed.signedInvite(to: ["mailto:bob@beta.test"], originator: "mailto:ann@alpha.test?x=@beta.test")
@@ -149,8 +155,9 @@ struct InboundAbuseTests {
         defer { _ = bed.stop() }
         let crowd = (0..<1_500).map { "mailto:guest\($0)@beta.test" }
         let body = ITIP.calendar(method: "REQUEST", organizer: "mailto:alice@alpha.test", attendees: crowd)
-        let signed = try RemoteSigner(domain: "alpha.test").sign(Self.headers("mailto:alice@alpha.test", ["mailto:bob@beta.test"]),
-                                                                 body: body, messageID: "crowd")
+        let signed = try RemoteSigner(domain: "alpha.test").sign(
+            Self.headers("mailto:alice@alpha.test", ["mailto:bob@beta.test"]),
+            body: body, messageID: "crowd")
         let capped = try bed.post(signed, body: body)
         #expect(capped.status == 400 && capped.text.contains("more than 1000 ATTENDEEs"), "\(capped.text)")
         let recipients = (0..<21).map { "mailto:r\($0)@beta.test" }

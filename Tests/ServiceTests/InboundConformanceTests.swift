@@ -1,8 +1,8 @@
 import Foundation
 import ISchedule
 import TestSupport
-import Testing
 import TestTraits
+import Testing
 
 /// Protocol reference §13 checks 7–10 and 16–25 against a running gateway (a real process on a
 /// loopback port, forwarding to a real HTTP server that records what arrives).
@@ -17,8 +17,10 @@ struct InboundConformanceTests {
         let text = response.text
         #expect(text.contains("<query-result xmlns=\"urn:ietf:params:xml:ns:ischedule\">"))
         #expect(text.components(separatedBy: "<capabilities>").count == 2)
-        let order = ["serial-number", "versions", "scheduling-messages", "calendar-data-types", "attachments", "max-content-length",
-                     "min-date-time", "max-date-time", "max-instances", "max-recipients", "administrator"]
+        let order = [
+            "serial-number", "versions", "scheduling-messages", "calendar-data-types", "attachments", "max-content-length",
+            "min-date-time", "max-date-time", "max-instances", "max-recipients", "administrator"
+        ]
         let positions = order.map { text.range(of: "<\($0)>")?.lowerBound }
         #expect(positions.allSatisfy { $0 != nil })
         #expect(positions.compactMap { $0 } == positions.compactMap { $0 }.sorted())
@@ -43,18 +45,25 @@ struct InboundConformanceTests {
     func advertisedMessages() throws {
         let bed = try InboundBed()
         defer { _ = bed.stop() }
-        let capabilities = try Capabilities(xml: RawHTTPConnection.exchange(
-            port: bed.port, method: "GET", path: "/.well-known/ischedule?action=capabilities").body)
+        let capabilities = try Capabilities(
+            xml: RawHTTPConnection.exchange(
+                port: bed.port, method: "GET", path: "/.well-known/ischedule?action=capabilities"
+            ).body)
         var sent = 0
         for component in capabilities.schedulingMessages {
             for method in component.methods {
                 let attendeeSends = ["REPLY", "REFRESH", "COUNTER"].contains(method)
-                let body = attendeeSends
-                    ? ITIP.calendar(method: method, component: component.name, organizer: "mailto:bob@beta.test", attendees: ["mailto:alice@alpha.test"])
-                    : ITIP.calendar(method: method, component: component.name, organizer: "mailto:alice@alpha.test", attendees: ["mailto:bob@beta.test"])
+                let body =
+                    attendeeSends
+                    ? ITIP.calendar(
+                        method: method, component: component.name, organizer: "mailto:bob@beta.test", attendees: ["mailto:alice@alpha.test"])
+                    : ITIP.calendar(
+                        method: method, component: component.name, organizer: "mailto:alice@alpha.test", attendees: ["mailto:bob@beta.test"])
                 let headers = try RemoteSigner(domain: "alpha.test").sign(
-                    [("Originator", "mailto:alice@alpha.test"), ("Recipient", "mailto:bob@beta.test"),
-                     ("Content-Type", ITIP.contentType(method, component.name))], body: body)
+                    [
+                        ("Originator", "mailto:alice@alpha.test"), ("Recipient", "mailto:bob@beta.test"),
+                        ("Content-Type", ITIP.contentType(method, component.name))
+                    ], body: body)
                 let response = try bed.post(headers, body: body)
                 #expect(response.status == 200, "\(component.name) \(method): \(response.text)")
                 #expect(scheduleResponse(response)?.items.first?.requestStatus.statusClass ?? 0 <= 2)
@@ -66,8 +75,10 @@ struct InboundConformanceTests {
         for (component, method) in [("VEVENT", "PUBLISH"), ("VJOURNAL", "PUBLISH")] {
             let body = ITIP.calendar(method: method, component: component, organizer: "mailto:alice@alpha.test", attendees: ["mailto:bob@beta.test"])
             let headers = try RemoteSigner(domain: "alpha.test").sign(
-                [("Originator", "mailto:alice@alpha.test"), ("Recipient", "mailto:bob@beta.test"),
-                 ("Content-Type", ITIP.contentType(method, component))], body: body)
+                [
+                    ("Originator", "mailto:alice@alpha.test"), ("Recipient", "mailto:bob@beta.test"),
+                    ("Content-Type", ITIP.contentType(method, component))
+                ], body: body)
             let response = try bed.post(headers, body: body)
             #expect(response.status == 400)
             #expect(precondition(of: response) == "invalid-scheduling-message", "\(component) \(method)")
@@ -80,10 +91,14 @@ struct InboundConformanceTests {
         let bed = try InboundBed()
         defer { _ = bed.stop() }
         let invite = ITIP.calendar(method: "REQUEST", organizer: "mailto:ann@unsigned-ok.test", attendees: ["mailto:bob@beta.test"])
-        let base: [(String, String)] = [("Originator", "mailto:ann@unsigned-ok.test"), ("Recipient", "mailto:bob@beta.test"),
-                                         ("Content-Type", ITIP.contentType("REQUEST"))]
-        func expectError(_ headers: [(String, String)], _ body: [UInt8], _ expected: String, status: Int = 400,
-                         sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let base: [(String, String)] = [
+            ("Originator", "mailto:ann@unsigned-ok.test"), ("Recipient", "mailto:bob@beta.test"),
+            ("Content-Type", ITIP.contentType("REQUEST"))
+        ]
+        func expectError(
+            _ headers: [(String, String)], _ body: [UInt8], _ expected: String, status: Int = 400,
+            sourceLocation: SourceLocation = #_sourceLocation
+        ) throws {
             let response = try bed.post(headers, body: body)
             #expect(response.status == status, "\(expected): \(response.text)", sourceLocation: sourceLocation)
             #expect(precondition(of: response) == expected, sourceLocation: sourceLocation)
@@ -105,10 +120,13 @@ struct InboundConformanceTests {
         // 20
         let noMethod = Array(String(decoding: invite, as: UTF8.self).replacingOccurrences(of: "METHOD:REQUEST\r\n", with: "").utf8)
         try expectError(base, noMethod, "invalid-scheduling-message")
-        let reply = ITIP.calendar(method: "REPLY", organizer: "mailto:bob@beta.test", attendees: ["mailto:ann@unsigned-ok.test", "mailto:x@unsigned-ok.test"])
+        let reply = ITIP.calendar(
+            method: "REPLY", organizer: "mailto:bob@beta.test", attendees: ["mailto:ann@unsigned-ok.test", "mailto:x@unsigned-ok.test"])
         try expectError(base.map { $0.0 == "Content-Type" ? ($0.0, ITIP.contentType("REPLY")) : $0 }, reply, "invalid-scheduling-message")
-        let freeBusy = String(decoding: ITIP.calendar(method: "REQUEST", component: "VFREEBUSY", organizer: "mailto:ann@unsigned-ok.test",
-                                                      attendees: ["mailto:bob@beta.test"]), as: UTF8.self)
+        let freeBusy = String(
+            decoding: ITIP.calendar(
+                method: "REQUEST", component: "VFREEBUSY", organizer: "mailto:ann@unsigned-ok.test",
+                attendees: ["mailto:bob@beta.test"]), as: UTF8.self)
         let block = freeBusy[freeBusy.range(of: "BEGIN:VFREEBUSY")!.lowerBound..<freeBusy.range(of: "END:VCALENDAR")!.lowerBound]
         let twoComponents = freeBusy.replacingOccurrences(of: "END:VCALENDAR", with: block + "END:VCALENDAR")
         try expectError(base, Array(twoComponents.utf8), "invalid-scheduling-message")
@@ -121,10 +139,14 @@ struct InboundConformanceTests {
     func recipientsAndRelaying() throws {
         let bed = try InboundBed()
         defer { _ = bed.stop() }
-        let body = ITIP.calendar(method: "REQUEST", organizer: "mailto:ann@unsigned-ok.test",
-                                 attendees: ["mailto:bob@beta.test", "mailto:eve@elsewhere.test", "mailto:carol@beta.test"])
-        let response = try bed.post([("Originator", "mailto:ann@unsigned-ok.test"), ("Recipient", "mailto:bob@beta.test, mailto:eve@elsewhere.test"),
-                                     ("Recipient", "mailto:carol@beta.test"), ("Content-Type", ITIP.contentType("REQUEST"))], body: body)
+        let body = ITIP.calendar(
+            method: "REQUEST", organizer: "mailto:ann@unsigned-ok.test",
+            attendees: ["mailto:bob@beta.test", "mailto:eve@elsewhere.test", "mailto:carol@beta.test"])
+        let response = try bed.post(
+            [
+                ("Originator", "mailto:ann@unsigned-ok.test"), ("Recipient", "mailto:bob@beta.test, mailto:eve@elsewhere.test"),
+                ("Recipient", "mailto:carol@beta.test"), ("Content-Type", ITIP.contentType("REQUEST"))
+            ], body: body)
         #expect(response.status == 200)
         let answer = try #require(scheduleResponse(response))
         #expect(answer.items.map(\.recipient) == ["mailto:bob@beta.test", "mailto:eve@elsewhere.test", "mailto:carol@beta.test"])
@@ -139,15 +161,21 @@ struct InboundConformanceTests {
         #expect(forwarded.first?.values("Originator") == ["mailto:ann@unsigned-ok.test"])
 
         // 22: only non-hosted recipients: answered 3.7, nothing forwarded.
-        let relay = try bed.post([("Originator", "mailto:ann@unsigned-ok.test"), ("Recipient", "mailto:eve@elsewhere.test"),
-                                  ("Content-Type", ITIP.contentType("REQUEST"))], body: body)
+        let relay = try bed.post(
+            [
+                ("Originator", "mailto:ann@unsigned-ok.test"), ("Recipient", "mailto:eve@elsewhere.test"),
+                ("Content-Type", ITIP.contentType("REQUEST"))
+            ], body: body)
         #expect(scheduleResponse(relay)?.items.map(\.requestStatus.code) == ["3.7"])
         #expect(bed.upstream.records.count == 1)
 
         // 21: an Originator in our own domain.
         let spoofed = ITIP.calendar(method: "REQUEST", organizer: "mailto:mallory@beta.test", attendees: ["mailto:bob@beta.test"])
-        let denied = try bed.post([("Originator", "mailto:mallory@beta.test"), ("Recipient", "mailto:bob@beta.test"),
-                                   ("Content-Type", ITIP.contentType("REQUEST"))], body: spoofed)
+        let denied = try bed.post(
+            [
+                ("Originator", "mailto:mallory@beta.test"), ("Recipient", "mailto:bob@beta.test"),
+                ("Content-Type", ITIP.contentType("REQUEST"))
+            ], body: spoofed)
         #expect(denied.status == 403)
         #expect(precondition(of: denied) == "originator-denied")
         #expect(bed.upstream.records.count == 1)
@@ -157,17 +185,22 @@ struct InboundConformanceTests {
     func freeBusy() throws {
         let bed = try InboundBed()
         defer { _ = bed.stop() }
-        let body = ITIP.calendar(method: "REQUEST", component: "VFREEBUSY", organizer: "mailto:alice@alpha.test",
-                                 attendees: ["mailto:bob@beta.test"], uid: "fb-uid-1")
+        let body = ITIP.calendar(
+            method: "REQUEST", component: "VFREEBUSY", organizer: "mailto:alice@alpha.test",
+            attendees: ["mailto:bob@beta.test"], uid: "fb-uid-1")
         let headers = try RemoteSigner(domain: "alpha.test").sign(
-            [("Originator", "mailto:alice@alpha.test"), ("Recipient", "mailto:bob@beta.test"),
-             ("Content-Type", ITIP.contentType("REQUEST", "VFREEBUSY"))], body: body)
+            [
+                ("Originator", "mailto:alice@alpha.test"), ("Recipient", "mailto:bob@beta.test"),
+                ("Content-Type", ITIP.contentType("REQUEST", "VFREEBUSY"))
+            ], body: body)
         let response = try bed.post(headers, body: body)
         let item = try #require(scheduleResponse(response)?.items.first)
         #expect(item.requestStatus.code == "2.0")
         let data = try #require(item.calendarData)
-        for line in ["METHOD:REPLY", "BEGIN:VFREEBUSY", "UID:fb-uid-1", "ORGANIZER:mailto:alice@alpha.test", "ATTENDEE:mailto:bob@beta.test",
-                     "DTSTART:20261201T000000Z", "DTEND:20261208T000000Z", "FREEBUSY;FBTYPE=BUSY:20261201T000000Z/PT1H"] {
+        for line in [
+            "METHOD:REPLY", "BEGIN:VFREEBUSY", "UID:fb-uid-1", "ORGANIZER:mailto:alice@alpha.test", "ATTENDEE:mailto:bob@beta.test",
+            "DTSTART:20261201T000000Z", "DTEND:20261208T000000Z", "FREEBUSY;FBTYPE=BUSY:20261201T000000Z/PT1H"
+        ] {
             #expect(data.contains(line), "\(line)")
         }
     }

@@ -2,8 +2,8 @@ import DKIM
 import Foundation
 import ISchedule
 import TestSupport
-import Testing
 import TestTraits
+import Testing
 
 /// Who may talk to the gateway: DKIM bound to the Originator's domain, replay cache, unsigned
 /// peers only from the allow-list (checks 34-36), and the outbound intake (no open relay).
@@ -67,8 +67,11 @@ struct InboundSecurityTests {
         defer { _ = bed.stop() }
         func unsigned(_ domain: String, source: String) throws -> RawHTTPResponse {
             let body = ITIP.calendar(method: "REQUEST", organizer: "mailto:ann@\(domain)", attendees: ["mailto:bob@beta.test"])
-            return try bed.post([("Originator", "mailto:ann@\(domain)"), ("Recipient", "mailto:bob@beta.test"),
-                                 ("Content-Type", ITIP.contentType("REQUEST"))], body: body, source: source)
+            return try bed.post(
+                [
+                    ("Originator", "mailto:ann@\(domain)"), ("Recipient", "mailto:bob@beta.test"),
+                    ("Content-Type", ITIP.contentType("REQUEST"))
+                ], body: body, source: source)
         }
         let notListed = try unsigned("alpha.test", source: "127.0.0.1")
         #expect(notListed.status == 403)
@@ -87,8 +90,10 @@ struct InboundSecurityTests {
         #expect(tampered.status == 403)
         #expect(precondition(of: tampered) == "verification-failed")
         #expect(bed.upstream.records.count == 1)
-        let metrics = try RawHTTPConnection.exchange(port: bed.port, method: "GET", path: "/metrics",
-                                                     headers: [("X-ISchedule-Gateway-Secret", InboundBed.secret)]).text
+        let metrics = try RawHTTPConnection.exchange(
+            port: bed.port, method: "GET", path: "/metrics",
+            headers: [("X-ISchedule-Gateway-Secret", InboundBed.secret)]
+        ).text
         #expect(metrics.contains("ischedule_verification_failures_total{reason=\"unsigned\"} 2"))
         #expect(metrics.contains("ischedule_verification_failures_total{reason=\"body_hash\"} 1"))
     }
@@ -98,11 +103,15 @@ struct InboundSecurityTests {
         let bed = try InboundBed()
         defer { _ = bed.stop() }
         let body = ITIP.calendar(method: "REQUEST", organizer: "mailto:carol@beta.test", attendees: ["mailto:bob@beta.test"])
-        let headers: [(String, String)] = [("Originator", "mailto:carol@beta.test"), ("Recipient", "mailto:bob@beta.test"),
-                                           ("Content-Type", ITIP.contentType("REQUEST"))]
+        let headers: [(String, String)] = [
+            ("Originator", "mailto:carol@beta.test"), ("Recipient", "mailto:bob@beta.test"),
+            ("Content-Type", ITIP.contentType("REQUEST"))
+        ]
         let secret = ("X-ISchedule-Gateway-Secret", InboundBed.secret)
-        for (extra, source, reason) in [([secret], "127.0.0.2", "not allow-listed"), ([], "127.0.0.1", "no secret"),
-                                        ([("X-ISchedule-Gateway-Secret", "wrong")], "127.0.0.1", "wrong secret")] {
+        for (extra, source, reason) in [
+            ([secret], "127.0.0.2", "not allow-listed"), ([], "127.0.0.1", "no secret"),
+            ([("X-ISchedule-Gateway-Secret", "wrong")], "127.0.0.1", "wrong secret")
+        ] {
             let response = try bed.post(headers + extra, body: body, path: "/outbound", source: source)
             #expect(response.status == 403, "\(reason)")
             #expect(precondition(of: response) == "originator-denied", "\(reason)")
@@ -110,8 +119,11 @@ struct InboundSecurityTests {
         #expect(bed.upstream.records.isEmpty)
         // A foreign Originator cannot use the intake either: we only sign for our domains.
         let foreignBody = ITIP.calendar(method: "REQUEST", organizer: "mailto:alice@alpha.test", attendees: ["mailto:bob@beta.test"])
-        let foreign = try bed.post([("Originator", "mailto:alice@alpha.test"), ("Recipient", "mailto:bob@beta.test"),
-                                    ("Content-Type", ITIP.contentType("REQUEST")), secret], body: foreignBody, path: "/outbound")
+        let foreign = try bed.post(
+            [
+                ("Originator", "mailto:alice@alpha.test"), ("Recipient", "mailto:bob@beta.test"),
+                ("Content-Type", ITIP.contentType("REQUEST")), secret
+            ], body: foreignBody, path: "/outbound")
         #expect(foreign.status == 403)
         let accepted = try bed.post(headers + [secret], body: body, path: "/outbound")
         #expect(accepted.status == 200)
@@ -130,16 +142,19 @@ struct InboundSecurityTests {
         #expect(record.hasPrefix("v=DKIM1; k=rsa; s=ischedule; p="))
         let key = try RSAPrivateKey(pem: String(contentsOf: bed.gateway.directory.appendingPathComponent("keys/beta.pem"), encoding: .utf8))
         let signer = try DKIMSigner(privateKey: key, domain: "beta.test", selector: "gw", queryMethods: [.privateExchange])
-        var message = HTTPRequestMessage(headers: [HeaderField(name: "Originator", value: "mailto:a@beta.test"),
-                                                   HeaderField(name: "Recipient", value: "mailto:b@x.test"),
-                                                   HeaderField(name: "Content-Type", value: "text/calendar")], body: [65])
+        var message = HTTPRequestMessage(
+            headers: [
+                HeaderField(name: "Originator", value: "mailto:a@beta.test"),
+                HeaderField(name: "Recipient", value: "mailto:b@x.test"),
+                HeaderField(name: "Content-Type", value: "text/calendar")
+            ], body: [65])
         let now = Int64(Date().timeIntervalSince1970)
         try signer.sign(&message, now: now)
-        let verifier = DKIMVerifier(keys: KeyLocator(sources: [.privateExchange: FixedKeyRecords(records: [record])]),
-                                    clock: FixedUnixClock(now))
+        let verifier = DKIMVerifier(
+            keys: KeyLocator(sources: [.privateExchange: FixedKeyRecords(records: [record])]),
+            clock: FixedUnixClock(now))
         let verified = try await verifier.verify(message)
         #expect(verified.domain == "beta.test")
         #expect(try RawHTTPConnection.exchange(port: bed.port, method: "GET", path: "/.well-known/domainkey/beta.test/nope").status == 404)
     }
 }
-

@@ -1,8 +1,8 @@
 import DKIM
 import Foundation
 import TestSupport
-import Testing
 import TestTraits
+import Testing
 
 /// `imip-intake` behind a real Postfix: invitation e-mails from a CalDAV server that only sends
 /// mail go out by iSchedule where the recipient's domain has it, and unchanged by e-mail elsewhere.
@@ -27,8 +27,10 @@ struct MailFilterTests {
             sink = try TestSMTPServer(mode: .plain, cert: tls.cert, key: tls.key)
             func zone(_ name: String) -> String { zoneHead(name) }
             let srv = "_ischedule._tcp IN SRV 0 0 \(receiver.port) localhost.\n"
-            dns = try TestDNSServer(zones: ["beta.test": zone("beta.test") + srv, "refusing.test": zone("refusing.test") + srv,
-                                            "gamma.test": zone("gamma.test")])
+            dns = try TestDNSServer(zones: [
+                "beta.test": zone("beta.test") + srv, "refusing.test": zone("refusing.test") + srv,
+                "gamma.test": zone("gamma.test")
+            ])
             let directory = GatewayProcess.temporaryDirectory("mailfilter")
             try FileManager.default.createDirectory(at: directory.appendingPathComponent("keys"), withIntermediateDirectories: true)
             key = try RSAPrivateKey.generate(bits: 2048)
@@ -36,28 +38,29 @@ struct MailFilterTests {
             let configuration = directory.appendingPathComponent("gateway.yaml")
             let binary = GatewayBinary.url.path
             postfix = try TestPostfix(services: try Self.filterServices(binary: binary, configuration: configuration.path), relayPort: sink.port)
-            gateway = try GatewayProcess(configuration: """
-                listeners:
-                  - url: http://127.0.0.1:0
-                data-directory: data
-                domains:
-                  alpha.test:
-                    dkim-keys:
-                      - selector: gw
-                        private-key: keys/alpha.pem
-                outbound:
-                  allow-from: [127.0.0.1]
-                  allow-private-addresses: true
-                dns:
-                  servers: [\(dns.server)]
-                delivery:
-                  poll-interval: 50ms
-                timeouts:
-                  connect: 2s
-                imip-intake:
-                  reinject-url: smtp://127.0.0.1:\(postfix.reinjectionPort)
-                  trusted-senders: [noreply@alpha.test]
-                """, directory: directory, listeners: 1, launcher: Self.asNobody(owning: directory))
+            gateway = try GatewayProcess(
+                configuration: """
+                    listeners:
+                      - url: http://127.0.0.1:0
+                    data-directory: data
+                    domains:
+                      alpha.test:
+                        dkim-keys:
+                          - selector: gw
+                            private-key: keys/alpha.pem
+                    outbound:
+                      allow-from: [127.0.0.1]
+                      allow-private-addresses: true
+                    dns:
+                      servers: [\(dns.server)]
+                    delivery:
+                      poll-interval: 50ms
+                    timeouts:
+                      connect: 2s
+                    imip-intake:
+                      reinject-url: smtp://127.0.0.1:\(postfix.reinjectionPort)
+                      trusted-senders: [noreply@alpha.test]
+                    """, directory: directory, listeners: 1, launcher: Self.asNobody(owning: directory))
         }
 
         /// The deployment guide's master.cf lines (deploy/postfix/master.cf), with this test's
@@ -95,8 +98,9 @@ struct MailFilterTests {
                 with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=20, source_address=(sys.argv[4], 0)) as s:
                     s.sendmail(sys.argv[2], sys.argv[3].split(","), sys.stdin.buffer.read())
                 """
-            let run = try runPython(script, [String(postfix.submissionPort), sender, recipients.joined(separator: ","), source],
-                                    input: Data(message.utf8))
+            let run = try runPython(
+                script, [String(postfix.submissionPort), sender, recipients.joined(separator: ","), source],
+                input: Data(message.utf8))
             guard run.status == 0 else { throw ChildProcessError("submission to Postfix failed: \(run.output.suffix(500))") }
         }
 
@@ -108,8 +112,9 @@ struct MailFilterTests {
 
         /// Starts the gateway again on the same configuration and data.
         func startGateway() throws {
-            gateway = try GatewayProcess(arguments: ["serve", "--config", gateway.directory.appendingPathComponent("gateway.yaml").path],
-                                         directory: gateway.directory, listeners: 1, launcher: Self.asNobody(owning: gateway.directory))
+            gateway = try GatewayProcess(
+                arguments: ["serve", "--config", gateway.directory.appendingPathComponent("gateway.yaml").path],
+                directory: gateway.directory, listeners: 1, launcher: Self.asNobody(owning: gateway.directory))
         }
 
         func mails(to address: String) -> [[String: Any]] {
@@ -136,10 +141,14 @@ struct MailFilterTests {
     /// A Nextcloud-style invitation (Symfony Mailer: text and HTML, the calendar attached as
     /// `text/calendar; method=REQUEST`, base64) from alice@alpha.test.
     static func invitation(messageID: String, attendees: [String]) -> String {
-        let calendar = String(decoding: ITIP.calendar(method: "REQUEST", organizer: "mailto:alice@alpha.test",
-                                                      attendees: attendees.map { "mailto:\($0)" }), as: UTF8.self)
-        let encoded = Data(calendar.utf8).base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn,
-                                                                         .endLineWithLineFeed])
+        let calendar = String(
+            decoding: ITIP.calendar(
+                method: "REQUEST", organizer: "mailto:alice@alpha.test",
+                attendees: attendees.map { "mailto:\($0)" }), as: UTF8.self)
+        let encoded = Data(calendar.utf8).base64EncodedString(options: [
+            .lineLength76Characters, .endLineWithCarriageReturn,
+            .endLineWithLineFeed
+        ])
         return """
             From: Alice via Nextcloud <noreply@alpha.test>\r
             Reply-To: alice@alpha.test\r
@@ -183,21 +192,25 @@ struct MailFilterTests {
         return lines.joined(separator: "\r\n")
     }
 
-    @Test("an invitation goes by iSchedule to the domain that has it (signed, verifiable) and unchanged by e-mail to the other; plain mail passes untouched")
+    @Test(
+        "an invitation goes by iSchedule to the domain that has it (signed, verifiable) and unchanged by e-mail to the other; plain mail passes untouched"
+    )
     func invitationSplitsByDomain() async throws {
         let world = try World()
         defer { world.stop() }
         let message = Self.invitation(messageID: "split-1", attendees: ["bob@beta.test", "carol@gamma.test"])
         try world.submit(message, from: "noreply@alpha.test", to: ["bob@beta.test", "carol@gamma.test"])
 
-        #expect(world.wait(seconds: 30) { !world.posts(for: "bob@beta.test").isEmpty && !world.mails(to: "carol@gamma.test").isEmpty },
-                "\(world.logs)")
+        #expect(
+            world.wait(seconds: 30) { !world.posts(for: "bob@beta.test").isEmpty && !world.mails(to: "carol@gamma.test").isEmpty },
+            "\(world.logs)")
         let post = try #require(world.posts(for: "bob@beta.test").first)
         #expect(post.values("Recipient") == ["mailto:bob@beta.test"])
         #expect(post.values("Originator") == ["mailto:alice@alpha.test"])
         let verifier = DKIMVerifier(keys: KeyLocator(sources: [.dnsTXT: FixedKeyRecords(records: [KeyRecord.text(for: world.key.publicKey)])]))
-        let verified = try await verifier.verify(headers: post.headers.map { HeaderField(name: $0.name, value: $0.value) },
-                                                 body: Array(post.body.utf8))
+        let verified = try await verifier.verify(
+            headers: post.headers.map { HeaderField(name: $0.name, value: $0.value) },
+            body: Array(post.body.utf8))
         #expect(verified.domain == "alpha.test")
         #expect(post.body.contains("mailto:bob@beta.test") && post.body.contains("METHOD:REQUEST"), "\(post.body)")
 
@@ -209,7 +222,8 @@ struct MailFilterTests {
         #expect(world.posts(for: "carol@gamma.test").isEmpty)
 
         // A plain e-mail to the iSchedule domain is mail.
-        let plain = "From: alice@alpha.test\r\nTo: bob@beta.test\r\nSubject: lunch?\r\nDate: Thu, 26 Nov 2026 10:00:00 +0000\r\n"
+        let plain =
+            "From: alice@alpha.test\r\nTo: bob@beta.test\r\nSubject: lunch?\r\nDate: Thu, 26 Nov 2026 10:00:00 +0000\r\n"
             + "Message-ID: <lunch@alpha.test>\r\n\r\nAt noon.\r\n"
         try world.submit(plain, from: "alice@alpha.test", to: ["bob@beta.test"])
         #expect(world.wait(seconds: 30) { !world.mails(to: "bob@beta.test").isEmpty }, "\(world.logs)")
@@ -217,7 +231,9 @@ struct MailFilterTests {
         #expect(world.posts(for: "bob@beta.test").count == 1)
     }
 
-    @Test("Cyrus IMAP, which e-mails invitations to remote attendees, through Postfix and the filter: the invitation reaches the iSchedule domain signed")
+    @Test(
+        "Cyrus IMAP, which e-mails invitations to remote attendees, through Postfix and the filter: the invitation reaches the iSchedule domain signed"
+    )
     func cyrusInvitationGoesByISchedule() async throws {
         let world = try World()
         defer { world.stop() }
@@ -246,8 +262,9 @@ struct MailFilterTests {
         #expect(post.values("Originator") == ["mailto:alice@alpha.test"])
         #expect(post.body.contains("UID:cyrus-remote-1@alpha.test") && post.body.contains("METHOD:REQUEST"), "\(post.body)")
         let verifier = DKIMVerifier(keys: KeyLocator(sources: [.dnsTXT: FixedKeyRecords(records: [KeyRecord.text(for: world.key.publicKey)])]))
-        let verified = try await verifier.verify(headers: post.headers.map { HeaderField(name: $0.name, value: $0.value) },
-                                                 body: Array(post.body.utf8))
+        let verified = try await verifier.verify(
+            headers: post.headers.map { HeaderField(name: $0.name, value: $0.value) },
+            body: Array(post.body.utf8))
         #expect(verified.domain == "alpha.test")
         #expect(world.mails(to: "zed@beta.test").isEmpty, "the invitation went by iSchedule, not also by e-mail")
     }
@@ -267,7 +284,7 @@ struct MailFilterTests {
         try world.postfix.setReinjection(accepting: true)
         try world.postfix.flush()
         #expect(world.wait(seconds: 30) { !world.mails(to: "carol@gamma.test").isEmpty }, "\(world.logs)")
-        usleep(1_000_000)   // time for a second iSchedule delivery, were one queued
+        usleep(1_000_000)  // time for a second iSchedule delivery, were one queued
         #expect(world.posts(for: "bob@beta.test").count == 1, "\(world.logs)")
         #expect(world.mails(to: "carol@gamma.test").count == 1)
         #expect(world.postfix.log.components(separatedBy: "relay=ischedule").count - 1 >= 2, "\(world.postfix.log)")
@@ -280,18 +297,22 @@ struct MailFilterTests {
         return counts
     }
 
-    @Test("one invitation to 60 recipients at an iSchedule domain and 3 at a mail-only one, through the shipped master.cf (batches of 50): all 63 reached, each once")
+    @Test(
+        "one invitation to 60 recipients at an iSchedule domain and 3 at a mail-only one, through the shipped master.cf (batches of 50): all 63 reached, each once"
+    )
     func sixtyThreeRecipients() async throws {
         let world = try World()
         defer { world.stop() }
-        let scheduled = (0..<60).map { "u\($0)@beta.test" }, mailOnly = ["m0@gamma.test", "m1@gamma.test", "m2@gamma.test"]
+        let scheduled = (0..<60).map { "u\($0)@beta.test" }
+        let mailOnly = ["m0@gamma.test", "m1@gamma.test", "m2@gamma.test"]
         let message = Self.invitation(messageID: "sixty-three", attendees: scheduled + mailOnly)
         try world.submit(message, from: "alice@alpha.test", to: scheduled + mailOnly)
-        #expect(world.wait(seconds: 60) {
-            let posted = Set(world.receiver.records.flatMap { $0.values("Recipient").flatMap { $0.split(separator: ",").map(String.init) } })
-            return posted.count == 60 && mailOnly.allSatisfy { !world.mails(to: $0).isEmpty }
-        }, "\(world.logs)")
-        usleep(1_500_000)   // time for anything that would arrive twice
+        #expect(
+            world.wait(seconds: 60) {
+                let posted = Set(world.receiver.records.flatMap { $0.values("Recipient").flatMap { $0.split(separator: ",").map(String.init) } })
+                return posted.count == 60 && mailOnly.allSatisfy { !world.mails(to: $0).isEmpty }
+            }, "\(world.logs)")
+        usleep(1_500_000)  // time for anything that would arrive twice
         var posts: [String: Int] = [:]
         for record in world.receiver.records {
             for recipient in record.values("Recipient").flatMap({ $0.split(separator: ",") }) { posts[String(recipient), default: 0] += 1 }
@@ -304,14 +325,17 @@ struct MailFilterTests {
         #expect(world.postfix.log.components(separatedBy: "relay=ischedule").count - 1 >= 2, "\(world.postfix.log)")
     }
 
-    @Test("recipients the receiver answers 3.7 or refuses (HTTP 403) get the original e-mail after all; one the MTA then refuses is named in a DSN to the sender; nothing twice")
+    @Test(
+        "recipients the receiver answers 3.7 or refuses (HTTP 403) get the original e-mail after all; one the MTA then refuses is named in a DSN to the sender; nothing twice"
+    )
     func undeliveredRecipientsGetTheMailOrABounce() async throws {
         let world = try World()
         defer { world.stop() }
         try world.postfix.refuseAtReinjection(["unknown-gone@beta.test"])
         let delivered = (0..<6).map { "u\($0)@beta.test" }
         let returned = ["unknown-a@beta.test", "unknown-b@beta.test", "x@refusing.test", "y@refusing.test"]
-        let bounced = "unknown-gone@beta.test", mailOnly = "m0@gamma.test"
+        let bounced = "unknown-gone@beta.test"
+        let mailOnly = "m0@gamma.test"
         let all = delivered + returned + [bounced, mailOnly]
         let message = Self.invitation(messageID: "mixed-answers", attendees: all)
         try world.submit(message, from: "alice@alpha.test", to: all)
@@ -352,18 +376,21 @@ struct MailFilterTests {
         #expect(world.wait(seconds: 30) { !world.mails(to: "carol@gamma.test").isEmpty }, "\(world.logs)")
         #expect(world.receiver.records.isEmpty && world.mails(to: "unknown-k@beta.test").isEmpty)
         try world.startGateway()
-        #expect(world.wait(seconds: 30) { world.posts(for: "bob@beta.test").count == 1 && !world.mails(to: "unknown-k@beta.test").isEmpty },
-                "\(world.logs)")
+        #expect(
+            world.wait(seconds: 30) { world.posts(for: "bob@beta.test").count == 1 && !world.mails(to: "unknown-k@beta.test").isEmpty },
+            "\(world.logs)")
         usleep(1_500_000)
         #expect(world.posts(for: "bob@beta.test").count == 1 && world.mails(to: "unknown-k@beta.test").count == 1)
         #expect(world.mails(to: "carol@gamma.test").count == 1 && world.mails(to: "bob@beta.test").isEmpty)
     }
 
-    @Test("who may cause a signature: a local user writing someone else's ORGANIZER gets e-mail only; a client not listed as a submitter is refused by Postfix")
+    @Test(
+        "who may cause a signature: a local user writing someone else's ORGANIZER gets e-mail only; a client not listed as a submitter is refused by Postfix"
+    )
     func onlyTheOriginatorMaySign() throws {
         let world = try World()
         defer { world.stop() }
-        let forged = Self.invitation(messageID: "forged-1", attendees: ["bob@beta.test"])   // ORGANIZER alice@alpha.test
+        let forged = Self.invitation(messageID: "forged-1", attendees: ["bob@beta.test"])  // ORGANIZER alice@alpha.test
         try world.submit(forged, from: "mallory@alpha.test", to: ["bob@beta.test"])
         #expect(world.wait(seconds: 30) { !world.mails(to: "bob@beta.test").isEmpty }, "\(world.logs)")
         #expect(Self.belowTrace(world.mails(to: "bob@beta.test").first?["data"] as? String ?? "") == forged)
@@ -371,8 +398,9 @@ struct MailFilterTests {
         #expect(world.posts(for: "bob@beta.test").isEmpty, "nothing signed for alice on mallory's word")
         // Another client (127.0.0.2, not in ischedule-submitters.cidr) may not submit at all.
         #expect(throws: ChildProcessError.self) {
-            try world.submit(Self.invitation(messageID: "stranger-1", attendees: ["bob@beta.test"]), from: "alice@alpha.test",
-                             to: ["bob@beta.test"], source: "127.0.0.2")
+            try world.submit(
+                Self.invitation(messageID: "stranger-1", attendees: ["bob@beta.test"]), from: "alice@alpha.test",
+                to: ["bob@beta.test"], source: "127.0.0.2")
         }
         // The organizer's own envelope does.
         try world.submit(Self.invitation(messageID: "own-1", attendees: ["bob@beta.test"]), from: "alice@alpha.test", to: ["bob@beta.test"])

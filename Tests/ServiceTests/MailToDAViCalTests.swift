@@ -1,8 +1,8 @@
 import DKIM
 import Foundation
 import TestSupport
-import Testing
 import TestTraits
+import Testing
 
 /// A path no server has alone: Cyrus IMAP (which sends only iMIP for remote attendees) → Postfix
 /// → the gateway's mail filter → iSchedule → DAViCal, all Debian's packages on loopback, the
@@ -22,43 +22,46 @@ struct MailToDAViCalTests {
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("keys"), withIntermediateDirectories: true)
         let key = try RSAPrivateKey.generate(bits: 2048)
         try key.pkcs8PEM.write(to: directory.appendingPathComponent("keys/alpha.pem"), atomically: true, encoding: .utf8)
-        let dns = try TestDNSServer(zones: [
-            "gamma.test": zoneHead("gamma.test") + """
-                _ischedules._tcp IN SRV 0 1 \(davical.httpsPort) isched.gamma.test.
-                isched IN A 127.0.0.1
-                cal._domainkey IN TXT \(zoneTXT(davical.keyRecord))
-                """,
-            // DAViCal checks our signature against this record: s=* (it refuses s=ischedule).
-            "alpha.test": zoneHead("alpha.test") + "gw._domainkey IN TXT \(zoneTXT(KeyRecord.text(for: key.publicKey, forDraft01Peers: true)))\n",
-        ], onPort53: nameserver)
+        let dns = try TestDNSServer(
+            zones: [
+                "gamma.test": zoneHead("gamma.test") + """
+                    _ischedules._tcp IN SRV 0 1 \(davical.httpsPort) isched.gamma.test.
+                    isched IN A 127.0.0.1
+                    cal._domainkey IN TXT \(zoneTXT(davical.keyRecord))
+                    """,
+                // DAViCal checks our signature against this record: s=* (it refuses s=ischedule).
+                "alpha.test": zoneHead("alpha.test") + "gw._domainkey IN TXT \(zoneTXT(KeyRecord.text(for: key.publicKey, forDraft01Peers: true)))\n"
+            ], onPort53: nameserver)
         defer { dns.stop() }
         let configuration = directory.appendingPathComponent("gateway.yaml")
-        let postfix = try TestPostfix(services: MailFilterTests.World.filterServices(binary: GatewayBinary.url.path, configuration: configuration.path),
-                                      relayPort: sink.port)
+        let postfix = try TestPostfix(
+            services: MailFilterTests.World.filterServices(binary: GatewayBinary.url.path, configuration: configuration.path),
+            relayPort: sink.port)
         defer { postfix.stop() }
-        let gateway = try GatewayProcess(configuration: """
-            listeners:
-              - url: http://127.0.0.1:0
-            data-directory: data
-            domains:
-              alpha.test:
-                dkim-keys:
-                  - selector: gw
-                    private-key: keys/alpha.pem
-            outbound:
-              allow-from: [127.0.0.1]
-              allow-private-addresses: true
-            dns:
-              servers: [\(dns.server)]
-            tls:
-              ca-file: \(certificates.caFile)
-            delivery:
-              poll-interval: 50ms
-            timeouts:
-              connect: 2s
-            imip-intake:
-              reinject-url: smtp://127.0.0.1:\(postfix.reinjectionPort)
-            """, directory: directory, listeners: 1, launcher: MailFilterTests.World.asNobody(owning: directory))
+        let gateway = try GatewayProcess(
+            configuration: """
+                listeners:
+                  - url: http://127.0.0.1:0
+                data-directory: data
+                domains:
+                  alpha.test:
+                    dkim-keys:
+                      - selector: gw
+                        private-key: keys/alpha.pem
+                outbound:
+                  allow-from: [127.0.0.1]
+                  allow-private-addresses: true
+                dns:
+                  servers: [\(dns.server)]
+                tls:
+                  ca-file: \(certificates.caFile)
+                delivery:
+                  poll-interval: 50ms
+                timeouts:
+                  connect: 2s
+                imip-intake:
+                  reinject-url: smtp://127.0.0.1:\(postfix.reinjectionPort)
+                """, directory: directory, listeners: 1, launcher: MailFilterTests.World.asNobody(owning: directory))
         defer { _ = gateway.stop() }
         let cyrus = try TestCyrus(domain: "alpha.test", users: ["alice"], smtpPort: postfix.submissionPort)
         defer { cyrus.stop() }
@@ -83,7 +86,8 @@ struct MailToDAViCalTests {
             """
         #expect(try cyrus.put(user: "alice", name: "to-davical.ics", calendar: event) == 201)
         let arrived = waitUntil(seconds: 40) { ((try? davical.inbox(of: "dave")) ?? []).contains { $0.contains(uid) } }
-        #expect(arrived, "gateway:\n\(gateway.log.suffix(3_000))\npostfix:\n\(postfix.log.suffix(3_000))\nDAViCal:\n\(davical.errorLog.suffix(2_000))")
+        #expect(
+            arrived, "gateway:\n\(gateway.log.suffix(3_000))\npostfix:\n\(postfix.log.suffix(3_000))\nDAViCal:\n\(davical.errorLog.suffix(2_000))")
         let stored = try #require(try davical.inbox(of: "dave").first { $0.contains(uid) })
         #expect(stored.contains("ORGANIZER:mailto:alice@alpha.test") && stored.contains("SUMMARY:Cyrus meets DAViCal"))
         let mailed = sink.messages.filter { ($0["to"] as? [String])?.contains("dave@gamma.test") == true }

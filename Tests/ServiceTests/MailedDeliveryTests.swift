@@ -1,8 +1,8 @@
 import Foundation
 import ISchedule
 import TestSupport
-import Testing
 import TestTraits
+import Testing
 
 /// `delivery: imip`: our domain's CalDAV server reads invitations from mail, so verified inbound
 /// messages for its users go to the local MTA (here aiosmtpd) as RFC 6047 e-mail.
@@ -14,14 +14,15 @@ struct MailedDeliveryTests {
         let tls = try certificates.issue("localhost", subjectAltNames: ["DNS:localhost", "IP:127.0.0.1"])
         let mailbox = try TestSMTPServer(mode: .plain, cert: tls.cert, key: tls.key)
         defer { mailbox.stop() }
-        let bed = try InboundBed(extraConfiguration: """
-            imip:
-              smtp-url: smtp://127.0.0.1:\(mailbox.port)
-              from: calendar-gateway@mail.test
-              require-tls: false
-            delivery:
-              poll-interval: 50ms
-            """, extraDomains: "  mail.test:\n    delivery: imip\n  later.test:\n    delivery: imip")
+        let bed = try InboundBed(
+            extraConfiguration: """
+                imip:
+                  smtp-url: smtp://127.0.0.1:\(mailbox.port)
+                  from: calendar-gateway@mail.test
+                  require-tls: false
+                delivery:
+                  poll-interval: 50ms
+                """, extraDomains: "  mail.test:\n    delivery: imip\n  later.test:\n    delivery: imip")
         defer { _ = bed.stop() }
 
         let (headers, body) = try bed.signedInvite(to: ["mailto:maria@mail.test", "mailto:bob@beta.test"])
@@ -35,8 +36,9 @@ struct MailedDeliveryTests {
         #expect(mail["from"] as? String == "calendar-gateway@mail.test")
         #expect(mail["to"] as? [String] == ["maria@mail.test"])
         let data = mail["data"] as? String ?? ""
-        #expect(data.hasPrefix("Authentication-Results: mail.test; dkim=pass (iSchedule request signature) header.d=alpha.test header.s=s1\r\n"),
-                "\(data.prefix(300))")
+        #expect(
+            data.hasPrefix("Authentication-Results: mail.test; dkim=pass (iSchedule request signature) header.d=alpha.test header.s=s1\r\n"),
+            "\(data.prefix(300))")
         let parsed = try #require(mail["parsed"] as? [String: Any])
         #expect(parsed["top"] as? String == "multipart/alternative")
         #expect((parsed["defects"] as? [String])?.isEmpty == true)
@@ -57,10 +59,11 @@ struct MailedDeliveryTests {
         let (deferredHeaders, deferredBody) = try bed.signedInvite(to: ["mailto:lena@later.test"])
         #expect(scheduleResponse(try bed.post(deferredHeaders, body: deferredBody))?.items.map(\.requestStatus.code) == ["1.1"])
         let configuration = bed.gateway.directory.appendingPathComponent("gateway.yaml").path
-        #expect(waitUntil(seconds: 15) {
-            let list = try? GatewayBinary.run(["queue", "list", "--state", "pending", "--json", "--config", configuration])
-            return list.map { $0.output.contains("lena@later.test") && $0.output.contains("451") } ?? false
-        }, "\(bed.gateway.log)")
+        #expect(
+            waitUntil(seconds: 15) {
+                let list = try? GatewayBinary.run(["queue", "list", "--state", "pending", "--json", "--config", configuration])
+                return list.map { $0.output.contains("lena@later.test") && $0.output.contains("451") } ?? false
+            }, "\(bed.gateway.log)")
         #expect(mailbox.messages.count == 1)
     }
 

@@ -1,9 +1,10 @@
 import Foundation
-@testable import Gateway
 import Logging
 import TestSupport
-import Testing
 import TestTraits
+import Testing
+
+@testable import Gateway
 
 /// `queue summary/list --json/hold/release/force-imip` through the binary, against either store.
 @Suite("queue control", .waitsOnProcesses)
@@ -31,25 +32,30 @@ struct QueueControlTests {
           require-tls: false
         """.write(to: configuration, atomically: true, encoding: .utf8)
         let records = ["beta.test", "beta.test", "gamma.test"].enumerated().map { index, domain in
-            NewDelivery(kind: .iSchedule, domain: domain, messageID: "m\(index)", originator: "mailto:alice@alpha.test",
-                        recipients: ["mailto:bob\(index)@\(domain)"], body: Array("BEGIN:VCALENDAR\r\n".utf8),
-                        notBefore: Int64(Date().timeIntervalSince1970 * 1000) + 3_600_000, attempts: 1, lastError: "5.1 busy")
+            NewDelivery(
+                kind: .iSchedule, domain: domain, messageID: "m\(index)", originator: "mailto:alice@alpha.test",
+                recipients: ["mailto:bob\(index)@\(domain)"], body: Array("BEGIN:VCALENDAR\r\n".utf8),
+                notBefore: Int64(Date().timeIntervalSince1970 * 1000) + 3_600_000, attempts: 1, lastError: "5.1 busy")
         }
         let ids: [Int64]
         switch kind {
         case .sqlite: ids = try await SQLiteDeliveryStore(path: work.appendingPathComponent("data/queue.sqlite").path).enqueue(records)
         case .postgres:
-            ids = try await QueueAccess.withPostgresQueue(url: store, logger: Logger(label: "test"), deadline: .seconds(120)) { try await $0.enqueue(records) }
+            ids = try await QueueAccess.withPostgresQueue(url: store, logger: Logger(label: "test"), deadline: .seconds(120)) {
+                try await $0.enqueue(records)
+            }
         }
         let config = ["--config", configuration.path]
         let summary = try GatewayBinary.run(["queue", "summary"] + config)
         #expect(summary.status == 0)
-        #expect(summary.output.contains("ischedule\tbeta.test\t2\t0\t0\t") && summary.output.contains("ischedule\tgamma.test\t1\t0\t0\t"),
-                "\(summary.output)")
+        #expect(
+            summary.output.contains("ischedule\tbeta.test\t2\t0\t0\t") && summary.output.contains("ischedule\tgamma.test\t1\t0\t0\t"),
+            "\(summary.output)")
         #expect(try GatewayBinary.run(["queue", "hold", String(ids[0])] + config).output == "delivery \(ids[0]) held\n")
         let held = try GatewayBinary.run(["queue", "list", "--state", "held", "--json"] + config)
         let rows = try #require(try JSONSerialization.jsonObject(with: Data(held.output.utf8)) as? [[String: Any]], "\(held.output)")
-        #expect(rows.count == 1 && rows[0]["id"] as? Int == Int(ids[0]) && rows[0]["state"] as? String == "held"
+        #expect(
+            rows.count == 1 && rows[0]["id"] as? Int == Int(ids[0]) && rows[0]["state"] as? String == "held"
                 && rows[0]["recipients"] as? [String] == ["mailto:bob0@beta.test"] && rows[0]["lastError"] as? String == "5.1 busy")
         #expect(try GatewayBinary.run(["queue", "summary"] + config).output.contains("ischedule\tbeta.test\t1\t1\t0\t"))
         let again = try GatewayBinary.run(["queue", "hold", String(ids[0])] + config)
@@ -88,8 +94,9 @@ struct QueueControlTests {
         let list = try GatewayBinary.run(["queue", "list", "--config", configuration.path, "--env-file", environment.path])
         #expect(list.status == 0 && list.output.contains("0 shown; queue: pending 0"), "\(list.output)")
         let unset = try GatewayBinary.run(["queue", "list", "--config", configuration.path])
-        #expect(unset.status == 1 && unset.output.contains("store-password-env: environment variable QUEUE_TEST_STORE_PASSWORD is not set"),
-                "\(unset.output)")
+        #expect(
+            unset.status == 1 && unset.output.contains("store-password-env: environment variable QUEUE_TEST_STORE_PASSWORD is not set"),
+            "\(unset.output)")
         try "QUEUE_TEST_STORE_PASSWORD=Wr0ng-pw-77\n".write(to: environment, atomically: true, encoding: .utf8)
         let wrong = try GatewayBinary.run(["queue", "list", "--config", configuration.path, "--env-file", environment.path])
         #expect(wrong.status == 1 && wrong.output.contains("store: cannot prepare postgresql://gateway@127.0.0.1:"), "\(wrong.output)")

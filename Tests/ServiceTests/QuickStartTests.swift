@@ -1,7 +1,7 @@
 import Foundation
 import TestSupport
-import Testing
 import TestTraits
+import Testing
 
 /// The README quick start, step by step, on the embedded default configuration (only the two
 /// fixed ports are replaced, so the test cannot collide with anything on 8080/8008).
@@ -15,8 +15,9 @@ struct QuickStartTests {
         defer { upstream.stop() }
         let work = GatewayProcess.temporaryDirectory("quickstart")
         let config = work.appendingPathComponent("config")
-        try FileManager.default.createDirectory(at: config.appendingPathComponent("private-exchange/peer.example"),
-                                                withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: config.appendingPathComponent("private-exchange/peer.example"),
+            withIntermediateDirectories: true)
         let embedded = try String(contentsOf: Self.repository.appendingPathComponent("config/gateway.yaml"), encoding: .utf8)
         #expect(embedded.contains("http://127.0.0.1:8080") && embedded.contains("http://127.0.0.1:8008/ischedule"))
         try embedded.replacingOccurrences(of: "127.0.0.1:8080", with: "127.0.0.1:0")
@@ -55,11 +56,14 @@ struct QuickStartTests {
         try record.write(to: config.appendingPathComponent("private-exchange/peer.example/s1"), atomically: true, encoding: .utf8)
         let request = work.appendingPathComponent("invite.http")
         let body = ITIP.calendar(method: "REQUEST", organizer: "mailto:ann@peer.example", attendees: ["mailto:bob@example.com"])
-        let head = "POST /.well-known/ischedule HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nOriginator: mailto:ann@peer.example\r\n"
+        let head =
+            "POST /.well-known/ischedule HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nOriginator: mailto:ann@peer.example\r\n"
             + "Recipient: mailto:bob@example.com\r\nContent-Type: text/calendar; charset=utf-8; component=VEVENT; method=REQUEST\r\n\r\n"
         try Data(Array(head.utf8) + body).write(to: request)
-        let signed = try cli(["dkim", "sign", "--request", request.path, "--key", key, "--domain", "peer.example", "--selector", "s1",
-                              "--query-methods", "private-exchange"])
+        let signed = try cli([
+            "dkim", "sign", "--request", request.path, "--key", key, "--domain", "peer.example", "--selector", "s1",
+            "--query-methods", "private-exchange"
+        ])
         let connection = try RawHTTPConnection(port: port)
         connection.write(Array(signed.utf8))
         let answer = try #require(connection.readResponse())

@@ -7,16 +7,21 @@ import TestSupport
 struct RemoteSigner {
     let signer: DKIMSigner
 
-    init(domain: String, selector: String = "s1", methods: [KeyQueryMethod] = [.privateExchange],
-         algorithm: SigningAlgorithm = .rsaSHA256, lifetime: Int64 = 3600) throws {
+    init(
+        domain: String, selector: String = "s1", methods: [KeyQueryMethod] = [.privateExchange],
+        algorithm: SigningAlgorithm = .rsaSHA256, lifetime: Int64 = 3600
+    ) throws {
         let key = try RSAPrivateKey(pem: Fixtures.text("apple-test_dkim-rsa2048-private.pem"))
-        signer = try DKIMSigner(privateKey: key, domain: domain, selector: selector, algorithm: algorithm, queryMethods: methods,
-                                lifetime: lifetime)
+        signer = try DKIMSigner(
+            privateKey: key, domain: domain, selector: selector, algorithm: algorithm, queryMethods: methods,
+            lifetime: lifetime)
     }
 
     /// `headers` plus iSchedule-Version, iSchedule-Message-ID, Cache-Control and DKIM-Signature.
-    func sign(_ headers: [(String, String)], body: [UInt8], messageID: String = UUID().uuidString,
-              now: Int64 = Int64(Date().timeIntervalSince1970)) throws -> [(String, String)] {
+    func sign(
+        _ headers: [(String, String)], body: [UInt8], messageID: String = UUID().uuidString,
+        now: Int64 = Int64(Date().timeIntervalSince1970)
+    ) throws -> [(String, String)] {
         var message = HTTPRequestMessage(headers: headers.map { HeaderField(name: $0.0, value: $0.1) }, body: body)
         try signer.sign(&message, now: now, messageID: messageID)
         return message.headers.map { ($0.name, $0.value) }
@@ -41,8 +46,10 @@ final class InboundBed: @unchecked Sendable {
     /// - Parameter upstream: beta.test's upstream instead of the bed's recording server (a real CalDAV server).
     /// - Parameter timeouts: `timeouts:` keys added to the bed's.
     /// - Parameter remoteDomains: more entries of `remote-domains:` (indented as its entries).
-    init(extraConfiguration: String = "", extraDomains: String = "", limits: [String: String] = [:], upstream upstreamURL: String? = nil,
-         timeouts: [String: String] = [:], remoteDomains: String = "") throws {
+    init(
+        extraConfiguration: String = "", extraDomains: String = "", limits: [String: String] = [:], upstream upstreamURL: String? = nil,
+        timeouts: [String: String] = [:], remoteDomains: String = ""
+    ) throws {
         upstream = try TestCalendarServer()
         let directory = GatewayProcess.temporaryDirectory("inbound")
         let exchange = directory.appendingPathComponent("private-exchange")
@@ -56,61 +63,68 @@ final class InboundBed: @unchecked Sendable {
         let limitLines = ["max-content-length": "65536", "max-header-count": "50"].merging(limits) { _, new in new }
             .sorted { $0.key < $1.key }.map { "  \($0.key): \($0.value)" }.joined(separator: "\n")
         let configuration = """
-        listeners:
-          - url: http://127.0.0.1:0
-        domains:
-          beta.test:
-            dkim-keys:
-              - selector: gw
-                private-key: keys/beta.pem
-                create-if-missing: true
-            upstream: \(upstreamURL ?? upstream.url())
-        \(extraDomains)
-        outbound:
-          allow-from: [127.0.0.1]
-          secret: \(Self.secret)
-          allow-private-addresses: true
-        remote-domains:
-          unsigned-ok.test:
-            allow-unsigned-from: [127.0.0.1]
-          unsigned-no.test:
-            allow-unsigned-from: [127.0.0.2]
-          alias.test:
-            signing-domains: [alpha.test]
-        \(remoteDomains)
-        dkim:
-          lookup-methods: [private-exchange]
-          private-exchange-directory: private-exchange
-        limits:
-        \(limitLines)
-        timeouts:
-        \(["request-read": "1s"].merging(timeouts) { _, new in new }.sorted { $0.key < $1.key }.map { "  \($0.key): \($0.value)" }.joined(separator: "\n"))
-        log-level: debug
-        \(extraConfiguration)
-        """
+            listeners:
+              - url: http://127.0.0.1:0
+            domains:
+              beta.test:
+                dkim-keys:
+                  - selector: gw
+                    private-key: keys/beta.pem
+                    create-if-missing: true
+                upstream: \(upstreamURL ?? upstream.url())
+            \(extraDomains)
+            outbound:
+              allow-from: [127.0.0.1]
+              secret: \(Self.secret)
+              allow-private-addresses: true
+            remote-domains:
+              unsigned-ok.test:
+                allow-unsigned-from: [127.0.0.1]
+              unsigned-no.test:
+                allow-unsigned-from: [127.0.0.2]
+              alias.test:
+                signing-domains: [alpha.test]
+            \(remoteDomains)
+            dkim:
+              lookup-methods: [private-exchange]
+              private-exchange-directory: private-exchange
+            limits:
+            \(limitLines)
+            timeouts:
+            \(["request-read": "1s"].merging(timeouts) { _, new in new }.sorted { $0.key < $1.key }.map { "  \($0.key): \($0.value)" }.joined(separator: "\n"))
+            log-level: debug
+            \(extraConfiguration)
+            """
         gateway = try GatewayProcess(configuration: configuration, directory: directory, listeners: 1)
     }
 
     /// Stops the gateway (SIGTERM) and starts it again on the same configuration and data.
     func restart() throws -> Int32? {
         let status = gateway.stop()
-        gateway = try GatewayProcess(arguments: ["serve", "--config", gateway.directory.appendingPathComponent("gateway.yaml").path],
-                                     directory: gateway.directory, listeners: 1)
+        gateway = try GatewayProcess(
+            arguments: ["serve", "--config", gateway.directory.appendingPathComponent("gateway.yaml").path],
+            directory: gateway.directory, listeners: 1)
         return status
     }
 
     /// POSTs to the receiver.
-    func post(_ headers: [(String, String)], body: [UInt8], path: String = "/.well-known/ischedule",
-              source: String = "127.0.0.1") throws -> RawHTTPResponse {
+    func post(
+        _ headers: [(String, String)], body: [UInt8], path: String = "/.well-known/ischedule",
+        source: String = "127.0.0.1"
+    ) throws -> RawHTTPResponse {
         try RawHTTPConnection.exchange(port: port, path: path, headers: headers, body: body, source: source)
     }
 
     /// A signed invitation from alice@alpha.test (or `originator`) to `recipients`.
-    func signedInvite(to recipients: [String], signer: RemoteSigner? = nil, originator: String = "mailto:alice@alpha.test",
-                      messageID: String = UUID().uuidString, method: String = "REQUEST") throws -> (headers: [(String, String)], body: [UInt8]) {
+    func signedInvite(
+        to recipients: [String], signer: RemoteSigner? = nil, originator: String = "mailto:alice@alpha.test",
+        messageID: String = UUID().uuidString, method: String = "REQUEST"
+    ) throws -> (headers: [(String, String)], body: [UInt8]) {
         let body = ITIP.calendar(method: method, organizer: originator, attendees: recipients)
-        let headers = [("Originator", originator), ("Recipient", recipients.joined(separator: ",")),
-                       ("Content-Type", ITIP.contentType(method))]
+        let headers = [
+            ("Originator", originator), ("Recipient", recipients.joined(separator: ",")),
+            ("Content-Type", ITIP.contentType(method))
+        ]
         return (try (signer ?? RemoteSigner(domain: "alpha.test")).sign(headers, body: body, messageID: messageID), body)
     }
 

@@ -1,7 +1,7 @@
 import Foundation
 import TestSupport
-import Testing
 import TestTraits
+import Testing
 
 /// Bad input and shutdown: oversize bodies, header floods, malformed and dribbled requests, and
 /// SIGTERM with requests in flight.
@@ -14,7 +14,8 @@ struct ServiceRobustnessTests {
         // A declared 10 MB body is refused from the headers alone, before the body is sent.
         let started = Date()
         let large = try RawHTTPConnection(port: bed.port)
-        large.write(Array("POST /.well-known/ischedule HTTP/1.1\r\nHost: x\r\nContent-Type: text/calendar\r\nContent-Length: 10000000\r\n\r\nBEGIN".utf8))
+        large.write(
+            Array("POST /.well-known/ischedule HTTP/1.1\r\nHost: x\r\nContent-Type: text/calendar\r\nContent-Length: 10000000\r\n\r\nBEGIN".utf8))
         let tooLarge = try #require(large.readResponse())
         #expect(tooLarge.status == 413)
         #expect(precondition(of: tooLarge) == "max-content-length")
@@ -46,8 +47,9 @@ struct ServiceRobustnessTests {
         // Chunked body above the limit: 413 as well.
         let chunked = try RawHTTPConnection(port: bed.port)
         let chunk = [UInt8](repeating: 65, count: 70_000)
-        chunked.write(Array("POST /.well-known/ischedule HTTP/1.1\r\nHost: x\r\nContent-Type: text/calendar\r\nTransfer-Encoding: chunked\r\n\r\n".utf8)
-                      + Array(String(chunk.count, radix: 16).utf8) + [13, 10] + chunk + Array("\r\n0\r\n\r\n".utf8))
+        chunked.write(
+            Array("POST /.well-known/ischedule HTTP/1.1\r\nHost: x\r\nContent-Type: text/calendar\r\nTransfer-Encoding: chunked\r\n\r\n".utf8)
+                + Array(String(chunk.count, radix: 16).utf8) + [13, 10] + chunk + Array("\r\n0\r\n\r\n".utf8))
         #expect(chunked.readResponse()?.status == 413)
 
         let after = try RawHTTPConnection.exchange(port: bed.port, method: "GET", path: "/.well-known/ischedule?action=capabilities")
@@ -66,8 +68,11 @@ struct ServiceRobustnessTests {
             Thread.detachNewThread {
                 defer { group.leave() }
                 let body = ITIP.calendar(method: "REQUEST", organizer: "mailto:ann@unsigned-ok.test", attendees: ["mailto:slow\(index)@beta.test"])
-                let response = try? bed.post([("Originator", "mailto:ann@unsigned-ok.test"), ("Recipient", "mailto:slow\(index)@beta.test"),
-                                              ("Content-Type", ITIP.contentType("REQUEST"))], body: body)
+                let response = try? bed.post(
+                    [
+                        ("Originator", "mailto:ann@unsigned-ok.test"), ("Recipient", "mailto:slow\(index)@beta.test"),
+                        ("Content-Type", ITIP.contentType("REQUEST"))
+                    ], body: body)
                 responses.append(response)
             }
         }

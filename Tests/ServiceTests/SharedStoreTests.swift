@@ -1,8 +1,9 @@
 import Foundation
-@testable import Gateway
 import TestSupport
-import Testing
 import TestTraits
+import Testing
+
+@testable import Gateway
 
 /// Several gateway processes on one real PostgreSQL database (`store: postgresql://…`).
 @Suite("Gateways sharing a PostgreSQL store", .waitsOnProcesses)
@@ -43,8 +44,9 @@ struct SharedStoreTests {
         #expect(try RawHTTPConnection.exchange(port: bed.port, method: "GET", path: "/healthz").status == 200)
         database.stop()
         Thread.sleep(forTimeInterval: 2.2)
-        let health = try RawHTTPConnection.exchange(port: bed.port, method: "GET", path: "/healthz",
-                                                    headers: [("X-ISchedule-Gateway-Secret", InboundBed.secret)])
+        let health = try RawHTTPConnection.exchange(
+            port: bed.port, method: "GET", path: "/healthz",
+            headers: [("X-ISchedule-Gateway-Secret", InboundBed.secret)])
         #expect(health.status == 503 && health.text.contains("cannot commit"), "\(health.text)")
         let invite = try bed.signedInvite(to: ["mailto:bob@beta.test"])
         let refused = try bed.post(invite.headers, body: invite.body)
@@ -59,9 +61,10 @@ struct SharedStoreTests {
         let sqlitePath = work.appendingPathComponent("data/queue.sqlite").path
         let sqlite = try SQLiteDeliveryStore(path: sqlitePath)
         let records = ["a.test", "b.test", "c.test"].map { domain in
-            NewDelivery(kind: .iSchedule, domain: domain, messageID: "m-\(domain)", originator: "mailto:alice@alpha.test",
-                        recipients: ["mailto:x@\(domain)"], body: Array("BEGIN:VCALENDAR\r\n\u{0}\u{FF}".utf8), notBefore: 1_000,
-                        attempts: 2, lastError: "5.1 busy")
+            NewDelivery(
+                kind: .iSchedule, domain: domain, messageID: "m-\(domain)", originator: "mailto:alice@alpha.test",
+                recipients: ["mailto:x@\(domain)"], body: Array("BEGIN:VCALENDAR\r\n\u{0}\u{FF}".utf8), notBefore: 1_000,
+                attempts: 2, lastError: "5.1 busy")
         }
         let ids = try await sqlite.enqueue(records)
         let done = try await sqlite.claim(now: 2_000, leaseUntil: 9_000, owner: "w", limit: 1, excludingDomains: [])
@@ -86,11 +89,14 @@ struct SharedStoreTests {
         let first = try GatewayBinary.run(["store", "migrate", "--config", configuration.path])
         #expect(first.status == 0 && first.output.contains("moved 2 pending deliveries and 2 replay records from \(sqlitePath)"), "\(first.output)")
         let database = String(url.split(separator: "/").last!)
-        #expect(try server.psql("SELECT domain, attempts, next_attempt_at, last_error FROM deliveries ORDER BY domain", database: database)
+        #expect(
+            try server.psql("SELECT domain, attempts, next_attempt_at, last_error FROM deliveries ORDER BY domain", database: database)
                 == "b.test|2|1000|5.1 busy\nc.test|2|1000|5.1 busy")
-        #expect(try server.psql("SELECT message_id, coalesce(answer_status, 0) FROM replay ORDER BY message_id", database: database) == "r1|0\nr2|200")
+        #expect(
+            try server.psql("SELECT message_id, coalesce(answer_status, 0) FROM replay ORDER BY message_id", database: database) == "r1|0\nr2|200")
         // The bodies arrive byte for byte; the SQLite records are marked moved.
-        #expect(try server.psql("SELECT encode(body, 'hex') FROM deliveries LIMIT 1", database: database)
+        #expect(
+            try server.psql("SELECT encode(body, 'hex') FROM deliveries LIMIT 1", database: database)
                 == records[0].body.map { String(format: "%02x", $0) }.joined())
         #expect(try await sqlite.delivery(ids[1])?.state == .handedOff)
         #expect(try await sqlite.delivery(ids[1])?.outcome?.hasPrefix("moved to postgresql://") == true)
@@ -126,7 +132,8 @@ struct SharedStoreTests {
         #expect(check.status != 0 && check.output.contains("store: cannot reach postgresql://gateway@127.0.0.1:\(port)/ischedule"), "\(check.output)")
         #expect(check.output.lowercased().contains("connection refused"), "\(check.output)")
         let serve = try GatewayBinary.run(["serve", "--config", configuration.path])
-        #expect(serve.status != 0 && serve.output.contains("store: cannot prepare postgresql://gateway@127.0.0.1:\(port)/ischedule"), "\(serve.output)")
+        #expect(
+            serve.status != 0 && serve.output.contains("store: cannot prepare postgresql://gateway@127.0.0.1:\(port)/ischedule"), "\(serve.output)")
         #expect(!serve.output.contains("listening on"))
     }
 
@@ -136,32 +143,36 @@ struct SharedStoreTests {
         defer { database.stop() }
         let directory = GatewayProcess.temporaryDirectory("store-51")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let gateway = try GatewayProcess(configuration: """
-            listeners:
-              - url: http://127.0.0.1:0
-            store: \(try database.createDatabase())
-            domains:
-              alpha.test:
-                dkim-keys:
-                  - selector: gw
-                    private-key: keys/alpha.pem
-                    create-if-missing: true
-            outbound:
-              allow-from: [127.0.0.1]
-              allow-private-addresses: true
-            remote-domains:
-              down.test:
-                uri: http://127.0.0.1:\(freeLoopbackPort())/ischedule
-            dns:
-              servers: [127.0.0.1:9]
-            timeouts:
-              connect: 1s
-              store: 2s
-            """, directory: directory, listeners: 1)
+        let gateway = try GatewayProcess(
+            configuration: """
+                listeners:
+                  - url: http://127.0.0.1:0
+                store: \(try database.createDatabase())
+                domains:
+                  alpha.test:
+                    dkim-keys:
+                      - selector: gw
+                        private-key: keys/alpha.pem
+                        create-if-missing: true
+                outbound:
+                  allow-from: [127.0.0.1]
+                  allow-private-addresses: true
+                remote-domains:
+                  down.test:
+                    uri: http://127.0.0.1:\(freeLoopbackPort())/ischedule
+                dns:
+                  servers: [127.0.0.1:9]
+                timeouts:
+                  connect: 1s
+                  store: 2s
+                """, directory: directory, listeners: 1)
         defer { _ = gateway.stop() }
         func invite(_ attendee: String) throws -> String {
-            let response = try RawHTTPConnection.exchange(port: gateway.ports[0], path: "/outbound", headers: [
-                ("Originator", "mailto:ann@alpha.test"), ("Recipient", attendee), ("Content-Type", ITIP.contentType("REQUEST"))],
+            let response = try RawHTTPConnection.exchange(
+                port: gateway.ports[0], path: "/outbound",
+                headers: [
+                    ("Originator", "mailto:ann@alpha.test"), ("Recipient", attendee), ("Content-Type", ITIP.contentType("REQUEST"))
+                ],
                 body: ITIP.calendar(method: "REQUEST", organizer: "mailto:ann@alpha.test", attendees: [attendee]))
             return response.text
         }

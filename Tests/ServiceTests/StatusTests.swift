@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
 import TestTraits
+import Testing
 
 /// `ischedule-gateway status` and the status page against a running gateway: our domain as
 /// senders see it through NSD (SRV, TLS verified, capabilities, key published), a remote domain
@@ -13,12 +13,15 @@ import TestTraits
         let tls = try certificates.issue("gw.alpha.test", subjectAltNames: ["DNS:gw.alpha.test", "IP:127.0.0.1"])
         let directory = GatewayProcess.temporaryDirectory("status")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let keygen = try GatewayBinary.run(["dkim", "keygen", "--domain", "alpha.test", "--selector", "gw",
-                                            "--out", directory.appendingPathComponent("keys").path])
+        let keygen = try GatewayBinary.run([
+            "dkim", "keygen", "--domain", "alpha.test", "--selector", "gw",
+            "--out", directory.appendingPathComponent("keys").path
+        ])
         #expect(keygen.status == 0)
         let record = keygen.output.split(separator: "\n").first { $0.hasPrefix("gw._domainkey.alpha.test.") } ?? ""
         let httpsPort = freeLoopbackPort()
-        let dns = try TestDNSServer(zones: ["alpha.test": """
+        let dns = try TestDNSServer(zones: [
+            "alpha.test": """
             @ IN SOA ns.alpha.test. h.alpha.test. 1 3600 600 86400 60
             @ IN NS ns.alpha.test.
             ns IN A 127.0.0.1
@@ -26,7 +29,8 @@ import TestTraits
             _ischedules._tcp IN SRV 0 1 \(httpsPort) gw.alpha.test.
             \(record)
 
-            """])
+            """
+        ])
         let receiver = try TestCalendarServer()
         defer {
             receiver.stop()
@@ -79,10 +83,12 @@ import TestTraits
 
         let status = try GatewayBinary.run(["status", "--config", file])
         #expect(status.status == 0, "\(status.output)")
-        for expected in ["alpha.test: ok", "receiver: https://gw.alpha.test:\(httpsPort)/.well-known/ischedule", "tls: verified",
-                         "capabilities: serial 1, versions 1.0", "key gw (signs): gw._domainkey.alpha.test published",
-                         "peer.test\tlast: delivered ", "circuit: closed\tqueue: empty",
-                         "dead.test\tlast: failed ", "answered HTTP 503", "circuit: open for ", "queue: 1 pending, 0 held"] {
+        for expected in [
+            "alpha.test: ok", "receiver: https://gw.alpha.test:\(httpsPort)/.well-known/ischedule", "tls: verified",
+            "capabilities: serial 1, versions 1.0", "key gw (signs): gw._domainkey.alpha.test published",
+            "peer.test\tlast: delivered ", "circuit: closed\tqueue: empty",
+            "dead.test\tlast: failed ", "answered HTTP 503", "circuit: open for ", "queue: 1 pending, 0 held"
+        ] {
             #expect(status.output.contains(expected), "\(expected) in \(status.output)")
         }
 
@@ -98,8 +104,9 @@ import TestTraits
             usleep(50_000)
             page = try RawHTTPConnection.exchange(port: port, method: "GET", path: "/status")
         }
-        #expect(page.status == 200 && page.text.contains("<tr class=\"open\"><td>dead.test</td>") && page.text.contains("<td>peer.test</td>"),
-                "\(page.text)")
+        #expect(
+            page.status == 200 && page.text.contains("<tr class=\"open\"><td>dead.test</td>") && page.text.contains("<td>peer.test</td>"),
+            "\(page.text)")
         let stranger = try RawHTTPConnection.exchange(port: port, method: "GET", path: "/status.json", source: "127.0.0.2")
         #expect(stranger.status == 403, "\(stranger.text)")
         let outside = try RawHTTPConnection.exchange(port: port, method: "GET", path: "/status", source: "127.0.0.2")
@@ -107,7 +114,8 @@ import TestTraits
 
         #expect(gateway.stop() == 0)
         let stopped = try GatewayBinary.run(["status", "--config", file])
-        #expect(stopped.status == 1 && stopped.output.contains("did not answer") && stopped.output.contains("dead.test\tischedule\tqueue: 1 pending"),
-                "\(stopped.output)")
+        #expect(
+            stopped.status == 1 && stopped.output.contains("did not answer") && stopped.output.contains("dead.test\tischedule\tqueue: 1 pending"),
+            "\(stopped.output)")
     }
 }

@@ -1,8 +1,8 @@
 import Foundation
 import ISchedule
 import TestSupport
-import Testing
 import TestTraits
+import Testing
 
 /// `/healthz` tells the truth about the state database, and a damaged one stops the start.
 @Suite("Store health", .serialized, .waitsOnProcesses)
@@ -30,9 +30,13 @@ struct StoreHealthTests {
         let work = GatewayProcess.temporaryDirectory("health")
         let data = work.appendingPathComponent("data").path
         let namespace = try IsolatedNamespace(privateNetwork: false, tmpfs: [data: "8m"])
-        defer { namespace.stop(); try? FileManager.default.removeItem(at: work) }
-        let gateway = try GatewayProcess(configuration: Self.configuration(dataDirectory: data), directory: work, listeners: 1,
-                                         launcher: namespace.launcher)
+        defer {
+            namespace.stop()
+            try? FileManager.default.removeItem(at: work)
+        }
+        let gateway = try GatewayProcess(
+            configuration: Self.configuration(dataDirectory: data), directory: work, listeners: 1,
+            launcher: namespace.launcher)
         defer { gateway.stop() }
         let ready = try Self.health(gateway)
         #expect(ready.status == 200 && ready.text == "ready\n", "\(ready.text)")
@@ -50,16 +54,20 @@ struct StoreHealthTests {
         let work = GatewayProcess.temporaryDirectory("health-commit")
         let data = work.appendingPathComponent("data").path
         let namespace = try IsolatedNamespace(privateNetwork: false, tmpfs: [data: "8m"])
-        defer { namespace.stop(); try? FileManager.default.removeItem(at: work) }
+        defer {
+            namespace.stop()
+            try? FileManager.default.removeItem(at: work)
+        }
         // dead.test's receiver refuses connections: a message to it is queued (a commit) and answered 1.0.
-        let gateway = try GatewayProcess(configuration: Self.configuration(dataDirectory: data) + """
+        let gateway = try GatewayProcess(
+            configuration: Self.configuration(dataDirectory: data) + """
 
-            outbound:
-              allow-private-addresses: true
-            remote-domains:
-              dead.test:
-                uri: http://127.0.0.1:9/ischedule
-            """, directory: work, listeners: 1, launcher: namespace.launcher)
+                outbound:
+                  allow-private-addresses: true
+                remote-domains:
+                  dead.test:
+                    uri: http://127.0.0.1:9/ischedule
+                """, directory: work, listeners: 1, launcher: namespace.launcher)
         defer { gateway.stop() }
         #expect(try Self.health(gateway).status == 200)
         _ = try namespace.run("/bin/sh", ["-c", "dd if=/dev/zero of='\(data)/fill' bs=1M count=64 2>/dev/null; true"])
@@ -89,8 +97,12 @@ struct StoreHealthTests {
         for offset in 8_192..<max(8_192, min(bytes.count, 12_288)) { bytes[offset] = UInt8(truncatingIfNeeded: offset &* 31) }
         try bytes.write(to: file)
         let log = work.appendingPathComponent("second.log").path
-        let second = try ChildProcess("/usr/bin/env", ["-C", work.path, GatewayBinary.url.path, "serve", "--config",
-                                                       work.appendingPathComponent("gateway.yaml").path], logPath: log)
+        let second = try ChildProcess(
+            "/usr/bin/env",
+            [
+                "-C", work.path, GatewayBinary.url.path, "serve", "--config",
+                work.appendingPathComponent("gateway.yaml").path
+            ], logPath: log)
         let status = second.waitForExit(timeout: 30)
         if status == nil { second.stop(grace: 0) }
         let errors = second.log.split(separator: "\n").filter { $0.contains("data-directory") }

@@ -1,8 +1,8 @@
 import Foundation
 import ISchedule
 import TestSupport
-import Testing
 import TestTraits
+import Testing
 
 /// What a stranger on the network learns from the gateway: not whom it corresponds with (metrics),
 /// not its paths or errors (health), and no way through the intake behind a careless proxy.
@@ -19,28 +19,28 @@ struct StrangerViewTests {
 
         init(extraOutbound: String = "", signing: Bool = true) throws {
             dns = try TestDNSServer(zones: ["example": zoneHead("example")])
-            gateway = try GatewayProcess(configuration: """
-                listeners:
-                  - url: http://127.0.0.1:\(publicPort)
-                    intake: false
-                  - url: http://127.0.0.1:\(intakePort)
-                    intake: true
-                  - url: http://127.0.0.1:\(scraperPort)
-                    intake: false
-                    metrics: true
-                data-directory: data
-                domains:
-                \(signing ? "  alpha.test:\n    dkim-keys:\n      - selector: gw\n        private-key: keys/alpha.pem\n        create-if-missing: true" : "")
-                  beta.test:
-                    upstream: http://127.0.0.1:9/
-                outbound:
-                  allow-from: [127.0.0.1]
-                \(extraOutbound)
-                dns:
-                  servers: [\(dns.server)]
-                """, directory: GatewayProcess.temporaryDirectory("strangers"), listeners: 3)
+            gateway = try GatewayProcess(
+                configuration: """
+                    listeners:
+                      - url: http://127.0.0.1:\(publicPort)
+                        intake: false
+                      - url: http://127.0.0.1:\(intakePort)
+                        intake: true
+                      - url: http://127.0.0.1:\(scraperPort)
+                        intake: false
+                        metrics: true
+                    data-directory: data
+                    domains:
+                    \(signing ? "  alpha.test:\n    dkim-keys:\n      - selector: gw\n        private-key: keys/alpha.pem\n        create-if-missing: true" : "")
+                      beta.test:
+                        upstream: http://127.0.0.1:9/
+                    outbound:
+                      allow-from: [127.0.0.1]
+                    \(extraOutbound)
+                    dns:
+                      servers: [\(dns.server)]
+                    """, directory: GatewayProcess.temporaryDirectory("strangers"), listeners: 3)
         }
-
 
         func get(_ path: String, port: UInt16, source: String = "127.0.0.1") throws -> RawHTTPResponse {
             try RawHTTPConnection.exchange(port: port, method: "GET", path: path, source: source)
@@ -52,7 +52,9 @@ struct StrangerViewTests {
         }
     }
 
-    @Test("/metrics is not on the public listener; beside the intake only for its clients; on a metrics: true listener for its scraper; domain labels stay bounded")
+    @Test(
+        "/metrics is not on the public listener; beside the intake only for its clients; on a metrics: true listener for its scraper; domain labels stay bounded"
+    )
     func metricsAreNotPublic() throws {
         let world = try World()
         defer { world.stop() }
@@ -63,17 +65,21 @@ struct StrangerViewTests {
         for batch in 0..<2 {
             let recipients = (0..<60).map { "mailto:u@d\(batch * 60 + $0).example" }
             let body = ITIP.calendar(method: "REQUEST", organizer: "mailto:alice@alpha.test", attendees: recipients)
-            let answer = try RawHTTPConnection.exchange(port: world.intakePort, path: "/outbound",
-                                                        headers: [("Originator", "mailto:alice@alpha.test"), ("Recipient", recipients.joined(separator: ",")),
-                                                                  ("Content-Type", ITIP.contentType("REQUEST"))], body: body, timeout: 60)
+            let answer = try RawHTTPConnection.exchange(
+                port: world.intakePort, path: "/outbound",
+                headers: [
+                    ("Originator", "mailto:alice@alpha.test"), ("Recipient", recipients.joined(separator: ",")),
+                    ("Content-Type", ITIP.contentType("REQUEST"))
+                ], body: body, timeout: 60)
             #expect(answer.status == 200, "\(answer.text)")
         }
         let client = try world.get("/metrics", port: world.intakePort, source: "127.0.0.1")
         #expect(client.status == 200 && client.text.contains("ischedule_deliveries_total"), "\(client.text.prefix(500))")
         let scraped = try world.get("/metrics", port: world.scraperPort, source: "127.0.0.9")
         #expect(scraped.status == 200)
-        let domains = Set(scraped.text.split(separator: "\n").filter { $0.hasPrefix("ischedule_deliveries_total{") }
-            .compactMap { line in line.range(of: "domain=\"").map { line[$0.upperBound...].prefix { $0 != "\"" } }.map(String.init) })
+        let domains = Set(
+            scraped.text.split(separator: "\n").filter { $0.hasPrefix("ischedule_deliveries_total{") }
+                .compactMap { line in line.range(of: "domain=\"").map { line[$0.upperBound...].prefix { $0 != "\"" } }.map(String.init) })
         #expect(domains.contains("other") && domains.count <= 51, "\(domains.count) domain label values")
     }
 
@@ -91,20 +97,29 @@ struct StrangerViewTests {
 
     @Test("the intake refuses requests relayed by a proxy unless it is one of outbound.trusted-proxies, and then allow-lists the client it names")
     func forwardedHeaders() throws {
-        for (extra, header, expected) in [("", ("X-Forwarded-For", "127.0.0.1"), 403), ("", ("Forwarded", "for=127.0.0.1"), 403),
-                                          ("", ("X-Real-IP", "127.0.0.1"), 403),
-                                          ("  trusted-proxies: [127.0.0.1]", ("X-Forwarded-For", "203.0.113.5, 127.0.0.1"), 200),
-                                          ("  trusted-proxies: [127.0.0.1]", ("X-Forwarded-For", "203.0.113.5"), 403),
-                                          ("  trusted-proxies: [127.0.0.1]", ("Forwarded", "for=\"[2001:db8::5]:4711\""), 403),
-                                          ("  trusted-proxies: [127.0.0.1]", ("X-Not-Forwarding", "x"), 403)] {
+        for (extra, header, expected) in [
+            ("", ("X-Forwarded-For", "127.0.0.1"), 403), ("", ("Forwarded", "for=127.0.0.1"), 403),
+            ("", ("X-Real-IP", "127.0.0.1"), 403),
+            ("  trusted-proxies: [127.0.0.1]", ("X-Forwarded-For", "203.0.113.5, 127.0.0.1"), 200),
+            ("  trusted-proxies: [127.0.0.1]", ("X-Forwarded-For", "203.0.113.5"), 403),
+            ("  trusted-proxies: [127.0.0.1]", ("Forwarded", "for=\"[2001:db8::5]:4711\""), 403),
+            ("  trusted-proxies: [127.0.0.1]", ("X-Not-Forwarding", "x"), 403)
+        ] {
             let world = try World(extraOutbound: extra)
             defer { world.stop() }
             let body = ITIP.calendar(method: "REQUEST", organizer: "mailto:alice@alpha.test", attendees: ["mailto:u@d1.example"])
-            let answer = try RawHTTPConnection.exchange(port: world.intakePort, path: "/outbound",
-                                                        headers: [("Originator", "mailto:alice@alpha.test"), ("Recipient", "mailto:u@d1.example"),
-                                                                  ("Content-Type", ITIP.contentType("REQUEST")), header], body: body, timeout: 30)
+            let answer = try RawHTTPConnection.exchange(
+                port: world.intakePort, path: "/outbound",
+                headers: [
+                    ("Originator", "mailto:alice@alpha.test"), ("Recipient", "mailto:u@d1.example"),
+                    ("Content-Type", ITIP.contentType("REQUEST")), header
+                ], body: body, timeout: 30)
             #expect(answer.status == expected, "\(extra) \(header): \(answer.status) \(answer.text)")
-            if expected == 403 { #expect(answer.text.contains("proxy") || answer.text.contains("may not submit") || answer.text.contains("names no client"), "\(answer.text)") }
+            if expected == 403 {
+                #expect(
+                    answer.text.contains("proxy") || answer.text.contains("may not submit") || answer.text.contains("names no client"),
+                    "\(answer.text)")
+            }
         }
     }
 }

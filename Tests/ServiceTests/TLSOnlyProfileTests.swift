@@ -1,7 +1,7 @@
 import Foundation
 import TestSupport
-import Testing
 import TestTraits
+import Testing
 
 /// CalConnect's TLS-only iSchedule profile (CC/WD 51010, which dropped DKIM): two gateways that
 /// publish no DKIM keys at all authenticate each other by TLS client certificates bound to their
@@ -24,12 +24,14 @@ struct TLSOnlyProfileTests {
             // Each gateway's zone needs the other's port: the listeners take ports from the kernel
             // and the DNS server (at an address chosen now) starts once both are up.
             let nameserver = "127.53.\(UInt8.random(in: 1...250)).\(UInt8.random(in: 1...250))"
-            alpha = try Self.start("alpha.test", peer: "beta.test", upstream: alphaUpstream, server: server,
-                                   client: try certificates.issue("gw.alpha.test", subjectAltNames: ["DNS:gw.alpha.test"]),
-                                   caFile: certificates.caFile, dnsServer: nameserver)
-            beta = try Self.start("beta.test", peer: "alpha.test", upstream: betaUpstream, server: server,
-                                  client: try certificates.issue("gw.beta.test", subjectAltNames: ["DNS:gw.beta.test"]),
-                                  caFile: certificates.caFile, dnsServer: nameserver)
+            alpha = try Self.start(
+                "alpha.test", peer: "beta.test", upstream: alphaUpstream, server: server,
+                client: try certificates.issue("gw.alpha.test", subjectAltNames: ["DNS:gw.alpha.test"]),
+                caFile: certificates.caFile, dnsServer: nameserver)
+            beta = try Self.start(
+                "beta.test", peer: "alpha.test", upstream: betaUpstream, server: server,
+                client: try certificates.issue("gw.beta.test", subjectAltNames: ["DNS:gw.beta.test"]),
+                caFile: certificates.caFile, dnsServer: nameserver)
             // SRV records only: no DKIM key is published for either domain.
             func zone(_ name: String, _ gateway: GatewayProcess) -> String {
                 zoneHead(name) + "_ischedules._tcp IN SRV 0 1 \(gateway.port("https") ?? 0) localhost.\n"
@@ -37,46 +39,52 @@ struct TLSOnlyProfileTests {
             dns = try TestDNSServer(zones: ["alpha.test": zone("alpha.test", alpha), "beta.test": zone("beta.test", beta)], onPort53: nameserver)
         }
 
-        static func start(_ name: String, peer: String, upstream: TestCalendarServer, server: (cert: String, key: String),
-                          client: (cert: String, key: String), caFile: String, dnsServer: String) throws -> GatewayProcess {
-            try GatewayProcess(configuration: """
-                listeners:
-                  - url: https://127.0.0.1:0
-                    certificate: \(server.cert)
-                    private-key: \(server.key)
-                    client-ca-file: \(caFile)
-                  - url: http://127.0.0.1:0
-                data-directory: data
-                domains:
-                  \(name):
-                    dkim-keys:
-                      - selector: gw
-                        private-key: keys/dkim.pem
-                        create-if-missing: true
-                    client-certificate: \(client.cert)
-                    client-private-key: \(client.key)
-                    upstream: \(upstream.url())
-                remote-domains:
-                  \(peer):
-                    authentication: tls
-                    client-names: [gw.\(peer)]
-                outbound:
-                  allow-from: [127.0.0.1]
-                  allow-private-addresses: true
-                dns:
-                  servers: [\(dnsServer)]
-                tls:
-                  ca-file: \(caFile)
-                dkim:
-                  lookup-methods: [dns/txt]
-                """, directory: GatewayProcess.temporaryDirectory(name), listeners: 2)
+        static func start(
+            _ name: String, peer: String, upstream: TestCalendarServer, server: (cert: String, key: String),
+            client: (cert: String, key: String), caFile: String, dnsServer: String
+        ) throws -> GatewayProcess {
+            try GatewayProcess(
+                configuration: """
+                    listeners:
+                      - url: https://127.0.0.1:0
+                        certificate: \(server.cert)
+                        private-key: \(server.key)
+                        client-ca-file: \(caFile)
+                      - url: http://127.0.0.1:0
+                    data-directory: data
+                    domains:
+                      \(name):
+                        dkim-keys:
+                          - selector: gw
+                            private-key: keys/dkim.pem
+                            create-if-missing: true
+                        client-certificate: \(client.cert)
+                        client-private-key: \(client.key)
+                        upstream: \(upstream.url())
+                    remote-domains:
+                      \(peer):
+                        authentication: tls
+                        client-names: [gw.\(peer)]
+                    outbound:
+                      allow-from: [127.0.0.1]
+                      allow-private-addresses: true
+                    dns:
+                      servers: [\(dnsServer)]
+                    tls:
+                      ca-file: \(caFile)
+                    dkim:
+                      lookup-methods: [dns/txt]
+                    """, directory: GatewayProcess.temporaryDirectory(name), listeners: 2)
         }
 
         /// An unsigned iSchedule POST to beta's TLS listener presenting `client` (or no certificate).
-        func postToBeta(originator: String, client: (cert: String, key: String)?,
-                        messageID: String? = "tls-only-test") throws -> (status: Int, body: String) {
-            let body = String(decoding: ITIP.calendar(method: "REQUEST", organizer: originator, attendees: ["mailto:zed@beta.test"]),
-                              as: UTF8.self)
+        func postToBeta(
+            originator: String, client: (cert: String, key: String)?,
+            messageID: String? = "tls-only-test"
+        ) throws -> (status: Int, body: String) {
+            let body = String(
+                decoding: ITIP.calendar(method: "REQUEST", organizer: originator, attendees: ["mailto:zed@beta.test"]),
+                as: UTF8.self)
             let script = """
                 import http.client, ssl, sys
                 port, ca, originator, cert, key, message_id = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
@@ -93,8 +101,9 @@ struct TLSOnlyProfileTests {
                 print(response.status)
                 print(response.read().decode())
                 """
-            let run = try runPython(script, [String(betaPort), certificates.caFile, originator, client?.cert ?? "", client?.key ?? "", messageID ?? ""],
-                                    input: Data(body.utf8))
+            let run = try runPython(
+                script, [String(betaPort), certificates.caFile, originator, client?.cert ?? "", client?.key ?? "", messageID ?? ""],
+                input: Data(body.utf8))
             let lines = run.output.split(separator: "\n", maxSplits: 1)
             return (Int(lines.first ?? "") ?? -1, lines.count > 1 ? String(lines[1]) : run.output)
         }
@@ -115,8 +124,10 @@ struct TLSOnlyProfileTests {
         let invitation = ITIP.calendar(method: "REQUEST", organizer: "mailto:alice@alpha.test", attendees: ["mailto:zed@beta.test"])
         let sent = try RawHTTPConnection.exchange(
             port: try #require(world.alpha.port("http")), path: "/outbound",
-            headers: [("Originator", "mailto:alice@alpha.test"), ("Recipient", "mailto:zed@beta.test"),
-                      ("Content-Type", ITIP.contentType("REQUEST"))], body: invitation, timeout: 30)
+            headers: [
+                ("Originator", "mailto:alice@alpha.test"), ("Recipient", "mailto:zed@beta.test"),
+                ("Content-Type", ITIP.contentType("REQUEST"))
+            ], body: invitation, timeout: 30)
         #expect(scheduleResponse(sent)?.items.map(\.requestStatus.code) == ["1.2"], "\(sent.text)\n\(world.beta.log.suffix(2_000))")
         #expect(world.betaUpstream.records.count == 1)
         #expect(world.betaUpstream.records.first?.values("Originator") == ["mailto:alice@alpha.test"])
@@ -124,8 +135,10 @@ struct TLSOnlyProfileTests {
         let reply = ITIP.calendar(method: "REPLY", organizer: "mailto:alice@alpha.test", attendees: ["mailto:zed@beta.test"])
         let answered = try RawHTTPConnection.exchange(
             port: try #require(world.beta.port("http")), path: "/outbound",
-            headers: [("Originator", "mailto:zed@beta.test"), ("Recipient", "mailto:alice@alpha.test"),
-                      ("Content-Type", ITIP.contentType("REPLY"))], body: reply, timeout: 30)
+            headers: [
+                ("Originator", "mailto:zed@beta.test"), ("Recipient", "mailto:alice@alpha.test"),
+                ("Content-Type", ITIP.contentType("REPLY"))
+            ], body: reply, timeout: 30)
         #expect(scheduleResponse(answered)?.items.map(\.requestStatus.code) == ["1.2"], "\(answered.text)\n\(world.alpha.log.suffix(2_000))")
         #expect(world.alphaUpstream.records.first?.values("Originator") == ["mailto:zed@beta.test"])
     }

@@ -2,8 +2,8 @@ import DKIM
 import Foundation
 import ISchedule
 import TestSupport
-import Testing
 import TestTraits
+import Testing
 
 /// Two gateway processes, alpha.test and beta.test, each in front of a recording calendar server,
 /// exchanging iSchedule over TLS, finding each other through a real DNS server (NSD: SRV and
@@ -32,53 +32,62 @@ struct TwoGatewayTests {
                 if let key { text += "gw._domainkey IN TXT \(zoneTXT(KeyRecord.text(for: key.publicKey)))\n" }
                 return text
             }
-            dns = try TestDNSServer(zones: ["alpha.test": zone("alpha.test", port: alphaPort, key: alphaKey),
-                                            "beta.test": zone("beta.test", port: betaPort, key: betaKey),
-                                            "gamma.test": zone("gamma.test", port: nil, key: nil)])
+            dns = try TestDNSServer(zones: [
+                "alpha.test": zone("alpha.test", port: alphaPort, key: alphaKey),
+                "beta.test": zone("beta.test", port: betaPort, key: betaKey),
+                "gamma.test": zone("gamma.test", port: nil, key: nil)
+            ])
             let closedPort = freeLoopbackPort()
-            let statics = ["recorder": "/ischedule", "moved301": "/p301/ischedule", "found302": "/p302/ischedule",
-                           "temp307": "/p307/ischedule", "perm308": "/p308/ischedule", "loop": "/p307/p307/p307/p307/ischedule",
-                           "broken": "/status/500", "partial": "/partial", "slow": "/ischedule"]
+            let statics = [
+                "recorder": "/ischedule", "moved301": "/p301/ischedule", "found302": "/p302/ischedule",
+                "temp307": "/p307/ischedule", "perm308": "/p308/ischedule", "loop": "/p307/p307/p307/p307/ischedule",
+                "broken": "/status/500", "partial": "/partial", "slow": "/ischedule"
+            ]
             var remotes = "remote-domains:\n"
             for (name, path) in statics.sorted(by: { $0.key < $1.key }) { remotes += "  \(name).test:\n    uri: \(receiver.url(path))\n" }
             remotes += "  down.test:\n    uri: http://127.0.0.1:\(closedPort)/ischedule\n"
-            alpha = try Self.start("alpha.test", port: alphaPort, key: alphaKey, upstream: alphaUpstream, extra: remotes,
-                                   tls: tls, caFile: certificates.caFile, dnsServer: dns.server)
-            beta = try Self.start("beta.test", port: betaPort, key: betaKey, upstream: betaUpstream, extra: "",
-                                  tls: tls, caFile: certificates.caFile, dnsServer: dns.server)
+            alpha = try Self.start(
+                "alpha.test", port: alphaPort, key: alphaKey, upstream: alphaUpstream, extra: remotes,
+                tls: tls, caFile: certificates.caFile, dnsServer: dns.server)
+            beta = try Self.start(
+                "beta.test", port: betaPort, key: betaKey, upstream: betaUpstream, extra: "",
+                tls: tls, caFile: certificates.caFile, dnsServer: dns.server)
         }
 
-    static func start(_ name: String, port: UInt16, key: RSAPrivateKey, upstream: TestCalendarServer, extra: String,
-                      tls: (cert: String, key: String), caFile: String, dnsServer: String) throws -> GatewayProcess {
+        static func start(
+            _ name: String, port: UInt16, key: RSAPrivateKey, upstream: TestCalendarServer, extra: String,
+            tls: (cert: String, key: String), caFile: String, dnsServer: String
+        ) throws -> GatewayProcess {
             let directory = GatewayProcess.temporaryDirectory(name)
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             try key.pkcs8PEM.write(to: directory.appendingPathComponent("dkim.pem"), atomically: true, encoding: .utf8)
-            return try GatewayProcess(configuration: """
-                listeners:
-                  - url: https://127.0.0.1:\(port)
-                    certificate: \(tls.cert)
-                    private-key: \(tls.key)
-                  - url: http://127.0.0.1:0
-                domains:
-                  \(name):
-                    dkim-keys:
-                      - selector: gw
-                        private-key: dkim.pem
-                    upstream: \(upstream.url())
-                outbound:
-                  allow-from: [127.0.0.1]
-                  allow-private-addresses: true
-                dns:
-                  servers: [\(dnsServer)]
-                tls:
-                  ca-file: \(caFile)
-                dkim:
-                  query-methods: [dns/txt]
-                  lookup-methods: [dns/txt]
-                timeouts:
-                  free-busy: 1s
-                \(extra)
-                """, directory: directory, listeners: 2)
+            return try GatewayProcess(
+                configuration: """
+                    listeners:
+                      - url: https://127.0.0.1:\(port)
+                        certificate: \(tls.cert)
+                        private-key: \(tls.key)
+                      - url: http://127.0.0.1:0
+                    domains:
+                      \(name):
+                        dkim-keys:
+                          - selector: gw
+                            private-key: dkim.pem
+                        upstream: \(upstream.url())
+                    outbound:
+                      allow-from: [127.0.0.1]
+                      allow-private-addresses: true
+                    dns:
+                      servers: [\(dnsServer)]
+                    tls:
+                      ca-file: \(caFile)
+                    dkim:
+                      query-methods: [dns/txt]
+                      lookup-methods: [dns/txt]
+                    timeouts:
+                      free-busy: 1s
+                    \(extra)
+                    """, directory: directory, listeners: 2)
         }
 
         /// The plain-http (local side) port of a gateway.
@@ -88,14 +97,19 @@ struct TwoGatewayTests {
         }
 
         /// Submits a message to a gateway's outbound intake as its local CalDAV server would.
-        func submit(_ gateway: GatewayProcess, method: String = "REQUEST", component: String = "VEVENT", originator: String,
-                    organizer: String? = nil, recipients: [String], attendees: [String]? = nil) throws -> (RawHTTPResponse, [UInt8]) {
-            let body = ITIP.calendar(method: method, component: component, organizer: organizer ?? originator,
-                                     attendees: attendees ?? recipients)
+        func submit(
+            _ gateway: GatewayProcess, method: String = "REQUEST", component: String = "VEVENT", originator: String,
+            organizer: String? = nil, recipients: [String], attendees: [String]? = nil
+        ) throws -> (RawHTTPResponse, [UInt8]) {
+            let body = ITIP.calendar(
+                method: method, component: component, organizer: organizer ?? originator,
+                attendees: attendees ?? recipients)
             let response = try RawHTTPConnection.exchange(
                 port: intakePort(gateway), path: "/outbound",
-                headers: [("Originator", originator), ("Recipient", recipients.joined(separator: ", ")),
-                          ("Content-Type", ITIP.contentType(method, component))], body: body, timeout: 30)
+                headers: [
+                    ("Originator", originator), ("Recipient", recipients.joined(separator: ", ")),
+                    ("Content-Type", ITIP.contentType(method, component))
+                ], body: body, timeout: 30)
             return (response, body)
         }
 
@@ -121,9 +135,10 @@ struct TwoGatewayTests {
         #expect(delivered.values("Recipient") == ["mailto:bob@beta.test"])
         #expect(Array(delivered.body.utf8) == invitation)
 
-        let (replied, reply) = try world.submit(world.beta, method: "REPLY", originator: "mailto:bob@beta.test",
-                                                organizer: "mailto:alice@alpha.test", recipients: ["mailto:alice@alpha.test"],
-                                                attendees: ["mailto:bob@beta.test"])
+        let (replied, reply) = try world.submit(
+            world.beta, method: "REPLY", originator: "mailto:bob@beta.test",
+            organizer: "mailto:alice@alpha.test", recipients: ["mailto:alice@alpha.test"],
+            attendees: ["mailto:bob@beta.test"])
         #expect(scheduleResponse(replied)?.items.map(\.requestStatus.code) == ["1.2"], "\(replied.text)")
         let returned = try #require(world.alphaUpstream.records.first)
         #expect(returned.values("Originator") == ["mailto:bob@beta.test"])
@@ -186,11 +201,12 @@ struct TwoGatewayTests {
         let (sent, body) = try world.submit(world.alpha, originator: "mailto:alice@alpha.test", recipients: recipients)
         #expect(scheduleResponse(sent)?.items.map(\.requestStatus.code) == ["1.2", "1.2", "1.2"], "\(sent.text)")
         let posts = world.receiver.records
-        #expect(posts.map { $0.values("Recipient") } == [["mailto:x@recorder.test,mailto:y@recorder.test"], ["mailto:z@recorder.test"]]
+        #expect(
+            posts.map { $0.values("Recipient") } == [["mailto:x@recorder.test,mailto:y@recorder.test"], ["mailto:z@recorder.test"]]
                 || posts.map { $0.values("Recipient") } == [["mailto:z@recorder.test"], ["mailto:x@recorder.test,mailto:y@recorder.test"]])
         var messageIDs: Set<String> = []
         for post in posts {
-            #expect(post.values("Originator") == ["mailto:alice@alpha.test"])       // check 14: the ORGANIZER
+            #expect(post.values("Originator") == ["mailto:alice@alpha.test"])  // check 14: the ORGANIZER
             #expect(post.values("iSchedule-Version") == ["1.0"])
             #expect(post.values("iSchedule-Message-ID").count == 1)
             messageIDs.formUnion(post.values("iSchedule-Message-ID"))
@@ -199,18 +215,21 @@ struct TwoGatewayTests {
             #expect(post.values("Cache-Control") == ["no-cache, no-transform"])
             let signatures = post.values("DKIM-Signature")
             #expect(signatures.count == 1)
-            let tags = Dictionary(signatures[0].split(separator: ";").map {
-                let parts = $0.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                return (parts[0], parts.count > 1 ? parts[1] : "")
-            }, uniquingKeysWith: { first, _ in first })
+            let tags = Dictionary(
+                signatures[0].split(separator: ";").map {
+                    let parts = $0.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                    return (parts[0], parts.count > 1 ? parts[1] : "")
+                }, uniquingKeysWith: { first, _ in first })
             #expect(tags["v"] == "1" && tags["a"] == "rsa-sha256" && tags["c"] == "ischedule-relaxed/simple" && tags["q"] == "dns/txt")
             #expect((Int(tags["t"] ?? "") ?? 0) < (Int(tags["x"] ?? "") ?? 0))
             let signed = (tags["h"] ?? "").split(separator: ":").map { $0.lowercased() }
             #expect(Set(signed).count == signed.count)
-            #expect(Set(signed).isSuperset(of: ["originator", "recipient", "content-type", "ischedule-version", "ischedule-message-id", "user-agent"]))
+            #expect(
+                Set(signed).isSuperset(of: ["originator", "recipient", "content-type", "ischedule-version", "ischedule-message-id", "user-agent"]))
             #expect(Set(signed).isDisjoint(with: ["host", "content-length", "cache-control"]))
-            let verified = try await verifier.verify(headers: post.headers.map { HeaderField(name: $0.name, value: $0.value) },
-                                                     body: Array(post.body.utf8))
+            let verified = try await verifier.verify(
+                headers: post.headers.map { HeaderField(name: $0.name, value: $0.value) },
+                body: Array(post.body.utf8))
             #expect(verified.domain == "alpha.test")
             #expect(Array(post.body.utf8) == body)
         }
@@ -220,14 +239,16 @@ struct TwoGatewayTests {
         for (domain, code, remembered) in [("moved301", 301, true), ("found302", 302, false), ("temp307", 307, false), ("perm308", 308, true)] {
             for round in 1...2 {
                 let before = world.receiver.records.count
-                let (answer, _) = try world.submit(world.alpha, originator: "mailto:alice@alpha.test", recipients: ["mailto:r\(round)@\(domain).test"])
+                let (answer, _) = try world.submit(
+                    world.alpha, originator: "mailto:alice@alpha.test", recipients: ["mailto:r\(round)@\(domain).test"])
                 #expect(scheduleResponse(answer)?.items.first?.requestStatus.code == "1.2", "\(domain) round \(round): \(answer.text)")
                 let hops = Array(world.receiver.records[before...])
                 let expected = round == 2 && remembered ? ["/ischedule"] : ["/p\(code)/ischedule", "/ischedule"]
                 #expect(hops.map(\.path) == expected, "\(domain) round \(round)")
                 #expect(Set(hops.map(\.body)).count == 1)
                 for hop in hops {
-                    _ = try await verifier.verify(headers: hop.headers.map { HeaderField(name: $0.name, value: $0.value) }, body: Array(hop.body.utf8))
+                    _ = try await verifier.verify(
+                        headers: hop.headers.map { HeaderField(name: $0.name, value: $0.value) }, body: Array(hop.body.utf8))
                 }
             }
         }
@@ -238,14 +259,18 @@ struct TwoGatewayTests {
         // Check 26: refused connection 1.0, HTTP 500 5.1, a recipient left out 5.1. Those are what the
         // live attempt yields; the queue then takes them, so the caller sees 1.0 (pending) with
         // the attempt's status in the description.
-        let (mixed, _) = try world.submit(world.alpha, originator: "mailto:alice@alpha.test",
-                                          recipients: ["mailto:a@down.test", "mailto:b@broken.test", "mailto:missing@partial.test",
-                                                       "mailto:ok@partial.test", "mailto:bob@beta.test"])
+        let (mixed, _) = try world.submit(
+            world.alpha, originator: "mailto:alice@alpha.test",
+            recipients: [
+                "mailto:a@down.test", "mailto:b@broken.test", "mailto:missing@partial.test",
+                "mailto:ok@partial.test", "mailto:bob@beta.test"
+            ])
         let mixedItems = try #require(scheduleResponse(mixed)?.items)
         #expect(mixedItems.map(\.requestStatus.code) == ["1.0", "1.0", "1.0", "1.2", "1.2"], "\(mixed.text)")
         #expect(mixedItems[0].responseDescription?.contains("after 1.0") == true, "\(mixed.text)")
         #expect(mixedItems[1].responseDescription?.contains("after 5.1") == true && mixedItems[1].responseDescription?.contains("HTTP 500") == true)
-        #expect(mixedItems[2].responseDescription?.contains("after 5.1") == true
+        #expect(
+            mixedItems[2].responseDescription?.contains("after 5.1") == true
                 && mixedItems[2].responseDescription?.contains("did not answer for this recipient") == true)
     }
 }

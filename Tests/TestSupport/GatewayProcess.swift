@@ -47,13 +47,16 @@ public final class GatewayProcess: @unchecked Sendable {
 
     /// Writes `configuration` to `<directory>/gateway.yaml` and starts the gateway on it; returns
     /// once it has printed one `listening on` line per listener (bounded: 30 s).
-    public convenience init(configuration: String, directory: URL, listeners: Int, environment: [String: String] = [:],
-                            launcher: [String] = []) throws {
+    public convenience init(
+        configuration: String, directory: URL, listeners: Int, environment: [String: String] = [:],
+        launcher: [String] = []
+    ) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let file = directory.appendingPathComponent("gateway.yaml")
         try configuration.write(to: file, atomically: true, encoding: .utf8)
-        try self.init(arguments: ["serve", "--config", file.path], directory: directory, listeners: listeners, environment: environment,
-                      launcher: launcher)
+        try self.init(
+            arguments: ["serve", "--config", file.path], directory: directory, listeners: listeners, environment: environment,
+            launcher: launcher)
     }
 
     /// Starts the binary with `arguments` in the working directory `directory`.

@@ -17,8 +17,10 @@ public final class IsolatedNamespace: @unchecked Sendable {
     ///     the mounts are private.
     ///   - tmpfs: directories to mount a small tmpfs on, with its size (`"4m"`), seen only inside.
     ///   - bindMounts: target → source directories bind-mounted inside (a server's own `/etc/…`).
-    public init(addresses: [String] = [], resolvConf: String? = nil, privateNetwork: Bool = true, tmpfs: [String: String] = [:],
-                bindMounts: [String: String] = [:]) throws {
+    public init(
+        addresses: [String] = [], resolvConf: String? = nil, privateNetwork: Bool = true, tmpfs: [String: String] = [:],
+        bindMounts: [String: String] = [:]
+    ) throws {
         try Prerequisites.require(Prerequisites.namespaces, for: "namespace")
         self.privateNetwork = privateNetwork
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("netns-\(UUID().uuidString.prefix(8))")
@@ -38,8 +40,9 @@ public final class IsolatedNamespace: @unchecked Sendable {
             script += "mount -t tmpfs -o size=\(size) tmpfs '\(path)'\n"
         }
         script += "echo namespace-ready\nexec sleep 3600\n"
-        holder = try ChildProcess("/usr/bin/unshare", (privateNetwork ? ["--net"] : []) + ["--mount", "--propagation", "private", "/bin/bash", "-c", script],
-                                  logPath: directory.appendingPathComponent("holder.log").path)
+        holder = try ChildProcess(
+            "/usr/bin/unshare", (privateNetwork ? ["--net"] : []) + ["--mount", "--propagation", "private", "/bin/bash", "-c", script],
+            logPath: directory.appendingPathComponent("holder.log").path)
         for _ in 0..<200 where holder.isRunning && !holder.log.contains("namespace-ready") { usleep(25_000) }
         guard holder.isRunning && holder.log.contains("namespace-ready") else {
             let output = holder.log
@@ -55,8 +58,9 @@ public final class IsolatedNamespace: @unchecked Sendable {
 
     /// Starts `executable` inside the namespace.
     public func start(_ executable: String, _ arguments: [String], log: String) throws -> ChildProcess {
-        try ChildProcess(launcher[0], Array(launcher.dropFirst()) + [executable] + arguments,
-                         logPath: directory.appendingPathComponent(log).path)
+        try ChildProcess(
+            launcher[0], Array(launcher.dropFirst()) + [executable] + arguments,
+            logPath: directory.appendingPathComponent(log).path)
     }
 
     /// Runs `executable` inside the namespace to its end (bounded by `timeout` seconds): exit status and output.
@@ -69,14 +73,16 @@ public final class IsolatedNamespace: @unchecked Sendable {
 
     /// A recorder (Tests/Helpers/loopback_recorder.py) inside the namespace; returns once it listens.
     public func recorder(tcp: [String] = [], dns: [String] = []) throws -> ChildProcess {
-        try Self.startRecorder(tcp: tcp, dns: dns, launcher: launcher,
-                               log: directory.appendingPathComponent("recorder-\(UUID().uuidString.prefix(8)).log").path)
+        try Self.startRecorder(
+            tcp: tcp, dns: dns, launcher: launcher,
+            log: directory.appendingPathComponent("recorder-\(UUID().uuidString.prefix(8)).log").path)
     }
 
     /// A recorder (Tests/Helpers/loopback_recorder.py) in the test's own namespace, on loopback.
     public static func loopbackRecorder(tcp: [String] = [], dns: [String] = []) throws -> ChildProcess {
-        try startRecorder(tcp: tcp, dns: dns, launcher: [],
-                          log: FileManager.default.temporaryDirectory.appendingPathComponent("recorder-\(UUID().uuidString.prefix(8)).log").path)
+        try startRecorder(
+            tcp: tcp, dns: dns, launcher: [],
+            log: FileManager.default.temporaryDirectory.appendingPathComponent("recorder-\(UUID().uuidString.prefix(8)).log").path)
     }
 
     private static func startRecorder(tcp: [String], dns: [String], launcher: [String], log: String) throws -> ChildProcess {

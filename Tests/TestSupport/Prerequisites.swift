@@ -40,11 +40,12 @@ public struct Prerequisite: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        let what = switch check {
-        case .file(let path): path
-        case .phpExtension(let name): "PHP extension \(name)"
-        case .pythonModule(let name): "Python module \(name)"
-        }
+        let what =
+            switch check {
+            case .file(let path): path
+            case .phpExtension(let name): "PHP extension \(name)"
+            case .pythonModule(let name): "Python module \(name)"
+            }
         return package.hasPrefix("pypi:") ? "\(what) (PyPI package \(package.dropFirst(5)))" : "\(what) (Debian package \(package))"
     }
 
@@ -59,30 +60,31 @@ public enum Prerequisites {
     public static let postfix: [Prerequisite] = [
         .file("/usr/sbin/postfix", debian: "postfix"), .file("/usr/sbin/postqueue", debian: "postfix"),
         .file("/usr/lib/postfix/sbin/pipe", debian: "postfix"), .file("/usr/bin/setpriv", debian: "util-linux"),
-        .file("/usr/bin/python3", debian: "python3"),
+        .file("/usr/bin/python3", debian: "python3")
     ]
     public static let cyrus: [Prerequisite] = [
         .file("/usr/lib/cyrus/bin/master", debian: "cyrus-imapd"), .file("/usr/lib/cyrus/bin/httpd", debian: "cyrus-caldav"),
-        .file("/usr/sbin/saslpasswd2", debian: "sasl2-bin"), .file("/usr/bin/python3", debian: "python3"),
+        .file("/usr/sbin/saslpasswd2", debian: "sasl2-bin"), .file("/usr/bin/python3", debian: "python3")
     ]
-    public static let davical: [Prerequisite] = [
-        .file("/usr/share/davical/dba/create-database.sh", debian: "davical"), .file("/usr/sbin/apache2", debian: "apache2"),
-        .file("/usr/bin/php", debian: "php-cli"), .phpExtension("curl", debian: "php-curl"), .phpExtension("pgsql", debian: "php-pgsql"),
-        .file("/usr/bin/unshare", debian: "util-linux"), .file("/usr/bin/openssl", debian: "openssl"),
-    ] + postgresql
+    public static let davical: [Prerequisite] =
+        [
+            .file("/usr/share/davical/dba/create-database.sh", debian: "davical"), .file("/usr/sbin/apache2", debian: "apache2"),
+            .file("/usr/bin/php", debian: "php-cli"), .phpExtension("curl", debian: "php-curl"), .phpExtension("pgsql", debian: "php-pgsql"),
+            .file("/usr/bin/unshare", debian: "util-linux"), .file("/usr/bin/openssl", debian: "openssl")
+        ] + postgresql
     public static let postgresql: [Prerequisite] = [.file("/usr/lib/postgresql", debian: "postgresql"), .file("/usr/bin/psql", debian: "postgresql")]
     public static let nghttpd: [Prerequisite] = [.file("/usr/sbin/nghttpd", debian: "nghttp2-server")]
     public static let aiosmtpd: [Prerequisite] = [.file("/usr/bin/python3", debian: "python3"), .pythonModule("aiosmtpd", pypi: "aiosmtpd")]
     public static let certificates: [Prerequisite] = [.file("/usr/bin/openssl", debian: "openssl")]
     public static let namespaces: [Prerequisite] = [
-        .file("/usr/bin/unshare", debian: "util-linux"), .file("/usr/bin/nsenter", debian: "util-linux"), .file("/usr/sbin/ip", debian: "iproute2"),
+        .file("/usr/bin/unshare", debian: "util-linux"), .file("/usr/bin/nsenter", debian: "util-linux"), .file("/usr/sbin/ip", debian: "iproute2")
     ]
     public static let xmllint: [Prerequisite] = [.file("/usr/bin/xmllint", debian: "libxml2-utils")]
 
     /// Every bed's list, by bed: what `PrerequisiteTests` holds against `deploy/install-deps.sh`.
     public static let byBed: [(bed: String, needs: [Prerequisite])] = [
         ("NSD", nsd), ("Postfix", postfix), ("Cyrus", cyrus), ("DAViCal", davical), ("PostgreSQL", postgresql),
-        ("nghttpd", nghttpd), ("aiosmtpd", aiosmtpd), ("certificates", certificates), ("namespaces", namespaces), ("xmllint", xmllint),
+        ("nghttpd", nghttpd), ("aiosmtpd", aiosmtpd), ("certificates", certificates), ("namespaces", namespaces), ("xmllint", xmllint)
     ]
 
     /// Throws one line naming every missing package of `bed`, before the bed starts anything.

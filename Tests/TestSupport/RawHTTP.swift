@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A deliberately plain HTTP/1.1 client on a POSIX socket, so tests control every byte: the source
@@ -42,7 +43,10 @@ public final class RawHTTPConnection: @unchecked Sendable {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { close(descriptor); throw ChildProcessError("path too long") }
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            close(descriptor)
+            throw ChildProcessError("path too long")
+        }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in raw.copyBytes(from: bytes) }
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
@@ -84,15 +88,19 @@ public final class RawHTTPConnection: @unchecked Sendable {
     }
 
     /// One request/response exchange on a new connection.
-    public static func exchange(port: UInt16, method: String = "POST", path: String, headers: [(String, String)] = [],
-                                body: [UInt8] = [], source: String = "127.0.0.1", timeout: Double = 20) throws -> RawHTTPResponse {
+    public static func exchange(
+        port: UInt16, method: String = "POST", path: String, headers: [(String, String)] = [],
+        body: [UInt8] = [], source: String = "127.0.0.1", timeout: Double = 20
+    ) throws -> RawHTTPResponse {
         try RawHTTPConnection(port: port, source: source, timeout: timeout)
             .exchange(method: method, path: path, host: "127.0.0.1:\(port)", headers: headers, body: body)
     }
 
     /// One request/response exchange over a new connection to a Unix-domain socket.
-    public static func exchange(unixSocket socketPath: String, method: String = "POST", path: String, headers: [(String, String)] = [],
-                                body: [UInt8] = [], timeout: Double = 20) throws -> RawHTTPResponse {
+    public static func exchange(
+        unixSocket socketPath: String, method: String = "POST", path: String, headers: [(String, String)] = [],
+        body: [UInt8] = [], timeout: Double = 20
+    ) throws -> RawHTTPResponse {
         try RawHTTPConnection(unixSocket: socketPath, timeout: timeout)
             .exchange(method: method, path: path, host: "localhost", headers: headers, body: body)
     }

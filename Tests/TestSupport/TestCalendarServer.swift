@@ -39,7 +39,8 @@ public final class TestCalendarServer: @unchecked Sendable {
     public var records: [Record] {
         lines.filter { $0["method"] == nil }.compactMap { object in
             guard let path = object["path"] as? String, let pairs = object["headers"] as? [[String]],
-                  let body = object["body"] as? String else { return nil }
+                let body = object["body"] as? String
+            else { return nil }
             return Record(path: path, headers: pairs.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil }, body: body)
         }
     }

@@ -26,50 +26,53 @@ public final class TestCyrus: @unchecked Sendable {
         for sub in ["config/db", "config/socket", "config/proc", "config/lock", "config/log", "config/sieve", "config/ptclient", "spool", "socket"] {
             try FileManager.default.createDirectory(atPath: "\(path)/\(sub)", withIntermediateDirectories: true)
         }
-        let http = freeLoopbackPort(), imap = freeLoopbackPort()
+        let http = freeLoopbackPort()
+        let imap = freeLoopbackPort()
         httpPort = http
         imapPort = imap
         try """
-            configdirectory: \(path)/config
-            partition-default: \(path)/spool
-            servername: isched.\(domain)
-            admins: admin
-            sasl_pwcheck_method: auxprop
-            sasl_auxprop_plugin: sasldb
-            sasl_sasldb_path: \(path)/sasldb2
-            sasl_mech_list: PLAIN LOGIN
-            allowplaintext: yes
-            httpmodules: caldav ischedule
-            caldav_allowscheduling: on
-            calendar_user_address_set: \(domain)
-            ischedule_dkim_required: no
-            unixhierarchysep: yes
-            lmtpsocket: \(path)/socket/lmtp
-            idlesocket: \(path)/socket/idle
-            notifysocket: \(path)/socket/notify
-            httpallowcompress: no
-            \(smtpPort.map { "smtp_backend: host\nsmtp_host: 127.0.0.1:\($0)" } ?? "smtp_backend: host\nsmtp_host: 127.0.0.1:9")
+        configdirectory: \(path)/config
+        partition-default: \(path)/spool
+        servername: isched.\(domain)
+        admins: admin
+        sasl_pwcheck_method: auxprop
+        sasl_auxprop_plugin: sasldb
+        sasl_sasldb_path: \(path)/sasldb2
+        sasl_mech_list: PLAIN LOGIN
+        allowplaintext: yes
+        httpmodules: caldav ischedule
+        caldav_allowscheduling: on
+        calendar_user_address_set: \(domain)
+        ischedule_dkim_required: no
+        unixhierarchysep: yes
+        lmtpsocket: \(path)/socket/lmtp
+        idlesocket: \(path)/socket/idle
+        notifysocket: \(path)/socket/notify
+        httpallowcompress: no
+        \(smtpPort.map { "smtp_backend: host\nsmtp_host: 127.0.0.1:\($0)" } ?? "smtp_backend: host\nsmtp_host: 127.0.0.1:9")
 
-            """.write(toFile: "\(path)/imapd.conf", atomically: true, encoding: .utf8)
+        """.write(toFile: "\(path)/imapd.conf", atomically: true, encoding: .utf8)
         try """
-            START {
-              recover cmd="ctl_cyrusdb -r -C \(path)/imapd.conf"
-            }
-            SERVICES {
-              http cmd="httpd -U 1 -C \(path)/imapd.conf" listen="127.0.0.1:\(http)" prefork=0 maxchild=10
-              imap cmd="imapd -C \(path)/imapd.conf" listen="127.0.0.1:\(imap)" prefork=0 maxchild=10
-            }
-            EVENTS {
-            }
+        START {
+          recover cmd="ctl_cyrusdb -r -C \(path)/imapd.conf"
+        }
+        SERVICES {
+          http cmd="httpd -U 1 -C \(path)/imapd.conf" listen="127.0.0.1:\(http)" prefork=0 maxchild=10
+          imap cmd="imapd -C \(path)/imapd.conf" listen="127.0.0.1:\(imap)" prefork=0 maxchild=10
+        }
+        EVENTS {
+        }
 
-            """.write(toFile: "\(path)/cyrus.conf", atomically: true, encoding: .utf8)
+        """.write(toFile: "\(path)/cyrus.conf", atomically: true, encoding: .utf8)
         for user in users + ["admin"] {
-            try runToEnd("/bin/sh", ["-c", "echo \(Self.password) | /usr/sbin/saslpasswd2 -p -c -f \(path)/sasldb2 -u isched.\(domain) \(user)"],
-                         log: "\(path)/saslpasswd2.log")
+            try runToEnd(
+                "/bin/sh", ["-c", "echo \(Self.password) | /usr/sbin/saslpasswd2 -p -c -f \(path)/sasldb2 -u isched.\(domain) \(user)"],
+                log: "\(path)/saslpasswd2.log")
         }
         try runToEnd("/bin/chown", ["-R", "cyrus:mail", path], log: "\(path)/chown.log")
-        process = try ChildProcess("/usr/lib/cyrus/bin/master", ["-C", "\(path)/imapd.conf", "-M", "\(path)/cyrus.conf", "-p", "\(path)/master.pid"],
-                                   logPath: "\(path)/master.out")
+        process = try ChildProcess(
+            "/usr/lib/cyrus/bin/master", ["-C", "\(path)/imapd.conf", "-M", "\(path)/cyrus.conf", "-p", "\(path)/master.pid"],
+            logPath: "\(path)/master.out")
         guard waitForLoopbackListener(port: http, attempts: 200), waitForLoopbackListener(port: imap, attempts: 200) else {
             let output = process.log
             process.stop()
@@ -116,7 +119,8 @@ public final class TestCyrus: @unchecked Sendable {
     /// Cyrus then schedules it (iMIP e-mail for attendees in other domains). Returns the HTTP status.
     @discardableResult
     public func put(user: String, name: String, calendar: String) throws -> Int {
-        try calDAVPut("\(baseURL)/dav/calendars/user/\(user)/Default/\(name)", user: user, password: Self.password, calendar: calendar, createOnly: true)
+        try calDAVPut(
+            "\(baseURL)/dav/calendars/user/\(user)/Default/\(name)", user: user, password: Self.password, calendar: calendar, createOnly: true)
     }
 
     public func stop() { process.stop() }

@@ -38,87 +38,95 @@ public final class TestDAViCal: @unchecked Sendable {
     ///   - certificates: the CA that issues its TLS certificate and that it trusts.
     public init(domain: String, users: [String], nameserver: String, certificates: TestCertificates) throws {
         try Prerequisites.require(Prerequisites.davical, for: "DAViCal")
-        guard let php = Self.phpModule else { throw ChildProcessError("DAViCal test bed: missing mod_php (Debian package libapache2-mod-php); run deploy/install-deps.sh") }
+        guard let php = Self.phpModule else {
+            throw ChildProcessError("DAViCal test bed: missing mod_php (Debian package libapache2-mod-php); run deploy/install-deps.sh")
+        }
         self.domain = domain
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("davical-\(UUID().uuidString.prefix(8))")
         let path = directory.path
         for sub in ["etc", "apache"] { try FileManager.default.createDirectory(atPath: "\(path)/\(sub)", withIntermediateDirectories: true) }
         database = try TestPostgresServer()
         // The schema, its roles and the admin account, as the package's own script makes them.
-        try runToEnd("/usr/bin/env", ["PGHOST=\(database.directory)", "PGPORT=\(database.port)", "PGUSER=\(database.user)",
-                                      "/usr/share/davical/dba/create-database.sh", "davical", "secretadmin"], log: "\(path)/create-database.log")
+        try runToEnd(
+            "/usr/bin/env",
+            [
+                "PGHOST=\(database.directory)", "PGPORT=\(database.port)", "PGUSER=\(database.user)",
+                "/usr/share/davical/dba/create-database.sh", "davical", "secretadmin"
+            ], log: "\(path)/create-database.log")
         for user in users { try database.psql(Self.userSQL(user, domain: domain), database: "davical") }
         _ = try runToEnd("/usr/bin/openssl", ["genrsa", "-traditional", "-out", "\(path)/dkim.key", "2048"], log: "\(path)/genrsa.log")
-        _ = try runToEnd("/usr/bin/openssl", ["rsa", "-in", "\(path)/dkim.key", "-pubout", "-outform", "DER", "-out", "\(path)/dkim.der"],
-                         log: "\(path)/rsa.log")
+        _ = try runToEnd(
+            "/usr/bin/openssl", ["rsa", "-in", "\(path)/dkim.key", "-pubout", "-outform", "DER", "-out", "\(path)/dkim.der"],
+            log: "\(path)/rsa.log")
         keyRecord = "v=DKIM1; k=rsa; p=" + (try Data(contentsOf: URL(fileURLWithPath: "\(path)/dkim.der"))).base64EncodedString()
         let tls = try certificates.issue("isched.\(domain)", subjectAltNames: ["DNS:isched.\(domain)"])
         for file in ["\(path)/dkim.key", tls.key] { chmod(file, 0o644) }
         httpPort = freeLoopbackPort()
         httpsPort = freeLoopbackPort()
         try """
-            <?php
-            $c->pg_connect[] = "host=\(database.directory) port=\(database.port) dbname=davical user=davical_app";
-            $c->enable_scheduling = true;
-            $c->scheduling_dkim_domain = "\(domain)";
-            $c->scheduling_dkim_selector = "\(Self.selector)";
-            $c->schedule_private_key = "\(path)/dkim.key";
-            $c->admin_email = "admin@\(domain)";
-            $c->system_name = "DAViCal test bed";
+        <?php
+        $c->pg_connect[] = "host=\(database.directory) port=\(database.port) dbname=davical user=davical_app";
+        $c->enable_scheduling = true;
+        $c->scheduling_dkim_domain = "\(domain)";
+        $c->scheduling_dkim_selector = "\(Self.selector)";
+        $c->schedule_private_key = "\(path)/dkim.key";
+        $c->admin_email = "admin@\(domain)";
+        $c->system_name = "DAViCal test bed";
 
-            """.write(toFile: "\(path)/etc/isched.\(domain)-conf.php", atomically: true, encoding: .utf8)
+        """.write(toFile: "\(path)/etc/isched.\(domain)-conf.php", atomically: true, encoding: .utf8)
         let modules = Self.modules
         try """
-            ServerRoot \(path)/apache
-            PidFile \(path)/apache/httpd.pid
-            DefaultRuntimeDir \(path)/apache
-            Mutex file:\(path)/apache default
-            User www-data
-            Group www-data
-            ErrorLog \(path)/apache/error.log
-            LogLevel warn
-            LoadModule mpm_prefork_module \(modules)/mod_mpm_prefork.so
-            LoadModule authz_core_module \(modules)/mod_authz_core.so
-            LoadModule mime_module \(modules)/mod_mime.so
-            LoadModule dir_module \(modules)/mod_dir.so
-            LoadModule rewrite_module \(modules)/mod_rewrite.so
-            LoadModule ssl_module \(modules)/mod_ssl.so
-            LoadModule socache_shmcb_module \(modules)/mod_socache_shmcb.so
-            LoadModule php_module \(php)
-            StartServers 2
-            MinSpareServers 1
-            MaxSpareServers 4
-            MaxRequestWorkers 10
-            TypesConfig /etc/mime.types
-            Listen 127.0.0.1:\(httpPort)
-            Listen 127.0.0.1:\(httpsPort)
-            ServerName isched.\(domain)
-            UseCanonicalName On
-            DocumentRoot /usr/share/davical/htdocs
-            <Directory /usr/share/davical/htdocs>
-              Require all granted
-              DirectoryIndex index.php
-              AcceptPathInfo On
-            </Directory>
-            <FilesMatch "\\.php$">
-              SetHandler application/x-httpd-php
-            </FilesMatch>
-            php_admin_value openssl.cafile \(certificates.caFile)
-            RewriteEngine On
-            RewriteRule ^/\\.well-known/(.*)$ /caldav.php/.well-known/$1 [NC,PT]
-            <VirtualHost 127.0.0.1:\(httpsPort)>
-              ServerName isched.\(domain)
-              UseCanonicalName On
-              SSLEngine on
-              SSLCertificateFile \(tls.cert)
-              SSLCertificateKeyFile \(tls.key)
-              RewriteEngine On
-              RewriteOptions Inherit
-            </VirtualHost>
+        ServerRoot \(path)/apache
+        PidFile \(path)/apache/httpd.pid
+        DefaultRuntimeDir \(path)/apache
+        Mutex file:\(path)/apache default
+        User www-data
+        Group www-data
+        ErrorLog \(path)/apache/error.log
+        LogLevel warn
+        LoadModule mpm_prefork_module \(modules)/mod_mpm_prefork.so
+        LoadModule authz_core_module \(modules)/mod_authz_core.so
+        LoadModule mime_module \(modules)/mod_mime.so
+        LoadModule dir_module \(modules)/mod_dir.so
+        LoadModule rewrite_module \(modules)/mod_rewrite.so
+        LoadModule ssl_module \(modules)/mod_ssl.so
+        LoadModule socache_shmcb_module \(modules)/mod_socache_shmcb.so
+        LoadModule php_module \(php)
+        StartServers 2
+        MinSpareServers 1
+        MaxSpareServers 4
+        MaxRequestWorkers 10
+        TypesConfig /etc/mime.types
+        Listen 127.0.0.1:\(httpPort)
+        Listen 127.0.0.1:\(httpsPort)
+        ServerName isched.\(domain)
+        UseCanonicalName On
+        DocumentRoot /usr/share/davical/htdocs
+        <Directory /usr/share/davical/htdocs>
+          Require all granted
+          DirectoryIndex index.php
+          AcceptPathInfo On
+        </Directory>
+        <FilesMatch "\\.php$">
+          SetHandler application/x-httpd-php
+        </FilesMatch>
+        php_admin_value openssl.cafile \(certificates.caFile)
+        RewriteEngine On
+        RewriteRule ^/\\.well-known/(.*)$ /caldav.php/.well-known/$1 [NC,PT]
+        <VirtualHost 127.0.0.1:\(httpsPort)>
+          ServerName isched.\(domain)
+          UseCanonicalName On
+          SSLEngine on
+          SSLCertificateFile \(tls.cert)
+          SSLCertificateKeyFile \(tls.key)
+          RewriteEngine On
+          RewriteOptions Inherit
+        </VirtualHost>
 
-            """.write(toFile: "\(path)/apache.conf", atomically: true, encoding: .utf8)
-        namespace = try IsolatedNamespace(resolvConf: "nameserver \(nameserver)\n", privateNetwork: false,
-                                          bindMounts: ["/etc/davical": "\(path)/etc"])
+        """.write(toFile: "\(path)/apache.conf", atomically: true, encoding: .utf8)
+        namespace = try IsolatedNamespace(
+            resolvConf: "nameserver \(nameserver)\n", privateNetwork: false,
+            bindMounts: ["/etc/davical": "\(path)/etc"])
         // Its own session: prefork ends its children by signalling its whole process group.
         apache = try namespace.start("/usr/bin/setsid", ["/usr/sbin/apache2", "-DFOREGROUND", "-f", "\(path)/apache.conf"], log: "apache.out")
         guard waitForLoopbackListener(port: httpPort, attempts: 200), waitForLoopbackListener(port: httpsPort, attempts: 200) else {
@@ -150,7 +158,8 @@ public final class TestDAViCal: @unchecked Sendable {
     /// The calendar objects in `user`'s scheduling Inbox (`/caldav.php/<user>/.in/`), read from
     /// DAViCal's own store.
     public func inbox(of user: String) throws -> [String] {
-        let rows = try database.psql("""
+        let rows = try database.psql(
+            """
             SELECT translate(encode(convert_to(caldav_data, 'UTF8'), 'base64'), E'\\n', '') FROM caldav_data
             WHERE dav_name LIKE '/\(user)/.in/%' ORDER BY created
             """, database: "davical")
@@ -182,7 +191,8 @@ public final class TestDAViCal: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/php")
         process.arguments = ["-r", script, domain, directory.appendingPathComponent("dkim.key").path, originator, recipient, contentType]
-        let input = Pipe(), output = Pipe()
+        let input = Pipe()
+        let output = Pipe()
         process.standardInput = input
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice

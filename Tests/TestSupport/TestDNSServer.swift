@@ -24,27 +24,28 @@ public final class TestDNSServer: @unchecked Sendable {
         for _ in 0..<5 {
             let port = address == nil ? freeLoopbackPort() : 53
             var config = """
-            server:
-              ip-address: \(address ?? "127.0.0.1")@\(port)
-              port: \(port)
-              do-ip6: no
-              username: ""
-              chroot: ""
-              zonesdir: "\(directory.path)"
-              database: ""
-              zonelistfile: "\(directory.path)/zone.list"
-              xfrdfile: "\(directory.path)/xfrd.state"
-              xfrdir: "\(directory.path)"
-              pidfile: "\(directory.path)/nsd.pid"
-              server-count: 1
-              verbosity: 1
-            remote-control:
-              control-enable: no
+                server:
+                  ip-address: \(address ?? "127.0.0.1")@\(port)
+                  port: \(port)
+                  do-ip6: no
+                  username: ""
+                  chroot: ""
+                  zonesdir: "\(directory.path)"
+                  database: ""
+                  zonelistfile: "\(directory.path)/zone.list"
+                  xfrdfile: "\(directory.path)/xfrd.state"
+                  xfrdir: "\(directory.path)"
+                  pidfile: "\(directory.path)/nsd.pid"
+                  server-count: 1
+                  verbosity: 1
+                remote-control:
+                  control-enable: no
 
-            """
+                """
             for (name, text) in zones {
-                try "$ORIGIN \(name).\n$TTL 300\n\(text)\n".write(to: directory.appendingPathComponent("\(name).zone"),
-                                                                   atomically: true, encoding: .utf8)
+                try "$ORIGIN \(name).\n$TTL 300\n\(text)\n".write(
+                    to: directory.appendingPathComponent("\(name).zone"),
+                    atomically: true, encoding: .utf8)
                 config += "zone:\n  name: \(name)\n  zonefile: \(name).zone\n"
             }
             let configPath = directory.appendingPathComponent("nsd.conf").path

@@ -9,8 +9,10 @@ public struct TestCertificates: Sendable {
         try Prerequisites.require(Prerequisites.certificates, for: "certificates (openssl)")
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-                     "-subj", "/CN=ischedule-gateway test CA"])
+        try openssl([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+            "-subj", "/CN=ischedule-gateway test CA"
+        ])
     }
 
     /// Issues `name.pem`/`name.key` for the subject alternative names given (e.g. `DNS:localhost`).
@@ -20,10 +22,14 @@ public struct TestCertificates: Sendable {
         let name = "\(subject)-\(UUID().uuidString.prefix(8))"
         try "subjectAltName=\(subjectAltNames.joined(separator: ","))\n"
             .write(to: directory.appendingPathComponent("\(name).ext"), atomically: true, encoding: .utf8)
-        try openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(name).key", "-out", "\(name).csr",
-                     "-subj", "/CN=\(subject)"])
-        try openssl(["x509", "-req", "-in", "\(name).csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-                     "-out", "\(name).pem", "-days", String(days), "-extfile", "\(name).ext"])
+        try openssl([
+            "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(name).key", "-out", "\(name).csr",
+            "-subj", "/CN=\(subject)"
+        ])
+        try openssl([
+            "x509", "-req", "-in", "\(name).csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", "\(name).pem", "-days", String(days), "-extfile", "\(name).ext"
+        ])
         return (directory.appendingPathComponent("\(name).pem").path, directory.appendingPathComponent("\(name).key").path)
     }
 

@@ -25,69 +25,70 @@ public final class TestPostfix: @unchecked Sendable {
         }
         // The master's lock and the TLS caches live in data_directory, which Postfix wants as its own.
         try FileManager.default.setAttributes([.ownerAccountName: "postfix"], ofItemAtPath: directory.appendingPathComponent("data").path)
-        let submission = freeLoopbackPort(), reinjection = freeLoopbackPort()
+        let submission = freeLoopbackPort()
+        let reinjection = freeLoopbackPort()
         submissionPort = submission
         reinjectionPort = reinjection
         let path = directory.path
         try """
-            compatibility_level = 3.6
-            queue_directory = \(path)/queue
-            data_directory = \(path)/data
-            maillog_file = \(path)/maillog
-            maillog_file_prefixes = \(path)
-            mail_owner = postfix
-            setgid_group = postdrop
-            myhostname = mta.alpha.test
-            mydomain = alpha.test
-            myorigin = alpha.test
-            mydestination =
-            local_recipient_maps =
-            alias_maps =
-            alias_database =
-            inet_interfaces = 127.0.0.1
-            inet_protocols = ipv4
-            mynetworks = 127.0.0.0/8
-            smtpd_relay_restrictions = permit_mynetworks, reject
-            relayhost = [127.0.0.1]:\(relayPort)
-            smtp_dns_support_level = disabled
-            smtp_tls_security_level = none
-            smtpd_tls_security_level = none
-            queue_run_delay = 1s
-            minimal_backoff_time = 1s
-            maximal_backoff_time = 2s
-            ischedule_destination_recipient_limit = 50
-            reinjection_access = texthash:\(path)/reinjection-access
-            refused_recipients = texthash:\(path)/refused-recipients
+        compatibility_level = 3.6
+        queue_directory = \(path)/queue
+        data_directory = \(path)/data
+        maillog_file = \(path)/maillog
+        maillog_file_prefixes = \(path)
+        mail_owner = postfix
+        setgid_group = postdrop
+        myhostname = mta.alpha.test
+        mydomain = alpha.test
+        myorigin = alpha.test
+        mydestination =
+        local_recipient_maps =
+        alias_maps =
+        alias_database =
+        inet_interfaces = 127.0.0.1
+        inet_protocols = ipv4
+        mynetworks = 127.0.0.0/8
+        smtpd_relay_restrictions = permit_mynetworks, reject
+        relayhost = [127.0.0.1]:\(relayPort)
+        smtp_dns_support_level = disabled
+        smtp_tls_security_level = none
+        smtpd_tls_security_level = none
+        queue_run_delay = 1s
+        minimal_backoff_time = 1s
+        maximal_backoff_time = 2s
+        ischedule_destination_recipient_limit = 50
+        reinjection_access = texthash:\(path)/reinjection-access
+        refused_recipients = texthash:\(path)/refused-recipients
 
-            """.write(to: directory.appendingPathComponent("main.cf"), atomically: true, encoding: .utf8)
+        """.write(to: directory.appendingPathComponent("main.cf"), atomically: true, encoding: .utf8)
         try """
-            \(services.split(separator: "\n").map { line in
+        \(services.split(separator: "\n").map { line in
                 line.contains("REINJECTION_PORT")
                     ? line.replacingOccurrences(of: "REINJECTION_PORT", with: String(reinjection))
                         + "\n  -o smtpd_recipient_restrictions=check_recipient_access,$refused_recipients,check_client_access,$reinjection_access"
                     : line.replacingOccurrences(of: "SUBMISSION_PORT", with: String(submission))
             }.joined(separator: "\n"))
-            pickup unix n - n 60 1 pickup
-            cleanup unix n - n - 0 cleanup
-            qmgr unix n - n 300 1 qmgr
-            rewrite unix - - n - - trivial-rewrite
-            bounce unix - - n - 0 bounce
-            defer unix - - n - 0 bounce
-            trace unix - - n - 0 bounce
-            verify unix - - n - 1 verify
-            flush unix n - n 1000? 0 flush
-            proxymap unix - - n - - proxymap
-            smtp unix - - n - - smtp
-            relay unix - - n - - smtp
-            showq unix n - n - - showq
-            error unix - - n - - error
-            retry unix - - n - - error
-            discard unix - - n - - discard
-            anvil unix - - n - 1 anvil
-            scache unix - - n - 1 scache
-            postlog unix-dgram n - n - 1 postlogd
+        pickup unix n - n 60 1 pickup
+        cleanup unix n - n - 0 cleanup
+        qmgr unix n - n 300 1 qmgr
+        rewrite unix - - n - - trivial-rewrite
+        bounce unix - - n - 0 bounce
+        defer unix - - n - 0 bounce
+        trace unix - - n - 0 bounce
+        verify unix - - n - 1 verify
+        flush unix n - n 1000? 0 flush
+        proxymap unix - - n - - proxymap
+        smtp unix - - n - - smtp
+        relay unix - - n - - smtp
+        showq unix n - n - - showq
+        error unix - - n - - error
+        retry unix - - n - - error
+        discard unix - - n - - discard
+        anvil unix - - n - 1 anvil
+        scache unix - - n - 1 scache
+        postlog unix-dgram n - n - 1 postlogd
 
-            """.write(to: directory.appendingPathComponent("master.cf"), atomically: true, encoding: .utf8)
+        """.write(to: directory.appendingPathComponent("master.cf"), atomically: true, encoding: .utf8)
         try Self.writeReinjectionAccess(directory, accepting: true)
         try "".write(to: directory.appendingPathComponent("refused-recipients"), atomically: true, encoding: .utf8)
         try Self.postfix(directory, ["check"])
@@ -132,7 +133,8 @@ public final class TestPostfix: @unchecked Sendable {
     public func stop() {
         let pidFile = directory.appendingPathComponent("queue/pid/master.pid")
         if let text = try? String(contentsOf: pidFile, encoding: .utf8),
-           let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1 {
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1
+        {
             kill(pid, SIGTERM)
             for _ in 0..<100 where kill(pid, 0) == 0 { usleep(50_000) }
         }

@@ -1,7 +1,8 @@
 public import Foundation
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A real PostgreSQL server (Debian's package) started by a test: `initdb` in a new temporary
@@ -61,13 +62,19 @@ public final class TestPostgresServer: @unchecked Sendable {
         }
         let asUser = Self.dropRoot(owning: directory, files: ["server.pem", "server.key", "pwfile"])
         let data = directory + "/data"
-        try runToEnd(asUser.executable, asUser.prefix + ["\(bin)/initdb", "-D", data, "-U", user] + authentication + ["-E", "UTF8",
-                                                              "--no-sync", "--no-instructions"], log: directory + "/initdb.log")
+        try runToEnd(
+            asUser.executable,
+            asUser.prefix + ["\(bin)/initdb", "-D", data, "-U", user] + authentication + [
+                "-E", "UTF8",
+                "--no-sync", "--no-instructions"
+            ], log: directory + "/initdb.log")
         port = freeLoopbackPort()
-        process = try ChildProcess(asUser.executable, asUser.prefix + [
-            "\(bin)/postgres", "-D", data, "-p", String(port), "-k", directory, "-c", "listen_addresses=127.0.0.1",
-            "-c", "max_connections=200", "-c", "shared_buffers=32MB", "-c", "log_min_messages=warning",
-        ] + options, logPath: directory + "/postgres.log")
+        process = try ChildProcess(
+            asUser.executable,
+            asUser.prefix + [
+                "\(bin)/postgres", "-D", data, "-p", String(port), "-k", directory, "-c", "listen_addresses=127.0.0.1",
+                "-c", "max_connections=200", "-c", "shared_buffers=32MB", "-c", "log_min_messages=warning"
+            ] + options, logPath: directory + "/postgres.log")
         for _ in 0..<200 {
             if (try? runToEnd("\(bin)/pg_isready", ["-q", "-h", "127.0.0.1", "-p", String(port)], log: directory + "/isready.log")) != nil {
                 return
@@ -92,8 +99,12 @@ public final class TestPostgresServer: @unchecked Sendable {
     public func psql(_ sql: String, database: String) throws -> String {
         guard let bin = Self.binDirectory else { throw ChildProcessError("PostgreSQL is not installed") }
         let log = directory + "/psql-\(UUID().uuidString.prefix(6)).out"
-        try runToEnd("\(bin)/psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", directory, "-p", String(port), "-U", user,
-                                          "-d", database, "-c", sql], log: log)
+        try runToEnd(
+            "\(bin)/psql",
+            [
+                "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", directory, "-p", String(port), "-U", user,
+                "-d", database, "-c", sql
+            ], log: log)
         defer { unlink(log) }
         return (try? String(contentsOfFile: log, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
     }

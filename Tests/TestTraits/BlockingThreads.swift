@@ -1,5 +1,5 @@
-public import Testing
 import Foundation
+public import Testing
 
 /// Runs every test of a suite on `BlockingThreadPool` instead of Swift's cooperative pool.
 ///
@@ -15,8 +15,10 @@ public struct BlockingThreadsTrait: SuiteTrait, TestTrait, TestScoping {
     /// Each test case gets the scope (a suite or a parameterized test as a whole does not).
     public func scopeProvider(for test: Test, testCase: Test.Case?) -> Self? { testCase == nil ? nil : self }
 
-    public func provideScope(for test: Test, testCase: Test.Case?,
-                             performing function: @Sendable () async throws -> Void) async throws {
+    public func provideScope(
+        for test: Test, testCase: Test.Case?,
+        performing function: @Sendable () async throws -> Void
+    ) async throws {
         try await withTaskExecutorPreference(BlockingThreadPool.shared) { try await function() }
     }
 }
@@ -50,7 +52,12 @@ public final class BlockingThreadPool: TaskExecutor, @unchecked Sendable {
         condition.signal()
         condition.unlock()
         // Named in the thread itself: on Linux a new thread otherwise keeps its creator's name.
-        if grow { Thread { [self] in Thread.current.name = "test-blocking-\(index)"; work() }.start() }
+        if grow {
+            Thread { [self] in
+                Thread.current.name = "test-blocking-\(index)"
+                work()
+            }.start()
+        }
     }
 
     private func work() {

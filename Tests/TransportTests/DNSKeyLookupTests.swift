@@ -1,9 +1,10 @@
 import DKIM
 import Foundation
-import Testing
 import TestSupport
-@testable import Transport
 import TestTraits
+import Testing
+
+@testable import Transport
 
 /// §13 check 33 for dns/txt: the verifier finds keys at `<s>._domainkey.<d>` on a real DNS server.
 @Suite(.serialized, .waitsOnProcesses) struct DNSKeyLookupTests {
@@ -11,19 +12,20 @@ import TestTraits
         let p = try Fixtures.publicKeyBase64()
         let record = "v=DKIM1; k=rsa; s=ischedule; p=\(p)"
         return """
-        @ IN SOA ns.example.com. admin.example.com. 1 3600 900 1209600 60
-        @ IN NS ns.example.com.
-        ns IN A 127.0.0.1
-        ischedule._domainkey IN TXT \(zoneTXT(record, chunk: 200))
-        _revoked._domainkey IN TXT "v=DKIM1; p="
-        """
+            @ IN SOA ns.example.com. admin.example.com. 1 3600 900 1209600 60
+            @ IN NS ns.example.com.
+            ns IN A 127.0.0.1
+            ischedule._domainkey IN TXT \(zoneTXT(record, chunk: 200))
+            _revoked._domainkey IN TXT "v=DKIM1; p="
+            """
     }
 
     static func verifier(_ server: String, at time: Int64 = 1_700_000_100) -> DKIMVerifier {
         let resolver = DNSResolver(configuration: DNSResolverConfiguration(servers: [.init(server)!], timeoutSeconds: 1, attempts: 1))
         // Vector B is rsa-sha1: the legacy policy accepts it (the default refuses it, RFC 8301).
-        return DKIMVerifier(keys: KeyLocator(sources: [.dnsTXT: DNSKeyRecordSource(resolver: resolver)]), policy: .legacyInterop,
-                            clock: FixedUnixClock(time))
+        return DKIMVerifier(
+            keys: KeyLocator(sources: [.dnsTXT: DNSKeyRecordSource(resolver: resolver)]), policy: .legacyInterop,
+            clock: FixedUnixClock(time))
     }
 
     static func request(_ name: String) throws -> HTTPRequestMessage {

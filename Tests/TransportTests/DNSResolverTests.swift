@@ -1,10 +1,11 @@
 import DKIM
 import Foundation
 import Synchronization
-import Testing
 import TestSupport
-@testable import Transport
 import TestTraits
+import Testing
+
+@testable import Transport
 
 /// A clock the test moves by hand, to expire cache entries without sleeping.
 final class ManualClock: UnixClock {
@@ -15,30 +16,34 @@ final class ManualClock: UnixClock {
 
 @Suite(.serialized, .waitsOnProcesses) struct DNSResolverTests {
     static let zone = """
-    @ IN SOA ns.gateway.test. admin.gateway.test. 1 3600 900 1209600 60
-    @ IN NS ns.gateway.test.
-    ns IN A 127.0.0.1
-    _ischedules._tcp 120 IN SRV 10 60 8443 a.gateway.test.
-    _ischedules._tcp 120 IN SRV 10 0 8444 b.gateway.test.
-    _ischedules._tcp 120 IN SRV 20 0 8445 c
-    _ischedule._tcp.none IN SRV 0 0 0 .
-    sel._domainkey IN TXT "v=DKIM1; k=rsa; " "p=abc"
-    only-a IN A 127.0.0.2
-    big IN TXT \(String(repeating: "\"" + String(repeating: "x", count: 250) + "\" ", count: 6))
-    """
+        @ IN SOA ns.gateway.test. admin.gateway.test. 1 3600 900 1209600 60
+        @ IN NS ns.gateway.test.
+        ns IN A 127.0.0.1
+        _ischedules._tcp 120 IN SRV 10 60 8443 a.gateway.test.
+        _ischedules._tcp 120 IN SRV 10 0 8444 b.gateway.test.
+        _ischedules._tcp 120 IN SRV 20 0 8445 c
+        _ischedule._tcp.none IN SRV 0 0 0 .
+        sel._domainkey IN TXT "v=DKIM1; k=rsa; " "p=abc"
+        only-a IN A 127.0.0.2
+        big IN TXT \(String(repeating: "\"" + String(repeating: "x", count: 250) + "\" ", count: 6))
+        """
 
     static func resolver(_ server: TestDNSServer, clock: any UnixClock = SystemUnixClock()) -> DNSResolver {
-        DNSResolver(configuration: DNSResolverConfiguration(servers: [.init(server.server)!], timeoutSeconds: 2, attempts: 1),
-                    clock: clock)
+        DNSResolver(
+            configuration: DNSResolverConfiguration(servers: [.init(server.server)!], timeoutSeconds: 2, attempts: 1),
+            clock: clock)
     }
 
     @Test func srvRecordsWithTTLAndExpandedTargets() async throws {
         let server = try TestDNSServer(zones: ["gateway.test": Self.zone])
         defer { server.stop() }
         let answer = try await Self.resolver(server).srv("_ischedules._tcp.gateway.test")
-        #expect(Set(answer.records) == [SRVRecord(priority: 10, weight: 60, port: 8443, target: "a.gateway.test"),
-                                        SRVRecord(priority: 10, weight: 0, port: 8444, target: "b.gateway.test"),
-                                        SRVRecord(priority: 20, weight: 0, port: 8445, target: "c.gateway.test")])
+        #expect(
+            Set(answer.records) == [
+                SRVRecord(priority: 10, weight: 60, port: 8443, target: "a.gateway.test"),
+                SRVRecord(priority: 10, weight: 0, port: 8444, target: "b.gateway.test"),
+                SRVRecord(priority: 20, weight: 0, port: 8445, target: "c.gateway.test")
+            ])
         #expect(answer.ttl == 120)
         let none = try await Self.resolver(server).srv("_ischedule._tcp.none.gateway.test.")
         #expect(none.records == [SRVRecord(priority: 0, weight: 0, port: 0, target: "")])
@@ -71,8 +76,10 @@ final class ManualClock: UnixClock {
     }
 
     @Test func silentServerTimesOut() async throws {
-        let resolver = DNSResolver(configuration: DNSResolverConfiguration(servers: [.init("127.0.0.1:\(freeLoopbackPort())")!],
-                                                                           timeoutSeconds: 1, attempts: 1))
+        let resolver = DNSResolver(
+            configuration: DNSResolverConfiguration(
+                servers: [.init("127.0.0.1:\(freeLoopbackPort())")!],
+                timeoutSeconds: 1, attempts: 1))
         do {
             _ = try await resolver.txt("anything.gateway.test")
             Issue.record("expected a timeout")
@@ -122,12 +129,14 @@ final class ManualClock: UnixClock {
         defer { server.stop() }
         let resolver = Self.resolver(server)
         let cases = try Fixtures.json("apple-test_utils-dns-lookups.json")
-        for item in (cases["srv"] as! [String: Any])["cases"] as! [[String: Any]] where item["zone"] as! String == "apple-test-zone-db.example.com.txt" {
+        for item in (cases["srv"] as! [String: Any])["cases"] as! [[String: Any]]
+        where item["zone"] as! String == "apple-test-zone-db.example.com.txt" {
             let answer = try await resolver.srv("_ischedules._tcp.\(item["domain"] as! String)")
             #expect(answer.records.first?.target == item["host"] as? String)
             #expect(answer.records.first.map { Int($0.port) } == item["port"] as? Int)
         }
-        for item in (cases["txt"] as! [String: Any])["cases"] as! [[String: Any]] where item["zone"] as! String == "apple-test-zone-db.example.com.txt" {
+        for item in (cases["txt"] as! [String: Any])["cases"] as! [[String: Any]]
+        where item["zone"] as! String == "apple-test-zone-db.example.com.txt" {
             #expect(try await resolver.txt(item["name"] as! String).records == item["result"] as! [String])
         }
         let emptyServer = try TestDNSServer(zones: ["example.com": empty])
@@ -148,15 +157,23 @@ final class ManualClock: UnixClock {
 
 @Suite(.serialized, .waitsOnProcesses) struct DNSFailoverTests {
     @Test func aSilentOrFailingServerIsSkippedForTheNextOne() async throws {
-        let refusing = try TestDNSServer(zones: ["other.test": "@ IN SOA ns.other.test. a.other.test. 1 3600 900 1209600 60\n@ IN NS ns.other.test.\nns IN A 127.0.0.1"])
+        let refusing = try TestDNSServer(zones: [
+            "other.test": "@ IN SOA ns.other.test. a.other.test. 1 3600 900 1209600 60\n@ IN NS ns.other.test.\nns IN A 127.0.0.1"
+        ])
         let serving = try TestDNSServer(zones: ["gateway.test": DNSResolverTests.zone])
-        defer { refusing.stop(); serving.stop() }
+        defer {
+            refusing.stop()
+            serving.stop()
+        }
         let silent = DNSResolverConfiguration.Server("127.0.0.1:\(freeLoopbackPort())")!
-        let resolver = DNSResolver(configuration: DNSResolverConfiguration(
-            servers: [silent, .init(refusing.server)!, .init(serving.server)!], timeoutSeconds: 1, attempts: 1))
+        let resolver = DNSResolver(
+            configuration: DNSResolverConfiguration(
+                servers: [silent, .init(refusing.server)!, .init(serving.server)!], timeoutSeconds: 1, attempts: 1))
         #expect(try await resolver.txt("sel._domainkey.gateway.test").records == ["v=DKIM1; k=rsa; p=abc"])
-        let failing = DNSResolver(configuration: DNSResolverConfiguration(servers: [.init(refusing.server)!, silent],
-                                                                          timeoutSeconds: 1, attempts: 1))
+        let failing = DNSResolver(
+            configuration: DNSResolverConfiguration(
+                servers: [.init(refusing.server)!, silent],
+                timeoutSeconds: 1, attempts: 1))
         await #expect(throws: DNSError.serverFailure("sel._domainkey.gateway.test", rcode: 5)) {
             try await failing.txt("sel._domainkey.gateway.test")
         }

@@ -1,10 +1,11 @@
 import DKIM
 import Foundation
 import Synchronization
-import Testing
 import TestSupport
-@testable import Transport
 import TestTraits
+import Testing
+
+@testable import Transport
 
 /// The test servers listen on loopback, which requests must allow explicitly (the default refuses it).
 func loopback(_ request: HTTPClientRequest) -> HTTPClientRequest {
@@ -26,8 +27,9 @@ func loopback(_ request: HTTPClientRequest) -> HTTPClientRequest {
     static func fixture(_ configure: (inout HTTPClientConfiguration) -> Void = { _ in }) throws -> Fixture {
         let certificates = try certificates.get()
         let (cert, key) = try certificates.issue("localhost", subjectAltNames: ["DNS:localhost", "IP:127.0.0.1"])
-        var configuration = HTTPClientConfiguration(caFile: certificates.caFile, connectTimeoutMilliseconds: 2_000,
-                                                    totalTimeoutMilliseconds: 10_000)
+        var configuration = HTTPClientConfiguration(
+            caFile: certificates.caFile, connectTimeoutMilliseconds: 2_000,
+            totalTimeoutMilliseconds: 10_000)
         configure(&configuration)
         return Fixture(server: try TestHTTPSServer(cert: cert, key: key), client: HTTPClient(configuration: configuration))
     }
@@ -38,10 +40,15 @@ func loopback(_ request: HTTPClientRequest) -> HTTPClientRequest {
         let response = try await fixture.client.send(loopback(HTTPClientRequest(url: "\(fixture.base)/ok")))
         #expect(response.status == 200 && response.body == Array("hello".utf8))
         #expect(response.values("content-type") == ["text/plain"])
-        let echo = try await fixture.client.send(loopback(HTTPClientRequest(method: "POST", url: "\(fixture.base)/echo",
-                                                                   headers: [HeaderField(name: "X-Test", value: "signed"), HeaderField(name: "Content-Type", value: "text/calendar"),
-                                                                             HeaderField(name: "X-Empty", value: "")],
-                                                                   body: Array("BEGIN:VCALENDAR\r\n".utf8))))
+        let echo = try await fixture.client.send(
+            loopback(
+                HTTPClientRequest(
+                    method: "POST", url: "\(fixture.base)/echo",
+                    headers: [
+                        HeaderField(name: "X-Test", value: "signed"), HeaderField(name: "Content-Type", value: "text/calendar"),
+                        HeaderField(name: "X-Empty", value: "")
+                    ],
+                    body: Array("BEGIN:VCALENDAR\r\n".utf8))))
         #expect(echo.status == 200 && echo.body == Array("BEGIN:VCALENDAR\r\n".utf8))
         #expect(echo.values("X-Seen-Test") == ["signed"] && echo.values("X-Method") == ["POST"])
         // curl drops "Name:" headers; an empty value must still be sent (a signed header may be empty).
@@ -93,11 +100,14 @@ func loopback(_ request: HTTPClientRequest) -> HTTPClientRequest {
         await #expect(throws: HTTPClientError.responseTooLarge(limit: 1_000)) {
             try await fixture.client.send(loopback(HTTPClientRequest(url: "\(fixture.base)/big/5000")))
         }
-        await #expect { try await fixture.client.send(loopback(HTTPClientRequest(url: "\(fixture.base)/slow/3", timeoutMilliseconds: 300))) } throws: { error in
+        await #expect {
+            try await fixture.client.send(loopback(HTTPClientRequest(url: "\(fixture.base)/slow/3", timeoutMilliseconds: 300)))
+        } throws: { error in
             guard case .timeout = error as? HTTPClientError else { return false }
             return true
         }
-        await #expect { try await fixture.client.send(loopback(HTTPClientRequest(url: "https://127.0.0.1:\(freeLoopbackPort())/"))) } throws: { error in
+        await #expect { try await fixture.client.send(loopback(HTTPClientRequest(url: "https://127.0.0.1:\(freeLoopbackPort())/"))) } throws: {
+            error in
             guard case .couldNotConnect = error as? HTTPClientError else { return false }
             return true
         }
@@ -131,7 +141,8 @@ func loopback(_ request: HTTPClientRequest) -> HTTPClientRequest {
         // Each answer takes half a second. Transfers blocking the pool's two threads would hold the
         // ticker still until the first of them returns; on the curl thread it keeps ticking. An
         // ordering, not a timing: how far the ticker got before the first answer arrived.
-        let client = fixture.client, url = "\(fixture.base)/slow/0.5"
+        let client = fixture.client
+        let url = "\(fixture.base)/slow/0.5"
         var ticksAtFirstAnswer: Int?
         let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
             for _ in 0..<200 {
@@ -187,9 +198,11 @@ func loopback(_ request: HTTPClientRequest) -> HTTPClientRequest {
             return reason.hasPrefix("localhost resolves only to refused addresses") && reason.contains("127.0.0.1 is a loopback address")
         }
         // Every spelling libcurl would read as a loopback or internal address is refused as that address.
-        let forms = ["127.0.0.1": "127.0.0.1", "[::1]": "::1", "[::ffff:127.0.0.1]": "::ffff:127.0.0.1", "0.0.0.0": "0.0.0.0",
-                     "2130706433": "127.0.0.1", "0177.0.0.1": "127.0.0.1", "0x7f000001": "127.0.0.1", "127.1": "127.0.0.1",
-                     "10.0.0.1": "10.0.0.1", "169.254.169.254": "169.254.169.254", "100.64.0.1": "100.64.0.1"]
+        let forms = [
+            "127.0.0.1": "127.0.0.1", "[::1]": "::1", "[::ffff:127.0.0.1]": "::ffff:127.0.0.1", "0.0.0.0": "0.0.0.0",
+            "2130706433": "127.0.0.1", "0177.0.0.1": "127.0.0.1", "0x7f000001": "127.0.0.1", "127.1": "127.0.0.1",
+            "10.0.0.1": "10.0.0.1", "169.254.169.254": "169.254.169.254", "100.64.0.1": "100.64.0.1"
+        ]
         for (form, address) in forms {
             await #expect { try await fixture.client.send(HTTPClientRequest(url: "https://\(form):\(fixture.server.port)/ok")) } throws: { error in
                 guard case .addressNotAllowed(let reason) = error as? HTTPClientError else { return false }
@@ -200,8 +213,10 @@ func loopback(_ request: HTTPClientRequest) -> HTTPClientRequest {
     }
 
     @Test func specialPurposeRangesAreClassified() {
-        let refused = ["127.0.0.1", "10.1.2.3", "172.20.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",
-                       "224.0.0.1", "::1", "::", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "64:ff9b::a00:1", "2001:db8::1", "ff02::1"]
+        let refused = [
+            "127.0.0.1", "10.1.2.3", "172.20.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",
+            "224.0.0.1", "::1", "::", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "64:ff9b::a00:1", "2001:db8::1", "ff02::1"
+        ]
         for address in refused { #expect(AddressPolicy.publicOnly.refusal(address) != nil, "\(address)") }
         for address in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "::ffff:8.8.8.8"] {
             #expect(AddressPolicy.publicOnly.refusal(address) == nil, "\(address)")
@@ -221,8 +236,9 @@ func loopback(_ request: HTTPClientRequest) -> HTTPClientRequest {
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         try "hello over h2\n".write(to: root.appendingPathComponent("ok"), atomically: true, encoding: .utf8)
         let port = freeLoopbackPort()
-        let server = try ChildProcess("/usr/sbin/nghttpd", ["--address=127.0.0.1", "-d", root.path, String(port), key, cert],
-                                      logPath: root.appendingPathComponent("nghttpd.log").path)
+        let server = try ChildProcess(
+            "/usr/sbin/nghttpd", ["--address=127.0.0.1", "-d", root.path, String(port), key, cert],
+            logPath: root.appendingPathComponent("nghttpd.log").path)
         defer { server.stop() }
         #expect(waitForLoopbackListener(port: port), "nghttpd did not listen: \(server.log)")
         let client = HTTPClient(configuration: HTTPClientConfiguration(caFile: certificates.caFile))

@@ -1,13 +1,15 @@
 import Foundation
-import Testing
 import TestSupport
-@testable import Transport
 import TestTraits
+import Testing
+
+@testable import Transport
 
 /// SMTP submission against a real server (aiosmtpd) with a CA the test generated.
 @Suite(.serialized, .waitsOnProcesses) struct SMTPClientTests {
     static let certificates = Result { try TestCertificates() }
-    static let message = Array("From: <gateway@example.com>\r\nTo: <bob@example.org>\r\nSubject: Invitation\r\n\r\nBEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n".utf8)
+    static let message = Array(
+        "From: <gateway@example.com>\r\nTo: <bob@example.org>\r\nSubject: Invitation\r\n\r\nBEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n".utf8)
 
     static func server(_ mode: TestSMTPServer.Mode) throws -> TestSMTPServer {
         let (cert, key) = try certificates.get().issue("localhost", subjectAltNames: ["DNS:localhost"])
@@ -15,10 +17,12 @@ import TestTraits
     }
 
     static func client(_ url: String, startTLS: SMTPConfiguration.StartTLS = .required, password: String? = "secret") throws -> SMTPClient {
-        SMTPClient(configuration: SMTPConfiguration(url: url, startTLS: startTLS, username: password == nil ? nil : "gateway",
-                                                    password: password, caFile: try certificates.get().caFile,
-                                                    connectTimeoutMilliseconds: 3_000),
-                   thread: CurlThread())
+        SMTPClient(
+            configuration: SMTPConfiguration(
+                url: url, startTLS: startTLS, username: password == nil ? nil : "gateway",
+                password: password, caFile: try certificates.get().caFile,
+                connectTimeoutMilliseconds: 3_000),
+            thread: CurlThread())
     }
 
     @Test func startTLSAuthAndSeveralRecipients() async throws {
@@ -42,18 +46,26 @@ import TestTraits
             try await client.send(MailSubmission(sender: "gateway@example.com", recipients: ["nobody@reject.test"], message: Self.message))
             Issue.record("accepted a rejected recipient")
         } catch {
-            guard case .rejected(550, let text) = error else { Issue.record("\(error)"); return }
+            guard case .rejected(550, let text) = error else {
+                Issue.record("\(error)")
+                return
+            }
             #expect(text.contains("mailbox unavailable") && !error.isTemporary)
         }
         do {
             try await client.send(MailSubmission(sender: "gateway@example.com", recipients: ["someone@later.test"], message: Self.message))
             Issue.record("accepted a deferred recipient")
         } catch {
-            guard case .rejected(451, _) = error else { Issue.record("\(error)"); return }
+            guard case .rejected(451, _) = error else {
+                Issue.record("\(error)")
+                return
+            }
             #expect(error.isTemporary)
         }
-        await #expect { try await Self.client("smtp://localhost:\(server.port)", password: "wrong").send(
-            MailSubmission(sender: "gateway@example.com", recipients: ["bob@example.org"], message: Self.message)) } throws: { error in
+        await #expect {
+            try await Self.client("smtp://localhost:\(server.port)", password: "wrong").send(
+                MailSubmission(sender: "gateway@example.com", recipients: ["bob@example.org"], message: Self.message))
+        } throws: { error in
             guard case .authenticationFailed(535, _) = error as? SMTPError else { return false }
             return true
         }

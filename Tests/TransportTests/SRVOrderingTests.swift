@@ -1,5 +1,6 @@
-import Testing
 import TestSupport
+import Testing
+
 @testable import Transport
 
 /// §13 check 3: priority first, weight-proportional within a priority, weight 0 rarely.
@@ -13,7 +14,8 @@ import TestSupport
     @Test func weightedSelectionMatchesRFC2782Proportions() {
         var generator = SeededGenerator(seed: 2782)
         let draws = 40_000
-        var first: [String: Int] = [:], lowFirst: [String: Int] = [:]
+        var first: [String: Int] = [:]
+        var lowFirst: [String: Int] = [:]
         for _ in 0..<draws {
             let order = SRVOrdering.order([d, a, e, b, c], using: &generator)
             #expect(order.count == 5)

@@ -1,9 +1,10 @@
 import DKIM
 import Foundation
-import Testing
 import TestSupport
-@testable import Transport
 import TestTraits
+import Testing
+
+@testable import Transport
 
 /// §13 check 33 for http/well-known, and the SSRF rule: a key fetch never goes to loopback,
 /// private or link-local addresses unless the configuration allows it.
@@ -28,7 +29,10 @@ import TestTraits
         let https: TestHTTPSServer
         let resolver: DNSResolver
         let client: HTTPClient
-        func stop() { dns.stop(); https.stop() }
+        func stop() {
+            dns.stop()
+            https.stop()
+        }
     }
 
     static func setup() throws -> Setup {
@@ -36,14 +40,16 @@ import TestTraits
         let (cert, key) = try certificates.issue("localhost", subjectAltNames: ["DNS:localhost", "IP:127.0.0.1"])
         let keys = certificates.directory.appendingPathComponent("keys/example.com")
         try FileManager.default.createDirectory(at: keys, withIntermediateDirectories: true)
-        try "v=DKIM1; k=rsa; s=ischedule; p=\(Fixtures.publicKeyBase64())\n".write(to: keys.appendingPathComponent("ischedule"),
-                                                                                   atomically: true, encoding: .utf8)
+        try "v=DKIM1; k=rsa; s=ischedule; p=\(Fixtures.publicKeyBase64())\n".write(
+            to: keys.appendingPathComponent("ischedule"),
+            atomically: true, encoding: .utf8)
         try "v=DKIM1; p=\(Fixtures.publicKeyBase64())\n".write(to: keys.appendingPathComponent("json"), atomically: true, encoding: .utf8)
         let https = try TestHTTPSServer(cert: cert, key: key, keyDirectory: certificates.directory.appendingPathComponent("keys").path)
         let dns = try TestDNSServer(zones: ["example.com": soa + "_domainkey_lookup._tcp IN SRV 0 0 \(https.port) localhost.\n"])
         let resolver = DNSResolver(configuration: .init(servers: [.init(dns.server)!], timeoutSeconds: 1, attempts: 1))
-        return Setup(dns: dns, https: https, resolver: resolver,
-                     client: HTTPClient(configuration: HTTPClientConfiguration(caFile: certificates.caFile)))
+        return Setup(
+            dns: dns, https: https, resolver: resolver,
+            client: HTTPClient(configuration: HTTPClientConfiguration(caFile: certificates.caFile)))
     }
 
     @Test func vectorVerifiesWithTheKeyServedOverHTTPS() async throws {

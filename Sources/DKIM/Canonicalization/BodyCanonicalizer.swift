@@ -13,8 +13,10 @@ public enum BodyCanonicalizer {
     }
 
     /// Hash and length of the canonical body, without copying the body for `simple`.
-    public static func hash(_ body: [UInt8], _ algorithm: BodyCanonicalization,
-                            using hash: HashAlgorithm) -> (digest: [UInt8], length: Int) {
+    public static func hash(
+        _ body: [UInt8], _ algorithm: BodyCanonicalization,
+        using hash: HashAlgorithm
+    ) -> (digest: [UInt8], length: Int) {
         var hasher = IncrementalHasher(hash)
         switch algorithm {
         case .simple:

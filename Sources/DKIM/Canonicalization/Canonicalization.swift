@@ -37,7 +37,7 @@ public struct Canonicalization: Sendable, Hashable, CustomStringConvertible {
             return
         }
         guard let header = HeaderCanonicalization(rawValue: String(tagValue[..<slash])),
-              let body = BodyCanonicalization(rawValue: String(tagValue[tagValue.index(after: slash)...]))
+            let body = BodyCanonicalization(rawValue: String(tagValue[tagValue.index(after: slash)...]))
         else { return nil }
         self.init(header: header, body: body)
     }

@@ -13,7 +13,10 @@ enum MemoryBIO {
     static func writing(_ body: (OpaquePointer) -> Bool) -> String {
         guard let bio = BIO_new(BIO_s_mem()) else { return "" }
         defer { BIO_free(bio) }
-        guard body(bio) else { ERR_clear_error(); return "" }
+        guard body(bio) else {
+            ERR_clear_error()
+            return ""
+        }
         var data: UnsafeMutablePointer<CChar>?
         let length = ischedule_BIO_get_mem_data(bio, &data)
         guard length > 0, let data else { return "" }

@@ -58,8 +58,8 @@ public final class RSAPrivateKey: @unchecked Sendable {
         guard let context = EVP_PKEY_CTX_new_from_pkey(nil, key, nil) else { throw CryptoError("EVP_PKEY_CTX_new") }
         defer { EVP_PKEY_CTX_free(context) }
         guard EVP_PKEY_sign_init(context) == 1,
-              EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING) == 1,
-              EVP_PKEY_CTX_set_signature_md(context, hash.messageDigest) == 1
+            EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING) == 1,
+            EVP_PKEY_CTX_set_signature_md(context, hash.messageDigest) == 1
         else { throw CryptoError("RSA sign init") }
         var length = 0
         guard EVP_PKEY_sign(context, nil, &length, digest, digest.count) == 1 else { throw CryptoError("RSA sign size") }

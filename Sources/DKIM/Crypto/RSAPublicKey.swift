@@ -19,7 +19,8 @@ public final class RSAPublicKey: @unchecked Sendable {
         for hash in HashAlgorithm.allCases {
             guard let context = EVP_PKEY_CTX_new_from_pkey(nil, key, nil) else { continue }
             if EVP_PKEY_verify_init(context) == 1, EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING) == 1,
-               EVP_PKEY_CTX_set_signature_md(context, hash.messageDigest) == 1 {
+                EVP_PKEY_CTX_set_signature_md(context, hash.messageDigest) == 1
+            {
                 templates[hash] = context
             } else {
                 EVP_PKEY_CTX_free(context)
@@ -82,8 +83,10 @@ public final class RSAPublicKey: @unchecked Sendable {
     }
 
     /// Checks an RSASSA-PKCS1-v1_5 signature over `message`.
-    public func isValidSignature(_ signature: [UInt8], for message: some Collection<UInt8>,
-                                 hash: HashAlgorithm) -> Bool {
+    public func isValidSignature(
+        _ signature: [UInt8], for message: some Collection<UInt8>,
+        hash: HashAlgorithm
+    ) -> Bool {
         isValidSignature(signature, digest: hash.digest(message), hash: hash)
     }
 }

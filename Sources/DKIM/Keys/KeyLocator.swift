@@ -20,8 +20,10 @@ public struct KeyLocator: Sendable {
         public let isTesting: Bool
     }
 
-    public func locate(domain: String, selector: String, methods: [KeyQueryMethod], hash: HashAlgorithm,
-                       minimumBits: Int) async throws(DKIMFailure) -> LocatedKey {
+    public func locate(
+        domain: String, selector: String, methods: [KeyQueryMethod], hash: HashAlgorithm,
+        minimumBits: Int
+    ) async throws(DKIMFailure) -> LocatedKey {
         var temporary: (KeyQueryMethod, String)?
         var rejections: [String] = []
         var revokedCount = 0
@@ -33,13 +35,17 @@ public struct KeyLocator: Sendable {
             do {
                 records = try await source.keyRecords(domain: domain, selector: selector)
             } catch {
-                if error.isTemporary { temporary = temporary ?? (method, error.reason) }
-                else { rejections.append("\(method.rawValue): \(error.reason)") }
+                if error.isTemporary {
+                    temporary = temporary ?? (method, error.reason)
+                } else {
+                    rejections.append("\(method.rawValue): \(error.reason)")
+                }
                 continue
             }
             for text in records {
                 sawRecords = true
-                let key: RSAPublicKey, testing: Bool
+                let key: RSAPublicKey
+                let testing: Bool
                 do { (key, testing) = try parsedKeys.key(for: text, hash: hash) } catch {
                     if error == .revoked { revokedCount += 1 }
                     rejections.append("\(method.rawValue): \(error)")

@@ -14,9 +14,11 @@ public enum ASCII {
     @inlinable
     static func equalsIgnoringCase(_ left: some RandomAccessCollection<UInt8>, _ right: some RandomAccessCollection<UInt8>) -> Bool {
         guard left.count == right.count else { return false }
-        var l = left.startIndex, r = right.startIndex
+        var l = left.startIndex
+        var r = right.startIndex
         while l != left.endIndex {
-            let a = left[l], b = right[r]
+            let a = left[l]
+            let b = right[r]
             if a != b {
                 let lower = a | 0x20
                 guard lower == b | 0x20, lower >= 0x61, lower <= 0x7A else { return false }
@@ -33,7 +35,7 @@ public enum ASCII {
         let whole = Substring(text)
         let utf8 = whole.utf8
         guard let first = utf8.firstIndex(where: { !isWhitespace($0) }),
-              let last = utf8.lastIndex(where: { !isWhitespace($0) })
+            let last = utf8.lastIndex(where: { !isWhitespace($0) })
         else { return whole[whole.endIndex...] }
         return whole[first...last]
     }
@@ -41,7 +43,8 @@ public enum ASCII {
     /// The text with every SP, HT, CR and LF removed.
     @inlinable
     public static func removingWhitespace(_ text: String) -> String {
-        let clean = text.utf8.withContiguousStorageIfAvailable { !$0.contains(where: isWhitespace) }
+        let clean =
+            text.utf8.withContiguousStorageIfAvailable { !$0.contains(where: isWhitespace) }
             ?? !text.utf8.contains(where: isWhitespace)
         if clean { return text }
         return String(decoding: text.utf8.filter { !isWhitespace($0) }, as: UTF8.self)

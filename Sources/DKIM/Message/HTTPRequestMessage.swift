@@ -7,8 +7,10 @@ public struct HTTPRequestMessage: Sendable, Equatable {
     /// The body after any transfer coding was removed.
     public var body: [UInt8]
 
-    public init(method: String = "POST", target: String = "/.well-known/ischedule", version: String = "HTTP/1.1",
-                headers: [HeaderField], body: [UInt8]) {
+    public init(
+        method: String = "POST", target: String = "/.well-known/ischedule", version: String = "HTTP/1.1",
+        headers: [HeaderField], body: [UInt8]
+    ) {
         self.method = method
         self.target = target
         self.version = version

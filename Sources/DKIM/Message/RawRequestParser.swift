@@ -15,13 +15,16 @@ extension HTTPRequestMessage {
         guard let requestLine = reader.nextLine() else { throw RawRequestError("the request is empty") }
         let parts = requestLine.split(separator: 0x20, omittingEmptySubsequences: false)
         guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty,
-              parts[0].allSatisfy(HTTPSyntax.isTokenCharacter),
-              parts[2].starts(with: Array("HTTP/1.".utf8))
+            parts[0].allSatisfy(HTTPSyntax.isTokenCharacter),
+            parts[2].starts(with: Array("HTTP/1.".utf8))
         else { throw RawRequestError(line: 1, "request line must be 'METHOD TARGET HTTP/1.x'") }
         var headers: [HeaderField] = []
         var sawEmptyLine = false
         while let line = reader.nextLine() {
-            if line.isEmpty { sawEmptyLine = true; break }
+            if line.isEmpty {
+                sawEmptyLine = true
+                break
+            }
             let number = reader.lineNumber
             if line.first == 0x20 || line.first == 0x09 {
                 guard !headers.isEmpty else { throw RawRequestError(line: number, "continuation line before any header") }
@@ -35,16 +38,19 @@ extension HTTPRequestMessage {
             guard !name.isEmpty, name.allSatisfy(HTTPSyntax.isTokenCharacter) else {
                 throw RawRequestError(line: number, "invalid header name '\(String(decoding: name, as: UTF8.self))'")
             }
-            headers.append(HeaderField(name: String(decoding: name, as: UTF8.self),
-                                       value: try Self.text(line[(colon + 1)...], line: number)))
+            headers.append(
+                HeaderField(
+                    name: String(decoding: name, as: UTF8.self),
+                    value: try Self.text(line[(colon + 1)...], line: number)))
         }
         let rest = Array(reader.remainder)
         if !sawEmptyLine && !rest.isEmpty {
             throw RawRequestError("the header section does not end with an empty line")
         }
         let body = try Self.body(rest, headers: headers)
-        self.init(method: String(decoding: parts[0], as: UTF8.self), target: String(decoding: parts[1], as: UTF8.self),
-                  version: String(decoding: parts[2], as: UTF8.self), headers: headers, body: body)
+        self.init(
+            method: String(decoding: parts[0], as: UTF8.self), target: String(decoding: parts[1], as: UTF8.self),
+            version: String(decoding: parts[2], as: UTF8.self), headers: headers, body: body)
     }
 
     private static func text(_ bytes: ArraySlice<UInt8>, line: Int) throws(RawRequestError) -> String {
@@ -71,7 +77,7 @@ extension HTTPRequestMessage {
         guard !lengths.isEmpty else { return rest }
         let trimmed = Set(lengths.flatMap { $0.split(separator: ",") }.map { String(ASCII.trimmingWhitespace($0)) })
         guard trimmed.count == 1, let text = trimmed.first, !text.isEmpty, text.utf8.count <= 18,
-              text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let length = Int(text)
+            text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let length = Int(text)
         else { throw RawRequestError("invalid Content-Length '\(lengths.joined(separator: ", "))'") }
         guard rest.count >= length else {
             throw RawRequestError("Content-Length is \(length) but only \(rest.count) body bytes follow")
@@ -113,8 +119,9 @@ enum HTTPSyntax {
         switch byte {
         case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: true
         case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
-             UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
-             UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"): true
+            UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+            UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            true
         default: false
         }
     }

@@ -22,7 +22,18 @@ public struct DKIMSignature: Sendable, Equatable {
         let tags: TagList
         do { tags = try TagList(parsing: value) } catch { throw .malformedSignature(error) }
         // One pass over the tags instead of a lookup per name.
-        var v, a, b, bh, c, d, h, q, s, t, x, l: String?
+        var v: String?
+        var a: String?
+        var b: String?
+        var bh: String?
+        var c: String?
+        var d: String?
+        var h: String?
+        var q: String?
+        var s: String?
+        var t: String?
+        var x: String?
+        var l: String?
         for tag in tags.tags {
             switch tag.name {
             case "v": v = tag.value
@@ -53,8 +64,10 @@ public struct DKIMSignature: Sendable, Equatable {
         }
         // RFC 6376 §3.5: an absent c= means simple/simple.
         let canonicalizationText = c ?? "simple/simple"
-        guard let canonicalization = Canonicalization(tagValue: canonicalizationText)
-                ?? Canonicalization(tagValue: canonicalizationText.lowercased()) else {
+        guard
+            let canonicalization = Canonicalization(tagValue: canonicalizationText)
+                ?? Canonicalization(tagValue: canonicalizationText.lowercased())
+        else {
             throw .unsupportedCanonicalization(canonicalizationText)
         }
         var methods: [KeyQueryMethod] = []
@@ -79,7 +92,8 @@ public struct DKIMSignature: Sendable, Equatable {
             throw .expiryNotAfterTimestamp(t: timestamp, x: expiration)
         }
         let length = try Self.number(l, "l")
-        let domain = d, selector = s
+        let domain = d
+        let selector = s
         self.rawValue = value
         self.tags = tags
         self.algorithm = algorithm
@@ -98,7 +112,7 @@ public struct DKIMSignature: Sendable, Equatable {
     private static func number(_ text: String?, _ name: String) throws(DKIMFailure) -> Int64? {
         guard let text else { return nil }
         guard !text.isEmpty, text.utf8.count <= 12, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-              let number = Int64(text)
+            let number = Int64(text)
         else { throw .invalidTagValue(tag: name, value: text, reason: "not an unsigned decimal of at most 12 digits") }
         return number
     }
@@ -108,7 +122,7 @@ public struct DKIMSignature: Sendable, Equatable {
     public func check(policy: VerificationPolicy, now: Int64) throws(DKIMFailure) {
         guard policy.acceptedAlgorithms.contains(algorithm) else { throw .algorithmNotAccepted(algorithm) }
         guard policy.acceptedHeaderCanonicalizations.contains(canonicalization.header),
-              policy.acceptedBodyCanonicalizations.contains(canonicalization.body)
+            policy.acceptedBodyCanonicalizations.contains(canonicalization.body)
         else { throw .canonicalizationNotAccepted(canonicalization) }
         if let timestamp, timestamp - now > policy.clockSkew {
             throw .timestampInFuture(t: timestamp, now: now, allowedSkew: policy.clockSkew)

@@ -16,14 +16,16 @@ public struct DKIMSigner: Sendable {
     /// The headers signed when present, in this order (Apple's signer order).
     public static let signedHeaderOrder = [
         "Originator", "Recipient", "Authorization", "Content-Type", "User-Agent",
-        "iSchedule-Version", "iSchedule-Message-ID",
+        "iSchedule-Version", "iSchedule-Message-ID"
     ]
 
     /// Headers a request must carry before it can be signed meaningfully.
     public static let requiredHeaders = ["Originator", "Recipient", "Content-Type"]
 
-    public init(privateKey: RSAPrivateKey, domain: String, selector: String, algorithm: SigningAlgorithm = .rsaSHA256,
-                queryMethods: [KeyQueryMethod] = [.dnsTXT], lifetime: Int64 = 3600) throws(SigningError) {
+    public init(
+        privateKey: RSAPrivateKey, domain: String, selector: String, algorithm: SigningAlgorithm = .rsaSHA256,
+        queryMethods: [KeyQueryMethod] = [.dnsTXT], lifetime: Int64 = 3600
+    ) throws(SigningError) {
         guard DNSName.isValidDomain(domain) else { throw .invalidDomain(domain) }
         guard DNSName.isValidSelector(selector) else { throw .invalidSelector(selector) }
         guard privateKey.bits >= 1024 else { throw .keyTooSmall(bits: privateKey.bits) }
@@ -51,8 +53,10 @@ public struct DKIMSigner: Sendable {
     /// Host header it will be sent with, and a body already in `simple` form (one final CRLF):
     /// DAViCal hashes the body as sent.
     @discardableResult
-    public func sign(_ request: inout HTTPRequestMessage, now: Int64, messageID: String? = nil,
-                     dialect: IScheduleDialect = .draft05) throws(SigningError) -> Signature {
+    public func sign(
+        _ request: inout HTTPRequestMessage, now: Int64, messageID: String? = nil,
+        dialect: IScheduleDialect = .draft05
+    ) throws(SigningError) -> Signature {
         for name in Self.requiredHeaders where !request.headers.contains(named: name) { throw .missingHeader(name) }
         if dialect == .draft01 {
             guard request.headers.contains(named: "Host") else { throw .missingHeader("Host") }
@@ -64,7 +68,8 @@ public struct DKIMSigner: Sendable {
         let bodyHash = BodyCanonicalizer.hash(request.body, .simple, using: algorithm.hash).digest
         let query = dialect == .draft01 ? KeyQueryMethod.dnsTXT.rawValue : queryMethods.map(\.rawValue).joined(separator: ":")
         let canonicalization = dialect == .draft01 ? Canonicalization(header: .simpleHTTP, body: .simple) : Canonicalization.iSchedule
-        let unsigned = "v=1; d=\(domain); s=\(selector); t=\(now); x=\(now + lifetime); a=\(algorithm.rawValue); "
+        let unsigned =
+            "v=1; d=\(domain); s=\(selector); t=\(now); x=\(now + lifetime); a=\(algorithm.rawValue); "
             + "q=\(query); c=\(canonicalization); "
             + "h=\(signed.joined(separator: ":")); bh=\(Data(bodyHash).base64EncodedString()); b="
         let parsed: DKIMSignature

@@ -68,9 +68,10 @@ public struct DKIMVerifier: Sendable {
             throw .bodyHashMismatch(expected: signature.bodyHashBase64, computed: computed)
         }
 
-        let located = try await keys.locate(domain: signature.domain, selector: signature.selector,
-                                            methods: signature.queryMethods, hash: hash,
-                                            minimumBits: policy.minimumKeyBits)
+        let located = try await keys.locate(
+            domain: signature.domain, selector: signature.selector,
+            methods: signature.queryMethods, hash: hash,
+            minimumBits: policy.minimumKeyBits)
         guard let signatureBytes = Data(base64Encoded: signature.signatureBase64) else {
             throw .invalidTagValue(tag: "b", value: signature.signatureBase64, reason: "not base64")
         }
@@ -78,12 +79,13 @@ public struct DKIMVerifier: Sendable {
         guard located.key.isValidSignature(Array(signatureBytes), for: text, hash: hash) else {
             throw .signatureMismatch(domain: signature.domain, selector: signature.selector)
         }
-        return Verified(domain: signature.domain, selector: signature.selector, algorithm: signature.algorithm,
-                        canonicalization: signature.canonicalization, timestamp: signature.timestamp,
-                        expiration: signature.expiration, acceptedUntil: signature.effectiveExpiration(policy: policy),
-                        // The decoded bytes, encoded again: base64 spellings of one signature (blanks,
-                        // the unused low bits before `=`) are one replay key.
-                        signatureValue: signatureBytes.base64EncodedString(), keyMethod: located.method,
-                        keyBits: located.key.bits, keyIsTesting: located.isTesting, signedHeaders: signature.signedHeaders)
+        return Verified(
+            domain: signature.domain, selector: signature.selector, algorithm: signature.algorithm,
+            canonicalization: signature.canonicalization, timestamp: signature.timestamp,
+            expiration: signature.expiration, acceptedUntil: signature.effectiveExpiration(policy: policy),
+            // The decoded bytes, encoded again: base64 spellings of one signature (blanks,
+            // the unused low bits before `=`) are one replay key.
+            signatureValue: signatureBytes.base64EncodedString(), keyMethod: located.method,
+            keyBits: located.key.bits, keyIsTesting: located.isTesting, signedHeaders: signature.signedHeaders)
     }
 }

@@ -1,13 +1,16 @@
 /// Builds the exact bytes a DKIM signature covers: the canonical form of each header named in
 /// `h=`, then the DKIM-Signature field itself with its `b=` value removed and no trailing CRLF.
 public enum SigningInput {
-    public static func headerText(headers: [HeaderField], signature: DKIMSignature,
-                                  signatureFieldName: String = DKIMSignature.fieldName) -> [UInt8] {
+    public static func headerText(
+        headers: [HeaderField], signature: DKIMSignature,
+        signatureFieldName: String = DKIMSignature.fieldName
+    ) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(1024)
         // The signature being verified is never among the fields h= selects.
         let listsItself = signature.signedHeaders.contains { ASCII.equalsIgnoringCase($0, DKIMSignature.fieldName) }
-        let signed = listsItself
+        let signed =
+            listsItself
             ? signature.signedHeaders.filter { !ASCII.equalsIgnoringCase($0, DKIMSignature.fieldName) } : signature.signedHeaders
         switch signature.canonicalization.header {
         case .ischeduleRelaxed:
@@ -21,8 +24,9 @@ public enum SigningInput {
                     HeaderCanonicalizer.appendISchedulRelaxed(name: name, value: headers[first].value, to: &out)
                 }
             }
-            HeaderCanonicalizer.appendISchedulRelaxedSignature(value: signature.tags.source,
-                                                               removing: signature.tags.tag("b")?.valueRange, to: &out)
+            HeaderCanonicalizer.appendISchedulRelaxedSignature(
+                value: signature.tags.source,
+                removing: signature.tags.tag("b")?.valueRange, to: &out)
         case .relaxed, .simple:
             // RFC 6376 §5.4.2: each listing of a name takes the next instance from the bottom.
             let candidates = headers.filter { !$0.hasName(DKIMSignature.fieldName) }
@@ -36,8 +40,9 @@ public enum SigningInput {
                 let field = instances[instances.count - 1 - taken]
                 append(field.name, field.value, signature.canonicalization.header, terminated: true, to: &out)
             }
-            append(signatureFieldName, signature.valueWithoutSignature, signature.canonicalization.header,
-                   terminated: false, to: &out)
+            append(
+                signatureFieldName, signature.valueWithoutSignature, signature.canonicalization.header,
+                terminated: false, to: &out)
         case .simpleHTTP:
             for name in signed {
                 let values = headers.values(named: name)
@@ -45,14 +50,17 @@ public enum SigningInput {
                 let merged = values.map { ASCII.trimmingWhitespace($0) }.joined(separator: ", ")
                 HeaderCanonicalizer.appendSimpleHTTP(name: name, value: merged, terminated: true, to: &out)
             }
-            HeaderCanonicalizer.appendSimpleHTTP(name: DKIMSignature.fieldName, value: signature.valueWithoutSignature,
-                                                 terminated: false, to: &out)
+            HeaderCanonicalizer.appendSimpleHTTP(
+                name: DKIMSignature.fieldName, value: signature.valueWithoutSignature,
+                terminated: false, to: &out)
         }
         return out
     }
 
-    private static func append(_ name: String, _ value: String, _ algorithm: HeaderCanonicalization,
-                               terminated: Bool, to out: inout [UInt8]) {
+    private static func append(
+        _ name: String, _ value: String, _ algorithm: HeaderCanonicalization,
+        terminated: Bool, to out: inout [UInt8]
+    ) {
         if algorithm == .relaxed {
             HeaderCanonicalizer.appendRelaxed(name: name, value: value, terminated: terminated, to: &out)
         } else {

@@ -18,12 +18,14 @@ public struct VerificationPolicy: Sendable, Equatable {
     /// can then be remembered for as long as they could be accepted. Nil: unbounded.
     public var maximumLifetime: Int64?
 
-    public init(clockSkew: Int64 = 360,
-                acceptedAlgorithms: Set<SigningAlgorithm> = [.rsaSHA256],
-                acceptedHeaderCanonicalizations: Set<HeaderCanonicalization> = [.ischeduleRelaxed],
-                acceptedBodyCanonicalizations: Set<BodyCanonicalization> = [.simple],
-                requiredSignedHeaders: [String] = VerificationPolicy.iScheduleRequiredHeaders,
-                minimumKeyBits: Int = 1024, maximumLifetime: Int64? = 86_400) {
+    public init(
+        clockSkew: Int64 = 360,
+        acceptedAlgorithms: Set<SigningAlgorithm> = [.rsaSHA256],
+        acceptedHeaderCanonicalizations: Set<HeaderCanonicalization> = [.ischeduleRelaxed],
+        acceptedBodyCanonicalizations: Set<BodyCanonicalization> = [.simple],
+        requiredSignedHeaders: [String] = VerificationPolicy.iScheduleRequiredHeaders,
+        minimumKeyBits: Int = 1024, maximumLifetime: Int64? = 86_400
+    ) {
         self.clockSkew = clockSkew
         self.acceptedAlgorithms = acceptedAlgorithms
         self.acceptedHeaderCanonicalizations = acceptedHeaderCanonicalizations
@@ -35,7 +37,7 @@ public struct VerificationPolicy: Sendable, Equatable {
 
     /// The must-sign set of draft-05 (protocol reference §7.2).
     public static let iScheduleRequiredHeaders = [
-        "Originator", "Recipient", "Content-Type", "iSchedule-Version", "iSchedule-Message-ID",
+        "Originator", "Recipient", "Content-Type", "iSchedule-Version", "iSchedule-Message-ID"
     ]
 
     /// Draft-05 iSchedule: `ischedule-relaxed/simple` only, the full must-sign set, rsa-sha256 only

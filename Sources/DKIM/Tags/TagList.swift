@@ -70,8 +70,9 @@ public struct TagList: Sendable, Equatable {
         for byte in bytes[valueStart..<upper] where !(isValueCharacter(byte) || isFoldingWhitespace(byte)) {
             throw .invalidValueCharacter(tag: nameText, byte: byte)
         }
-        return Tag(name: nameText, value: String(decoding: bytes[valueStart..<upper], as: UTF8.self),
-                   valueRange: valueStart..<upper)
+        return Tag(
+            name: nameText, value: String(decoding: bytes[valueStart..<upper], as: UTF8.self),
+            valueRange: valueStart..<upper)
     }
 
     @inline(__always) static func isFoldingWhitespace(_ byte: UInt8) -> Bool {

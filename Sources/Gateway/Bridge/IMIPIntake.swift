@@ -49,7 +49,9 @@ struct IMIPIntake: Sendable {
         if let plan = schedulingPlan(mail, message: message, sender: envelope.sender) {
             // A recipient an earlier delivery of this message committed stays with that decision.
             let earlier: Set<String>
-            do { earlier = try await queue.committedRecipients(submission: plan.submission, among: envelope.recipients.compactMap(Self.queued)) } catch {
+            do {
+                earlier = try await queue.committedRecipients(submission: plan.submission, among: envelope.recipients.compactMap(Self.queued))
+            } catch {
                 return .temporaryFailure("the queue could not be read: \(error)")
             }
             let (scheduled, back) = await route(envelope.recipients.filter { Self.queued($0).map { !earlier.contains($0) } ?? true })
@@ -86,16 +88,18 @@ struct IMIPIntake: Sendable {
 
     private func schedulingPlan(_ mail: MailEntity, message: [UInt8], sender: String) -> Plan? {
         guard mail.header(IMIPMessage.loopGuardHeader) == nil, let found = CalendarInMail.find(in: mail),
-              case let calendar = Self.endingInCRLF(found), let itip = try? ITIPMessage(parsing: calendar), itip.componentType != "VFREEBUSY",
-              let originator = itip.expectedOriginator, let domain = originator.domain, signingDomains.contains(domain)
+            case let calendar = Self.endingInCRLF(found), let itip = try? ITIPMessage(parsing: calendar), itip.componentType != "VFREEBUSY",
+            let originator = itip.expectedOriginator, let domain = originator.domain, signingDomains.contains(domain)
         else { return nil }
         if let refusal = SenderBinding.refusal(sender: sender, originator: originator, trustedSenders: trustedSenders) {
-            logger.warning("imip-intake: not sent by iSchedule, back to the MTA as e-mail: \(refusal) (Message-ID \(mail.header("Message-ID") ?? "none"))")
+            logger.warning(
+                "imip-intake: not sent by iSchedule, back to the MTA as e-mail: \(refusal) (Message-ID \(mail.header("Message-ID") ?? "none"))")
             return nil
         }
         let digest = HashAlgorithm.sha256.digest(Array((mail.header("Message-ID") ?? "").utf8) + [0x0A] + calendar)
-        return Plan(calendar: calendar, originator: originator, submission: "imip-intake:\(Self.hex(digest.prefix(16)))", message: message,
-                    sender: sender)
+        return Plan(
+            calendar: calendar, originator: originator, submission: "imip-intake:\(Self.hex(digest.prefix(16)))", message: message,
+            sender: sender)
     }
 
     /// Envelope recipients by the way they go: iSchedule (by domain) or back to the MTA. An
@@ -104,13 +108,18 @@ struct IMIPIntake: Sendable {
     /// hands the original e-mail back if it has no iSchedule after all (one bad domain never
     /// holds up the batch).
     private func route(_ recipients: [String]) async -> (scheduled: [String: [Mailbox]], mailed: [String]) {
-        var scheduled: [String: [Mailbox]] = [:], mailed: [String] = []
+        var scheduled: [String: [Mailbox]] = [:]
+        var mailed: [String] = []
         var known: [String: Bool] = [:]
         for recipient in recipients {
-            guard let mailbox = Mailbox(recipient), !localDomains.contains(mailbox.domain) else { mailed.append(recipient); continue }
+            guard let mailbox = Mailbox(recipient), !localDomains.contains(mailbox.domain) else {
+                mailed.append(recipient)
+                continue
+            }
             let domain = mailbox.domain
             if known[domain] == nil {
-                switch await Result(awaiting: { () async throws(DNSError) -> ReceiverDiscovery.Outcome in try await discovery.locate(domain: domain) }) {
+                switch await Result(awaiting: { () async throws(DNSError) -> ReceiverDiscovery.Outcome in try await discovery.locate(domain: domain) }
+                ) {
                 case .success(.receivers): known[domain] = true
                 case .success(.noISchedule): known[domain] = false
                 case .failure(let error): known[domain] = error.isTemporary
@@ -130,9 +139,10 @@ struct IMIPIntake: Sendable {
         let records = scheduled.sorted { $0.key < $1.key }.map { domain, mailboxes in
             let recipients = mailboxes.map { "mailto:\($0.text)" }
             let id = HashAlgorithm.sha256.digest(Array(([plan.submission, domain] + recipients.sorted()).joined(separator: "\n").utf8))
-            return NewDelivery(kind: .iSchedule, domain: domain, messageID: "imip-\(Self.hex(id.prefix(16)))", originator: plan.originator.canonical,
-                               recipients: recipients, body: plan.calendar, notBefore: now, envelopeSender: plan.sender,
-                               originalMail: plan.message)
+            return NewDelivery(
+                kind: .iSchedule, domain: domain, messageID: "imip-\(Self.hex(id.prefix(16)))", originator: plan.originator.canonical,
+                recipients: recipients, body: plan.calendar, notBefore: now, envelopeSender: plan.sender,
+                originalMail: plan.message)
         }
         do {
             let committed = try await queue.enqueueNew(records, submission: plan.submission).reduce(0) { $0 + $1.recipients.count }

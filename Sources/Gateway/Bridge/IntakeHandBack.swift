@@ -34,12 +34,18 @@ struct IntakeHandBack: Sendable {
         guard case .failure(let error) = whole else { return .settled(bounced: [], deferred: []) }
         guard let refused = Reinjection.refusal(error) else { return .temporary("re-injection: \(error)") }
         if recipients.count == 1 && !anyScheduled { return .refused("re-injection refused: \(refused.code) \(refused.text)") }
-        var bounced: [(recipient: String, code: Int, text: String)] = [], deferred: [String] = [], accepted = 0
+        var bounced: [(recipient: String, code: Int, text: String)] = []
+        var deferred: [String] = []
+        var accepted = 0
         for recipient in recipients {
             switch await submit([recipient], sender: sender, message: message) {
             case .success: accepted += 1
             case .failure(let error):
-                if let refusal = Reinjection.refusal(error) { bounced.append((recipient, refusal.code, refusal.text)) } else { deferred.append(recipient) }
+                if let refusal = Reinjection.refusal(error) {
+                    bounced.append((recipient, refusal.code, refusal.text))
+                } else {
+                    deferred.append(recipient)
+                }
             }
         }
         if !anyScheduled && accepted == 0 && deferred.isEmpty { return .refused("re-injection refused: \(refused.code) \(refused.text)") }
@@ -55,29 +61,39 @@ struct IntakeHandBack: Sendable {
 
     /// Our bounce for the refused, a queued re-injection for the deferred, in one transaction,
     /// once per (message, recipients); nil once committed.
-    private func commit(bounced: [(recipient: String, code: Int, text: String)], deferred: [String], sender: String,
-                        message: [UInt8]) async -> String? {
+    private func commit(
+        bounced: [(recipient: String, code: Int, text: String)], deferred: [String], sender: String,
+        message: [UInt8]
+    ) async -> String? {
         let now = clock.milliseconds()
-        let key = Self.hex(HashAlgorithm.sha256.digest(message + Array((bounced.map(\.recipient) + deferred).sorted().joined(separator: "\n").utf8))
-            .prefix(16))
+        let key = Self.hex(
+            HashAlgorithm.sha256.digest(message + Array((bounced.map(\.recipient) + deferred).sorted().joined(separator: "\n").utf8))
+                .prefix(16))
         var records: [NewDelivery] = []
         if !deferred.isEmpty {
-            records.append(NewDelivery(kind: .reinject, domain: "", messageID: "return-\(key)", originator: "", recipients: deferred, body: message,
-                                       notBefore: now, lastError: "the MTA could not take it back at once", envelopeSender: sender))
+            records.append(
+                NewDelivery(
+                    kind: .reinject, domain: "", messageID: "return-\(key)", originator: "", recipients: deferred, body: message,
+                    notBefore: now, lastError: "the MTA could not take it back at once", envelopeSender: sender))
         }
         if !bounced.isEmpty {
             if let mailbox = Mailbox(sender) {
                 let failures = bounced.map {
-                    DeliveryStatusNotification.Failure(recipient: $0.recipient, status: DeliveryStatusNotification.status(code: $0.code, text: $0.text),
-                                                       diagnostic: "\($0.code) \($0.text)")
+                    DeliveryStatusNotification.Failure(
+                        recipient: $0.recipient, status: DeliveryStatusNotification.status(code: $0.code, text: $0.text),
+                        diagnostic: "\($0.code) \($0.text)")
                 }
-                let notice = DeliveryStatusNotification.build(reportingHost: reportingHost, sender: mailbox, failures: failures, original: message,
-                                                              arrival: now / 1000, now: now / 1000, messageID: "dsn-\(key)")
-                records.append(NewDelivery(kind: .reinject, domain: mailbox.domain, messageID: "dsn-\(key)", originator: "mailto:\(mailbox.text)",
-                                           recipients: notice.recipients, body: notice.message, notBefore: now,
-                                           lastError: "re-injection refused", envelopeSender: notice.sender))
+                let notice = DeliveryStatusNotification.build(
+                    reportingHost: reportingHost, sender: mailbox, failures: failures, original: message,
+                    arrival: now / 1000, now: now / 1000, messageID: "dsn-\(key)")
+                records.append(
+                    NewDelivery(
+                        kind: .reinject, domain: mailbox.domain, messageID: "dsn-\(key)", originator: "mailto:\(mailbox.text)",
+                        recipients: notice.recipients, body: notice.message, notBefore: now,
+                        lastError: "re-injection refused", envelopeSender: notice.sender))
             } else {
-                logger.warning("imip-intake: the MTA refused \(bounced.map(\.recipient).joined(separator: ", ")) of a bounce (null sender); not bounced again")
+                logger.warning(
+                    "imip-intake: the MTA refused \(bounced.map(\.recipient).joined(separator: ", ")) of a bounce (null sender); not bounced again")
             }
         }
         guard !records.isEmpty else { return nil }

@@ -21,8 +21,10 @@ public enum MailFilter {
         return nil
     }
 
-    public static func run(_ configuration: GatewayConfiguration, sender: String, recipients: [String], message: [UInt8],
-                           logger: Logger) async -> Result {
+    public static func run(
+        _ configuration: GatewayConfiguration, sender: String, recipients: [String], message: [UInt8],
+        logger: Logger
+    ) async -> Result {
         if let stop = precondition(configuration, recipients: recipients) { return stop }
         guard let settings = configuration.imipIntake else { return Result(status: configurationError, message: "imip-intake: no section") }
         let curl = CurlThread()
@@ -33,11 +35,13 @@ public enum MailFilter {
         let outcome: IMIPIntake.Outcome
         do {
             outcome = try await StateStores.withQueue(configuration, logger: logger) { queue in
-                await IMIPIntake(signingDomains: configuration.signingDomains,
-                                 localDomains: Set(configuration.domains.map(\.name)), trustedSenders: settings.trustedSenders,
-                                 discovery: discovery, queue: queue,
-                                 reinjection: reinjection, reportingHost: GatewayIdentity.hostName, clock: .system, logger: logger)
-                    .process(message, envelope: .init(sender: sender, recipients: recipients))
+                await IMIPIntake(
+                    signingDomains: configuration.signingDomains,
+                    localDomains: Set(configuration.domains.map(\.name)), trustedSenders: settings.trustedSenders,
+                    discovery: discovery, queue: queue,
+                    reinjection: reinjection, reportingHost: GatewayIdentity.hostName, clock: .system, logger: logger
+                )
+                .process(message, envelope: .init(sender: sender, recipients: recipients))
             }
         } catch {
             outcome = .temporaryFailure("the store could not be opened: \(error)")

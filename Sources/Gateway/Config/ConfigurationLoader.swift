@@ -1,5 +1,5 @@
-public import Foundation
 internal import DKIM
+public import Foundation
 internal import Transport
 
 /// Reads and checks a gateway configuration file; every problem names its key.
@@ -11,7 +11,7 @@ public enum ConfigurationLoader {
         return [
             FileManager.default.currentDirectoryPath + "/config/gateway.yaml",
             binDirectory.deletingLastPathComponent().path + "/etc/ischedule-gateway/gateway.yaml",
-            "/etc/ischedule-gateway/gateway.yaml",
+            "/etc/ischedule-gateway/gateway.yaml"
         ]
     }
 
@@ -26,8 +26,10 @@ public enum ConfigurationLoader {
 
     /// - Parameter requireSecrets: false for commands that use no secret but the store's: an
     ///   unset `*-env` variable is then not a problem.
-    public static func load(file: String, environment: [String: String] = ProcessInfo.processInfo.environment,
-                            requireSecrets: Bool = true) throws(ConfigurationError) -> GatewayConfiguration {
+    public static func load(
+        file: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+        requireSecrets: Bool = true
+    ) throws(ConfigurationError) -> GatewayConfiguration {
         let text: String
         do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
             throw ConfigurationError(key: "", problem: "cannot read \(file): \(error.localizedDescription)")
@@ -42,19 +44,24 @@ public enum ConfigurationLoader {
     }
 
     /// Reads the whole file: every problem is reported (one line each, section by section), not only the first.
-    static func parse(yaml text: String, directory: String, environment: [String: String] = [:],
-                      source: String = "(inline)", requireSecrets: Bool = true) throws(ConfigurationError) -> GatewayConfiguration {
+    static func parse(
+        yaml text: String, directory: String, environment: [String: String] = [:],
+        source: String = "(inline)", requireSecrets: Bool = true
+    ) throws(ConfigurationError) -> GatewayConfiguration {
         let root = try ConfigReader(yaml: text)
         let log = root.log
-        root.allowOnly(["listeners", "data-directory", "log-level", "administrator", "capabilities-serial", "domains",
-                        "outbound", "remote-domains", "dkim", "dns", "tls", "limits", "timeouts", "delivery", "imip", "imip-intake",
-                        "store", "store-password", "store-password-env", "status-page"])
+        root.allowOnly([
+            "listeners", "data-directory", "log-level", "administrator", "capabilities-serial", "domains",
+            "outbound", "remote-domains", "dkim", "dns", "tls", "limits", "timeouts", "delivery", "imip", "imip-intake",
+            "store", "store-password", "store-password-env", "status-page"
+        ])
         let paths = PathResolver(directory: directory)
         var sections = ConfigurationSections(paths: paths, environment: environment)
         sections.requireSecrets = requireSecrets
 
         let listeners = log.collect([]) { () throws(ConfigurationError) in
-            try root.sections("listeners").compactMap { reader in log.collect(nil) { () throws(ConfigurationError) in try sections.listener(reader) } }
+            try root.sections("listeners").compactMap { reader in log.collect(nil) { () throws(ConfigurationError) in try sections.listener(reader) }
+            }
         }
         if listeners.isEmpty && !log.problems.contains(where: { $0.key.hasPrefix("listeners") }) {
             log.record(ConfigurationError(key: "listeners", problem: "at least one listener is required"))
@@ -85,8 +92,11 @@ public enum ConfigurationLoader {
             try sections.intake(outbound)
         }
         if intake.secret == nil, let open = listeners.firstIndex(where: { $0.servesIntake && !$0.isLoopback }) {
-            log.record(ConfigurationError(key: "outbound.secret", problem: "required: listeners[\(open)] (\(listeners[open].url)) serves the "
-                                          + "outbound intake on an address that is not loopback; set secret-env (or intake: false there)"))
+            log.record(
+                ConfigurationError(
+                    key: "outbound.secret",
+                    problem: "required: listeners[\(open)] (\(listeners[open].url)) serves the "
+                        + "outbound intake on an address that is not loopback; set secret-env (or intake: false there)"))
         }
         typealias Configuration = GatewayConfiguration
         let dkim = log.collect(nil) { () throws(ConfigurationError) -> Configuration.DKIMSettings? in try sections.dkim(try root.section("dkim")) }
@@ -98,8 +108,11 @@ public enum ConfigurationLoader {
             try sections.delivery(try root.section("delivery"))
         }
         if let timeouts, let delivery, delivery.lease <= timeouts.remoteTransfer {
-            log.record(ConfigurationError(key: "delivery.lease", problem: "(\(Int(delivery.lease)) s) must be longer than timeouts.remote-transfer "
-                                          + "(\(Int(timeouts.remoteTransfer)) s): a retry would start while an attempt can still deliver"))
+            log.record(
+                ConfigurationError(
+                    key: "delivery.lease",
+                    problem: "(\(Int(delivery.lease)) s) must be longer than timeouts.remote-transfer "
+                        + "(\(Int(timeouts.remoteTransfer)) s): a retry would start while an attempt can still deliver"))
         }
         let imip = log.collect(nil) { () throws(ConfigurationError) in try sections.imip(try root.section("imip")) }
         if imip == nil && !log.problems.contains(where: { $0.key.hasPrefix("imip") }) {
@@ -113,7 +126,9 @@ public enum ConfigurationLoader {
         let store = log.collect(nil) { () throws(ConfigurationError) -> StoreSettings? in
             try StoreSettings.parse(root, paths: paths, environment: environment, caFile: caFile)
         }
-        let allowPrivate = log.collect(false) { () throws(ConfigurationError) in try outbound?.bool("allow-private-addresses", default: false) ?? false }
+        let allowPrivate = log.collect(false) { () throws(ConfigurationError) in
+            try outbound?.bool("allow-private-addresses", default: false) ?? false
+        }
         let dataDirectory = log.collect("data") { () throws(ConfigurationError) in try root.string("data-directory", default: "data") }
         let statusPage = log.collect(false) { () throws(ConfigurationError) in try root.bool("status-page", default: false) }
         let serial = log.collect(1) { () throws(ConfigurationError) in try root.int("capabilities-serial", default: 1, in: 0...Int(Int32.max)) }
@@ -133,7 +148,8 @@ extension ConfigurationLoader {
     /// Our domains (at least one) and the remote overrides, which must not name one of ours; each
     /// domain's problems are recorded and the others read on.
     static func domains(_ root: ConfigReader, sections: ConfigurationSections)
-        -> ([GatewayConfiguration.LocalDomain], [GatewayConfiguration.RemoteDomain]) {
+        -> ([GatewayConfiguration.LocalDomain], [GatewayConfiguration.RemoteDomain])
+    {
         let log = root.log
         let domainsReader = log.collect(nil) { () throws(ConfigurationError) in try root.section("domains") }
         guard let domainsReader, !domainsReader.keys.isEmpty else {
@@ -165,7 +181,8 @@ extension ConfigurationLoader {
             dns?.allowOnly(["servers"])
             return try (dns?.strings("servers") ?? []).enumerated().compactMap { index, text in
                 guard let server = DNSResolverConfiguration.Server(text) else {
-                    root.log.record(ConfigurationError(key: "dns.servers[\(index)]", problem: "'\(text)' is not an IPv4 address with an optional :port"))
+                    root.log.record(
+                        ConfigurationError(key: "dns.servers[\(index)]", problem: "'\(text)' is not an IPv4 address with an optional :port"))
                     return nil
                 }
                 return server

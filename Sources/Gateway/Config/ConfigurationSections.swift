@@ -1,5 +1,5 @@
-internal import Foundation
 internal import DKIM
+internal import Foundation
 internal import Transport
 
 /// Reads the individual sections of the configuration file, checking each value.
@@ -23,9 +23,10 @@ struct ConfigurationSections {
             return listener
         }
         guard let url = URLComponents(string: text), let schemeText = url.scheme,
-              let scheme = GatewayConfiguration.Listener.Scheme(rawValue: schemeText.lowercased()),
-              let host = url.host, !host.isEmpty, let port = url.port, (0...65535).contains(port),
-              url.path.isEmpty || url.path == "/" else {
+            let scheme = GatewayConfiguration.Listener.Scheme(rawValue: schemeText.lowercased()),
+            let host = url.host, !host.isEmpty, let port = url.port, (0...65535).contains(port),
+            url.path.isEmpty || url.path == "/"
+        else {
             throw ConfigurationError(key: reader.key("url"), problem: "'\(text)' is not http(s)://ADDRESS:PORT or unix:PATH")
         }
         let address = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
@@ -67,9 +68,11 @@ struct ConfigurationSections {
     }
 
     func localDomain(name: String, _ reader: ConfigReader, path: String) throws(ConfigurationError) -> GatewayConfiguration.LocalDomain {
-        reader.allowOnly(["dkim-keys", "upstream", "upstream-trust", "upstream-secret-header", "upstream-secret",
-                              "upstream-secret-env", "upstream-dkim-domain", "upstream-dkim-key", "delivery",
-                              "client-certificate", "client-private-key", "free-busy"])
+        reader.allowOnly([
+            "dkim-keys", "upstream", "upstream-trust", "upstream-secret-header", "upstream-secret",
+            "upstream-secret-env", "upstream-dkim-domain", "upstream-dkim-key", "delivery",
+            "client-certificate", "client-private-key", "free-busy"
+        ])
         let domain = name.lowercased()
         guard DNSName.isValidDomain(domain) else { throw ConfigurationError(key: path, problem: "'\(name)' is not a domain name") }
         let keys = try reader.sections("dkim-keys").map { key throws(ConfigurationError) in try signingKey(key) }
@@ -83,7 +86,8 @@ struct ConfigurationSections {
         case "upstream" where upstream == nil:
             throw ConfigurationError(key: reader.key("upstream"), problem: "missing (required by delivery: upstream)")
         case "imip" where upstream != nil:
-            throw ConfigurationError(key: reader.key("delivery"), problem: "'imip' mails what it receives; remove upstream, or use delivery: upstream")
+            throw ConfigurationError(
+                key: reader.key("delivery"), problem: "'imip' mails what it receives; remove upstream, or use delivery: upstream")
         case "upstream", "imip", "none": break
         default: throw ConfigurationError(key: reader.key("delivery"), problem: "'\(delivery)' is not one of upstream, imip")
         }
@@ -95,8 +99,9 @@ struct ConfigurationSections {
         switch trustName {
         case "none":
             if let upstream, !Self.isLoopbackURL(upstream) {
-                throw ConfigurationError(key: reader.key("upstream-trust"),
-                                         problem: "'none' is only allowed for a loopback upstream; use shared-secret or dkim")
+                throw ConfigurationError(
+                    key: reader.key("upstream-trust"),
+                    problem: "'none' is only allowed for a loopback upstream; use shared-secret or dkim")
             }
             trust = .none
         case "shared-secret":
@@ -120,15 +125,18 @@ struct ConfigurationSections {
         switch (try reader.string("client-certificate"), try reader.string("client-private-key")) {
         case (nil, nil): break
         case (let certificate?, let key?):
-            client = ClientCertificate(certificateFile: try paths.existingFile(certificate, key: reader.key("client-certificate")),
-                                       privateKeyFile: try paths.existingFile(key, key: reader.key("client-private-key")))
+            client = ClientCertificate(
+                certificateFile: try paths.existingFile(certificate, key: reader.key("client-certificate")),
+                privateKeyFile: try paths.existingFile(key, key: reader.key("client-private-key")))
         case (nil, _): throw ConfigurationError(key: reader.key("client-certificate"), problem: "missing (client-private-key is set)")
         case (_, nil): throw ConfigurationError(key: reader.key("client-private-key"), problem: "missing (client-certificate is set)")
         }
-        return GatewayConfiguration.LocalDomain(name: domain, keys: keys, upstream: upstream, upstreamTrust: trust,
-                                                deliversByMail: delivery == "imip", clientCertificate: client,
-                                                freeBusy: try FreeBusySettings.parse(try reader.section("free-busy"), environment: environment,
-                                                                                     requireSecrets: requireSecrets))
+        return GatewayConfiguration.LocalDomain(
+            name: domain, keys: keys, upstream: upstream, upstreamTrust: trust,
+            deliversByMail: delivery == "imip", clientCertificate: client,
+            freeBusy: try FreeBusySettings.parse(
+                try reader.section("free-busy"), environment: environment,
+                requireSecrets: requireSecrets))
     }
 
     func remoteDomain(name: String, _ reader: ConfigReader, path: String) throws(ConfigurationError) -> GatewayConfiguration.RemoteDomain {
@@ -157,12 +165,14 @@ struct ConfigurationSections {
             throw ConfigurationError(key: "\(reader.key("client-names"))[\(index)]", problem: "'\(name)' is not a host name")
         }
         if authentication == "tls" && clientNames.isEmpty {
-            throw ConfigurationError(key: reader.key("client-names"), problem: "missing (authentication: tls needs the names its servers' client certificates carry)")
+            throw ConfigurationError(
+                key: reader.key("client-names"), problem: "missing (authentication: tls needs the names its servers' client certificates carry)")
         }
-        return GatewayConfiguration.RemoteDomain(name: domain, uri: uri,
-                                                 allowUnsignedFrom: try addresses(reader, "allow-unsigned-from"),
-                                                 signingDomains: signingDomains, dialect: dialect,
-                                                 tlsOnly: authentication == "tls", clientNames: clientNames)
+        return GatewayConfiguration.RemoteDomain(
+            name: domain, uri: uri,
+            allowUnsignedFrom: try addresses(reader, "allow-unsigned-from"),
+            signingDomains: signingDomains, dialect: dialect,
+            tlsOnly: authentication == "tls", clientNames: clientNames)
     }
 
     func intake(_ reader: ConfigReader?) throws(ConfigurationError) -> GatewayConfiguration.Intake {
@@ -181,8 +191,10 @@ struct ConfigurationSections {
     }
 
     func dkim(_ reader: ConfigReader?) throws(ConfigurationError) -> GatewayConfiguration.DKIMSettings {
-        reader?.allowOnly(["signature-lifetime", "max-signature-lifetime", "clock-skew", "query-methods", "lookup-methods",
-                               "private-exchange-directory", "minimum-key-bits", "accept-legacy-dialects"])
+        reader?.allowOnly([
+            "signature-lifetime", "max-signature-lifetime", "clock-skew", "query-methods", "lookup-methods",
+            "private-exchange-directory", "minimum-key-bits", "accept-legacy-dialects"
+        ])
         let published = try methods(reader, "query-methods", default: [.dnsTXT, .httpWellKnown])
         let lookup = try methods(reader, "lookup-methods", default: [.dnsTXT, .httpWellKnown, .privateExchange])
         return GatewayConfiguration.DKIMSettings(
@@ -196,8 +208,10 @@ struct ConfigurationSections {
     }
 
     func limits(_ reader: ConfigReader?) throws(ConfigurationError) -> GatewayConfiguration.Limits {
-        reader?.allowOnly(["max-content-length", "max-recipients", "max-attendees", "max-header-count", "max-redirects",
-                               "replay-cache-entries", "replay-entries-per-domain"])
+        reader?.allowOnly([
+            "max-content-length", "max-recipients", "max-attendees", "max-header-count", "max-redirects",
+            "replay-cache-entries", "replay-entries-per-domain"
+        ])
         let replayEntries = try reader?.int("replay-cache-entries", default: 100_000, in: 100...10_000_000) ?? 100_000
         return GatewayConfiguration.Limits(
             maxContentLength: try reader?.int("max-content-length", default: 1_048_576, in: 1024...(256 << 20)) ?? 1_048_576,
@@ -206,13 +220,16 @@ struct ConfigurationSections {
             maxHeaderCount: try reader?.int("max-header-count", default: 100, in: 16...1000) ?? 100,
             maxRedirects: try reader?.int("max-redirects", default: 3, in: 0...10) ?? 3,
             replayCacheEntries: replayEntries,
-            replayEntriesPerDomain: try reader?.int("replay-entries-per-domain", default: min(10_000, replayEntries),
-                                                   in: 10...replayEntries) ?? min(10_000, replayEntries))
+            replayEntriesPerDomain: try reader?.int(
+                "replay-entries-per-domain", default: min(10_000, replayEntries),
+                in: 10...replayEntries) ?? min(10_000, replayEntries))
     }
 
     func timeouts(_ reader: ConfigReader?) throws(ConfigurationError) -> GatewayConfiguration.Timeouts {
-        reader?.allowOnly(["connect", "remote-request", "remote-transfer", "free-busy", "upstream", "request-read", "idle", "shutdown-grace",
-                           "store"])
+        reader?.allowOnly([
+            "connect", "remote-request", "remote-transfer", "free-busy", "upstream", "request-read", "idle", "shutdown-grace",
+            "store"
+        ])
         func value(_ key: String, _ fallback: Double) throws(ConfigurationError) -> Double {
             try reader?.seconds(key, default: fallback, in: 0.05...3600) ?? fallback
         }
@@ -228,8 +245,10 @@ struct ConfigurationSections {
     }
 
     func delivery(_ reader: ConfigReader?) throws(ConfigurationError) -> GatewayConfiguration.DeliverySettings {
-        reader?.allowOnly(["retry-initial", "retry-maximum", "max-attempts", "max-age", "concurrency", "per-domain-concurrency",
-                               "poll-interval", "lease", "circuit-failures", "circuit-cooldown", "keep-finished"])
+        reader?.allowOnly([
+            "retry-initial", "retry-maximum", "max-attempts", "max-age", "concurrency", "per-domain-concurrency",
+            "poll-interval", "lease", "circuit-failures", "circuit-cooldown", "keep-finished"
+        ])
         func seconds(_ key: String, _ fallback: Double, _ range: ClosedRange<Double>) throws(ConfigurationError) -> Double {
             try reader?.seconds(key, default: fallback, in: range) ?? fallback
         }
@@ -256,16 +275,18 @@ struct ConfigurationSections {
         reader.allowOnly(["smtp-url", "from", "username", "password", "password-env", "require-tls"])
         let url = try reader.requiredString("smtp-url")
         guard let scheme = URLComponents(string: url)?.scheme?.lowercased(), ["smtp", "smtps"].contains(scheme),
-              URLComponents(string: url)?.host?.isEmpty == false else {
+            URLComponents(string: url)?.host?.isEmpty == false
+        else {
             throw ConfigurationError(key: reader.key("smtp-url"), problem: "'\(url)' is not smtp://HOST[:PORT] or smtps://HOST[:PORT]")
         }
         let from = try reader.requiredString("from")
         guard from.contains("@"), !from.contains(" ") else {
             throw ConfigurationError(key: reader.key("from"), problem: "'\(from)' is not an e-mail address")
         }
-        return GatewayConfiguration.IMIPSettings(smtpURL: url, from: from, username: try reader.string("username"),
-                                                 password: try reader.secret("password", environment: environment, required: requireSecrets),
-                                                 requireTLS: try reader.bool("require-tls", default: true))
+        return GatewayConfiguration.IMIPSettings(
+            smtpURL: url, from: from, username: try reader.string("username"),
+            password: try reader.secret("password", environment: environment, required: requireSecrets),
+            requireTLS: try reader.bool("require-tls", default: true))
     }
 
     private func addresses(_ reader: ConfigReader, _ name: String) throws(ConfigurationError) -> [IPAddressRange] {
@@ -283,7 +304,8 @@ struct ConfigurationSections {
         if texts.isEmpty { return fallback }
         return try texts.enumerated().map { index, text throws(ConfigurationError) in
             guard let method = KeyQueryMethod(rawValue: text) else {
-                throw ConfigurationError(key: "\(reader.key(name))[\(index)]", problem: "'\(text)' is not dns/txt, http/well-known or private-exchange")
+                throw ConfigurationError(
+                    key: "\(reader.key(name))[\(index)]", problem: "'\(text)' is not dns/txt, http/well-known or private-exchange")
             }
             return method
         }
@@ -291,7 +313,8 @@ struct ConfigurationSections {
 
     static func checkHTTPURL(_ text: String, key: String) throws(ConfigurationError) {
         guard let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
-              let host = url.host, !host.isEmpty else {
+            let host = url.host, !host.isEmpty
+        else {
             throw ConfigurationError(key: key, problem: "not a URL ('\(text)'; expected http(s)://HOST[:PORT]/PATH)")
         }
     }

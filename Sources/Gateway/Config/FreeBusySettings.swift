@@ -34,7 +34,7 @@ struct FreeBusySettings: Sendable, Equatable {
         for byte in value.utf8 {
             switch byte {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             default:
                 out += String(format: "%%%02X", byte)
@@ -44,7 +44,8 @@ struct FreeBusySettings: Sendable, Equatable {
     }
 
     static func parse(_ reader: ConfigReader?, environment: [String: String], requireSecrets: Bool)
-        throws(ConfigurationError) -> FreeBusySettings? {
+        throws(ConfigurationError) -> FreeBusySettings?
+    {
         guard let reader else { return nil }
         reader.allowOnly(["calendars", "username", "password", "password-env", "allow-from", "connections"])
         let calendars = try reader.strings("calendars")
@@ -53,8 +54,10 @@ struct FreeBusySettings: Sendable, Equatable {
         }
         for (index, url) in calendars.enumerated() {
             let key = "\(reader.key("calendars"))[\(index)]"
-            guard let parts = URLComponents(string: url.replacingOccurrences(of: "{user}", with: "u").replacingOccurrences(of: "{address}", with: "a")),
-                  let scheme = parts.scheme?.lowercased(), scheme == "http" || scheme == "https", parts.host?.isEmpty == false else {
+            guard
+                let parts = URLComponents(string: url.replacingOccurrences(of: "{user}", with: "u").replacingOccurrences(of: "{address}", with: "a")),
+                let scheme = parts.scheme?.lowercased(), scheme == "http" || scheme == "https", parts.host?.isEmpty == false
+            else {
                 throw ConfigurationError(key: key, problem: "'\(url)' is not an http(s) URL")
             }
             guard url.contains("{user}") || url.contains("{address}") else {
@@ -76,7 +79,8 @@ struct FreeBusySettings: Sendable, Equatable {
         for (index, domain) in allowFrom.enumerated() where domain != "*" && !DNSName.isValidDomain(domain) {
             throw ConfigurationError(key: "\(reader.key("allow-from"))[\(index)]", problem: "'\(domain)' is not a domain name or *")
         }
-        return FreeBusySettings(calendars: calendars, username: username, password: password, allowFrom: allowFrom,
-                                connections: try reader.int("connections", default: 8, in: 1...256))
+        return FreeBusySettings(
+            calendars: calendars, username: username, password: password, allowFrom: allowFrom,
+            connections: try reader.int("connections", default: 8, in: 1...256))
     }
 }

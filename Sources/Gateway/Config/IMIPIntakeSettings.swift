@@ -22,14 +22,16 @@ struct IMIPIntakeSettings: Sendable, Equatable {
                 throw ConfigurationError(key: reader.key("trusted-senders[\(index)]"), problem: "'\(text)' is not a plain local@domain address")
             }
             guard localDomains.contains(mailbox.domain) else {
-                throw ConfigurationError(key: reader.key("trusted-senders[\(index)]"),
-                                         problem: "\(mailbox.text) is not in one of our domains: only our own CalDAV server's sender may be trusted")
+                throw ConfigurationError(
+                    key: reader.key("trusted-senders[\(index)]"),
+                    problem: "\(mailbox.text) is not in one of our domains: only our own CalDAV server's sender may be trusted")
             }
             trusted.insert(mailbox.text.lowercased())
         }
         let url = try reader.requiredString("reinject-url")
         guard let parts = URLComponents(string: url), parts.scheme?.lowercased() == "smtp", parts.host?.isEmpty == false,
-              parts.path.isEmpty || parts.path == "/" else {
+            parts.path.isEmpty || parts.path == "/"
+        else {
             throw ConfigurationError(key: reader.key("reinject-url"), problem: "'\(url)' is not smtp://HOST[:PORT]")
         }
         return IMIPIntakeSettings(reinjectURL: url, trustedSenders: trusted)
@@ -37,9 +39,10 @@ struct IMIPIntakeSettings: Sendable, Equatable {
 
     /// The SMTP client of the re-injection service (the mail filter's and the queue worker's).
     func client(_ configuration: GatewayConfiguration, curl: CurlThread, resolver: DNSResolver) -> SMTPClient {
-        SMTPClient(configuration: SMTPConfiguration(
-            url: reinjectURL, startTLS: .optional, caFile: configuration.caFile,
-            connectTimeoutMilliseconds: Int(configuration.timeouts.connect * 1000),
-            totalTimeoutMilliseconds: Int(configuration.timeouts.remoteRequest * 1000)), thread: curl, resolver: resolver.hostResolver)
+        SMTPClient(
+            configuration: SMTPConfiguration(
+                url: reinjectURL, startTLS: .optional, caFile: configuration.caFile,
+                connectTimeoutMilliseconds: Int(configuration.timeouts.connect * 1000),
+                totalTimeoutMilliseconds: Int(configuration.timeouts.remoteRequest * 1000)), thread: curl, resolver: resolver.hostResolver)
     }
 }

@@ -31,8 +31,9 @@ public struct KeyListEditor {
         guard let last = entries.last else { throw EditError(description: "domains.\(domain).dkim-keys is empty") }
         let pad = String(repeating: " ", count: dash)
         var updated = lines
-        updated.insert(contentsOf: ["\(pad)- selector: \(selector)", "\(pad)  private-key: \(Self.quoted(privateKey))"],
-                       at: Self.significantEnd(last.lines, in: lines))
+        updated.insert(
+            contentsOf: ["\(pad)- selector: \(selector)", "\(pad)  private-key: \(Self.quoted(privateKey))"],
+            at: Self.significantEnd(last.lines, in: lines))
         text = updated.joined(separator: "\n")
     }
 
@@ -68,13 +69,15 @@ public struct KeyListEditor {
         let root: Node?
         do { root = try Yams.compose(yaml: text) } catch { throw EditError(description: "not valid YAML: \(error)") }
         guard let domains = root?["domains"]?.mapping,
-              let domainNode = domains.first(where: { $0.key.string?.lowercased() == domain })?.value,
-              let list = domainNode["dkim-keys"] else {
+            let domainNode = domains.first(where: { $0.key.string?.lowercased() == domain })?.value,
+            let list = domainNode["dkim-keys"]
+        else {
             throw EditError(description: "no domains.\(domain).dkim-keys in the file")
         }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         guard let sequence = list.sequence, let mark = list.mark, mark.line <= lines.count,
-              lines[mark.line - 1].dropFirst(mark.column - 1).first == "-" else {
+            lines[mark.line - 1].dropFirst(mark.column - 1).first == "-"
+        else {
             throw EditError(description: "domains.\(domain).dkim-keys must be a block list (one '- selector:' entry per key)")
         }
         let selectors = sequence.map { $0["selector"]?.string ?? "" }

@@ -9,8 +9,10 @@ public enum StoreSettings: Sendable, Equatable {
 
     /// `store:` (`sqlite` or `postgresql://USER@HOST[:PORT]/DATABASE[?sslmode=…&sslrootcert=…&host=/socket/dir]`)
     /// with `store-password` / `store-password-env`.
-    static func parse(_ root: ConfigReader, paths: PathResolver, environment: [String: String],
-                      caFile: String?) throws(ConfigurationError) -> StoreSettings {
+    static func parse(
+        _ root: ConfigReader, paths: PathResolver, environment: [String: String],
+        caFile: String?
+    ) throws(ConfigurationError) -> StoreSettings {
         let text = try root.string("store", default: "sqlite")
         let password = try root.secret("store-password", environment: environment)
         if text == "sqlite" {
@@ -66,7 +68,8 @@ public struct PostgresSettings: Sendable, Equatable {
         let isLocal: Bool
         if let socketDirectory = query["host"] {
             guard socketDirectory.hasPrefix("/"), url.host?.isEmpty ?? true else {
-                throw ConfigurationError(key: "store", problem: "host= must be the absolute directory of the server's socket, with no host in the URL")
+                throw ConfigurationError(
+                    key: "store", problem: "host= must be the absolute directory of the server's socket, with no host in the URL")
             }
             endpoint = .unixSocket("\(socketDirectory)/.s.PGSQL.\(port)")
             isLocal = true
@@ -79,7 +82,8 @@ public struct PostgresSettings: Sendable, Equatable {
         switch query["sslmode"] ?? (isLocal ? "disable" : "verify-full") {
         case "disable":
             guard isLocal else {
-                throw ConfigurationError(key: "store", problem: "sslmode=disable is allowed only on loopback or a Unix socket; use sslmode=verify-full")
+                throw ConfigurationError(
+                    key: "store", problem: "sslmode=disable is allowed only on loopback or a Unix socket; use sslmode=verify-full")
             }
             security = .none
         case "verify-full":
@@ -88,8 +92,10 @@ public struct PostgresSettings: Sendable, Equatable {
             }
             security = .verifyFull(caFile: rootCertificate ?? caFile)
         case let mode:
-            throw ConfigurationError(key: "store", problem: "sslmode=\(mode) is not supported: the gateway always verifies the database's "
-                                     + "certificate (sslmode=verify-full), or uses none on loopback (sslmode=disable)")
+            throw ConfigurationError(
+                key: "store",
+                problem: "sslmode=\(mode) is not supported: the gateway always verifies the database's "
+                    + "certificate (sslmode=verify-full), or uses none on loopback (sslmode=disable)")
         }
         username = user
         self.password = password

@@ -53,13 +53,17 @@ struct DeliveryMessage: Sendable {
 protocol DeliveryTransport: Sendable {
     func deliver(_ message: DeliveryMessage, to recipients: [Int]) async -> RecipientAnswers
     /// The same, telling `answered` each group of answers as soon as it is known.
-    func deliver(_ message: DeliveryMessage, to recipients: [Int],
-                 answered: @escaping @Sendable (RecipientAnswers) async -> Void) async -> RecipientAnswers
+    func deliver(
+        _ message: DeliveryMessage, to recipients: [Int],
+        answered: @escaping @Sendable (RecipientAnswers) async -> Void
+    ) async -> RecipientAnswers
 }
 
 extension DeliveryTransport {
-    func deliver(_ message: DeliveryMessage, to recipients: [Int],
-                 answered: @escaping @Sendable (RecipientAnswers) async -> Void) async -> RecipientAnswers {
+    func deliver(
+        _ message: DeliveryMessage, to recipients: [Int],
+        answered: @escaping @Sendable (RecipientAnswers) async -> Void
+    ) async -> RecipientAnswers {
         let all = await deliver(message, to: recipients)
         await answered(all)
         return all

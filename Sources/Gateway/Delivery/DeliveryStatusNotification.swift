@@ -24,8 +24,10 @@ enum DeliveryStatusNotification {
     ///   - sender: the original envelope sender: the bounce's only recipient (never empty).
     ///   - original: the original e-mail (its header goes into the report).
     ///   - arrival, now: Unix seconds.
-    static func build(reportingHost: String, sender: Mailbox, failures: [Failure], original: [UInt8], arrival: Int64,
-                      now: Int64, messageID: String) -> MailSubmission {
+    static func build(
+        reportingHost: String, sender: Mailbox, failures: [Failure], original: [UInt8], arrival: Int64,
+        now: Int64, messageID: String
+    ) -> MailSubmission {
         let boundary = "=_ischedule_dsn_\(messageID)"
         let host = headerSafe(reportingHost)
         var lines = [
@@ -46,14 +48,18 @@ enum DeliveryStatusNotification {
             "",
             "Your message could not be delivered to the following recipients, neither",
             "by iSchedule nor by e-mail:",
-            "",
+            ""
         ]
         for failure in failures { lines.append("<\(headerSafe(failure.recipient))>: \(headerSafe(failure.diagnostic))") }
-        lines += ["", "--\(boundary)", "Content-Type: message/delivery-status", "",
-                  "Reporting-MTA: dns; \(host)", "Arrival-Date: \(IMIPMessage.rfc5322Date(arrival))"]
+        lines += [
+            "", "--\(boundary)", "Content-Type: message/delivery-status", "",
+            "Reporting-MTA: dns; \(host)", "Arrival-Date: \(IMIPMessage.rfc5322Date(arrival))"
+        ]
         for failure in failures {
-            lines += ["", "Final-Recipient: rfc822; \(headerSafe(failure.recipient))", "Action: failed", "Status: \(failure.status)",
-                      "Diagnostic-Code: smtp; \(headerSafe(failure.diagnostic))"]
+            lines += [
+                "", "Final-Recipient: rfc822; \(headerSafe(failure.recipient))", "Action: failed", "Status: \(failure.status)",
+                "Diagnostic-Code: smtp; \(headerSafe(failure.diagnostic))"
+            ]
         }
         lines += ["", "--\(boundary)", "Content-Type: text/rfc822-headers", ""]
         var message = Array((lines.joined(separator: "\r\n") + "\r\n").utf8)
@@ -67,7 +73,8 @@ enum DeliveryStatusNotification {
         let first = text.split(separator: " ").first.map(String.init) ?? ""
         let parts = first.split(separator: ".")
         if parts.count == 3, parts.allSatisfy({ !$0.isEmpty && $0.count <= 3 && $0.allSatisfy(\.isASCIIDigit) }),
-           ["2", "4", "5"].contains(String(parts[0])) {
+            ["2", "4", "5"].contains(String(parts[0]))
+        {
             return first
         }
         return (400..<500).contains(code) ? "4.0.0" : "5.0.0"

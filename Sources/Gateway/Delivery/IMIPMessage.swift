@@ -1,6 +1,6 @@
+import Foundation
 internal import ISchedule
 internal import Transport
-import Foundation
 
 /// Builds the RFC 6047 (iMIP) e-mail that carries an iTIP message to a recipient whose domain
 /// cannot be reached by iSchedule: `From` and the envelope sender are the gateway's own address,
@@ -42,9 +42,11 @@ enum IMIPMessage {
     /// unchanged, so a fallback e-mail never goes back to iSchedule (and round again).
     static let loopGuardHeader = "X-iSchedule-Gateway"
 
-    static func build(calendar: [UInt8], message: ITIPMessage, originator: CalendarUserAddress,
-                             recipient: CalendarUserAddress, sender: Sender, date: Int64,
-                             messageID: String? = nil) throws(BuildError) -> MailSubmission {
+    static func build(
+        calendar: [UInt8], message: ITIPMessage, originator: CalendarUserAddress,
+        recipient: CalendarUserAddress, sender: Sender, date: Int64,
+        messageID: String? = nil
+    ) throws(BuildError) -> MailSubmission {
         let messageID = messageID ?? UUID().uuidString.lowercased()
         guard message.componentType != "VFREEBUSY" else { throw .freeBusyIsNotMailable }
         guard let to = mailbox(recipient) else { throw .notAMailbox(recipient.text) }
@@ -67,14 +69,14 @@ enum IMIPMessage {
             "--\(boundary)",
             "Content-Type: text/plain; charset=utf-8",
             "Content-Transfer-Encoding: base64",
-            "",
+            ""
         ]
         lines += base64Lines(Array(readableText(message, summary: summary, originator: originator).utf8))
         lines += [
             "--\(boundary)",
             "Content-Type: text/calendar; method=\(message.method.rawValue); charset=utf-8",
             "Content-Transfer-Encoding: base64",
-            "",
+            ""
         ]
         lines += base64Lines(calendar)
         lines += ["--\(boundary)--", ""]

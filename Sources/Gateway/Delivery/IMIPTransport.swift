@@ -33,8 +33,9 @@ struct IMIPTransport: DeliveryTransport {
         }
         let submission: MailSubmission
         do {
-            submission = try settings.mail(calendar: message.body, message: message.itip, originator: originator, recipient: address,
-                                           messageID: message.messageID, date: clock.seconds)
+            submission = try settings.mail(
+                calendar: message.body, message: message.itip, originator: originator, recipient: address,
+                messageID: message.messageID, date: clock.seconds)
         } catch {
             return (.serviceCannotHandle, "cannot build the e-mail: \(error)")
         }
@@ -58,10 +59,13 @@ extension GatewayConfiguration.IMIPSettings {
 
     /// The RFC 6047 e-mail of a scheduling message for one recipient, from `from`. The Message-ID
     /// is stable per message and recipient: a resend after a crash is recognisably the same mail.
-    func mail(calendar: [UInt8], message: ITIPMessage, originator: CalendarUserAddress, recipient: CalendarUserAddress,
-              messageID: String, date: Int64) throws(IMIPMessage.BuildError) -> MailSubmission {
-        try IMIPMessage.build(calendar: calendar, message: message, originator: originator, recipient: recipient,
-                              sender: .init(address: from, messageIDDomain: senderDomain), date: date,
-                              messageID: "\(messageID).\(Fingerprint.of(recipient.normalized))")
+    func mail(
+        calendar: [UInt8], message: ITIPMessage, originator: CalendarUserAddress, recipient: CalendarUserAddress,
+        messageID: String, date: Int64
+    ) throws(IMIPMessage.BuildError) -> MailSubmission {
+        try IMIPMessage.build(
+            calendar: calendar, message: message, originator: originator, recipient: recipient,
+            sender: .init(address: from, messageIDDomain: senderDomain), date: date,
+            messageID: "\(messageID).\(Fingerprint.of(recipient.normalized))")
     }
 }

@@ -24,8 +24,10 @@ struct IScheduleTransport: DeliveryTransport {
 
     /// Answers known without a receiver (DNS, no iSchedule, circuit open) first, then each
     /// receiver's as its transfer ends.
-    func deliver(_ message: DeliveryMessage, to indices: [Int],
-                 answered: @escaping @Sendable (RecipientAnswers) async -> Void) async -> RecipientAnswers {
+    func deliver(
+        _ message: DeliveryMessage, to indices: [Int],
+        answered: @escaping @Sendable (RecipientAnswers) async -> Void
+    ) async -> RecipientAnswers {
         var answers = message.noAnswers
         var domains: [String: [Int]] = [:]
         for index in indices {
@@ -65,8 +67,9 @@ struct IScheduleTransport: DeliveryTransport {
                     let profile = RemoteProfile.merged(receiver.domains.compactMap { self.profiles[$0] })
                     let result = await self.receivers.deliver(message, to: batch, candidates: receiver.candidates, profile: profile)
                     let elapsed = started.duration(to: .now)
-                    self.record(result, domains: receiver.domains,
-                                seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+                    self.record(
+                        result, domains: receiver.domains,
+                        seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
                     return result
                 }
             }
@@ -95,7 +98,9 @@ struct IScheduleTransport: DeliveryTransport {
     }
 
     private func record(_ result: RecipientAnswers, domains: [String], seconds: Double) {
-        let outcome = result.allSatisfy { $0.status.isSuccess } ? "delivered"
+        let outcome =
+            result.allSatisfy { $0.status.isSuccess }
+            ? "delivered"
             : result.contains { $0.status == .pending } ? "pending" : "failed"
         let telling = result.first { !$0.status.isSuccess } ?? result.first { _ in true }
         let detail = telling.map { "\($0.item.requestStatus.code)" + ($0.item.responseDescription.map { " \($0)" } ?? "") } ?? ""
@@ -108,7 +113,10 @@ struct IScheduleTransport: DeliveryTransport {
     /// any other attempt closes their circuits.
     private func account(_ domains: [String], failed: Bool) {
         for domain in domains {
-            guard failed else { circuit.recordSuccess(domain); continue }
+            guard failed else {
+                circuit.recordSuccess(domain)
+                continue
+            }
             if circuit.recordFailure(domain, now: clock.milliseconds()) {
                 logger.warning("\(domain): circuit open for \(circuit.cooldown / 1000) s after repeated failures")
             }

@@ -29,8 +29,10 @@ final class ReceiverClient: Sendable {
     /// Receiver URL → where a 301/308 moved it.
     private let movedReceivers = Mutex<[String: String]>([:])
 
-    init(capabilities: CapabilitiesCache, client: HTTPClient, signers: [String: DKIMSigner],
-         clientCertificates: [String: ClientCertificate] = [:], settings: Settings, clock: GatewayClock) {
+    init(
+        capabilities: CapabilitiesCache, client: HTTPClient, signers: [String: DKIMSigner],
+        clientCertificates: [String: ClientCertificate] = [:], settings: Settings, clock: GatewayClock
+    ) {
         self.capabilities = capabilities
         self.client = client
         self.signers = signers
@@ -42,8 +44,10 @@ final class ReceiverClient: Sendable {
     /// Delivers to the first reachable candidate (RFC 2782 failover happens at the capabilities step),
     /// signed for the profile's dialect when configured, else for the dialect its capabilities
     /// showed; a TLS-only profile presents our client certificate and signs nothing.
-    func deliver(_ message: DeliveryMessage, to indices: [Int], candidates: [ReceiverDiscovery.Candidate],
-                 profile: RemoteProfile = RemoteProfile()) async -> RecipientAnswers {
+    func deliver(
+        _ message: DeliveryMessage, to indices: [Int], candidates: [ReceiverDiscovery.Candidate],
+        profile: RemoteProfile = RemoteProfile()
+    ) async -> RecipientAnswers {
         let found = await Result { () async throws(CapabilitiesError) -> CapabilitiesCache.Entry in
             try await capabilities.firstReachable(candidates) { url in self.movedReceivers.withLock { $0[url] } }.entry
         }
@@ -53,8 +57,9 @@ final class ReceiverClient: Sendable {
         case .failure(let error): return message.answers(indices, Self.status(unreachable: error), "no receiver reachable: \(error)")
         }
         let fits = Result { () throws(CapabilityLimits.Violation) -> Void in
-            try CapabilityLimits.check(bodySize: message.body.count, component: message.component, method: message.method,
-                                       capabilities: receiver.capabilities)
+            try CapabilityLimits.check(
+                bodySize: message.body.count, component: message.component, method: message.method,
+                capabilities: receiver.capabilities)
         }
         if case .failure(let violation) = fits { return message.answers(indices, .noSchedulingSupport, violation.description) }
         var limits = receiver.capabilities
@@ -86,16 +91,20 @@ final class ReceiverClient: Sendable {
 
     /// One POST (plus redirects) for one batch of recipients. Draft-01 receivers get the Host
     /// header signed and the body in `simple` form (they hash it as sent).
-    private func send(_ message: DeliveryMessage, batch: [Int], to receiver: String, dialect: IScheduleDialect,
-                      tlsOnly: Bool) async -> RecipientAnswers {
+    private func send(
+        _ message: DeliveryMessage, batch: [Int], to receiver: String, dialect: IScheduleDialect,
+        tlsOnly: Bool
+    ) async -> RecipientAnswers {
         func all(_ status: RequestStatus, _ description: String) -> RecipientAnswers { message.answers(batch, status, description) }
         guard let domain = message.originatorDomain, let signer = signers[domain] else {
             return all(.serviceCannotHandle, "no signing key for \(message.originator)")
         }
         let certificate = clientCertificates[domain]
         if tlsOnly && certificate == nil {
-            return all(.serviceCannotHandle, "\(receiver) takes TLS client certificates only (authentication: tls); "
-                       + "domains.\(domain).client-certificate is not configured")
+            return all(
+                .serviceCannotHandle,
+                "\(receiver) takes TLS client certificates only (authentication: tls); "
+                    + "domains.\(domain).client-certificate is not configured")
         }
         if tlsOnly && !receiver.lowercased().hasPrefix("https://") {
             return all(.invalidCalendarService, "\(receiver) is not https: a TLS client certificate cannot authenticate us there")
@@ -115,7 +124,7 @@ final class ReceiverClient: Sendable {
                 HeaderField(name: "Originator", value: message.originator),
                 HeaderField(name: "Recipient", value: recipientList),
                 HeaderField(name: "Content-Type", value: message.contentType),
-                HeaderField(name: "User-Agent", value: GatewayIdentity.userAgent),
+                HeaderField(name: "User-Agent", value: GatewayIdentity.userAgent)
             ]
             if dialect == .draft01, let host = Self.hostHeader(of: url) { headers.insert(HeaderField(name: "Host", value: host), at: 0) }
             var request = HTTPRequestMessage(method: "POST", target: Self.path(of: url), headers: headers, body: body)
@@ -126,8 +135,9 @@ final class ReceiverClient: Sendable {
                 } else {
                     try signer.sign(&request, now: clock.seconds, messageID: message.messageID, dialect: dialect)
                 }
-                var outgoing = HTTPClientRequest(method: "POST", url: url, headers: request.headers, body: body,
-                                                 timeoutMilliseconds: Int(max(1, deadline - clock.milliseconds())), addressPolicy: settings.addressPolicy)
+                var outgoing = HTTPClientRequest(
+                    method: "POST", url: url, headers: request.headers, body: body,
+                    timeoutMilliseconds: Int(max(1, deadline - clock.milliseconds())), addressPolicy: settings.addressPolicy)
                 if tlsOnly { outgoing.clientCertificate = certificate }
                 result = .success(try await client.send(outgoing))
             } catch let error as HTTPClientError {
@@ -152,16 +162,19 @@ final class ReceiverClient: Sendable {
     }
 
     /// The receiver's answer for each recipient of the batch.
-    private func read(_ response: HTTPClientResponse, from url: String, receiver: String, message: DeliveryMessage,
-                      batch: [Int]) -> RecipientAnswers {
+    private func read(
+        _ response: HTTPClientResponse, from url: String, receiver: String, message: DeliveryMessage,
+        batch: [Int]
+    ) -> RecipientAnswers {
         if let serial = response.values("iSchedule-Capabilities").first {
             capabilities.noteAdvertisedSerial(serial, for: receiver)
         }
         // 4xx: the receiver refuses this message as it is (permanent); anything else may pass.
         guard response.status == 200 else {
             let refusal = (try? ErrorDocument(xml: response.body)).map { " (\($0.precondition))" } ?? ""
-            return message.answers(batch, (400..<500).contains(response.status) ? .invalidCalendarService : .serviceUnavailable,
-                                   "\(url) answered HTTP \(response.status)\(refusal)")
+            return message.answers(
+                batch, (400..<500).contains(response.status) ? .invalidCalendarService : .serviceUnavailable,
+                "\(url) answered HTTP \(response.status)\(refusal)")
         }
         guard let answer = try? ScheduleResponse(xml: response.body) else {
             return message.answers(batch, .serviceUnavailable, "\(url) answered without a readable schedule-response")

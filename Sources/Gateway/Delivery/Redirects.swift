@@ -12,8 +12,10 @@ enum Redirects {
         case tooMany
     }
 
-    static func follow(from url: String, limit: Int,
-                       send: (String) async -> Result<HTTPClientResponse, HTTPClientError>) async -> Outcome {
+    static func follow(
+        from url: String, limit: Int,
+        send: (String) async -> Result<HTTPClientResponse, HTTPClientError>
+    ) async -> Outcome {
         var current = url
         var movedTo: String?
         for _ in 0...limit {

@@ -37,9 +37,10 @@ struct Reinjection: Sendable {
         guard let original = delivery.originalMail else { return nil }
         let mailboxes = recipients.compactMap { CalendarUserAddress($0).flatMap(\.mailbox)?.text }
         guard !mailboxes.isEmpty else { return nil }
-        return NewDelivery(kind: .reinject, domain: delivery.domain, messageID: delivery.messageID, originator: delivery.originator,
-                           recipients: mailboxes, body: original, notBefore: now, lastError: reason,
-                           envelopeSender: delivery.envelopeSender ?? "")
+        return NewDelivery(
+            kind: .reinject, domain: delivery.domain, messageID: delivery.messageID, originator: delivery.originator,
+            recipients: mailboxes, body: original, notBefore: now, lastError: reason,
+            envelopeSender: delivery.envelopeSender ?? "")
     }
 
     /// One attempt of a `reinject` record, and what follows from it.
@@ -57,9 +58,10 @@ struct Reinjection: Sendable {
             // libcurl gives up on the whole submission when one RCPT is refused: try each alone,
             // so only the refused ones are bounced.
             let singles = record.recipients.map { recipient in
-                NewDelivery(kind: .reinject, domain: record.domain, messageID: record.messageID, originator: record.originator,
-                            recipients: [recipient], body: record.body, notBefore: now, lastError: failure.description,
-                            envelopeSender: record.envelopeSender)
+                NewDelivery(
+                    kind: .reinject, domain: record.domain, messageID: record.messageID, originator: record.originator,
+                    recipients: [recipient], body: record.body, notBefore: now, lastError: failure.description,
+                    envelopeSender: record.envelopeSender)
             }
             return DeliveryUpdate(state: .handedOff, error: failure.description, outcome: "tried one recipient at a time", spawn: singles)
         }
@@ -87,9 +89,10 @@ struct Reinjection: Sendable {
         let notice = DeliveryStatusNotification.build(
             reportingHost: reportingHost, sender: sender, failures: failures, original: record.body, arrival: record.createdAt / 1000,
             now: now / 1000, messageID: "dsn-\(record.id)-\(now)")
-        let dsn = NewDelivery(kind: .reinject, domain: sender.domain, messageID: record.messageID, originator: record.originator,
-                              recipients: notice.recipients, body: notice.message, notBefore: now, lastError: diagnostic,
-                              envelopeSender: notice.sender)
+        let dsn = NewDelivery(
+            kind: .reinject, domain: sender.domain, messageID: record.messageID, originator: record.originator,
+            recipients: notice.recipients, body: notice.message, notBefore: now, lastError: diagnostic,
+            envelopeSender: notice.sender)
         return DeliveryUpdate(state: .failed, error: diagnostic, outcome: "bounced to \(sender.text)", spawn: [dsn])
     }
 }

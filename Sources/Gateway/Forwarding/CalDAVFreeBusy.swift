@@ -24,9 +24,10 @@ struct CalDAVFreeBusy: Sendable {
         self.clock = clock
         self.logger = logger
         self.timeout = timeout
-        shares = Dictionary(domains.compactMap { domain in
-            domain.freeBusy.map { (domain.name, FairShare(total: $0.connections, perKey: max(1, $0.connections / 2))) }
-        }, uniquingKeysWith: { first, _ in first })
+        shares = Dictionary(
+            domains.compactMap { domain in
+                domain.freeBusy.map { (domain.name, FairShare(total: $0.connections, perKey: max(1, $0.connections / 2))) }
+            }, uniquingKeysWith: { first, _ in first })
     }
 
     /// - Parameter domains: our domains by name (their `free-busy` settings).
@@ -42,9 +43,10 @@ struct CalDAVFreeBusy: Sendable {
                         if !settings.allows(asker) {
                             outcome = (.noAuthority, "\(asker) may not ask for free/busy here (free-busy.allow-from)", nil)
                         } else if let share = self.shares[domain] {
-                            outcome = await share.run(asker, waitingAtMost: self.timeout) {
-                                await self.periods(of: address, settings: settings, request: request.message)
-                            } ?? (.serviceUnavailable, "the calendar server is busy with other requests; ask again later", nil)
+                            outcome =
+                                await share.run(asker, waitingAtMost: self.timeout) {
+                                    await self.periods(of: address, settings: settings, request: request.message)
+                                } ?? (.serviceUnavailable, "the calendar server is busy with other requests; ask again later", nil)
                         } else {
                             outcome = await self.periods(of: address, settings: settings, request: request.message)
                         }
@@ -52,10 +54,14 @@ struct CalDAVFreeBusy: Sendable {
                         outcome = (.invalidCalendarUser, "not a calendar user hosted here", nil)
                     }
                     let (status, description, reply) = outcome
-                    return (index, ScheduleResponse.Item(recipient: recipient.text, requestStatus: status,
-                                                         calendarData: reply.map { String(decoding: $0, as: UTF8.self) },
-                                                         calendarDataContentType: reply == nil ? nil : "text/calendar",
-                                                         responseDescription: description))
+                    return (
+                        index,
+                        ScheduleResponse.Item(
+                            recipient: recipient.text, requestStatus: status,
+                            calendarData: reply.map { String(decoding: $0, as: UTF8.self) },
+                            calendarDataContentType: reply == nil ? nil : "text/calendar",
+                            responseDescription: description)
+                    )
                 }
             }
             var answers = RecipientAnswers(recipients: recipients)
@@ -68,8 +74,10 @@ struct CalDAVFreeBusy: Sendable {
     /// calendars exists (404) is unknown (3.7); a refusal (401, 403: DAViCal's answer for users it
     /// does not have too, so as not to reveal them) is 3.8; any other failure is 5.1 (the asker
     /// may try again).
-    private func periods(of address: CalendarUserAddress, settings: FreeBusySettings,
-                         request message: ITIPMessage) async -> (RequestStatus, String, [UInt8]?) {
+    private func periods(
+        of address: CalendarUserAddress, settings: FreeBusySettings,
+        request message: ITIPMessage
+    ) async -> (RequestStatus, String, [UInt8]?) {
         guard let range = message.freeBusyRange else { return (.serviceCannotHandle, "the request has no DTSTART/DTEND", nil) }
         guard let mailbox = address.mailbox, let urls = settings.calendarURLs(for: mailbox) else {
             return (.invalidCalendarUser, "not a calendar user hosted here", nil)
@@ -83,9 +91,12 @@ struct CalDAVFreeBusy: Sendable {
         for url in urls {
             let result: Result<HTTPClientResponse, HTTPClientError>
             do {
-                result = .success(try await client.send(HTTPClientRequest(method: "REPORT", url: url, headers: headers,
-                                                                          body: FreeBusyReply.queryBody(start: range.start, end: range.end),
-                                                                          addressPolicy: .any)))
+                result = .success(
+                    try await client.send(
+                        HTTPClientRequest(
+                            method: "REPORT", url: url, headers: headers,
+                            body: FreeBusyReply.queryBody(start: range.start, end: range.end),
+                            addressPolicy: .any)))
             } catch {
                 result = .failure(error)
             }
@@ -123,7 +134,8 @@ struct CalDAVFreeBusy: Sendable {
         var time = time_t(seconds)
         var parts = tm()
         gmtime_r(&time, &parts)
-        return String(format: "%04d%02d%02dT%02d%02d%02dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-                      Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
+        return String(
+            format: "%04d%02d%02dT%02d%02d%02dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
+            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
     }
 }

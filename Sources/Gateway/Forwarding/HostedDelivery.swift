@@ -24,8 +24,10 @@ struct HostedDelivery: Sendable {
     /// - Parameters:
     ///   - groups: local domain → indices of its recipients in `recipients`.
     ///   - revealsFailures: whether a failure's cause is told (to the local server) or only logged (to a remote sender).
-    func deliver(_ message: UpstreamForwarder.Message, recipients: [ScheduleRequestHead.Recipient], groups: [String: [Int]],
-                 revealsFailures: Bool) async -> Result {
+    func deliver(
+        _ message: UpstreamForwarder.Message, recipients: [ScheduleRequestHead.Recipient], groups: [String: [Int]],
+        revealsFailures: Bool
+    ) async -> Result {
         let results = await withTaskGroup(of: (String, UpstreamForwarder.Outcome).self) { group in
             for (name, indices) in groups {
                 guard let domain = domains[name] else { continue }
@@ -44,8 +46,9 @@ struct HostedDelivery: Sendable {
             case .answered(let response): answers.merge(response, for: indices, source: "the \(name) upstream")
             case .refused(let refusal):
                 if results.count == 1 { soleRefusal = refusal }
-                answers.answer(indices, refusal.status >= 500 ? .serviceUnavailable : .serviceCannotHandle,
-                                description: "the \(name) upstream answered HTTP \(refusal.status)")
+                answers.answer(
+                    indices, refusal.status >= 500 ? .serviceUnavailable : .serviceCannotHandle,
+                    description: "the \(name) upstream answered HTTP \(refusal.status)")
             case .failed(let reason):
                 logger.warning("forward to \(name) upstream failed: \(reason)")
                 answers.answer(indices, .serviceUnavailable, description: revealsFailures ? reason : "the \(name) calendar server is unavailable")

@@ -16,8 +16,10 @@ struct MailedDelivery: Sendable {
 
     /// - Parameter authentication: the result part of Authentication-Results (RFC 8601), e.g.
     ///   `dkim=pass header.d=example.com header.s=s1`.
-    func deliver(_ request: ScheduleRequest, body: [UInt8], messageID: String, to indices: [Int],
-                 authentication: String) async -> RecipientAnswers {
+    func deliver(
+        _ request: ScheduleRequest, body: [UInt8], messageID: String, to indices: [Int],
+        authentication: String
+    ) async -> RecipientAnswers {
         let recipients = request.head.recipients
         guard let settings else { return RecipientAnswers(recipients: recipients, indices, .serviceUnavailable, "e-mail delivery is not configured") }
         var records: [NewDelivery] = []
@@ -26,16 +28,19 @@ struct MailedDelivery: Sendable {
             guard let address = recipients[index].address else { continue }
             let submission: MailSubmission
             do {
-                submission = try settings.mail(calendar: body, message: request.message, originator: request.head.originator,
-                                               recipient: address, messageID: messageID, date: clock.seconds)
+                submission = try settings.mail(
+                    calendar: body, message: request.message, originator: request.head.originator,
+                    recipient: address, messageID: messageID, date: clock.seconds)
             } catch {
                 answers.answer(index, .serviceCannotHandle, description: "cannot be put in an e-mail: \(error)")
                 continue
             }
             let header = Array("Authentication-Results: \(settings.senderDomain); \(authentication)\r\n".utf8)
-            records.append(NewDelivery(kind: .mail, domain: address.domain ?? "", messageID: messageID, originator: request.head.originator.canonical,
-                                       recipients: [recipients[index].text], body: header + submission.message,
-                                       notBefore: clock.milliseconds()))
+            records.append(
+                NewDelivery(
+                    kind: .mail, domain: address.domain ?? "", messageID: messageID, originator: request.head.originator.canonical,
+                    recipients: [recipients[index].text], body: header + submission.message,
+                    notBefore: clock.milliseconds()))
             answers.answer(index, .sent, description: "queued for e-mail to the local server")
         }
         guard !records.isEmpty else { return answers }

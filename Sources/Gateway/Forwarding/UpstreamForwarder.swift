@@ -32,14 +32,16 @@ struct UpstreamForwarder: Sendable {
 
     func forward(_ message: Message, recipients: [String], to domain: GatewayConfiguration.LocalDomain) async -> Outcome {
         guard let upstream = domain.upstream else { return .failed("\(domain.name) has no upstream") }
-        var request = HTTPRequestMessage(method: "POST", target: "/", headers: [
-            HeaderField(name: "Originator", value: message.originator),
-            HeaderField(name: "Recipient", value: recipients.joined(separator: ",")),
-            HeaderField(name: "Content-Type", value: message.contentType),
-            HeaderField(name: "User-Agent", value: GatewayIdentity.userAgent),
-            HeaderField(name: "iSchedule-Version", value: "1.0"),
-            HeaderField(name: "iSchedule-Message-ID", value: message.messageID),
-        ], body: message.body)
+        var request = HTTPRequestMessage(
+            method: "POST", target: "/",
+            headers: [
+                HeaderField(name: "Originator", value: message.originator),
+                HeaderField(name: "Recipient", value: recipients.joined(separator: ",")),
+                HeaderField(name: "Content-Type", value: message.contentType),
+                HeaderField(name: "User-Agent", value: GatewayIdentity.userAgent),
+                HeaderField(name: "iSchedule-Version", value: "1.0"),
+                HeaderField(name: "iSchedule-Message-ID", value: message.messageID)
+            ], body: message.body)
         switch domain.upstreamTrust {
         case .none: break
         case .sharedSecret(let header, let secret): request.headers.append(HeaderField(name: header, value: secret))
@@ -49,9 +51,10 @@ struct UpstreamForwarder: Sendable {
         }
         let response: HTTPClientResponse
         do {
-            response = try await client.send(HTTPClientRequest(
-                method: "POST", url: upstream, headers: request.headers, body: message.body,
-                addressPolicy: .any))
+            response = try await client.send(
+                HTTPClientRequest(
+                    method: "POST", url: upstream, headers: request.headers, body: message.body,
+                    addressPolicy: .any))
         } catch {
             metrics.forward(upstream: domain.name, outcome: "unreachable")
             return .failed("upstream \(upstream): \(error)")

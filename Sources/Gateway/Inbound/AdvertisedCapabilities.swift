@@ -10,7 +10,7 @@ enum AdvertisedCapabilities {
         capabilities.schedulingMessages = [
             .init(name: "VEVENT", methods: eventMethods),
             .init(name: "VTODO", methods: eventMethods),
-            .init(name: "VFREEBUSY", methods: ["REQUEST"]),
+            .init(name: "VFREEBUSY", methods: ["REQUEST"])
         ]
         capabilities.calendarDataTypes = [.init(contentType: "text/calendar", version: "2.0")]
         capabilities.attachments = [.external]
@@ -19,7 +19,8 @@ enum AdvertisedCapabilities {
         capabilities.maxDateTime = "21000101T000000Z"
         capabilities.maxInstances = 3000
         capabilities.maxRecipients = configuration.limits.maxRecipients
-        capabilities.administrator = configuration.administrator
+        capabilities.administrator =
+            configuration.administrator
             ?? configuration.domains.first.map { "mailto:postmaster@\($0.name)" }
         return capabilities
     }

@@ -35,15 +35,17 @@ struct InboundProcessor: Sendable {
             return refuse(error, incoming: incoming)
         }
         guard head.recipients.count <= limits.maxRecipients else {
-            return refuse(IScheduleError(.maxRecipients, "\(head.recipients.count) recipients; at most \(limits.maxRecipients) per request"),
-                          incoming: incoming)
+            return refuse(
+                IScheduleError(.maxRecipients, "\(head.recipients.count) recipients; at most \(limits.maxRecipients) per request"),
+                incoming: incoming)
         }
         guard let originatorDomain = head.originator.domain else {
             return refuse(IScheduleError(.originatorInvalid, "Originator \(head.originator) has no domain"), incoming: incoming)
         }
         if localDomains[originatorDomain] != nil {
-            return refuse(IScheduleError(.originatorDenied, "Originator \(head.originator) belongs to a domain of this gateway"),
-                          incoming: incoming)
+            return refuse(
+                IScheduleError(.originatorDenied, "Originator \(head.originator) belongs to a domain of this gateway"),
+                incoming: incoming)
         }
         var signed: DKIMVerifier.Verified?
         if !signatures.isEmpty {
@@ -66,7 +68,9 @@ struct InboundProcessor: Sendable {
         logger[metadataKey: "ischedule-message-id"] = .string(head.messageID ?? "-")
         logger[metadataKey: "originator"] = .string(head.originator.text)
         let answer = await deliver(request, incoming: incoming, signed: signed, logger: logger)
-        logger.info("inbound \(request.message.method.rawValue) \(request.message.componentType) for \(head.recipients.count) recipient(s): HTTP \(answer.status)")
+        logger.info(
+            "inbound \(request.message.method.rawValue) \(request.message.componentType) for \(head.recipients.count) recipient(s): HTTP \(answer.status)"
+        )
         return answer
     }
 
@@ -80,14 +84,20 @@ struct InboundProcessor: Sendable {
             guard !names.contains(where: remote.clientNames.contains) else { return nil }
             metrics.verificationFailure(reason: "client_certificate")
             let named = names.isEmpty ? "no DNS name" : names.joined(separator: ", ")
-            return refuse(IScheduleError(.verificationFailed, "the client certificate names \(named), none of them bound to "
-                                             + "\(originatorDomain) (remote-domains.\(originatorDomain).client-names)"), incoming: incoming)
+            return refuse(
+                IScheduleError(
+                    .verificationFailed,
+                    "the client certificate names \(named), none of them bound to "
+                        + "\(originatorDomain) (remote-domains.\(originatorDomain).client-names)"), incoming: incoming)
         }
         metrics.verificationFailure(reason: testingKey ? "testing_key" : "unsigned")
-        let what = testingKey ? "a signature by a key in testing mode (t=y) counts as none"
+        let what =
+            testingKey
+            ? "a signature by a key in testing mode (t=y) counts as none"
             : remote?.tlsOnly == true ? "no DKIM-Signature and no verified client certificate" : "no DKIM-Signature"
-        return refuse(IScheduleError(.verificationFailed, "\(what), and \(incoming.peer) may not send unsigned requests for \(originatorDomain)"),
-                      incoming: incoming)
+        return refuse(
+            IScheduleError(.verificationFailed, "\(what), and \(incoming.peer) may not send unsigned requests for \(originatorDomain)"),
+            incoming: incoming)
     }
 
     private func verify(_ incoming: IncomingRequest, originatorDomain: String) async -> Result<DKIMVerifier.Verified, Refusal> {
@@ -95,15 +105,22 @@ struct InboundProcessor: Sendable {
         let verifier = remotes[originatorDomain]?.dialect == .draft01 ? draft01Verifier : verifier
         do { verified = try await verifier.verify(headers: incoming.headers, body: incoming.body) } catch {
             metrics.verificationFailure(reason: error.metricReason)
-            return .failure(Refusal(refuse(IScheduleError(.verificationFailed, error.description), incoming: incoming,
-                                           status: error.isTemporary ? 503 : nil)))
+            return .failure(
+                Refusal(
+                    refuse(
+                        IScheduleError(.verificationFailed, error.description), incoming: incoming,
+                        status: error.isTemporary ? 503 : nil)))
         }
         let signer = verified.domain.lowercased()
         guard signer == originatorDomain || (remotes[originatorDomain]?.signingDomains ?? []).contains(signer) else {
             metrics.verificationFailure(reason: "domain_mismatch")
-            return .failure(Refusal(refuse(IScheduleError(.verificationFailed,
-                                                          "signing domain d=\(signer) is not the Originator's domain \(originatorDomain)"),
-                                           incoming: incoming)))
+            return .failure(
+                Refusal(
+                    refuse(
+                        IScheduleError(
+                            .verificationFailed,
+                            "signing domain d=\(signer) is not the Originator's domain \(originatorDomain)"),
+                        incoming: incoming)))
         }
         return .success(verified)
     }
@@ -117,23 +134,28 @@ struct InboundProcessor: Sendable {
     /// Refuses components and methods this gateway does not advertise (check 10).
     private func checkSupported(_ message: ITIPMessage) throws(IScheduleError) {
         guard capabilities.supports(component: message.componentType, method: message.method.rawValue) else {
-            throw IScheduleError(.invalidSchedulingMessage,
-                                 "\(message.componentType) \(message.method.rawValue) is not among the advertised scheduling messages")
+            throw IScheduleError(
+                .invalidSchedulingMessage,
+                "\(message.componentType) \(message.method.rawValue) is not among the advertised scheduling messages")
         }
     }
 
     /// Forwards to the upstream of each hosted recipient; the others get 3.7 (no relaying). A
     /// signed request is entered in the replay cache only now, once it has something to deliver.
-    private func deliver(_ request: ScheduleRequest, incoming: IncomingRequest, signed: DKIMVerifier.Verified?,
-                         logger: Logger) async -> GatewayResponse {
+    private func deliver(
+        _ request: ScheduleRequest, incoming: IncomingRequest, signed: DKIMVerifier.Verified?,
+        logger: Logger
+    ) async -> GatewayResponse {
         var answers = RecipientAnswers(recipients: request.head.recipients)
         var groups: [String: [Int]] = [:]
-        var byMail: [Int] = [], fromCalDAV: [Int] = []
+        var byMail: [Int] = []
+        var fromCalDAV: [Int] = []
         let asksFreeBusy = request.message.componentType == "VFREEBUSY" && request.message.method == .request
         for (index, recipient) in request.head.recipients.enumerated() {
             guard let domain = recipient.address?.domain, let local = localDomains[domain], local.receives || local.freeBusy != nil else {
-                answers.answer(index, .invalidCalendarUser, description: "not a calendar user hosted here (no relaying)",
-                                error: (iScheduleNamespace, "recipient-invalid"))
+                answers.answer(
+                    index, .invalidCalendarUser, description: "not a calendar user hosted here (no relaying)",
+                    error: (iScheduleNamespace, "recipient-invalid"))
                 continue
             }
             if asksFreeBusy && local.freeBusy != nil {
@@ -164,11 +186,16 @@ struct InboundProcessor: Sendable {
             // A signed request's id is the one its signature covers (or the b= key).
             messageID: replayKey?.messageID ?? request.head.messageID ?? UUID().uuidString.lowercased(), body: incoming.body)
         let none = RecipientAnswers(recipients: request.head.recipients)
-        async let forwarded = groups.isEmpty ? HostedDelivery.Result(answers: none, soleRefusal: nil)
+        async let forwarded =
+            groups.isEmpty
+            ? HostedDelivery.Result(answers: none, soleRefusal: nil)
             : hosted.deliver(message, recipients: request.head.recipients, groups: groups, revealsFailures: false)
-        async let mailedAnswers = byMail.isEmpty ? none
-            : mailed.deliver(request, body: incoming.body, messageID: message.messageID, to: byMail,
-                             authentication: authenticationResult(signed, incoming: incoming, originatorDomain: request.head.originator.domain))
+        async let mailedAnswers =
+            byMail.isEmpty
+            ? none
+            : mailed.deliver(
+                request, body: incoming.body, messageID: message.messageID, to: byMail,
+                authentication: authenticationResult(signed, incoming: incoming, originatorDomain: request.head.originator.domain))
         async let calDAVAnswers = fromCalDAV.isEmpty ? none : freeBusy.answer(request, indices: fromCalDAV, domains: localDomains)
         let (result, mailAnswers, freeBusyAnswers) = await (forwarded, mailedAnswers, calDAVAnswers)
         var answer: GatewayResponse
@@ -189,7 +216,8 @@ struct InboundProcessor: Sendable {
     /// What the gateway verified, for the Authentication-Results of a mailed message (RFC 8601).
     func authenticationResult(_ signed: DKIMVerifier.Verified?, incoming: IncomingRequest, originatorDomain: String?) -> String {
         if signed == nil, let remote = remotes[originatorDomain ?? ""], remote.tlsOnly,
-           let name = incoming.clientCertificateNames?.first(where: remote.clientNames.contains) {
+            let name = incoming.clientCertificateNames?.first(where: remote.clientNames.contains)
+        {
             return "dkim=none (iSchedule request over TLS with a verified client certificate for \(name))"
         }
         guard let signed else { return "dkim=none (unsigned iSchedule request from allow-listed peer \(incoming.peer))" }
@@ -216,14 +244,17 @@ struct InboundProcessor: Sendable {
     private func authenticatedKey(_ request: ScheduleRequest, signed: DKIMVerifier.Verified?, incoming: IncomingRequest) -> ReplayKey? {
         if let signed {
             let usable = Self.coveredMessageID(request, signed: signed) != nil || remotes[request.head.originator.domain ?? ""]?.dialect == .draft01
-            return ReplayKey(domain: signed.domain.lowercased(), messageID: usable ? Self.replayID(request, signed: signed) : nil,
-                             signature: signed.signatureValue, expires: signed.acceptedUntil ?? Int64.max, what: "a signed request")
+            return ReplayKey(
+                domain: signed.domain.lowercased(), messageID: usable ? Self.replayID(request, signed: signed) : nil,
+                signature: signed.signatureValue, expires: signed.acceptedUntil ?? Int64.max, what: "a signed request")
         }
         guard let remote = remotes[request.head.originator.domain ?? ""], remote.tlsOnly,
-              let name = incoming.clientCertificateNames?.first(where: remote.clientNames.contains) else { return nil }
+            let name = incoming.clientCertificateNames?.first(where: remote.clientNames.contains)
+        else { return nil }
         let lifetime = verifier.policy.maximumLifetime ?? 86_400
-        return ReplayKey(domain: "tls:" + name.lowercased(), messageID: request.head.messageID, signature: "retry-\(UUID().uuidString)",
-                         expires: Int64(Date().timeIntervalSince1970) + lifetime, what: "a request authenticated by a client certificate")
+        return ReplayKey(
+            domain: "tls:" + name.lowercased(), messageID: request.head.messageID, signature: "retry-\(UUID().uuidString)",
+            expires: Int64(Date().timeIntervalSince1970) + lifetime, what: "a request authenticated by a client certificate")
     }
 
     private struct ReplayKey {
@@ -250,20 +281,29 @@ struct InboundProcessor: Sendable {
             return .failure(Refusal(.text(503, "d=\(signer) iSchedule-Message-ID \(messageID) is still being delivered; try again later\n")))
         case .conflict:
             metrics.verificationFailure(reason: "replay")
-            return .failure(Refusal(refuse(IScheduleError(.verificationFailed,
-                                                          "d=\(signer) iSchedule-Message-ID \(messageID) was already used for other recipients"),
-                                           incoming: incoming)))
+            return .failure(
+                Refusal(
+                    refuse(
+                        IScheduleError(
+                            .verificationFailed,
+                            "d=\(signer) iSchedule-Message-ID \(messageID) was already used for other recipients"),
+                        incoming: incoming)))
         case .replay:
             metrics.verificationFailure(reason: "replay")
-            return .failure(Refusal(refuse(IScheduleError(.verificationFailed,
-                                                          "replayed request: d=\(signer) iSchedule-Message-ID \(messageID) was already received"),
-                                           incoming: incoming)))
+            return .failure(
+                Refusal(
+                    refuse(
+                        IScheduleError(
+                            .verificationFailed,
+                            "replayed request: d=\(signer) iSchedule-Message-ID \(messageID) was already received"),
+                        incoming: incoming)))
         }
     }
 
     private func refuse(_ error: IScheduleError, incoming: IncomingRequest, status: Int? = nil) -> GatewayResponse {
-        logger.notice("inbound request from \(incoming.peer) refused: \(error)",
-                      metadata: ["ischedule-message-id": .string(incoming.values("iSchedule-Message-ID").first ?? "-")])
+        logger.notice(
+            "inbound request from \(incoming.peer) refused: \(error)",
+            metadata: ["ischedule-message-id": .string(incoming.values("iSchedule-Message-ID").first ?? "-")])
         return .error(error, status: status)
     }
 }
@@ -276,7 +316,8 @@ extension DKIMFailure {
         case .multipleSignatures: "multiple_signatures"
         case .malformedSignature, .missingTag, .invalidTagValue, .unsupportedVersion: "malformed"
         case .unsupportedAlgorithm, .algorithmNotAccepted, .unsupportedCanonicalization, .canonicalizationNotAccepted,
-             .unsupportedQueryMethod: "unsupported"
+            .unsupportedQueryMethod:
+            "unsupported"
         case .expiryNotAfterTimestamp, .expired, .timestampInFuture, .lifetimeTooLong, .notTimeBounded: "time"
         case .requiredHeaderNotSigned, .headerInstanceNotSigned: "unsigned_header"
         case .bodyLengthMismatch, .bodyHashMismatch: "body_hash"

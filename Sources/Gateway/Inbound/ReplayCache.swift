@@ -69,8 +69,10 @@ final class ReplayCache: Sendable {
 
     /// Registers a verified request that passed policy. `expires` is when its signature stops
     /// being accepted; `recipients` a fingerprint of its recipient set.
-    func admit(domain rawDomain: String, messageID: String, signature: String, recipients: String = "",
-               expires: Int64, now: Int64) -> Admission {
+    func admit(
+        domain rawDomain: String, messageID: String, signature: String, recipients: String = "",
+        expires: Int64, now: Int64
+    ) -> Admission {
         let domain = rawDomain.lowercased()
         return state.withLock { state in
             if let existing = state.domains[domain]?[messageID], existing.expires >= now {
@@ -78,13 +80,15 @@ final class ReplayCache: Sendable {
                 if existing.signature == signature { return .replay }
                 if let answer = existing.answer { return .duplicate(answer) }
                 if existing.inFlight { return .inFlight }
-                state.domains[domain]?[messageID] = Entry(signature: signature, recipients: recipients,
-                                                          expires: max(existing.expires, expires), answer: nil, inFlight: true)
+                state.domains[domain]?[messageID] = Entry(
+                    signature: signature, recipients: recipients,
+                    expires: max(existing.expires, expires), answer: nil, inFlight: true)
                 return .fresh
             }
-            Self.insert(&state, domain: domain, messageID: messageID,
-                        Entry(signature: signature, recipients: recipients, expires: expires, answer: nil, inFlight: true),
-                        now: now, capacity: capacity, perDomain: perDomain)
+            Self.insert(
+                &state, domain: domain, messageID: messageID,
+                Entry(signature: signature, recipients: recipients, expires: expires, answer: nil, inFlight: true),
+                now: now, capacity: capacity, perDomain: perDomain)
             return .fresh
         }
     }
@@ -111,10 +115,12 @@ final class ReplayCache: Sendable {
     func restore(_ records: [Record], now: Int64) {
         state.withLock { state in
             for record in records where record.expires >= now {
-                Self.insert(&state, domain: record.domain, messageID: record.messageID,
-                            Entry(signature: record.signature, recipients: record.recipients, expires: record.expires,
-                                  answer: record.answer, inFlight: false),
-                            now: now, capacity: capacity, perDomain: perDomain)
+                Self.insert(
+                    &state, domain: record.domain, messageID: record.messageID,
+                    Entry(
+                        signature: record.signature, recipients: record.recipients, expires: record.expires,
+                        answer: record.answer, inFlight: false),
+                    now: now, capacity: capacity, perDomain: perDomain)
             }
         }
     }
@@ -124,8 +130,10 @@ final class ReplayCache: Sendable {
         state.withLock { Self.dropExpired(&$0, now: now) }
     }
 
-    private static func insert(_ state: inout State, domain: String, messageID: String, _ entry: Entry, now: Int64,
-                               capacity: Int, perDomain: Int) {
+    private static func insert(
+        _ state: inout State, domain: String, messageID: String, _ entry: Entry, now: Int64,
+        capacity: Int, perDomain: Int
+    ) {
         if state.domains[domain]?[messageID] == nil {
             if state.domains[domain, default: [:]].count >= perDomain {
                 dropExpired(&state, now: now)

@@ -56,8 +56,10 @@ final class ReplayProtection: Sendable {
         case .fresh:
             let existing: ReplayCache.Record?
             do {
-                existing = try await ledger.remember(ReplayCache.Record(domain: domain, messageID: messageID, signature: signature,
-                                                                        recipients: recipients, expires: expires), now: now)
+                existing = try await ledger.remember(
+                    ReplayCache.Record(
+                        domain: domain, messageID: messageID, signature: signature,
+                        recipients: recipients, expires: expires), now: now)
             } catch {
                 cache.forget(domain: domain, messageID: messageID)
                 lastFailure.withLock { $0 = (now, "replay ledger cannot commit: \(error)") }

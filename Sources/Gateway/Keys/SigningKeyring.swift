@@ -1,5 +1,5 @@
-internal import Foundation
 internal import DKIM
+internal import Foundation
 
 /// Our domains' DKIM private keys: the signer of each domain (its first key) and the public key
 /// records of all its keys, which `/.well-known/domainkey/<d>/<s>` serves.
@@ -15,8 +15,10 @@ struct SigningKeyring: Sendable {
     /// 0600) when its file does not exist; `notice` is told so. With `create: false` (`--check-config`)
     /// nothing is written: such a key is only generated in memory and `notice` says it would be
     /// created. Every key's problem is reported, not only the first.
-    static func load(_ configuration: GatewayConfiguration, create: Bool = true,
-                     notice: (String) -> Void) throws(ConfigurationError) -> SigningKeyring {
+    static func load(
+        _ configuration: GatewayConfiguration, create: Bool = true,
+        notice: (String) -> Void
+    ) throws(ConfigurationError) -> SigningKeyring {
         var signers: [String: DKIMSigner] = [:]
         var upstreamSigners: [String: DKIMSigner] = [:]
         var records: [String: String] = [:]
@@ -28,8 +30,9 @@ struct SigningKeyring: Sendable {
                     let privateKey = try loadOrCreate(key, keyPath: path, create: create, notice: notice)
                     records["\(domain.name)/\(key.selector)"] = KeyRecord.text(for: privateKey.publicKey)
                     if index == 0 {
-                        signers[domain.name] = try signer(privateKey, domain: domain.name, selector: key.selector,
-                                                          configuration: configuration, keyPath: path)
+                        signers[domain.name] = try signer(
+                            privateKey, domain: domain.name, selector: key.selector,
+                            configuration: configuration, keyPath: path)
                     }
                 }
             }
@@ -37,8 +40,9 @@ struct SigningKeyring: Sendable {
                 let path = "domains.\(domain.name).upstream-dkim-key.private-key"
                 log.collect(()) { () throws(ConfigurationError) in
                     let privateKey = try loadOrCreate(key, keyPath: path, create: create, notice: notice)
-                    upstreamSigners[domain.name] = try signer(privateKey, domain: signingDomain, selector: key.selector,
-                                                              configuration: configuration, keyPath: path, methods: [.privateExchange])
+                    upstreamSigners[domain.name] = try signer(
+                        privateKey, domain: signingDomain, selector: key.selector,
+                        configuration: configuration, keyPath: path, methods: [.privateExchange])
                 }
             }
         }
@@ -51,19 +55,24 @@ struct SigningKeyring: Sendable {
         records["\(domain.lowercased())/\(selector.lowercased())"]
     }
 
-    private static func signer(_ key: RSAPrivateKey, domain: String, selector: String, configuration: GatewayConfiguration,
-                               keyPath: String, methods: [KeyQueryMethod]? = nil) throws(ConfigurationError) -> DKIMSigner {
+    private static func signer(
+        _ key: RSAPrivateKey, domain: String, selector: String, configuration: GatewayConfiguration,
+        keyPath: String, methods: [KeyQueryMethod]? = nil
+    ) throws(ConfigurationError) -> DKIMSigner {
         do {
-            return try DKIMSigner(privateKey: key, domain: domain, selector: selector,
-                                  queryMethods: methods ?? configuration.dkim.publishedQueryMethods,
-                                  lifetime: configuration.dkim.signatureLifetime)
+            return try DKIMSigner(
+                privateKey: key, domain: domain, selector: selector,
+                queryMethods: methods ?? configuration.dkim.publishedQueryMethods,
+                lifetime: configuration.dkim.signatureLifetime)
         } catch {
             throw ConfigurationError(key: keyPath, problem: "unusable for signing: \(error)")
         }
     }
 
-    private static func loadOrCreate(_ key: GatewayConfiguration.SigningKey, keyPath: String, create: Bool,
-                                     notice: (String) -> Void) throws(ConfigurationError) -> RSAPrivateKey {
+    private static func loadOrCreate(
+        _ key: GatewayConfiguration.SigningKey, keyPath: String, create: Bool,
+        notice: (String) -> Void
+    ) throws(ConfigurationError) -> RSAPrivateKey {
         let path = key.privateKeyFile
         if !FileManager.default.fileExists(atPath: path) && key.createIfMissing {
             do {
@@ -72,10 +81,14 @@ struct SigningKeyring: Sendable {
                     notice("would create a development DKIM key at \(path) (selector \(key.selector)) on start")
                     return generated
                 }
-                try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
-                                                        withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-                guard FileManager.default.createFile(atPath: path, contents: Data(generated.pkcs8PEM.utf8),
-                                                     attributes: [.posixPermissions: 0o600]) else {
+                try FileManager.default.createDirectory(
+                    atPath: (path as NSString).deletingLastPathComponent,
+                    withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                guard
+                    FileManager.default.createFile(
+                        atPath: path, contents: Data(generated.pkcs8PEM.utf8),
+                        attributes: [.posixPermissions: 0o600])
+                else {
                     throw ConfigurationError(key: keyPath, problem: "cannot create \(path)")
                 }
                 notice("created a development DKIM key at \(path) (selector \(key.selector)); publish its record before real use")

@@ -15,16 +15,20 @@ final class GatewayMetrics: Sendable {
     init() {
         registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
-        factory.defaultDurationHistogramBuckets = [.milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(250),
-                                                  .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30)]
+        factory.defaultDurationHistogramBuckets = [
+            .milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(250),
+            .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30)
+        ]
         self.factory = factory
     }
 
     /// A request handled, by direction (`inbound`, `outbound`, `capabilities`, `domainkey`) and outcome
     /// (`ok`, or the iSchedule precondition / HTTP status that refused it).
     func request(direction: String, outcome: String) {
-        Counter(label: "ischedule_requests_total", dimensions: [("direction", direction), ("outcome", outcome)],
-                factory: factory).increment()
+        Counter(
+            label: "ischedule_requests_total", dimensions: [("direction", direction), ("outcome", outcome)],
+            factory: factory
+        ).increment()
     }
 
     /// An inbound signature that did not verify, by reason.
@@ -38,16 +42,20 @@ final class GatewayMetrics: Sendable {
     func delivery(domain: String, outcome: String, seconds: Double, detail: String, at: Int64) {
         activity.record(domain: domain, outcome: outcome, detail: detail, at: at)
         let label = domainLabels.label(for: domain)
-        Counter(label: "ischedule_deliveries_total", dimensions: [("domain", label), ("outcome", outcome)],
-                factory: factory).increment()
+        Counter(
+            label: "ischedule_deliveries_total", dimensions: [("domain", label), ("outcome", outcome)],
+            factory: factory
+        ).increment()
         Metrics.Timer(label: "ischedule_delivery_duration_seconds", dimensions: [("domain", label)], factory: factory)
             .recordNanoseconds(Int64(seconds * 1_000_000_000))
     }
 
     /// One forward to a local upstream, by outcome.
     func forward(upstream: String, outcome: String) {
-        Counter(label: "ischedule_upstream_forwards_total", dimensions: [("upstream", upstream), ("outcome", outcome)],
-                factory: factory).increment()
+        Counter(
+            label: "ischedule_upstream_forwards_total", dimensions: [("upstream", upstream), ("outcome", outcome)],
+            factory: factory
+        ).increment()
     }
 
     /// Deliveries the outbound path queued: retries (answered 1.0) and iMIP fallbacks (answered 1.1).

@@ -8,11 +8,17 @@ enum StatusPage {
         var rows = ""
         for remote in report.remotes {
             let last = remote.lastAttemptAt.map { "\(escape(remote.lastOutcome ?? "")) \(StatusReport.age(now - $0)) ago" } ?? "none since start"
-            let circuit = remote.circuit == "open" ? "open for \(StatusReport.age((remote.openUntil ?? now) - now))"
+            let circuit =
+                remote.circuit == "open"
+                ? "open for \(StatusReport.age((remote.openUntil ?? now) - now))"
                 : remote.circuit == "failing" ? "failing (\(remote.consecutiveFailures))" : "closed"
-            let queue = remote.pending + remote.held == 0 ? "empty"
-                : "\(remote.pending) pending, \(remote.held) held" + (remote.oldestPendingCreatedAt.map { ", oldest \(StatusReport.age(now - $0))" } ?? "")
-            rows += "<tr class=\"\(escape(remote.circuit))\"><td>\(escape(remote.domain))</td><td>\(last)</td>"
+            let queue =
+                remote.pending + remote.held == 0
+                ? "empty"
+                : "\(remote.pending) pending, \(remote.held) held"
+                    + (remote.oldestPendingCreatedAt.map { ", oldest \(StatusReport.age(now - $0))" } ?? "")
+            rows +=
+                "<tr class=\"\(escape(remote.circuit))\"><td>\(escape(remote.domain))</td><td>\(last)</td>"
                 + "<td>\(escape(remote.lastDetail ?? ""))</td><td>\(circuit)</td><td>\(queue)</td><td>\(remote.failed)</td></tr>\n"
         }
         let generated = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(now) / 1000))

@@ -28,23 +28,29 @@ public struct StatusReport: Codable, Sendable, Equatable {
     public var queueProblem: String?
 
     /// Joins the three views by domain, sorted by name.
-    static func make(activity: [String: DeliveryActivity.Attempt], circuits: [String: (failures: Int, openUntil: Int64)],
-                     queue: Result<[DomainSummary], any Error>, localDomains: [String], now: Int64) -> StatusReport {
+    static func make(
+        activity: [String: DeliveryActivity.Attempt], circuits: [String: (failures: Int, openUntil: Int64)],
+        queue: Result<[DomainSummary], any Error>, localDomains: [String], now: Int64
+    ) -> StatusReport {
         let summaries = (try? queue.get())?.filter { $0.kind == "ischedule" } ?? []
         let domains = Set(activity.keys).union(circuits.keys).union(summaries.map(\.domain))
         let remotes = domains.sorted().map { domain in
-            let attempt = activity[domain], circuit = circuits[domain], summary = summaries.first { $0.domain == domain }
+            let attempt = activity[domain]
+            let circuit = circuits[domain]
+            let summary = summaries.first { $0.domain == domain }
             let open = (circuit?.openUntil ?? 0) > now
-            return Remote(domain: domain, lastAttemptAt: attempt?.at, lastOutcome: attempt?.outcome, lastDetail: attempt?.detail,
-                          circuit: open ? "open" : (circuit?.failures ?? 0) > 0 ? "failing" : "closed",
-                          consecutiveFailures: circuit?.failures ?? 0, openUntil: open ? circuit?.openUntil : nil,
-                          pending: summary?.pending ?? 0, held: summary?.held ?? 0, failed: summary?.failed ?? 0,
-                          oldestPendingCreatedAt: summary?.oldestPendingCreatedAt)
+            return Remote(
+                domain: domain, lastAttemptAt: attempt?.at, lastOutcome: attempt?.outcome, lastDetail: attempt?.detail,
+                circuit: open ? "open" : (circuit?.failures ?? 0) > 0 ? "failing" : "closed",
+                consecutiveFailures: circuit?.failures ?? 0, openUntil: open ? circuit?.openUntil : nil,
+                pending: summary?.pending ?? 0, held: summary?.held ?? 0, failed: summary?.failed ?? 0,
+                oldestPendingCreatedAt: summary?.oldestPendingCreatedAt)
         }
         var queueProblem: String?
         if case .failure(let error) = queue { queueProblem = "\(error)" }
-        return StatusReport(version: GatewayIdentity.version, generatedAt: now, localDomains: localDomains, remotes: remotes,
-                            queueProblem: queueProblem)
+        return StatusReport(
+            version: GatewayIdentity.version, generatedAt: now, localDomains: localDomains, remotes: remotes,
+            queueProblem: queueProblem)
     }
 
     /// `milliseconds` as a person reads an age: 40 s, 12 min, 5 h, 3 d.

@@ -18,10 +18,13 @@ struct OutboundIntake: Sendable {
         var client = incoming.peer
         let fromProxy = !incoming.viaLocalSocket && intake.trustedProxies.contains(where: { $0.contains(incoming.peer) })
         // A trusted proxy that names nobody would make every stranger it forwards look like the proxy.
-        if fromProxy && relayed.isEmpty { return "a request from \(incoming.peer) (outbound.trusted-proxies) that names no client (Forwarded, X-Forwarded-For)" }
+        if fromProxy && relayed.isEmpty {
+            return "a request from \(incoming.peer) (outbound.trusted-proxies) that names no client (Forwarded, X-Forwarded-For)"
+        }
         if !relayed.isEmpty {
             guard fromProxy else {
-                return "a request relayed by a proxy (\(relayed.joined(separator: ", "))) from \(incoming.viaLocalSocket ? "a local socket" : incoming.peer), "
+                return
+                    "a request relayed by a proxy (\(relayed.joined(separator: ", "))) from \(incoming.viaLocalSocket ? "a local socket" : incoming.peer), "
                     + "which is not one of outbound.trusted-proxies"
             }
             guard let named = Self.forwardedClient(incoming) else {
@@ -46,8 +49,10 @@ struct OutboundIntake: Sendable {
     static func forwardedClient(_ incoming: IncomingRequest) -> String? {
         var named: [String] = []
         if let forwarded = incoming.values("Forwarded").joined(separator: ",").split(separator: ",").last {
-            guard let value = forwarded.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespaces) })
-                .first(where: { $0.lowercased().hasPrefix("for=") }) else { return nil }
+            guard
+                let value = forwarded.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespaces) })
+                    .first(where: { $0.lowercased().hasPrefix("for=") })
+            else { return nil }
             named.append(Self.bareAddress(String(value.dropFirst(4))))
         }
         if let last = incoming.values("X-Forwarded-For").joined(separator: ",").split(separator: ",").last {

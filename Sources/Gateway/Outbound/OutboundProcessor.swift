@@ -23,12 +23,15 @@ struct OutboundProcessor: Sendable {
             return refuse(error, incoming: incoming)
         }
         guard let originatorDomain = request.head.originator.domain, signingDomains.contains(originatorDomain) else {
-            return refuse(IScheduleError(.originatorDenied,
-                                         "Originator \(request.head.originator) is not in a domain this gateway signs for"),
-                          incoming: incoming)
+            return refuse(
+                IScheduleError(
+                    .originatorDenied,
+                    "Originator \(request.head.originator) is not in a domain this gateway signs for"),
+                incoming: incoming)
         }
-        let message = DeliveryMessage(request: request, body: incoming.body,
-                                      messageID: request.head.messageID ?? UUID().uuidString.lowercased())
+        let message = DeliveryMessage(
+            request: request, body: incoming.body,
+            messageID: request.head.messageID ?? UUID().uuidString.lowercased())
         var logger = logger
         logger[metadataKey: "ischedule-message-id"] = .string(message.messageID)
 
@@ -50,8 +53,9 @@ struct OutboundProcessor: Sendable {
                 answers.answer(index, .invalidCalendarUser, description: "\(domain) is ours but has no upstream")
             }
         }
-        let upstreamMessage = UpstreamForwarder.Message(originator: message.originator, contentType: message.contentType,
-                                                        messageID: message.messageID, body: message.body)
+        let upstreamMessage = UpstreamForwarder.Message(
+            originator: message.originator, contentType: message.contentType,
+            messageID: message.messageID, body: message.body)
         async let local = hosted.deliver(upstreamMessage, recipients: message.recipients, groups: hostedGroups, revealsFailures: true)
         async let remote = remote.deliver(message, to: remoteIndices)
         let (hostedResult, remoteAnswers) = await (local, remote)

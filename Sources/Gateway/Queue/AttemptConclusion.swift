@@ -29,8 +29,13 @@ struct AttemptConclusion: Sendable {
         let attempt = DeliveryPolicy.Attempt(
             route: delivery.kind == .iSchedule ? .iSchedule : .email, attempts: delivery.attempts + 1, createdAt: delivery.createdAt,
             isFreeBusy: message.isFreeBusy, returnsMail: delivery.originalMail != nil, mailsFallbacks: mailsFallbacks)
-        var final: [String] = [], retry: [String] = [], handed: [String] = [], failed: [String] = [], reasons: [String] = []
-        var retryAt = Int64.max, exhausted = false
+        var final: [String] = []
+        var retry: [String] = []
+        var handed: [String] = []
+        var failed: [String] = []
+        var reasons: [String] = []
+        var retryAt = Int64.max
+        var exhausted = false
         for answer in answers {
             let recipient = message.recipients[answer.index]
             let disposition = policy.disposition(answer.status, after: attempt, hasMailbox: recipient.address?.mailbox != nil, now: now)

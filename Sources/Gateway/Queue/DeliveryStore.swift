@@ -8,7 +8,11 @@ public struct QueuedDelivery: Sendable, Equatable {
     /// `reinject`: an e-mail handed back to the MTA (`imip-intake.reinject-url`) for its recipients
     /// (bare mailboxes) from `envelopeSender`: the mail filter's original e-mail for recipients
     /// iSchedule did not deliver, or a delivery status notification (null sender) about them.
-    public enum Kind: String, Sendable, CaseIterable { case iSchedule = "ischedule", iMIP = "imip", mail, reinject }
+    public enum Kind: String, Sendable, CaseIterable {
+        case iSchedule = "ischedule"
+        case iMIP = "imip"
+        case mail, reinject
+    }
     public enum State: String, Sendable, CaseIterable {
         case pending, delivered, failed, dropped
         /// Kept back by the administrator (`queue hold`) until released.
@@ -57,9 +61,11 @@ public struct NewDelivery: Sendable, Equatable {
     public var envelopeSender: String?
     public var originalMail: [UInt8]?
 
-    public init(kind: QueuedDelivery.Kind, domain: String, messageID: String, originator: String, recipients: [String],
-                body: [UInt8], notBefore: Int64, attempts: Int = 0, lastError: String? = nil, envelopeSender: String? = nil,
-                originalMail: [UInt8]? = nil) {
+    public init(
+        kind: QueuedDelivery.Kind, domain: String, messageID: String, originator: String, recipients: [String],
+        body: [UInt8], notBefore: Int64, attempts: Int = 0, lastError: String? = nil, envelopeSender: String? = nil,
+        originalMail: [UInt8]? = nil
+    ) {
         self.kind = kind
         self.domain = domain
         self.messageID = messageID
@@ -87,8 +93,10 @@ struct DeliveryUpdate: Sendable, Equatable {
     /// New records, e.g. one iMIP record per recipient handed to e-mail.
     public var spawn: [NewDelivery]
 
-    init(state: QueuedDelivery.State, recipients: [String]? = nil, nextAttemptAt: Int64? = nil, error: String? = nil,
-                outcome: String? = nil, countsAsAttempt: Bool = true, spawn: [NewDelivery] = []) {
+    init(
+        state: QueuedDelivery.State, recipients: [String]? = nil, nextAttemptAt: Int64? = nil, error: String? = nil,
+        outcome: String? = nil, countsAsAttempt: Bool = true, spawn: [NewDelivery] = []
+    ) {
         self.state = state
         self.recipients = recipients
         self.nextAttemptAt = nextAttemptAt

@@ -24,8 +24,10 @@ final class DeliveryWorker: Service, Sendable {
     private let housekeeping = Mutex<(statistics: Int64, purge: Int64)>((0, 0))
     private let errors: LogThrottle
 
-    init(store: any DeliveryStore, stages: Reloadable<DeliveryStages>, owner: String, transfers: LiveTransfers, clock: GatewayClock,
-         metrics: GatewayMetrics, logger: Logger) {
+    init(
+        store: any DeliveryStore, stages: Reloadable<DeliveryStages>, owner: String, transfers: LiveTransfers, clock: GatewayClock,
+        metrics: GatewayMetrics, logger: Logger
+    ) {
         self.store = store
         self.owner = owner
         self.transfers = transfers
@@ -60,21 +62,25 @@ final class DeliveryWorker: Service, Sendable {
     /// One claim round.
     private func pass(group: inout DiscardingTaskGroup) async {
         let now = clock.milliseconds()
-        let stages = stages.current, settings = stages.policy.settings
+        let stages = stages.current
+        let settings = stages.policy.settings
         await houseKeeping(now: now, settings: settings)
         // In-flight counts are kept per "kind:domain"; only iSchedule domains are excluded from
         // claims (iMIP goes to one SMTP server, whatever the recipient's domain).
         let limit = settings.perDomainConcurrency
         let busy = inFlight.withLock { counts in
-            (counts.values.reduce(0, +),
-             Set(counts.filter { $0.value >= limit && $0.key.hasPrefix("ischedule:") }.keys.map { String($0.dropFirst(10)) }))
+            (
+                counts.values.reduce(0, +),
+                Set(counts.filter { $0.value >= limit && $0.key.hasPrefix("ischedule:") }.keys.map { String($0.dropFirst(10)) })
+            )
         }
         let capacity = settings.concurrency - busy.0
         guard capacity > 0 else { return }
         let claimed: [QueuedDelivery]
         do {
-            claimed = try await store.claim(now: now, leaseUntil: now + Int64(settings.lease * 1000), owner: owner, limit: capacity,
-                                            excludingDomains: busy.1.union(stages.circuit.openDomains(now: now)))
+            claimed = try await store.claim(
+                now: now, leaseUntil: now + Int64(settings.lease * 1000), owner: owner, limit: capacity,
+                excludingDomains: busy.1.union(stages.circuit.openDomains(now: now)))
         } catch is CancellationError {
             return
         } catch {
@@ -118,8 +124,9 @@ final class DeliveryWorker: Service, Sendable {
             return due
         }
         if statisticsDue, let statistics = try? await store.statistics() {
-            metrics.queue(depth: Dictionary(uniqueKeysWithValues: QueuedDelivery.State.allCases.map { ($0.rawValue, statistics.counts[$0] ?? 0) }),
-                          oldestPendingSeconds: statistics.oldestPendingCreatedAt.map { Double(now - $0) / 1000 } ?? 0)
+            metrics.queue(
+                depth: Dictionary(uniqueKeysWithValues: QueuedDelivery.State.allCases.map { ($0.rawValue, statistics.counts[$0] ?? 0) }),
+                oldestPendingSeconds: statistics.oldestPendingCreatedAt.map { Double(now - $0) / 1000 } ?? 0)
         }
         if purgeDue, let purged = try? await store.purgeFinished(createdBefore: now - Int64(settings.keepFinished * 1000)), purged > 0 {
             logger.info("queue: deleted \(purged) finished deliveries older than \(settings.keepFinished) s")
@@ -130,14 +137,17 @@ final class DeliveryWorker: Service, Sendable {
         var logger = logger
         logger[metadataKey: "ischedule-message-id"] = .string(delivery.messageID)
         logger[metadataKey: "delivery"] = .stringConvertible(delivery.id)
-        let update = switch delivery.kind {
-        case .mail: concludeMail(delivery, answer: await sendMail(delivery, with: stages.iMIP), policy: stages.policy)
-        case .reinject: await stages.reinjection.attempt(delivery, policy: stages.policy)
-        case .iSchedule, .iMIP: await attemptMessage(delivery, with: stages)
-        }
+        let update =
+            switch delivery.kind {
+            case .mail: concludeMail(delivery, answer: await sendMail(delivery, with: stages.iMIP), policy: stages.policy)
+            case .reinject: await stages.reinjection.attempt(delivery, policy: stages.policy)
+            case .iSchedule, .iMIP: await attemptMessage(delivery, with: stages)
+            }
         metrics.queueAttempt(kind: delivery.kind.rawValue, outcome: update.state.rawValue)
         let detail = update.error.map { " (\($0))" } ?? ""
-        logger.info("\(delivery.kind.rawValue) attempt \(delivery.attempts + 1) for \(delivery.recipients.count) recipient(s) of \(delivery.domain): \(update.state.rawValue)\(detail)")
+        logger.info(
+            "\(delivery.kind.rawValue) attempt \(delivery.attempts + 1) for \(delivery.recipients.count) recipient(s) of \(delivery.domain): \(update.state.rawValue)\(detail)"
+        )
         do { try await store.finish(delivery.id, owner: owner, update) } catch {
             errors.error("finish", "could not record the attempt: \(error)", logger: logger)
         }

@@ -5,10 +5,13 @@ internal import ISchedule
 /// worker and `queue force-imip` alike.
 extension NewDelivery {
     /// The iMIP record for one `mailto:` recipient of a scheduling message.
-    static func iMIP(for recipient: String, domain: String, messageID: String, originator: String, body: [UInt8],
-                     reason: String?, now: Int64) -> NewDelivery {
-        NewDelivery(kind: .iMIP, domain: domain, messageID: messageID, originator: originator, recipients: [recipient], body: body,
-                    notBefore: now, lastError: reason)
+    static func iMIP(
+        for recipient: String, domain: String, messageID: String, originator: String, body: [UInt8],
+        reason: String?, now: Int64
+    ) -> NewDelivery {
+        NewDelivery(
+            kind: .iMIP, domain: domain, messageID: messageID, originator: originator, recipients: [recipient], body: body,
+            notBefore: now, lastError: reason)
     }
 }
 
@@ -19,8 +22,9 @@ extension QueuedDelivery {
         guard originalMail == nil else { return Reinjection.record(returning: recipients, of: self, reason: reason, now: now).map { [$0] } ?? [] }
         return recipients.compactMap { text in
             guard let address = CalendarUserAddress(text), address.scheme == "mailto" else { return nil }
-            return .iMIP(for: text, domain: address.domain ?? domain, messageID: messageID, originator: originator, body: body,
-                         reason: reason, now: now)
+            return .iMIP(
+                for: text, domain: address.domain ?? domain, messageID: messageID, originator: originator, body: body,
+                reason: reason, now: now)
         }
     }
 }

@@ -30,7 +30,8 @@ struct LiveAttempt: Sendable {
         // Free-busy is answered live or not at all: its own timeout ends its transfer.
         if message.isFreeBusy { return await handoff.settle(await transport.deliver(message, to: indices), of: message) }
         let state = LiveAttemptState(message.recipients, waitingFor: indices)
-        let transport = transport, conclude = conclude
+        let transport = transport
+        let conclude = conclude
         transfers.start {
             _ = await transport.deliver(message, to: indices) { part in await conclude(state.arrived(part), message) }
             await conclude(state.ended(), message)
@@ -52,9 +53,10 @@ struct LiveAttempt: Sendable {
             logger.warning("\(domain): circuit open for \(circuit.cooldown / 1000) s: no answer within timeouts.remote-request")
         }
         let records = ordered.map { domain, group in
-            NewDelivery(kind: .iSchedule, domain: domain, messageID: message.messageID, originator: message.originator,
-                        recipients: group.map { message.recipients[$0].text }, body: message.body, notBefore: now,
-                        lastError: "the first attempt is still waiting for the receiver")
+            NewDelivery(
+                kind: .iSchedule, domain: domain, messageID: message.messageID, originator: message.originator,
+                recipients: group.map { message.recipients[$0].text }, body: message.body, notBefore: now,
+                lastError: "the first attempt is still waiting for the receiver")
         }
         let ids: [Int64]
         do {
@@ -66,10 +68,11 @@ struct LiveAttempt: Sendable {
         }
         handoff.metrics.queued(retries: indices.count, fallbacks: 0)
         let claimed = zip(ids, zip(records, ordered)).map { id, pair in
-            LiveAttemptState.Claimed(record: QueuedDelivery(
-                id: id, kind: .iSchedule, state: .pending, domain: pair.0.domain, messageID: pair.0.messageID, originator: pair.0.originator,
-                recipients: pair.0.recipients, body: pair.0.body, createdAt: now, nextAttemptAt: now, attempts: 0, lastError: pair.0.lastError,
-                outcome: nil), indices: pair.1.value)
+            LiveAttemptState.Claimed(
+                record: QueuedDelivery(
+                    id: id, kind: .iSchedule, state: .pending, domain: pair.0.domain, messageID: pair.0.messageID, originator: pair.0.originator,
+                    recipients: pair.0.recipients, body: pair.0.body, createdAt: now, nextAttemptAt: now, attempts: 0, lastError: pair.0.lastError,
+                    outcome: nil), indices: pair.1.value)
         }
         _ = transfers.hold(claimed.map(\.record.id))
         let ready = state.handedOver(claimed)
@@ -111,7 +114,8 @@ final class LiveAttemptState: Sendable {
 
         /// The claimed records whose recipients are all answered, taken out.
         mutating func takeReady() -> [(Claimed, RecipientAnswers)] {
-            var ready: [(Claimed, RecipientAnswers)] = [], kept: [Claimed] = []
+            var ready: [(Claimed, RecipientAnswers)] = []
+            var kept: [Claimed] = []
             for record in claimed {
                 if record.indices.allSatisfy({ answers[$0] != nil }) {
                     ready.append((record, answers.restricted(to: record.indices)))
@@ -155,8 +159,9 @@ final class LiveAttemptState: Sendable {
     /// The transfer ended: recipients it never answered count as a failure for now (5.1).
     func ended() -> [(Claimed, RecipientAnswers)] {
         let missing = state.withLock { state in
-            RecipientAnswers(recipients: state.answers.recipients, state.claimed.flatMap(\.indices).filter { state.answers[$0] == nil },
-                             .serviceUnavailable, "the attempt ended without an answer")
+            RecipientAnswers(
+                recipients: state.answers.recipients, state.claimed.flatMap(\.indices).filter { state.answers[$0] == nil },
+                .serviceUnavailable, "the attempt ended without an answer")
         }
         return arrived(missing)
     }

@@ -18,7 +18,8 @@ struct QueueHandoff: Sendable {
         if message.isFreeBusy { return Self.freeBusy(attempts, of: message) }
         let now = clock.milliseconds()
         let attempt = DeliveryPolicy.Attempt(route: .iSchedule, attempts: 1, createdAt: now, mailsFallbacks: mailsFallbacks)
-        var answers = message.noAnswers, promised = message.noAnswers
+        var answers = message.noAnswers
+        var promised = message.noAnswers
         var retries: [String: (at: Int64, indices: [Int])] = [:]
         var mails: [NewDelivery] = []
         for answer in attempts {
@@ -30,17 +31,21 @@ struct QueueHandoff: Sendable {
                 let domain = recipient.address?.domain ?? ""
                 retries[domain, default: (at, [])].indices.append(answer.index)
             case .handToEmail:
-                mails.append(.iMIP(for: recipient.text, domain: recipient.address?.domain ?? "", messageID: message.messageID,
-                                   originator: message.originator, body: message.body, reason: reason, now: now))
+                mails.append(
+                    .iMIP(
+                        for: recipient.text, domain: recipient.address?.domain ?? "", messageID: message.messageID,
+                        originator: message.originator, body: message.body, reason: reason, now: now))
                 promised.answer(answer.index, .sent, description: "handed to iMIP (e-mail): \(reason)")
             }
         }
         var records: [NewDelivery] = []
         for (domain, retry) in retries.sorted(by: { $0.key < $1.key }) {
             let reason = retry.indices.first.flatMap { attempts[$0] }.map { "\($0.requestStatus.code) \($0.responseDescription ?? "")" } ?? ""
-            records.append(NewDelivery(kind: .iSchedule, domain: domain, messageID: message.messageID, originator: message.originator,
-                                       recipients: retry.indices.map { message.recipients[$0].text }, body: message.body,
-                                       notBefore: retry.at, attempts: 1, lastError: reason))
+            records.append(
+                NewDelivery(
+                    kind: .iSchedule, domain: domain, messageID: message.messageID, originator: message.originator,
+                    recipients: retry.indices.map { message.recipients[$0].text }, body: message.body,
+                    notBefore: retry.at, attempts: 1, lastError: reason))
             promised.answer(retry.indices, .pending, description: "queued for retry after \(reason)")
         }
         records += mails

@@ -29,8 +29,10 @@ final class ConfigurationReload: Service, Sendable {
 
     /// - Parameter signals: SIGHUP, trapped before the listeners start so that an early signal
     ///   never ends the process.
-    init(load: @escaping Loader, started: GatewayConfiguration, apply: @escaping Apply, metrics: GatewayMetrics,
-         certificates: [Int: ListenerCertificates], signals: UnixSignalsSequence, logger: Logger) {
+    init(
+        load: @escaping Loader, started: GatewayConfiguration, apply: @escaping Apply, metrics: GatewayMetrics,
+        certificates: [Int: ListenerCertificates], signals: UnixSignalsSequence, logger: Logger
+    ) {
         self.load = load
         self.started = started
         self.apply = apply
@@ -72,8 +74,12 @@ final class ConfigurationReload: Service, Sendable {
         let loaded: GatewayConfiguration?
         switch Result(catching: load) {
         case .success(let configuration): loaded = configuration
-        case .failure(let error as ConfigurationError): log.record(error); loaded = nil
-        case .failure(let error): log.record(ConfigurationError(key: "", problem: "\(error)")); loaded = nil
+        case .failure(let error as ConfigurationError):
+            log.record(error)
+            loaded = nil
+        case .failure(let error):
+            log.record(ConfigurationError(key: "", problem: "\(error)"))
+            loaded = nil
         }
         var keyring: SigningKeyring?
         var materials: [Int: ListenerCertificates.Material] = [:]
@@ -84,7 +90,8 @@ final class ConfigurationReload: Service, Sendable {
             for index in certificates.keys.sorted() where index < loaded.listeners.count {
                 let listener = loaded.listeners[index]
                 guard listener.bindingIdentity == started.listeners[index].bindingIdentity,
-                      let certificate = listener.certificateFile, let key = listener.privateKeyFile else { continue }
+                    let certificate = listener.certificateFile, let key = listener.privateKeyFile
+                else { continue }
                 materials[index] = log.collect(nil) { () throws(ConfigurationError) in
                     try ListenerCertificates.load(certificate: certificate, key: key, keyPath: "listeners[\(index)]")
                 }

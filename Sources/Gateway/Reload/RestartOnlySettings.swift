@@ -17,7 +17,7 @@ enum RestartOnlySettings {
             ("timeouts.request-read", running.timeouts.requestRead != loaded.timeouts.requestRead),
             ("timeouts.idle", running.timeouts.idle != loaded.timeouts.idle),
             ("timeouts.shutdown-grace", running.timeouts.shutdownGrace != loaded.timeouts.shutdownGrace),
-            ("timeouts.store", running.timeouts.store != loaded.timeouts.store),
+            ("timeouts.store", running.timeouts.store != loaded.timeouts.store)
         ]
         return checks.filter(\.1).map(\.0)
     }

@@ -1,7 +1,7 @@
 internal import HTTPTypes
 internal import HummingbirdCore
-internal import NIOHTTPTypes
 internal import NIOCore
+internal import NIOHTTPTypes
 
 /// Protects the event loops from abusive clients, per connection, before the router sees anything:
 /// - a request must arrive completely within `readTimeout` (a client dribbling bytes is cut off;
@@ -48,8 +48,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .head(let head):
             if head.headerFields.count > maxHeaderCount {
-                refuse(context, status: .init(code: 431, reasonPhrase: "Request Header Fields Too Large"),
-                       body: Array("more than \(maxHeaderCount) header fields\n".utf8), type: "text/plain; charset=utf-8")
+                refuse(
+                    context, status: .init(code: 431, reasonPhrase: "Request Header Fields Too Large"),
+                    body: Array("more than \(maxHeaderCount) header fields\n".utf8), type: "text/plain; charset=utf-8")
                 return
             }
             if let declared = head.headerFields[.contentLength].flatMap({ Int($0) }), declared > maxContentLength {

@@ -55,22 +55,33 @@ struct GatewayRoutes: Sendable {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
                 let body = (try? encoder.encode(await status())).map(Array.init) ?? []
-                return respond(GatewayResponse(status: 200, headers: [HeaderField(name: "Content-Type", value: "application/json"),
-                                                                      HeaderField(name: "Cache-Control", value: "no-store")], body: body))
+                return respond(
+                    GatewayResponse(
+                        status: 200,
+                        headers: [
+                            HeaderField(name: "Content-Type", value: "application/json"),
+                            HeaderField(name: "Cache-Control", value: "no-store")
+                        ], body: body))
             }
             router.get("/status") { request, context in
                 let stages = stages.current
                 // Who may not read it does not learn whether it is on.
                 if let refusal = stages.outbound.intake.refusal(head(request, context: context)) { return respond(.text(403, refusal + "\n")) }
                 guard stages.statusPage else { return respond(.text(404, "the status page is off (status-page: true turns it on)\n")) }
-                return respond(GatewayResponse(status: 200, headers: [HeaderField(name: "Content-Type", value: "text/html; charset=utf-8"),
-                                                                      HeaderField(name: "Cache-Control", value: "no-store")],
-                                               body: Array(StatusPage.html(await status()).utf8)))
+                return respond(
+                    GatewayResponse(
+                        status: 200,
+                        headers: [
+                            HeaderField(name: "Content-Type", value: "text/html; charset=utf-8"),
+                            HeaderField(name: "Cache-Control", value: "no-store")
+                        ],
+                        body: Array(StatusPage.html(await status()).utf8)))
             }
         }
         router.group().add(middleware: RequestMetricsMiddleware(direction: "domainkey", metrics: metrics))
             .get("/.well-known/domainkey/:domain/:selector") { _, context in
-                let domain = context.parameters.get("domain") ?? "", selector = context.parameters.get("selector") ?? ""
+                let domain = context.parameters.get("domain") ?? ""
+                let selector = context.parameters.get("selector") ?? ""
                 guard let record = stages.current.keyring.record(domain: domain, selector: selector) else {
                     return respond(.text(404, "no key for selector \(selector) of \(domain)\n"))
                 }
@@ -91,8 +102,10 @@ struct GatewayRoutes: Sendable {
                 if !openMetrics, let refusal = stages.current.outbound.intake.refusal(head(request, context: context)) {
                     return respond(.text(403, refusal + "\n"))
                 }
-                return respond(GatewayResponse(status: 200, headers: [HeaderField(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")],
-                                               body: metrics.render()))
+                return respond(
+                    GatewayResponse(
+                        status: 200, headers: [HeaderField(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")],
+                        body: metrics.render()))
             }
         }
         return router
@@ -100,16 +113,22 @@ struct GatewayRoutes: Sendable {
 
     /// `?action=capabilities` (draft-05) or legacy `?query=capabilities` (draft-01); anything else 400.
     private func capabilitiesDocument(_ request: Request) -> GatewayResponse {
-        let query = request.uri.queryParameters, capabilities = stages.current.capabilities
-        let actions = query[values: "action"], legacy = query[values: "query"]
+        let query = request.uri.queryParameters
+        let capabilities = stages.current.capabilities
+        let actions = query[values: "action"]
+        let legacy = query[values: "query"]
         var response: GatewayResponse
         if actions.count == 1 && actions[0] == "capabilities" && legacy.isEmpty {
             response = GatewayResponse(status: 200, headers: [GatewayResponse.xmlType], body: capabilities.draft05)
         } else if actions.isEmpty && legacy.count == 1 && legacy[0] == "capabilities" {
             response = GatewayResponse(status: 200, headers: [GatewayResponse.xmlType], body: capabilities.draft01)
         } else {
-            let problem = actions.isEmpty ? "missing action parameter" : actions.count > 1 ? "repeated action parameter"
-                : "unknown action '\(actions[0])'"
+            let problem =
+                actions.isEmpty
+                ? "missing action parameter"
+                : actions.count > 1
+                    ? "repeated action parameter"
+                    : "unknown action '\(actions[0])'"
             return .text(400, "\(problem); use ?action=capabilities\n")
         }
         response.headers.append(HeaderField(name: "Cache-Control", value: "max-age=3600"))
@@ -144,7 +163,8 @@ struct GatewayRoutes: Sendable {
         for header in response.headers {
             if let name = HTTPField.Name(header.name) { fields.append(HTTPField(name: name, value: header.value)) }
         }
-        return Response(status: HTTPResponse.Status(code: response.status), headers: fields,
-                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: response.body)))
+        return Response(
+            status: HTTPResponse.Status(code: response.status), headers: fields,
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: response.body)))
     }
 }

@@ -13,16 +13,20 @@ internal import UnixSignals
 public enum GatewayServer {
     /// Loads keys, starts the listeners, prints `listening on URL` per listener, runs until a signal.
     /// - Parameter reload: reads the configuration again on SIGHUP (nil: SIGHUP is ignored).
-    public static func run(configuration: GatewayConfiguration, reload: (@Sendable () throws -> GatewayConfiguration)? = nil,
-                           logger: Logger) async throws {
+    public static func run(
+        configuration: GatewayConfiguration, reload: (@Sendable () throws -> GatewayConfiguration)? = nil,
+        logger: Logger
+    ) async throws {
         // Trapped first: a SIGHUP during start-up must not end the process.
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         let keyring = try SigningKeyring.load(configuration) { logger.notice("\($0)") }
         var loaded: [Int: ListenerCertificates] = [:]
         for (index, listener) in configuration.listeners.enumerated() {
             if listener.scheme == .https, let certificate = listener.certificateFile, let key = listener.privateKeyFile {
-                loaded[index] = ListenerCertificates(try ListenerCertificates.load(certificate: certificate, key: key,
-                                                                                   clientCA: listener.clientCAFile, keyPath: "listeners[\(index)]"))
+                loaded[index] = ListenerCertificates(
+                    try ListenerCertificates.load(
+                        certificate: certificate, key: key,
+                        clientCA: listener.clientCAFile, keyPath: "listeners[\(index)]"))
             }
         }
         let certificates = loaded
@@ -31,20 +35,25 @@ public enum GatewayServer {
             // Before the worker takes back leases: one serve per SQLite file.
             if case .sqlite = configuration.store { try ServeLock.take(dataDirectory: configuration.dataDirectory) }
             let readiness = Readiness(expected: configuration.listeners.count)
-            let assembly = GatewayAssembly(configuration: configuration, keyring: keyring, store: stores.queue, ledger: stores.ledger,
-                                           readiness: readiness, logger: logger)
+            let assembly = GatewayAssembly(
+                configuration: configuration, keyring: keyring, store: stores.queue, ledger: stores.ledger,
+                readiness: readiness, logger: logger)
             defer { assembly.shutdown() }
             let reloader = reload.map {
-                ConfigurationReload(load: $0, started: configuration, apply: { assembly.reload(configuration: $0, keyring: $1) },
-                                    metrics: assembly.routes.metrics, certificates: certificates, signals: hangups, logger: logger)
+                ConfigurationReload(
+                    load: $0, started: configuration, apply: { assembly.reload(configuration: $0, keyring: $1) },
+                    metrics: assembly.routes.metrics, certificates: certificates, signals: hangups, logger: logger)
             }
-            try await run(configuration: configuration, assembly: assembly, readiness: readiness, certificates: certificates,
-                          reloader: reloader, logger: logger)
+            try await run(
+                configuration: configuration, assembly: assembly, readiness: readiness, certificates: certificates,
+                reloader: reloader, logger: logger)
         }
     }
 
-    private static func run(configuration: GatewayConfiguration, assembly: GatewayAssembly, readiness: Readiness,
-                            certificates: [Int: ListenerCertificates], reloader: ConfigurationReload?, logger: Logger) async throws {
+    private static func run(
+        configuration: GatewayConfiguration, assembly: GatewayAssembly, readiness: Readiness,
+        certificates: [Int: ListenerCertificates], reloader: ConfigurationReload?, logger: Logger
+    ) async throws {
         try await assembly.replay.restore()
         if configuration.intake.secret == nil, configuration.listeners.contains(where: \.servesIntake) {
             logger.warning("outbound intake has no secret: only the address allow-list protects \(configuration.intake.path)")
@@ -53,9 +62,12 @@ public enum GatewayServer {
         let timeouts = configuration.timeouts
         let tooLarge = GatewayRoutes.tooLarge(limits.maxContentLength).body
         var http1 = HTTP1Channel.Configuration(
-            additionalChannelHandlers: [ConnectionGuard(readTimeout: .milliseconds(Int64(timeouts.requestRead * 1000)),
-                                                        maxContentLength: limits.maxContentLength,
-                                                        maxHeaderCount: limits.maxHeaderCount, tooLargeBody: tooLarge)],
+            additionalChannelHandlers: [
+                ConnectionGuard(
+                    readTimeout: .milliseconds(Int64(timeouts.requestRead * 1000)),
+                    maxContentLength: limits.maxContentLength,
+                    maxHeaderCount: limits.maxHeaderCount, tooLargeBody: tooLarge)
+            ],
             idleTimeout: .milliseconds(Int64(timeouts.idle * 1000)))
         http1.httpDecoder = .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 64 * 1024, maxHeaderFieldCount: limits.maxHeaderCount * 2)
 
@@ -65,12 +77,15 @@ public enum GatewayServer {
         if let reloader { services.append(reloader) }
         for (index, listener) in configuration.listeners.enumerated() {
             if listener.servesIntake { logger.notice("outbound intake \(configuration.intake.path) served on \(listener.url)") }
-            services.append(ListenerService(
-                application: try application(listener, index: index,
-                                             router: assembly.routes.router(intake: listener.servesIntake, metrics: listener.servesMetrics,
-                                                                            clientCertificates: listener.clientCAFile != nil),
-                                             tls: certificates[index], http1: http1, readiness: readiness, logger: logger),
-                key: "listeners[\(index)].url", url: listener.url))
+            services.append(
+                ListenerService(
+                    application: try application(
+                        listener, index: index,
+                        router: assembly.routes.router(
+                            intake: listener.servesIntake, metrics: listener.servesMetrics,
+                            clientCertificates: listener.clientCAFile != nil),
+                        tls: certificates[index], http1: http1, readiness: readiness, logger: logger),
+                    key: "listeners[\(index)].url", url: listener.url))
         }
         var groupConfiguration = ServiceGroupConfiguration(
             services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
@@ -83,9 +98,11 @@ public enum GatewayServer {
     }
 
     /// One listener: TCP (http or https) or a Unix-domain socket; prints `listening on URL` once up.
-    private static func application(_ listener: GatewayConfiguration.Listener, index: Int, router: Router<GatewayRequestContext>,
-                                    tls: ListenerCertificates?, http1: HTTP1Channel.Configuration, readiness: Readiness,
-                                    logger: Logger) throws -> any Service {
+    private static func application(
+        _ listener: GatewayConfiguration.Listener, index: Int, router: Router<GatewayRequestContext>,
+        tls: ListenerCertificates?, http1: HTTP1Channel.Configuration, readiness: Readiness,
+        logger: Logger
+    ) throws -> any Service {
         let server: HTTPServerBuilder
         if let tls {
             var configuration = tls.serverConfiguration()
@@ -130,18 +147,22 @@ public enum GatewayServer {
         for (index, listener) in configuration.listeners.enumerated() {
             if let certificate = listener.certificateFile, let key = listener.privateKeyFile {
                 log.collect(()) { () throws(ConfigurationError) in
-                    _ = try ListenerCertificates.load(certificate: certificate, key: key, clientCA: listener.clientCAFile,
-                                                      keyPath: "listeners[\(index)]")
+                    _ = try ListenerCertificates.load(
+                        certificate: certificate, key: key, clientCA: listener.clientCAFile,
+                        keyPath: "listeners[\(index)]")
                 }
             }
         }
         switch configuration.store {
         case .sqlite:
-            if let problem = StateFileCheck.problem(configuration.queuePath) { log.record(ConfigurationError(key: "data-directory", problem: problem)) }
+            if let problem = StateFileCheck.problem(configuration.queuePath) {
+                log.record(ConfigurationError(key: "data-directory", problem: problem))
+            }
         case .postgres(let settings):
             let deadline = Duration.milliseconds(Int64(configuration.timeouts.store * 1000))
             if let problem = try await PostgresDatabase(settings: settings, logger: logger, operationDeadline: deadline)
-                .running(migrate: false, { database in await database.reachable() }) {
+                .running(migrate: false, { database in await database.reachable() })
+            {
                 log.record(ConfigurationError(key: "store", problem: problem))
             }
         }

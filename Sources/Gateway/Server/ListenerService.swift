@@ -17,7 +17,8 @@ struct ListenerService: Service {
             try await application.run()
             failure = nil
         } catch let error as IOError {
-            failure = ConfigurationError(key: key, problem: "cannot listen on \(url): \(String(cString: strerror(error.errnoCode))) (errno \(error.errnoCode))")
+            failure = ConfigurationError(
+                key: key, problem: "cannot listen on \(url): \(String(cString: strerror(error.errnoCode))) (errno \(error.errnoCode))")
         } catch {
             failure = error
         }

@@ -17,15 +17,18 @@ struct NetworkClients: Sendable {
 
     /// An HTTP client whose transfers end within `timeout` seconds.
     func http(timeout: Double) -> HTTPClient {
-        HTTPClient(configuration: HTTPClientConfiguration(
-            caFile: configuration.caFile, connectTimeoutMilliseconds: Int(configuration.timeouts.connect * 1000),
-            totalTimeoutMilliseconds: Int(timeout * 1000), userAgent: GatewayIdentity.userAgent), thread: curl, resolver: resolver.hostResolver)
+        HTTPClient(
+            configuration: HTTPClientConfiguration(
+                caFile: configuration.caFile, connectTimeoutMilliseconds: Int(configuration.timeouts.connect * 1000),
+                totalTimeoutMilliseconds: Int(timeout * 1000), userAgent: GatewayIdentity.userAgent), thread: curl, resolver: resolver.hostResolver)
     }
 
     /// SRV discovery, with the receivers configured by `remote-domains.<d>.uri` taking precedence.
     var discovery: ReceiverDiscovery {
-        ReceiverDiscovery(resolver: resolver, overrides: Dictionary(
-            configuration.remotes.compactMap { remote in remote.uri.map { (remote.name, $0) } }, uniquingKeysWith: { first, _ in first }))
+        ReceiverDiscovery(
+            resolver: resolver,
+            overrides: Dictionary(
+                configuration.remotes.compactMap { remote in remote.uri.map { (remote.name, $0) } }, uniquingKeysWith: { first, _ in first }))
     }
 
     /// The MTA's filter-free re-injection service (`imip-intake.reinject-url`), when configured.

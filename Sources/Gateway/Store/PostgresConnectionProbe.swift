@@ -13,16 +13,20 @@ extension PostgresDatabase {
             var configuration: PostgresConnection.Configuration
             switch settings.endpoint {
             case .tcp(let host, let port):
-                let tls: PostgresConnection.Configuration.TLS = try Self.tls(settings).map { .require(try NIOSSLContext(configuration: $0)) } ?? .disable
-                configuration = .init(host: host, port: port, username: settings.username, password: settings.password,
-                                      database: settings.database, tls: tls)
+                let tls: PostgresConnection.Configuration.TLS =
+                    try Self.tls(settings).map { .require(try NIOSSLContext(configuration: $0)) } ?? .disable
+                configuration = .init(
+                    host: host, port: port, username: settings.username, password: settings.password,
+                    database: settings.database, tls: tls)
             case .unixSocket(let path):
-                configuration = .init(unixSocketPath: path, username: settings.username, password: settings.password,
-                                      database: settings.database)
+                configuration = .init(
+                    unixSocketPath: path, username: settings.username, password: settings.password,
+                    database: settings.database)
             }
             configuration.options.connectTimeout = .seconds(5)
-            let connection = try await PostgresConnection.connect(on: PostgresConnection.defaultEventLoopGroup.next(),
-                                                                  configuration: configuration, id: 0, logger: logger)
+            let connection = try await PostgresConnection.connect(
+                on: PostgresConnection.defaultEventLoopGroup.next(),
+                configuration: configuration, id: 0, logger: logger)
             try await connection.close()
             attempt = .success(())
         } catch {

@@ -21,8 +21,9 @@ final class PostgresDatabase: Sendable {
         var configuration: PostgresClient.Configuration
         switch settings.endpoint {
         case .tcp(let host, let port):
-            configuration = .init(host: host, port: port, username: settings.username, password: settings.password,
-                                  database: settings.database, tls: Self.tls(settings).map { .require($0) } ?? .disable)
+            configuration = .init(
+                host: host, port: port, username: settings.username, password: settings.password,
+                database: settings.database, tls: Self.tls(settings).map { .require($0) } ?? .disable)
         case .unixSocket(let path):
             configuration = .init(unixSocketPath: path, username: settings.username, password: settings.password, database: settings.database)
         }
@@ -71,8 +72,10 @@ final class PostgresDatabase: Sendable {
     }
 
     /// `body`, or an error once `deadline` has passed (then `body` is cancelled).
-    private func withDeadline<Result: Sendable>(_ deadline: Duration,
-                                                _ body: @Sendable @escaping () async throws -> Result) async throws -> Result {
+    private func withDeadline<Result: Sendable>(
+        _ deadline: Duration,
+        _ body: @Sendable @escaping () async throws -> Result
+    ) async throws -> Result {
         try await withThrowingTaskGroup(of: Result?.self, returning: Result.self) { group in
             group.addTask { try await body() }
             group.addTask {
@@ -117,54 +120,63 @@ final class PostgresDatabase: Sendable {
     /// Versioned schema changes, each applied once, in one transaction under an advisory lock, so
     /// two instances starting together neither race nor apply one twice.
     static let migrations: [(version: String, statements: [String])] = [
-        ("deliveries-v1", [
-            """
-            CREATE TABLE deliveries (
-                id BIGSERIAL PRIMARY KEY,
-                kind TEXT NOT NULL,
-                state TEXT NOT NULL,
-                domain TEXT NOT NULL,
-                message_id TEXT NOT NULL,
-                originator TEXT NOT NULL,
-                recipients TEXT NOT NULL,
-                body BYTEA NOT NULL,
-                created_at BIGINT NOT NULL,
-                next_attempt_at BIGINT NOT NULL,
-                lease_until BIGINT NOT NULL DEFAULT 0,
-                lease_owner TEXT,
-                attempts BIGINT NOT NULL DEFAULT 0,
-                last_error TEXT,
-                outcome TEXT)
-            """,
-            "CREATE INDEX deliveries_due ON deliveries (next_attempt_at, id) WHERE state = 'pending'",
-            "CREATE INDEX deliveries_state ON deliveries (state, created_at)",
-        ]),
-        ("replay-v1", [
-            """
-            CREATE TABLE replay (
-                domain TEXT NOT NULL,
-                message_id TEXT NOT NULL,
-                signature TEXT NOT NULL,
-                recipients TEXT NOT NULL DEFAULT '',
-                expires BIGINT NOT NULL,
-                remembered_at BIGINT NOT NULL,
-                answer_status BIGINT,
-                answer_headers TEXT,
-                answer_body BYTEA,
-                PRIMARY KEY (domain, message_id))
-            """,
-            "CREATE INDEX replay_expires ON replay (expires)",
-        ]),
+        (
+            "deliveries-v1",
+            [
+                """
+                CREATE TABLE deliveries (
+                    id BIGSERIAL PRIMARY KEY,
+                    kind TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    domain TEXT NOT NULL,
+                    message_id TEXT NOT NULL,
+                    originator TEXT NOT NULL,
+                    recipients TEXT NOT NULL,
+                    body BYTEA NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    next_attempt_at BIGINT NOT NULL,
+                    lease_until BIGINT NOT NULL DEFAULT 0,
+                    lease_owner TEXT,
+                    attempts BIGINT NOT NULL DEFAULT 0,
+                    last_error TEXT,
+                    outcome TEXT)
+                """,
+                "CREATE INDEX deliveries_due ON deliveries (next_attempt_at, id) WHERE state = 'pending'",
+                "CREATE INDEX deliveries_state ON deliveries (state, created_at)"
+            ]
+        ),
+        (
+            "replay-v1",
+            [
+                """
+                CREATE TABLE replay (
+                    domain TEXT NOT NULL,
+                    message_id TEXT NOT NULL,
+                    signature TEXT NOT NULL,
+                    recipients TEXT NOT NULL DEFAULT '',
+                    expires BIGINT NOT NULL,
+                    remembered_at BIGINT NOT NULL,
+                    answer_status BIGINT,
+                    answer_headers TEXT,
+                    answer_body BYTEA,
+                    PRIMARY KEY (domain, message_id))
+                """,
+                "CREATE INDEX replay_expires ON replay (expires)"
+            ]
+        ),
         ("health-v1", ["CREATE TABLE health (instance TEXT PRIMARY KEY, at BIGINT NOT NULL)"]),
         // Where a record moved from (`store migrate`), so that moving twice inserts nothing twice.
         ("deliveries-v2", ["ALTER TABLE deliveries ADD COLUMN origin TEXT UNIQUE"]),
         // A mail-filter record's way back to e-mail, and the (submission, recipient) pairs committed.
-        ("deliveries-v3", [
-            "ALTER TABLE deliveries ADD COLUMN envelope_sender TEXT",
-            "ALTER TABLE deliveries ADD COLUMN original_mail BYTEA",
-            "CREATE TABLE submissions (key TEXT PRIMARY KEY, created_at BIGINT NOT NULL)",
-            "CREATE INDEX submissions_created ON submissions (created_at)",
-        ]),
+        (
+            "deliveries-v3",
+            [
+                "ALTER TABLE deliveries ADD COLUMN envelope_sender TEXT",
+                "ALTER TABLE deliveries ADD COLUMN original_mail BYTEA",
+                "CREATE TABLE submissions (key TEXT PRIMARY KEY, created_at BIGINT NOT NULL)",
+                "CREATE INDEX submissions_created ON submissions (created_at)"
+            ]
+        )
     ]
 
     /// Arbitrary, fixed: the advisory lock that serialises migrations.
@@ -175,7 +187,8 @@ final class PostgresDatabase: Sendable {
     func migrate() async throws -> [String] {
         try await transaction { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: self.logger)
-            try await connection.query("""
+            try await connection.query(
+                """
                 CREATE TABLE IF NOT EXISTS gateway_migrations (version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())
                 """, logger: self.logger)
             var applied = Set<String>()
@@ -216,7 +229,8 @@ final class PostgresDatabase: Sendable {
         if let cached = lastHealth.withLock({ now - $0.at < 2_000 ? $0 : nil }) { return cached.problem }
         var problem: String?
         do {
-            try await query("""
+            try await query(
+                """
                 INSERT INTO health (instance, at) VALUES (\(instance), \(now)) ON CONFLICT (instance) DO UPDATE SET at = excluded.at
                 """, deadline: .seconds(3))
         } catch {

@@ -40,21 +40,25 @@ final class PostgresDeliveryStore: DeliveryStore {
 
     func enqueueNew(_ deliveries: [NewDelivery], submission: String) async throws -> [NewDelivery] {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        return try await noting { try await database.transaction { [database] connection in
-            // The unique key decides, also between instances committing the same mail at once.
-            var committed: [NewDelivery] = []
-            for var delivery in deliveries {
-                let keys = delivery.recipients.map { DeliveryStoreKeys.submission(submission, $0) }
-                let new = try await connection.query("""
-                    INSERT INTO submissions (key, created_at) SELECT unnest(\(keys)::text[]), \(now)
-                    ON CONFLICT (key) DO NOTHING RETURNING key
-                    """, logger: database.logger).collect().map { try $0.decode(String.self) }
-                delivery.recipients = delivery.recipients.filter { Set(new).contains(DeliveryStoreKeys.submission(submission, $0)) }
-                if !delivery.recipients.isEmpty { committed.append(delivery) }
+        return try await noting {
+            try await database.transaction { [database] connection in
+                // The unique key decides, also between instances committing the same mail at once.
+                var committed: [NewDelivery] = []
+                for var delivery in deliveries {
+                    let keys = delivery.recipients.map { DeliveryStoreKeys.submission(submission, $0) }
+                    let new = try await connection.query(
+                        """
+                        INSERT INTO submissions (key, created_at) SELECT unnest(\(keys)::text[]), \(now)
+                        ON CONFLICT (key) DO NOTHING RETURNING key
+                        """, logger: database.logger
+                    ).collect().map { try $0.decode(String.self) }
+                    delivery.recipients = delivery.recipients.filter { Set(new).contains(DeliveryStoreKeys.submission(submission, $0)) }
+                    if !delivery.recipients.isEmpty { committed.append(delivery) }
+                }
+                if !committed.isEmpty { try await connection.query(Self.insert(committed), logger: database.logger) }
+                return committed
             }
-            if !committed.isEmpty { try await connection.query(Self.insert(committed), logger: database.logger) }
-            return committed
-        } }
+        }
     }
 
     func committedRecipients(submission: String, among recipients: [String]) async throws -> Set<String> {
@@ -66,7 +70,8 @@ final class PostgresDeliveryStore: DeliveryStore {
 
     func claim(now: Int64, leaseUntil: Int64, owner: String, limit: Int, excludingDomains: Set<String>) async throws -> [QueuedDelivery] {
         let excluded = Array(excludingDomains)
-        let rows = try await database.query("""
+        let rows = try await database.query(
+            """
             UPDATE deliveries SET lease_until = \(leaseUntil), lease_owner = \(owner)
             WHERE id IN (SELECT id FROM deliveries
                          WHERE state = 'pending' AND next_attempt_at <= \(now) AND lease_until <= \(now)
@@ -78,18 +83,22 @@ final class PostgresDeliveryStore: DeliveryStore {
     }
 
     func finish(_ id: Int64, owner: String, _ update: DeliveryUpdate) async throws {
-        try await noting { try await database.transaction { [database] connection in
-            if !update.spawn.isEmpty { try await connection.query(Self.insert(update.spawn), logger: database.logger) }
-            let updated = try await connection.query("""
-                UPDATE deliveries SET state = \(update.state.rawValue), recipients = COALESCE(\(update.recipients?.joined(separator: "\n")), recipients),
-                    next_attempt_at = COALESCE(\(update.nextAttemptAt), next_attempt_at), last_error = COALESCE(\(update.error), last_error),
-                    outcome = COALESCE(\(update.outcome), outcome), attempts = attempts + \(update.countsAsAttempt ? 1 : 0),
-                    lease_until = 0, lease_owner = NULL
-                WHERE id = \(id) AND lease_owner = \(owner)
-                RETURNING id
-                """, logger: database.logger).collect()
-            guard updated.count == 1 else { throw QueueError.leaseLost(id) }
-        } }
+        try await noting {
+            try await database.transaction { [database] connection in
+                if !update.spawn.isEmpty { try await connection.query(Self.insert(update.spawn), logger: database.logger) }
+                let updated = try await connection.query(
+                    """
+                    UPDATE deliveries SET state = \(update.state.rawValue), recipients = COALESCE(\(update.recipients?.joined(separator: "\n")), recipients),
+                        next_attempt_at = COALESCE(\(update.nextAttemptAt), next_attempt_at), last_error = COALESCE(\(update.error), last_error),
+                        outcome = COALESCE(\(update.outcome), outcome), attempts = attempts + \(update.countsAsAttempt ? 1 : 0),
+                        lease_until = 0, lease_owner = NULL
+                    WHERE id = \(id) AND lease_owner = \(owner)
+                    RETURNING id
+                    """, logger: database.logger
+                ).collect()
+                guard updated.count == 1 else { throw QueueError.leaseLost(id) }
+            }
+        }
     }
 
     func delivery(_ id: Int64) async throws -> QueuedDelivery? {
@@ -97,25 +106,30 @@ final class PostgresDeliveryStore: DeliveryStore {
     }
 
     func list(state: QueuedDelivery.State?, limit: Int) async throws -> [QueuedDelivery] {
-        let rows = if let state {
-            try await database.query("SELECT * FROM deliveries WHERE state = \(state.rawValue) ORDER BY id LIMIT \(limit)")
-        } else {
-            try await database.query("SELECT * FROM deliveries ORDER BY id LIMIT \(limit)")
-        }
+        let rows =
+            if let state {
+                try await database.query("SELECT * FROM deliveries WHERE state = \(state.rawValue) ORDER BY id LIMIT \(limit)")
+            } else {
+                try await database.query("SELECT * FROM deliveries ORDER BY id LIMIT \(limit)")
+            }
         return try rows.map(Self.delivery)
     }
 
     func retry(_ id: Int64, now: Int64) async throws -> Bool {
-        try await database.query("""
+        try await database.query(
+            """
             UPDATE deliveries SET state = 'pending', next_attempt_at = \(now), lease_until = 0, lease_owner = NULL
             WHERE id = \(id) AND state IN ('pending', 'failed', 'dropped') RETURNING id
-            """).count == 1
+            """
+        ).count == 1
     }
 
     func drop(_ id: Int64) async throws -> Bool {
-        try await database.query("""
+        try await database.query(
+            """
             UPDATE deliveries SET state = 'dropped', lease_until = 0, lease_owner = NULL WHERE id = \(id) AND state IN ('pending', 'held') RETURNING id
-            """).count == 1
+            """
+        ).count == 1
     }
 
     func statistics() async throws -> QueueStatistics {
@@ -129,9 +143,11 @@ final class PostgresDeliveryStore: DeliveryStore {
     }
 
     func purgeFinished(createdBefore cutoff: Int64) async throws -> Int {
-        let purged = try await database.query("""
+        let purged = try await database.query(
+            """
             DELETE FROM deliveries WHERE state IN ('delivered', 'handed-off', 'failed', 'dropped') AND created_at < \(cutoff) RETURNING id
-            """).count
+            """
+        ).count
         try await database.query("DELETE FROM submissions WHERE created_at < \(DeliveryStoreKeys.submissionCutoff(cutoff))")
         return purged
     }
@@ -142,12 +158,16 @@ final class PostgresDeliveryStore: DeliveryStore {
 
     func enqueueClaimed(_ deliveries: [NewDelivery], owner: String, leaseUntil: Int64) async throws -> [Int64] {
         guard !deliveries.isEmpty else { return [] }
-        return try await noting { try await database.transaction { [database] connection in
-            let ids = try await connection.query(Self.insert(deliveries), logger: database.logger).collect().map { try $0.decode(Int64.self) }.sorted()
-            try await connection.query("UPDATE deliveries SET lease_owner = \(owner), lease_until = \(leaseUntil) WHERE id = ANY(\(ids))",
-                                       logger: database.logger)
-            return ids
-        } }
+        return try await noting {
+            try await database.transaction { [database] connection in
+                let ids = try await connection.query(Self.insert(deliveries), logger: database.logger).collect().map { try $0.decode(Int64.self) }
+                    .sorted()
+                try await connection.query(
+                    "UPDATE deliveries SET lease_owner = \(owner), lease_until = \(leaseUntil) WHERE id = ANY(\(ids))",
+                    logger: database.logger)
+                return ids
+            }
+        }
     }
 
     func health() async -> String? {

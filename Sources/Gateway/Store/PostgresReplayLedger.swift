@@ -18,7 +18,8 @@ struct PostgresReplayLedger: ReplayLedger {
     }
 
     func remember(_ record: ReplayCache.Record, now: Int64) async throws -> ReplayCache.Record? {
-        let taken = try await database.query("""
+        let taken = try await database.query(
+            """
             INSERT INTO replay AS old (domain, message_id, signature, recipients, expires, remembered_at)
             VALUES (\(record.domain), \(record.messageID), \(record.signature), \(record.recipients), \(record.expires), \(now))
             ON CONFLICT (domain, message_id) DO UPDATE SET signature = excluded.signature, recipients = excluded.recipients,
@@ -40,7 +41,8 @@ struct PostgresReplayLedger: ReplayLedger {
     }
 
     func complete(domain: String, messageID: String, answer: GatewayResponse) async throws {
-        try await database.query("""
+        try await database.query(
+            """
             UPDATE replay SET answer_status = \(Int64(answer.status)), answer_headers = \(answer.storedHeaders), answer_body = \(ByteBuffer(bytes: answer.body))
             WHERE domain = \(domain.lowercased()) AND message_id = \(messageID)
             """)
@@ -48,7 +50,8 @@ struct PostgresReplayLedger: ReplayLedger {
 
     /// Marks an unanswered record as no longer in flight (as if remembered long ago).
     func release(domain: String, messageID: String) async throws {
-        try await database.query("""
+        try await database.query(
+            """
             UPDATE replay SET remembered_at = 0 WHERE domain = \(domain.lowercased()) AND message_id = \(messageID) AND answer_status IS NULL
             """)
     }
@@ -65,9 +68,10 @@ struct PostgresReplayLedger: ReplayLedger {
             let body = try columns["answer_body"].decode(ByteBuffer?.self)
             answer = GatewayResponse(status: Int(status), headers: headers, body: body.map { Array($0.readableBytesView) } ?? [])
         }
-        return ReplayCache.Record(domain: try columns["domain"].decode(String.self), messageID: try columns["message_id"].decode(String.self),
-                                  signature: try columns["signature"].decode(String.self),
-                                  recipients: try columns["recipients"].decode(String.self), expires: try columns["expires"].decode(Int64.self),
-                                  answer: answer)
+        return ReplayCache.Record(
+            domain: try columns["domain"].decode(String.self), messageID: try columns["message_id"].decode(String.self),
+            signature: try columns["signature"].decode(String.self),
+            recipients: try columns["recipients"].decode(String.self), expires: try columns["expires"].decode(Int64.self),
+            answer: answer)
     }
 }

@@ -23,8 +23,9 @@ public final class SQLiteDeliveryStore: DeliveryStore {
 
     /// Opens (creating if needed) the queue at `path`; `synchronousFull: false` is for benchmarks only.
     public init(path: String, synchronousFull: Bool = true) throws {
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent,
+            withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         directory = (path as NSString).deletingLastPathComponent
@@ -37,25 +38,26 @@ public final class SQLiteDeliveryStore: DeliveryStore {
         }
         var migrator = DatabaseMigrator()
         migrator.registerMigration("deliveries-v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE deliveries (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    kind TEXT NOT NULL,
-                    state TEXT NOT NULL,
-                    domain TEXT NOT NULL,
-                    message_id TEXT NOT NULL,
-                    originator TEXT NOT NULL,
-                    recipients TEXT NOT NULL,
-                    body BLOB NOT NULL,
-                    created_at INTEGER NOT NULL,
-                    next_attempt_at INTEGER NOT NULL,
-                    lease_until INTEGER NOT NULL DEFAULT 0,
-                    lease_owner TEXT,
-                    attempts INTEGER NOT NULL DEFAULT 0,
-                    last_error TEXT,
-                    outcome TEXT);
-                CREATE INDEX deliveries_due ON deliveries(state, next_attempt_at);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE deliveries (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        kind TEXT NOT NULL,
+                        state TEXT NOT NULL,
+                        domain TEXT NOT NULL,
+                        message_id TEXT NOT NULL,
+                        originator TEXT NOT NULL,
+                        recipients TEXT NOT NULL,
+                        body BLOB NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        next_attempt_at INTEGER NOT NULL,
+                        lease_until INTEGER NOT NULL DEFAULT 0,
+                        lease_owner TEXT,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        last_error TEXT,
+                        outcome TEXT);
+                    CREATE INDEX deliveries_due ON deliveries(state, next_attempt_at);
+                    """)
         }
         migrator.registerMigration("health-v1") { db in
             try db.execute(sql: "CREATE TABLE health (id INTEGER PRIMARY KEY, at INTEGER NOT NULL)")
@@ -66,12 +68,13 @@ public final class SQLiteDeliveryStore: DeliveryStore {
         }
         migrator.registerMigration("deliveries-v3") { db in
             // A mail-filter record's way back to e-mail, and the (submission, recipient) pairs committed.
-            try db.execute(sql: """
-                ALTER TABLE deliveries ADD COLUMN envelope_sender TEXT;
-                ALTER TABLE deliveries ADD COLUMN original_mail BLOB;
-                CREATE TABLE submissions (key TEXT PRIMARY KEY, created_at INTEGER NOT NULL);
-                CREATE INDEX submissions_created ON submissions(created_at);
-                """)
+            try db.execute(
+                sql: """
+                    ALTER TABLE deliveries ADD COLUMN envelope_sender TEXT;
+                    ALTER TABLE deliveries ADD COLUMN original_mail BLOB;
+                    CREATE TABLE submissions (key TEXT PRIMARY KEY, created_at INTEGER NOT NULL);
+                    CREATE INDEX submissions_created ON submissions(created_at);
+                    """)
         }
         try migrator.migrate(pool)
         let writer = pool
@@ -112,63 +115,80 @@ public final class SQLiteDeliveryStore: DeliveryStore {
 
     func enqueueNew(_ deliveries: [NewDelivery], submission: String) async throws -> [NewDelivery] {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        return try await noting { try await pool.write { db in
-            var committed: [NewDelivery] = []
-            for var delivery in deliveries {
-                delivery.recipients = try delivery.recipients.filter { recipient in
-                    try db.execute(sql: "INSERT INTO submissions (key, created_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
-                                   arguments: [DeliveryStoreKeys.submission(submission, recipient), now])
-                    return db.changesCount == 1
+        return try await noting {
+            try await pool.write { db in
+                var committed: [NewDelivery] = []
+                for var delivery in deliveries {
+                    delivery.recipients = try delivery.recipients.filter { recipient in
+                        try db.execute(
+                            sql: "INSERT INTO submissions (key, created_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                            arguments: [DeliveryStoreKeys.submission(submission, recipient), now])
+                        return db.changesCount == 1
+                    }
+                    guard !delivery.recipients.isEmpty else { continue }
+                    try Self.insert(delivery, into: db)
+                    committed.append(delivery)
                 }
-                guard !delivery.recipients.isEmpty else { continue }
-                try Self.insert(delivery, into: db)
-                committed.append(delivery)
+                return committed
             }
-            return committed
-        } }
+        }
     }
 
     func committedRecipients(submission: String, among recipients: [String]) async throws -> Set<String> {
         guard !recipients.isEmpty else { return [] }
         return try await pool.read { db in
-            Set(try recipients.filter { recipient in
-                try Int.fetchOne(db, sql: "SELECT 1 FROM submissions WHERE key = ?",
-                                 arguments: [DeliveryStoreKeys.submission(submission, recipient)]) != nil
-            })
+            Set(
+                try recipients.filter { recipient in
+                    try Int.fetchOne(
+                        db, sql: "SELECT 1 FROM submissions WHERE key = ?",
+                        arguments: [DeliveryStoreKeys.submission(submission, recipient)]) != nil
+                })
         }
     }
 
-    func claim(now: Int64, leaseUntil: Int64, owner: String, limit: Int,
-                      excludingDomains: Set<String>) async throws -> [QueuedDelivery] {
+    func claim(
+        now: Int64, leaseUntil: Int64, owner: String, limit: Int,
+        excludingDomains: Set<String>
+    ) async throws -> [QueuedDelivery] {
         let excluded = Array(excludingDomains)
         return try await pool.write { db in
-            let placeholders = excluded.isEmpty ? ""
+            let placeholders =
+                excluded.isEmpty
+                ? ""
                 : "AND NOT (kind = 'ischedule' AND domain IN (\(excluded.map { _ in "?" }.joined(separator: ","))))"
             var arguments: [any DatabaseValueConvertible] = [leaseUntil, owner, now, now]
             arguments += excluded
             arguments.append(limit)
-            let rows = try Row.fetchAll(db, sql: """
-                UPDATE deliveries SET lease_until = ?, lease_owner = ?
-                WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ? AND lease_until <= ?
-                             \(placeholders) ORDER BY next_attempt_at, id LIMIT ?)
-                RETURNING *
-                """, arguments: StatementArguments(arguments))
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    UPDATE deliveries SET lease_until = ?, lease_owner = ?
+                    WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ? AND lease_until <= ?
+                                 \(placeholders) ORDER BY next_attempt_at, id LIMIT ?)
+                    RETURNING *
+                    """, arguments: StatementArguments(arguments))
             return rows.map(Self.delivery).sorted { ($0.nextAttemptAt, $0.id) < ($1.nextAttemptAt, $1.id) }
         }
     }
 
     func finish(_ id: Int64, owner: String, _ update: DeliveryUpdate) async throws {
-        try await noting { try await pool.write { db in
-            for spawned in update.spawn { try Self.insert(spawned, into: db) }
-            try db.execute(sql: """
-                UPDATE deliveries SET state = ?, recipients = COALESCE(?, recipients), next_attempt_at = COALESCE(?, next_attempt_at),
-                    last_error = COALESCE(?, last_error), outcome = COALESCE(?, outcome), attempts = attempts + ?,
-                    lease_until = 0, lease_owner = NULL
-                WHERE id = ? AND lease_owner = ?
-                """, arguments: [update.state.rawValue, update.recipients?.joined(separator: "\n"), update.nextAttemptAt, update.error,
-                                 update.outcome, update.countsAsAttempt ? 1 : 0, id, owner])
-            guard db.changesCount == 1 else { throw QueueError.leaseLost(id) }
-        } }
+        try await noting {
+            try await pool.write { db in
+                for spawned in update.spawn { try Self.insert(spawned, into: db) }
+                try db.execute(
+                    sql: """
+                        UPDATE deliveries SET state = ?, recipients = COALESCE(?, recipients), next_attempt_at = COALESCE(?, next_attempt_at),
+                            last_error = COALESCE(?, last_error), outcome = COALESCE(?, outcome), attempts = attempts + ?,
+                            lease_until = 0, lease_owner = NULL
+                        WHERE id = ? AND lease_owner = ?
+                        """,
+                    arguments: [
+                        update.state.rawValue, update.recipients?.joined(separator: "\n"), update.nextAttemptAt, update.error,
+                        update.outcome, update.countsAsAttempt ? 1 : 0, id, owner
+                    ])
+                guard db.changesCount == 1 else { throw QueueError.leaseLost(id) }
+            }
+        }
     }
 
     public func delivery(_ id: Int64) async throws -> QueuedDelivery? {
@@ -177,29 +197,32 @@ public final class SQLiteDeliveryStore: DeliveryStore {
 
     public func list(state: QueuedDelivery.State?, limit: Int) async throws -> [QueuedDelivery] {
         try await pool.read { db in
-            let rows = if let state {
-                try Row.fetchAll(db, sql: "SELECT * FROM deliveries WHERE state = ? ORDER BY id LIMIT ?", arguments: [state.rawValue, limit])
-            } else {
-                try Row.fetchAll(db, sql: "SELECT * FROM deliveries ORDER BY id LIMIT ?", arguments: [limit])
-            }
+            let rows =
+                if let state {
+                    try Row.fetchAll(db, sql: "SELECT * FROM deliveries WHERE state = ? ORDER BY id LIMIT ?", arguments: [state.rawValue, limit])
+                } else {
+                    try Row.fetchAll(db, sql: "SELECT * FROM deliveries ORDER BY id LIMIT ?", arguments: [limit])
+                }
             return rows.map(Self.delivery)
         }
     }
 
     public func retry(_ id: Int64, now: Int64) async throws -> Bool {
         try await pool.write { db in
-            try db.execute(sql: """
-                UPDATE deliveries SET state = 'pending', next_attempt_at = ?, lease_until = 0, lease_owner = NULL
-                WHERE id = ? AND state IN ('pending', 'failed', 'dropped')
-                """, arguments: [now, id])
+            try db.execute(
+                sql: """
+                    UPDATE deliveries SET state = 'pending', next_attempt_at = ?, lease_until = 0, lease_owner = NULL
+                    WHERE id = ? AND state IN ('pending', 'failed', 'dropped')
+                    """, arguments: [now, id])
             return db.changesCount == 1
         }
     }
 
     public func drop(_ id: Int64) async throws -> Bool {
         try await pool.write { db in
-            try db.execute(sql: "UPDATE deliveries SET state = 'dropped', lease_until = 0, lease_owner = NULL WHERE id = ? AND state IN ('pending', 'held')",
-                           arguments: [id])
+            try db.execute(
+                sql: "UPDATE deliveries SET state = 'dropped', lease_until = 0, lease_owner = NULL WHERE id = ? AND state IN ('pending', 'held')",
+                arguments: [id])
             return db.changesCount == 1
         }
     }
@@ -217,8 +240,9 @@ public final class SQLiteDeliveryStore: DeliveryStore {
 
     func purgeFinished(createdBefore cutoff: Int64) async throws -> Int {
         try await pool.write { db in
-            try db.execute(sql: "DELETE FROM deliveries WHERE state IN ('delivered', 'handed-off', 'failed', 'dropped') AND created_at < ?",
-                           arguments: [cutoff])
+            try db.execute(
+                sql: "DELETE FROM deliveries WHERE state IN ('delivered', 'handed-off', 'failed', 'dropped') AND created_at < ?",
+                arguments: [cutoff])
             let purged = db.changesCount
             try db.execute(sql: "DELETE FROM submissions WHERE created_at < ?", arguments: [DeliveryStoreKeys.submissionCutoff(cutoff)])
             return purged
@@ -229,22 +253,25 @@ public final class SQLiteDeliveryStore: DeliveryStore {
     /// (its live attempts may already hold some) is a dead process's.
     func recoverAbandonedClaims(except owner: String) async throws -> Int {
         try await pool.write { db in
-            try db.execute(sql: """
-                UPDATE deliveries SET lease_until = 0, lease_owner = NULL WHERE state = 'pending' AND lease_owner IS NOT NULL AND lease_owner != ?
-                """, arguments: [owner])
+            try db.execute(
+                sql: """
+                    UPDATE deliveries SET lease_until = 0, lease_owner = NULL WHERE state = 'pending' AND lease_owner IS NOT NULL AND lease_owner != ?
+                    """, arguments: [owner])
             return db.changesCount
         }
     }
 
     func enqueueClaimed(_ deliveries: [NewDelivery], owner: String, leaseUntil: Int64) async throws -> [Int64] {
-        try await noting { try await pool.write { db in
-            try deliveries.map { delivery in
-                try Self.insert(delivery, into: db)
-                let id = db.lastInsertedRowID
-                try db.execute(sql: "UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE id = ?", arguments: [owner, leaseUntil, id])
-                return id
+        try await noting {
+            try await pool.write { db in
+                try deliveries.map { delivery in
+                    try Self.insert(delivery, into: db)
+                    let id = db.lastInsertedRowID
+                    try db.execute(sql: "UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE id = ?", arguments: [owner, leaseUntil, id])
+                    return id
+                }
             }
-        } }
+        }
     }
 
     /// Whether a commit would succeed now: enough free space in the data directory, and a real
@@ -259,7 +286,8 @@ public final class SQLiteDeliveryStore: DeliveryStore {
             if free < Self.minimumFreeBytes { problem = "data directory \(directory) has \(free / 1024) KiB free" }
         }
         if problem == nil {
-            do { try await pool.write { db in try db.execute(sql: "INSERT OR REPLACE INTO health (id, at) VALUES (1, ?)", arguments: [now]) } } catch {
+            do { try await pool.write { db in try db.execute(sql: "INSERT OR REPLACE INTO health (id, at) VALUES (1, ?)", arguments: [now]) } } catch
+            {
                 problem = "queue store cannot commit: \(error)"
             }
         }
@@ -269,14 +297,18 @@ public final class SQLiteDeliveryStore: DeliveryStore {
 
     /// Inserts one record, pending.
     static func insert(_ delivery: NewDelivery, into db: Database) throws {
-        try db.execute(sql: """
-            INSERT INTO deliveries (kind, state, domain, message_id, originator, recipients, body, created_at, next_attempt_at,
-                                    attempts, last_error, envelope_sender, original_mail)
-            VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [delivery.kind.rawValue, delivery.domain, delivery.messageID, delivery.originator,
-                             delivery.recipients.joined(separator: "\n"), Data(delivery.body),
-                             Int64(Date().timeIntervalSince1970 * 1000), delivery.notBefore, delivery.attempts, delivery.lastError,
-                             delivery.envelopeSender, delivery.originalMail.map { Data($0) }])
+        try db.execute(
+            sql: """
+                INSERT INTO deliveries (kind, state, domain, message_id, originator, recipients, body, created_at, next_attempt_at,
+                                        attempts, last_error, envelope_sender, original_mail)
+                VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                delivery.kind.rawValue, delivery.domain, delivery.messageID, delivery.originator,
+                delivery.recipients.joined(separator: "\n"), Data(delivery.body),
+                Int64(Date().timeIntervalSince1970 * 1000), delivery.notBefore, delivery.attempts, delivery.lastError,
+                delivery.envelopeSender, delivery.originalMail.map { Data($0) }
+            ])
     }
 
     static func delivery(_ row: Row) -> QueuedDelivery {

@@ -17,26 +17,28 @@ struct SQLiteReplayLedger: ReplayLedger {
     private let answers: GroupCommit<(domain: String, messageID: String, answer: GatewayResponse), Void>
 
     init(path: String) throws {
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent,
+            withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         pool = try DatabasePool(path: path, configuration: configuration)
         try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         var migrator = DatabaseMigrator()
         migrator.registerMigration("replay-v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE replay (
-                    domain TEXT NOT NULL,
-                    message_id TEXT NOT NULL,
-                    signature TEXT NOT NULL,
-                    expires INTEGER NOT NULL,
-                    answer_status INTEGER,
-                    answer_headers TEXT,
-                    answer_body BLOB,
-                    PRIMARY KEY (domain, message_id));
-                CREATE INDEX replay_expires ON replay(expires);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE replay (
+                        domain TEXT NOT NULL,
+                        message_id TEXT NOT NULL,
+                        signature TEXT NOT NULL,
+                        expires INTEGER NOT NULL,
+                        answer_status INTEGER,
+                        answer_headers TEXT,
+                        answer_body BLOB,
+                        PRIMARY KEY (domain, message_id));
+                    CREATE INDEX replay_expires ON replay(expires);
+                    """)
         }
         migrator.registerMigration("replay-v2") { db in
             // A fingerprint of the recipient set: the same id for other recipients is refused.
@@ -54,10 +56,11 @@ struct SQLiteReplayLedger: ReplayLedger {
                 let written = Result {
                     try db.inTransaction {
                         for (domain, messageID, answer) in batch {
-                            try db.execute(sql: """
-                                UPDATE replay SET answer_status = ?, answer_headers = ?, answer_body = ?
-                                WHERE domain = ? AND message_id = ?
-                                """, arguments: [answer.status, answer.storedHeaders, Data(answer.body), domain.lowercased(), messageID])
+                            try db.execute(
+                                sql: """
+                                    UPDATE replay SET answer_status = ?, answer_headers = ?, answer_body = ?
+                                    WHERE domain = ? AND message_id = ?
+                                    """, arguments: [answer.status, answer.storedHeaders, Data(answer.body), domain.lowercased(), messageID])
                         }
                         return .commit
                     }
@@ -77,23 +80,28 @@ struct SQLiteReplayLedger: ReplayLedger {
     /// an answer takes its record over.
     private static func record(_ record: ReplayCache.Record, now: Int64, in db: Database) throws -> ReplayCache.Record? {
         let arguments: StatementArguments = [record.domain, record.messageID, record.signature, record.recipients, record.expires]
-        try db.execute(sql: """
-            INSERT INTO replay (domain, message_id, signature, recipients, expires) VALUES (?, ?, ?, ?, ?)
-            ON CONFLICT (domain, message_id) DO NOTHING
-            """, arguments: arguments)
+        try db.execute(
+            sql: """
+                INSERT INTO replay (domain, message_id, signature, recipients, expires) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (domain, message_id) DO NOTHING
+                """, arguments: arguments)
         if db.changesCount == 1 { return nil }
-        if let row = try Row.fetchOne(db, sql: "SELECT * FROM replay WHERE domain = ? AND message_id = ? AND expires >= ?",
-                                      arguments: [record.domain, record.messageID, now]) {
-            let existing = ReplayCache.Record(domain: row["domain"], messageID: row["message_id"], signature: row["signature"],
-                                              recipients: row["recipients"], expires: row["expires"], answer: answer(row))
+        if let row = try Row.fetchOne(
+            db, sql: "SELECT * FROM replay WHERE domain = ? AND message_id = ? AND expires >= ?",
+            arguments: [record.domain, record.messageID, now])
+        {
+            let existing = ReplayCache.Record(
+                domain: row["domain"], messageID: row["message_id"], signature: row["signature"],
+                recipients: row["recipients"], expires: row["expires"], answer: answer(row))
             let otherRecipients = !existing.recipients.isEmpty && !record.recipients.isEmpty && existing.recipients != record.recipients
             if existing.signature == record.signature || existing.answer != nil || otherRecipients { return existing }
         }
         // Expired, or a retry of a request that ended without an answer: this request takes the record.
-        try db.execute(sql: """
-            UPDATE replay SET signature = ?3, recipients = ?4, expires = MAX(expires, ?5), answer_status = NULL,
-                answer_headers = NULL, answer_body = NULL WHERE domain = ?1 AND message_id = ?2
-            """, arguments: arguments)
+        try db.execute(
+            sql: """
+                UPDATE replay SET signature = ?3, recipients = ?4, expires = MAX(expires, ?5), answer_status = NULL,
+                    answer_headers = NULL, answer_body = NULL WHERE domain = ?1 AND message_id = ?2
+                """, arguments: arguments)
         return nil
     }
 
@@ -104,8 +112,10 @@ struct SQLiteReplayLedger: ReplayLedger {
             var records: [ReplayCache.Record] = []
             let rows = try Row.fetchCursor(db, sql: "SELECT * FROM replay WHERE expires >= ?", arguments: [now])
             while let row = try rows.next() {
-                records.append(ReplayCache.Record(domain: row["domain"], messageID: row["message_id"], signature: row["signature"],
-                                                  recipients: row["recipients"], expires: row["expires"], answer: Self.answer(row)))
+                records.append(
+                    ReplayCache.Record(
+                        domain: row["domain"], messageID: row["message_id"], signature: row["signature"],
+                        recipients: row["recipients"], expires: row["expires"], answer: Self.answer(row)))
             }
             return records
         }

@@ -1,6 +1,7 @@
 internal import Foundation
+
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #endif
 
 /// A SQLite store serves one gateway process: its worker takes back, at start, every lease but its
@@ -11,8 +12,9 @@ internal import Glibc
 enum ServeLock {
     /// Takes the lock, or throws naming the key and the holder. The descriptor stays open until exit.
     static func take(dataDirectory: String) throws(ConfigurationError) {
-        try? FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true,
-                                                 attributes: [.posixPermissions: 0o700])
+        try? FileManager.default.createDirectory(
+            atPath: dataDirectory, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
         let path = dataDirectory + "/serve.lock"
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
@@ -21,8 +23,10 @@ enum ServeLock {
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
             close(descriptor)
-            throw ConfigurationError(key: "data-directory", problem: "another gateway (PID \(holder)) serves \(dataDirectory); a SQLite store "
-                                     + "serves one gateway (several share store: postgresql://…)")
+            throw ConfigurationError(
+                key: "data-directory",
+                problem: "another gateway (PID \(holder)) serves \(dataDirectory); a SQLite store "
+                    + "serves one gateway (several share store: postgresql://…)")
         }
         let pid = Array("\(getpid())\n".utf8)
         _ = ftruncate(descriptor, 0)

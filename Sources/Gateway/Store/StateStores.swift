@@ -8,11 +8,14 @@ struct StateStores: Sendable {
     let ledger: any ReplayLedger
 
     /// Opens the stores, runs `body`, and closes what it opened.
-    static func withOpen<Result: Sendable>(_ configuration: GatewayConfiguration, logger: Logger,
-                                           _ body: @Sendable (StateStores) async throws -> Result) async throws -> Result {
+    static func withOpen<Result: Sendable>(
+        _ configuration: GatewayConfiguration, logger: Logger,
+        _ body: @Sendable (StateStores) async throws -> Result
+    ) async throws -> Result {
         switch configuration.store {
         case .sqlite:
-            let queue = try openQueue(configuration), ledger = try openReplayLedger(configuration)
+            let queue = try openQueue(configuration)
+            let ledger = try openReplayLedger(configuration)
             // The WAL goes into the file here, not whenever the last reference goes: a clean stop
             // leaves one self-contained file even while a lingering task still holds the store.
             defer { queue.checkpoint() }
@@ -20,16 +23,20 @@ struct StateStores: Sendable {
         case .postgres(let settings):
             return try await database(settings, configuration: configuration, logger: logger).running(migrate: true) { database in
                 let horizon = Int64(configuration.timeouts.upstream.rounded(.up)) + 30
-                return try await body(StateStores(queue: PostgresDeliveryStore(database: database),
-                                                  ledger: PostgresReplayLedger(database: database, inFlightHorizon: horizon)))
+                return try await body(
+                    StateStores(
+                        queue: PostgresDeliveryStore(database: database),
+                        ledger: PostgresReplayLedger(database: database, inFlightHorizon: horizon)))
             }
         }
     }
 
     /// The queue alone (the mail filter and the `queue` command use no replay ledger): opened,
     /// `body` run, closed.
-    static func withQueue<Result: Sendable>(_ configuration: GatewayConfiguration, logger: Logger,
-                                            _ body: @Sendable (any DeliveryStore) async throws -> Result) async throws -> Result {
+    static func withQueue<Result: Sendable>(
+        _ configuration: GatewayConfiguration, logger: Logger,
+        _ body: @Sendable (any DeliveryStore) async throws -> Result
+    ) async throws -> Result {
         switch configuration.store {
         case .sqlite:
             let queue = try openQueue(configuration)
@@ -70,8 +77,10 @@ struct StateStores: Sendable {
 public enum QueueAccess {
     /// Runs `body` with the queue of `configuration`'s store. A SQLite file that does not exist yet
     /// (the gateway never started) is an empty queue, and is not created.
-    public static func withQueue<Result: Sendable>(_ configuration: GatewayConfiguration, logger: Logger,
-                                                   _ body: @Sendable (any QueueInspector) async throws -> Result) async throws -> Result {
+    public static func withQueue<Result: Sendable>(
+        _ configuration: GatewayConfiguration, logger: Logger,
+        _ body: @Sendable (any QueueInspector) async throws -> Result
+    ) async throws -> Result {
         if case .sqlite = configuration.store, !FileManager.default.fileExists(atPath: configuration.queuePath) {
             return try await body(NoQueueYet())
         }
@@ -81,8 +90,10 @@ public enum QueueAccess {
     /// Runs `body` with the queue of the PostgreSQL database at `url` (no password; schema migrated).
     /// - Parameter deadline: per store operation (a test process whose cooperative threads other
     ///   tests block for seconds needs more than the service's 8 s).
-    public static func withPostgresQueue<Result: Sendable>(url: String, logger: Logger, deadline: Duration = .seconds(8),
-                                                           _ body: @Sendable (any DurableQueue) async throws -> Result) async throws -> Result {
+    public static func withPostgresQueue<Result: Sendable>(
+        url: String, logger: Logger, deadline: Duration = .seconds(8),
+        _ body: @Sendable (any DurableQueue) async throws -> Result
+    ) async throws -> Result {
         let settings = try PostgresSettings(url: url, password: nil, paths: PathResolver(directory: "/"), caFile: nil)
         return try await PostgresDatabase(settings: settings, logger: logger, operationDeadline: deadline).running(migrate: true) { database in
             try await body(PostgresDeliveryStore(database: database))

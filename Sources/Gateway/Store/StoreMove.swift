@@ -33,12 +33,15 @@ public enum StoreMove {
             .running(migrate: true) { database in
                 let store = PostgresDeliveryStore(database: database)
                 try await store.importSubmissions(submissions)
-                return (try await store.importDeliveries(pending, origin: origin),
-                        try await PostgresReplayLedger(database: database, inFlightHorizon: 0).importRecords(replay))
+                return (
+                    try await store.importDeliveries(pending, origin: origin),
+                    try await PostgresReplayLedger(database: database, inFlightHorizon: 0).importRecords(replay)
+                )
             }
         try await source.markMoved(pending.map(\.id), to: settings.description)
-        return Moved(deliveries: inserted, alreadyMoved: pending.count - inserted, replayRecords: remembered,
-                     destination: settings.description)
+        return Moved(
+            deliveries: inserted, alreadyMoved: pending.count - inserted, replayRecords: remembered,
+            destination: settings.description)
     }
 }
 
@@ -47,7 +50,8 @@ extension PostgresDeliveryStore {
     func importDeliveries(_ records: [QueuedDelivery], origin: String) async throws -> Int {
         var inserted = 0
         for record in records {
-            inserted += try await database.query("""
+            inserted += try await database.query(
+                """
                 INSERT INTO deliveries (kind, state, domain, message_id, originator, recipients, body, created_at, next_attempt_at,
                                         attempts, last_error, origin, envelope_sender, original_mail)
                 VALUES (\(record.kind.rawValue), 'pending', \(record.domain), \(record.messageID), \(record.originator),
@@ -55,7 +59,8 @@ extension PostgresDeliveryStore {
                         \(record.nextAttemptAt), \(Int64(record.attempts)), \(record.lastError), \("\(origin)#\(record.id)"),
                         \(record.envelopeSender), \(record.originalMail.map { ByteBuffer(bytes: $0) }))
                 ON CONFLICT (origin) DO NOTHING RETURNING id
-                """).count
+                """
+            ).count
         }
         return inserted
     }
@@ -73,12 +78,14 @@ extension PostgresReplayLedger {
     func importRecords(_ records: [ReplayCache.Record]) async throws -> Int {
         var inserted = 0
         for record in records {
-            inserted += try await database.query("""
+            inserted += try await database.query(
+                """
                 INSERT INTO replay (domain, message_id, signature, recipients, expires, remembered_at, answer_status, answer_headers, answer_body)
                 VALUES (\(record.domain), \(record.messageID), \(record.signature), \(record.recipients), \(record.expires), 0,
                         \(record.answer.map { Int64($0.status) }), \(record.answer?.storedHeaders), \(record.answer.map { ByteBuffer(bytes: $0.body) }))
                 ON CONFLICT (domain, message_id) DO NOTHING RETURNING 1
-                """).count
+                """
+            ).count
         }
         return inserted
     }
@@ -96,8 +103,10 @@ extension SQLiteDeliveryStore {
     func markMoved(_ ids: [Int64], to destination: String) async throws {
         try await pool.write { db in
             for id in ids {
-                try db.execute(sql: "UPDATE deliveries SET state = 'handed-off', outcome = ?, lease_until = 0, lease_owner = NULL WHERE id = ? AND state = 'pending'",
-                               arguments: ["moved to \(destination)", id])
+                try db.execute(
+                    sql:
+                        "UPDATE deliveries SET state = 'handed-off', outcome = ?, lease_until = 0, lease_owner = NULL WHERE id = ? AND state = 'pending'",
+                    arguments: ["moved to \(destination)", id])
             }
         }
     }

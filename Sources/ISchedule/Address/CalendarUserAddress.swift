@@ -46,14 +46,16 @@ public struct CalendarUserAddress: Sendable, Hashable, CustomStringConvertible {
     static func ascii(_ text: String) -> (scheme: String, normalized: String)? {
         let bytes = Array(text.utf8)
         guard bytes.allSatisfy({ $0 < 0x80 }),
-              !bytes.isEmpty, !bytes.contains(where: { $0 == 0x20 || $0 == 0x09 || $0 == 0x2C || $0 == 0x3C || $0 == 0x3E }) else {
+            !bytes.isEmpty, !bytes.contains(where: { $0 == 0x20 || $0 == 0x09 || $0 == 0x2C || $0 == 0x3C || $0 == 0x3E })
+        else {
             return nil
         }
         func lower(_ slice: ArraySlice<UInt8>) -> String {
             String(decoding: slice.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
         }
         if let colon = bytes.firstIndex(of: 0x3A), isScheme(bytes[..<colon]) {
-            let scheme = lower(bytes[..<colon]), rest = bytes[(colon + 1)...]
+            let scheme = lower(bytes[..<colon])
+            let rest = bytes[(colon + 1)...]
             guard !rest.isEmpty else { return nil }
             guard scheme == "mailto" else { return (scheme, scheme + ":" + String(decoding: rest, as: UTF8.self)) }
             guard Mailbox.isASCIIMailbox(rest) else { return nil }

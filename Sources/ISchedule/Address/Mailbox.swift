@@ -14,7 +14,8 @@ public struct Mailbox: Sendable, Hashable, CustomStringConvertible {
     public init?(_ raw: some StringProtocol) {
         let bytes = Array(raw.utf8)
         guard let at = bytes.firstIndex(of: UInt8(ascii: "@")), bytes.lastIndex(of: UInt8(ascii: "@")) == at else { return nil }
-        let local = bytes[..<at], domain = bytes[(at + 1)...]
+        let local = bytes[..<at]
+        let domain = bytes[(at + 1)...]
         guard Self.isDotAtom(local), local.count <= 64, Self.isDomain(domain), domain.count <= 253 else { return nil }
         if bytes.contains(where: { $0 >= 0x80 }) {
             let text = String(decoding: bytes, as: UTF8.self)
@@ -28,7 +29,8 @@ public struct Mailbox: Sendable, Hashable, CustomStringConvertible {
     /// rules as `init`, without building strings.
     static func isASCIIMailbox(_ bytes: ArraySlice<UInt8>) -> Bool {
         guard let at = bytes.firstIndex(of: UInt8(ascii: "@")), bytes.lastIndex(of: UInt8(ascii: "@")) == at else { return false }
-        let local = bytes[..<at], domain = bytes[(at + 1)...]
+        let local = bytes[..<at]
+        let domain = bytes[(at + 1)...]
         return local.count <= 64 && domain.count <= 253 && isDotAtom(local) && isDomain(domain)
     }
 
@@ -54,7 +56,8 @@ public struct Mailbox: Sendable, Hashable, CustomStringConvertible {
         guard !bytes.isEmpty else { return false }
         for label in bytes.split(separator: 0x2E, omittingEmptySubsequences: false) {
             guard !label.isEmpty, label.count <= 63,
-                  label.allSatisfy({ isLetterOrDigit($0) || $0 == 0x2D || $0 == 0x5F || $0 >= 0x80 }) else { return false }
+                label.allSatisfy({ isLetterOrDigit($0) || $0 == 0x2D || $0 == 0x5F || $0 >= 0x80 })
+            else { return false }
         }
         return true
     }
@@ -89,9 +92,9 @@ public struct Mailbox: Sendable, Hashable, CustomStringConvertible {
         if isLetterOrDigit(byte) { return true }
         switch byte {
         case UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"),
-             UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "/"), UInt8(ascii: "="),
-             UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "{"), UInt8(ascii: "|"), UInt8(ascii: "}"),
-             UInt8(ascii: "~"):
+            UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "/"), UInt8(ascii: "="),
+            UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "{"), UInt8(ascii: "|"), UInt8(ascii: "}"),
+            UInt8(ascii: "~"):
             return true
         default:
             return false

@@ -50,7 +50,8 @@ public struct Capabilities: Sendable, Equatable {
 
     /// Whether `text/calendar` (or another media type) is advertised; none listed means text/calendar.
     public func accepts(contentType: String) -> Bool {
-        calendarDataTypes.isEmpty ? contentType.lowercased() == "text/calendar"
+        calendarDataTypes.isEmpty
+            ? contentType.lowercased() == "text/calendar"
             : calendarDataTypes.contains { $0.contentType.lowercased() == contentType.lowercased() }
     }
 }

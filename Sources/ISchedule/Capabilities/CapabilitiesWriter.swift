@@ -5,14 +5,16 @@ extension Capabilities {
         /// `serial-number` arrived with -03; the URI scheme set left with -02.
         let writesSerialNumber, writesSchemes: Bool
 
-        static let draft05 = Dialect(set: "capabilities", versions: "versions", messages: "scheduling-messages",
-                                     component: "component", dataTypes: "calendar-data-types", dataType: "calendar-data-type",
-                                     attachments: "attachments", inline: "inline", external: "external", writesSerialNumber: true, writesSchemes: false)
-        static let draft01 = Dialect(set: "capability-set", versions: "supported-version-set",
-                                     messages: "supported-scheduling-message-set", component: "comp",
-                                     dataTypes: "supported-calendar-data", dataType: "calendar-data",
-                                     attachments: "supported-attachment-values", inline: "inline-attachment",
-                                     external: "external-attachment", writesSerialNumber: false, writesSchemes: true)
+        static let draft05 = Dialect(
+            set: "capabilities", versions: "versions", messages: "scheduling-messages",
+            component: "component", dataTypes: "calendar-data-types", dataType: "calendar-data-type",
+            attachments: "attachments", inline: "inline", external: "external", writesSerialNumber: true, writesSchemes: false)
+        static let draft01 = Dialect(
+            set: "capability-set", versions: "supported-version-set",
+            messages: "supported-scheduling-message-set", component: "comp",
+            dataTypes: "supported-calendar-data", dataType: "calendar-data",
+            attachments: "supported-attachment-values", inline: "inline-attachment",
+            external: "external-attachment", writesSerialNumber: false, writesSchemes: true)
     }
 
     /// The draft-05 document, elements in the order of protocol reference §13 check 7.

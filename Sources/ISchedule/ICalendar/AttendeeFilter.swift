@@ -12,7 +12,8 @@ public enum AttendeeFilter {
             if upper.hasPrefix("BEGIN:VFREEBUSY") { inFreeBusy = true }
             if upper.hasPrefix("END:VFREEBUSY") { inFreeBusy = false }
             if inFreeBusy, upper.hasPrefix("ATTENDEE;") || upper.hasPrefix("ATTENDEE:"),
-               let address = CalendarUserAddress(value(of: unfolded)), !keep(address) {
+                let address = CalendarUserAddress(value(of: unfolded)), !keep(address)
+            {
                 continue
             }
             output.append(contentsOf: property)

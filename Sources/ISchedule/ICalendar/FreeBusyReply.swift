@@ -11,8 +11,9 @@ public enum FreeBusyReply {
 
     /// The REPORT body asking for the free/busy of `start`..`end` (UTC `YYYYMMDDTHHMMSSZ`).
     public static func queryBody(start: String, end: String) -> [UInt8] {
-        Array(("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<C:free-busy-query xmlns:C=\"urn:ietf:params:xml:ns:caldav\">"
-            + "<C:time-range start=\"\(start)\" end=\"\(end)\"/></C:free-busy-query>\n").utf8)
+        Array(
+            ("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<C:free-busy-query xmlns:C=\"urn:ietf:params:xml:ns:caldav\">"
+                + "<C:time-range start=\"\(start)\" end=\"\(end)\"/></C:free-busy-query>\n").utf8)
     }
 
     /// The busy periods of a `free-busy-query` answer (a VCALENDAR with VFREEBUSY components).
@@ -29,7 +30,8 @@ public enum FreeBusyReply {
                 for period in line.value.split(separator: ",") {
                     let text = period.filter { !$0.isWhitespace }
                     guard Self.isPeriod(text) else {
-                        throw IScheduleError(.invalidCalendarData, "the CalDAV server's FREEBUSY value '\(period)' on line \(line.lineNumber) is not a period")
+                        throw IScheduleError(
+                            .invalidCalendarData, "the CalDAV server's FREEBUSY value '\(period)' on line \(line.lineNumber) is not a period")
                     }
                     periods.append(Period(type: type, period: text))
                 }
@@ -41,8 +43,10 @@ public enum FreeBusyReply {
     /// The REPLY to `request` (a VFREEBUSY REQUEST) for `attendee`: the request's UID, range and
     /// ORGANIZER, the attendee, `stamp` as DTSTAMP, the busy periods; CRLF line ends.
     public static func reply(to request: ITIPMessage, attendee: String, periods: [Period], stamp: String) -> [UInt8] {
-        var lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//ischedule-gateway//free-busy from CalDAV//EN", "METHOD:REPLY",
-                     "BEGIN:VFREEBUSY"]
+        var lines = [
+            "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//ischedule-gateway//free-busy from CalDAV//EN", "METHOD:REPLY",
+            "BEGIN:VFREEBUSY"
+        ]
         if let uid = request.uid { lines.append("UID:\(uid)") }
         lines.append("DTSTAMP:\(stamp)")
         if let range = request.freeBusyRange { lines += ["DTSTART:\(range.start)", "DTEND:\(range.end)"] }
@@ -60,8 +64,9 @@ public enum FreeBusyReply {
     static func isPeriod(_ text: String) -> Bool {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, isUTCDateTime(parts[0]) else { return false }
-        return isUTCDateTime(parts[1]) || (parts[1].first == "P" && parts[1].count > 1
-            && parts[1].allSatisfy { $0.isASCII && ($0.isNumber || "PTWDHMS".contains($0)) })
+        return isUTCDateTime(parts[1])
+            || (parts[1].first == "P" && parts[1].count > 1
+                && parts[1].allSatisfy { $0.isASCII && ($0.isNumber || "PTWDHMS".contains($0)) })
     }
 
     private static func isUTCDateTime(_ text: Substring) -> Bool {

@@ -86,8 +86,10 @@ public struct ITIPMessage: Sendable, Equatable {
     }
 
     /// Every distinct ATTENDEE in order of appearance (a set keeps this linear), at most `maximum`.
-    private static func attendees(of instances: [CalendarComponent], method: ITIPMethod,
-                                  maximum: Int) throws(IScheduleError) -> [CalendarUserAddress] {
+    private static func attendees(
+        of instances: [CalendarComponent], method: ITIPMethod,
+        maximum: Int
+    ) throws(IScheduleError) -> [CalendarUserAddress] {
         func invalid(_ reason: String) -> IScheduleError { IScheduleError(.invalidSchedulingMessage, reason) }
         var attendees: [CalendarUserAddress] = []
         var seen: Set<CalendarUserAddress> = []
@@ -115,7 +117,8 @@ public struct ITIPMessage: Sendable, Equatable {
             throw IScheduleError(.invalidSchedulingMessage, "VFREEBUSY has no \(name)")
         }
         let value = Array(line.value.utf8)
-        let isUTC = value.count == 16 && value[8] == UInt8(ascii: "T") && value[15] == UInt8(ascii: "Z")
+        let isUTC =
+            value.count == 16 && value[8] == UInt8(ascii: "T") && value[15] == UInt8(ascii: "Z")
             && value.enumerated().allSatisfy { index, byte in index == 8 || index == 15 || (byte >= 0x30 && byte <= 0x39) }
         guard isUTC, line.parameter("TZID") == nil else {
             throw IScheduleError(.invalidSchedulingMessage, "VFREEBUSY \(name):\(line.value) on line \(line.lineNumber) is not a UTC date-time")
@@ -133,8 +136,9 @@ public struct ITIPMessage: Sendable, Equatable {
     public func checkOriginator(_ originator: CalendarUserAddress) throws(IScheduleError) {
         guard let expected = expectedOriginator, expected == originator else {
             let role = method.originatorRole == .organizer ? "ORGANIZER" : "ATTENDEE"
-            throw IScheduleError(.originatorInvalid,
-                                 "Originator \(originator) is not the \(role) \(expectedOriginator?.text ?? "(none)") of this \(method.rawValue)")
+            throw IScheduleError(
+                .originatorInvalid,
+                "Originator \(originator) is not the \(role) \(expectedOriginator?.text ?? "(none)") of this \(method.rawValue)")
         }
     }
 }

@@ -13,8 +13,10 @@ package enum CalendarInMail {
         return candidates.min { $0.rank < $1.rank }?.body
     }
 
-    private static func collect(_ entity: MailEntity, depth: Int, budget: inout Int,
-                                into candidates: inout [(rank: Int, body: [UInt8])]) {
+    private static func collect(
+        _ entity: MailEntity, depth: Int, budget: inout Int,
+        into candidates: inout [(rank: Int, body: [UInt8])]
+    ) {
         guard depth < 10, budget > 0 else { return }
         budget -= 1
         let type = entity.contentType

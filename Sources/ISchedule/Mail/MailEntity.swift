@@ -23,8 +23,11 @@ package struct MailEntity: Sendable {
             if let first = line.first, first == 0x20 || first == 0x09, !fields.isEmpty {
                 fields[fields.count - 1].value += " " + String(decoding: line, as: UTF8.self).trimmingBlanks
             } else if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
-                fields.append((String(decoding: line[..<colon], as: UTF8.self).trimmingBlanks,
-                               String(decoding: line[(colon + 1)...], as: UTF8.self).trimmingBlanks))
+                fields.append(
+                    (
+                        String(decoding: line[..<colon], as: UTF8.self).trimmingBlanks,
+                        String(decoding: line[(colon + 1)...], as: UTF8.self).trimmingBlanks
+                    ))
             }
             position = next
         }
@@ -104,7 +107,10 @@ package struct MailEntity: Sendable {
             while index < line.endIndex {
                 let byte = line[index]
                 if byte == UInt8(ascii: "=") {
-                    if index + 1 == line.endIndex { soft = true; break }
+                    if index + 1 == line.endIndex {
+                        soft = true
+                        break
+                    }
                     if index + 2 < line.endIndex, let high = hexValue(line[index + 1]), let low = hexValue(line[index + 2]) {
                         output.append(high << 4 | low)
                         index += 3

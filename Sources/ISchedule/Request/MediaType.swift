@@ -70,8 +70,15 @@ struct ParameterScanner {
         while position < bytes.count {
             let byte = bytes[position]
             position += 1
-            if byte == UInt8(ascii: "\"") { skipBlanks(); return String(decoding: out, as: UTF8.self) }
-            if byte == UInt8(ascii: "\\"), position < bytes.count { out.append(bytes[position]); position += 1; continue }
+            if byte == UInt8(ascii: "\"") {
+                skipBlanks()
+                return String(decoding: out, as: UTF8.self)
+            }
+            if byte == UInt8(ascii: "\\"), position < bytes.count {
+                out.append(bytes[position])
+                position += 1
+                continue
+            }
             out.append(byte)
         }
         return nil

@@ -4,8 +4,9 @@ public struct ScheduleRequest: Sendable, Equatable {
     public let message: ITIPMessage
 
     public init(headers: [(name: String, value: String)], body: [UInt8], requireVersion: Bool) throws(IScheduleError) {
-        try self.init(values: { name in headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value) },
-                      body: body, requireVersion: requireVersion)
+        try self.init(
+            values: { name in headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value) },
+            body: body, requireVersion: requireVersion)
     }
 
     /// - Parameter values: every value of the header called `name` (case-insensitive), in order.

@@ -30,8 +30,9 @@ public struct ScheduleRequestHead: Sendable, Equatable {
     /// - Parameter requireVersion: signed requests must carry `iSchedule-Version`; Apple omits it
     ///   when it does not sign, so unsigned allow-listed peers may leave it out.
     public init(headers: [(name: String, value: String)], requireVersion: Bool) throws(IScheduleError) {
-        try self.init(values: { name in headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value) },
-                      requireVersion: requireVersion)
+        try self.init(
+            values: { name in headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value) },
+            requireVersion: requireVersion)
     }
 
     /// - Parameter values: every value of the header called `name` (case-insensitive), in order;
@@ -39,8 +40,9 @@ public struct ScheduleRequestHead: Sendable, Equatable {
     public init(values: (String) -> [String], requireVersion: Bool) throws(IScheduleError) {
         let contentTypes = values("Content-Type")
         guard contentTypes.count == 1, let mediaType = MediaType(contentTypes[0]) else {
-            throw IScheduleError(.invalidCalendarDataType,
-                                 contentTypes.isEmpty ? "no Content-Type" : "unreadable Content-Type '\(contentTypes.joined(separator: ", "))'")
+            throw IScheduleError(
+                .invalidCalendarDataType,
+                contentTypes.isEmpty ? "no Content-Type" : "unreadable Content-Type '\(contentTypes.joined(separator: ", "))'")
         }
         guard mediaType.essence == "text/calendar" else {
             throw IScheduleError(.invalidCalendarDataType, "media type \(mediaType.essence) is not text/calendar")
@@ -57,8 +59,10 @@ public struct ScheduleRequestHead: Sendable, Equatable {
             throw IScheduleError(.tooManyOriginators, "\(max(originators.count, 2)) originators; exactly one is allowed")
         }
         guard let originator = CalendarUserAddress(originators[0]) else {
-            throw IScheduleError(.originatorInvalid, "Originator '\(Self.printable(originators[0].trimmingBlanks))' is not a calendar user "
-                                 + "address (a mailto: address must be a plain local@domain)")
+            throw IScheduleError(
+                .originatorInvalid,
+                "Originator '\(Self.printable(originators[0].trimmingBlanks))' is not a calendar user "
+                    + "address (a mailto: address must be a plain local@domain)")
         }
 
         var recipients: [Recipient] = []

@@ -18,8 +18,10 @@ public struct RecipientAnswers: Sendable, Sequence {
     }
 
     /// The same status and description for every recipient in `indices`.
-    public init(recipients: [ScheduleRequestHead.Recipient], _ indices: some Sequence<Int>, _ status: RequestStatus,
-                _ description: String) {
+    public init(
+        recipients: [ScheduleRequestHead.Recipient], _ indices: some Sequence<Int>, _ status: RequestStatus,
+        _ description: String
+    ) {
         self.recipients = recipients
         answer(indices, status, description: description)
     }
@@ -36,10 +38,13 @@ public struct RecipientAnswers: Sendable, Sequence {
         answered.map { Answer(index: $0, item: items[$0]!) }.makeIterator()
     }
 
-    public mutating func answer(_ index: Int, _ status: RequestStatus, description: String? = nil,
-                                error: (namespace: String, name: String)? = nil) {
-        items[index] = ScheduleResponse.Item(recipient: recipients[index].text, requestStatus: status,
-                                             error: error, responseDescription: description)
+    public mutating func answer(
+        _ index: Int, _ status: RequestStatus, description: String? = nil,
+        error: (namespace: String, name: String)? = nil
+    ) {
+        items[index] = ScheduleResponse.Item(
+            recipient: recipients[index].text, requestStatus: status,
+            error: error, responseDescription: description)
     }
 
     public mutating func answer(_ indices: some Sequence<Int>, _ status: RequestStatus, description: String? = nil) {
@@ -86,9 +91,12 @@ public struct RecipientAnswers: Sendable, Sequence {
 
     /// The whole answer, in request order; recipients nobody answered get 5.0.
     public func response() -> ScheduleResponse {
-        ScheduleResponse(items: recipients.indices.map { index in
-            items[index] ?? ScheduleResponse.Item(recipient: recipients[index].text, requestStatus: .serviceCannotHandle,
-                                                  responseDescription: "not processed")
-        })
+        ScheduleResponse(
+            items: recipients.indices.map { index in
+                items[index]
+                    ?? ScheduleResponse.Item(
+                        recipient: recipients[index].text, requestStatus: .serviceCannotHandle,
+                        responseDescription: "not processed")
+            })
     }
 }

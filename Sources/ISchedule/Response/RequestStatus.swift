@@ -16,7 +16,7 @@ public struct RequestStatus: Sendable, Hashable, CustomStringConvertible {
         let code = String(trimmed[..<semicolon])
         let parts = code.split(separator: ".", omittingEmptySubsequences: false)
         guard (2...3).contains(parts.count), parts[0].count == 1,
-              parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } })
+            parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } })
         else { return nil }
         self.init(code: code, text: String(trimmed[trimmed.index(after: semicolon)...]))
     }

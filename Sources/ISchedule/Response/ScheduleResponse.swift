@@ -11,9 +11,11 @@ public struct ScheduleResponse: Sendable, Equatable {
         public var error: (namespace: String, name: String)?
         public var responseDescription: String?
 
-        public init(recipient: String, requestStatus: RequestStatus, calendarData: String? = nil,
-                    calendarDataContentType: String? = nil, error: (namespace: String, name: String)? = nil,
-                    responseDescription: String? = nil) {
+        public init(
+            recipient: String, requestStatus: RequestStatus, calendarData: String? = nil,
+            calendarDataContentType: String? = nil, error: (namespace: String, name: String)? = nil,
+            responseDescription: String? = nil
+        ) {
             self.recipient = recipient
             self.requestStatus = requestStatus
             self.calendarData = calendarData
@@ -56,14 +58,16 @@ public struct ScheduleResponse: Sendable, Equatable {
             let recipient = (recipientElement.child("href")?.trimmedText ?? recipientElement.trimmedText)
             guard !recipient.isEmpty else { throw XMLReadError("response \(index + 1) has an empty <recipient>") }
             guard let statusText = response.child("request-status")?.trimmedText,
-                  let status = RequestStatus(parsing: statusText)
+                let status = RequestStatus(parsing: statusText)
             else { throw XMLReadError("response \(index + 1) has no valid <request-status>") }
             let calendar = response.child("calendar-data")
             let error = response.child("error")?.children.first.map { (namespace: $0.namespace, name: $0.name) }
             let description = (response.child("response-description") ?? response.child("responsedescription"))?.trimmedText
-            items.append(Item(recipient: recipient, requestStatus: status, calendarData: calendar?.text,
-                              calendarDataContentType: calendar?.attributes["content-type"], error: error,
-                              responseDescription: description))
+            items.append(
+                Item(
+                    recipient: recipient, requestStatus: status, calendarData: calendar?.text,
+                    calendarDataContentType: calendar?.attributes["content-type"], error: error,
+                    responseDescription: description))
         }
         self.items = items
     }

@@ -15,14 +15,16 @@ enum XMLReader {
                 }
                 defer { xmlFreeTextReader(reader) }
                 let context = Unmanaged.passUnretained(errors).toOpaque()
-                xmlTextReaderSetErrorHandler(reader, { argument, message, _, locator in
-                    guard let argument else { return }
-                    let sink = Unmanaged<ErrorSink>.fromOpaque(argument).takeUnretainedValue()
-                    if sink.first == nil {
-                        sink.first = (message.map { String(cString: $0) } ?? "").trimmingBlanks
-                        sink.line = locator.map { Int(xmlTextReaderLocatorLineNumber($0)) } ?? 0
-                    }
-                }, context)
+                xmlTextReaderSetErrorHandler(
+                    reader,
+                    { argument, message, _, locator in
+                        guard let argument else { return }
+                        let sink = Unmanaged<ErrorSink>.fromOpaque(argument).takeUnretainedValue()
+                        if sink.first == nil {
+                            sink.first = (message.map { String(cString: $0) } ?? "").trimmingBlanks
+                            sink.line = locator.map { Int(xmlTextReaderLocatorLineNumber($0)) } ?? 0
+                        }
+                    }, context)
                 return read(reader, maximumDepth: maximumDepth, errors: errors)
             }
         }
@@ -41,19 +43,20 @@ enum XMLReader {
             switch xmlTextReaderNodeType(reader) {
             case Int32(ISCHEDULE_XML_READER_ELEMENT):
                 guard stack.count < maximumDepth else { return .failure(XMLReadError("elements nested more than \(maximumDepth) deep")) }
-                let element = XMLTreeElement(namespace: string(xmlTextReaderConstNamespaceUri(reader)) ?? "",
-                                             name: string(xmlTextReaderConstLocalName(reader)) ?? "",
-                                             attributes: attributes(reader), children: [], text: "")
+                let element = XMLTreeElement(
+                    namespace: string(xmlTextReaderConstNamespaceUri(reader)) ?? "",
+                    name: string(xmlTextReaderConstLocalName(reader)) ?? "",
+                    attributes: attributes(reader), children: [], text: "")
                 xmlTextReaderMoveToElement(reader)
                 if xmlTextReaderIsEmptyElement(reader) == 1 { close(element, stack: &stack, root: &root) } else { stack.append(element) }
             case Int32(ISCHEDULE_XML_READER_END_ELEMENT):
                 guard let element = stack.popLast() else { continue }
                 close(element, stack: &stack, root: &root)
             case Int32(ISCHEDULE_XML_READER_TEXT), Int32(ISCHEDULE_XML_READER_CDATA),
-                 Int32(ISCHEDULE_XML_READER_WHITESPACE), Int32(ISCHEDULE_XML_READER_SIGNIFICANT_WHITESPACE):
+                Int32(ISCHEDULE_XML_READER_WHITESPACE), Int32(ISCHEDULE_XML_READER_SIGNIFICANT_WHITESPACE):
                 if !stack.isEmpty { stack[stack.count - 1].text += string(xmlTextReaderConstValue(reader)) ?? "" }
             case Int32(ISCHEDULE_XML_READER_DOCUMENT_TYPE), Int32(ISCHEDULE_XML_READER_ENTITY_REFERENCE),
-                 Int32(ISCHEDULE_XML_READER_PROCESSING_INSTRUCTION):
+                Int32(ISCHEDULE_XML_READER_PROCESSING_INSTRUCTION):
                 return .failure(XMLReadError("DTDs, entity references and processing instructions are not accepted"))
             default:
                 continue

@@ -41,8 +41,10 @@ final class CurlMultiLoop: @unchecked Sendable {
 
     /// Runs `transfer` to its end and maps the ending to the caller's result type; task cancellation
     /// aborts it, a stopped loop ends it as `shutDown`.
-    func perform<Outcome: Sendable>(_ transfer: CurlTransfer,
-                                    _ outcome: @escaping @Sendable (CurlTransfer.Ending) -> Outcome) async -> Outcome {
+    func perform<Outcome: Sendable>(
+        _ transfer: CurlTransfer,
+        _ outcome: @escaping @Sendable (CurlTransfer.Ending) -> Outcome
+    ) async -> Outcome {
         if Task.isCancelled { return outcome(.cancelled) }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
@@ -98,7 +100,8 @@ final class CurlMultiLoop: @unchecked Sendable {
             var remaining: Int32 = 0
             while let message = curl_multi_info_read(multi, &remaining) {
                 guard ischedule_curl_msg_is_done(message) != 0, let handle = ischedule_curl_msg_handle(message),
-                      let transfer = CurlTransfer.from(handle) else { continue }
+                    let transfer = CurlTransfer.from(handle)
+                else { continue }
                 finish(ObjectIdentifier(transfer), .finished(ischedule_curl_msg_result(message)))
             }
             curl_multi_poll(multi, nil, 0, 1_000, nil)

@@ -37,8 +37,10 @@ final class CurlTransfer: @unchecked Sendable {
     /// error buffer, callbacks, no proxy from the environment, the host's addresses pinned (libcurl
     /// resolves nothing itself) and the address policy checked before every socket is opened and
     /// again before every request (a reused connection opens no socket).
-    private init(maximumBytes: Int, addressPolicy: AddressPolicy, protocols: String, caFile: String?, pinnedAddresses: String?,
-                 connectTimeoutMilliseconds: Int, totalTimeoutMilliseconds: Int) throws(HTTPClientError) {
+    private init(
+        maximumBytes: Int, addressPolicy: AddressPolicy, protocols: String, caFile: String?, pinnedAddresses: String?,
+        connectTimeoutMilliseconds: Int, totalTimeoutMilliseconds: Int
+    ) throws(HTTPClientError) {
         guard let handle = curl_easy_init() else { throw .transfer(code: -1, message: "curl_easy_init failed") }
         self.handle = handle
         errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
@@ -59,8 +61,10 @@ final class CurlTransfer: @unchecked Sendable {
         }
         let context = Unmanaged.passUnretained(self).toOpaque()
         try set(CURLOPT_ERRORBUFFER, pointer: UnsafeMutableRawPointer(errorBuffer))
-        for option in [CURLOPT_WRITEDATA, CURLOPT_HEADERDATA, CURLOPT_READDATA, CURLOPT_PRIVATE, CURLOPT_PREREQDATA,
-                       CURLOPT_OPENSOCKETDATA] {
+        for option in [
+            CURLOPT_WRITEDATA, CURLOPT_HEADERDATA, CURLOPT_READDATA, CURLOPT_PRIVATE, CURLOPT_PREREQDATA,
+            CURLOPT_OPENSOCKETDATA
+        ] {
             try set(option, pointer: context)
         }
         try check(ischedule_curl_easy_setopt_write_function(handle, curlWrite))
@@ -93,10 +97,11 @@ final class CurlTransfer: @unchecked Sendable {
 
     /// An HTTP(S) request.
     convenience init(_ request: HTTPClientRequest, configuration: HTTPClientConfiguration, pinnedAddresses: String?) throws(HTTPClientError) {
-        try self.init(maximumBytes: configuration.maximumResponseBytes, addressPolicy: request.addressPolicy,
-                      protocols: "http,https", caFile: configuration.caFile, pinnedAddresses: pinnedAddresses,
-                      connectTimeoutMilliseconds: configuration.connectTimeoutMilliseconds,
-                      totalTimeoutMilliseconds: request.timeoutMilliseconds ?? configuration.totalTimeoutMilliseconds)
+        try self.init(
+            maximumBytes: configuration.maximumResponseBytes, addressPolicy: request.addressPolicy,
+            protocols: "http,https", caFile: configuration.caFile, pinnedAddresses: pinnedAddresses,
+            connectTimeoutMilliseconds: configuration.connectTimeoutMilliseconds,
+            totalTimeoutMilliseconds: request.timeoutMilliseconds ?? configuration.totalTimeoutMilliseconds)
         guard request.url.hasPrefix("https://") || request.url.hasPrefix("http://") else {
             throw .invalidRequest("URL must be http:// or https://: \(request.url)")
         }
@@ -105,7 +110,7 @@ final class CurlTransfer: @unchecked Sendable {
         }
         for header in request.headers {
             guard !header.name.contains(where: { $0 == ":" || $0 == "\r" || $0 == "\n" }),
-                  !header.value.contains(where: { $0 == "\r" || $0 == "\n" })
+                !header.value.contains(where: { $0 == "\r" || $0 == "\n" })
             else { throw .invalidRequest("header \(header.name) contains a line break or colon") }
         }
         try set(CURLOPT_URL, request.url)
@@ -123,10 +128,12 @@ final class CurlTransfer: @unchecked Sendable {
         } else {
             try set(CURLOPT_POSTFIELDSIZE_LARGE, size: request.body.count)
             // COPYPOSTFIELDS copies the body now; an empty body still needs a non-null pointer.
-            try check(request.body.withUnsafeBytes {
-                ischedule_curl_easy_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS,
-                                                   UnsafeMutableRawPointer(mutating: $0.baseAddress ?? UnsafeRawPointer(errorBuffer)))
-            })
+            try check(
+                request.body.withUnsafeBytes {
+                    ischedule_curl_easy_setopt_pointer(
+                        handle, CURLOPT_COPYPOSTFIELDS,
+                        UnsafeMutableRawPointer(mutating: $0.baseAddress ?? UnsafeRawPointer(errorBuffer)))
+                })
             if request.method != "POST" { try set(CURLOPT_CUSTOMREQUEST, request.method) }
         }
         // No "Expect: 100-continue" round trip; the caller's headers go out as given. curl reads
@@ -183,10 +190,11 @@ final class CurlTransfer: @unchecked Sendable {
 
     /// An SMTP submission: MAIL FROM, RCPT TO for each recipient, DATA from `submission.message`.
     convenience init(_ submission: MailSubmission, configuration: SMTPConfiguration, pinnedAddresses: String?) throws(HTTPClientError) {
-        try self.init(maximumBytes: 64 * 1024, addressPolicy: .any, protocols: "smtp,smtps", caFile: configuration.caFile,
-                      pinnedAddresses: pinnedAddresses,
-                      connectTimeoutMilliseconds: configuration.connectTimeoutMilliseconds,
-                      totalTimeoutMilliseconds: configuration.totalTimeoutMilliseconds)
+        try self.init(
+            maximumBytes: 64 * 1024, addressPolicy: .any, protocols: "smtp,smtps", caFile: configuration.caFile,
+            pinnedAddresses: pinnedAddresses,
+            connectTimeoutMilliseconds: configuration.connectTimeoutMilliseconds,
+            totalTimeoutMilliseconds: configuration.totalTimeoutMilliseconds)
         upload = submission.message
         try set(CURLOPT_URL, configuration.url)
         if configuration.url.hasPrefix("smtp://") {
@@ -286,9 +294,11 @@ final class CurlTransfer: @unchecked Sendable {
             guard let colon = line.firstIndex(of: ":") else { return nil }
             return HeaderField(name: String(line[..<colon]), value: String(ASCII.trimmingWhitespace(line[line.index(after: colon)...])))
         }
-        return .success(HTTPClientResponse(status: status, headers: headers, body: body,
-                                           httpVersion: version == Int(CURL_HTTP_VERSION_2_0) ? "2" : "1.1",
-                                           certificates: certificateChain()))
+        return .success(
+            HTTPClientResponse(
+                status: status, headers: headers, body: body,
+                httpVersion: version == Int(CURL_HTTP_VERSION_2_0) ? "2" : "1.1",
+                certificates: certificateChain()))
     }
 
     static func from(_ handle: UnsafeMutableRawPointer) -> CurlTransfer? {
@@ -314,8 +324,10 @@ private func curlHeader(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ cou
     return size * count
 }
 
-private func curlPrerequest(_ context: UnsafeMutableRawPointer?, _ remote: UnsafeMutablePointer<CChar>?,
-                            _ local: UnsafeMutablePointer<CChar>?, _ remotePort: Int32, _ localPort: Int32) -> Int32 {
+private func curlPrerequest(
+    _ context: UnsafeMutableRawPointer?, _ remote: UnsafeMutablePointer<CChar>?,
+    _ local: UnsafeMutablePointer<CChar>?, _ remotePort: Int32, _ localPort: Int32
+) -> Int32 {
     guard let context, let remote else { return Int32(CURL_PREREQFUNC_ABORT) }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
     return transfer.admit(String(cString: remote)) ? Int32(CURL_PREREQFUNC_OK) : Int32(CURL_PREREQFUNC_ABORT)
@@ -323,8 +335,10 @@ private func curlPrerequest(_ context: UnsafeMutableRawPointer?, _ remote: Unsaf
 
 /// libcurl's open-socket callback: the address policy decides before the socket exists, so a
 /// refused address never sees a SYN.
-private func curlOpenSocket(_ context: UnsafeMutableRawPointer?, _ purpose: curlsocktype,
-                            _ address: UnsafeMutablePointer<curl_sockaddr>?) -> curl_socket_t {
+private func curlOpenSocket(
+    _ context: UnsafeMutableRawPointer?, _ purpose: curlsocktype,
+    _ address: UnsafeMutablePointer<curl_sockaddr>?
+) -> curl_socket_t {
     guard let context, let address else { return CURL_SOCKET_BAD }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
     guard let peer = ischedule_curl_sockaddr_address(address).flatMap(SocketAddressText.text), transfer.admit(peer) else {

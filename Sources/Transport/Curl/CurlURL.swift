@@ -22,7 +22,7 @@ struct CurlURL: Sendable, Equatable {
             return String(cString: value)
         }
         guard let scheme = part(CURLUPART_SCHEME), let rawHost = part(CURLUPART_HOST),
-              let port = part(CURLUPART_PORT, flags: UInt32(CURLU_DEFAULT_PORT)).flatMap({ Int($0) })
+            let port = part(CURLUPART_PORT, flags: UInt32(CURLU_DEFAULT_PORT)).flatMap({ Int($0) })
         else { throw .invalidRequest("URL without host or port: \(url)") }
         let bracketed = rawHost.hasPrefix("[") && rawHost.hasSuffix("]")
         self.scheme = scheme.lowercased()

@@ -40,7 +40,8 @@ public final class DNSResolver: Sendable {
         async let lookupV4 = result(name, .a)
         async let lookupV6 = result(name, .aaaa)
         let (v4, v6) = await (lookupV4, lookupV6)
-        var records: [String] = [], ttls: [UInt32] = []
+        var records: [String] = []
+        var ttls: [UInt32] = []
         for case .success(.addresses(let answer)) in [v4, v6] {
             records += answer.records
             if !answer.records.isEmpty { ttls.append(answer.ttl) }
@@ -95,25 +96,26 @@ public final class DNSResolver: Sendable {
         let client = self.client
         return await withCheckedContinuation { continuation in
             queue.async {
-                continuation.resume(returning: Result { () throws(DNSError) -> Records in
-                    let (raw, message) = try client.query(name, type)
-                    guard !raw.isEmpty else { throw .noData(name) }
-                    let ttl = raw.map(\.ttl).min() ?? 0
-                    switch type {
-                    case .srv:
-                        var records: [SRVRecord] = []
-                        for record in raw { records.append(try LibresolvClient.srv(record, in: message, name: name)) }
-                        return .srv(DNSAnswer(records: records, ttl: ttl))
-                    case .txt:
-                        var records: [String] = []
-                        for record in raw { records.append(try LibresolvClient.txt(record, name: name)) }
-                        return .txt(DNSAnswer(records: records, ttl: ttl))
-                    case .a, .aaaa:
-                        var records: [String] = []
-                        for record in raw { records.append(try LibresolvClient.address(record, name: name)) }
-                        return .addresses(DNSAnswer(records: records, ttl: ttl))
-                    }
-                })
+                continuation.resume(
+                    returning: Result { () throws(DNSError) -> Records in
+                        let (raw, message) = try client.query(name, type)
+                        guard !raw.isEmpty else { throw .noData(name) }
+                        let ttl = raw.map(\.ttl).min() ?? 0
+                        switch type {
+                        case .srv:
+                            var records: [SRVRecord] = []
+                            for record in raw { records.append(try LibresolvClient.srv(record, in: message, name: name)) }
+                            return .srv(DNSAnswer(records: records, ttl: ttl))
+                        case .txt:
+                            var records: [String] = []
+                            for record in raw { records.append(try LibresolvClient.txt(record, name: name)) }
+                            return .txt(DNSAnswer(records: records, ttl: ttl))
+                        case .a, .aaaa:
+                            var records: [String] = []
+                            for record in raw { records.append(try LibresolvClient.address(record, name: name)) }
+                            return .addresses(DNSAnswer(records: records, ttl: ttl))
+                        }
+                    })
             }
         }
     }

@@ -34,8 +34,10 @@ public struct DNSResolverConfiguration: Sendable, Equatable {
     /// NXDOMAIN and no-data answers are cached this long.
     public var negativeTTL: UInt32
 
-    public init(servers: [Server] = [], timeoutSeconds: Int = 3, attempts: Int = 2,
-                maximumTTL: UInt32 = 3600, negativeTTL: UInt32 = 60) {
+    public init(
+        servers: [Server] = [], timeoutSeconds: Int = 3, attempts: Int = 2,
+        maximumTTL: UInt32 = 3600, negativeTTL: UInt32 = 60
+    ) {
         self.servers = servers
         self.timeoutSeconds = timeoutSeconds
         self.attempts = attempts

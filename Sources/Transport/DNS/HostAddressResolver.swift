@@ -1,8 +1,9 @@
 public import DKIM
 import Dispatch
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Turns a host name into the address literals a connection may use. The HTTP and SMTP clients

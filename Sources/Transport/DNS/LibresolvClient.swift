@@ -1,6 +1,7 @@
 internal import CResolv
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Blocking SRV/TXT queries through glibc's resolver (`res_nsend` with TCP fallback on
@@ -42,7 +43,8 @@ struct LibresolvClient: Sendable {
 
     /// One query to one configured server, or to /etc/resolv.conf's servers when `server` is nil.
     private func query(_ name: String, _ type: RecordType, server: DNSResolverConfiguration.Server?) throws(DNSError)
-        -> (records: [RawRecord], message: [UInt8]) {
+        -> (records: [RawRecord], message: [UInt8])
+    {
         guard let state = ischedule_res_state_new() else { throw .serverFailure(name, rcode: -1) }
         defer { ischedule_res_state_free(state) }
         if let server {
@@ -74,11 +76,13 @@ struct LibresolvClient: Sendable {
                     return .failure(.malformedResponse(name, reason: "answer \(index) does not parse"))
                 }
                 guard ischedule_ns_rr_type(record) == UInt32(type.rawValue), ischedule_ns_rr_class(record) == 1,
-                      let rdata = ischedule_ns_rr_rdata(record)
+                    let rdata = ischedule_ns_rr_rdata(record)
                 else { continue }
                 let count = Int(ischedule_ns_rr_rdlen(record))
-                records.append(RawRecord(rdata: Array(UnsafeBufferPointer(start: rdata, count: count)),
-                                         offset: rdata - base, ttl: UInt32(ischedule_ns_rr_ttl(record))))
+                records.append(
+                    RawRecord(
+                        rdata: Array(UnsafeBufferPointer(start: rdata, count: count)),
+                        offset: rdata - base, ttl: UInt32(ischedule_ns_rr_ttl(record))))
             }
             return .success(records)
         }

@@ -8,16 +8,18 @@ public enum SRVOrdering {
         ordered.reserveCapacity(records.count)
         for priority in Set(records.map(\.priority)).sorted() {
             // "Any order, except weight-0 records first": shuffled, so all-zero groups are uniform.
-            var remaining = records.filter { $0.priority == priority && $0.weight == 0 }.shuffled(using: &generator)
+            var remaining =
+                records.filter { $0.priority == priority && $0.weight == 0 }.shuffled(using: &generator)
                 + records.filter { $0.priority == priority && $0.weight > 0 }.shuffled(using: &generator)
             while !remaining.isEmpty {
                 let total = remaining.reduce(0) { $0 + Int($1.weight) }
                 let draw = Int.random(in: 0...total, using: &generator)
                 var running = 0
-                let index = remaining.firstIndex { record in
-                    running += Int(record.weight)
-                    return running >= draw
-                } ?? remaining.count - 1
+                let index =
+                    remaining.firstIndex { record in
+                        running += Int(record.weight)
+                        return running >= draw
+                    } ?? remaining.count - 1
                 ordered.append(remaining.remove(at: index))
             }
         }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Which peer addresses a request may connect to. Checked on the addresses a host name resolves to
@@ -22,7 +22,10 @@ public enum AddressPolicy: Sendable, Equatable {
 
 /// RFC 6890 special-purpose ranges, as far as connecting to them matters.
 enum AddressClass: String {
-    case global, loopback, `private` = "private", linkLocal = "link-local", sharedCGNAT = "shared (CGNAT)"
+    case global, loopback
+    case `private` = "private"
+    case linkLocal = "link-local"
+    case sharedCGNAT = "shared (CGNAT)"
     case unspecified, multicast, reserved, documentation
 
     static func classify(_ text: String) -> AddressClass? {

@@ -11,8 +11,10 @@ public final class HTTPClient: Sendable {
     /// - Parameters:
     ///   - thread: the curl thread to share (with SMTP, say); a new one when nil.
     ///   - resolver: how host names become addresses (`DNSResolver.hostResolver`); the system's by default.
-    public init(configuration: HTTPClientConfiguration = HTTPClientConfiguration(), thread: CurlThread? = nil,
-                resolver: any HostAddressResolver = SystemHostResolver.shared) {
+    public init(
+        configuration: HTTPClientConfiguration = HTTPClientConfiguration(), thread: CurlThread? = nil,
+        resolver: any HostAddressResolver = SystemHostResolver.shared
+    ) {
         self.configuration = configuration
         self.thread = thread ?? CurlThread(maximumConnectionsPerHost: configuration.maximumConnectionsPerHost)
         self.resolver = resolver

@@ -12,9 +12,11 @@ public struct HTTPClientConfiguration: Sendable, Equatable {
     /// Parallel connections to one host; further transfers wait for a free one.
     public var maximumConnectionsPerHost: Int
 
-    public init(caFile: String? = nil, connectTimeoutMilliseconds: Int = 10_000, totalTimeoutMilliseconds: Int = 30_000,
-                maximumResponseBytes: Int = 4 * 1024 * 1024, userAgent: String = "ischedule-gateway",
-                maximumConnectionsPerHost: Int = 16) {
+    public init(
+        caFile: String? = nil, connectTimeoutMilliseconds: Int = 10_000, totalTimeoutMilliseconds: Int = 30_000,
+        maximumResponseBytes: Int = 4 * 1024 * 1024, userAgent: String = "ischedule-gateway",
+        maximumConnectionsPerHost: Int = 16
+    ) {
         self.maximumConnectionsPerHost = maximumConnectionsPerHost
         self.caFile = caFile
         self.connectTimeoutMilliseconds = connectTimeoutMilliseconds
@@ -40,8 +42,10 @@ public struct HTTPClientRequest: Sendable, Equatable {
     /// A TLS client certificate to present (the TLS-only authentication profile).
     public var clientCertificate: ClientCertificate?
 
-    public init(method: String = "GET", url: String, headers: [HeaderField] = [], body: [UInt8] = [],
-                timeoutMilliseconds: Int? = nil, addressPolicy: AddressPolicy = .publicOnly) {
+    public init(
+        method: String = "GET", url: String, headers: [HeaderField] = [], body: [UInt8] = [],
+        timeoutMilliseconds: Int? = nil, addressPolicy: AddressPolicy = .publicOnly
+    ) {
         self.addressPolicy = addressPolicy
         self.method = method
         self.url = url

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An IPv4 or IPv6 address or CIDR block (`127.0.0.1`, `::1`, `10.0.0.0/8`) for allow-lists.
@@ -27,7 +27,8 @@ public struct IPAddressRange: Sendable, Hashable, CustomStringConvertible {
     public func contains(_ address: String) -> Bool {
         guard var candidate = Self.parse(address) else { return false }
         if candidate.count == 16, bytes.count == 4, candidate.prefix(10).allSatisfy({ $0 == 0 }),
-           candidate[10] == 0xFF, candidate[11] == 0xFF {
+            candidate[10] == 0xFF, candidate[11] == 0xFF
+        {
             candidate = Array(candidate.suffix(4))
         }
         guard candidate.count == bytes.count else { return false }

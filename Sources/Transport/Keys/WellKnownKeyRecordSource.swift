@@ -42,8 +42,10 @@ public struct WellKnownKeyRecordSource: KeyRecordSource {
         let location = try await url(domain: domain, selector: selector)
         let response: HTTPClientResponse
         do {
-            response = try await client.send(HTTPClientRequest(url: location, headers: [HeaderField(name: "Accept", value: "text/plain")],
-                                                               addressPolicy: addressPolicy))
+            response = try await client.send(
+                HTTPClientRequest(
+                    url: location, headers: [HeaderField(name: "Accept", value: "text/plain")],
+                    addressPolicy: addressPolicy))
         } catch {
             guard revealsFailures else {
                 throw KeyLookupError(reason: "the key server for \(domain) could not be reached", isTemporary: true)

@@ -13,8 +13,10 @@ public struct SMTPConfiguration: Sendable, Equatable {
     public var connectTimeoutMilliseconds: Int
     public var totalTimeoutMilliseconds: Int
 
-    public init(url: String, startTLS: StartTLS = .required, username: String? = nil, password: String? = nil,
-                caFile: String? = nil, connectTimeoutMilliseconds: Int = 10_000, totalTimeoutMilliseconds: Int = 60_000) {
+    public init(
+        url: String, startTLS: StartTLS = .required, username: String? = nil, password: String? = nil,
+        caFile: String? = nil, connectTimeoutMilliseconds: Int = 10_000, totalTimeoutMilliseconds: Int = 60_000
+    ) {
         self.url = url
         self.startTLS = startTLS
         self.username = username

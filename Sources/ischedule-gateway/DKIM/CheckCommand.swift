@@ -9,10 +9,10 @@ struct CheckCommand: AsyncParsableCommand {
         commandName: "check",
         abstract: "Check that DNS publishes the public half of a private key at <selector>._domainkey.<domain>.",
         discussion: """
-        Exit 0 when a TXT record there carries this key and is acceptable to iSchedule verifiers
-        (v=DKIM1 or absent, k=rsa, h= allowing sha256, s= ischedule or *); otherwise exit 1 with
-        what was found.
-        """
+            Exit 0 when a TXT record there carries this key and is acceptable to iSchedule verifiers
+            (v=DKIM1 or absent, k=rsa, h= allowing sha256, s= ischedule or *); otherwise exit 1 with
+            what was found.
+            """
     )
 
     @OptionGroup var identity: SigningIdentityOptions

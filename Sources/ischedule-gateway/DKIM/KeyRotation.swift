@@ -40,8 +40,9 @@ struct KeyRotation {
     /// One line on the rotation in progress for `domain`, or nil when there is none.
     static func progress(configuration: GatewayConfiguration, domain: String) -> String? {
         guard let rotation = try? KeyRotation(configuration: configuration, domain: domain),
-              let data = FileManager.default.contents(atPath: rotation.stateFile),
-              let state = try? JSONDecoder().decode(State.self, from: data) else { return nil }
+            let data = FileManager.default.contents(atPath: rotation.stateFile),
+            let state = try? JSONDecoder().decode(State.self, from: data)
+        else { return nil }
         switch state.stage {
         case .publishing:
             return "stage 1 of 3 done: \(state.newSelector) waits for its TXT record (since \(date(state.since))); then dkim rotate switches signing"
@@ -95,7 +96,7 @@ struct KeyRotation {
             "added to domains.\(domain).dkim-keys in \(configuration.source) after \(old.selector) (published, not signing)",
             "publish this record:",
             DNSRecordText.line(domain: domain, selector: selector, record: KeyRecord.text(for: key.publicKey)),
-            "then reload the gateway (it serves the key at /.well-known/domainkey/\(domain)/\(selector)) and run dkim rotate --domain \(domain) again",
+            "then reload the gateway (it serves the key at /.well-known/domainkey/\(domain)/\(selector)) and run dkim rotate --domain \(domain) again"
         ])
     }
 
@@ -106,9 +107,12 @@ struct KeyRotation {
         let verdict: PublishedKey.Verdict
         do { verdict = PublishedKey.judge(try await txt(name), for: publicKey) } catch { verdict = .notPublished("\(error)") }
         if case .notPublished(let why) = verdict {
-            return Report(lines: ["waiting (stage 2 of 3): \(name) does not publish the new key yet: \(why)",
-                                  "signing stays with \(state.oldSelector); run dkim rotate --domain \(domain) again once the record is served"],
-                          waiting: true)
+            return Report(
+                lines: [
+                    "waiting (stage 2 of 3): \(name) does not publish the new key yet: \(why)",
+                    "signing stays with \(state.oldSelector); run dkim rotate --domain \(domain) again once the record is served"
+                ],
+                waiting: true)
         }
         try replaceConfiguration(with: try editedConfiguration { editor in try editor.moveToFront(state.newSelector) })
         var next = state
@@ -119,7 +123,7 @@ struct KeyRotation {
         return Report(lines: [
             "stage 2 of 3: DNS publishes \(name); \(state.newSelector) is now the first of domains.\(domain).dkim-keys",
             "reload the gateway: it signs with \(state.newSelector) from then on",
-            "keep publishing \(state.oldSelector)._domainkey.\(domain) until \(Self.date(now + keepOld)); then run dkim rotate --domain \(domain) again to retire it",
+            "keep publishing \(state.oldSelector)._domainkey.\(domain) until \(Self.date(now + keepOld)); then run dkim rotate --domain \(domain) again to retire it"
         ])
     }
 
@@ -130,8 +134,9 @@ struct KeyRotation {
         }
         let due = state.retireAfter ?? now
         guard now >= due else {
-            return Report(lines: ["waiting (stage 3 of 3): \(state.oldSelector) stays published until \(Self.date(due)) (\(Self.span(due - now)) left)"],
-                          waiting: true)
+            return Report(
+                lines: ["waiting (stage 3 of 3): \(state.oldSelector) stays published until \(Self.date(due)) (\(Self.span(due - now)) left)"],
+                waiting: true)
         }
         let oldFile = keys.first { $0.selector == state.oldSelector }?.file
         try replaceConfiguration(with: try editedConfiguration { editor in try editor.remove(state.oldSelector) })
@@ -148,9 +153,10 @@ struct KeyRotation {
         }
         try FileManager.default.removeItem(atPath: stateFile)
         return Report(lines: [
-            "stage 3 of 3: retired \(state.oldSelector): removed from domains.\(domain).dkim-keys" + (moved.isEmpty ? "" : "; moved to \(moved.joined(separator: ", "))"),
+            "stage 3 of 3: retired \(state.oldSelector): removed from domains.\(domain).dkim-keys"
+                + (moved.isEmpty ? "" : "; moved to \(moved.joined(separator: ", "))"),
             "reload the gateway, then remove the TXT record \(state.oldSelector)._domainkey.\(domain) (or publish it with an empty p= to revoke it)",
-            "done: \(domain) signs with \(state.newSelector)",
+            "done: \(domain) signs with \(state.newSelector)"
         ])
     }
 

@@ -10,11 +10,11 @@ struct KeyStatusCommand: AsyncParsableCommand {
         commandName: "status",
         abstract: "Show every domain's keys, their role, whether DNS publishes them, and any rotation in progress.",
         discussion: """
-        One block per domain of the configuration: each key's selector, role (signs or
-        published), size and file, and what its TXT record <selector>._domainkey.<domain>
-        says (looked up through dns.servers, or --dns-server). Exit 1 when a signing key is
-        unreadable or not published acceptably.
-        """
+            One block per domain of the configuration: each key's selector, role (signs or
+            published), size and file, and what its TXT record <selector>._domainkey.<domain>
+            says (looked up through dns.servers, or --dns-server). Exit 1 when a signing key is
+            unreadable or not published acceptably.
+            """
     )
 
     @Option(help: "Configuration file (YAML).")

@@ -8,12 +8,12 @@ struct KeygenCommand: ParsableCommand {
         commandName: "keygen",
         abstract: "Generate an RSA key pair and print its DNS TXT record.",
         discussion: """
-        Writes <out>/<domain>.<selector>.private.pem (PKCS#8, mode 0600) and
-        <out>/<domain>.<selector>.public.pem (SPKI), never replacing existing files, then prints
-        the zone-file line to publish. Informational lines go to standard error. With
-        --owner root:ischedule-gateway (as the systemd unit expects) the private key is mode 0640
-        and readable by the service's group; owner and mode are set before the key is written.
-        """
+            Writes <out>/<domain>.<selector>.private.pem (PKCS#8, mode 0600) and
+            <out>/<domain>.<selector>.public.pem (SPKI), never replacing existing files, then prints
+            the zone-file line to publish. Informational lines go to standard error. With
+            --owner root:ischedule-gateway (as the systemd unit expects) the private key is mode 0640
+            and readable by the service's group; owner and mode are set before the key is written.
+            """
     )
 
     @OptionGroup var identity: SigningIdentityOptions
@@ -59,8 +59,9 @@ enum KeyFiles {
             return
         }
         do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: owner?.namesGroup == true ? 0o750 : 0o700])
+            try FileManager.default.createDirectory(
+                atPath: path, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: owner?.namesGroup == true ? 0o750 : 0o700])
             if let owner, owner.namesGroup, chown(path, owner.user, owner.group) != 0 {
                 throw CLIError("--out \(path): cannot give it to \(owner.text): \(String(cString: strerror(errno)))")
             }

@@ -8,9 +8,9 @@ struct SignCommand: ParsableCommand {
         commandName: "sign",
         abstract: "DKIM-sign a raw HTTP/1.1 request file and print the signed request.",
         discussion: """
-        Adds iSchedule-Version, iSchedule-Message-ID and Cache-Control when absent, signs with
-        rsa-sha256 and c=ischedule-relaxed/simple, and writes the request to standard output.
-        """
+            Adds iSchedule-Version, iSchedule-Message-ID and Cache-Control when absent, signs with
+            rsa-sha256 and c=ischedule-relaxed/simple, and writes the request to standard output.
+            """
     )
 
     @Option(help: "Raw HTTP/1.1 request file (request line, headers, blank line, body).")
@@ -27,8 +27,9 @@ struct SignCommand: ParsableCommand {
     @Option(help: "Seconds until the signature expires (x = t + expire).")
     var expire: Int64 = 3600
 
-    @Option(name: .customLong("query-methods"),
-            help: "Colon-separated q= methods: dns/txt, http/well-known, private-exchange.")
+    @Option(
+        name: .customLong("query-methods"),
+        help: "Colon-separated q= methods: dns/txt, http/well-known, private-exchange.")
     var queryMethods = "dns/txt"
 
     func validate() throws {
@@ -50,8 +51,9 @@ struct SignCommand: ParsableCommand {
         var message = try CLIFiles.request(request)
         let signer: DKIMSigner
         do {
-            signer = try DKIMSigner(privateKey: try CLIFiles.privateKey(key), domain: identity.domain,
-                                    selector: identity.selector, queryMethods: try methods(), lifetime: expire)
+            signer = try DKIMSigner(
+                privateKey: try CLIFiles.privateKey(key), domain: identity.domain,
+                selector: identity.selector, queryMethods: try methods(), lifetime: expire)
         } catch let error as SigningError {
             throw CLIError("--key \(key): \(error)")
         }

@@ -16,8 +16,9 @@ struct TXTCommand: ParsableCommand {
     @Flag(help: "Print only the record value (for a private-exchange file or /.well-known/domainkey), not the zone-file line.")
     var recordOnly = false
 
-    @Flag(name: .customLong("draft-01"),
-          help: "Publish with s=* instead of s=ischedule, so that draft-01 peers (DAViCal) accept the key too.")
+    @Flag(
+        name: .customLong("draft-01"),
+        help: "Publish with s=* instead of s=ischedule, so that draft-01 peers (DAViCal) accept the key too.")
     var draft01 = false
 
     func run() throws {

@@ -9,13 +9,13 @@ struct VerifyCommand: AsyncParsableCommand {
         commandName: "verify",
         abstract: "Verify the DKIM signature of a raw HTTP/1.1 request file.",
         discussion: """
-        Prints 'verified d=… s=… a=…' and exits 0, or prints one line with the reason and exits 1.
-        --public-key and --key-record answer every q= method. Without them the signature's q=
-        methods are used: dns/txt asks DNS (the system resolver, or --dns-server), http/well-known
-        fetches https://…/.well-known/domainkey/<d>/<s> (public addresses only unless
-        --allow-private-addresses), private-exchange reads --private-exchange <dir>/<domain>/<selector>
-        (or Apple's <dir>/<domain>#<selector>).
-        """
+            Prints 'verified d=… s=… a=…' and exits 0, or prints one line with the reason and exits 1.
+            --public-key and --key-record answer every q= method. Without them the signature's q=
+            methods are used: dns/txt asks DNS (the system resolver, or --dns-server), http/well-known
+            fetches https://…/.well-known/domainkey/<d>/<s> (public addresses only unless
+            --allow-private-addresses), private-exchange reads --private-exchange <dir>/<domain>/<selector>
+            (or Apple's <dir>/<domain>#<selector>).
+            """
     )
 
     @Option(help: "Raw HTTP/1.1 request file.")
@@ -35,8 +35,9 @@ struct VerifyCommand: AsyncParsableCommand {
     @Option(name: .customLong("ca-file"), help: "PEM CA bundle for http/well-known key fetches (default: the system store).")
     var caFile: String?
 
-    @Flag(name: .customLong("allow-private-addresses"),
-          help: "Let http/well-known key fetches reach loopback and private addresses (refused by default).")
+    @Flag(
+        name: .customLong("allow-private-addresses"),
+        help: "Let http/well-known key fetches reach loopback and private addresses (refused by default).")
     var allowPrivateAddresses = false
 
     @Option(help: "Verification time as Unix seconds (default: now).")
@@ -45,8 +46,9 @@ struct VerifyCommand: AsyncParsableCommand {
     @Option(help: "Seconds a signature's t= may lie in the future.")
     var skew: Int64 = 360
 
-    @Flag(name: .customLong("legacy-dialects"),
-          help: "Also accept draft-01 dialects: relaxed, simple and simple-http canonicalization.")
+    @Flag(
+        name: .customLong("legacy-dialects"),
+        help: "Also accept draft-01 dialects: relaxed, simple and simple-http canonicalization.")
     var legacyDialects = false
 
     func validate() throws {
@@ -75,10 +77,12 @@ struct VerifyCommand: AsyncParsableCommand {
         if let caFile { _ = try CLIFiles.read(caFile, what: "CA file") }
         var sources: [KeyQueryMethod: any KeyRecordSource] = [
             .dnsTXT: DNSKeyRecordSource(resolver: resolver),
-            .httpWellKnown: WellKnownKeyRecordSource(client: HTTPClient(configuration: HTTPClientConfiguration(caFile: caFile),
-                                                                                resolver: resolver.hostResolver),
-                                                     resolver: resolver, addressPolicy: allowPrivateAddresses ? .any : .publicOnly,
-                                                     revealsFailures: true),
+            .httpWellKnown: WellKnownKeyRecordSource(
+                client: HTTPClient(
+                    configuration: HTTPClientConfiguration(caFile: caFile),
+                    resolver: resolver.hostResolver),
+                resolver: resolver, addressPolicy: allowPrivateAddresses ? .any : .publicOnly,
+                revealsFailures: true)
         ]
         if let directory = privateExchange {
             var isDirectory: ObjCBool = false

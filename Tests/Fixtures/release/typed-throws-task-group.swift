@@ -2,8 +2,14 @@
 // that returns from inside `do throws(E) { … } catch { … }`. Built with -DRETURN_INSIDE it is that
 // shape; without, it is the one the project uses (a Result in a local, one return after). Prints
 // "corrupted: N of 8000"; a crash or N > 0 is the miscompile.
-enum LookupError: Error { case temporary(String), permanent(String) }
-struct Outcome: Sendable { let name: String; let urls: [String] }
+enum LookupError: Error {
+    case temporary(String)
+    case permanent(String)
+}
+struct Outcome: Sendable {
+    let name: String
+    let urls: [String]
+}
 
 @inline(never) func locate(_ domain: String, _ i: Int) async throws(LookupError) -> Outcome {
     if i % 7 == 0 { throw .temporary(domain) }
@@ -19,13 +25,13 @@ struct Outcome: Sendable { let name: String; let urls: [String] }
                 for (n, domain) in domains.enumerated() {
                     group.addTask {
                         #if RETURN_INSIDE
-                        do throws(LookupError) { return (domain, .success(try await locate(domain, iteration + n))) } catch {
-                            return (domain, .failure(error))
-                        }
+                            do throws(LookupError) { return (domain, .success(try await locate(domain, iteration + n))) } catch {
+                                return (domain, .failure(error))
+                            }
                         #else
-                        let result: Result<Outcome, LookupError>
-                        do throws(LookupError) { result = .success(try await locate(domain, iteration + n)) } catch { result = .failure(error) }
-                        return (domain, result)
+                            let result: Result<Outcome, LookupError>
+                            do throws(LookupError) { result = .success(try await locate(domain, iteration + n)) } catch { result = .failure(error) }
+                            return (domain, result)
                         #endif
                     }
                 }

@@ -1,8 +1,8 @@
 public import DKIM
-public import ISchedule
-public import Transport
 import Foundation
+public import ISchedule
 import Synchronization
+public import Transport
 
 /// Receivers' capabilities (protocol reference §3): fetched with `GET …?action=capabilities`,
 /// following redirects (a 301/308 moves the receiver for good), cached per receiver for the
@@ -18,8 +18,10 @@ public final class CapabilitiesCache: Sendable {
     private let addressPolicy: AddressPolicy
     private let entries = Mutex<[String: Entry]>([:])
 
-    public init(client: HTTPClient, clock: any UnixClock = SystemUnixClock(), defaultTTL: Int64 = 3_600,
-                maximumTTL: Int64 = 86_400, maximumRedirects: Int = 3, addressPolicy: AddressPolicy = .publicOnly) {
+    public init(
+        client: HTTPClient, clock: any UnixClock = SystemUnixClock(), defaultTTL: Int64 = 3_600,
+        maximumTTL: Int64 = 86_400, maximumRedirects: Int = 3, addressPolicy: AddressPolicy = .publicOnly
+    ) {
         self.client = client
         self.clock = clock
         self.defaultTTL = defaultTTL
@@ -50,7 +52,8 @@ public final class CapabilitiesCache: Sendable {
     /// failures move on to the next (RFC 2782 failover). `movedTo` maps a candidate URL to where
     /// a permanent redirect of a POST moved it.
     public func firstReachable(_ candidates: [ReceiverDiscovery.Candidate], movedTo: (String) -> String? = { _ in nil })
-        async throws(CapabilitiesError) -> (candidate: ReceiverDiscovery.Candidate, entry: Entry) {
+        async throws(CapabilitiesError) -> (candidate: ReceiverDiscovery.Candidate, entry: Entry)
+    {
         var failures: [CapabilitiesError] = []
         for candidate in candidates {
             switch await Result(awaiting: { () async throws(CapabilitiesError) -> Entry in
@@ -93,7 +96,9 @@ public final class CapabilitiesCache: Sendable {
                 try await client.send(HTTPClientRequest(url: location, addressPolicy: addressPolicy))
             }
         }
-        let response: HTTPClientResponse, location: String, receiver: String
+        let response: HTTPClientResponse
+        let location: String
+        let receiver: String
         switch outcome {
         case .failed(let error, let at): throw .http(at, error)
         case .tooMany: throw .tooManyRedirects(url)

@@ -30,8 +30,10 @@ enum CapabilityLimits {
     }
 
     /// Whether a message of this shape may be sent at all (splitting cannot fix these).
-    static func check(bodySize: Int, component: String, method: String, contentType: String = "text/calendar",
-                             capabilities: Capabilities) throws(Violation) {
+    static func check(
+        bodySize: Int, component: String, method: String, contentType: String = "text/calendar",
+        capabilities: Capabilities
+    ) throws(Violation) {
         if !capabilities.versions.isEmpty && !capabilities.versions.contains("1.0") {
             throw .unsupportedVersion(capabilities.versions)
         }

@@ -1,5 +1,5 @@
-public import Transport
 import DKIM
+public import Transport
 
 /// Where a domain's iSchedule receiver is (protocol reference §2): a static override, else SRV
 /// `_ischedules._tcp` (https), else SRV `_ischedule._tcp` (http), else none. Never a guessed
@@ -43,8 +43,10 @@ public struct ReceiverDiscovery: Sendable {
         let domain = DNSResolver.normalize(rawDomain)
         if let url = overrides[domain] { return .receivers([Candidate(url: url, origin: .staticOverride, srv: nil)]) }
         guard DNSName.isValidDomain(domain) else { throw .invalidName(rawDomain) }
-        for (prefix, scheme, origin) in [("_ischedules._tcp", "https", Candidate.Origin.srvTLS),
-                                         ("_ischedule._tcp", "http", Candidate.Origin.srvPlain)] {
+        for (prefix, scheme, origin) in [
+            ("_ischedules._tcp", "https", Candidate.Origin.srvTLS),
+            ("_ischedule._tcp", "http", Candidate.Origin.srvPlain)
+        ] {
             let answer = await Result { () async throws(DNSError) -> [SRVRecord] in try await resolver.srv("\(prefix).\(domain)").records }
             let records: [SRVRecord]
             switch answer {
@@ -60,9 +62,10 @@ public struct ReceiverDiscovery: Sendable {
             let usable = records.filter { !$0.target.isEmpty && $0.port != 0 }
             guard !usable.isEmpty else { continue }
             let ordered = SRVOrdering.order(usable, using: &generator)
-            return .receivers(ordered.map {
-                Candidate(url: "\(scheme)://\($0.target):\($0.port)\(Self.wellKnownPath)", origin: origin, srv: $0)
-            })
+            return .receivers(
+                ordered.map {
+                    Candidate(url: "\(scheme)://\($0.target):\($0.port)\(Self.wellKnownPath)", origin: origin, srv: $0)
+                })
         }
         return .noISchedule(reason: "no _ischedules._tcp or _ischedule._tcp SRV records for \(domain)")
     }
