@@ -89,25 +89,82 @@ final class ReceiverClient: Sendable {
         return .serviceUnavailable
     }
 
-    /// One POST (plus redirects) for one batch of recipients. Draft-01 receivers get the Host
-    /// header signed and the body in `simple` form (they hash it as sent).
+    /// One POST (plus redirects) for one batch of recipients: the request built, sent, its outcome read.
     private func send(
         _ message: DeliveryMessage, batch: [Int], to receiver: String, dialect: IScheduleDialect,
         tlsOnly: Bool
     ) async -> RecipientAnswers {
-        func all(_ status: RequestStatus, _ description: String) -> RecipientAnswers { message.answers(batch, status, description) }
-        guard let domain = message.originatorDomain, let signer = signers[domain] else {
-            return all(.serviceCannotHandle, "no signing key for \(message.originator)")
+        let post: Post
+        switch prepare(message, batch: batch, to: receiver, dialect: dialect, tlsOnly: tlsOnly) {
+        case .failure(let refusal): return message.answers(batch, refusal.status, refusal.description)
+        case .success(let prepared): post = prepared
         }
-        let certificate = clientCertificates[domain]
+        let outcome = await Redirects.follow(from: receiver, limit: settings.maxRedirects) { url in await post.send(to: url) }
+        return answers(outcome, receiver: receiver, message: message, batch: batch)
+    }
+
+    /// Why a batch cannot be sent at all.
+    private struct Refusal: Error {
+        let status: RequestStatus
+        let description: String
+    }
+
+    /// A batch's POST, ready for the receiver's URL and each redirect: signed for the dialect (a
+    /// draft-01 receiver gets the Host header signed and the body in `simple` form, which it
+    /// hashes as sent), or with our client certificate for a TLS-only receiver.
+    private struct Post: Sendable {
+        let client: HTTPClient
+        let headers: [HeaderField]
+        let body: [UInt8]
+        let messageID: String
+        let dialect: IScheduleDialect
+        let signer: DKIMSigner
+        /// The TLS-only profile's certificate (then nothing is signed).
+        let certificate: ClientCertificate?
+        /// One deadline for the POST and its redirects: a transfer ends within the time the queue's lease allows for.
+        let deadline: Int64
+        let addressPolicy: AddressPolicy
+        let clock: GatewayClock
+
+        func send(to url: String) async -> Result<HTTPClientResponse, HTTPClientError> {
+            var headers = headers
+            if dialect == .draft01, let host = ReceiverClient.hostHeader(of: url) { headers.insert(HeaderField(name: "Host", value: host), at: 0) }
+            var request = HTTPRequestMessage(method: "POST", target: ReceiverClient.path(of: url), headers: headers, body: body)
+            if certificate != nil {
+                DKIMSigner.addRequestHeaders(&request, messageID: messageID)
+            } else {
+                do { try signer.sign(&request, now: clock.seconds, messageID: messageID, dialect: dialect) } catch {
+                    return .failure(.invalidRequest("could not sign: \(error)"))
+                }
+            }
+            var outgoing = HTTPClientRequest(
+                method: "POST", url: url, headers: request.headers, body: body,
+                timeoutMilliseconds: Int(max(1, deadline - clock.milliseconds())), addressPolicy: addressPolicy)
+            outgoing.clientCertificate = certificate
+            let client = client
+            return await Result(awaiting: { () async throws(HTTPClientError) -> HTTPClientResponse in try await client.send(outgoing) })
+        }
+    }
+
+    /// The batch's POST, or why it cannot be sent (no key, a TLS-only receiver we cannot authenticate to).
+    private func prepare(
+        _ message: DeliveryMessage, batch: [Int], to receiver: String, dialect: IScheduleDialect, tlsOnly: Bool
+    ) -> Result<Post, Refusal> {
+        guard let domain = message.originatorDomain, let signer = signers[domain] else {
+            return .failure(Refusal(status: .serviceCannotHandle, description: "no signing key for \(message.originator)"))
+        }
+        let certificate = tlsOnly ? clientCertificates[domain] : nil
         if tlsOnly && certificate == nil {
-            return all(
-                .serviceCannotHandle,
-                "\(receiver) takes TLS client certificates only (authentication: tls); "
-                    + "domains.\(domain).client-certificate is not configured")
+            return .failure(
+                Refusal(
+                    status: .serviceCannotHandle,
+                    description: "\(receiver) takes TLS client certificates only (authentication: tls); "
+                        + "domains.\(domain).client-certificate is not configured"))
         }
         if tlsOnly && !receiver.lowercased().hasPrefix("https://") {
-            return all(.invalidCalendarService, "\(receiver) is not https: a TLS client certificate cannot authenticate us there")
+            return .failure(
+                Refusal(
+                    status: .invalidCalendarService, description: "\(receiver) is not https: a TLS client certificate cannot authenticate us there"))
         }
         var body = message.body
         if message.isFreeBusy {
@@ -115,38 +172,25 @@ final class ReceiverClient: Sendable {
             body = AttendeeFilter.freeBusy(body) { wanted.contains($0) }
         }
         if dialect == .draft01 { body = BodyCanonicalizer.canonicalize(body, .simple) }
-        // One deadline for the POST and its redirects: a transfer ends within the time the queue's lease allows for.
-        let deadline = clock.milliseconds() + Int64((message.isFreeBusy ? settings.freeBusyTimeout : settings.transferTimeout) * 1000)
         // Written from the parsed addresses, never as the local server spelled them.
         let recipientList = batch.map { message.recipients[$0].address?.canonical ?? message.recipients[$0].text }.joined(separator: ",")
-        let outcome = await Redirects.follow(from: receiver, limit: settings.maxRedirects) { url in
-            var headers = [
-                HeaderField(name: "Originator", value: message.originator),
-                HeaderField(name: "Recipient", value: recipientList),
-                HeaderField(name: "Content-Type", value: message.contentType),
-                HeaderField(name: "User-Agent", value: GatewayIdentity.userAgent)
-            ]
-            if dialect == .draft01, let host = Self.hostHeader(of: url) { headers.insert(HeaderField(name: "Host", value: host), at: 0) }
-            var request = HTTPRequestMessage(method: "POST", target: Self.path(of: url), headers: headers, body: body)
-            let result: Result<HTTPClientResponse, HTTPClientError>
-            do {
-                if tlsOnly {
-                    DKIMSigner.addRequestHeaders(&request, messageID: message.messageID)
-                } else {
-                    try signer.sign(&request, now: clock.seconds, messageID: message.messageID, dialect: dialect)
-                }
-                var outgoing = HTTPClientRequest(
-                    method: "POST", url: url, headers: request.headers, body: body,
-                    timeoutMilliseconds: Int(max(1, deadline - clock.milliseconds())), addressPolicy: settings.addressPolicy)
-                if tlsOnly { outgoing.clientCertificate = certificate }
-                result = .success(try await client.send(outgoing))
-            } catch let error as HTTPClientError {
-                result = .failure(error)
-            } catch {
-                result = .failure(.invalidRequest("could not sign: \(error)"))
-            }
-            return result
-        }
+        let headers = [
+            HeaderField(name: "Originator", value: message.originator),
+            HeaderField(name: "Recipient", value: recipientList),
+            HeaderField(name: "Content-Type", value: message.contentType),
+            HeaderField(name: "User-Agent", value: GatewayIdentity.userAgent)
+        ]
+        let seconds = message.isFreeBusy ? settings.freeBusyTimeout : settings.transferTimeout
+        return .success(
+            Post(
+                client: client, headers: headers, body: body, messageID: message.messageID, dialect: dialect, signer: signer,
+                certificate: certificate, deadline: clock.milliseconds() + Int64(seconds * 1000), addressPolicy: settings.addressPolicy,
+                clock: clock))
+    }
+
+    /// What the POST's outcome means for each recipient of the batch.
+    private func answers(_ outcome: Redirects.Outcome, receiver: String, message: DeliveryMessage, batch: [Int]) -> RecipientAnswers {
+        func all(_ status: RequestStatus, _ description: String) -> RecipientAnswers { message.answers(batch, status, description) }
         switch outcome {
         case .failed(.couldNotConnect(let detail), let url): return all(.pending, "\(url): could not connect: \(detail)")
         // A receiver (or a redirect) on a refused address will not move: no retries.

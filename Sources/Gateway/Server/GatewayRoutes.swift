@@ -28,6 +28,17 @@ struct GatewayRoutes: Sendable {
     ///   receiver then reads the names of the one presented (the TLS-only profile).
     func router(intake: Bool, metrics openMetrics: Bool = false, clientCertificates: Bool = false) -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
+        addReceiver(to: router, clientCertificates: clientCertificates)
+        if intake { addIntake(to: router) }
+        addKeys(to: router)
+        addHealth(to: router, detailedForIntakeClients: intake)
+        // It names the domains we correspond with: for the intake's clients, or on a scraper's own listener.
+        if intake || openMetrics { addMetrics(to: router, open: openMetrics) }
+        return router
+    }
+
+    /// The iSchedule receiver: capabilities and POSTs on the well-known and the canonical path.
+    private func addReceiver(to router: Router<GatewayRequestContext>, clientCertificates: Bool) {
         let receiver = router.group()
             .add(middleware: RequestMetricsMiddleware(direction: "inbound", metrics: metrics))
             .add(middleware: IScheduleHeadersMiddleware(serial: { stages.current.capabilities.serial }))
@@ -41,43 +52,49 @@ struct GatewayRoutes: Sendable {
                 return respond(await stages.current.inbound.handle(incoming))
             }
         }
-        if intake {
-            router.group().add(middleware: RequestMetricsMiddleware(direction: "outbound", metrics: metrics))
-                .post(RouterPath(intakePath)) { request, context in
-                    var request = request
-                    guard let incoming = await collect(&request, context: context) else { return respond(tooLarge(maxContentLength)) }
-                    return respond(await stages.current.outbound.handle(incoming))
-                }
-            // The status report: for whoever may use the intake (same addresses, same secret).
-            router.get("/status.json") { request, context in
-                let stages = stages.current
-                if let refusal = stages.outbound.intake.refusal(head(request, context: context)) { return respond(.text(403, refusal + "\n")) }
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                let body = (try? encoder.encode(await status())).map(Array.init) ?? []
-                return respond(
-                    GatewayResponse(
-                        status: 200,
-                        headers: [
-                            HeaderField(name: "Content-Type", value: "application/json"),
-                            HeaderField(name: "Cache-Control", value: "no-store")
-                        ], body: body))
+    }
+
+    /// The outbound intake, and beside it, for its clients only, the status report.
+    private func addIntake(to router: Router<GatewayRequestContext>) {
+        router.group().add(middleware: RequestMetricsMiddleware(direction: "outbound", metrics: metrics))
+            .post(RouterPath(intakePath)) { request, context in
+                var request = request
+                guard let incoming = await collect(&request, context: context) else { return respond(tooLarge(maxContentLength)) }
+                return respond(await stages.current.outbound.handle(incoming))
             }
-            router.get("/status") { request, context in
-                let stages = stages.current
-                // Who may not read it does not learn whether it is on.
-                if let refusal = stages.outbound.intake.refusal(head(request, context: context)) { return respond(.text(403, refusal + "\n")) }
-                guard stages.statusPage else { return respond(.text(404, "the status page is off (status-page: true turns it on)\n")) }
-                return respond(
-                    GatewayResponse(
-                        status: 200,
-                        headers: [
-                            HeaderField(name: "Content-Type", value: "text/html; charset=utf-8"),
-                            HeaderField(name: "Cache-Control", value: "no-store")
-                        ],
-                        body: Array(StatusPage.html(await status()).utf8)))
-            }
+        // The status report: for whoever may use the intake (same addresses, same secret).
+        router.get("/status.json") { request, context in
+            let stages = stages.current
+            if let refusal = stages.outbound.intake.refusal(head(request, context: context)) { return respond(.text(403, refusal + "\n")) }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let body = (try? encoder.encode(await status())).map(Array.init) ?? []
+            return respond(
+                GatewayResponse(
+                    status: 200,
+                    headers: [
+                        HeaderField(name: "Content-Type", value: "application/json"),
+                        HeaderField(name: "Cache-Control", value: "no-store")
+                    ], body: body))
         }
+        router.get("/status") { request, context in
+            let stages = stages.current
+            // Who may not read it does not learn whether it is on.
+            if let refusal = stages.outbound.intake.refusal(head(request, context: context)) { return respond(.text(403, refusal + "\n")) }
+            guard stages.statusPage else { return respond(.text(404, "the status page is off (status-page: true turns it on)\n")) }
+            return respond(
+                GatewayResponse(
+                    status: 200,
+                    headers: [
+                        HeaderField(name: "Content-Type", value: "text/html; charset=utf-8"),
+                        HeaderField(name: "Cache-Control", value: "no-store")
+                    ],
+                    body: Array(StatusPage.html(await status()).utf8)))
+        }
+    }
+
+    /// Our public keys (`q=http/well-known`).
+    private func addKeys(to router: Router<GatewayRequestContext>) {
         router.group().add(middleware: RequestMetricsMiddleware(direction: "domainkey", metrics: metrics))
             .get("/.well-known/domainkey/:domain/:selector") { _, context in
                 let domain = context.parameters.get("domain") ?? ""
@@ -89,6 +106,10 @@ struct GatewayRoutes: Sendable {
                 response.headers.append(HeaderField(name: "Cache-Control", value: "max-age=3600"))
                 return respond(response)
             }
+    }
+
+    /// Ready or not for everyone; what is wrong only for the intake's clients.
+    private func addHealth(to router: Router<GatewayRequestContext>, detailedForIntakeClients intake: Bool) {
         router.get("/healthz") { request, context in
             let problems = await health()
             guard !problems.isEmpty else { return respond(.text(200, "ready\n")) }
@@ -96,19 +117,19 @@ struct GatewayRoutes: Sendable {
             let detailed = intake && stages.current.outbound.intake.refusal(head(request, context: context)) == nil
             return respond(.text(503, detailed ? problems.joined(separator: "; ") + "\n" : "not ready\n"))
         }
-        if intake || openMetrics {
-            // It names the domains we correspond with: for the intake's clients, or on a scraper's own listener.
-            router.get("/metrics") { request, context in
-                if !openMetrics, let refusal = stages.current.outbound.intake.refusal(head(request, context: context)) {
-                    return respond(.text(403, refusal + "\n"))
-                }
-                return respond(
-                    GatewayResponse(
-                        status: 200, headers: [HeaderField(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")],
-                        body: metrics.render()))
+    }
+
+    /// `/metrics`: to anyone (`open`), or to the intake's clients.
+    private func addMetrics(to router: Router<GatewayRequestContext>, open openMetrics: Bool) {
+        router.get("/metrics") { request, context in
+            if !openMetrics, let refusal = stages.current.outbound.intake.refusal(head(request, context: context)) {
+                return respond(.text(403, refusal + "\n"))
             }
+            return respond(
+                GatewayResponse(
+                    status: 200, headers: [HeaderField(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")],
+                    body: metrics.render()))
         }
-        return router
     }
 
     /// `?action=capabilities` (draft-05) or legacy `?query=capabilities` (draft-01); anything else 400.
