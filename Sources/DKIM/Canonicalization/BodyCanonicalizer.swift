@@ -1,7 +1,7 @@
 /// Body canonicalization and the `bh=` body hash.
-public enum BodyCanonicalizer {
+package enum BodyCanonicalizer {
     /// The canonical body bytes.
-    public static func canonicalize(_ body: [UInt8], _ algorithm: BodyCanonicalization) -> [UInt8] {
+    package static func canonicalize(_ body: [UInt8], _ algorithm: BodyCanonicalization) -> [UInt8] {
         switch algorithm {
         case .simple:
             var out = Array(body[..<simpleContentEnd(body)])
@@ -13,7 +13,7 @@ public enum BodyCanonicalizer {
     }
 
     /// Hash and length of the canonical body, without copying the body for `simple`.
-    public static func hash(
+    package static func hash(
         _ body: [UInt8], _ algorithm: BodyCanonicalization,
         using hash: HashAlgorithm
     ) -> (digest: [UInt8], length: Int) {

@@ -1,5 +1,5 @@
 /// Header canonicalization algorithms (`c=` before the slash).
-public enum HeaderCanonicalization: String, Sendable, Hashable, CaseIterable {
+package enum HeaderCanonicalization: String, Sendable, Hashable, CaseIterable {
     /// iSchedule's algorithm: same-name fields merged with `,`, blanks collapsed, none around commas.
     case ischeduleRelaxed = "ischedule-relaxed"
     /// RFC 6376 relaxed, one field instance per `h=` entry, chosen from the bottom up.
@@ -11,26 +11,26 @@ public enum HeaderCanonicalization: String, Sendable, Hashable, CaseIterable {
 }
 
 /// Body canonicalization algorithms (`c=` after the slash).
-public enum BodyCanonicalization: String, Sendable, Hashable, CaseIterable {
+package enum BodyCanonicalization: String, Sendable, Hashable, CaseIterable {
     case simple
     case relaxed
 }
 
 /// A parsed `c=` value.
-public struct Canonicalization: Sendable, Hashable, CustomStringConvertible {
-    public var header: HeaderCanonicalization
-    public var body: BodyCanonicalization
+package struct Canonicalization: Sendable, Hashable, CustomStringConvertible {
+    package var header: HeaderCanonicalization
+    package var body: BodyCanonicalization
 
-    public init(header: HeaderCanonicalization, body: BodyCanonicalization) {
+    package init(header: HeaderCanonicalization, body: BodyCanonicalization) {
         self.header = header
         self.body = body
     }
 
     /// What iSchedule senders use: `ischedule-relaxed/simple`.
-    public static let iSchedule = Canonicalization(header: .ischeduleRelaxed, body: .simple)
+    package static let iSchedule = Canonicalization(header: .ischeduleRelaxed, body: .simple)
 
     /// Parses `header[/body]`; the body part defaults to `simple` (RFC 6376 §3.5).
-    public init?(tagValue: String) {
+    package init?(tagValue: String) {
         guard let slash = tagValue.utf8.firstIndex(of: UInt8(ascii: "/")) else {
             guard let header = HeaderCanonicalization(rawValue: tagValue) else { return nil }
             self.init(header: header, body: .simple)
@@ -42,5 +42,5 @@ public struct Canonicalization: Sendable, Hashable, CustomStringConvertible {
         self.init(header: header, body: body)
     }
 
-    public var description: String { "\(header.rawValue)/\(body.rawValue)" }
+    package var description: String { "\(header.rawValue)/\(body.rawValue)" }
 }

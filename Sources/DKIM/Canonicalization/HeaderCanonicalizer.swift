@@ -1,9 +1,9 @@
 /// Header canonicalization: turns received header fields into the bytes DKIM hashes.
-public enum HeaderCanonicalizer {
+package enum HeaderCanonicalizer {
     /// `ischedule-relaxed` of one header name: every value joined with `,`, whitespace runs
     /// (SP, HT, CR, LF, VT, FF) collapsed to one SP and trimmed, blanks beside commas deleted;
     /// emitted as `name:value` CRLF with the name in lower case.
-    public static func ischeduleRelaxed(name: String, values: [String]) -> [UInt8] {
+    package static func ischeduleRelaxed(name: String, values: [String]) -> [UInt8] {
         var out: [UInt8] = []
         appendISchedulRelaxed(name: name, values: values, to: &out)
         return out

@@ -1,12 +1,12 @@
 internal import COpenSSL
 
 /// The hash functions DKIM signatures use (`a=rsa-sha256`, `a=rsa-sha1`).
-public enum HashAlgorithm: String, Sendable, CaseIterable {
+package enum HashAlgorithm: String, Sendable, CaseIterable {
     case sha256
     case sha1
 
     /// Digest of `bytes`.
-    public func digest(_ bytes: some Collection<UInt8>) -> [UInt8] {
+    package func digest(_ bytes: some Collection<UInt8>) -> [UInt8] {
         var hasher = IncrementalHasher(self)
         hasher.update(bytes)
         return hasher.finalize()
@@ -37,17 +37,17 @@ final class FetchedDigests: @unchecked Sendable {
 }
 
 /// A running hash; feed it pieces with `update` and read the digest once with `finalize`.
-public struct IncrementalHasher: ~Copyable {
+package struct IncrementalHasher: ~Copyable {
     private let context: OpaquePointer
 
-    public init(_ algorithm: HashAlgorithm) {
+    package init(_ algorithm: HashAlgorithm) {
         guard let context = EVP_MD_CTX_new(), EVP_DigestInit_ex(context, algorithm.messageDigest, nil) == 1 else {
             fatalError("EVP_DigestInit_ex failed: \(CryptoError("digest init"))")
         }
         self.context = context
     }
 
-    public mutating func update(_ bytes: some Collection<UInt8>) {
+    package mutating func update(_ bytes: some Collection<UInt8>) {
         let done: Void? = bytes.withContiguousStorageIfAvailable { buffer in
             _ = EVP_DigestUpdate(context, buffer.baseAddress, buffer.count)
         }
@@ -57,7 +57,7 @@ public struct IncrementalHasher: ~Copyable {
         }
     }
 
-    public consuming func finalize() -> [UInt8] {
+    package consuming func finalize() -> [UInt8] {
         var output = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
         _ = EVP_DigestFinal_ex(context, &output, &length)

@@ -1,9 +1,9 @@
 internal import COpenSSL
 
 /// A failure reported by OpenSSL, with the library's own error text when it gave one.
-public struct CryptoError: Error, Sendable, Equatable, CustomStringConvertible {
+package struct CryptoError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What was being attempted and why it failed.
-    public let description: String
+    package let description: String
 
     init(_ operation: String) {
         var detail = ""

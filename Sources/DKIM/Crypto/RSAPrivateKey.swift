@@ -1,10 +1,10 @@
 internal import COpenSSL
 
 /// An RSA private key held by OpenSSL; immutable and safe to share between threads.
-public final class RSAPrivateKey: @unchecked Sendable {
+package final class RSAPrivateKey: @unchecked Sendable {
     let key: OpaquePointer
     /// Modulus size in bits.
-    public let bits: Int
+    package let bits: Int
 
     private init(taking key: OpaquePointer) throws(CryptoError) {
         guard EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA else {
@@ -17,7 +17,7 @@ public final class RSAPrivateKey: @unchecked Sendable {
 
     /// Reads a PKCS#1 (`BEGIN RSA PRIVATE KEY`) or PKCS#8 (`BEGIN PRIVATE KEY`) PEM document.
     /// Encrypted keys are refused rather than prompting for a passphrase.
-    public convenience init(pem: String) throws(CryptoError) {
+    package convenience init(pem: String) throws(CryptoError) {
         let parsed = MemoryBIO.withReadable(Array(pem.utf8)) { ischedule_read_private_key($0) }
         guard let parsed else {
             throw CryptoError("not an unencrypted PEM private key (expected BEGIN RSA PRIVATE KEY or BEGIN PRIVATE KEY)")
@@ -26,7 +26,7 @@ public final class RSAPrivateKey: @unchecked Sendable {
     }
 
     /// Generates a fresh key.
-    public static func generate(bits: Int) throws(CryptoError) -> RSAPrivateKey {
+    package static func generate(bits: Int) throws(CryptoError) -> RSAPrivateKey {
         guard bits > 0, bits <= 16384, let key = ischedule_generate_rsa(UInt32(bits)) else {
             throw CryptoError("RSA key generation (\(bits) bits)")
         }
@@ -38,23 +38,23 @@ public final class RSAPrivateKey: @unchecked Sendable {
     }
 
     /// The matching public key.
-    public var publicKey: RSAPublicKey {
+    package var publicKey: RSAPublicKey {
         // Re-reading our own SPKI cannot fail for a valid RSA key.
         try! RSAPublicKey(subjectPublicKeyInfo: RSAPublicKey.subjectPublicKeyInfo(of: key))
     }
 
     /// PKCS#8 PEM (`BEGIN PRIVATE KEY`), unencrypted.
-    public var pkcs8PEM: String {
+    package var pkcs8PEM: String {
         MemoryBIO.writing { PEM_write_bio_PrivateKey($0, key, nil, nil, 0, nil, nil) == 1 }
     }
 
     /// PKCS#1 PEM (`BEGIN RSA PRIVATE KEY`), unencrypted, as Apple's dkimtool writes.
-    public var pkcs1PEM: String {
+    package var pkcs1PEM: String {
         MemoryBIO.writing { PEM_write_bio_PrivateKey_traditional($0, key, nil, nil, 0, nil, nil) == 1 }
     }
 
     /// RSASSA-PKCS1-v1_5 signature over an already computed `digest`.
-    public func signature(digest: [UInt8], hash: HashAlgorithm) throws(CryptoError) -> [UInt8] {
+    package func signature(digest: [UInt8], hash: HashAlgorithm) throws(CryptoError) -> [UInt8] {
         guard let context = EVP_PKEY_CTX_new_from_pkey(nil, key, nil) else { throw CryptoError("EVP_PKEY_CTX_new") }
         defer { EVP_PKEY_CTX_free(context) }
         guard EVP_PKEY_sign_init(context) == 1,
@@ -69,7 +69,7 @@ public final class RSAPrivateKey: @unchecked Sendable {
     }
 
     /// RSASSA-PKCS1-v1_5 signature over `message`.
-    public func signature(for message: some Collection<UInt8>, hash: HashAlgorithm) throws(CryptoError) -> [UInt8] {
+    package func signature(for message: some Collection<UInt8>, hash: HashAlgorithm) throws(CryptoError) -> [UInt8] {
         try signature(digest: hash.digest(message), hash: hash)
     }
 }

@@ -2,10 +2,10 @@ internal import COpenSSL
 import Foundation
 
 /// An RSA public key held by OpenSSL; immutable and safe to share between threads.
-public final class RSAPublicKey: @unchecked Sendable {
+package final class RSAPublicKey: @unchecked Sendable {
     let key: OpaquePointer
     /// Modulus size in bits.
-    public let bits: Int
+    package let bits: Int
     /// Verify contexts set up once per hash (padding and digest chosen); each verification works
     /// on a duplicate, which costs a fraction of a fresh context in OpenSSL 3.
     private let verifyTemplates: [HashAlgorithm: OpaquePointer]
@@ -33,7 +33,7 @@ public final class RSAPublicKey: @unchecked Sendable {
     }
 
     /// Reads a DER SubjectPublicKeyInfo (the bytes of a DKIM `p=` value).
-    public convenience init(subjectPublicKeyInfo der: [UInt8]) throws(CryptoError) {
+    package convenience init(subjectPublicKeyInfo der: [UInt8]) throws(CryptoError) {
         let parsed: OpaquePointer? = der.withUnsafeBufferPointer { buffer in
             var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
             return d2i_PUBKEY(nil, &cursor, buffer.count)
@@ -43,7 +43,7 @@ public final class RSAPublicKey: @unchecked Sendable {
     }
 
     /// Reads a `-----BEGIN PUBLIC KEY-----` (SPKI) PEM document.
-    public convenience init(pem: String) throws(CryptoError) {
+    package convenience init(pem: String) throws(CryptoError) {
         let parsed = MemoryBIO.withReadable(Array(pem.utf8)) { ischedule_read_public_key($0) }
         guard let parsed else { throw CryptoError("not a PEM public key (expected BEGIN PUBLIC KEY)") }
         try self.init(taking: parsed)
@@ -55,7 +55,7 @@ public final class RSAPublicKey: @unchecked Sendable {
     }
 
     /// The DER SubjectPublicKeyInfo, as published base64-encoded in `p=`.
-    public var subjectPublicKeyInfo: [UInt8] { Self.subjectPublicKeyInfo(of: key) }
+    package var subjectPublicKeyInfo: [UInt8] { Self.subjectPublicKeyInfo(of: key) }
 
     static func subjectPublicKeyInfo(of key: OpaquePointer) -> [UInt8] {
         var output: UnsafeMutablePointer<UInt8>?
@@ -66,12 +66,12 @@ public final class RSAPublicKey: @unchecked Sendable {
     }
 
     /// The SPKI PEM text (`BEGIN PUBLIC KEY`).
-    public var pem: String {
+    package var pem: String {
         MemoryBIO.writing { PEM_write_bio_PUBKEY($0, key) == 1 }
     }
 
     /// Checks an RSASSA-PKCS1-v1_5 signature over an already computed `digest`.
-    public func isValidSignature(_ signature: [UInt8], digest: [UInt8], hash: HashAlgorithm) -> Bool {
+    package func isValidSignature(_ signature: [UInt8], digest: [UInt8], hash: HashAlgorithm) -> Bool {
         guard let template = verifyTemplates[hash], let context = EVP_PKEY_CTX_dup(template) else {
             ERR_clear_error()
             return false
@@ -83,7 +83,7 @@ public final class RSAPublicKey: @unchecked Sendable {
     }
 
     /// Checks an RSASSA-PKCS1-v1_5 signature over `message`.
-    public func isValidSignature(
+    package func isValidSignature(
         _ signature: [UInt8], for message: some Collection<UInt8>,
         hash: HashAlgorithm
     ) -> Bool {

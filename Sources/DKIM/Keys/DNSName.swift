@@ -1,15 +1,15 @@
 /// Syntax checks for `d=` domains and `s=` selectors. They matter beyond DNS: both end up in
 /// file paths (private exchange) and URLs, so nothing but DNS labels may pass.
-public enum DNSName {
+package enum DNSName {
     /// Dot-separated labels of letters, digits, `-` and `_`, each 1–63 octets, at most 253 in all.
-    public static func isValidDomain(_ name: String) -> Bool {
+    package static func isValidDomain(_ name: String) -> Bool {
         let count = name.utf8.count
         guard count > 0, count <= 253 else { return false }
         return name.utf8.withContiguousStorageIfAvailable(labels) ?? labels(Array(name.utf8))
     }
 
     /// A selector is a sub-domain: the same label rules.
-    public static func isValidSelector(_ name: String) -> Bool {
+    package static func isValidSelector(_ name: String) -> Bool {
         isValidDomain(name)
     }
 

@@ -3,24 +3,24 @@ import Synchronization
 /// Finds the public key for a signature: tries the `q=` methods in the order the signature lists
 /// them (methods without a configured source are skipped), and within a method takes the first
 /// acceptable record (protocol reference §7.6).
-public struct KeyLocator: Sendable {
+package struct KeyLocator: Sendable {
     private let sources: [KeyQueryMethod: any KeyRecordSource]
     private let parsedKeys = ParsedKeyCache(capacity: 512)
 
-    public init(sources: [KeyQueryMethod: any KeyRecordSource]) {
+    package init(sources: [KeyQueryMethod: any KeyRecordSource]) {
         self.sources = sources
     }
 
     /// A key and where it came from.
-    public struct LocatedKey: Sendable {
-        public let key: RSAPublicKey
-        public let method: KeyQueryMethod
-        public let record: String
+    package struct LocatedKey: Sendable {
+        package let key: RSAPublicKey
+        package let method: KeyQueryMethod
+        package let record: String
         /// The record says `t=y`: the domain is testing DKIM.
-        public let isTesting: Bool
+        package let isTesting: Bool
     }
 
-    public func locate(
+    package func locate(
         domain: String, selector: String, methods: [KeyQueryMethod], hash: HashAlgorithm,
         minimumBits: Int
     ) async throws(DKIMFailure) -> LocatedKey {

@@ -1,5 +1,5 @@
 /// The `q=` key query methods iSchedule defines.
-public enum KeyQueryMethod: String, Sendable, Hashable, CaseIterable {
+package enum KeyQueryMethod: String, Sendable, Hashable, CaseIterable {
     /// TXT record at `<s>._domainkey.<d>`.
     case dnsTXT = "dns/txt"
     /// `GET /.well-known/domainkey/<d>/<s>` answered as text/plain, one record per line.
@@ -9,14 +9,14 @@ public enum KeyQueryMethod: String, Sendable, Hashable, CaseIterable {
 }
 
 /// Names derived from `(d, s)` for each method (protocol reference §7.6).
-public enum KeyLocation {
+package enum KeyLocation {
     /// `<s>._domainkey.<d>` for dns/txt.
-    public static func dnsName(domain: String, selector: String) -> String {
+    package static func dnsName(domain: String, selector: String) -> String {
         "\(selector)._domainkey.\(domain)"
     }
 
     /// The path part of the http/well-known URI.
-    public static func wellKnownPath(domain: String, selector: String) -> String {
+    package static func wellKnownPath(domain: String, selector: String) -> String {
         "/.well-known/domainkey/\(domain)/\(selector)"
     }
 }

@@ -2,20 +2,20 @@ internal import Foundation
 
 /// A DKIM key record (RFC 6376 §3.6.1) as published in DNS, at the well-known URI or in a
 /// private-exchange file: `v=DKIM1; k=rsa; h=sha256; s=ischedule; p=<base64 SPKI>`.
-public struct KeyRecord: Sendable, Equatable {
-    public let tags: TagList
+package struct KeyRecord: Sendable, Equatable {
+    package let tags: TagList
 
-    public init(parsing text: String) throws(TagListError) {
+    package init(parsing text: String) throws(TagListError) {
         tags = try TagList(parsing: text)
     }
 
     /// The `p=` value with folding whitespace removed; empty means revoked.
-    public var publicKeyBase64: String {
+    package var publicKeyBase64: String {
         ASCII.removingWhitespace(tags["p"] ?? "")
     }
 
     /// `t=y`: the domain is testing DKIM (RFC 6376 §3.6.1); its signatures prove nothing yet.
-    public var isTesting: Bool {
+    package var isTesting: Bool {
         guard let flags = tags["t"] else { return false }
         return Self.list(flags).contains("y")
     }
@@ -23,7 +23,7 @@ public struct KeyRecord: Sendable, Equatable {
     /// Why this record cannot verify a signature hashed with `hash`; nil when it can.
     /// Rules: `v` absent or DKIM1, `k` absent or rsa, `h` absent or listing the hash, `s` absent
     /// or listing `*` or `ischedule`, `p` present and non-empty.
-    public func rejection(for hash: HashAlgorithm) -> KeyRecordRejection? {
+    package func rejection(for hash: HashAlgorithm) -> KeyRecordRejection? {
         if let version = tags["v"], version != "DKIM1" { return .version(version) }
         if let type = tags["k"], type.lowercased() != "rsa" { return .keyType(type) }
         if let hashes = tags["h"] {
@@ -40,7 +40,7 @@ public struct KeyRecord: Sendable, Equatable {
     }
 
     /// The RSA key in `p=`.
-    public func publicKey() throws(KeyRecordRejection) -> RSAPublicKey {
+    package func publicKey() throws(KeyRecordRejection) -> RSAPublicKey {
         guard let der = Data(base64Encoded: publicKeyBase64) else { throw .malformedKey("p= is not base64") }
         do { return try RSAPublicKey(subjectPublicKeyInfo: Array(der)) } catch { throw .malformedKey(error.description) }
     }
@@ -52,13 +52,13 @@ public struct KeyRecord: Sendable, Equatable {
     /// The record this project publishes for `key`. `forDraft01Peers` writes `s=*` instead of
     /// `s=ischedule`: DAViCal's verifier accepts only `*` or `calendar` there, Apple's only `*` or
     /// `ischedule`, so `*` is the one both accept.
-    public static func text(for key: RSAPublicKey, forDraft01Peers: Bool = false) -> String {
+    package static func text(for key: RSAPublicKey, forDraft01Peers: Bool = false) -> String {
         "v=DKIM1; k=rsa; s=\(forDraft01Peers ? "*" : "ischedule"); p=\(Data(key.subjectPublicKeyInfo).base64EncodedString())"
     }
 }
 
 /// Why a key record was passed over.
-public enum KeyRecordRejection: Error, Sendable, Equatable, CustomStringConvertible {
+package enum KeyRecordRejection: Error, Sendable, Equatable, CustomStringConvertible {
     case malformed(String)
     case version(String)
     case keyType(String)
@@ -68,7 +68,7 @@ public enum KeyRecordRejection: Error, Sendable, Equatable, CustomStringConverti
     case revoked
     case malformedKey(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .malformed(let reason): "malformed record (\(reason))"
         case .version(let value): "v=\(value) is not DKIM1"

@@ -11,15 +11,15 @@ import Synchronization
 /// replaced or edited file is read again at once. A file modified in the last two seconds is not
 /// kept (file times can be as coarse as a clock tick, so an edit right after the read could leave
 /// them unchanged: git's "racily clean" rule).
-public struct PrivateExchangeKeyStore: KeyRecordSource {
-    public let directory: String
+package struct PrivateExchangeKeyStore: KeyRecordSource {
+    package let directory: String
     private let cache = Cache()
 
-    public init(directory: String) {
+    package init(directory: String) {
         self.directory = directory
     }
 
-    public func keyRecords(domain: String, selector: String) async throws(KeyLookupError) -> [String] {
+    package func keyRecords(domain: String, selector: String) async throws(KeyLookupError) -> [String] {
         guard DNSName.isValidDomain(domain), DNSName.isValidSelector(selector) else { return [] }
         let d = domain.lowercased()
         let s = selector.lowercased()
@@ -38,7 +38,7 @@ public struct PrivateExchangeKeyStore: KeyRecordSource {
     }
 
     /// Records in a key file: one per line, blank lines and `#` comments skipped.
-    public static func records(in text: String) -> [String] {
+    package static func records(in text: String) -> [String] {
         text.split(whereSeparator: \.isNewline)
             .map { String(ASCII.trimmingWhitespace($0)) }
             .filter { !$0.isEmpty && !$0.hasPrefix("#") }

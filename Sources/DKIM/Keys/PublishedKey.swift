@@ -2,15 +2,15 @@ internal import Foundation
 
 /// Whether the TXT records at a key's DNS name publish that key acceptably for iSchedule
 /// verifiers (v=DKIM1 or absent, k=rsa, h= allowing sha256, s= ischedule or *).
-public enum PublishedKey {
-    public enum Verdict: Sendable, Equatable {
+package enum PublishedKey {
+    package enum Verdict: Sendable, Equatable {
         /// A record carries the key; its size in bits when readable.
         case published(bits: Int?)
         /// Why none does: one finding per record, or that there is none.
         case notPublished(String)
     }
 
-    public static func judge(_ records: [String], for key: RSAPublicKey) -> Verdict {
+    package static func judge(_ records: [String], for key: RSAPublicKey) -> Verdict {
         let expected = Data(key.subjectPublicKeyInfo).base64EncodedString()
         var findings: [String] = []
         for text in records {

@@ -1,7 +1,7 @@
 /// ASCII helpers for protocol tokens (header names, tag values), free of allocation.
-public enum ASCII {
+package enum ASCII {
     @inlinable
-    public static func equalsIgnoringCase(_ lhs: String, _ rhs: String) -> Bool {
+    package static func equalsIgnoringCase(_ lhs: String, _ rhs: String) -> Bool {
         guard lhs.utf8.count == rhs.utf8.count else { return false }
         if lhs == rhs { return true }
         let fast = lhs.utf8.withContiguousStorageIfAvailable { left in
@@ -31,7 +31,7 @@ public enum ASCII {
 
     /// The text without leading and trailing SP, HT, CR and LF.
     @inlinable
-    public static func trimmingWhitespace(_ text: some StringProtocol) -> Substring {
+    package static func trimmingWhitespace(_ text: some StringProtocol) -> Substring {
         let whole = Substring(text)
         let utf8 = whole.utf8
         guard let first = utf8.firstIndex(where: { !isWhitespace($0) }),
@@ -42,7 +42,7 @@ public enum ASCII {
 
     /// The text with every SP, HT, CR and LF removed.
     @inlinable
-    public static func removingWhitespace(_ text: String) -> String {
+    package static func removingWhitespace(_ text: String) -> String {
         let clean =
             text.utf8.withContiguousStorageIfAvailable { !$0.contains(where: isWhitespace) }
             ?? !text.utf8.contains(where: isWhitespace)
@@ -53,7 +53,7 @@ public enum ASCII {
     /// Splits at every `separator` byte (an ASCII character), keeping empty pieces; works on
     /// UTF-8 code units instead of Characters, which protocol tokens never need.
     @inlinable
-    public static func split(_ text: String, separator: UInt8) -> [Substring] {
+    package static func split(_ text: String, separator: UInt8) -> [Substring] {
         var pieces: [Substring] = []
         var start = text.utf8.startIndex
         var index = start
@@ -69,7 +69,7 @@ public enum ASCII {
     }
 
     @inlinable
-    public static func isWhitespace(_ byte: UInt8) -> Bool {
+    package static func isWhitespace(_ byte: UInt8) -> Bool {
         byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A
     }
 }

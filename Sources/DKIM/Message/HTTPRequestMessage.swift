@@ -1,13 +1,13 @@
 /// An HTTP/1.x request as DKIM sees it: request line, ordered header fields and the decoded body.
-public struct HTTPRequestMessage: Sendable, Equatable {
-    public var method: String
-    public var target: String
-    public var version: String
-    public var headers: [HeaderField]
+package struct HTTPRequestMessage: Sendable, Equatable {
+    package var method: String
+    package var target: String
+    package var version: String
+    package var headers: [HeaderField]
     /// The body after any transfer coding was removed.
-    public var body: [UInt8]
+    package var body: [UInt8]
 
-    public init(
+    package init(
         method: String = "POST", target: String = "/.well-known/ischedule", version: String = "HTTP/1.1",
         headers: [HeaderField], body: [UInt8]
     ) {
@@ -20,7 +20,7 @@ public struct HTTPRequestMessage: Sendable, Equatable {
 
     /// The request as bytes: header fields in order (a `Transfer-Encoding` is dropped because the
     /// body is written decoded) and a `Content-Length` that matches the body.
-    public func serialized() -> [UInt8] {
+    package func serialized() -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(body.count + 1024)
         out += "\(method) \(target) \(version)\r\n".utf8

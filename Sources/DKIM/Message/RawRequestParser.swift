@@ -1,6 +1,6 @@
 /// Why a raw HTTP/1.x request could not be read; names the line or byte and the problem.
-public struct RawRequestError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let description: String
+package struct RawRequestError: Error, Sendable, Equatable, CustomStringConvertible {
+    package let description: String
 
     init(line: Int, _ message: String) { description = "line \(line): \(message)" }
     init(_ message: String) { description = message }
@@ -10,7 +10,7 @@ extension HTTPRequestMessage {
     /// Reads HTTP/1.x request bytes: request line, header fields (obsolete line folding is kept in
     /// the raw value), an empty line, then a body delimited by `Content-Length`, by chunked
     /// `Transfer-Encoding` (decoded here), or by the end of the input.
-    public init(parsing bytes: [UInt8]) throws(RawRequestError) {
+    package init(parsing bytes: [UInt8]) throws(RawRequestError) {
         var reader = LineReader(bytes: bytes)
         guard let requestLine = reader.nextLine() else { throw RawRequestError("the request is empty") }
         let parts = requestLine.split(separator: 0x20, omittingEmptySubsequences: false)

@@ -2,7 +2,7 @@
 ///
 /// `isTemporary` separates failures a sender may retry (key lookup timed out, SERVFAIL) from
 /// permanent ones (RFC 6376 §6.1: TEMPFAIL vs PERMFAIL).
-public enum DKIMFailure: Error, Sendable, Equatable, CustomStringConvertible {
+package enum DKIMFailure: Error, Sendable, Equatable, CustomStringConvertible {
     case signatureMissing
     case multipleSignatures(count: Int)
     case malformedSignature(TagListError)
@@ -33,12 +33,12 @@ public enum DKIMFailure: Error, Sendable, Equatable, CustomStringConvertible {
     case signatureMismatch(domain: String, selector: String)
 
     /// True when the sender may retry later: the key could not be fetched right now.
-    public var isTemporary: Bool {
+    package var isTemporary: Bool {
         if case .keyLookupFailed = self { return true }
         return false
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .signatureMissing: "no DKIM-Signature header"
         case .multipleSignatures(let count): "\(count) DKIM-Signature headers; exactly one is allowed"

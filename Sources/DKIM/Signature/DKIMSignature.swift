@@ -1,24 +1,24 @@
 /// A parsed DKIM-Signature header value (RFC 6376 §3.5 with the iSchedule rules of the
 /// protocol reference §7.1). Parsing checks syntax; `check(policy:now:)` applies policy and time.
-public struct DKIMSignature: Sendable, Equatable {
-    public let rawValue: String
-    public let tags: TagList
-    public let algorithm: SigningAlgorithm
-    public let canonicalization: Canonicalization
-    public let domain: String
-    public let selector: String
-    public let signedHeaders: [String]
-    public let queryMethods: [KeyQueryMethod]
-    public let timestamp: Int64?
-    public let expiration: Int64?
-    public let bodyLength: Int?
+package struct DKIMSignature: Sendable, Equatable {
+    package let rawValue: String
+    package let tags: TagList
+    package let algorithm: SigningAlgorithm
+    package let canonicalization: Canonicalization
+    package let domain: String
+    package let selector: String
+    package let signedHeaders: [String]
+    package let queryMethods: [KeyQueryMethod]
+    package let timestamp: Int64?
+    package let expiration: Int64?
+    package let bodyLength: Int?
     /// `b=` and `bh=` with folding whitespace removed, still base64.
-    public let signatureBase64: String
-    public let bodyHashBase64: String
+    package let signatureBase64: String
+    package let bodyHashBase64: String
 
-    public static let fieldName = "DKIM-Signature"
+    package static let fieldName = "DKIM-Signature"
 
-    public init(parsing value: String) throws(DKIMFailure) {
+    package init(parsing value: String) throws(DKIMFailure) {
         let tags: TagList
         do { tags = try TagList(parsing: value) } catch { throw .malformedSignature(error) }
         // One pass over the tags instead of a lookup per name.
@@ -119,7 +119,7 @@ public struct DKIMSignature: Sendable, Equatable {
 
     /// Policy and clock checks: accepted algorithm and canonicalization, `t=` not beyond the
     /// allowed skew into the future, `x=` not passed.
-    public func check(policy: VerificationPolicy, now: Int64) throws(DKIMFailure) {
+    package func check(policy: VerificationPolicy, now: Int64) throws(DKIMFailure) {
         guard policy.acceptedAlgorithms.contains(algorithm) else { throw .algorithmNotAccepted(algorithm) }
         guard policy.acceptedHeaderCanonicalizations.contains(canonicalization.header),
             policy.acceptedBodyCanonicalizations.contains(canonicalization.body)
@@ -141,12 +141,12 @@ public struct DKIMSignature: Sendable, Equatable {
 
     /// When the signature stops being accepted under `policy`: `x=`, else `t=` plus the maximum
     /// lifetime; nil when nothing bounds it.
-    public func effectiveExpiration(policy: VerificationPolicy) -> Int64? {
+    package func effectiveExpiration(policy: VerificationPolicy) -> Int64? {
         expiration ?? policy.maximumLifetime.flatMap { maximum in timestamp.map { $0 + maximum } }
     }
 
     /// Whether `h=` lists `name` (case-insensitive).
-    public func signs(_ name: String) -> Bool {
+    package func signs(_ name: String) -> Bool {
         signedHeaders.contains { ASCII.equalsIgnoringCase($0, name) }
     }
 
@@ -159,7 +159,7 @@ public struct DKIMSignature: Sendable, Equatable {
     }
 
     /// The single DKIM-Signature field of a request.
-    public static func field(in headers: [HeaderField]) throws(DKIMFailure) -> HeaderField {
+    package static func field(in headers: [HeaderField]) throws(DKIMFailure) -> HeaderField {
         guard let index = headers.firstIndex(where: { $0.hasName(fieldName) }) else { throw .signatureMissing }
         let count = headers[index...].count(named: fieldName)
         guard count == 1 else { throw .multipleSignatures(count: count) }

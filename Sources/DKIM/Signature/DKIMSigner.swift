@@ -4,25 +4,25 @@ internal import Foundation
 /// `t`/`x`, `h=` listing each present must-sign header once, never Host, Content-Length or
 /// Cache-Control. The header is emitted unfolded. For draft-01 receivers (DAViCal) the same
 /// headers plus Host, `c=simple-http/simple` and `q=dns/txt` (see `IScheduleDialect`).
-public struct DKIMSigner: Sendable {
-    public let privateKey: RSAPrivateKey
-    public let domain: String
-    public let selector: String
-    public let algorithm: SigningAlgorithm
-    public let queryMethods: [KeyQueryMethod]
+package struct DKIMSigner: Sendable {
+    package let privateKey: RSAPrivateKey
+    package let domain: String
+    package let selector: String
+    package let algorithm: SigningAlgorithm
+    package let queryMethods: [KeyQueryMethod]
     /// Seconds from `t=` to `x=`.
-    public let lifetime: Int64
+    package let lifetime: Int64
 
     /// The headers signed when present, in this order (Apple's signer order).
-    public static let signedHeaderOrder = [
+    package static let signedHeaderOrder = [
         "Originator", "Recipient", "Authorization", "Content-Type", "User-Agent",
         "iSchedule-Version", "iSchedule-Message-ID"
     ]
 
     /// Headers a request must carry before it can be signed meaningfully.
-    public static let requiredHeaders = ["Originator", "Recipient", "Content-Type"]
+    package static let requiredHeaders = ["Originator", "Recipient", "Content-Type"]
 
-    public init(
+    package init(
         privateKey: RSAPrivateKey, domain: String, selector: String, algorithm: SigningAlgorithm = .rsaSHA256,
         queryMethods: [KeyQueryMethod] = [.dnsTXT], lifetime: Int64 = 3600
     ) throws(SigningError) {
@@ -40,11 +40,11 @@ public struct DKIMSigner: Sendable {
     }
 
     /// What signing produced.
-    public struct Signature: Sendable {
+    package struct Signature: Sendable {
         /// The DKIM-Signature header value.
-        public let headerValue: String
+        package let headerValue: String
         /// The exact bytes that were signed (canonical headers plus the signature field).
-        public let signedText: [UInt8]
+        package let signedText: [UInt8]
     }
 
     /// Signs `request` in place: replaces any DKIM-Signature, adds `iSchedule-Version: 1.0`, an
@@ -53,7 +53,7 @@ public struct DKIMSigner: Sendable {
     /// Host header it will be sent with, and a body already in `simple` form (one final CRLF):
     /// DAViCal hashes the body as sent.
     @discardableResult
-    public func sign(
+    package func sign(
         _ request: inout HTTPRequestMessage, now: Int64, messageID: String? = nil,
         dialect: IScheduleDialect = .draft05
     ) throws(SigningError) -> Signature {
@@ -87,7 +87,7 @@ extension DKIMSigner {
     /// Adds what every iSchedule request carries, when absent: `iSchedule-Version: 1.0`, an
     /// `iSchedule-Message-ID` (`messageID`, or a new UUID) and `Cache-Control: no-cache,
     /// no-transform`. `sign` does this first; an unsigned request (TLS-only profile) needs it too.
-    public static func addRequestHeaders(_ request: inout HTTPRequestMessage, messageID: String?) {
+    package static func addRequestHeaders(_ request: inout HTTPRequestMessage, messageID: String?) {
         if !request.headers.contains(named: "iSchedule-Version") {
             request.headers.append(HeaderField(name: "iSchedule-Version", value: "1.0"))
         }
@@ -101,7 +101,7 @@ extension DKIMSigner {
 }
 
 /// Why a request could not be signed.
-public enum SigningError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum SigningError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidDomain(String)
     case invalidSelector(String)
     case keyTooSmall(bits: Int)
@@ -112,7 +112,7 @@ public enum SigningError: Error, Sendable, Equatable, CustomStringConvertible {
     case crypto(CryptoError)
     case internalInconsistency(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .invalidDomain(let d): "signing domain '\(d)' is not a domain name"
         case .invalidSelector(let s): "selector '\(s)' is not a DNS label sequence"

@@ -3,46 +3,46 @@ internal import Foundation
 /// Verifies the DKIM signature of an iSchedule request (protocol reference §7.5): exactly one
 /// signature, tag and policy checks, times against the injected clock, must-sign coverage,
 /// `l=` and body hash, key lookup through the `q=` methods, then RSA.
-public struct DKIMVerifier: Sendable {
-    public let keys: KeyLocator
-    public let policy: VerificationPolicy
-    public let clock: any UnixClock
+package struct DKIMVerifier: Sendable {
+    package let keys: KeyLocator
+    package let policy: VerificationPolicy
+    package let clock: any UnixClock
 
-    public init(keys: KeyLocator, policy: VerificationPolicy = .iSchedule, clock: any UnixClock = SystemUnixClock()) {
+    package init(keys: KeyLocator, policy: VerificationPolicy = .iSchedule, clock: any UnixClock = SystemUnixClock()) {
         self.keys = keys
         self.policy = policy
         self.clock = clock
     }
 
     /// A signature that verified.
-    public struct Verified: Sendable, Equatable {
-        public let domain: String
-        public let selector: String
-        public let algorithm: SigningAlgorithm
-        public let canonicalization: Canonicalization
-        public let timestamp: Int64?
-        public let expiration: Int64?
+    package struct Verified: Sendable, Equatable {
+        package let domain: String
+        package let selector: String
+        package let algorithm: SigningAlgorithm
+        package let canonicalization: Canonicalization
+        package let timestamp: Int64?
+        package let expiration: Int64?
         /// `x=`, else `t=` plus the policy's maximum lifetime: how long a replay must be remembered.
-        public let acceptedUntil: Int64?
+        package let acceptedUntil: Int64?
         /// The `b=` value in canonical base64: what identifies this very signature (whitespace
         /// changes, or other spellings of the same bytes, do not make another one).
-        public let signatureValue: String
-        public let keyMethod: KeyQueryMethod
-        public let keyBits: Int
+        package let signatureValue: String
+        package let keyMethod: KeyQueryMethod
+        package let keyBits: Int
         /// The key record says `t=y` (testing): the signature proves nothing yet.
-        public let keyIsTesting: Bool
+        package let keyIsTesting: Bool
         /// `h=` as signed: only these headers are the sender's word.
-        public let signedHeaders: [String]
+        package let signedHeaders: [String]
 
         /// Whether `h=` covers `name` (the bottom instance of it).
-        public func signs(_ name: String) -> Bool { signedHeaders.contains { ASCII.equalsIgnoringCase($0, name) } }
+        package func signs(_ name: String) -> Bool { signedHeaders.contains { ASCII.equalsIgnoringCase($0, name) } }
     }
 
-    public func verify(_ request: HTTPRequestMessage) async throws(DKIMFailure) -> Verified {
+    package func verify(_ request: HTTPRequestMessage) async throws(DKIMFailure) -> Verified {
         try await verify(headers: request.headers, body: request.body)
     }
 
-    public func verify(headers: [HeaderField], body: [UInt8]) async throws(DKIMFailure) -> Verified {
+    package func verify(headers: [HeaderField], body: [UInt8]) async throws(DKIMFailure) -> Verified {
         let field = try DKIMSignature.field(in: headers)
         let signature = try DKIMSignature(parsing: field.value)
         try signature.check(policy: policy, now: clock.now())

@@ -1,5 +1,5 @@
 /// The iSchedule draft a peer speaks, which decides how requests to it are signed.
-public enum IScheduleDialect: String, Sendable, Equatable, CaseIterable {
+package enum IScheduleDialect: String, Sendable, Equatable, CaseIterable {
     /// draft-desruisseaux-ischedule-05 (Apple, Cyrus, this gateway): `c=ischedule-relaxed/simple`,
     /// every key query method this gateway publishes, Host never signed.
     case draft05 = "draft-05"

@@ -1,7 +1,7 @@
 /// Builds the exact bytes a DKIM signature covers: the canonical form of each header named in
 /// `h=`, then the DKIM-Signature field itself with its `b=` value removed and no trailing CRLF.
-public enum SigningInput {
-    public static func headerText(
+package enum SigningInput {
+    package static func headerText(
         headers: [HeaderField], signature: DKIMSignature,
         signatureFieldName: String = DKIMSignature.fieldName
     ) -> [UInt8] {

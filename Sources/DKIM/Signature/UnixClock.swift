@@ -5,14 +5,14 @@
 #endif
 
 /// Supplies the current Unix time; injected so verification is testable at any instant.
-public protocol UnixClock: Sendable {
+package protocol UnixClock: Sendable {
     func now() -> Int64
 }
 
 /// The system's wall clock.
-public struct SystemUnixClock: UnixClock {
-    public init() {}
-    public func now() -> Int64 {
+package struct SystemUnixClock: UnixClock {
+    package init() {}
+    package func now() -> Int64 {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
         return Int64(spec.tv_sec)
@@ -20,8 +20,8 @@ public struct SystemUnixClock: UnixClock {
 }
 
 /// A clock stopped at one instant.
-public struct FixedUnixClock: UnixClock {
-    public let time: Int64
-    public init(_ time: Int64) { self.time = time }
-    public func now() -> Int64 { time }
+package struct FixedUnixClock: UnixClock {
+    package let time: Int64
+    package init(_ time: Int64) { self.time = time }
+    package func now() -> Int64 { time }
 }

@@ -4,30 +4,30 @@
 /// Names are case-sensitive; blanks around names, `=` and values are dropped; a duplicate name
 /// is an error. Each tag remembers where its value sits in the source text, so the signature's
 /// `b=` value can be cut out of the raw header exactly.
-public struct TagList: Sendable, Equatable {
+package struct TagList: Sendable, Equatable {
     /// One `name=value` pair.
-    public struct Tag: Sendable, Equatable {
-        public let name: String
+    package struct Tag: Sendable, Equatable {
+        package let name: String
         /// The value with surrounding blanks removed (inner folding whitespace is kept).
-        public let value: String
+        package let value: String
         /// UTF-8 offsets of `value` within the parsed text.
-        public let valueRange: Range<Int>
+        package let valueRange: Range<Int>
     }
 
-    public let tags: [Tag]
+    package let tags: [Tag]
     /// The parsed text's UTF-8 bytes (what `valueRange` offsets refer to).
-    public let source: [UInt8]
+    package let source: [UInt8]
 
     /// The value of tag `name`, if present.
-    public subscript(name: String) -> String? {
+    package subscript(name: String) -> String? {
         tags.first { $0.name == name }?.value
     }
 
-    public func tag(_ name: String) -> Tag? {
+    package func tag(_ name: String) -> Tag? {
         tags.first { $0.name == name }
     }
 
-    public init(parsing text: String) throws(TagListError) {
+    package init(parsing text: String) throws(TagListError) {
         let bytes = Array(text.utf8)
         var tags: [Tag] = []
         tags.reserveCapacity(16)
@@ -92,14 +92,14 @@ public struct TagList: Sendable, Equatable {
 }
 
 /// Why a tag list is malformed.
-public enum TagListError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum TagListError: Error, Sendable, Equatable, CustomStringConvertible {
     case emptyTagSpec(index: Int)
     case missingEquals(String)
     case invalidTagName(String)
     case invalidValueCharacter(tag: String, byte: UInt8)
     case duplicateTag(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .emptyTagSpec(let index): "tag \(index) is empty (';;')"
         case .missingEquals(let spec): "tag '\(spec)' has no '='"

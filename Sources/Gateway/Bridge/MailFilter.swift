@@ -1,19 +1,19 @@
-public import Logging
+package import Logging
 internal import Transport
 
 /// `imip-intake` as a command runs it: the configured pieces around `IMIPIntake`, and the answer
 /// as an exit status by sysexits(3), which Postfix's `pipe(8)` and Exim's pipe transport read.
-public enum MailFilter {
+package enum MailFilter {
     /// The exit status and the line for the MTA's log (and a bounce).
-    public struct Result: Sendable, Equatable {
-        public let status: Int32
-        public let message: String
+    package struct Result: Sendable, Equatable {
+        package let status: Int32
+        package let message: String
     }
 
-    public static let ok: Int32 = 0, unavailable: Int32 = 69, temporaryFailure: Int32 = 75, configurationError: Int32 = 78
+    package static let ok: Int32 = 0, unavailable: Int32 = 69, temporaryFailure: Int32 = 75, configurationError: Int32 = 78
 
     /// What stops the filter before it reads the message, if anything.
-    public static func precondition(_ configuration: GatewayConfiguration, recipients: [String]) -> Result? {
+    package static func precondition(_ configuration: GatewayConfiguration, recipients: [String]) -> Result? {
         if configuration.imipIntake == nil {
             return Result(status: configurationError, message: "imip-intake: the configuration has no imip-intake section (reinject-url)")
         }
@@ -21,7 +21,7 @@ public enum MailFilter {
         return nil
     }
 
-    public static func run(
+    package static func run(
         _ configuration: GatewayConfiguration, sender: String, recipients: [String], message: [UInt8],
         logger: Logger
     ) async -> Result {

@@ -2,7 +2,7 @@ internal import Foundation
 internal import Yams
 
 /// A configuration problem, named by its key path (`domains.example.com.upstream: not a URL`).
-public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+package struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
     let key: String
     let problem: String
     /// The other problems the same check found (a file is checked whole).
@@ -15,9 +15,9 @@ public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConver
     }
 
     /// One line per problem, key path first.
-    public var lines: [String] { ([self] + more).map { $0.key.isEmpty ? $0.problem : "\($0.key): \($0.problem)" } }
+    package var lines: [String] { ([self] + more).map { $0.key.isEmpty ? $0.problem : "\($0.key): \($0.problem)" } }
 
-    public var description: String { lines.joined(separator: "\n") }
+    package var description: String { lines.joined(separator: "\n") }
 
     /// `problems` as one error (nil when there are none).
     static func combining(_ problems: [ConfigurationError]) -> ConfigurationError? {
@@ -29,8 +29,8 @@ public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConver
 
 /// A duration as configuration and the CLI write it: a number of seconds (`30`, `0.5`) or with a
 /// unit (`500ms`, `30s`, `5m`, `1h`, `2d`).
-public enum DurationText {
-    public static func seconds(_ text: String) -> Double? {
+package enum DurationText {
+    package static func seconds(_ text: String) -> Double? {
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)]
         var number: Double? = Double(text)
         for (suffix, factor) in units where number == nil && text.hasSuffix(suffix) {
@@ -40,7 +40,7 @@ public enum DurationText {
     }
 
     /// A span for people: "45 s", "12 min", "5 h", "3 d" (whole units; `roundingUp` for time left).
-    public static func describe(seconds: Int64, roundingUp: Bool = false) -> String {
+    package static func describe(seconds: Int64, roundingUp: Bool = false) -> String {
         let value = max(0, seconds)
         func whole(_ unit: Int64) -> Int64 { roundingUp ? (value + unit - 1) / unit : value / unit }
         return value < 120 ? "\(value) s" : value < 7200 ? "\(whole(60)) min" : value < 172_800 ? "\(whole(3600)) h" : "\(whole(86_400)) d"

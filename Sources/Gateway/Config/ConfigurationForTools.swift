@@ -1,42 +1,42 @@
-public import DKIM
-public import Transport
+package import DKIM
+package import Transport
 
 /// The parts of a configuration the administration tools (`dkim rotate`, `dkim status`,
 /// `status`) read.
 extension GatewayConfiguration {
     /// One of our signing keys as configured; the first of a domain signs, the others are published.
-    public struct ConfiguredKey: Sendable {
-        public let selector: String
+    package struct ConfiguredKey: Sendable {
+        package let selector: String
         /// The private key file, resolved against the configuration's directory.
-        public let file: String
-        public let signs: Bool
+        package let file: String
+        package let signs: Bool
     }
 
     /// Our domains, in file order.
-    public var localDomainNames: [String] { domains.map(\.name) }
+    package var localDomainNames: [String] { domains.map(\.name) }
 
     /// `domain`'s keys in file order, or nil when it is not one of ours.
-    public func keys(of domain: String) -> [ConfiguredKey]? {
+    package func keys(of domain: String) -> [ConfiguredKey]? {
         self.domain(domain).map { local in
             local.keys.enumerated().map { ConfiguredKey(selector: $1.selector, file: $1.privateKeyFile, signs: $0 == 0) }
         }
     }
 
     /// The resolver the gateway uses (`dns.servers`, else the system's).
-    public var resolverConfiguration: DNSResolverConfiguration { DNSResolverConfiguration(servers: dnsServers) }
+    package var resolverConfiguration: DNSResolverConfiguration { DNSResolverConfiguration(servers: dnsServers) }
 
     /// `dkim.signature-lifetime` in seconds: how long a signature made with a retiring key stays valid.
-    public var signatureLifetime: Int64 { dkim.signatureLifetime }
+    package var signatureLifetime: Int64 { dkim.signatureLifetime }
 
     /// `tls.ca-file`: the trust anchors for outbound TLS (nil: the system store).
-    public var trustedCAFile: String? { caFile }
+    package var trustedCAFile: String? { caFile }
 
     /// `outbound.allow-private-addresses`: receivers on private and loopback addresses allowed.
-    public var allowsPrivateAddresses: Bool { allowPrivateAddresses }
+    package var allowsPrivateAddresses: Bool { allowPrivateAddresses }
 
     /// Where a tool on this host reaches the running gateway's local side: the first TCP listener
     /// serving the intake (a wildcard address becomes loopback), with the intake's secret header.
-    public var localStatusURL: (url: String, headers: [HeaderField])? {
+    package var localStatusURL: (url: String, headers: [HeaderField])? {
         guard let listener = listeners.first(where: { $0.servesIntake && $0.scheme != .unix }) else { return nil }
         let host = listener.host == "0.0.0.0" ? "127.0.0.1" : listener.host == "::" ? "::1" : listener.host
         let url = "\(listener.scheme.rawValue)://\(host.contains(":") ? "[\(host)]" : host):\(listener.port)/status.json"

@@ -1,9 +1,9 @@
 internal import DKIM
-public import Foundation
+internal import Foundation
 internal import Transport
 
 /// Reads and checks a gateway configuration file; every problem names its key.
-public enum ConfigurationLoader {
+package enum ConfigurationLoader {
     /// Where `serve` looks when no `--config` is given: the working directory's `config/`, then
     /// the installed copy beside the executable, then `/etc`.
     static func defaultLocations(executable: String = CommandLine.arguments.first ?? "") -> [String] {
@@ -16,7 +16,7 @@ public enum ConfigurationLoader {
     }
 
     /// The first default location that exists.
-    public static func findDefault() throws(ConfigurationError) -> String {
+    package static func findDefault() throws(ConfigurationError) -> String {
         let candidates = defaultLocations()
         guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
             throw ConfigurationError(key: "", problem: "no configuration file found (looked in \(candidates.joined(separator: ", ")))")
@@ -26,7 +26,7 @@ public enum ConfigurationLoader {
 
     /// - Parameter requireSecrets: false for commands that use no secret but the store's: an
     ///   unset `*-env` variable is then not a problem.
-    public static func load(
+    package static func load(
         file: String, environment: [String: String] = ProcessInfo.processInfo.environment,
         requireSecrets: Bool = true
     ) throws(ConfigurationError) -> GatewayConfiguration {

@@ -3,7 +3,7 @@ internal import Transport
 
 /// Everything `serve` needs, read and checked by `ConfigurationLoader` (see `config/gateway.example.yaml`
 /// for every key). Paths are absolute once loaded; secrets are resolved from the environment.
-public struct GatewayConfiguration: Sendable {
+package struct GatewayConfiguration: Sendable {
     /// One HTTP or HTTPS listener.
     struct Listener: Sendable, Equatable {
         /// `unix`: a Unix-domain socket at `host` (a path); only local processes can reach it.
@@ -190,7 +190,7 @@ public struct GatewayConfiguration: Sendable {
     var allowPrivateAddresses: Bool
     var dataDirectory: String
     /// Where the queue and the replay ledger live (SQLite in the data directory unless set).
-    public var store: StoreSettings
+    package var store: StoreSettings
     var administrator: String?
     var capabilitiesSerial: Int
     var delivery: DeliverySettings
@@ -199,20 +199,20 @@ public struct GatewayConfiguration: Sendable {
     var imipIntake: IMIPIntakeSettings? = nil
     /// Serve `/status` (HTML) on the intake listeners.
     var statusPage: Bool
-    public var logLevel: String
+    package var logLevel: String
     /// The file this was read from, for messages.
-    public var source: String
+    package var source: String
 
     /// One line for `--check-config`: what the file sets up.
-    public var summary: String {
+    package var summary: String {
         "\(listeners.count) listener(s), \(domains.count) domain(s), \(remotes.count) remote override(s)"
     }
 
     /// Whether an iMIP (e-mail) fallback is configured.
-    public var mailsFallbacks: Bool { imip != nil }
+    package var mailsFallbacks: Bool { imip != nil }
 
     /// The SQLite state file (queue and replay ledger) when `store` is sqlite.
-    public var queuePath: String { dataDirectory + "/queue.sqlite" }
+    package var queuePath: String { dataDirectory + "/queue.sqlite" }
 
     /// The domains this gateway signs for (those with DKIM keys): the only Originator domains the
     /// intake and the mail filter accept.

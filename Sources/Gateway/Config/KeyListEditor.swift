@@ -3,12 +3,12 @@ internal import Yams
 /// Edits one domain's `dkim-keys` list in the configuration file's text, the way `postconf -e`
 /// edits main.cf: only the lines of that list change; comments, order and layout elsewhere stay.
 /// The first entry signs; the others are published (key rotation).
-public struct KeyListEditor {
-    public private(set) var text: String
+package struct KeyListEditor {
+    package private(set) var text: String
     private let domain: String
 
-    public struct EditError: Error, CustomStringConvertible {
-        public let description: String
+    package struct EditError: Error, CustomStringConvertible {
+        package let description: String
     }
 
     /// One entry's lines, from its dash to the line before the next entry (or the list's end).
@@ -17,16 +17,16 @@ public struct KeyListEditor {
         let lines: Range<Int>
     }
 
-    public init(text: String, domain: String) {
+    package init(text: String, domain: String) {
         self.text = text
         self.domain = domain.lowercased()
     }
 
     /// The selectors in file order (the first signs).
-    public func selectors() throws(EditError) -> [String] { try entries().entries.map(\.selector) }
+    package func selectors() throws(EditError) -> [String] { try entries().entries.map(\.selector) }
 
     /// Adds an entry at the end of the list (published, not signing).
-    public mutating func append(selector: String, privateKey: String) throws(EditError) {
+    package mutating func append(selector: String, privateKey: String) throws(EditError) {
         let (entries, lines, dash) = try entries()
         guard let last = entries.last else { throw EditError(description: "domains.\(domain).dkim-keys is empty") }
         let pad = String(repeating: " ", count: dash)
@@ -38,7 +38,7 @@ public struct KeyListEditor {
     }
 
     /// Moves `selector`'s entry to the front: it signs from the next (re)load.
-    public mutating func moveToFront(_ selector: String) throws(EditError) {
+    package mutating func moveToFront(_ selector: String) throws(EditError) {
         let (entries, lines, _) = try entries()
         guard let entry = entries.first(where: { $0.selector == selector }), let first = entries.first else {
             throw EditError(description: "domains.\(domain).dkim-keys has no selector \(selector)")
@@ -53,7 +53,7 @@ public struct KeyListEditor {
     }
 
     /// Deletes `selector`'s entry; the list must keep one.
-    public mutating func remove(_ selector: String) throws(EditError) {
+    package mutating func remove(_ selector: String) throws(EditError) {
         let (entries, lines, _) = try entries()
         guard let entry = entries.first(where: { $0.selector == selector }) else {
             throw EditError(description: "domains.\(domain).dkim-keys has no selector \(selector)")

@@ -3,7 +3,7 @@ internal import Transport
 
 /// Where the gateway keeps what it promised (delivery queue, replay ledger): one SQLite file in the
 /// data directory (default), or a PostgreSQL database that several instances share.
-public enum StoreSettings: Sendable, Equatable {
+package enum StoreSettings: Sendable, Equatable {
     case sqlite
     case postgres(PostgresSettings)
 
@@ -24,25 +24,25 @@ public enum StoreSettings: Sendable, Equatable {
 }
 
 /// A PostgreSQL store: where it is, who we are there, and how the connection is protected.
-public struct PostgresSettings: Sendable, Equatable {
-    public enum Endpoint: Sendable, Equatable {
+package struct PostgresSettings: Sendable, Equatable {
+    package enum Endpoint: Sendable, Equatable {
         case tcp(host: String, port: Int)
         /// The socket file itself (`DIR/.s.PGSQL.PORT`).
         case unixSocket(String)
     }
 
-    public enum Security: Sendable, Equatable {
+    package enum Security: Sendable, Equatable {
         /// Plain connection: only loopback or a Unix socket.
         case none
         /// TLS, the server's certificate verified against `caFile` (nil: the system's trust store) and its name.
         case verifyFull(caFile: String?)
     }
 
-    public var endpoint: Endpoint
-    public var username: String
+    package var endpoint: Endpoint
+    package var username: String
     var password: String?
-    public var database: String
-    public var security: Security
+    package var database: String
+    package var security: Security
 
     init(url text: String, password: String?, paths: PathResolver, caFile: String?) throws(ConfigurationError) {
         func fail(_ problem: String) -> ConfigurationError {
@@ -103,7 +103,7 @@ public struct PostgresSettings: Sendable, Equatable {
     }
 
     /// The URL without secrets, for messages.
-    public var description: String {
+    package var description: String {
         switch endpoint {
         case .tcp(let host, let port): "postgresql://\(username)@\(host.contains(":") ? "[\(host)]" : host):\(port)/\(database)"
         case .unixSocket(let path): "postgresql://\(username)@/\(database) (socket \(path))"

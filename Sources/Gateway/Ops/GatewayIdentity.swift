@@ -2,9 +2,9 @@ internal import Foundation
 
 /// How the gateway names itself: the CLI's `--version`, the User-Agent of every request it sends,
 /// the host named in the bounces it writes.
-public enum GatewayIdentity {
-    public static let version = "0.1.0"
-    public static let userAgent = "ischedule-gateway/\(version)"
+package enum GatewayIdentity {
+    package static let version = "0.1.0"
+    package static let userAgent = "ischedule-gateway/\(version)"
     /// This machine's name (bounces' Reporting-MTA); `localhost` when it has none fit for a header.
     static let hostName: String = {
         let name = ProcessInfo.processInfo.hostName

@@ -1,31 +1,31 @@
 /// What the running gateway knows about each remote domain: its last delivery attempt, its
 /// circuit and its queue. Served as `/status.json` (and `/status` as HTML) to the local server's
 /// side only; read by `ischedule-gateway status`.
-public struct StatusReport: Codable, Sendable, Equatable {
-    public struct Remote: Codable, Sendable, Equatable {
-        public var domain: String
+package struct StatusReport: Codable, Sendable, Equatable {
+    package struct Remote: Codable, Sendable, Equatable {
+        package var domain: String
         /// The last attempt since the gateway started: Unix ms, outcome, what was answered.
-        public var lastAttemptAt: Int64?
-        public var lastOutcome: String?
-        public var lastDetail: String?
+        package var lastAttemptAt: Int64?
+        package var lastOutcome: String?
+        package var lastDetail: String?
         /// `closed`, `failing` (failures counted, still tried) or `open` (not tried until `openUntil`).
-        public var circuit: String
-        public var consecutiveFailures: Int
-        public var openUntil: Int64?
+        package var circuit: String
+        package var consecutiveFailures: Int
+        package var openUntil: Int64?
         /// Queued iSchedule deliveries for the domain.
-        public var pending: Int
-        public var held: Int
-        public var failed: Int
-        public var oldestPendingCreatedAt: Int64?
+        package var pending: Int
+        package var held: Int
+        package var failed: Int
+        package var oldestPendingCreatedAt: Int64?
     }
 
-    public var version: String
+    package var version: String
     /// Unix ms.
-    public var generatedAt: Int64
-    public var localDomains: [String]
-    public var remotes: [Remote]
+    package var generatedAt: Int64
+    package var localDomains: [String]
+    package var remotes: [Remote]
     /// Why the queue part is missing, when the store could not be read.
-    public var queueProblem: String?
+    package var queueProblem: String?
 
     /// Joins the three views by domain, sorted by name.
     static func make(
@@ -54,5 +54,5 @@ public struct StatusReport: Codable, Sendable, Equatable {
     }
 
     /// `milliseconds` as a person reads an age: 40 s, 12 min, 5 h, 3 d.
-    public static func age(_ milliseconds: Int64) -> String { DurationText.describe(seconds: milliseconds / 1000) }
+    package static func age(_ milliseconds: Int64) -> String { DurationText.describe(seconds: milliseconds / 1000) }
 }

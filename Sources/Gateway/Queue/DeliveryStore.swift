@@ -3,17 +3,17 @@ internal import Foundation
 /// One queued delivery: a message for one remote domain (iSchedule) or one mailbox (iMIP), with
 /// the recipients it still covers. Stored unsigned; every attempt signs afresh (new t/x, same
 /// iSchedule-Message-ID, so receivers can recognise a retry).
-public struct QueuedDelivery: Sendable, Equatable {
+package struct QueuedDelivery: Sendable, Equatable {
     /// `mail`: a complete e-mail built at receipt (`delivery: imip` domains), sent as it is.
     /// `reinject`: an e-mail handed back to the MTA (`imip-intake.reinject-url`) for its recipients
     /// (bare mailboxes) from `envelopeSender`: the mail filter's original e-mail for recipients
     /// iSchedule did not deliver, or a delivery status notification (null sender) about them.
-    public enum Kind: String, Sendable, CaseIterable {
+    package enum Kind: String, Sendable, CaseIterable {
         case iSchedule = "ischedule"
         case iMIP = "imip"
         case mail, reinject
     }
-    public enum State: String, Sendable, CaseIterable {
+    package enum State: String, Sendable, CaseIterable {
         case pending, delivered, failed, dropped
         /// Kept back by the administrator (`queue hold`) until released.
         case held
@@ -21,47 +21,47 @@ public struct QueuedDelivery: Sendable, Equatable {
         case handedOff = "handed-off"
     }
 
-    public let id: Int64
-    public var kind: Kind
-    public var state: State
+    package let id: Int64
+    package var kind: Kind
+    package var state: State
     /// The remote domain (iSchedule) or the recipient's domain (iMIP): the unit of concurrency
     /// limits and circuit breaking.
-    public var domain: String
-    public var messageID: String
-    public var originator: String
-    public var recipients: [String]
-    public var body: [UInt8]
+    package var domain: String
+    package var messageID: String
+    package var originator: String
+    package var recipients: [String]
+    package var body: [UInt8]
     /// Unix milliseconds.
-    public var createdAt: Int64
-    public var nextAttemptAt: Int64
-    public var attempts: Int
-    public var lastError: String?
+    package var createdAt: Int64
+    package var nextAttemptAt: Int64
+    package var attempts: Int
+    package var lastError: String?
     /// The final word (request-status, SMTP reply) once delivered or failed.
-    public var outcome: String?
+    package var outcome: String?
     /// The envelope sender of a mail-filter record's e-mail, or of a `reinject` record (`""`: none, a bounce).
-    public var envelopeSender: String? = nil
+    package var envelopeSender: String? = nil
     /// A mail-filter record's original e-mail: what each recipient iSchedule does not deliver gets instead.
-    public var originalMail: [UInt8]? = nil
+    package var originalMail: [UInt8]? = nil
 }
 
 /// A delivery to put in the queue.
-public struct NewDelivery: Sendable, Equatable {
-    public var kind: QueuedDelivery.Kind
-    public var domain: String
-    public var messageID: String
-    public var originator: String
-    public var recipients: [String]
-    public var body: [UInt8]
+package struct NewDelivery: Sendable, Equatable {
+    package var kind: QueuedDelivery.Kind
+    package var domain: String
+    package var messageID: String
+    package var originator: String
+    package var recipients: [String]
+    package var body: [UInt8]
     /// Unix milliseconds of the first (or next) attempt.
-    public var notBefore: Int64
+    package var notBefore: Int64
     /// Attempts already made (the live one counts).
-    public var attempts: Int
-    public var lastError: String?
+    package var attempts: Int
+    package var lastError: String?
     /// See `QueuedDelivery.envelopeSender` and `.originalMail`.
-    public var envelopeSender: String?
-    public var originalMail: [UInt8]?
+    package var envelopeSender: String?
+    package var originalMail: [UInt8]?
 
-    public init(
+    package init(
         kind: QueuedDelivery.Kind, domain: String, messageID: String, originator: String, recipients: [String],
         body: [UInt8], notBefore: Int64, attempts: Int = 0, lastError: String? = nil, envelopeSender: String? = nil,
         originalMail: [UInt8]? = nil
@@ -82,16 +82,16 @@ public struct NewDelivery: Sendable, Equatable {
 
 /// What an attempt did to a claimed record, applied in one transaction with the records it spawns.
 struct DeliveryUpdate: Sendable, Equatable {
-    public var state: QueuedDelivery.State
+    package var state: QueuedDelivery.State
     /// Recipients still covered (when some were delivered and the rest wait).
-    public var recipients: [String]?
-    public var nextAttemptAt: Int64?
-    public var error: String?
-    public var outcome: String?
+    package var recipients: [String]?
+    package var nextAttemptAt: Int64?
+    package var error: String?
+    package var outcome: String?
     /// Whether this was an attempt (counts towards max-attempts) or only a postponement.
-    public var countsAsAttempt: Bool
+    package var countsAsAttempt: Bool
     /// New records, e.g. one iMIP record per recipient handed to e-mail.
-    public var spawn: [NewDelivery]
+    package var spawn: [NewDelivery]
 
     init(
         state: QueuedDelivery.State, recipients: [String]? = nil, nextAttemptAt: Int64? = nil, error: String? = nil,
@@ -108,13 +108,13 @@ struct DeliveryUpdate: Sendable, Equatable {
 }
 
 /// How many records are in each state, and how old the oldest pending one is.
-public struct QueueStatistics: Sendable, Equatable {
-    public var counts: [QueuedDelivery.State: Int]
-    public var oldestPendingCreatedAt: Int64?
+package struct QueueStatistics: Sendable, Equatable {
+    package var counts: [QueuedDelivery.State: Int]
+    package var oldestPendingCreatedAt: Int64?
 }
 
 /// What the `queue` command sees of either store, and may change.
-public protocol QueueInspector: Sendable {
+package protocol QueueInspector: Sendable {
     func delivery(_ id: Int64) async throws -> QueuedDelivery?
     func list(state: QueuedDelivery.State?, limit: Int) async throws -> [QueuedDelivery]
     /// Makes a pending, failed or dropped record pending and due now. False when there is no such record.
@@ -134,18 +134,18 @@ public protocol QueueInspector: Sendable {
 }
 
 /// One line of `queue summary`.
-public struct DomainSummary: Sendable, Equatable, Codable {
-    public var kind: String
-    public var domain: String
-    public var pending: Int
-    public var held: Int
-    public var failed: Int
+package struct DomainSummary: Sendable, Equatable, Codable {
+    package var kind: String
+    package var domain: String
+    package var pending: Int
+    package var held: Int
+    package var failed: Int
     /// Unix milliseconds of the oldest pending record's creation.
-    public var oldestPendingCreatedAt: Int64?
+    package var oldestPendingCreatedAt: Int64?
 }
 
 /// Where deliveries are committed before the gateway promises them (benchmarks use it directly).
-public protocol DurableQueue: Sendable {
+package protocol DurableQueue: Sendable {
     /// Returns once the records are committed, with their ids in order.
     func enqueue(_ deliveries: [NewDelivery]) async throws -> [Int64]
 }

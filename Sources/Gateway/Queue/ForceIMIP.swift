@@ -1,7 +1,7 @@
 internal import ISchedule
 
 /// What `queue force-imip` did.
-public enum ForceIMIPOutcome: Sendable, Equatable {
+package enum ForceIMIPOutcome: Sendable, Equatable {
     case handedOff(recipients: Int)
     case noSuchDelivery
     /// Why this record cannot go to e-mail now.
@@ -11,7 +11,7 @@ public enum ForceIMIPOutcome: Sendable, Equatable {
 extension QueueInspector {
     /// Sends a waiting, held or failed iSchedule record's recipients by e-mail (iMIP) now: one iMIP
     /// record per `mailto:` recipient, committed with the record's hand-off in one transaction.
-    public func forceIMIP(_ id: Int64, now: Int64) async throws -> ForceIMIPOutcome {
+    package func forceIMIP(_ id: Int64, now: Int64) async throws -> ForceIMIPOutcome {
         guard let record = try await delivery(id) else { return .noSuchDelivery }
         guard record.kind == .iSchedule else { return .refused("delivery \(id) is already an iMIP record") }
         guard [.pending, .held, .failed].contains(record.state) else {

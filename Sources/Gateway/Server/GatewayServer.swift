@@ -2,7 +2,7 @@ internal import Foundation
 internal import Hummingbird
 internal import HummingbirdCore
 internal import HummingbirdTLS
-public import Logging
+package import Logging
 internal import NIOCore
 internal import NIOSSL
 internal import ServiceLifecycle
@@ -10,10 +10,10 @@ internal import UnixSignals
 
 /// Runs the gateway: one Hummingbird application per listener in a ServiceGroup. SIGTERM/SIGINT
 /// stop accepting, let in-flight requests finish, then return; SIGHUP reloads.
-public enum GatewayServer {
+package enum GatewayServer {
     /// Loads keys, starts the listeners, prints `listening on URL` per listener, runs until a signal.
     /// - Parameter reload: reads the configuration again on SIGHUP (nil: SIGHUP is ignored).
-    public static func run(
+    package static func run(
         configuration: GatewayConfiguration, reload: (@Sendable () throws -> GatewayConfiguration)? = nil,
         logger: Logger
     ) async throws {
@@ -141,7 +141,7 @@ public enum GatewayServer {
 
     /// Everything `serve` loads before it listens (keys, TLS files, the store), for `--check-config`:
     /// every problem is reported, and nothing is created or written.
-    public static func preflight(_ configuration: GatewayConfiguration, logger: Logger, notice: @Sendable (String) -> Void) async throws {
+    package static func preflight(_ configuration: GatewayConfiguration, logger: Logger, notice: @Sendable (String) -> Void) async throws {
         let log = ProblemLog()
         log.collect(()) { () throws(ConfigurationError) in _ = try SigningKeyring.load(configuration, create: false, notice: notice) }
         for (index, listener) in configuration.listeners.enumerated() {

@@ -5,7 +5,7 @@ internal import Synchronization
 /// The delivery queue in one SQLite file (GRDB, WAL). `PRAGMA synchronous = FULL`: a commit is on
 /// disk when it returns, so an answered 1.0/1.1 survives a crash or a power cut. Concurrent
 /// enqueues are committed together (group commit), one fsync for many requests.
-public final class SQLiteDeliveryStore: DeliveryStore {
+package final class SQLiteDeliveryStore: DeliveryStore {
     let pool: DatabasePool
     private let batcher: GroupCommit<[NewDelivery], [Int64]>
     private let directory: String
@@ -22,7 +22,7 @@ public final class SQLiteDeliveryStore: DeliveryStore {
     }
 
     /// Opens (creating if needed) the queue at `path`; `synchronousFull: false` is for benchmarks only.
-    public init(path: String, synchronousFull: Bool = true) throws {
+    package init(path: String, synchronousFull: Bool = true) throws {
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent,
             withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -94,11 +94,11 @@ public final class SQLiteDeliveryStore: DeliveryStore {
     func checkpoint() { _ = try? pool.writeWithoutTransaction { try $0.checkpoint(.truncate) } }
 
     /// The `synchronous` setting in force on the writer (2 = FULL).
-    public func synchronousLevel() throws -> Int {
+    package func synchronousLevel() throws -> Int {
         try pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") ?? -1 }
     }
 
-    public func enqueue(_ deliveries: [NewDelivery]) async throws -> [Int64] {
+    package func enqueue(_ deliveries: [NewDelivery]) async throws -> [Int64] {
         guard !deliveries.isEmpty else { return [] }
         return try await noting { try await batcher.submit(deliveries) }
     }
@@ -191,11 +191,11 @@ public final class SQLiteDeliveryStore: DeliveryStore {
         }
     }
 
-    public func delivery(_ id: Int64) async throws -> QueuedDelivery? {
+    package func delivery(_ id: Int64) async throws -> QueuedDelivery? {
         try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM deliveries WHERE id = ?", arguments: [id]).map(Self.delivery) }
     }
 
-    public func list(state: QueuedDelivery.State?, limit: Int) async throws -> [QueuedDelivery] {
+    package func list(state: QueuedDelivery.State?, limit: Int) async throws -> [QueuedDelivery] {
         try await pool.read { db in
             let rows =
                 if let state {
@@ -207,7 +207,7 @@ public final class SQLiteDeliveryStore: DeliveryStore {
         }
     }
 
-    public func retry(_ id: Int64, now: Int64) async throws -> Bool {
+    package func retry(_ id: Int64, now: Int64) async throws -> Bool {
         try await pool.write { db in
             try db.execute(
                 sql: """
@@ -218,7 +218,7 @@ public final class SQLiteDeliveryStore: DeliveryStore {
         }
     }
 
-    public func drop(_ id: Int64) async throws -> Bool {
+    package func drop(_ id: Int64) async throws -> Bool {
         try await pool.write { db in
             try db.execute(
                 sql: "UPDATE deliveries SET state = 'dropped', lease_until = 0, lease_owner = NULL WHERE id = ? AND state IN ('pending', 'held')",
@@ -227,7 +227,7 @@ public final class SQLiteDeliveryStore: DeliveryStore {
         }
     }
 
-    public func statistics() async throws -> QueueStatistics {
+    package func statistics() async throws -> QueueStatistics {
         try await pool.read { db in
             var counts: [QueuedDelivery.State: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state") {

@@ -3,14 +3,14 @@ internal import GRDB
 
 /// `queue hold/release/force-imip/summary` on the SQLite queue.
 extension SQLiteDeliveryStore {
-    public func hold(_ id: Int64, now: Int64) async throws -> Bool {
+    package func hold(_ id: Int64, now: Int64) async throws -> Bool {
         try await pool.write { db in
             try db.execute(sql: "UPDATE deliveries SET state = 'held' WHERE id = ? AND state = 'pending' AND lease_until <= ?", arguments: [id, now])
             return db.changesCount == 1
         }
     }
 
-    public func release(_ id: Int64, now: Int64) async throws -> Bool {
+    package func release(_ id: Int64, now: Int64) async throws -> Bool {
         try await pool.write { db in
             try db.execute(
                 sql:
@@ -20,7 +20,7 @@ extension SQLiteDeliveryStore {
         }
     }
 
-    public func handOff(_ id: Int64, to records: [NewDelivery], now: Int64) async throws -> Bool {
+    package func handOff(_ id: Int64, to records: [NewDelivery], now: Int64) async throws -> Bool {
         try await pool.write { db in
             try db.execute(
                 sql: """
@@ -33,7 +33,7 @@ extension SQLiteDeliveryStore {
         }
     }
 
-    public func summary() async throws -> [DomainSummary] {
+    package func summary() async throws -> [DomainSummary] {
         try await pool.read { db in
             try Row.fetchAll(
                 db,

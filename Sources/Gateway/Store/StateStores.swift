@@ -1,5 +1,5 @@
 internal import Foundation
-public import Logging
+package import Logging
 
 /// The configured store's delivery queue and replay ledger: the SQLite file in the data directory,
 /// or a PostgreSQL database (its pool running, its schema migrated) for as long as a body runs.
@@ -74,10 +74,10 @@ struct StateStores: Sendable {
 }
 
 /// The `queue` command's view of the configured store.
-public enum QueueAccess {
+package enum QueueAccess {
     /// Runs `body` with the queue of `configuration`'s store. A SQLite file that does not exist yet
     /// (the gateway never started) is an empty queue, and is not created.
-    public static func withQueue<Result: Sendable>(
+    package static func withQueue<Result: Sendable>(
         _ configuration: GatewayConfiguration, logger: Logger,
         _ body: @Sendable (any QueueInspector) async throws -> Result
     ) async throws -> Result {
@@ -90,7 +90,7 @@ public enum QueueAccess {
     /// Runs `body` with the queue of the PostgreSQL database at `url` (no password; schema migrated).
     /// - Parameter deadline: per store operation (a test process whose cooperative threads other
     ///   tests block for seconds needs more than the service's 8 s).
-    public static func withPostgresQueue<Result: Sendable>(
+    package static func withPostgresQueue<Result: Sendable>(
         url: String, logger: Logger, deadline: Duration = .seconds(8),
         _ body: @Sendable (any DurableQueue) async throws -> Result
     ) async throws -> Result {

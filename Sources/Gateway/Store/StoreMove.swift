@@ -1,22 +1,22 @@
 internal import Foundation
 internal import GRDB
-public import Logging
+package import Logging
 internal import NIOCore
 internal import PostgresNIO
 
 /// `store migrate`: moves what a SQLite state file still owes (pending deliveries, live replay
 /// records) into the configured PostgreSQL store. Safe to run again: a record already moved is
 /// recognised by its origin and not inserted twice. The gateways using the file must be stopped.
-public enum StoreMove {
-    public struct Moved: Sendable, Equatable {
-        public var deliveries: Int
+package enum StoreMove {
+    package struct Moved: Sendable, Equatable {
+        package var deliveries: Int
         /// Pending records found already moved by an earlier run.
-        public var alreadyMoved: Int
-        public var replayRecords: Int
-        public var destination: String
+        package var alreadyMoved: Int
+        package var replayRecords: Int
+        package var destination: String
     }
 
-    public static func fromSQLite(path: String, configuration: GatewayConfiguration, logger: Logger) async throws -> Moved {
+    package static func fromSQLite(path: String, configuration: GatewayConfiguration, logger: Logger) async throws -> Moved {
         guard case .postgres(let settings) = configuration.store else {
             throw ConfigurationError(key: "store", problem: "is sqlite; set store: postgresql://… to move the queue there")
         }

@@ -6,13 +6,13 @@
 /// routes or second `@`, so our policy, the MTA and mail clients read the same domain. Headers
 /// the gateway writes use `canonical`, built from the parsed parts, never `text`.
 /// A bare `user@domain` (DAViCal's Recipient bug) is read as `mailto:user@domain`.
-public struct CalendarUserAddress: Sendable, Hashable, CustomStringConvertible {
-    public let text: String
-    public let normalized: String
+package struct CalendarUserAddress: Sendable, Hashable, CustomStringConvertible {
+    package let text: String
+    package let normalized: String
     /// The scheme, lower case (`mailto`, `https`, `urn`…).
-    public let scheme: String
+    package let scheme: String
 
-    public init?(_ raw: String) {
+    package init?(_ raw: String) {
         let trimmed = raw.trimmingBlanks
         // Addresses are ASCII nearly always: read byte by byte (the hot path of every ATTENDEE);
         // anything else by Characters, with the same rules.
@@ -75,14 +75,14 @@ public struct CalendarUserAddress: Sendable, Hashable, CustomStringConvertible {
     /// The form the gateway writes into headers: `mailto:` and the parsed mailbox (local part as
     /// written, domain in lower case); other schemes as `scheme:rest`, their text having been
     /// checked free of blanks, commas and angle brackets.
-    public var canonical: String {
+    package var canonical: String {
         if let mailbox { return "mailto:" + mailbox.text }
         guard let colon = text.unicodeScalars.firstIndex(of: ":") else { return text }
         return scheme + Substring(text.unicodeScalars[colon...])
     }
 
     /// The mailbox of a `mailto:` address (its local part as written); nil for other schemes.
-    public var mailbox: Mailbox? {
+    package var mailbox: Mailbox? {
         guard scheme == "mailto" else { return nil }
         let scalars = text.unicodeScalars
         let prefixed = scalars.count > 7 && String(String.UnicodeScalarView(scalars.prefix(7))).lowercased() == "mailto:"
@@ -91,17 +91,17 @@ public struct CalendarUserAddress: Sendable, Hashable, CustomStringConvertible {
 
     /// The domain of a `mailto:` address, lower case the way `Mailbox` folds it (ASCII letters
     /// only: one fold for policy, routing and the headers written); nil for other schemes.
-    public var domain: String? {
+    package var domain: String? {
         guard scheme == "mailto", let at = normalized.utf8.lastIndex(of: UInt8(ascii: "@")) else { return nil }
         // All-ASCII text (nearly every address): its normalized form is folded the same way.
         guard text.utf8.allSatisfy({ $0 < 0x80 }) else { return mailbox?.domain }
         return String(normalized[normalized.utf8.index(after: at)...])
     }
 
-    public var description: String { text }
+    package var description: String { text }
 
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.normalized == rhs.normalized }
-    public func hash(into hasher: inout Hasher) { hasher.combine(normalized) }
+    package static func == (lhs: Self, rhs: Self) -> Bool { lhs.normalized == rhs.normalized }
+    package func hash(into hasher: inout Hasher) { hasher.combine(normalized) }
 
     private static func isScheme(_ text: Substring) -> Bool {
         guard let first = text.first, first.isASCII, first.isLetter else { return false }

@@ -5,13 +5,13 @@
 /// (our policy, the MTA, a mail client) sees the same domain; so are `%` and `!` (an MTA's percent
 /// hack and bang paths route `a%b@ours` elsewhere) and `?` and `#` (a `mailto:` URI reader takes
 /// what follows for header fields or a fragment, RFC 6068). Headers are written from `text`.
-public struct Mailbox: Sendable, Hashable, CustomStringConvertible {
+package struct Mailbox: Sendable, Hashable, CustomStringConvertible {
     /// The local part as written (case kept: only the receiving domain may fold it).
-    public let local: String
+    package let local: String
     /// The domain, lower case.
-    public let domain: String
+    package let domain: String
 
-    public init?(_ raw: some StringProtocol) {
+    package init?(_ raw: some StringProtocol) {
         let bytes = Array(raw.utf8)
         guard let at = bytes.firstIndex(of: UInt8(ascii: "@")), bytes.lastIndex(of: UInt8(ascii: "@")) == at else { return nil }
         let local = bytes[..<at]
@@ -35,8 +35,8 @@ public struct Mailbox: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// `local@domain`, the domain in lower case.
-    public var text: String { "\(local)@\(domain)" }
-    public var description: String { text }
+    package var text: String { "\(local)@\(domain)" }
+    package var description: String { text }
 
     /// RFC 5322 dot-atom: atext runs separated by single dots; UTF-8 beyond ASCII allowed (RFC 6531).
     static func isDotAtom(_ bytes: ArraySlice<UInt8>) -> Bool {

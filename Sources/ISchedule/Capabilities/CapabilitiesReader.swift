@@ -3,7 +3,7 @@ extension Capabilities {
     /// Apple's (a stray `version` instead of `serial-number`, a URL as `administrator`), Cyrus's
     /// (empty `max-recipients`/`administrator`, extra `rscales`) and draft-01 (`capability-set`
     /// with `supported-…-set` names). Unknown elements are ignored; empty numbers read as absent.
-    public init(xml data: [UInt8]) throws(XMLReadError) {
+    package init(xml data: [UInt8]) throws(XMLReadError) {
         let root = try XMLTreeElement.parse(data)
         guard root.name == "query-result" || root.name == "capabilities" || root.name == "capability-set" else {
             throw XMLReadError("root element is <\(root.name)>, expected <query-result>")

@@ -18,11 +18,11 @@ extension Capabilities {
     }
 
     /// The draft-05 document, elements in the order of protocol reference §13 check 7.
-    public func draft05XML() -> String { xml(.draft05) }
+    package func draft05XML() -> String { xml(.draft05) }
 
     /// The draft-00/-01 `capability-set` document old senders (EGroupware, DAViCal) expect at
     /// `?query=capabilities`.
-    public func draft01XML() -> String { xml(.draft01) }
+    package func draft01XML() -> String { xml(.draft01) }
 
     private func xml(_ dialect: Dialect) -> String {
         var writer = XMLWriter()

@@ -1,8 +1,8 @@
 /// Removes ATTENDEE properties from the VFREEBUSY components of an iCalendar body, leaving every
 /// other byte as it was: an outgoing free-busy request lists only the attendees hosted by the
 /// receiver it goes to (protocol reference §9, check 15).
-public enum AttendeeFilter {
-    public static func freeBusy(_ body: [UInt8], keeping keep: (CalendarUserAddress) -> Bool) -> [UInt8] {
+package enum AttendeeFilter {
+    package static func freeBusy(_ body: [UInt8], keeping keep: (CalendarUserAddress) -> Bool) -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(body.count)
         var inFreeBusy = false

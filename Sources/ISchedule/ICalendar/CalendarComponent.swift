@@ -1,18 +1,18 @@
 /// An iCalendar component (`BEGIN:NAME` … `END:NAME`) with its properties and sub-components.
-public struct CalendarComponent: Sendable, Equatable {
-    public let name: String
-    public var properties: [ContentLine]
-    public var components: [CalendarComponent]
-    public let lineNumber: Int
+package struct CalendarComponent: Sendable, Equatable {
+    package let name: String
+    package var properties: [ContentLine]
+    package var components: [CalendarComponent]
+    package let lineNumber: Int
 
-    public func properties(_ name: String) -> [ContentLine] { properties.filter { $0.name == name } }
-    public func property(_ name: String) -> ContentLine? { properties.first { $0.name == name } }
+    package func properties(_ name: String) -> [ContentLine] { properties.filter { $0.name == name } }
+    package func property(_ name: String) -> ContentLine? { properties.first { $0.name == name } }
 
     /// Maximum nesting (VCALENDAR > VEVENT > VALARM is 3); deeper input is refused.
     static let maximumDepth = 16
 
     /// Builds the single VCALENDAR that an iTIP message must be.
-    public static func calendar(from lines: [ContentLine]) throws(ICalendarSyntaxError) -> CalendarComponent {
+    package static func calendar(from lines: [ContentLine]) throws(ICalendarSyntaxError) -> CalendarComponent {
         var stack: [CalendarComponent] = []
         var result: CalendarComponent?
         for line in lines {

@@ -1,33 +1,33 @@
 /// One unfolded iCalendar content line (RFC 5545 §3.1): `NAME *(;PARAM=value) : value`.
-public struct ContentLine: Sendable, Equatable {
+package struct ContentLine: Sendable, Equatable {
     /// Upper-cased property name.
-    public let name: String
+    package let name: String
     /// Parameters in order; names upper-cased, quoted values unquoted.
-    public let parameters: [(name: String, values: [String])]
-    public let value: String
+    package let parameters: [(name: String, values: [String])]
+    package let value: String
     /// Physical line (1-based) where the logical line starts.
-    public let lineNumber: Int
+    package let lineNumber: Int
 
-    public func parameter(_ name: String) -> String? {
+    package func parameter(_ name: String) -> String? {
         parameters.first { $0.name == name.uppercased() }?.values.first
     }
 
-    public static func == (lhs: Self, rhs: Self) -> Bool {
+    package static func == (lhs: Self, rhs: Self) -> Bool {
         lhs.name == rhs.name && lhs.value == rhs.value && lhs.lineNumber == rhs.lineNumber
             && lhs.parameters.map(\.name) == rhs.parameters.map(\.name) && lhs.parameters.map(\.values) == rhs.parameters.map(\.values)
     }
 }
 
 /// A syntax error with the physical line it was found on.
-public struct ICalendarSyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let line: Int
-    public let reason: String
-    public var description: String { "line \(line): \(reason)" }
+package struct ICalendarSyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
+    package let line: Int
+    package let reason: String
+    package var description: String { "line \(line): \(reason)" }
 }
 
 /// Splits iCalendar text into unfolded content lines. Accepts CRLF and bare LF line ends.
-public enum ContentLineParser {
-    public static func parse(_ bytes: [UInt8]) throws(ICalendarSyntaxError) -> [ContentLine] {
+package enum ContentLineParser {
+    package static func parse(_ bytes: [UInt8]) throws(ICalendarSyntaxError) -> [ContentLine] {
         var lines: [ContentLine] = []
         var logical: [UInt8] = []
         var logicalStart = 0

@@ -2,22 +2,22 @@
 /// `free-busy-query` REPORT to send, the busy periods read from its answer, and the iTIP VFREEBUSY
 /// REPLY (RFC 5546 §3.6.2) built from them. Only busy time leaves: FREEBUSY values of type FREE
 /// are dropped, and nothing but the periods and their busy type is copied from the server.
-public enum FreeBusyReply {
+package enum FreeBusyReply {
     /// One FREEBUSY value: its `FBTYPE` (BUSY, BUSY-TENTATIVE, BUSY-UNAVAILABLE) and period.
-    public struct Period: Sendable, Equatable {
-        public var type: String
-        public var period: String
+    package struct Period: Sendable, Equatable {
+        package var type: String
+        package var period: String
     }
 
     /// The REPORT body asking for the free/busy of `start`..`end` (UTC `YYYYMMDDTHHMMSSZ`).
-    public static func queryBody(start: String, end: String) -> [UInt8] {
+    package static func queryBody(start: String, end: String) -> [UInt8] {
         Array(
             ("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<C:free-busy-query xmlns:C=\"urn:ietf:params:xml:ns:caldav\">"
                 + "<C:time-range start=\"\(start)\" end=\"\(end)\"/></C:free-busy-query>\n").utf8)
     }
 
     /// The busy periods of a `free-busy-query` answer (a VCALENDAR with VFREEBUSY components).
-    public static func busyPeriods(in answer: [UInt8]) throws(IScheduleError) -> [Period] {
+    package static func busyPeriods(in answer: [UInt8]) throws(IScheduleError) -> [Period] {
         let calendar: CalendarComponent
         do { calendar = try CalendarComponent.calendar(from: ContentLineParser.parse(answer)) } catch {
             throw IScheduleError(.invalidCalendarData, "the CalDAV server's free-busy answer: \(error.description)")
@@ -42,7 +42,7 @@ public enum FreeBusyReply {
 
     /// The REPLY to `request` (a VFREEBUSY REQUEST) for `attendee`: the request's UID, range and
     /// ORGANIZER, the attendee, `stamp` as DTSTAMP, the busy periods; CRLF line ends.
-    public static func reply(to request: ITIPMessage, attendee: String, periods: [Period], stamp: String) -> [UInt8] {
+    package static func reply(to request: ITIPMessage, attendee: String, periods: [Period], stamp: String) -> [UInt8] {
         var lines = [
             "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//ischedule-gateway//free-busy from CalDAV//EN", "METHOD:REPLY",
             "BEGIN:VFREEBUSY"

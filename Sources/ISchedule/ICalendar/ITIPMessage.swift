@@ -2,28 +2,28 @@
 /// ORGANIZER, ATTENDEEs and, for free-busy, the UTC range. Parsing enforces the iTIP rules;
 /// malformed text gives `invalid-calendar-data` with the line, rule violations
 /// `invalid-scheduling-message` with the reason.
-public struct ITIPMessage: Sendable, Equatable {
-    public let method: ITIPMethod
+package struct ITIPMessage: Sendable, Equatable {
+    package let method: ITIPMethod
     /// VEVENT, VTODO, VJOURNAL, VFREEBUSY or VPOLL.
-    public let componentType: String
-    public let uid: String?
-    public let organizer: CalendarUserAddress?
+    package let componentType: String
+    package let uid: String?
+    package let organizer: CalendarUserAddress?
     /// Every distinct ATTENDEE across the component's instances, in order of appearance.
-    public let attendees: [CalendarUserAddress]
+    package let attendees: [CalendarUserAddress]
     /// VFREEBUSY DTSTART/DTEND as `YYYYMMDDTHHMMSSZ`.
-    public let freeBusyRange: (start: String, end: String)?
-    public let calendar: CalendarComponent
+    package let freeBusyRange: (start: String, end: String)?
+    package let calendar: CalendarComponent
 
-    public static func == (lhs: Self, rhs: Self) -> Bool {
+    package static func == (lhs: Self, rhs: Self) -> Bool {
         lhs.method == rhs.method && lhs.componentType == rhs.componentType && lhs.uid == rhs.uid
             && lhs.organizer == rhs.organizer && lhs.attendees == rhs.attendees && lhs.calendar == rhs.calendar
             && lhs.freeBusyRange?.start == rhs.freeBusyRange?.start && lhs.freeBusyRange?.end == rhs.freeBusyRange?.end
     }
 
     /// More distinct ATTENDEEs than this are refused unless a caller says otherwise.
-    public static let defaultMaximumAttendees = 10_000
+    package static let defaultMaximumAttendees = 10_000
 
-    public init(parsing bytes: [UInt8], maximumAttendees: Int = ITIPMessage.defaultMaximumAttendees) throws(IScheduleError) {
+    package init(parsing bytes: [UInt8], maximumAttendees: Int = ITIPMessage.defaultMaximumAttendees) throws(IScheduleError) {
         let calendar: CalendarComponent
         do {
             calendar = try CalendarComponent.calendar(from: ContentLineParser.parse(bytes))
@@ -35,7 +35,7 @@ public struct ITIPMessage: Sendable, Equatable {
 
     /// - Parameter maximumAttendees: more distinct ATTENDEEs are refused (the work stays linear in
     ///   the body either way; the cap bounds what one request may ask of the receiver).
-    public init(calendar: CalendarComponent, maximumAttendees: Int = ITIPMessage.defaultMaximumAttendees) throws(IScheduleError) {
+    package init(calendar: CalendarComponent, maximumAttendees: Int = ITIPMessage.defaultMaximumAttendees) throws(IScheduleError) {
         func invalid(_ reason: String) -> IScheduleError { IScheduleError(.invalidSchedulingMessage, reason) }
         let methods = calendar.properties("METHOD")
         guard let methodLine = methods.first else { throw invalid("no METHOD property") }
@@ -127,13 +127,13 @@ public struct ITIPMessage: Sendable, Equatable {
     }
 
     /// Who must have sent this message: the ORGANIZER, or the single ATTENDEE of a reply.
-    public var expectedOriginator: CalendarUserAddress? {
+    package var expectedOriginator: CalendarUserAddress? {
         method.originatorRole == .organizer ? organizer : attendees.first
     }
 
     /// The anti-spoofing rule: Originator equals ORGANIZER for PUBLISH/REQUEST/ADD/CANCEL/
     /// DECLINECOUNTER(/POLLSTATUS) and the single ATTENDEE for REPLY/COUNTER/REFRESH.
-    public func checkOriginator(_ originator: CalendarUserAddress) throws(IScheduleError) {
+    package func checkOriginator(_ originator: CalendarUserAddress) throws(IScheduleError) {
         guard let expected = expectedOriginator, expected == originator else {
             let role = method.originatorRole == .organizer ? "ORGANIZER" : "ATTENDEE"
             throw IScheduleError(

@@ -1,5 +1,5 @@
 /// iTIP methods (RFC 5546, plus VPOLL's POLLSTATUS).
-public enum ITIPMethod: String, Sendable, CaseIterable {
+package enum ITIPMethod: String, Sendable, CaseIterable {
     case publish = "PUBLISH"
     case request = "REQUEST"
     case reply = "REPLY"
@@ -11,9 +11,9 @@ public enum ITIPMethod: String, Sendable, CaseIterable {
     case pollStatus = "POLLSTATUS"
 
     /// Who must be the Originator: the ORGANIZER, or the single replying ATTENDEE.
-    public enum OriginatorRole: Sendable { case organizer, attendee }
+    package enum OriginatorRole: Sendable { case organizer, attendee }
 
-    public var originatorRole: OriginatorRole {
+    package var originatorRole: OriginatorRole {
         switch self {
         case .reply, .counter, .refresh: .attendee
         case .publish, .request, .add, .cancel, .declineCounter, .pollStatus: .organizer
@@ -21,7 +21,7 @@ public enum ITIPMethod: String, Sendable, CaseIterable {
     }
 
     /// Methods RFC 5546 (and the VPOLL draft) define for each scheduling component.
-    public static func allowed(for component: String) -> Set<ITIPMethod> {
+    package static func allowed(for component: String) -> Set<ITIPMethod> {
         switch component {
         case "VEVENT", "VTODO": [.publish, .request, .reply, .add, .cancel, .refresh, .counter, .declineCounter]
         case "VJOURNAL": [.publish, .add, .cancel]

@@ -1,5 +1,5 @@
 /// The iSchedule precondition elements (`{urn:ietf:params:xml:ns:ischedule}error` children).
-public enum IScheduleErrorCode: String, Sendable, CaseIterable {
+package enum IScheduleErrorCode: String, Sendable, CaseIterable {
     case versionNotSupported = "version-not-supported"
     case invalidCalendarDataType = "invalid-calendar-data-type"
     case invalidCalendarData = "invalid-calendar-data"
@@ -17,7 +17,7 @@ public enum IScheduleErrorCode: String, Sendable, CaseIterable {
     case maxContentLength = "max-content-length"
 
     /// The HTTP status the receiver answers with (Cyrus's 400 for syntax, 403 for authorization).
-    public var httpStatus: Int {
+    package var httpStatus: Int {
         switch self {
         case .verificationFailed, .originatorDenied, .organizerDenied, .attendeeDenied: 403
         case .maxContentLength: 413
@@ -27,14 +27,14 @@ public enum IScheduleErrorCode: String, Sendable, CaseIterable {
 }
 
 /// A whole-request failure: one precondition plus a human-readable reason.
-public struct IScheduleError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let code: IScheduleErrorCode
-    public let reason: String
+package struct IScheduleError: Error, Sendable, Equatable, CustomStringConvertible {
+    package let code: IScheduleErrorCode
+    package let reason: String
 
-    public init(_ code: IScheduleErrorCode, _ reason: String) {
+    package init(_ code: IScheduleErrorCode, _ reason: String) {
         self.code = code
         self.reason = reason
     }
 
-    public var description: String { "\(code.rawValue): \(reason)" }
+    package var description: String { "\(code.rawValue): \(reason)" }
 }

@@ -1,11 +1,11 @@
 /// A parsed `Content-Type`: media type and parameters (names lower-cased, quoted values unquoted).
 /// Parameter order and spacing vary between implementations; parsing does not care.
-public struct MediaType: Sendable, Equatable {
+package struct MediaType: Sendable, Equatable {
     /// `type/subtype`, lower case.
-    public let essence: String
-    public let parameters: [String: String]
+    package let essence: String
+    package let parameters: [String: String]
 
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         var scanner = ParameterScanner(Array(text.utf8))
         guard let essence = scanner.token(stoppingAt: [UInt8(ascii: ";")]), essence.contains("/") else { return nil }
         self.essence = essence.lowercased()
@@ -22,10 +22,10 @@ public struct MediaType: Sendable, Equatable {
         self.parameters = parameters
     }
 
-    public subscript(parameter: String) -> String? { parameters[parameter.lowercased()] }
+    package subscript(parameter: String) -> String? { parameters[parameter.lowercased()] }
 
     /// Whether an XML body of this type is acceptable (`text/xml` from Apple, `application/xml` elsewhere).
-    public var isXML: Bool { essence == "application/xml" || essence == "text/xml" }
+    package var isXML: Bool { essence == "application/xml" || essence == "text/xml" }
 }
 
 /// A cursor over header bytes for the `; name=value` grammar with quoted strings.

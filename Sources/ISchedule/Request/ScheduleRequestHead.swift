@@ -2,22 +2,22 @@
 ///
 /// Order follows Apple's receiver: media type, Originator, Recipient, then version and message id.
 /// The Content-Type `component`/`method` parameters are kept only for logging: the body decides.
-public struct ScheduleRequestHead: Sendable, Equatable {
-    public let originator: CalendarUserAddress
+package struct ScheduleRequestHead: Sendable, Equatable {
+    package let originator: CalendarUserAddress
     /// Recipients in arrival order, duplicates removed; entries that are not addresses are kept
     /// as nil-address items so the response can answer them individually.
-    public let recipients: [Recipient]
-    public let version: String?
-    public let messageID: String?
-    public let contentType: MediaType
+    package let recipients: [Recipient]
+    package let version: String?
+    package let messageID: String?
+    package let contentType: MediaType
 
     /// One Recipient list item as sent, and its address when it parses as one.
-    public struct Recipient: Sendable, Equatable {
-        public let text: String
-        public let address: CalendarUserAddress?
+    package struct Recipient: Sendable, Equatable {
+        package let text: String
+        package let address: CalendarUserAddress?
 
         /// A recipient as it was listed (a stored one, say): the text kept, the address parsed.
-        public init(_ text: String) {
+        package init(_ text: String) {
             self.init(text, address: CalendarUserAddress(text))
         }
 
@@ -29,7 +29,7 @@ public struct ScheduleRequestHead: Sendable, Equatable {
 
     /// - Parameter requireVersion: signed requests must carry `iSchedule-Version`; Apple omits it
     ///   when it does not sign, so unsigned allow-listed peers may leave it out.
-    public init(headers: [(name: String, value: String)], requireVersion: Bool) throws(IScheduleError) {
+    package init(headers: [(name: String, value: String)], requireVersion: Bool) throws(IScheduleError) {
         try self.init(
             values: { name in headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value) },
             requireVersion: requireVersion)
@@ -37,7 +37,7 @@ public struct ScheduleRequestHead: Sendable, Equatable {
 
     /// - Parameter values: every value of the header called `name` (case-insensitive), in order;
     ///   so a caller's own header type is read as it is.
-    public init(values: (String) -> [String], requireVersion: Bool) throws(IScheduleError) {
+    package init(values: (String) -> [String], requireVersion: Bool) throws(IScheduleError) {
         let contentTypes = values("Content-Type")
         guard contentTypes.count == 1, let mediaType = MediaType(contentTypes[0]) else {
             throw IScheduleError(

@@ -1,23 +1,23 @@
 /// The whole-request error body: `<error xmlns="urn:ietf:params:xml:ns:ischedule"><code/>
 /// <response-description>…</response-description></error>` (protocol reference §5.2).
-public struct ErrorDocument: Sendable, Equatable {
+package struct ErrorDocument: Sendable, Equatable {
     /// The precondition element's local name (known codes map to `IScheduleErrorCode`).
-    public let precondition: String
-    public let namespace: String
-    public let responseDescription: String?
+    package let precondition: String
+    package let namespace: String
+    package let responseDescription: String?
 
-    public init(_ error: IScheduleError) {
+    package init(_ error: IScheduleError) {
         precondition = error.code.rawValue
         namespace = iScheduleNamespace
         responseDescription = error.reason
     }
 
-    public var code: IScheduleErrorCode? {
+    package var code: IScheduleErrorCode? {
         namespace == iScheduleNamespace || namespace == davNamespace ? IScheduleErrorCode(rawValue: precondition) : nil
     }
 
     /// Reads an error document; Apple's DAV-namespace `error` root is accepted too.
-    public init(xml data: [UInt8]) throws(XMLReadError) {
+    package init(xml data: [UInt8]) throws(XMLReadError) {
         let root = try XMLTreeElement.parse(data)
         guard root.name == "error", [iScheduleNamespace, davNamespace, calDAVNamespace].contains(root.namespace) else {
             throw XMLReadError("root element is {\(root.namespace)}\(root.name), expected an iSchedule <error>")
@@ -29,7 +29,7 @@ public struct ErrorDocument: Sendable, Equatable {
         responseDescription = (root.child("response-description") ?? root.child("responsedescription"))?.trimmedText
     }
 
-    public func xml() -> String {
+    package func xml() -> String {
         var writer = XMLWriter()
         writer.open("error", namespace: iScheduleNamespace)
         writer.empty(precondition, namespace: namespace == iScheduleNamespace ? nil : namespace)

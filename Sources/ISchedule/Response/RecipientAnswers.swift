@@ -2,23 +2,23 @@
 /// by whoever answers (local checks, a transport, a receiver's or upstream's `schedule-response`),
 /// merged from the parts that answered, and written as one `schedule-response` in request order.
 /// Every answer names its recipient as the request spelled it.
-public struct RecipientAnswers: Sendable, Sequence {
+package struct RecipientAnswers: Sendable, Sequence {
     /// One recipient's answer and its place in the request.
-    public struct Answer: Sendable {
-        public let index: Int
-        public let item: ScheduleResponse.Item
-        public var status: RequestStatus { item.requestStatus }
+    package struct Answer: Sendable {
+        package let index: Int
+        package let item: ScheduleResponse.Item
+        package var status: RequestStatus { item.requestStatus }
     }
 
-    public let recipients: [ScheduleRequestHead.Recipient]
+    package let recipients: [ScheduleRequestHead.Recipient]
     private var items: [Int: ScheduleResponse.Item] = [:]
 
-    public init(recipients: [ScheduleRequestHead.Recipient]) {
+    package init(recipients: [ScheduleRequestHead.Recipient]) {
         self.recipients = recipients
     }
 
     /// The same status and description for every recipient in `indices`.
-    public init(
+    package init(
         recipients: [ScheduleRequestHead.Recipient], _ indices: some Sequence<Int>, _ status: RequestStatus,
         _ description: String
     ) {
@@ -26,19 +26,19 @@ public struct RecipientAnswers: Sendable, Sequence {
         answer(indices, status, description: description)
     }
 
-    public var isEmpty: Bool { items.isEmpty }
-    public var count: Int { items.count }
+    package var isEmpty: Bool { items.isEmpty }
+    package var count: Int { items.count }
     /// The places answered, in request order.
-    public var answered: [Int] { items.keys.sorted() }
+    package var answered: [Int] { items.keys.sorted() }
     /// The places not answered yet, in request order.
-    public var unanswered: [Int] { recipients.indices.filter { items[$0] == nil } }
-    public subscript(index: Int) -> ScheduleResponse.Item? { items[index] }
+    package var unanswered: [Int] { recipients.indices.filter { items[$0] == nil } }
+    package subscript(index: Int) -> ScheduleResponse.Item? { items[index] }
 
-    public func makeIterator() -> IndexingIterator<[Answer]> {
+    package func makeIterator() -> IndexingIterator<[Answer]> {
         answered.map { Answer(index: $0, item: items[$0]!) }.makeIterator()
     }
 
-    public mutating func answer(
+    package mutating func answer(
         _ index: Int, _ status: RequestStatus, description: String? = nil,
         error: (namespace: String, name: String)? = nil
     ) {
@@ -47,12 +47,12 @@ public struct RecipientAnswers: Sendable, Sequence {
             error: error, responseDescription: description)
     }
 
-    public mutating func answer(_ indices: some Sequence<Int>, _ status: RequestStatus, description: String? = nil) {
+    package mutating func answer(_ indices: some Sequence<Int>, _ status: RequestStatus, description: String? = nil) {
         for index in indices { answer(index, status, description: description) }
     }
 
     /// `item` as the answer at `index` (named as the request spelled the recipient).
-    public mutating func answer(_ index: Int, with item: ScheduleResponse.Item) {
+    package mutating func answer(_ index: Int, with item: ScheduleResponse.Item) {
         var item = item
         item.recipient = recipients[index].text
         items[index] = item
@@ -60,7 +60,7 @@ public struct RecipientAnswers: Sendable, Sequence {
 
     /// Takes each recipient's item from `response` (matched by address, answered in our spelling);
     /// a recipient the response leaves out gets 5.1 (protocol reference §5, check 26).
-    public mutating func merge(_ response: ScheduleResponse, for indices: some Sequence<Int>, source: String) {
+    package mutating func merge(_ response: ScheduleResponse, for indices: some Sequence<Int>, source: String) {
         for index in indices {
             if let item = response.item(for: recipients[index].text) {
                 answer(index, with: item)
@@ -71,26 +71,26 @@ public struct RecipientAnswers: Sendable, Sequence {
     }
 
     /// Takes every answer `other` (a part of the same request) gives, over any given here.
-    public mutating func merge(_ other: RecipientAnswers) {
+    package mutating func merge(_ other: RecipientAnswers) {
         for (index, item) in other.items { items[index] = item }
     }
 
     /// The answers of `self` and `other` together, `other`'s where both answer.
-    public func merging(_ other: RecipientAnswers) -> RecipientAnswers {
+    package func merging(_ other: RecipientAnswers) -> RecipientAnswers {
         var merged = self
         merged.merge(other)
         return merged
     }
 
     /// Only the answers for `indices`.
-    public func restricted(to indices: some Sequence<Int>) -> RecipientAnswers {
+    package func restricted(to indices: some Sequence<Int>) -> RecipientAnswers {
         var part = RecipientAnswers(recipients: recipients)
         for index in indices { part.items[index] = items[index] }
         return part
     }
 
     /// The whole answer, in request order; recipients nobody answered get 5.0.
-    public func response() -> ScheduleResponse {
+    package func response() -> ScheduleResponse {
         ScheduleResponse(
             items: recipients.indices.map { index in
                 items[index]

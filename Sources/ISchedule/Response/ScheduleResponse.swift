@@ -1,17 +1,17 @@
 /// A `schedule-response`: one `response` per recipient, in request order (protocol reference §5.1).
-public struct ScheduleResponse: Sendable, Equatable {
+package struct ScheduleResponse: Sendable, Equatable {
     /// The answer for one recipient.
-    public struct Item: Sendable, Equatable {
+    package struct Item: Sendable, Equatable {
         /// The address exactly as the request spelled it.
-        public var recipient: String
-        public var requestStatus: RequestStatus
-        public var calendarData: String?
-        public var calendarDataContentType: String?
+        package var recipient: String
+        package var requestStatus: RequestStatus
+        package var calendarData: String?
+        package var calendarDataContentType: String?
         /// Precondition element inside `error`, as `{namespace}name`-less local name plus namespace.
-        public var error: (namespace: String, name: String)?
-        public var responseDescription: String?
+        package var error: (namespace: String, name: String)?
+        package var responseDescription: String?
 
-        public init(
+        package init(
             recipient: String, requestStatus: RequestStatus, calendarData: String? = nil,
             calendarDataContentType: String? = nil, error: (namespace: String, name: String)? = nil,
             responseDescription: String? = nil
@@ -24,19 +24,19 @@ public struct ScheduleResponse: Sendable, Equatable {
             self.responseDescription = responseDescription
         }
 
-        public static func == (lhs: Self, rhs: Self) -> Bool {
+        package static func == (lhs: Self, rhs: Self) -> Bool {
             lhs.recipient == rhs.recipient && lhs.requestStatus == rhs.requestStatus && lhs.calendarData == rhs.calendarData
                 && lhs.calendarDataContentType == rhs.calendarDataContentType && lhs.error?.namespace == rhs.error?.namespace
                 && lhs.error?.name == rhs.error?.name && lhs.responseDescription == rhs.responseDescription
         }
     }
 
-    public var items: [Item]
+    package var items: [Item]
 
-    public init(items: [Item]) { self.items = items }
+    package init(items: [Item]) { self.items = items }
 
     /// The answer for `recipient` (exact spelling first, then normalized address).
-    public func item(for recipient: String) -> Item? {
+    package func item(for recipient: String) -> Item? {
         if let exact = items.first(where: { $0.recipient == recipient }) { return exact }
         guard let address = CalendarUserAddress(recipient) else { return nil }
         return items.first { CalendarUserAddress($0.recipient) == address }
@@ -45,7 +45,7 @@ public struct ScheduleResponse: Sendable, Equatable {
     /// Reads a schedule-response in the iSchedule namespace, or Apple's old CalDAV-namespace form
     /// (a DAV `href` inside `recipient`, `responsedescription`). A `response` without a readable
     /// recipient or request-status makes the whole document malformed.
-    public init(xml data: [UInt8]) throws(XMLReadError) {
+    package init(xml data: [UInt8]) throws(XMLReadError) {
         let root = try XMLTreeElement.parse(data)
         guard root.name == "schedule-response", [iScheduleNamespace, calDAVNamespace].contains(root.namespace) else {
             throw XMLReadError("root element is {\(root.namespace)}\(root.name), expected {\(iScheduleNamespace)}schedule-response")
@@ -73,7 +73,7 @@ public struct ScheduleResponse: Sendable, Equatable {
     }
 
     /// The draft-05 document.
-    public func xml() -> String {
+    package func xml() -> String {
         var writer = XMLWriter()
         writer.open("schedule-response", namespace: iScheduleNamespace)
         for item in items {

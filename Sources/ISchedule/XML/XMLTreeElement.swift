@@ -1,27 +1,27 @@
 import Foundation
 
 /// The iSchedule XML namespace.
-public let iScheduleNamespace = "urn:ietf:params:xml:ns:ischedule"
+package let iScheduleNamespace = "urn:ietf:params:xml:ns:ischedule"
 let davNamespace = "DAV:"
 let calDAVNamespace = "urn:ietf:params:xml:ns:caldav"
 
 /// A minimal element tree read with libxml2's reader (`XMLReader`; namespaces resolved). Documents
 /// with a DTD are refused, so no entity expansion can happen.
-public struct XMLTreeElement: Sendable, Equatable {
-    public let namespace: String
-    public let name: String
-    public let attributes: [String: String]
-    public var children: [XMLTreeElement]
+package struct XMLTreeElement: Sendable, Equatable {
+    package let namespace: String
+    package let name: String
+    package let attributes: [String: String]
+    package var children: [XMLTreeElement]
     /// Concatenated character data directly inside this element.
-    public var text: String
+    package var text: String
 
-    public func child(_ name: String) -> XMLTreeElement? { children.first { $0.name == name } }
-    public func children(_ name: String) -> [XMLTreeElement] { children.filter { $0.name == name } }
+    package func child(_ name: String) -> XMLTreeElement? { children.first { $0.name == name } }
+    package func children(_ name: String) -> [XMLTreeElement] { children.filter { $0.name == name } }
     /// The text without leading and trailing XML white space (SP, HT, CR, LF).
-    public var trimmedText: String { text.trimmingBlanks }
+    package var trimmedText: String { text.trimmingBlanks }
 
     /// Parses a document; the error names the parser's complaint.
-    public static func parse(_ data: [UInt8]) throws(XMLReadError) -> XMLTreeElement {
+    package static func parse(_ data: [UInt8]) throws(XMLReadError) -> XMLTreeElement {
         guard !data.isEmpty else { throw XMLReadError("empty document") }
         if data.count > 8 * 1024 * 1024 { throw XMLReadError("document larger than 8 MiB") }
         let markup = Markup(data)
@@ -86,7 +86,7 @@ private func declaredEncoding(_ data: [UInt8]) -> String? {
 }
 
 /// Why an XML document could not be read.
-public struct XMLReadError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let description: String
+package struct XMLReadError: Error, Sendable, Equatable, CustomStringConvertible {
+    package let description: String
     init(_ description: String) { self.description = description }
 }

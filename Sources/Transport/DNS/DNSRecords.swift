@@ -1,27 +1,27 @@
 /// A service record (RFC 2782).
-public struct SRVRecord: Sendable, Hashable, CustomStringConvertible {
-    public let priority: UInt16
-    public let weight: UInt16
-    public let port: UInt16
+package struct SRVRecord: Sendable, Hashable, CustomStringConvertible {
+    package let priority: UInt16
+    package let weight: UInt16
+    package let port: UInt16
     /// Target host name without the trailing dot; `.` (empty) means "no service".
-    public let target: String
+    package let target: String
 
-    public init(priority: UInt16, weight: UInt16, port: UInt16, target: String) {
+    package init(priority: UInt16, weight: UInt16, port: UInt16, target: String) {
         self.priority = priority
         self.weight = weight
         self.port = port
         self.target = target
     }
 
-    public var description: String { "\(priority) \(weight) \(port) \(target.isEmpty ? "." : target + ".")" }
+    package var description: String { "\(priority) \(weight) \(port) \(target.isEmpty ? "." : target + ".")" }
 }
 
 /// Records of one type for one name, with the TTL to cache them by (the smallest of the set).
-public struct DNSAnswer<Record: Sendable & Hashable>: Sendable, Hashable {
-    public let records: [Record]
-    public let ttl: UInt32
+package struct DNSAnswer<Record: Sendable & Hashable>: Sendable, Hashable {
+    package let records: [Record]
+    package let ttl: UInt32
 
-    public init(records: [Record], ttl: UInt32) {
+    package init(records: [Record], ttl: UInt32) {
         self.records = records
         self.ttl = ttl
     }
@@ -29,7 +29,7 @@ public struct DNSAnswer<Record: Sendable & Hashable>: Sendable, Hashable {
 
 /// Why a lookup produced no records. NXDOMAIN and no-data are answers (cacheable, permanent for
 /// now); server failure and timeout are not (retry later).
-public enum DNSError: Error, Sendable, Hashable, CustomStringConvertible {
+package enum DNSError: Error, Sendable, Hashable, CustomStringConvertible {
     case nameDoesNotExist(String)
     case noData(String)
     case serverFailure(String, rcode: Int)
@@ -39,21 +39,21 @@ public enum DNSError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// An answer that nothing is published there (NXDOMAIN or no records of the type), as opposed
     /// to a failure to find out.
-    public var meansNoRecords: Bool {
+    package var meansNoRecords: Bool {
         switch self {
         case .nameDoesNotExist, .noData: true
         default: false
         }
     }
 
-    public var isTemporary: Bool {
+    package var isTemporary: Bool {
         switch self {
         case .serverFailure, .timeout: true
         default: false
         }
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .nameDoesNotExist(let name): "\(name): no such name (NXDOMAIN)"
         case .noData(let name): "\(name): no records of the requested type"

@@ -1,12 +1,12 @@
-public import DKIM
+package import DKIM
 import Dispatch
 import Synchronization
 
 /// SRV, TXT and address (A/AAAA) lookups through glibc's resolver. Queries block, so they run on a dispatch queue of
 /// their own, never on Swift's cooperative pool. Answers are cached for their TTL (capped);
 /// NXDOMAIN and no-data briefly; server failures and timeouts not at all.
-public final class DNSResolver: Sendable {
-    public let configuration: DNSResolverConfiguration
+package final class DNSResolver: Sendable {
+    package let configuration: DNSResolverConfiguration
     private let client: LibresolvClient
     private let clock: any UnixClock
     private let queue = DispatchQueue(label: "ischedule-gateway.dns", attributes: .concurrent)
@@ -14,27 +14,27 @@ public final class DNSResolver: Sendable {
     private let inFlight = Mutex<[CacheKey: Task<Result<Records, DNSError>, Never>]>([:])
     private static let cacheCapacity = 10_000
 
-    public init(configuration: DNSResolverConfiguration = DNSResolverConfiguration(), clock: any UnixClock = SystemUnixClock()) {
+    package init(configuration: DNSResolverConfiguration = DNSResolverConfiguration(), clock: any UnixClock = SystemUnixClock()) {
         self.configuration = configuration
         self.client = LibresolvClient(configuration: configuration)
         self.clock = clock
     }
 
     /// SRV records at `name` (e.g. `_ischedules._tcp.example.com`).
-    public func srv(_ name: String) async throws(DNSError) -> DNSAnswer<SRVRecord> {
+    package func srv(_ name: String) async throws(DNSError) -> DNSAnswer<SRVRecord> {
         guard case .srv(let answer) = try await lookup(name, .srv) else { throw .malformedResponse(name, reason: "cache type confusion") }
         return answer
     }
 
     /// TXT records at `name`, each record's character-strings concatenated.
-    public func txt(_ name: String) async throws(DNSError) -> DNSAnswer<String> {
+    package func txt(_ name: String) async throws(DNSError) -> DNSAnswer<String> {
         guard case .txt(let answer) = try await lookup(name, .txt) else { throw .malformedResponse(name, reason: "cache type confusion") }
         return answer
     }
 
     /// The IPv4 and IPv6 addresses of `host` (A, then AAAA), as literals; `noData` when it has none.
     /// `localhost` and names under `.localhost` are loopback without a query (RFC 6761).
-    public func addresses(_ host: String) async throws(DNSError) -> DNSAnswer<String> {
+    package func addresses(_ host: String) async throws(DNSError) -> DNSAnswer<String> {
         let name = Self.normalize(host)
         if name == "localhost" || name.hasSuffix(".localhost") { return DNSAnswer(records: ["127.0.0.1", "::1"], ttl: 0) }
         async let lookupV4 = result(name, .a)
@@ -141,7 +141,7 @@ public final class DNSResolver: Sendable {
     }
 
     /// A DNS name in the form lookups and caches use: lower case, without a trailing dot.
-    public static func normalize(_ name: String) -> String {
+    package static func normalize(_ name: String) -> String {
         let lower = name.lowercased()
         return lower.hasSuffix(".") ? String(lower.dropLast()) : lower
     }

@@ -1,12 +1,12 @@
 /// Where and how the resolver asks.
-public struct DNSResolverConfiguration: Sendable, Equatable {
+package struct DNSResolverConfiguration: Sendable, Equatable {
     /// An IPv4 DNS server and port (tests aim the resolver at a loopback port).
-    public struct Server: Sendable, Equatable, CustomStringConvertible {
-        public let host: String
-        public let port: UInt16
+    package struct Server: Sendable, Equatable, CustomStringConvertible {
+        package let host: String
+        package let port: UInt16
 
         /// Parses `a.b.c.d` or `a.b.c.d:port` (port 53 by default).
-        public init?(_ text: String) {
+        package init?(_ text: String) {
             let parts = text.split(separator: ":", omittingEmptySubsequences: false)
             guard (1...2).contains(parts.count) else { return nil }
             let octets = parts[0].split(separator: ".", omittingEmptySubsequences: false)
@@ -20,21 +20,21 @@ public struct DNSResolverConfiguration: Sendable, Equatable {
             }
         }
 
-        public var description: String { "\(host):\(port)" }
+        package var description: String { "\(host):\(port)" }
     }
 
     /// Empty: the servers of /etc/resolv.conf.
-    public var servers: [Server]
+    package var servers: [Server]
     /// Seconds per try.
-    public var timeoutSeconds: Int
+    package var timeoutSeconds: Int
     /// Tries per server.
-    public var attempts: Int
+    package var attempts: Int
     /// Cached answers live at most this long, whatever their TTL says.
-    public var maximumTTL: UInt32
+    package var maximumTTL: UInt32
     /// NXDOMAIN and no-data answers are cached this long.
-    public var negativeTTL: UInt32
+    package var negativeTTL: UInt32
 
-    public init(
+    package init(
         servers: [Server] = [], timeoutSeconds: Int = 3, attempts: Int = 2,
         maximumTTL: UInt32 = 3600, negativeTTL: UInt32 = 60
     ) {

@@ -1,4 +1,4 @@
-public import DKIM
+package import DKIM
 import Dispatch
 import Synchronization
 
@@ -9,19 +9,19 @@ import Synchronization
 /// Turns a host name into the address literals a connection may use. The HTTP and SMTP clients
 /// resolve every name through one of these and pin the result in libcurl, so libcurl never asks
 /// the system resolver on its own and the address checked is the address connected to.
-public protocol HostAddressResolver: Sendable {
+package protocol HostAddressResolver: Sendable {
     /// IPv4 and IPv6 literals for `host`; throws when there are none.
     func addresses(of host: String) async throws(DNSError) -> [String]
 }
 
 extension DNSResolver: HostAddressResolver {
-    public func addresses(of host: String) async throws(DNSError) -> [String] {
+    package func addresses(of host: String) async throws(DNSError) -> [String] {
         try await addresses(host).records
     }
 
     /// The resolver for connections: this one when DNS servers are configured (nothing then goes
     /// to the system resolver), else the system's (`getaddrinfo`: /etc/hosts, then resolv.conf).
-    public var hostResolver: any HostAddressResolver {
+    package var hostResolver: any HostAddressResolver {
         configuration.servers.isEmpty ? SystemHostResolver.shared : self
     }
 }
@@ -29,9 +29,9 @@ extension DNSResolver: HostAddressResolver {
 /// `getaddrinfo` (it blocks) on a dispatch queue of its own, for when no DNS servers are
 /// configured. getaddrinfo gives no TTL, so answers are kept for a minute; concurrent lookups of
 /// one name share a single call, so a burst of requests to one host costs one lookup.
-public final class SystemHostResolver: HostAddressResolver {
+package final class SystemHostResolver: HostAddressResolver {
     /// The one the clients share by default.
-    public static let shared = SystemHostResolver()
+    package static let shared = SystemHostResolver()
 
     private static let queue = DispatchQueue(label: "ischedule-gateway.getaddrinfo", attributes: .concurrent)
     private static let lifetimeSeconds: Int64 = 60
@@ -39,11 +39,11 @@ public final class SystemHostResolver: HostAddressResolver {
     private let cache = Mutex<[String: (expires: Int64, addresses: [String])]>([:])
     private let inFlight = Mutex<[String: Task<Result<[String], DNSError>, Never>]>([:])
 
-    public init(clock: any UnixClock = SystemUnixClock()) {
+    package init(clock: any UnixClock = SystemUnixClock()) {
         self.clock = clock
     }
 
-    public func addresses(of host: String) async throws(DNSError) -> [String] {
+    package func addresses(of host: String) async throws(DNSError) -> [String] {
         let name = DNSResolver.normalize(host)
         let now = clock.now()
         if let entry = cache.withLock({ $0[name] }), entry.expires > now { return entry.addresses }

@@ -2,8 +2,8 @@
 /// weighted random order where each remaining record is drawn with probability proportional to
 /// its weight, weight-0 records placed first in the draw list so they are chosen only when the
 /// random number is 0 (rarely, unless every weight is 0).
-public enum SRVOrdering {
-    public static func order(_ records: [SRVRecord], using generator: inout some RandomNumberGenerator) -> [SRVRecord] {
+package enum SRVOrdering {
+    package static func order(_ records: [SRVRecord], using generator: inout some RandomNumberGenerator) -> [SRVRecord] {
         var ordered: [SRVRecord] = []
         ordered.reserveCapacity(records.count)
         for priority in Set(records.map(\.priority)).sorted() {
@@ -26,13 +26,13 @@ public enum SRVOrdering {
         return ordered
     }
 
-    public static func order(_ records: [SRVRecord]) -> [SRVRecord] {
+    package static func order(_ records: [SRVRecord]) -> [SRVRecord] {
         var generator = SystemRandomNumberGenerator()
         return order(records, using: &generator)
     }
 
     /// RFC 2782: a single record whose target is `.` means the service is decidedly not offered.
-    public static func saysNoService(_ records: [SRVRecord]) -> Bool {
+    package static func saysNoService(_ records: [SRVRecord]) -> Bool {
         records.count == 1 && records[0].target.isEmpty
     }
 }

@@ -5,7 +5,7 @@
 /// Which peer addresses a request may connect to. Checked on the addresses a host name resolves to
 /// before they are pinned for libcurl, again in libcurl's open-socket callback before any socket
 /// exists, and before each request on a reused connection: a DNS name cannot smuggle in 127.0.0.1.
-public enum AddressPolicy: Sendable, Equatable {
+package enum AddressPolicy: Sendable, Equatable {
     /// Only globally routable unicast addresses: the default for anything a remote party names
     /// (receivers found by SRV, key URLs derived from a signature's `d=`).
     case publicOnly
@@ -13,7 +13,7 @@ public enum AddressPolicy: Sendable, Equatable {
     case any
 
     /// Why `address` (an IPv4 or IPv6 literal) is refused, or nil when it may be used.
-    public func refusal(_ address: String) -> String? {
+    package func refusal(_ address: String) -> String? {
         guard self == .publicOnly else { return nil }
         guard let kind = AddressClass.classify(address) else { return "unparsable address \(address)" }
         return kind == .global ? nil : "\(address) is a \(kind.rawValue) address"

@@ -1,18 +1,18 @@
-public import DKIM
+package import DKIM
 
 /// How the HTTP client behaves for every request.
-public struct HTTPClientConfiguration: Sendable, Equatable {
+package struct HTTPClientConfiguration: Sendable, Equatable {
     /// PEM bundle of trusted CAs; nil uses the system store. Verification is always on.
-    public var caFile: String?
-    public var connectTimeoutMilliseconds: Int
-    public var totalTimeoutMilliseconds: Int
+    package var caFile: String?
+    package var connectTimeoutMilliseconds: Int
+    package var totalTimeoutMilliseconds: Int
     /// Responses larger than this are aborted with `responseTooLarge`.
-    public var maximumResponseBytes: Int
-    public var userAgent: String
+    package var maximumResponseBytes: Int
+    package var userAgent: String
     /// Parallel connections to one host; further transfers wait for a free one.
-    public var maximumConnectionsPerHost: Int
+    package var maximumConnectionsPerHost: Int
 
-    public init(
+    package init(
         caFile: String? = nil, connectTimeoutMilliseconds: Int = 10_000, totalTimeoutMilliseconds: Int = 30_000,
         maximumResponseBytes: Int = 4 * 1024 * 1024, userAgent: String = "ischedule-gateway",
         maximumConnectionsPerHost: Int = 16
@@ -28,21 +28,21 @@ public struct HTTPClientConfiguration: Sendable, Equatable {
 
 /// One HTTP request. Redirects are never followed by the client: a 3xx comes back as a response
 /// (the iSchedule sender re-signs every hop).
-public struct HTTPClientRequest: Sendable, Equatable {
-    public var method: String
-    public var url: String
-    public var headers: [HeaderField]
-    public var body: [UInt8]
+package struct HTTPClientRequest: Sendable, Equatable {
+    package var method: String
+    package var url: String
+    package var headers: [HeaderField]
+    package var body: [UInt8]
     /// Overrides the configuration's total timeout for this request.
-    public var timeoutMilliseconds: Int?
+    package var timeoutMilliseconds: Int?
     /// Which addresses the connection may use (checked on the address actually connected to).
-    public var addressPolicy: AddressPolicy
+    package var addressPolicy: AddressPolicy
     /// Report the peer's certificate chain in the response (diagnostics such as `probe`).
-    public var collectsCertificates = false
+    package var collectsCertificates = false
     /// A TLS client certificate to present (the TLS-only authentication profile).
-    public var clientCertificate: ClientCertificate?
+    package var clientCertificate: ClientCertificate?
 
-    public init(
+    package init(
         method: String = "GET", url: String, headers: [HeaderField] = [], body: [UInt8] = [],
         timeoutMilliseconds: Int? = nil, addressPolicy: AddressPolicy = .publicOnly
     ) {
@@ -54,7 +54,7 @@ public struct HTTPClientRequest: Sendable, Equatable {
         self.timeoutMilliseconds = timeoutMilliseconds
     }
 
-    public static func == (lhs: Self, rhs: Self) -> Bool {
+    package static func == (lhs: Self, rhs: Self) -> Bool {
         lhs.method == rhs.method && lhs.url == rhs.url && lhs.addressPolicy == rhs.addressPolicy && lhs.body == rhs.body
             && lhs.timeoutMilliseconds == rhs.timeoutMilliseconds && lhs.headers == rhs.headers
             && lhs.clientCertificate == rhs.clientCertificate
@@ -62,36 +62,36 @@ public struct HTTPClientRequest: Sendable, Equatable {
 }
 
 /// A TLS client certificate: PEM files of the chain and its private key.
-public struct ClientCertificate: Sendable, Equatable {
-    public var certificateFile: String
-    public var privateKeyFile: String
+package struct ClientCertificate: Sendable, Equatable {
+    package var certificateFile: String
+    package var privateKeyFile: String
 
-    public init(certificateFile: String, privateKeyFile: String) {
+    package init(certificateFile: String, privateKeyFile: String) {
         self.certificateFile = certificateFile
         self.privateKeyFile = privateKeyFile
     }
 }
 
 /// A complete response: status, the final response's header fields in order, body.
-public struct HTTPClientResponse: Sendable {
-    public let status: Int
-    public let headers: [HeaderField]
-    public let body: [UInt8]
+package struct HTTPClientResponse: Sendable {
+    package let status: Int
+    package let headers: [HeaderField]
+    package let body: [UInt8]
     /// "1.1" or "2".
-    public let httpVersion: String
+    package let httpVersion: String
     /// With `collectsCertificates`: each certificate of the peer's chain as libcurl describes it
     /// ("Subject", "Issuer", "Expire date", … → value), leaf first.
-    public let certificates: [[String: String]]
+    package let certificates: [[String: String]]
 
     /// Values of every header called `name` (case-insensitive).
-    public func values(_ name: String) -> [String] { headers.values(named: name) }
+    package func values(_ name: String) -> [String] { headers.values(named: name) }
 
     /// Where a 3xx response points, if anywhere.
-    public var location: String? { (300..<400).contains(status) ? values("Location").first : nil }
+    package var location: String? { (300..<400).contains(status) ? values("Location").first : nil }
 }
 
 /// Why a request produced no response.
-public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Nothing accepted the connection (refused or unreachable): a retry-worthy "pending" case.
     case couldNotConnect(String)
     case couldNotResolve(String)
@@ -106,7 +106,7 @@ public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible
     case shutDown
     case transfer(code: Int, message: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .couldNotConnect(let detail): "could not connect: \(detail)"
         case .couldNotResolve(let detail): "could not resolve host: \(detail)"

@@ -4,12 +4,12 @@
 
 /// An IPv4 or IPv6 address or CIDR block (`127.0.0.1`, `::1`, `10.0.0.0/8`) for allow-lists.
 /// IPv4-mapped IPv6 peers (`::ffff:127.0.0.1`) match their IPv4 entries.
-public struct IPAddressRange: Sendable, Hashable, CustomStringConvertible {
-    public let description: String
+package struct IPAddressRange: Sendable, Hashable, CustomStringConvertible {
+    package let description: String
     private let bytes: [UInt8]
     private let prefixLength: Int
 
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         guard let bytes = Self.parse(String(parts[0])) else { return nil }
         let bits = bytes.count * 8
@@ -24,7 +24,7 @@ public struct IPAddressRange: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Whether the literal `address` lies in this range.
-    public func contains(_ address: String) -> Bool {
+    package func contains(_ address: String) -> Bool {
         guard var candidate = Self.parse(address) else { return false }
         if candidate.count == 16, bytes.count == 4, candidate.prefix(10).allSatisfy({ $0 == 0 }),
             candidate[10] == 0xFF, candidate[11] == 0xFF
@@ -42,12 +42,12 @@ public struct IPAddressRange: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Whether every address of the range is a loopback address.
-    public var isLoopback: Bool {
+    package var isLoopback: Bool {
         bytes.count == 4 ? bytes[0] == 127 && prefixLength >= 8 : prefixLength == 128 && AddressClass.classify(v6: bytes) == .loopback
     }
 
     /// Whether the literal `address` is a loopback address (127.0.0.0/8, ::1, ::ffff:127.x).
-    public static func isLoopback(_ address: String) -> Bool { AddressClass.classify(address) == .loopback }
+    package static func isLoopback(_ address: String) -> Bool { AddressClass.classify(address) == .loopback }
 
     private static func parse(_ text: String) -> [UInt8]? {
         var v4 = in_addr()

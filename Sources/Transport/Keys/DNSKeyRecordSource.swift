@@ -1,15 +1,15 @@
-public import DKIM
+package import DKIM
 
 /// `q=dns/txt`: the TXT records at `<selector>._domainkey.<domain>`, one key record per RR.
 /// NXDOMAIN and no-data mean "no key here"; server failure and timeout are temporary.
-public struct DNSKeyRecordSource: KeyRecordSource {
-    public let resolver: DNSResolver
+package struct DNSKeyRecordSource: KeyRecordSource {
+    package let resolver: DNSResolver
 
-    public init(resolver: DNSResolver) {
+    package init(resolver: DNSResolver) {
         self.resolver = resolver
     }
 
-    public func keyRecords(domain: String, selector: String) async throws(KeyLookupError) -> [String] {
+    package func keyRecords(domain: String, selector: String) async throws(KeyLookupError) -> [String] {
         let name = KeyLocation.dnsName(domain: domain, selector: selector)
         do {
             return try await resolver.txt(name).records

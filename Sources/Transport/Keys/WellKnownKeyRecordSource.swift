@@ -1,20 +1,20 @@
-public import DKIM
+package import DKIM
 
 /// `q=http/well-known`: `GET <base>/.well-known/domainkey/<d>/<s>` answered 2xx as `text/plain`,
 /// one key record per line (protocol reference §7.6). The base comes from SRV
 /// `_domainkey_lookup._tcp.<d>` (http for ports 80, 8008 and 8080, else https; default ports
 /// omitted), else `https://<d>`. The URL derives from a signature's `d=`, so by default only
 /// public addresses may be contacted.
-public struct WellKnownKeyRecordSource: KeyRecordSource {
-    public let client: HTTPClient
-    public let resolver: DNSResolver
-    public let addressPolicy: AddressPolicy
+package struct WellKnownKeyRecordSource: KeyRecordSource {
+    package let client: HTTPClient
+    package let resolver: DNSResolver
+    package let addressPolicy: AddressPolicy
     /// Whether a failure names its cause (the operator's own tools). A gateway answering remote
     /// senders gives one reason for every connection failure, so that a forged `d=` cannot be used
     /// to learn which addresses are refused, which ports are closed and which speak TLS.
-    public let revealsFailures: Bool
+    package let revealsFailures: Bool
 
-    public init(client: HTTPClient, resolver: DNSResolver, addressPolicy: AddressPolicy = .publicOnly, revealsFailures: Bool = false) {
+    package init(client: HTTPClient, resolver: DNSResolver, addressPolicy: AddressPolicy = .publicOnly, revealsFailures: Bool = false) {
         self.client = client
         self.resolver = resolver
         self.addressPolicy = addressPolicy
@@ -22,7 +22,7 @@ public struct WellKnownKeyRecordSource: KeyRecordSource {
     }
 
     /// Where the records for `(domain, selector)` are fetched from.
-    public func url(domain: String, selector: String) async throws(KeyLookupError) -> String {
+    package func url(domain: String, selector: String) async throws(KeyLookupError) -> String {
         let path = KeyLocation.wellKnownPath(domain: domain, selector: selector)
         let records: [SRVRecord]
         do { records = try await resolver.srv("_domainkey_lookup._tcp.\(domain)").records } catch {
@@ -38,7 +38,7 @@ public struct WellKnownKeyRecordSource: KeyRecordSource {
         return "\(plain ? "http" : "https")://\(target.target)\(port)\(path)"
     }
 
-    public func keyRecords(domain: String, selector: String) async throws(KeyLookupError) -> [String] {
+    package func keyRecords(domain: String, selector: String) async throws(KeyLookupError) -> [String] {
         let location = try await url(domain: domain, selector: selector)
         let response: HTTPClientResponse
         do {

@@ -1,18 +1,18 @@
 /// SMTP submission through libcurl on the shared curl thread: STARTTLS required or optional,
 /// `smtps://`, AUTH with a configured user, several recipients, the raw message as given.
-public final class SMTPClient: Sendable {
-    public let configuration: SMTPConfiguration
+package final class SMTPClient: Sendable {
+    package let configuration: SMTPConfiguration
     private let thread: CurlThread
     private let resolver: any HostAddressResolver
 
     /// - Parameter resolver: how the server's name becomes addresses (pinned for libcurl).
-    public init(configuration: SMTPConfiguration, thread: CurlThread, resolver: any HostAddressResolver = SystemHostResolver.shared) {
+    package init(configuration: SMTPConfiguration, thread: CurlThread, resolver: any HostAddressResolver = SystemHostResolver.shared) {
         self.configuration = configuration
         self.thread = thread
         self.resolver = resolver
     }
 
-    public func send(_ submission: MailSubmission) async throws(SMTPError) {
+    package func send(_ submission: MailSubmission) async throws(SMTPError) {
         guard !submission.recipients.isEmpty else { throw .invalidSubmission("no recipients") }
         for address in [submission.sender] + submission.recipients where !Self.isCommandSafe(address) {
             throw .invalidSubmission("address '\(address)' contains <, >, a control character, or a blank outside a quoted local part")

@@ -1,19 +1,19 @@
 /// Where and how to submit mail.
-public struct SMTPConfiguration: Sendable, Equatable {
+package struct SMTPConfiguration: Sendable, Equatable {
     /// Whether `smtp://` must upgrade with STARTTLS (`smtps://` is TLS from the first byte).
-    public enum StartTLS: Sendable, Equatable { case required, optional }
+    package enum StartTLS: Sendable, Equatable { case required, optional }
 
     /// `smtp://host:port` or `smtps://host:port`.
-    public var url: String
-    public var startTLS: StartTLS
-    public var username: String?
-    public var password: String?
+    package var url: String
+    package var startTLS: StartTLS
+    package var username: String?
+    package var password: String?
     /// PEM CA bundle; nil uses the system store. Certificate verification is always on.
-    public var caFile: String?
-    public var connectTimeoutMilliseconds: Int
-    public var totalTimeoutMilliseconds: Int
+    package var caFile: String?
+    package var connectTimeoutMilliseconds: Int
+    package var totalTimeoutMilliseconds: Int
 
-    public init(
+    package init(
         url: String, startTLS: StartTLS = .required, username: String? = nil, password: String? = nil,
         caFile: String? = nil, connectTimeoutMilliseconds: Int = 10_000, totalTimeoutMilliseconds: Int = 60_000
     ) {
@@ -28,12 +28,12 @@ public struct SMTPConfiguration: Sendable, Equatable {
 }
 
 /// One message for one envelope: sender, recipients and the raw RFC 5322 bytes (CRLF lines).
-public struct MailSubmission: Sendable, Equatable {
-    public var sender: String
-    public var recipients: [String]
-    public var message: [UInt8]
+package struct MailSubmission: Sendable, Equatable {
+    package var sender: String
+    package var recipients: [String]
+    package var message: [UInt8]
 
-    public init(sender: String, recipients: [String], message: [UInt8]) {
+    package init(sender: String, recipients: [String], message: [UInt8]) {
         self.sender = sender
         self.recipients = recipients
         self.message = message
@@ -41,7 +41,7 @@ public struct MailSubmission: Sendable, Equatable {
 }
 
 /// Why a submission failed. Server answers carry the SMTP reply code and text.
-public enum SMTPError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum SMTPError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The server refused (4xx: try again later; 5xx: permanent).
     case rejected(code: Int, text: String)
     case authenticationFailed(code: Int, text: String)
@@ -55,7 +55,7 @@ public enum SMTPError: Error, Sendable, Equatable, CustomStringConvertible {
     case transfer(code: Int, message: String)
 
     /// Worth retrying later: connection problems, timeouts and 4xx replies.
-    public var isTemporary: Bool {
+    package var isTemporary: Bool {
         switch self {
         case .rejected(let code, _): (400..<500).contains(code)
         case .couldNotConnect, .timeout: true
@@ -63,7 +63,7 @@ public enum SMTPError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .rejected(let code, let text): "SMTP \(code): \(text)"
         case .authenticationFailed(let code, let text): "SMTP authentication failed (\(code)): \(text)"

@@ -1,15 +1,15 @@
-public import DKIM
+package import DKIM
 import Foundation
-public import ISchedule
+package import ISchedule
 import Synchronization
-public import Transport
+package import Transport
 
 /// Receivers' capabilities (protocol reference §3): fetched with `GET …?action=capabilities`,
 /// following redirects (a 301/308 moves the receiver for good), cached per receiver for the
 /// response's `max-age` (capped) or a default, and dropped when a later response advertises a
 /// different `iSchedule-Capabilities` serial. A receiver that answers that with 400 or 404 is
 /// asked the draft-01 way, `?query=capabilities` (DAViCal), and remembered as draft-01.
-public final class CapabilitiesCache: Sendable {
+package final class CapabilitiesCache: Sendable {
     let client: HTTPClient
     private let clock: any UnixClock
     private let defaultTTL: Int64
@@ -18,7 +18,7 @@ public final class CapabilitiesCache: Sendable {
     private let addressPolicy: AddressPolicy
     private let entries = Mutex<[String: Entry]>([:])
 
-    public init(
+    package init(
         client: HTTPClient, clock: any UnixClock = SystemUnixClock(), defaultTTL: Int64 = 3_600,
         maximumTTL: Int64 = 86_400, maximumRedirects: Int = 3, addressPolicy: AddressPolicy = .publicOnly
     ) {
@@ -31,13 +31,13 @@ public final class CapabilitiesCache: Sendable {
     }
 
     /// What is known about one receiver.
-    public struct Entry: Sendable, Equatable {
+    package struct Entry: Sendable, Equatable {
         /// The receiver URL after permanent redirects; POSTs go here.
-        public let receiver: String
-        public let capabilities: Capabilities
-        public let expires: Int64
+        package let receiver: String
+        package let capabilities: Capabilities
+        package let expires: Int64
         /// The draft it speaks, as its capabilities request showed (`?query=` only: draft-01).
-        public var dialect: IScheduleDialect = .draft05
+        package var dialect: IScheduleDialect = .draft05
     }
 
     /// The capabilities of the receiver at `url`, from the cache while fresh.
@@ -51,7 +51,7 @@ public final class CapabilitiesCache: Sendable {
     /// The first candidate that answers with capabilities, in order: connection, TLS and HTTP
     /// failures move on to the next (RFC 2782 failover). `movedTo` maps a candidate URL to where
     /// a permanent redirect of a POST moved it.
-    public func firstReachable(_ candidates: [ReceiverDiscovery.Candidate], movedTo: (String) -> String? = { _ in nil })
+    package func firstReachable(_ candidates: [ReceiverDiscovery.Candidate], movedTo: (String) -> String? = { _ in nil })
         async throws(CapabilitiesError) -> (candidate: ReceiverDiscovery.Candidate, entry: Entry)
     {
         var failures: [CapabilitiesError] = []
@@ -127,14 +127,14 @@ public final class CapabilitiesCache: Sendable {
 }
 
 /// Why no capabilities could be had.
-public enum CapabilitiesError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum CapabilitiesError: Error, Sendable, Equatable, CustomStringConvertible {
     case http(String, HTTPClientError)
     case status(String, Int)
     case malformed(String, String)
     case tooManyRedirects(String)
     case noneReachable([CapabilitiesError])
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .http(let url, let error): "\(url): \(error)"
         case .status(let url, let status): "\(url): HTTP \(status)"

@@ -1,40 +1,40 @@
 import DKIM
-public import Transport
+package import Transport
 
 /// Where a domain's iSchedule receiver is (protocol reference §2): a static override, else SRV
 /// `_ischedules._tcp` (https), else SRV `_ischedule._tcp` (http), else none. Never a guessed
 /// `https://<domain>/.well-known/ischedule`: no SRV means no iSchedule.
-public struct ReceiverDiscovery: Sendable {
+package struct ReceiverDiscovery: Sendable {
     let resolver: DNSResolver
     /// Domain (lower case) → receiver URI, consulted before DNS.
     let overrides: [String: String]
 
-    public init(resolver: DNSResolver, overrides: [String: String] = [:]) {
+    package init(resolver: DNSResolver, overrides: [String: String] = [:]) {
         self.resolver = resolver
         self.overrides = Dictionary(overrides.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// One place to try, in order.
-    public struct Candidate: Sendable, Equatable, CustomStringConvertible {
-        public enum Origin: Sendable, Equatable { case staticOverride, srvTLS, srvPlain }
-        public let url: String
-        public let origin: Origin
-        public let srv: SRVRecord?
+    package struct Candidate: Sendable, Equatable, CustomStringConvertible {
+        package enum Origin: Sendable, Equatable { case staticOverride, srvTLS, srvPlain }
+        package let url: String
+        package let origin: Origin
+        package let srv: SRVRecord?
 
-        public var description: String { url }
+        package var description: String { url }
     }
 
-    public enum Outcome: Sendable, Equatable {
+    package enum Outcome: Sendable, Equatable {
         /// Receivers to try in this order (RFC 2782 for SRV; fail over down the list).
         case receivers([Candidate])
         /// The domain offers no iSchedule: hand its recipients to iMIP, or answer 5.3.
         case noISchedule(reason: String)
     }
 
-    public static let wellKnownPath = "/.well-known/ischedule"
+    package static let wellKnownPath = "/.well-known/ischedule"
 
     /// - Throws: a temporary `DNSError` when DNS could not answer (retry later, do not fall back).
-    public func locate(domain rawDomain: String) async throws(DNSError) -> Outcome {
+    package func locate(domain rawDomain: String) async throws(DNSError) -> Outcome {
         var generator = SystemRandomNumberGenerator()
         return try await locate(domain: rawDomain, using: &generator)
     }
