@@ -98,6 +98,7 @@ struct DecisionPointTests {
             (0, RequestStatus.noSchedulingSupport, true, QueuedDelivery.State.handedOff, [QueuedDelivery.Kind.iMIP]),
             (2, .serviceUnavailable, true, .handedOff, [.iMIP]), (1, .serviceUnavailable, true, .pending, []),
             (0, .noSchedulingSupport, false, .failed, []), (2, .serviceUnavailable, false, .failed, []),
+            (2, .noSchedulingSupport, false, .failed, []),
             (0, .invalidCalendarUser, true, .delivered, [])
         ])
     func concludeHandsOverWhatIScheduleWillNotDeliver(

@@ -45,7 +45,7 @@ struct DeliveryPolicy: Sendable {
         var attempts: Int
         /// When the message was first accepted (ms).
         var createdAt: Int64
-        /// Free-busy is answered live or not at all: never retried, never e-mailed.
+        /// Free-busy never goes by e-mail (the live attempt answers it at once: `QueueHandoff`).
         var isFreeBusy = false
         /// A mail-filter record: the e-mail path was the recipient's, so everything not delivered
         /// goes back to it, a definitive refusal (3.x) included.
@@ -72,11 +72,11 @@ struct DeliveryPolicy: Sendable {
 
     /// The disposition rule. `hasMailbox`: the recipient has an e-mail address to take it.
     func disposition(_ status: RequestStatus, after attempt: Attempt, hasMailbox: Bool, now: Int64) -> Disposition {
-        if attempt.isFreeBusy { return .final }
         var exhausted = false
         switch Self.outcome(status) {
         case .definitive:
-            let returned = attempt.returnsMail && attempt.route == .iSchedule && !status.isSuccess && status != .sent
+            // Delivered or sent, by code: a receiver words its request-statuses its own way.
+            let returned = attempt.returnsMail && attempt.route == .iSchedule && !status.isSuccess && status.code != RequestStatus.sent.code
             guard returned else { return .final }
         case .temporary:
             guard isExhausted(attempts: attempt.attempts, createdAt: attempt.createdAt, now: now) else {
@@ -86,7 +86,8 @@ struct DeliveryPolicy: Sendable {
         case .permanent: break
         }
         switch attempt.route {
-        case .iSchedule where (attempt.returnsMail || attempt.mailsFallbacks) && hasMailbox: return .handToEmail(exhausted: exhausted)
+        case .iSchedule where !attempt.isFreeBusy && (attempt.returnsMail || attempt.mailsFallbacks) && hasMailbox:
+            return .handToEmail(exhausted: exhausted)
         case .email where attempt.bounces: return .bounce(exhausted: exhausted)
         default: return .fail(exhausted: exhausted)
         }

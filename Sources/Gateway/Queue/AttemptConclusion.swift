@@ -34,8 +34,9 @@ struct AttemptConclusion: Sendable {
         var handed: [String] = []
         var failed: [String] = []
         var reasons: [String] = []
-        var retryAt = Int64.max
-        var exhausted = false
+        var retryAt: Int64?
+        // The record's last chance, as a whole: its error says "gave up", its fallbacks count as exhausted.
+        let exhausted = policy.isExhausted(attempts: attempt.attempts, createdAt: delivery.createdAt, now: now)
         for answer in answers {
             let recipient = message.recipients[answer.index]
             let disposition = policy.disposition(answer.status, after: attempt, hasMailbox: recipient.address?.mailbox != nil, now: now)
@@ -44,13 +45,10 @@ struct AttemptConclusion: Sendable {
             case .final: final.append("\(recipient.text)=\(answer.status.code)")
             case .retry(let at):
                 retry.append(recipient.text)
-                retryAt = min(retryAt, at)
-            case .handToEmail(let gaveUp):
-                handed.append(recipient.text)
-                exhausted = exhausted || gaveUp
-            case .fail(let gaveUp), .bounce(let gaveUp):
-                failed.append(recipient.text)
-                exhausted = exhausted || gaveUp
+                // One time for the record (one jitter draw, as each record has its own).
+                retryAt = retryAt ?? at
+            case .handToEmail: handed.append(recipient.text)
+            case .fail, .bounce: failed.append(recipient.text)
             }
         }
         let reason = reasons.first ?? ""
@@ -58,7 +56,8 @@ struct AttemptConclusion: Sendable {
         if !spawn.isEmpty { metrics.fallback(reason: exhausted ? "exhausted" : "permanent", count: handed.count) }
         let done = final.isEmpty ? nil : "delivered: " + final.joined(separator: " ")
         if !retry.isEmpty {
-            return DeliveryUpdate(state: .pending, recipients: retry, nextAttemptAt: retryAt, error: reason, outcome: done, spawn: spawn)
+            return DeliveryUpdate(
+                state: .pending, recipients: retry, nextAttemptAt: retryAt, error: reason, outcome: done, spawn: spawn)
         }
         if !spawn.isEmpty {
             let how = delivery.originalMail != nil ? "e-mail back to the MTA for \(handed.count)" : "iMIP for \(spawn.count)"
