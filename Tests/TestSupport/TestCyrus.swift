@@ -79,40 +79,68 @@ public final class TestCyrus: @unchecked Sendable {
             throw ChildProcessError("Cyrus did not start: \(output.suffix(2_000))")
         }
         // Mailboxes are made by the admin over IMAP; calendars on the user's first CalDAV request.
-        let script = """
-            import base64, imaplib, sys, urllib.request
-            imap_port, http_port, password, users = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
-            m = imaplib.IMAP4("127.0.0.1", imap_port)
-            m.login("admin", password)
-            for user in users:
-                status, detail = m.create("user/" + user)
-                if status != "OK": sys.exit("CREATE user/%s: %s" % (user, detail))
-                auth = "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
-                request = urllib.request.Request("http://127.0.0.1:%s/dav/calendars/user/%s/" % (http_port, user), method="PROPFIND",
-                                                 headers={"Authorization": auth, "Depth": "1"})
-                urllib.request.urlopen(request, timeout=10).read()
-            """
-        try runToEnd("/usr/bin/env", ["python3", "-c", script, String(imap), String(http), Self.password] + users, log: "\(path)/provision.log")
+        // Cyrus forks a process per connection (httpd one per request): on a loaded machine one may
+        // not come, so each step has a timeout and is tried again, a bounded number of times.
+        let script =
+            Self.retrying + """
+                import imaplib
+                imap_port, http_port, password, users = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
+                def login():
+                    m = imaplib.IMAP4("127.0.0.1", imap_port, timeout=15)
+                    m.login("admin", password)
+                    return m
+                for user in users:
+                    def create():
+                        m = login()
+                        status, detail = m.create("user/" + user)
+                        m.logout()
+                        if status != "OK" and b"exists" not in b" ".join(detail).lower(): sys.exit("CREATE user/%s: %s" % (user, detail))
+                    retrying(create)
+                    retrying(lambda: call("http://127.0.0.1:%s" % http_port, user, password, "PROPFIND", "/dav/calendars/user/%s/" % user, "1"))
+                """
+        try runToEnd(
+            "/usr/bin/env", ["python3", "-c", script, String(imap), String(http), Self.password] + users, log: "\(path)/provision.log",
+            timeout: 180)
     }
+
+    /// Python helpers of the scripts below: `retrying(action)` (5 tries, 1–4 s apart, for
+    /// connection-level failures only) and `call` (one authenticated CalDAV request, 15 s at most).
+    private static let retrying = """
+        import base64, sys, time, urllib.error, urllib.request
+        def retrying(action):
+            for n in range(5):
+                try:
+                    return action()
+                except urllib.error.HTTPError:
+                    raise
+                except (OSError, EOFError) as error:
+                    if n == 4: raise
+                    sys.stderr.write("try %d failed (%s); again\\n" % (n + 1, error))
+                    time.sleep(n + 1)
+        def call(base, user, password, method, path, depth=None):
+            auth = "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+            headers = {"Authorization": auth, **({"Depth": depth} if depth else {})}
+            request = urllib.request.Request(base + path, method=method, headers=headers)
+            return urllib.request.urlopen(request, timeout=15).read().decode()
+
+        """
 
     public var baseURL: String { "http://127.0.0.1:\(httpPort)" }
 
     /// What `user`'s scheduling Inbox holds: the calendar objects, fetched with the user's credentials.
     public func inbox(of user: String) throws -> [String] {
-        let script = """
-            import base64, re, sys, urllib.request
-            base, user, password = sys.argv[1], sys.argv[2], sys.argv[3]
-            auth = "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
-            def call(method, path, depth=None):
-                request = urllib.request.Request(base + path, method=method, headers={"Authorization": auth, **({"Depth": depth} if depth else {})})
-                return urllib.request.urlopen(request, timeout=10).read().decode()
-            listing = call("PROPFIND", "/dav/calendars/user/%s/Inbox/" % user, "1")
-            for href in re.findall(r"<D:href>([^<]+\\.ics)</D:href>", listing):
-                sys.stdout.write(call("GET", href) + "\\0")
-            """
+        let script =
+            Self.retrying + """
+                import re
+                base, user, password = sys.argv[1], sys.argv[2], sys.argv[3]
+                listing = retrying(lambda: call(base, user, password, "PROPFIND", "/dav/calendars/user/%s/Inbox/" % user, "1"))
+                for href in re.findall(r"<D:href>([^<]+\\.ics)</D:href>", listing):
+                    sys.stdout.write(retrying(lambda: call(base, user, password, "GET", href)) + "\\0")
+                """
         let log = directory.appendingPathComponent("inbox-\(UUID().uuidString.prefix(6)).out").path
-        let output = try runToEnd("/usr/bin/env", ["python3", "-c", script, baseURL, user, Self.password], log: log)
-        return output.split(separator: "\0").map(String.init).filter { $0.contains("BEGIN:VCALENDAR") }
+        let output = try runToEnd("/usr/bin/env", ["python3", "-c", script, baseURL, user, Self.password], log: log, timeout: 120)
+        // A retry's note (stderr, the same log) may stand before a calendar: each begins at BEGIN.
+        return output.split(separator: "\0").compactMap { part in part.range(of: "BEGIN:VCALENDAR").map { String(part[$0.lowerBound...]) } }
     }
 
     /// Stores a calendar object in `user`'s default calendar, as a CalDAV client would (PUT);
