@@ -34,10 +34,10 @@ struct StatusCommand: AsyncParsableCommand {
         let resolver = dns.resolver(for: configuration)
         let client = HTTPClient(
             configuration: HTTPClientConfiguration(
-                caFile: configuration.trustedCAFile, connectTimeoutMilliseconds: 5_000,
+                caFile: configuration.caFile, connectTimeoutMilliseconds: 5_000,
                 totalTimeoutMilliseconds: 10_000),
             resolver: resolver.hostResolver)
-        let policy: AddressPolicy = configuration.allowsPrivateAddresses ? .any : .publicOnly
+        let policy: AddressPolicy = configuration.allowPrivateAddresses ? .any : .publicOnly
         var healthy = true
         print("our domains, as senders see them:")
         for domain in configuration.localDomainNames {

@@ -98,7 +98,7 @@ struct IMIPIntake: Sendable {
         }
         let digest = HashAlgorithm.sha256.digest(Array((mail.header("Message-ID") ?? "").utf8) + [0x0A] + calendar)
         return Plan(
-            calendar: calendar, originator: originator, submission: "imip-intake:\(Self.hex(digest.prefix(16)))", message: message,
+            calendar: calendar, originator: originator, submission: "imip-intake:\(IntakeHandBack.hex(digest.prefix(16)))", message: message,
             sender: sender)
     }
 
@@ -140,7 +140,7 @@ struct IMIPIntake: Sendable {
             let recipients = mailboxes.map { "mailto:\($0.text)" }
             let id = HashAlgorithm.sha256.digest(Array(([plan.submission, domain] + recipients.sorted()).joined(separator: "\n").utf8))
             return NewDelivery(
-                kind: .iSchedule, domain: domain, messageID: "imip-\(Self.hex(id.prefix(16)))", originator: plan.originator.canonical,
+                kind: .iSchedule, domain: domain, messageID: "imip-\(IntakeHandBack.hex(id.prefix(16)))", originator: plan.originator.canonical,
                 recipients: recipients, body: plan.calendar, notBefore: now, envelopeSender: plan.sender,
                 originalMail: plan.message)
         }
@@ -162,8 +162,6 @@ struct IMIPIntake: Sendable {
         while let last = trimmed.last, last == 0x0D || last == 0x0A || last == 0x20 || last == 0x09 { trimmed = trimmed.dropLast() }
         return Array(trimmed) + [0x0D, 0x0A]
     }
-
-    private static func hex(_ bytes: some Sequence<UInt8>) -> String { IntakeHandBack.hex(bytes) }
 
     /// The message with CRLF line ends, as SMTP carries it: pipes hand it over with bare LF
     /// (Postfix's `pipe(8)`), which sent as it is would end in an extra blank line.

@@ -25,15 +25,6 @@ extension GatewayConfiguration {
     /// The resolver the gateway uses (`dns.servers`, else the system's).
     package var resolverConfiguration: DNSResolverConfiguration { DNSResolverConfiguration(servers: dnsServers) }
 
-    /// `dkim.signature-lifetime` in seconds: how long a signature made with a retiring key stays valid.
-    package var signatureLifetime: Int64 { dkim.signatureLifetime }
-
-    /// `tls.ca-file`: the trust anchors for outbound TLS (nil: the system store).
-    package var trustedCAFile: String? { caFile }
-
-    /// `outbound.allow-private-addresses`: receivers on private and loopback addresses allowed.
-    package var allowsPrivateAddresses: Bool { allowPrivateAddresses }
-
     /// Where a tool on this host reaches the running gateway's local side: the first TCP listener
     /// serving the intake (a wildcard address becomes loopback), with the intake's secret header.
     package var localStatusURL: (url: String, headers: [HeaderField])? {

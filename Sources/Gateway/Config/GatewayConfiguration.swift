@@ -185,9 +185,10 @@ package struct GatewayConfiguration: Sendable {
     var limits: Limits
     var timeouts: Timeouts
     var dnsServers: [DNSResolverConfiguration.Server]
-    var caFile: String?
+    /// `tls.ca-file`: the trust anchors for outbound TLS (nil: the system store).
+    package var caFile: String?
     /// Allow outbound connections to private and loopback addresses (test beds, private networks).
-    var allowPrivateAddresses: Bool
+    package var allowPrivateAddresses: Bool
     var dataDirectory: String
     /// Where the queue and the replay ledger live (SQLite in the data directory unless set).
     package var store: StoreSettings

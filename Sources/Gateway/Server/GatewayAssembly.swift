@@ -50,8 +50,6 @@ struct GatewayAssembly: Sendable {
                 signers: keyring.upstreamSigners, clock: lasting.clock, metrics: lasting.metrics)
             hosted = HostedDelivery(forwarder: upstreams, configuration: configuration, logger: lasting.logger)
         }
-
-        var resolver: DNSResolver { clients.resolver }
     }
 
     init(
@@ -159,7 +157,8 @@ struct GatewayAssembly: Sendable {
                     configuration: SMTPConfiguration(
                         url: imip.smtpURL, startTLS: imip.requireTLS ? .required : .optional, username: imip.username, password: imip.password,
                         caFile: configuration.caFile, connectTimeoutMilliseconds: Int(timeouts.connect * 1000),
-                        totalTimeoutMilliseconds: Int(timeouts.remoteRequest * 1000)), thread: lasting.curl, resolver: shared.resolver.hostResolver)
+                        totalTimeoutMilliseconds: Int(timeouts.remoteRequest * 1000)), thread: lasting.curl,
+                    resolver: shared.clients.resolver.hostResolver)
             }, clock: lasting.clock)
         let policy = DeliveryPolicy(settings: configuration.delivery)
         let handoff = QueueHandoff(
@@ -188,10 +187,10 @@ struct GatewayAssembly: Sendable {
         var sources: [KeyQueryMethod: any KeyRecordSource] = [:]
         for method in configuration.dkim.lookupMethods {
             switch method {
-            case .dnsTXT: sources[.dnsTXT] = DNSKeyRecordSource(resolver: shared.resolver)
+            case .dnsTXT: sources[.dnsTXT] = DNSKeyRecordSource(resolver: shared.clients.resolver)
             case .httpWellKnown:
                 sources[.httpWellKnown] = WellKnownKeyRecordSource(
-                    client: shared.remoteClient, resolver: shared.resolver,
+                    client: shared.remoteClient, resolver: shared.clients.resolver,
                     addressPolicy: shared.addressPolicy)
             case .privateExchange:
                 if let directory = configuration.dkim.privateExchangeDirectory {

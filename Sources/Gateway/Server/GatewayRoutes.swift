@@ -47,7 +47,7 @@ struct GatewayRoutes: Sendable {
             receiver.head(RouterPath(path)) { request, _ in respond(capabilitiesDocument(request)) }
             receiver.post(RouterPath(path)) { request, context in
                 var request = request
-                guard var incoming = await collect(&request, context: context) else { return respond(tooLarge(maxContentLength)) }
+                guard var incoming = await collect(&request, context: context) else { return respond(Self.tooLarge(maxContentLength)) }
                 if clientCertificates { incoming.clientCertificateNames = await context.clientCertificateNames() }
                 return respond(await stages.current.inbound.handle(incoming))
             }
@@ -59,7 +59,7 @@ struct GatewayRoutes: Sendable {
         router.group().add(middleware: RequestMetricsMiddleware(direction: "outbound", metrics: metrics))
             .post(RouterPath(intakePath)) { request, context in
                 var request = request
-                guard let incoming = await collect(&request, context: context) else { return respond(tooLarge(maxContentLength)) }
+                guard let incoming = await collect(&request, context: context) else { return respond(Self.tooLarge(maxContentLength)) }
                 return respond(await stages.current.outbound.handle(incoming))
             }
         // The status report: for whoever may use the intake (same addresses, same secret).
@@ -176,8 +176,6 @@ struct GatewayRoutes: Sendable {
     static func tooLarge(_ limit: Int) -> GatewayResponse {
         .error(IScheduleError(.maxContentLength, "the body exceeds max-content-length \(limit)"))
     }
-
-    private func tooLarge(_ limit: Int) -> GatewayResponse { Self.tooLarge(limit) }
 
     private func respond(_ response: GatewayResponse) -> Response {
         var fields = HTTPFields()
