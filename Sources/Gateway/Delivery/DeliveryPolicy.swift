@@ -114,3 +114,8 @@ struct DeliveryPolicy: Sendable {
         return value
     }
 }
+
+extension ScheduleResponse.Item {
+    /// Why a recipient is not done, as the queue records it: the code and the receiver's words.
+    var reason: String { "\(requestStatus.code) \(responseDescription ?? "")" }
+}

@@ -21,9 +21,9 @@ struct AttemptConclusion: Sendable {
         self.init(policy: stages.policy, mailsFallbacks: stages.iMIP.isConfigured, clock: clock, metrics: metrics)
     }
 
-    /// The record's next state from its answers: retry what is temporary (the earliest time of
-    /// its recipients), hand what iSchedule will not deliver to e-mail (iMIP, or a mail-filter
-    /// record's original e-mail back to the MTA), close what is done.
+    /// The record's next state from its answers: retry what is temporary (at the time its first
+    /// such recipient drew), hand what iSchedule will not deliver to e-mail (iMIP, or a
+    /// mail-filter record's original e-mail back to the MTA), close what is done.
     func update(for delivery: QueuedDelivery, message: DeliveryMessage, answers: RecipientAnswers) -> DeliveryUpdate {
         let now = clock.milliseconds()
         let attempt = DeliveryPolicy.Attempt(
@@ -40,7 +40,7 @@ struct AttemptConclusion: Sendable {
         for answer in answers {
             let recipient = message.recipients[answer.index]
             let disposition = policy.disposition(answer.status, after: attempt, hasMailbox: recipient.address?.mailbox != nil, now: now)
-            if disposition != .final { reasons.append("\(answer.status.code) \(answer.item.responseDescription ?? "")") }
+            if disposition != .final { reasons.append(answer.item.reason) }
             switch disposition {
             case .final: final.append("\(recipient.text)=\(answer.status.code)")
             case .retry(let at):

@@ -24,7 +24,7 @@ struct QueueHandoff: Sendable {
         var mails: [NewDelivery] = []
         for answer in attempts {
             let recipient = message.recipients[answer.index]
-            let reason = "\(answer.status.code) \(answer.item.responseDescription ?? "")"
+            let reason = answer.item.reason
             switch policy.disposition(answer.status, after: attempt, hasMailbox: recipient.address?.mailbox != nil, now: now) {
             case .final, .fail, .bounce: answers.answer(answer.index, with: answer.item)
             case .retry(let at):
@@ -40,7 +40,7 @@ struct QueueHandoff: Sendable {
         }
         var records: [NewDelivery] = []
         for (domain, retry) in retries.sorted(by: { $0.key < $1.key }) {
-            let reason = retry.indices.first.flatMap { attempts[$0] }.map { "\($0.requestStatus.code) \($0.responseDescription ?? "")" } ?? ""
+            let reason = retry.indices.first.flatMap { attempts[$0] }?.reason ?? ""
             records.append(
                 NewDelivery(
                     kind: .iSchedule, domain: domain, messageID: message.messageID, originator: message.originator,
