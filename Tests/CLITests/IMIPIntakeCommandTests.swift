@@ -12,14 +12,9 @@ struct IMIPIntakeCommandTests {
         let directory = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("gateway.yaml")
-        try """
-        listeners:
-          - url: http://127.0.0.1:1
-        data-directory: state
-        domains:
-          example.com:
-            upstream: http://127.0.0.1:8008/
-        """.write(to: file, atomically: true, encoding: .utf8)
+        var yaml = GatewayYAML.receiving("example.com", upstream: "http://127.0.0.1:8008/")
+        yaml.merge(["listeners": [["url": "http://127.0.0.1:1"]], "data-directory": "state"])
+        try yaml.write(to: file)
         let missing = try CLIRunner.run(["imip-intake", "--config", file.path, "-f", "a@example.com", "--", "b@example.org"])
         #expect(missing.status == 78, "\(missing.stderr)")
         #expect(missing.stderr == "imip-intake: the configuration has no imip-intake section (reinject-url)\n")

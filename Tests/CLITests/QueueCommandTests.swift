@@ -11,16 +11,10 @@ struct QueueCommandTests {
         let directory = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("gateway.yaml")
-        try """
-        listeners:
-          - url: http://127.0.0.1:1
-        data-directory: state
-        domains:
-          example.com:
-            upstream: http://127.0.0.1:8008/
-        outbound:
-          secret-env: QUEUE_TEST_UNSET_SECRET
-        """.write(to: file, atomically: true, encoding: .utf8)
+        var yaml = GatewayYAML.receiving("example.com", upstream: "http://127.0.0.1:8008/")
+        yaml.merge(["listeners": [["url": "http://127.0.0.1:1"]], "data-directory": "state"])
+        yaml["outbound", "secret-env"] = "QUEUE_TEST_UNSET_SECRET"
+        try yaml.write(to: file)
         let list = try CLIRunner.run(["queue", "list", "--config", file.path])
         #expect(list.status == 0, "\(list.stderr)")
         #expect(list.output == "ID\tSTATE\tKIND\tATTEMPTS\tNEXT ATTEMPT\tDOMAIN\tRECIPIENTS\n")

@@ -76,14 +76,7 @@ struct ServeCommandTests {
     func oneServePerDataDirectory() throws {
         let directory = GatewayProcess.temporaryDirectory("servelock")
         let first = try GatewayProcess(
-            configuration: """
-                listeners:
-                  - url: http://127.0.0.1:0
-                data-directory: data
-                domains:
-                  example.com:
-                    upstream: http://127.0.0.1:9/
-                """, directory: directory, listeners: 1)
+            configuration: GatewayYAML.receiving("example.com").merged(["data-directory": "data"]), directory: directory)
         defer { first.stop() }
         let second = try CLIRunner.run(["serve", "--config", directory.appendingPathComponent("gateway.yaml").path], in: directory)
         #expect(second.status != 0)
@@ -183,20 +176,18 @@ struct ServeCommandTests {
 }
 
 extension ServeCommandTests {
+    /// An https listener whose certificate and key files hold no PEM (the configuration file itself).
+    static func notPEMListener(_ extra: GatewayYAML.Value = [:]) -> GatewayYAML {
+        let listener: GatewayYAML.Value = ["url": "https://127.0.0.1:1", "certificate": "gateway.yaml", "private-key": "gateway.yaml"]
+        return [
+            "listeners": [listener.merging(extra)],
+            "domains": ["example.com": ["dkim-keys": [["private-key": "k.pem", "create-if-missing": true]]]]
+        ]
+    }
+
     @Test("an https listener whose certificate is not PEM is named by its key")
     func badCertificate() throws {
-        let file = try write(
-            """
-            listeners:
-              - url: https://127.0.0.1:1
-                certificate: gateway.yaml
-                private-key: gateway.yaml
-            domains:
-              example.com:
-                dkim-keys:
-                  - private-key: k.pem
-                    create-if-missing: true
-            """)
+        let file = try write(Self.notPEMListener().text)
         let result = try CLIRunner.run(["serve", "--config", file.path, "--check-config"])
         #expect(result.status != 0)
         #expect(result.stderr.contains("listeners[0].certificate:"), "\(result.stderr)")
@@ -204,19 +195,7 @@ extension ServeCommandTests {
 
     @Test("a client-ca-file that holds no PEM certificate is named by its key, before any client connects")
     func badClientCA() throws {
-        let file = try write(
-            """
-            listeners:
-              - url: https://127.0.0.1:1
-                certificate: gateway.yaml
-                private-key: gateway.yaml
-                client-ca-file: gateway.yaml
-            domains:
-              example.com:
-                dkim-keys:
-                  - private-key: k.pem
-                    create-if-missing: true
-            """)
+        let file = try write(Self.notPEMListener(["client-ca-file": "gateway.yaml"]).text)
         let result = try CLIRunner.run(["serve", "--config", file.path, "--check-config"])
         #expect(result.status != 0)
         #expect(result.stderr.contains("listeners[0].client-ca-file:") && result.stderr.contains("holds no PEM certificate"), "\(result.stderr)")

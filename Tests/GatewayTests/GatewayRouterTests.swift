@@ -25,28 +25,11 @@ import Testing
             receiver = try TestCalendarServer()
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("router-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let secret = intakeSecret == nil ? "" : "\n  secret-env: ROUTER_TEST_SECRET"
+            var yaml = GatewayYAML.local(key: "alpha.pem", upstream: upstream.url())
+            yaml.merge(["limits": ["max-content-length": 65536], "remote-domains": ["remote.test": ["uri": .scalar(receiver.url())]]])
+            if intakeSecret != nil { yaml["outbound", "secret-env"] = "ROUTER_TEST_SECRET" }
             let configuration = try ConfigurationLoader.parse(
-                yaml: """
-                    listeners:
-                      - url: http://127.0.0.1:0
-                    data-directory: data
-                    domains:
-                      alpha.test:
-                        dkim-keys:
-                          - selector: gw
-                            private-key: alpha.pem
-                            create-if-missing: true
-                        upstream: \(upstream.url())
-                    outbound:
-                      allow-from: [127.0.0.1]
-                      allow-private-addresses: true\(secret)
-                    limits:
-                      max-content-length: 65536
-                    remote-domains:
-                      remote.test:
-                        uri: \(receiver.url())
-                    """, directory: directory.path, environment: intakeSecret.map { ["ROUTER_TEST_SECRET": $0] } ?? [:])
+                yaml: yaml.text, directory: directory.path, environment: intakeSecret.map { ["ROUTER_TEST_SECRET": $0] } ?? [:])
             let keyring = try SigningKeyring.load(configuration) { _ in }
             let store = try SQLiteDeliveryStore(path: configuration.queuePath)
             assembly = GatewayAssembly(

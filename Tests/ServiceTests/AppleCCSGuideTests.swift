@@ -39,26 +39,11 @@ import Testing
         // As deploy/README.md says for CCS: a loopback intake listener, allow-from loopback, no
         // outbound secret (CCS cannot send one); the partner domains' receivers found as usual
         // (here a static route, as no DNS is published for them).
-        let remotes = domains.map { "  \($0):\n    uri: \(receiver.url())" }.joined(separator: "\n")
+        var configuration = GatewayYAML.local("example.com", key: "keys/example.com.pem", upstream: "http://127.0.0.1:9/ischedule")
+        configuration["outbound", "path"] = .scalar(target.path)
+        for domain in domains { configuration["remote-domains", domain, "uri"] = .scalar(receiver.url()) }
         let gateway = try GatewayProcess(
-            configuration: """
-                listeners:
-                  - url: http://127.0.0.1:0
-                data-directory: data
-                domains:
-                  example.com:
-                    dkim-keys:
-                      - selector: gw
-                        private-key: keys/example.com.pem
-                        create-if-missing: true
-                    upstream: http://127.0.0.1:9/ischedule
-                outbound:
-                  path: \(target.path)
-                  allow-from: [127.0.0.1]
-                  allow-private-addresses: true
-                remote-domains:
-                \(remotes)
-                """, directory: GatewayProcess.temporaryDirectory("ccs"), listeners: 1)
+            configuration: configuration, directory: GatewayProcess.temporaryDirectory("ccs"))
         defer { #expect(gateway.stop() == 0) }
         let recipient = "mailto:user02@\(domains[0])"
         // CCS's iSchedule request: the iSchedule headers, no DKIM (the guide turns CCS's signing off).

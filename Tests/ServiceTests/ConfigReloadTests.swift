@@ -17,7 +17,7 @@ import Testing
         let gateway: GatewayProcess
         let file: URL
 
-        init(listener: String = "- url: http://127.0.0.1:0") throws {
+        init(listener: GatewayYAML.Value = Bed.listener) throws {
             upstream = try TestCalendarServer()
             receiver = try TestCalendarServer()
             func zone(_ name: String) -> String { zoneHead(name) }
@@ -30,40 +30,26 @@ import Testing
         }
 
         /// The bed's configuration, with `remotes` as its `remote-domains:` entries.
-        func configuration(
-            listener: String = "- url: http://127.0.0.1:0", remotes: String = "  none.test: {}",
-            upstream: String? = nil
-        ) -> String {
+        func configuration(listener: GatewayYAML.Value = Bed.listener, remotes: GatewayYAML.Value = Bed.remotes, upstream: String? = nil)
+            -> GatewayYAML
+        {
             Self.configuration(listener: listener, remotes: remotes, upstream: upstream ?? self.upstream.url(), dns: dns.server)
         }
 
-        static func configuration(listener: String, remotes: String = "  none.test: {}", upstream: String, dns: String) -> String {
-            """
-            listeners:
-              \(listener)
-            data-directory: data
-            domains:
-              alpha.test:
-                dkim-keys:
-                  - selector: gw
-                    private-key: keys/alpha.pem
-                    create-if-missing: true
-                upstream: \(upstream)
-            outbound:
-              allow-from: [127.0.0.1]
-              allow-private-addresses: true
-            remote-domains:
-            \(remotes)
-            dns:
-              servers: [\(dns)]
-            """
+        static let listener: GatewayYAML.Value = ["url": "http://127.0.0.1:0"]
+        static let remotes: GatewayYAML.Value = ["none.test": [:]]
+
+        static func configuration(listener: GatewayYAML.Value, remotes: GatewayYAML.Value = remotes, upstream: String, dns: String) -> GatewayYAML {
+            var configuration = GatewayYAML.local(upstream: upstream)
+            configuration.merge(["listeners": [listener], "remote-domains": remotes, "dns": ["servers": [.scalar(dns)]]])
+            return configuration
         }
 
-        /// Writes `text` as the configuration file, sends SIGHUP and waits (bounded) for the
+        /// Writes `configuration` as the configuration file, sends SIGHUP and waits (bounded) for the
         /// gateway's answer in its log: `reloaded` or `reload refused`.
-        func reload(_ text: String) throws -> String {
+        func reload(_ configuration: GatewayYAML) throws -> String {
             let before = gateway.log.count
-            try text.write(to: file, atomically: true, encoding: .utf8)
+            try configuration.write(to: file)
             gateway.process.send(SIGHUP)
             for _ in 0..<200 {
                 let fresh = String(gateway.log.dropFirst(before))
@@ -119,7 +105,7 @@ import Testing
         // slow@ makes the upstream answer after 3 s: the request is in flight across the reload.
         let inFlight = Background { try bed.invite("mailto:slow@alpha.test") }
         for _ in 0..<100 where bed.upstream.records.isEmpty { usleep(20_000) }
-        let log = try bed.reload(bed.configuration(remotes: "  late.test:\n    uri: \(bed.receiver.url())"))
+        let log = try bed.reload(bed.configuration(remotes: ["late.test": ["uri": .scalar(bed.receiver.url())]]))
         #expect(log.contains("reloaded \(bed.file.path)"), "\(log)")
         #expect(!log.contains("takes effect at the next restart"), "\(log)")
 
@@ -138,12 +124,12 @@ import Testing
     @Test func badConfigurationIsRefusedWithEveryReasonAndTheOldOneKeepsServing() throws {
         let bed = try Bed()
         defer { #expect(bed.stop() == 0) }
-        _ = try bed.reload(bed.configuration(remotes: "  late.test:\n    uri: \(bed.receiver.url())"))
+        _ = try bed.reload(bed.configuration(remotes: ["late.test": ["uri": .scalar(bed.receiver.url())]]))
         let working = try bed.invite("mailto:bob@late.test")
         #expect(bed.status(working) == "1.2", "\(working.text)")
 
         // Two problems at once: an unknown key and an upstream that is not a URL.
-        let broken = bed.configuration(remotes: "  late.test:\n    uri: \(bed.receiver.url())\n    colour: blue", upstream: "not a url")
+        let broken = bed.configuration(remotes: ["late.test": ["uri": .scalar(bed.receiver.url()), "colour": "blue"]], upstream: "not a url")
         let log = try bed.reload(broken)
         #expect(log.contains("reload refused, the running configuration stays in effect: 2 problem(s)"), "\(log)")
         #expect(log.contains("reload: remote-domains.late.test.colour"), "\(log)")
@@ -151,9 +137,8 @@ import Testing
         #expect(bed.gateway.process.isRunning)
 
         // A key that cannot be read is refused too: the file is not enough, the keys must load.
-        let missingKey = bed.configuration(remotes: "  late.test:\n    uri: \(bed.receiver.url())")
-            .replacingOccurrences(of: "create-if-missing: true", with: "create-if-missing: false")
-            .replacingOccurrences(of: "keys/alpha.pem", with: "keys/missing.pem")
+        var missingKey = bed.configuration(remotes: ["late.test": ["uri": .scalar(bed.receiver.url())]])
+        missingKey["domains", "alpha.test", "dkim-keys"] = [["selector": "gw", "private-key": "keys/missing.pem", "create-if-missing": false]]
         let keyLog = try bed.reload(missingKey)
         #expect(keyLog.contains("reload refused"), "\(keyLog)")
         #expect(keyLog.contains("domains.alpha.test.dkim-keys[0].private-key"), "\(keyLog)")
@@ -168,7 +153,9 @@ import Testing
     @Test func settingsThatNeedARestartAreNamed() throws {
         let bed = try Bed()
         defer { #expect(bed.stop() == 0) }
-        let log = try bed.reload(bed.configuration(listener: "- url: http://127.0.0.1:1") + "\nlimits:\n  max-content-length: 4096\n")
+        var moved = bed.configuration(listener: ["url": "http://127.0.0.1:1"])
+        moved["limits", "max-content-length"] = 4096
+        let log = try bed.reload(moved)
         #expect(log.contains("reload: listeners changed; it takes effect at the next restart"), "\(log)")
         #expect(log.contains("reload: limits.max-content-length changed; it takes effect at the next restart"), "\(log)")
         #expect(log.contains("reloaded "), "\(log)")
@@ -183,8 +170,11 @@ import Testing
         let server = try certificates.issue("localhost", subjectAltNames: ["DNS:localhost", "IP:127.0.0.1"])
         let ca = certificates.directory.appendingPathComponent("clients.pem").path
         try FileManager.default.copyItem(atPath: certificates.caFile, toPath: ca)
-        let listener = { (file: String) in
-            "- url: https://127.0.0.1:0\n    certificate: \(server.cert)\n    private-key: \(server.key)\n    client-ca-file: \(file)\n    intake: true"
+        let listener = { (file: String) -> GatewayYAML.Value in
+            [
+                "url": "https://127.0.0.1:0", "certificate": .scalar(server.cert), "private-key": .scalar(server.key),
+                "client-ca-file": .scalar(file), "intake": true
+            ]
         }
         let bed = try Bed(listener: listener(ca))
         defer { #expect(bed.stop() == 0) }
@@ -206,7 +196,9 @@ import Testing
         let live = (cert: directory.appendingPathComponent("live.pem").path, key: directory.appendingPathComponent("live.key").path)
         try FileManager.default.copyItem(atPath: first.cert, toPath: live.cert)
         try FileManager.default.copyItem(atPath: first.key, toPath: live.key)
-        let listener = "- url: https://127.0.0.1:0\n    certificate: \(live.cert)\n    private-key: \(live.key)\n    intake: true"
+        let listener: GatewayYAML.Value = [
+            "url": "https://127.0.0.1:0", "certificate": .scalar(live.cert), "private-key": .scalar(live.key), "intake": true
+        ]
         let bed = try Bed(listener: listener)
         defer { #expect(bed.stop() == 0) }
         let port = bed.gateway.ports[0]

@@ -39,49 +39,18 @@ final class DAViCalBed: @unchecked Sendable {
         // that publish them are written once both exist (nothing resolves before that).
         davical = try TestDAViCal(domain: "gamma.test", users: ["dave", "erin"], nameserver: nameserver, certificates: certificates)
         let tls = try certificates.issue("isched.beta.test", subjectAltNames: ["DNS:isched.beta.test", "DNS:isched.alpha.test"])
-        let alpha =
-            cyrus.map { cyrus in
-                """
-                  alpha.test:
-                    dkim-keys:
-                      - selector: gw
-                        private-key: keys/gateway.pem
-                    upstream: \(cyrus.baseURL)/ischedule
-                """
-            } ?? ""
-        gateway = try GatewayProcess(
-            configuration: """
-                listeners:
-                  - url: http://127.0.0.1:0
-                  - url: https://127.0.0.1:0
-                    certificate: \(tls.cert)
-                    private-key: \(tls.key)
-                data-directory: data
-                domains:
-                  beta.test:
-                    dkim-keys:
-                      - selector: gw
-                        private-key: keys/gateway.pem
-                    upstream: \(upstream.url())
-                \(alpha)
-                outbound:
-                  allow-from: [127.0.0.1]
-                  allow-private-addresses: true
-                remote-domains:
-                  gamma.test:
-                    signing-domains: []
-                \(configuresDialect ? "    dialect: draft-01" : "")
-                dns:
-                  servers: [\(nameserver)]
-                tls:
-                  ca-file: \(certificates.caFile)
-                dkim:
-                  lookup-methods: [dns/txt]
-                imip:
-                  smtp-url: smtp://127.0.0.1:\(sink.port)
-                  from: calendar-gateway@beta.test
-                  require-tls: false
-                """, directory: directory, listeners: 2)
+        var configuration = GatewayYAML.facingPeers(
+            "beta.test", key: "keys/gateway.pem", upstream: upstream.url(), certificate: tls, dns: nameserver, caFile: certificates.caFile)
+        if let cyrus {
+            configuration["domains", "alpha.test"] = [
+                "dkim-keys": [["selector": "gw", "private-key": "keys/gateway.pem"]], "upstream": "\(cyrus.baseURL)/ischedule"
+            ]
+        }
+        configuration.merge([
+            "remote-domains": ["gamma.test": configuresDialect ? ["signing-domains": [], "dialect": "draft-01"] : ["signing-domains": []]],
+            "imip": ["smtp-url": "smtp://127.0.0.1:\(sink.port)", "from": "calendar-gateway@beta.test", "require-tls": false]
+        ])
+        gateway = try GatewayProcess(configuration: configuration, directory: directory, listeners: 2)
         let receiverPort = gateway.port("https") ?? 0
         func gatewayZone(_ name: String) -> String {
             zoneHead(name) + """

@@ -18,7 +18,7 @@ final class DeliveryBed: @unchecked Sendable {
     /// - Parameter srvToReceiver: domains whose `_ischedule._tcp` SRV record names the receiver (on loopback).
     /// - Parameter allowPrivateAddresses: `outbound.allow-private-addresses` (the static routes need it).
     init(
-        routes: [String: String], delivery: [String: String] = [:], extraRemotes: String = "", timeouts: String = "",
+        routes: [String: String], delivery: [String: String] = [:], timeouts: [String: String] = [:],
         srvToReceiver: [String] = [], allowPrivateAddresses: Bool = true
     ) throws {
         receiver = try TestCalendarServer()
@@ -30,43 +30,22 @@ final class DeliveryBed: @unchecked Sendable {
         for name in srvToReceiver { zones[name] = zone(name) + "_ischedule._tcp IN SRV 0 0 \(receiver.port) localhost.\n" }
         dns = try TestDNSServer(zones: zones)
         directory = GatewayProcess.temporaryDirectory("delivery")
-        var remotes = "remote-domains:\n"
-        for (domain, path) in routes.sorted(by: { $0.key < $1.key }) { remotes += "  \(domain):\n    uri: \(receiver.url(path))\n" }
-        remotes += extraRemotes
+        var configuration = GatewayYAML.local()
+        configuration["outbound", "allow-private-addresses"] = .scalar(String(allowPrivateAddresses))
+        for (domain, path) in routes.sorted(by: { $0.key < $1.key }) { configuration["remote-domains", domain, "uri"] = .scalar(receiver.url(path)) }
         let settings = ["retry-initial": "1s", "retry-maximum": "2s", "max-attempts": "6", "poll-interval": "50ms", "circuit-failures": "100"]
             .merging(delivery) { _, override in override }
-        let deliveryBlock = settings.sorted { $0.key < $1.key }.map { "  \($0.key): \($0.value)" }.joined(separator: "\n")
+        configuration.set(settings, under: "delivery")
+        configuration.set(["connect": "2s"].merging(timeouts) { _, override in override }, under: "timeouts")
+        configuration.merge([
+            "dns": ["servers": [.scalar(dns.server)]], "tls": ["ca-file": .scalar(certificates.caFile)],
+            "imip": [
+                "smtp-url": "smtp://localhost:\(smtp.port)", "from": "calendar-gateway@alpha.test", "username": "gateway",
+                "password-env": "GATEWAY_TEST_SMTP_PASSWORD", "require-tls": true
+            ]
+        ])
         gateway = try GatewayProcess(
-            configuration: """
-                listeners:
-                  - url: http://127.0.0.1:0
-                data-directory: data
-                domains:
-                  alpha.test:
-                    dkim-keys:
-                      - selector: gw
-                        private-key: keys/alpha.pem
-                        create-if-missing: true
-                outbound:
-                  allow-from: [127.0.0.1]
-                  allow-private-addresses: \(allowPrivateAddresses)
-                \(remotes)
-                dns:
-                  servers: [\(dns.server)]
-                tls:
-                  ca-file: \(certificates.caFile)
-                delivery:
-                \(deliveryBlock)
-                timeouts:
-                  connect: 2s
-                \(timeouts)
-                imip:
-                  smtp-url: smtp://localhost:\(smtp.port)
-                  from: calendar-gateway@alpha.test
-                  username: gateway
-                  password-env: GATEWAY_TEST_SMTP_PASSWORD
-                  require-tls: true
-                """, directory: directory, listeners: 1, environment: ["GATEWAY_TEST_SMTP_PASSWORD": "secret"])
+            configuration: configuration, directory: directory, listeners: 1, environment: ["GATEWAY_TEST_SMTP_PASSWORD": "secret"])
     }
 
     /// Submits an invitation from alice@alpha.test, as the local CalDAV server would.

@@ -86,7 +86,7 @@ struct DeliveryQueueTests {
         "a receiver slower than remote-request gets the message once: the local server hears 1.0 in time, the attempt goes on and ends delivered, no retry overlaps it"
     )
     func slowReceiverGetsItOnce() throws {
-        let bed = try DeliveryBed(routes: ["slow.test": "/ischedule"], timeouts: "  remote-request: 1s")
+        let bed = try DeliveryBed(routes: ["slow.test": "/ischedule"], timeouts: ["remote-request": "1s"])
         defer { _ = bed.stop() }
         let started = Date()
         let (response, _) = try bed.invite(["mailto:slow-1@slow.test", "mailto:quick@slow.test"])
@@ -113,7 +113,7 @@ struct DeliveryQueueTests {
                 "concurrency": "4", "per-domain-concurrency": "2", "circuit-failures": "3",
                 "circuit-cooldown": "30s", "max-attempts": "50"
             ],
-            timeouts: "  remote-request: 2s")
+            timeouts: ["remote-request": "2s"])
         defer { _ = bed.stop() }
         // Twelve messages to the stalled domain: each live attempt times out after 2 s, then queues.
         let group = DispatchGroup()

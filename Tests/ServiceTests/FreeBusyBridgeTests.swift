@@ -29,12 +29,10 @@ struct FreeBusyBridgeTests {
             #expect(try davical.put(user: "dave", name: name, calendar: event) == 201)
         }
         let bed = try Self.bed(
-            freeBusy: """
-                      calendars: ["\(davical.baseURL)/caldav.php/{user}/calendar/"]
-                      username: erin
-                      password: \(TestDAViCal.password)
-                      allow-from: [alpha.test]
-                """)
+            freeBusy: [
+                "calendars": ["\(davical.baseURL)/caldav.php/{user}/calendar/"], "username": "erin",
+                "password": .scalar(TestDAViCal.password), "allow-from": ["alpha.test"]
+            ])
         defer { _ = bed.stop() }
 
         func ask(_ recipient: String, from domain: String) throws -> RawHTTPResponse {
@@ -87,10 +85,7 @@ struct FreeBusyBridgeTests {
         defer { silent.stop() }
         let port = try #require(silent.announcedPort())
         let bed = try Self.bed(
-            freeBusy: """
-                      calendars: ["http://127.0.0.1:\(port)/caldav/{user}/"]
-                      allow-from: ["*"]
-                """, timeouts: ["free-busy": "1s"])
+            freeBusy: ["calendars": ["http://127.0.0.1:\(port)/caldav/{user}/"], "allow-from": ["*"]], timeouts: ["free-busy": "1s"])
         defer { _ = bed.stop() }
         let body = ITIP.calendar(
             method: "REQUEST", component: "VFREEBUSY", organizer: "mailto:alice@alpha.test", attendees: ["mailto:dave@gamma.test"])
@@ -112,10 +107,10 @@ struct FreeBusyBridgeTests {
         let server = try TestCalendarServer()
         defer { server.stop() }
         let bed = try Self.bed(
-            freeBusy: """
-                      calendars: ["\(server.url("/dav/{user}/calendar/"))", "\(server.url("/fb?u={user}&all=no"))"]
-                      allow-from: [alpha.test]
-                """)
+            freeBusy: [
+                "calendars": [.scalar(server.url("/dav/{user}/calendar/")), .scalar(server.url("/fb?u={user}&all=no"))],
+                "allow-from": ["alpha.test"]
+            ])
         defer { _ = bed.stop() }
         for user in ["bob&u=alice", "a%2F..", "x/y", "..", "."] {
             let recipient = "mailto:\(user)@gamma.test"
@@ -143,11 +138,7 @@ struct FreeBusyBridgeTests {
         let server = try TestCalendarServer()
         defer { server.stop() }
         let bed = try Self.bed(
-            freeBusy: """
-                      calendars: ["\(server.url("/slow/{user}/"))"]
-                      allow-from: [alpha.test, other.test]
-                      connections: 4
-                """)
+            freeBusy: ["calendars": [.scalar(server.url("/slow/{user}/"))], "allow-from": ["alpha.test", "other.test"], "connections": 4])
         defer { _ = bed.stop() }
         @Sendable func ask(_ users: [String], from domain: String) throws -> (RawHTTPResponse, Double) {
             let originator = "mailto:alice@\(domain)"
@@ -175,19 +166,12 @@ struct FreeBusyBridgeTests {
         #expect(server.reports.count == 21 && server.reports.map(\.concurrent).max() ?? 99 <= 4, "\(server.reports.map(\.concurrent))")
     }
 
-    static func bed(freeBusy settings: String, timeouts: [String: String] = [:]) throws -> InboundBed {
+    static func bed(freeBusy settings: GatewayYAML.Value, timeouts: [String: String] = [:]) throws -> InboundBed {
         try InboundBed(
-            extraConfiguration: """
-                imip:
-                  smtp-url: smtp://127.0.0.1:9
-                  from: calendar-gateway@gamma.test
-                  require-tls: false
-                """,
-            extraDomains: """
-                  gamma.test:
-                    delivery: imip
-                    free-busy:
-                \(settings)
-                """, timeouts: timeouts)
+            timeouts: timeouts,
+            overrides: [
+                "imip": ["smtp-url": "smtp://127.0.0.1:9", "from": "calendar-gateway@gamma.test", "require-tls": false],
+                "domains": ["gamma.test": ["delivery": "imip", "free-busy": settings]]
+            ])
     }
 }

@@ -72,7 +72,7 @@ struct ImpersonationTests {
         "draft-01 (DAViCal): a captured request without iSchedule-Message-ID is refused when replayed, also with an unsigned iSchedule-Message-ID added"
     )
     func legacyReplayWithAddedMessageID() throws {
-        let bed = try InboundBed(remoteDomains: "  other.test:\n    dialect: draft-01")
+        let bed = try InboundBed(overrides: ["remote-domains": ["other.test": ["dialect": "draft-01"]]])
         defer { _ = bed.stop() }
         let body = ITIP.calendar(method: "REQUEST", organizer: "mailto:dan@other.test", attendees: ["mailto:bob@beta.test"])
         let headers = try Self.sign(
@@ -92,7 +92,7 @@ struct ImpersonationTests {
 
     @Test("a Recipient header added above a signed request is not covered by h=: refused for every dialect (RFC 6376 §8.15)")
     func addedRecipientIsRefused() throws {
-        let bed = try InboundBed(remoteDomains: "  other.test:\n    dialect: draft-01")
+        let bed = try InboundBed(overrides: ["remote-domains": ["other.test": ["dialect": "draft-01"]]])
         defer { _ = bed.stop() }
         // RFC 6376 relaxed, signed for bob; carol's Recipient header put on top by whoever holds the request.
         let body = ITIP.calendar(method: "REQUEST", organizer: "mailto:dan@other.test", attendees: ["mailto:bob@beta.test", "mailto:carol@beta.test"])

@@ -35,32 +35,23 @@ struct MailFilterTests {
             try FileManager.default.createDirectory(at: directory.appendingPathComponent("keys"), withIntermediateDirectories: true)
             key = try RSAPrivateKey.generate(bits: 2048)
             try key.pkcs8PEM.write(to: directory.appendingPathComponent("keys/alpha.pem"), atomically: true, encoding: .utf8)
-            let configuration = directory.appendingPathComponent("gateway.yaml")
+            let configurationFile = directory.appendingPathComponent("gateway.yaml")
             let binary = GatewayBinary.url.path
-            postfix = try TestPostfix(services: try Self.filterServices(binary: binary, configuration: configuration.path), relayPort: sink.port)
-            gateway = try GatewayProcess(
-                configuration: """
-                    listeners:
-                      - url: http://127.0.0.1:0
-                    data-directory: data
-                    domains:
-                      alpha.test:
-                        dkim-keys:
-                          - selector: gw
-                            private-key: keys/alpha.pem
-                    outbound:
-                      allow-from: [127.0.0.1]
-                      allow-private-addresses: true
-                    dns:
-                      servers: [\(dns.server)]
-                    delivery:
-                      poll-interval: 50ms
-                    timeouts:
-                      connect: 2s
-                    imip-intake:
-                      reinject-url: smtp://127.0.0.1:\(postfix.reinjectionPort)
-                      trusted-senders: [noreply@alpha.test]
-                    """, directory: directory, listeners: 1, launcher: Self.asNobody(owning: directory))
+            postfix = try TestPostfix(services: try Self.filterServices(binary: binary, configuration: configurationFile.path), relayPort: sink.port)
+            var configuration = Self.configuration(dns: dns.server, reinjectionPort: postfix.reinjectionPort)
+            configuration["imip-intake", "trusted-senders"] = ["noreply@alpha.test"]
+            gateway = try GatewayProcess(configuration: configuration, directory: directory, launcher: Self.asNobody(owning: directory))
+        }
+
+        /// The gateway behind the mail filter: signs for alpha.test (keys/alpha.pem), resolves with
+        /// the test's DNS server, reinjects through Postfix's port.
+        static func configuration(dns: String, reinjectionPort: UInt16) -> GatewayYAML {
+            var configuration = GatewayYAML.local()
+            configuration.merge([
+                "dns": ["servers": [.scalar(dns)]], "delivery": ["poll-interval": "50ms"], "timeouts": ["connect": "2s"],
+                "imip-intake": ["reinject-url": "smtp://127.0.0.1:\(reinjectionPort)"]
+            ])
+            return configuration
         }
 
         /// The deployment guide's master.cf lines (deploy/postfix/master.cf), with this test's

@@ -33,35 +33,15 @@ struct MailToDAViCalTests {
                 "alpha.test": zoneHead("alpha.test") + "gw._domainkey IN TXT \(zoneTXT(KeyRecord.text(for: key.publicKey, forDraft01Peers: true)))\n"
             ], onPort53: nameserver)
         defer { dns.stop() }
-        let configuration = directory.appendingPathComponent("gateway.yaml")
+        let configurationFile = directory.appendingPathComponent("gateway.yaml")
         let postfix = try TestPostfix(
-            services: MailFilterTests.World.filterServices(binary: GatewayBinary.url.path, configuration: configuration.path),
+            services: MailFilterTests.World.filterServices(binary: GatewayBinary.url.path, configuration: configurationFile.path),
             relayPort: sink.port)
         defer { postfix.stop() }
+        var configuration = MailFilterTests.World.configuration(dns: dns.server, reinjectionPort: postfix.reinjectionPort)
+        configuration["tls", "ca-file"] = .scalar(certificates.caFile)
         let gateway = try GatewayProcess(
-            configuration: """
-                listeners:
-                  - url: http://127.0.0.1:0
-                data-directory: data
-                domains:
-                  alpha.test:
-                    dkim-keys:
-                      - selector: gw
-                        private-key: keys/alpha.pem
-                outbound:
-                  allow-from: [127.0.0.1]
-                  allow-private-addresses: true
-                dns:
-                  servers: [\(dns.server)]
-                tls:
-                  ca-file: \(certificates.caFile)
-                delivery:
-                  poll-interval: 50ms
-                timeouts:
-                  connect: 2s
-                imip-intake:
-                  reinject-url: smtp://127.0.0.1:\(postfix.reinjectionPort)
-                """, directory: directory, listeners: 1, launcher: MailFilterTests.World.asNobody(owning: directory))
+            configuration: configuration, directory: directory, launcher: MailFilterTests.World.asNobody(owning: directory))
         defer { _ = gateway.stop() }
         let cyrus = try TestCyrus(domain: "alpha.test", users: ["alice"], smtpPort: postfix.submissionPort)
         defer { cyrus.stop() }

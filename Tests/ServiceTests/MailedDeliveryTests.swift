@@ -14,15 +14,11 @@ struct MailedDeliveryTests {
         let tls = try certificates.issue("localhost", subjectAltNames: ["DNS:localhost", "IP:127.0.0.1"])
         let mailbox = try TestSMTPServer(mode: .plain, cert: tls.cert, key: tls.key)
         defer { mailbox.stop() }
-        let bed = try InboundBed(
-            extraConfiguration: """
-                imip:
-                  smtp-url: smtp://127.0.0.1:\(mailbox.port)
-                  from: calendar-gateway@mail.test
-                  require-tls: false
-                delivery:
-                  poll-interval: 50ms
-                """, extraDomains: "  mail.test:\n    delivery: imip\n  later.test:\n    delivery: imip")
+        let bed = try InboundBed(overrides: [
+            "imip": ["smtp-url": "smtp://127.0.0.1:\(mailbox.port)", "from": "calendar-gateway@mail.test", "require-tls": false],
+            "delivery": ["poll-interval": "50ms"],
+            "domains": ["mail.test": ["delivery": "imip"], "later.test": ["delivery": "imip"]]
+        ])
         defer { _ = bed.stop() }
 
         let (headers, body) = try bed.signedInvite(to: ["mailto:maria@mail.test", "mailto:bob@beta.test"])

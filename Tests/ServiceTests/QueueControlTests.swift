@@ -19,18 +19,11 @@ struct QueueControlTests {
         var store = "sqlite"
         if kind == .postgres { store = try TestPostgresServer.shared().createDatabase() }
         let configuration = work.appendingPathComponent("gateway.yaml")
-        try """
-        listeners:
-          - url: http://127.0.0.1:0
-        store: \(store)
-        domains:
-          alpha.test:
-            upstream: http://127.0.0.1:9/
-        imip:
-          smtp-url: smtp://127.0.0.1:9
-          from: gateway@alpha.test
-          require-tls: false
-        """.write(to: configuration, atomically: true, encoding: .utf8)
+        var yaml = GatewayYAML.receiving()
+        yaml.merge([
+            "store": .scalar(store), "imip": ["smtp-url": "smtp://127.0.0.1:9", "from": "gateway@alpha.test", "require-tls": false]
+        ])
+        try yaml.write(to: configuration)
         let records = ["beta.test", "beta.test", "gamma.test"].enumerated().map { index, domain in
             NewDelivery(
                 kind: .iSchedule, domain: domain, messageID: "m\(index)", originator: "mailto:alice@alpha.test",
@@ -78,17 +71,11 @@ struct QueueControlTests {
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
         let configuration = work.appendingPathComponent("gateway.yaml")
-        try """
-        listeners:
-          - url: http://127.0.0.1:0
-        store: \(try database.createDatabase())
-        store-password-env: QUEUE_TEST_STORE_PASSWORD
-        timeouts:
-          store: 3s
-        domains:
-          alpha.test:
-            upstream: http://127.0.0.1:9/
-        """.write(to: configuration, atomically: true, encoding: .utf8)
+        var yaml = GatewayYAML.receiving()
+        yaml.merge([
+            "store": .scalar(try database.createDatabase()), "store-password-env": "QUEUE_TEST_STORE_PASSWORD", "timeouts": ["store": "3s"]
+        ])
+        try yaml.write(to: configuration)
         let environment = work.appendingPathComponent("secrets.env")
         try "QUEUE_TEST_STORE_PASSWORD=pg-s3cret\n".write(to: environment, atomically: true, encoding: .utf8)
         let list = try GatewayBinary.run(["queue", "list", "--config", configuration.path, "--env-file", environment.path])

@@ -42,13 +42,12 @@ final class InboundBed: @unchecked Sendable {
     static let secret = "intake-secret-\u{31}23"
 
     /// - Parameter limits: `limits:` keys replacing the bed's.
-    /// - Parameter extraDomains: more of our domains (indented as entries of `domains:`).
     /// - Parameter upstream: beta.test's upstream instead of the bed's recording server (a real CalDAV server).
     /// - Parameter timeouts: `timeouts:` keys added to the bed's.
-    /// - Parameter remoteDomains: more entries of `remote-domains:` (indented as its entries).
+    /// - Parameter overrides: keys set over the bed's configuration (more domains, remote domains, `store:`, …).
     init(
-        extraConfiguration: String = "", extraDomains: String = "", limits: [String: String] = [:], upstream upstreamURL: String? = nil,
-        timeouts: [String: String] = [:], remoteDomains: String = ""
+        limits: [String: String] = [:], upstream upstreamURL: String? = nil, timeouts: [String: String] = [:],
+        overrides: GatewayYAML.Value = [:]
     ) throws {
         upstream = try TestCalendarServer()
         let directory = GatewayProcess.temporaryDirectory("inbound")
@@ -60,41 +59,19 @@ final class InboundBed: @unchecked Sendable {
             let record = try RemoteSigner.keyRecord().replacingOccurrences(of: "k=rsa;", with: domain == "testing.test" ? "k=rsa; t=y;" : "k=rsa;")
             try (record + "\n").write(to: folder.appendingPathComponent("s1"), atomically: true, encoding: .utf8)
         }
-        let limitLines = ["max-content-length": "65536", "max-header-count": "50"].merging(limits) { _, new in new }
-            .sorted { $0.key < $1.key }.map { "  \($0.key): \($0.value)" }.joined(separator: "\n")
-        let configuration = """
-            listeners:
-              - url: http://127.0.0.1:0
-            domains:
-              beta.test:
-                dkim-keys:
-                  - selector: gw
-                    private-key: keys/beta.pem
-                    create-if-missing: true
-                upstream: \(upstreamURL ?? upstream.url())
-            \(extraDomains)
-            outbound:
-              allow-from: [127.0.0.1]
-              secret: \(Self.secret)
-              allow-private-addresses: true
-            remote-domains:
-              unsigned-ok.test:
-                allow-unsigned-from: [127.0.0.1]
-              unsigned-no.test:
-                allow-unsigned-from: [127.0.0.2]
-              alias.test:
-                signing-domains: [alpha.test]
-            \(remoteDomains)
-            dkim:
-              lookup-methods: [private-exchange]
-              private-exchange-directory: private-exchange
-            limits:
-            \(limitLines)
-            timeouts:
-            \(["request-read": "1s"].merging(timeouts) { _, new in new }.sorted { $0.key < $1.key }.map { "  \($0.key): \($0.value)" }.joined(separator: "\n"))
-            log-level: debug
-            \(extraConfiguration)
-            """
+        var configuration = GatewayYAML.local("beta.test", key: "keys/beta.pem", upstream: upstreamURL ?? upstream.url())
+        configuration.merge([
+            "outbound": ["secret": .scalar(Self.secret)],
+            "remote-domains": [
+                "unsigned-ok.test": ["allow-unsigned-from": ["127.0.0.1"]], "unsigned-no.test": ["allow-unsigned-from": ["127.0.0.2"]],
+                "alias.test": ["signing-domains": ["alpha.test"]]
+            ],
+            "dkim": ["lookup-methods": ["private-exchange"], "private-exchange-directory": "private-exchange"],
+            "log-level": "debug"
+        ])
+        configuration.set(["max-content-length": "65536", "max-header-count": "50"].merging(limits) { _, new in new }, under: "limits")
+        configuration.set(["request-read": "1s"].merging(timeouts) { _, new in new }, under: "timeouts")
+        configuration.merge(overrides)
         gateway = try GatewayProcess(configuration: configuration, directory: directory, listeners: 1)
     }
 

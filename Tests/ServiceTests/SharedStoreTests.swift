@@ -10,10 +10,10 @@ import Testing
 struct SharedStoreTests {
     @Test("a request delivered through one instance is refused by another as a replay; its retry gets the first answer")
     func replayAcrossInstances() throws {
-        let store = "store: \(try TestPostgresServer.shared().createDatabase())"
-        let first = try InboundBed(extraConfiguration: store)
+        let store: GatewayYAML.Value = ["store": .scalar(try TestPostgresServer.shared().createDatabase())]
+        let first = try InboundBed(overrides: store)
         defer { _ = first.stop() }
-        let second = try InboundBed(extraConfiguration: store)
+        let second = try InboundBed(overrides: store)
         defer { _ = second.stop() }
 
         let invite = try first.signedInvite(to: ["mailto:bob@beta.test"], messageID: "shared-replay-1")
@@ -39,7 +39,7 @@ struct SharedStoreTests {
     func databaseDown() throws {
         let database = try TestPostgresServer()
         defer { database.stop() }
-        let bed = try InboundBed(extraConfiguration: "store: \(try database.createDatabase())")
+        let bed = try InboundBed(overrides: ["store": .scalar(try database.createDatabase())])
         defer { _ = bed.stop() }
         #expect(try RawHTTPConnection.exchange(port: bed.port, method: "GET", path: "/healthz").status == 200)
         database.stop()
@@ -78,14 +78,9 @@ struct SharedStoreTests {
         let server = try TestPostgresServer.shared()
         let url = try server.createDatabase()
         let configuration = work.appendingPathComponent("gateway.yaml")
-        try """
-        listeners:
-          - url: http://127.0.0.1:0
-        store: \(url)
-        domains:
-          alpha.test:
-            upstream: http://127.0.0.1:9/
-        """.write(to: configuration, atomically: true, encoding: .utf8)
+        var yaml = GatewayYAML.receiving()
+        yaml["store"] = .scalar(url)
+        try yaml.write(to: configuration)
         let first = try GatewayBinary.run(["store", "migrate", "--config", configuration.path])
         #expect(first.status == 0 && first.output.contains("moved 2 pending deliveries and 2 replay records from \(sqlitePath)"), "\(first.output)")
         let database = String(url.split(separator: "/").last!)
@@ -114,20 +109,9 @@ struct SharedStoreTests {
         defer { try? FileManager.default.removeItem(at: work) }
         let port = freeLoopbackPort()
         let configuration = work.appendingPathComponent("gateway.yaml")
-        try """
-        listeners:
-          - url: http://127.0.0.1:0
-        store: postgresql://gateway@127.0.0.1:\(port)/ischedule
-        timeouts:
-          store: 2s
-        domains:
-          alpha.test:
-            upstream: http://127.0.0.1:9/
-            dkim-keys:
-              - selector: gw
-                private-key: keys/alpha.pem
-                create-if-missing: true
-        """.write(to: configuration, atomically: true, encoding: .utf8)
+        var yaml = GatewayYAML.local(upstream: "http://127.0.0.1:9/")
+        yaml.merge(["store": "postgresql://gateway@127.0.0.1:\(port)/ischedule", "timeouts": ["store": "2s"]])
+        try yaml.write(to: configuration)
         let check = try GatewayBinary.run(["serve", "--check-config", "--config", configuration.path])
         #expect(check.status != 0 && check.output.contains("store: cannot reach postgresql://gateway@127.0.0.1:\(port)/ischedule"), "\(check.output)")
         #expect(check.output.lowercased().contains("connection refused"), "\(check.output)")
@@ -143,29 +127,13 @@ struct SharedStoreTests {
         defer { database.stop() }
         let directory = GatewayProcess.temporaryDirectory("store-51")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let gateway = try GatewayProcess(
-            configuration: """
-                listeners:
-                  - url: http://127.0.0.1:0
-                store: \(try database.createDatabase())
-                domains:
-                  alpha.test:
-                    dkim-keys:
-                      - selector: gw
-                        private-key: keys/alpha.pem
-                        create-if-missing: true
-                outbound:
-                  allow-from: [127.0.0.1]
-                  allow-private-addresses: true
-                remote-domains:
-                  down.test:
-                    uri: http://127.0.0.1:\(freeLoopbackPort())/ischedule
-                dns:
-                  servers: [127.0.0.1:9]
-                timeouts:
-                  connect: 1s
-                  store: 2s
-                """, directory: directory, listeners: 1)
+        var configuration = GatewayYAML.local()
+        configuration.merge([
+            "store": .scalar(try database.createDatabase()),
+            "remote-domains": ["down.test": ["uri": "http://127.0.0.1:\(freeLoopbackPort())/ischedule"]],
+            "dns": ["servers": ["127.0.0.1:9"]], "timeouts": ["connect": "1s", "store": "2s"]
+        ])
+        let gateway = try GatewayProcess(configuration: configuration, directory: directory)
         defer { _ = gateway.stop() }
         func invite(_ attendee: String) throws -> String {
             let response = try RawHTTPConnection.exchange(

@@ -36,39 +36,14 @@ import Testing
             receiver.stop()
             dns.stop()
         }
-        let configuration = """
-            listeners:
-              - url: https://127.0.0.1:\(httpsPort)
-                certificate: \(tls.cert)
-                private-key: \(tls.key)
-              - url: http://127.0.0.1:0
-            data-directory: data
-            domains:
-              alpha.test:
-                dkim-keys:
-                  - selector: gw
-                    private-key: keys/alpha.test.gw.private.pem
-                upstream: http://127.0.0.1:9/
-            outbound:
-              allow-from: [127.0.0.1]
-              allow-private-addresses: true
-            remote-domains:
-              peer.test:
-                uri: \(receiver.url())
-              dead.test:
-                uri: \(receiver.url("/status/503"))
-            dns:
-              servers: [\(dns.server)]
-            tls:
-              ca-file: \(certificates.caFile)
-            delivery:
-              circuit-failures: 1
-              circuit-cooldown: 10m
-              retry-initial: 10m
-            timeouts:
-              connect: 2s
-
-            """
+        var configuration = GatewayYAML.facingPeers(
+            "alpha.test", key: "keys/alpha.test.gw.private.pem", upstream: "http://127.0.0.1:9/", https: "https://127.0.0.1:\(httpsPort)",
+            certificate: tls, dns: dns.server, caFile: certificates.caFile)
+        configuration["dkim"] = nil
+        configuration.merge([
+            "remote-domains": ["peer.test": ["uri": .scalar(receiver.url())], "dead.test": ["uri": .scalar(receiver.url("/status/503"))]],
+            "delivery": ["circuit-failures": 1, "circuit-cooldown": "10m", "retry-initial": "10m"], "timeouts": ["connect": "2s"]
+        ])
         let gateway = try GatewayProcess(configuration: configuration, directory: directory, listeners: 2)
         let file = directory.appendingPathComponent("gateway.yaml").path
         // Listeners print in the order they come up: take the plain-http one by its URL.
@@ -97,7 +72,7 @@ import Testing
         #expect(off.status == 404)
         let offOutside = try RawHTTPConnection.exchange(port: port, method: "GET", path: "/status", source: "127.0.0.2")
         #expect(offOutside.status == 403, "a stranger does not learn whether the page is on")
-        try (configuration + "status-page: true\n").write(toFile: file, atomically: true, encoding: .utf8)
+        try configuration.merged(["status-page": true]).write(to: URL(fileURLWithPath: file))
         gateway.process.send(SIGHUP)
         var page = off
         for _ in 0..<100 where page.status != 200 {

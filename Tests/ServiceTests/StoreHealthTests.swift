@@ -7,18 +7,11 @@ import Testing
 /// `/healthz` tells the truth about the state database, and a damaged one stops the start.
 @Suite("Store health", .serialized, .waitsOnProcesses)
 struct StoreHealthTests {
-    static func configuration(dataDirectory: String) -> String {
-        """
-        listeners:
-          - url: http://127.0.0.1:0
-        data-directory: \(dataDirectory)
-        domains:
-          alpha.test:
-            dkim-keys:
-              - selector: gw
-                private-key: alpha.pem
-                create-if-missing: true
-        """
+    static func configuration(dataDirectory: String) -> GatewayYAML {
+        var configuration = GatewayYAML.local(key: "alpha.pem")
+        configuration["data-directory"] = .scalar(dataDirectory)
+        configuration["outbound"] = nil
+        return configuration
     }
 
     static func health(_ gateway: GatewayProcess) throws -> RawHTTPResponse {
@@ -60,14 +53,9 @@ struct StoreHealthTests {
         }
         // dead.test's receiver refuses connections: a message to it is queued (a commit) and answered 1.0.
         let gateway = try GatewayProcess(
-            configuration: Self.configuration(dataDirectory: data) + """
-
-                outbound:
-                  allow-private-addresses: true
-                remote-domains:
-                  dead.test:
-                    uri: http://127.0.0.1:9/ischedule
-                """, directory: work, listeners: 1, launcher: namespace.launcher)
+            configuration: Self.configuration(dataDirectory: data).merged([
+                "outbound": ["allow-private-addresses": true], "remote-domains": ["dead.test": ["uri": "http://127.0.0.1:9/ischedule"]]
+            ]), directory: work, launcher: namespace.launcher)
         defer { gateway.stop() }
         #expect(try Self.health(gateway).status == 200)
         _ = try namespace.run("/bin/sh", ["-c", "dd if=/dev/zero of='\(data)/fill' bs=1M count=64 2>/dev/null; true"])

@@ -17,29 +17,21 @@ struct StrangerViewTests {
         let gateway: GatewayProcess
         let publicPort = freeLoopbackPort(), intakePort = freeLoopbackPort(), scraperPort = freeLoopbackPort()
 
-        init(extraOutbound: String = "", signing: Bool = true) throws {
+        init(trustedProxies: [String] = [], signing: Bool = true) throws {
             dns = try TestDNSServer(zones: ["example": zoneHead("example")])
-            gateway = try GatewayProcess(
-                configuration: """
-                    listeners:
-                      - url: http://127.0.0.1:\(publicPort)
-                        intake: false
-                      - url: http://127.0.0.1:\(intakePort)
-                        intake: true
-                      - url: http://127.0.0.1:\(scraperPort)
-                        intake: false
-                        metrics: true
-                    data-directory: data
-                    domains:
-                    \(signing ? "  alpha.test:\n    dkim-keys:\n      - selector: gw\n        private-key: keys/alpha.pem\n        create-if-missing: true" : "")
-                      beta.test:
-                        upstream: http://127.0.0.1:9/
-                    outbound:
-                      allow-from: [127.0.0.1]
-                    \(extraOutbound)
-                    dns:
-                      servers: [\(dns.server)]
-                    """, directory: GatewayProcess.temporaryDirectory("strangers"), listeners: 3)
+            var configuration = GatewayYAML.local()
+            if !signing { configuration["domains"] = nil }
+            configuration.merge([
+                "listeners": [
+                    ["url": "http://127.0.0.1:\(publicPort)", "intake": false], ["url": "http://127.0.0.1:\(intakePort)", "intake": true],
+                    ["url": "http://127.0.0.1:\(scraperPort)", "intake": false, "metrics": true]
+                ],
+                "domains": ["beta.test": ["upstream": "http://127.0.0.1:9/"]],
+                "dns": ["servers": [.scalar(dns.server)]]
+            ])
+            configuration["outbound", "allow-private-addresses"] = nil
+            if !trustedProxies.isEmpty { configuration["outbound", "trusted-proxies"] = .list(trustedProxies) }
+            gateway = try GatewayProcess(configuration: configuration, directory: GatewayProcess.temporaryDirectory("strangers"), listeners: 3)
         }
 
         func get(_ path: String, port: UInt16, source: String = "127.0.0.1") throws -> RawHTTPResponse {
@@ -97,15 +89,15 @@ struct StrangerViewTests {
 
     @Test("the intake refuses requests relayed by a proxy unless it is one of outbound.trusted-proxies, and then allow-lists the client it names")
     func forwardedHeaders() throws {
-        for (extra, header, expected) in [
-            ("", ("X-Forwarded-For", "127.0.0.1"), 403), ("", ("Forwarded", "for=127.0.0.1"), 403),
-            ("", ("X-Real-IP", "127.0.0.1"), 403),
-            ("  trusted-proxies: [127.0.0.1]", ("X-Forwarded-For", "203.0.113.5, 127.0.0.1"), 200),
-            ("  trusted-proxies: [127.0.0.1]", ("X-Forwarded-For", "203.0.113.5"), 403),
-            ("  trusted-proxies: [127.0.0.1]", ("Forwarded", "for=\"[2001:db8::5]:4711\""), 403),
-            ("  trusted-proxies: [127.0.0.1]", ("X-Not-Forwarding", "x"), 403)
+        for (proxies, header, expected) in [
+            ([], ("X-Forwarded-For", "127.0.0.1"), 403), ([], ("Forwarded", "for=127.0.0.1"), 403),
+            ([], ("X-Real-IP", "127.0.0.1"), 403),
+            (["127.0.0.1"], ("X-Forwarded-For", "203.0.113.5, 127.0.0.1"), 200),
+            (["127.0.0.1"], ("X-Forwarded-For", "203.0.113.5"), 403),
+            (["127.0.0.1"], ("Forwarded", "for=\"[2001:db8::5]:4711\""), 403),
+            (["127.0.0.1"], ("X-Not-Forwarding", "x"), 403)
         ] {
-            let world = try World(extraOutbound: extra)
+            let world = try World(trustedProxies: proxies)
             defer { world.stop() }
             let body = ITIP.calendar(method: "REQUEST", organizer: "mailto:alice@alpha.test", attendees: ["mailto:u@d1.example"])
             let answer = try RawHTTPConnection.exchange(
@@ -114,7 +106,7 @@ struct StrangerViewTests {
                     ("Originator", "mailto:alice@alpha.test"), ("Recipient", "mailto:u@d1.example"),
                     ("Content-Type", ITIP.contentType("REQUEST")), header
                 ], body: body, timeout: 30)
-            #expect(answer.status == expected, "\(extra) \(header): \(answer.status) \(answer.text)")
+            #expect(answer.status == expected, "proxies \(proxies) \(header): \(answer.status) \(answer.text)")
             if expected == 403 {
                 #expect(
                     answer.text.contains("proxy") || answer.text.contains("may not submit") || answer.text.contains("names no client"),

@@ -43,38 +43,13 @@ struct TLSOnlyProfileTests {
             _ name: String, peer: String, upstream: TestCalendarServer, server: (cert: String, key: String),
             client: (cert: String, key: String), caFile: String, dnsServer: String
         ) throws -> GatewayProcess {
-            try GatewayProcess(
-                configuration: """
-                    listeners:
-                      - url: https://127.0.0.1:0
-                        certificate: \(server.cert)
-                        private-key: \(server.key)
-                        client-ca-file: \(caFile)
-                      - url: http://127.0.0.1:0
-                    data-directory: data
-                    domains:
-                      \(name):
-                        dkim-keys:
-                          - selector: gw
-                            private-key: keys/dkim.pem
-                            create-if-missing: true
-                        client-certificate: \(client.cert)
-                        client-private-key: \(client.key)
-                        upstream: \(upstream.url())
-                    remote-domains:
-                      \(peer):
-                        authentication: tls
-                        client-names: [gw.\(peer)]
-                    outbound:
-                      allow-from: [127.0.0.1]
-                      allow-private-addresses: true
-                    dns:
-                      servers: [\(dnsServer)]
-                    tls:
-                      ca-file: \(caFile)
-                    dkim:
-                      lookup-methods: [dns/txt]
-                    """, directory: GatewayProcess.temporaryDirectory(name), listeners: 2)
+            var configuration = GatewayYAML.facingPeers(
+                name, key: "keys/dkim.pem", upstream: upstream.url(), certificate: server, clientCAFile: caFile, dns: dnsServer, caFile: caFile)
+            configuration.merge([
+                "domains": .map(name, ["client-certificate": .scalar(client.cert), "client-private-key": .scalar(client.key)]),
+                "remote-domains": .map(peer, ["authentication": "tls", "client-names": ["gw.\(peer)"]])
+            ])
+            return try GatewayProcess(configuration: configuration, directory: GatewayProcess.temporaryDirectory(name), listeners: 2)
         }
 
         /// An unsigned iSchedule POST to beta's TLS listener presenting `client` (or no certificate).

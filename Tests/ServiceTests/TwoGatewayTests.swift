@@ -43,51 +43,31 @@ struct TwoGatewayTests {
                 "temp307": "/p307/ischedule", "perm308": "/p308/ischedule", "loop": "/p307/p307/p307/p307/ischedule",
                 "broken": "/status/500", "partial": "/partial", "slow": "/ischedule"
             ]
-            var remotes = "remote-domains:\n"
-            for (name, path) in statics.sorted(by: { $0.key < $1.key }) { remotes += "  \(name).test:\n    uri: \(receiver.url(path))\n" }
-            remotes += "  down.test:\n    uri: http://127.0.0.1:\(closedPort)/ischedule\n"
+            var remotes = GatewayYAML.Value.map([])
+            for (name, path) in statics.sorted(by: { $0.key < $1.key }) {
+                remotes = remotes.merging(.map("\(name).test", ["uri": .scalar(receiver.url(path))]))
+            }
+            remotes = remotes.merging(["down.test": ["uri": "http://127.0.0.1:\(closedPort)/ischedule"]])
             alpha = try Self.start(
-                "alpha.test", port: alphaPort, key: alphaKey, upstream: alphaUpstream, extra: remotes,
+                "alpha.test", port: alphaPort, key: alphaKey, upstream: alphaUpstream, extra: ["remote-domains": remotes],
                 tls: tls, caFile: certificates.caFile, dnsServer: dns.server)
             beta = try Self.start(
-                "beta.test", port: betaPort, key: betaKey, upstream: betaUpstream, extra: "",
+                "beta.test", port: betaPort, key: betaKey, upstream: betaUpstream, extra: [:],
                 tls: tls, caFile: certificates.caFile, dnsServer: dns.server)
         }
 
         static func start(
-            _ name: String, port: UInt16, key: RSAPrivateKey, upstream: TestCalendarServer, extra: String,
+            _ name: String, port: UInt16, key: RSAPrivateKey, upstream: TestCalendarServer, extra: GatewayYAML.Value,
             tls: (cert: String, key: String), caFile: String, dnsServer: String
         ) throws -> GatewayProcess {
             let directory = GatewayProcess.temporaryDirectory(name)
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             try key.pkcs8PEM.write(to: directory.appendingPathComponent("dkim.pem"), atomically: true, encoding: .utf8)
-            return try GatewayProcess(
-                configuration: """
-                    listeners:
-                      - url: https://127.0.0.1:\(port)
-                        certificate: \(tls.cert)
-                        private-key: \(tls.key)
-                      - url: http://127.0.0.1:0
-                    domains:
-                      \(name):
-                        dkim-keys:
-                          - selector: gw
-                            private-key: dkim.pem
-                        upstream: \(upstream.url())
-                    outbound:
-                      allow-from: [127.0.0.1]
-                      allow-private-addresses: true
-                    dns:
-                      servers: [\(dnsServer)]
-                    tls:
-                      ca-file: \(caFile)
-                    dkim:
-                      query-methods: [dns/txt]
-                      lookup-methods: [dns/txt]
-                    timeouts:
-                      free-busy: 1s
-                    \(extra)
-                    """, directory: directory, listeners: 2)
+            var configuration = GatewayYAML.facingPeers(
+                name, key: "dkim.pem", upstream: upstream.url(), https: "https://127.0.0.1:\(port)", certificate: tls, dns: dnsServer, caFile: caFile)
+            configuration.merge(["dkim": ["query-methods": ["dns/txt"]], "timeouts": ["free-busy": "1s"]])
+            configuration.merge(extra)
+            return try GatewayProcess(configuration: configuration, directory: directory, listeners: 2)
         }
 
         /// The plain-http (local side) port of a gateway.

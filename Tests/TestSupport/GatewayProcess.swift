@@ -59,6 +59,13 @@ public final class GatewayProcess: @unchecked Sendable {
             launcher: launcher)
     }
 
+    /// Writes `configuration` (built with `GatewayYAML`) and starts the gateway on it.
+    public convenience init(
+        configuration: GatewayYAML, directory: URL, listeners: Int = 1, environment: [String: String] = [:], launcher: [String] = []
+    ) throws {
+        try self.init(configuration: configuration.text, directory: directory, listeners: listeners, environment: environment, launcher: launcher)
+    }
+
     /// Starts the binary with `arguments` in the working directory `directory`.
     /// - Parameter launcher: a prefix that starts the gateway elsewhere (`IsolatedNamespace.launcher`).
     public init(arguments: [String], directory: URL, listeners: Int, environment: [String: String] = [:], launcher: [String] = []) throws {

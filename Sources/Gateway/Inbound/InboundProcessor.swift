@@ -280,24 +280,16 @@ struct InboundProcessor: Sendable {
         case .inFlight:
             return .failure(Refusal(.text(503, "d=\(signer) iSchedule-Message-ID \(messageID) is still being delivered; try again later\n")))
         case .conflict:
-            metrics.verificationFailure(reason: "replay")
-            return .failure(
-                Refusal(
-                    refuse(
-                        IScheduleError(
-                            .verificationFailed,
-                            "d=\(signer) iSchedule-Message-ID \(messageID) was already used for other recipients"),
-                        incoming: incoming)))
+            return .failure(replayRefusal("d=\(signer) iSchedule-Message-ID \(messageID) was already used for other recipients", incoming: incoming))
         case .replay:
-            metrics.verificationFailure(reason: "replay")
-            return .failure(
-                Refusal(
-                    refuse(
-                        IScheduleError(
-                            .verificationFailed,
-                            "replayed request: d=\(signer) iSchedule-Message-ID \(messageID) was already received"),
-                        incoming: incoming)))
+            return .failure(replayRefusal("replayed request: d=\(signer) iSchedule-Message-ID \(messageID) was already received", incoming: incoming))
         }
+    }
+
+    /// A request whose message ID was seen before (a replay, or reuse for other recipients): counted and refused.
+    private func replayRefusal(_ reason: String, incoming: IncomingRequest) -> Refusal {
+        metrics.verificationFailure(reason: "replay")
+        return Refusal(refuse(IScheduleError(.verificationFailed, reason), incoming: incoming))
     }
 
     private func refuse(_ error: IScheduleError, incoming: IncomingRequest, status: Int? = nil) -> GatewayResponse {
