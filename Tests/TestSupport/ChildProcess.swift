@@ -8,7 +8,8 @@ public import Foundation
 ///
 /// Spawned with an empty signal mask and default signal dispositions (threads of the Swift
 /// runtime block most signals and a child inherits that mask, so a server started with `Process`
-/// would never see the SIGTERM that stops it) and with no descriptor beyond stdin/out/err.
+/// would never see the SIGTERM that stops it), in a process group of its own, and with no
+/// descriptor beyond stdin/out/err.
 public final class ChildProcess: @unchecked Sendable {
     public let pid: pid_t
     public let logPath: String
@@ -28,7 +29,10 @@ public final class ChildProcess: @unchecked Sendable {
         sigfillset(&all)
         posix_spawnattr_setsigmask(&attributes, &none)
         posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        // A process group of its own: a server that signals its group when it stops (Cyrus's
+        // master does) must not stop another test's servers, started by the same test process.
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
