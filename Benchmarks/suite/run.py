@@ -264,6 +264,7 @@ domains:
 outbound:
   allow-from: [127.0.0.1]
   allow-private-addresses: true
+  tls-policy: may
 remote-domains:
   alpha.test: {{}}
 {remotes}

@@ -26,7 +26,9 @@ import Testing
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("router-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             var yaml = GatewayYAML.local(key: "alpha.pem", upstream: upstream.url())
-            yaml.merge(["limits": ["max-content-length": 65536], "remote-domains": ["remote.test": ["uri": .scalar(receiver.url())]]])
+            yaml.merge([
+                "limits": ["max-content-length": 65536], "remote-domains": ["remote.test": ["uri": .scalar(receiver.url()), "tls-policy": "may"]]
+            ])
             if intakeSecret != nil { yaml["outbound", "secret-env"] = "ROUTER_TEST_SECRET" }
             let configuration = try ConfigurationLoader.parse(
                 yaml: yaml.text, directory: directory.path, environment: intakeSecret.map { ["ROUTER_TEST_SECRET": $0] } ?? [:])

@@ -23,7 +23,7 @@ import Transport
         init(logger: Logger = Logger(label: "test")) throws {
             func zone(_ name: String) -> String { zoneHead(name) }
             dns = try TestDNSServer(zones: [
-                "beta.test": zone("beta.test") + "_ischedule._tcp IN SRV 0 0 8008 localhost.\n",
+                "beta.test": zone("beta.test") + "_ischedules._tcp IN SRV 0 0 8443 localhost.\n",
                 "gamma.test": zone("gamma.test"), "reject.test": zone("reject.test")
             ])
             let certificates = try TestCertificates()

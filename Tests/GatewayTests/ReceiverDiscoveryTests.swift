@@ -7,6 +7,8 @@ import Transport
 
 /// §13 checks 1, 2, 4 and 5 against a real DNS server.
 @Suite(.serialized, .waitsOnProcesses) struct ReceiverDiscoveryTests {
+    typealias Outcome = ReceiverDiscovery.Outcome
+
     static let zones = [
         "both.test": """
         @ IN SOA ns.both.test. a.both.test. 1 3600 900 1209600 60
@@ -33,10 +35,12 @@ import Transport
         """
     ]
 
-    static func discovery(_ server: TestDNSServer, overrides: [String: String] = [:]) -> ReceiverDiscovery {
+    static func discovery(
+        _ server: TestDNSServer, overrides: [String: String] = [:], policies: [String: TLSPolicy] = [:], defaultPolicy: TLSPolicy = .verify
+    ) -> ReceiverDiscovery {
         ReceiverDiscovery(
             resolver: DNSResolver(configuration: .init(servers: [.init(server.server)!], timeoutSeconds: 1, attempts: 1)),
-            overrides: overrides)
+            overrides: overrides, policies: policies, defaultPolicy: defaultPolicy)
     }
 
     @Test func tlsRecordsWinAndAreOrderedByPriority() async throws {
@@ -55,15 +59,51 @@ import Transport
                 ]))
     }
 
-    @Test func plainSRVIsUsedOnlyWithoutTLSRecords() async throws {
+    @Test("tls-policy may: plain _ischedule._tcp is used, and only without _ischedules records")
+    func plainSRVIsUsedUnderMayOnlyWithoutTLSRecords() async throws {
         let server = try TestDNSServer(zones: Self.zones)
         defer { server.stop() }
-        guard case .receivers(let candidates) = try await Self.discovery(server).locate(domain: "plain.test") else {
+        guard case .receivers(let candidates) = try await Self.discovery(server, defaultPolicy: .may).locate(domain: "plain.test") else {
             Issue.record("no receivers")
             return
         }
         #expect(candidates.map(\.url) == ["http://isched.plain.test:8008/.well-known/ischedule"])
         #expect(candidates.first?.origin == .srvPlain)
+        guard case .receivers(let both) = try await Self.discovery(server, defaultPolicy: .may).locate(domain: "both.test") else {
+            Issue.record("no receivers")
+            return
+        }
+        #expect(both.allSatisfy { $0.origin == .srvTLS }, "\(both)")
+    }
+
+    @Test("tls-policy verify (the default): a domain with only plain _ischedule._tcp has no iSchedule, and the reason says why")
+    func plaintextSRVIsRefusedUnderVerify() async throws {
+        let server = try TestDNSServer(zones: Self.zones)
+        defer { server.stop() }
+        let refused = Outcome.noISchedule(
+            reason: "plaintext iSchedule refused by tls-policy verify (plain.test publishes only _ischedule._tcp, plain http)")
+        #expect(try await Self.discovery(server).locate(domain: "plain.test") == refused)
+        // A domain's own policy wins over the default, both ways.
+        #expect(try await Self.discovery(server, policies: ["plain.test": .verify], defaultPolicy: .may).locate(domain: "plain.test") == refused)
+        let allowed = try await Self.discovery(server, policies: ["Plain.Test": .may]).locate(domain: "plain.test")
+        #expect(allowed != refused)
+    }
+
+    @Test("tls-policy verify: a configured http receiver is refused, an https one used")
+    func httpOverrideIsRefusedUnderVerify() async throws {
+        let server = try TestDNSServer(zones: Self.zones)
+        defer { server.stop() }
+        let overrides = ["plain.test": "http://127.0.0.1:8008/ischedule", "both.test": "HTTPS://pinned.example/ischedule"]
+        #expect(
+            try await Self.discovery(server, overrides: overrides).locate(domain: "plain.test")
+                == .noISchedule(
+                    reason: "plaintext iSchedule refused by tls-policy verify (plain.test's receiver http://127.0.0.1:8008/ischedule is http)"))
+        #expect(
+            try await Self.discovery(server, overrides: overrides).locate(domain: "both.test")
+                == .receivers([.init(url: "HTTPS://pinned.example/ischedule", origin: .staticOverride, srv: nil)]))
+        #expect(
+            try await Self.discovery(server, overrides: overrides, defaultPolicy: .may).locate(domain: "plain.test")
+                == .receivers([.init(url: "http://127.0.0.1:8008/ischedule", origin: .staticOverride, srv: nil)]))
     }
 
     @Test func aLoneDotMeansNoServiceAndNoDowngrade() async throws {

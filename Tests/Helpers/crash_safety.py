@@ -197,6 +197,7 @@ domains:
 outbound:
   allow-from: [127.0.0.1]
   allow-private-addresses: true
+  tls-policy: may
 remote-domains:
   flaky.test:
     uri: http://127.0.0.1:%d/ischedule

@@ -41,7 +41,7 @@ import Testing
         // (here a static route, as no DNS is published for them).
         var configuration = GatewayYAML.local("example.com", key: "keys/example.com.pem", upstream: "http://127.0.0.1:9/ischedule")
         configuration["outbound", "path"] = .scalar(target.path)
-        for domain in domains { configuration["remote-domains", domain, "uri"] = .scalar(receiver.url()) }
+        for domain in domains { configuration["remote-domains", domain] = ["uri": .scalar(receiver.url()), "tls-policy": "may"] }
         let gateway = try GatewayProcess(
             configuration: configuration, directory: GatewayProcess.temporaryDirectory("ccs"))
         defer { #expect(gateway.stop() == 0) }

@@ -41,7 +41,10 @@ import Testing
 
         static func configuration(listener: GatewayYAML.Value, remotes: GatewayYAML.Value = remotes, upstream: String, dns: String) -> GatewayYAML {
             var configuration = GatewayYAML.local(upstream: upstream)
-            configuration.merge(["listeners": [listener], "remote-domains": remotes, "dns": ["servers": [.scalar(dns)]]])
+            // The recording receiver speaks plain http.
+            configuration.merge([
+                "listeners": [listener], "remote-domains": remotes, "dns": ["servers": [.scalar(dns)]], "outbound": ["tls-policy": "may"]
+            ])
             return configuration
         }
 

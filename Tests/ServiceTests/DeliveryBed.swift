@@ -17,9 +17,10 @@ final class DeliveryBed: @unchecked Sendable {
     /// - Parameter delivery: `delivery:` keys overriding the bed's fast defaults.
     /// - Parameter srvToReceiver: domains whose `_ischedule._tcp` SRV record names the receiver (on loopback).
     /// - Parameter allowPrivateAddresses: `outbound.allow-private-addresses` (the static routes need it).
+    /// - Parameter tlsPolicy: `outbound.tls-policy`; the recording receiver speaks plain http, so `may`.
     init(
         routes: [String: String], delivery: [String: String] = [:], timeouts: [String: String] = [:],
-        srvToReceiver: [String] = [], allowPrivateAddresses: Bool = true
+        srvToReceiver: [String] = [], allowPrivateAddresses: Bool = true, tlsPolicy: String = "may"
     ) throws {
         receiver = try TestCalendarServer()
         let certificates = try TestCertificates()
@@ -32,6 +33,7 @@ final class DeliveryBed: @unchecked Sendable {
         directory = GatewayProcess.temporaryDirectory("delivery")
         var configuration = GatewayYAML.local()
         configuration["outbound", "allow-private-addresses"] = .scalar(String(allowPrivateAddresses))
+        configuration["outbound", "tls-policy"] = .scalar(tlsPolicy)
         for (domain, path) in routes.sorted(by: { $0.key < $1.key }) { configuration["remote-domains", domain, "uri"] = .scalar(receiver.url(path)) }
         let settings = ["retry-initial": "1s", "retry-maximum": "2s", "max-attempts": "6", "poll-interval": "50ms", "circuit-failures": "100"]
             .merging(delivery) { _, override in override }

@@ -49,6 +49,7 @@ struct MailFilterTests {
             var configuration = GatewayYAML.local()
             configuration.merge([
                 "dns": ["servers": [.scalar(dns)]], "delivery": ["poll-interval": "50ms"], "timeouts": ["connect": "2s"],
+                "outbound": ["tls-policy": "may"],
                 "imip-intake": ["reinject-url": "smtp://127.0.0.1:\(reinjectionPort)"]
             ])
             return configuration

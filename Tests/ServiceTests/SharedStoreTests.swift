@@ -130,7 +130,7 @@ struct SharedStoreTests {
         var configuration = GatewayYAML.local()
         configuration.merge([
             "store": .scalar(try database.createDatabase()),
-            "remote-domains": ["down.test": ["uri": "http://127.0.0.1:\(freeLoopbackPort())/ischedule"]],
+            "remote-domains": ["down.test": ["uri": "http://127.0.0.1:\(freeLoopbackPort())/ischedule", "tls-policy": "may"]],
             "dns": ["servers": ["127.0.0.1:9"]], "timeouts": ["connect": "1s", "store": "2s"]
         ])
         let gateway = try GatewayProcess(configuration: configuration, directory: directory)

@@ -41,7 +41,10 @@ import Testing
             certificate: tls, dns: dns.server, caFile: certificates.caFile)
         configuration["dkim"] = nil
         configuration.merge([
-            "remote-domains": ["peer.test": ["uri": .scalar(receiver.url())], "dead.test": ["uri": .scalar(receiver.url("/status/503"))]],
+            "remote-domains": [
+                "peer.test": ["uri": .scalar(receiver.url()), "tls-policy": "may"],
+                "dead.test": ["uri": .scalar(receiver.url("/status/503")), "tls-policy": "may"]
+            ],
             "delivery": ["circuit-failures": 1, "circuit-cooldown": "10m", "retry-initial": "10m"], "timeouts": ["connect": "2s"]
         ])
         let gateway = try GatewayProcess(configuration: configuration, directory: directory, listeners: 2)

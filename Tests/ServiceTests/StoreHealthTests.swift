@@ -54,7 +54,8 @@ struct StoreHealthTests {
         // dead.test's receiver refuses connections: a message to it is queued (a commit) and answered 1.0.
         let gateway = try GatewayProcess(
             configuration: Self.configuration(dataDirectory: data).merged([
-                "outbound": ["allow-private-addresses": true], "remote-domains": ["dead.test": ["uri": "http://127.0.0.1:9/ischedule"]]
+                "outbound": ["allow-private-addresses": true],
+                "remote-domains": ["dead.test": ["uri": "http://127.0.0.1:9/ischedule", "tls-policy": "may"]]
             ]), directory: work, launcher: namespace.launcher)
         defer { gateway.stop() }
         #expect(try Self.health(gateway).status == 200)

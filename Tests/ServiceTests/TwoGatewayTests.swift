@@ -45,9 +45,9 @@ struct TwoGatewayTests {
             ]
             var remotes = GatewayYAML.Value.map([])
             for (name, path) in statics.sorted(by: { $0.key < $1.key }) {
-                remotes = remotes.merging(.map("\(name).test", ["uri": .scalar(receiver.url(path))]))
+                remotes = remotes.merging(.map("\(name).test", ["uri": .scalar(receiver.url(path)), "tls-policy": "may"]))
             }
-            remotes = remotes.merging(["down.test": ["uri": "http://127.0.0.1:\(closedPort)/ischedule"]])
+            remotes = remotes.merging(["down.test": ["uri": "http://127.0.0.1:\(closedPort)/ischedule", "tls-policy": "may"]])
             alpha = try Self.start(
                 "alpha.test", port: alphaPort, key: alphaKey, upstream: alphaUpstream, extra: ["remote-domains": remotes],
                 tls: tls, caFile: certificates.caFile, dnsServer: dns.server)

@@ -126,6 +126,15 @@ package enum ConfigurationLoader {
         let store = log.collect(nil) { () throws(ConfigurationError) -> StoreSettings? in
             try StoreSettings.parse(root, paths: paths, environment: environment, caFile: caFile)
         }
+        let tlsPolicy = log.collect(.verify) { () throws(ConfigurationError) in try sections.tlsPolicy(outbound) ?? .verify }
+        for remote in remotes {
+            guard let uri = remote.uri, !(remote.tlsPolicy ?? tlsPolicy).permits(uri) else { continue }
+            log.record(
+                ConfigurationError(
+                    key: "remote-domains.\(remote.name).uri",
+                    problem: "\(uri) is plain http, which tls-policy verify (the default) refuses; "
+                        + "use https, or set remote-domains.\(remote.name).tls-policy: may"))
+        }
         let allowPrivate = log.collect(false) { () throws(ConfigurationError) in
             try outbound?.bool("allow-private-addresses", default: false) ?? false
         }
@@ -137,7 +146,8 @@ package enum ConfigurationLoader {
             throw ConfigurationError(key: "", problem: "a section could not be read")
         }
         return GatewayConfiguration(
-            listeners: listeners, domains: domains, intake: intake, remotes: remotes, dkim: dkim, limits: limits, timeouts: timeouts,
+            listeners: listeners, domains: domains, intake: intake, remotes: remotes, tlsPolicy: tlsPolicy, dkim: dkim, limits: limits,
+            timeouts: timeouts,
             dnsServers: dnsServers, caFile: caFile, allowPrivateAddresses: allowPrivate, dataDirectory: paths.absolute(dataDirectory),
             store: store, administrator: administrator, capabilitiesSerial: serial, delivery: delivery, imip: imip,
             imipIntake: imipIntake, statusPage: statusPage, logLevel: logLevel, source: source)

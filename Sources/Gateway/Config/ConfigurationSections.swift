@@ -140,7 +140,7 @@ struct ConfigurationSections {
     }
 
     func remoteDomain(name: String, _ reader: ConfigReader, path: String) throws(ConfigurationError) -> GatewayConfiguration.RemoteDomain {
-        reader.allowOnly(["uri", "allow-unsigned-from", "signing-domains", "dialect", "authentication", "client-names"])
+        reader.allowOnly(["uri", "allow-unsigned-from", "signing-domains", "dialect", "authentication", "client-names", "tls-policy"])
         let domain = name.lowercased()
         guard DNSName.isValidDomain(domain) else { throw ConfigurationError(key: path, problem: "'\(name)' is not a domain name") }
         let uri = try reader.string("uri")
@@ -172,11 +172,23 @@ struct ConfigurationSections {
             name: domain, uri: uri,
             allowUnsignedFrom: try addresses(reader, "allow-unsigned-from"),
             signingDomains: signingDomains, dialect: dialect,
-            tlsOnly: authentication == "tls", clientNames: clientNames)
+            tlsOnly: authentication == "tls", clientNames: clientNames, tlsPolicy: try tlsPolicy(reader))
+    }
+
+    /// `tls-policy` in `reader` (outbound or a remote domain), nil when absent.
+    func tlsPolicy(_ reader: ConfigReader?) throws(ConfigurationError) -> TLSPolicy? {
+        guard let reader, let name = try reader.string("tls-policy") else { return nil }
+        guard let policy = TLSPolicy(rawValue: name) else {
+            throw ConfigurationError(
+                key: reader.key("tls-policy"), problem: "'\(name)' is not one of \(TLSPolicy.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return policy
     }
 
     func intake(_ reader: ConfigReader?) throws(ConfigurationError) -> GatewayConfiguration.Intake {
-        reader?.allowOnly(["path", "allow-from", "secret-header", "secret", "secret-env", "allow-private-addresses", "trusted-proxies"])
+        reader?.allowOnly([
+            "path", "allow-from", "secret-header", "secret", "secret-env", "allow-private-addresses", "trusted-proxies", "tls-policy"
+        ])
         let path = try reader?.string("path", default: "/outbound") ?? "/outbound"
         guard path.hasPrefix("/"), !path.hasPrefix("/.well-known/"), !path.contains("?") else {
             throw ConfigurationError(key: "outbound.path", problem: "'\(path)' must be an absolute path outside /.well-known/")

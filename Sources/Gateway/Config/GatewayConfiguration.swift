@@ -96,6 +96,8 @@ package struct GatewayConfiguration: Sendable {
         /// of `clientNames` (DNS subject alternative names). Signed requests are verified as ever.
         var tlsOnly = false
         var clientNames: [String] = []
+        /// `tls-policy` for this domain (nil: `outbound.tls-policy`).
+        var tlsPolicy: TLSPolicy? = nil
     }
 
     /// DKIM signing and verification settings.
@@ -181,6 +183,8 @@ package struct GatewayConfiguration: Sendable {
     var domains: [LocalDomain]
     var intake: Intake
     var remotes: [RemoteDomain]
+    /// `outbound.tls-policy`: how remote receivers must be reached unless a domain says otherwise.
+    var tlsPolicy: TLSPolicy = .verify
     var dkim: DKIMSettings
     var limits: Limits
     var timeouts: Timeouts

@@ -49,6 +49,7 @@ struct IScheduleTransport: DeliveryTransport {
                 answers.answer(indices, error.isTemporary ? .serviceUnavailable : .noSchedulingSupport, description: "DNS: \(error)")
             case .success(.noISchedule(let reason)):
                 metrics.delivery(domain: domain, outcome: "no_ischedule", seconds: 0, detail: reason, at: clock.milliseconds())
+                logger.info("no iSchedule for \(domain): \(reason)")
                 answers.answer(indices, .noSchedulingSupport, description: reason)
             case .success(.receivers(let candidates)):
                 if !message.isFreeBusy, circuit.isOpen(domain, now: clock.milliseconds()) {

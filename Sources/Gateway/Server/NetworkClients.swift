@@ -23,12 +23,16 @@ struct NetworkClients: Sendable {
                 totalTimeoutMilliseconds: Int(timeout * 1000), userAgent: GatewayIdentity.userAgent), thread: curl, resolver: resolver.hostResolver)
     }
 
-    /// SRV discovery, with the receivers configured by `remote-domains.<d>.uri` taking precedence.
+    /// SRV discovery, with the receivers configured by `remote-domains.<d>.uri` taking precedence,
+    /// under each domain's `tls-policy`.
     var discovery: ReceiverDiscovery {
         ReceiverDiscovery(
             resolver: resolver,
             overrides: Dictionary(
-                configuration.remotes.compactMap { remote in remote.uri.map { (remote.name, $0) } }, uniquingKeysWith: { first, _ in first }))
+                configuration.remotes.compactMap { remote in remote.uri.map { (remote.name, $0) } }, uniquingKeysWith: { first, _ in first }),
+            policies: Dictionary(
+                configuration.remotes.compactMap { remote in remote.tlsPolicy.map { (remote.name, $0) } }, uniquingKeysWith: { first, _ in first }),
+            defaultPolicy: configuration.tlsPolicy)
     }
 
     /// The MTA's filter-free re-injection service (`imip-intake.reinject-url`), when configured.

@@ -2,17 +2,28 @@ import DKIM
 package import Transport
 
 /// Where a domain's iSchedule receiver is (protocol reference §2): a static override, else SRV
-/// `_ischedules._tcp` (https), else SRV `_ischedule._tcp` (http), else none. Never a guessed
-/// `https://<domain>/.well-known/ischedule`: no SRV means no iSchedule.
+/// `_ischedules._tcp` (https), else SRV `_ischedule._tcp` (http, only where the domain's
+/// `TLSPolicy` is `may`), else none. Never a guessed `https://<domain>/.well-known/ischedule`: no
+/// SRV means no iSchedule.
 package struct ReceiverDiscovery: Sendable {
     let resolver: DNSResolver
     /// Domain (lower case) → receiver URI, consulted before DNS.
     let overrides: [String: String]
+    /// Domain (lower case) → its `tls-policy`, where it differs from `defaultPolicy`.
+    let policies: [String: TLSPolicy]
+    let defaultPolicy: TLSPolicy
 
-    package init(resolver: DNSResolver, overrides: [String: String] = [:]) {
+    package init(
+        resolver: DNSResolver, overrides: [String: String] = [:], policies: [String: TLSPolicy] = [:], defaultPolicy: TLSPolicy = .verify
+    ) {
         self.resolver = resolver
         self.overrides = Dictionary(overrides.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { first, _ in first })
+        self.policies = Dictionary(policies.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { first, _ in first })
+        self.defaultPolicy = defaultPolicy
     }
+
+    /// The policy deliveries to `domain` follow.
+    package func policy(for domain: String) -> TLSPolicy { policies[DNSResolver.normalize(domain)] ?? defaultPolicy }
 
     /// One place to try, in order.
     package struct Candidate: Sendable, Equatable, CustomStringConvertible {
@@ -41,7 +52,11 @@ package struct ReceiverDiscovery: Sendable {
 
     func locate(domain rawDomain: String, using generator: inout some RandomNumberGenerator) async throws(DNSError) -> Outcome {
         let domain = DNSResolver.normalize(rawDomain)
-        if let url = overrides[domain] { return .receivers([Candidate(url: url, origin: .staticOverride, srv: nil)]) }
+        let policy = policy(for: domain)
+        if let url = overrides[domain] {
+            guard policy.permits(url) else { return .noISchedule(reason: TLSPolicy.plaintextRefused("\(domain)'s receiver \(url) is http")) }
+            return .receivers([Candidate(url: url, origin: .staticOverride, srv: nil)])
+        }
         guard DNSName.isValidDomain(domain) else { throw .invalidName(rawDomain) }
         for (prefix, scheme, origin) in [
             ("_ischedules._tcp", "https", Candidate.Origin.srvTLS),
@@ -61,6 +76,9 @@ package struct ReceiverDiscovery: Sendable {
             }
             let usable = records.filter { !$0.target.isEmpty && $0.port != 0 }
             guard !usable.isEmpty else { continue }
+            guard origin == .srvTLS || policy == .may else {
+                return .noISchedule(reason: TLSPolicy.plaintextRefused("\(domain) publishes only \(prefix), plain http"))
+            }
             let ordered = SRVOrdering.order(usable, using: &generator)
             return .receivers(
                 ordered.map {
