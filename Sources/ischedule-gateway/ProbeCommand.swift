@@ -27,8 +27,14 @@ struct ProbeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("allow-private-addresses"), help: "Allow receivers on loopback and private addresses (lab setups).")
     var allowPrivateAddresses = false
 
+    @Option(name: .customLong("tls-policy"), help: "The tls-policy delivery would follow: verify (https only, the default) or may.")
+    var tlsPolicyName = TLSPolicy.verify.rawValue
+
     func validate() throws {
         guard DNSName.isValidDomain(domain) else { throw ValidationError("'\(domain)' is not a domain name") }
+        guard TLSPolicy(rawValue: tlsPolicyName) != nil else {
+            throw ValidationError("--tls-policy '\(tlsPolicyName)' is not one of \(TLSPolicy.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         if let selector, !DNSName.isValidSelector(selector) { throw ValidationError("--selector '\(selector)' is not a DNS label sequence") }
     }
 
@@ -43,10 +49,11 @@ struct ProbeCommand: AsyncParsableCommand {
         print("probe \(domain)")
         var problems: [String] = []
 
-        print("discovery:")
+        let tlsPolicy = TLSPolicy(rawValue: tlsPolicyName) ?? .verify
+        print("discovery (tls-policy \(tlsPolicy.rawValue)):")
         let candidates: [ReceiverDiscovery.Candidate]
         do {
-            switch try await ReceiverDiscovery(resolver: resolver).locate(domain: domain) {
+            switch try await ReceiverDiscovery(resolver: resolver, defaultPolicy: tlsPolicy).locate(domain: domain) {
             case .noISchedule(let reason):
                 print("  none: \(reason)")
                 return try finish(["no iSchedule receiver: \(reason)"])

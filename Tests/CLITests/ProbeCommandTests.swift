@@ -35,7 +35,8 @@ import Testing
             cal._domainkey IN TXT \(split)
             """
         let dns = try TestDNSServer(zones: [
-            "partner.test": zone, "mailonly.test": "@ IN SOA ns a 1 3600 900 1209600 60\n@ IN NS ns\nns IN A 127.0.0.1"
+            "partner.test": zone, "mailonly.test": "@ IN SOA ns a 1 3600 900 1209600 60\n@ IN NS ns\nns IN A 127.0.0.1",
+            "legacy.test": "@ IN SOA ns a 1 3600 900 1209600 60\n@ IN NS ns\n_ischedule._tcp IN SRV 0 0 \(freeLoopbackPort()) localhost."
         ])
         return Lab(dns: dns, https: https, caFile: certificates.caFile)
     }
@@ -80,5 +81,22 @@ import Testing
             "--selector", "absent", "--allow-private-addresses"
         ])
         #expect(noKey.status == 1 && noKey.output.contains("no DKIM key record at absent._domainkey.partner.test"))
+    }
+
+    @Test("a domain with only plain _ischedule._tcp: refused under the default tls-policy verify, tried under --tls-policy may")
+    func plaintextOnlyDomainFollowsTheTLSPolicy() throws {
+        let lab = try Self.lab()
+        defer { lab.stop() }
+        let verify = try CLIRunner.run(["probe", "legacy.test", "--dns-server", lab.dns.server])
+        #expect(verify.status == 1)
+        #expect(verify.output.contains("discovery (tls-policy verify):"), "\(verify.output)")
+        #expect(
+            verify.output.contains(
+                "will not work: no iSchedule receiver: plaintext iSchedule refused by tls-policy verify (legacy.test publishes only _ischedule._tcp, plain http)"
+            ), "\(verify.output)")
+        let may = try CLIRunner.run(["probe", "legacy.test", "--dns-server", lab.dns.server, "--tls-policy", "may", "--allow-private-addresses"])
+        #expect(may.output.contains("discovery (tls-policy may):") && may.output.contains("  try 1: http://localhost:"), "\(may.output)")
+        let unknown = try CLIRunner.run(["probe", "legacy.test", "--tls-policy", "none"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("--tls-policy 'none' is not one of verify, may"), "\(unknown.stderr)")
     }
 }
