@@ -24,6 +24,7 @@ import Transport
             func zone(_ name: String) -> String { zoneHead(name) }
             dns = try TestDNSServer(zones: [
                 "beta.test": zone("beta.test") + "_ischedules._tcp IN SRV 0 0 8443 localhost.\n",
+                "legacy.test": zone("legacy.test") + "_ischedule._tcp IN SRV 0 0 8008 localhost.\n",
                 "gamma.test": zone("gamma.test"), "reject.test": zone("reject.test")
             ])
             let certificates = try TestCertificates()
@@ -90,6 +91,15 @@ import Transport
         #expect(await bed.run(lf, to: ["bob@beta.test", "carol@gamma.test"]) == .done(scheduled: ["bob@beta.test"], mailed: ["carol@gamma.test"]))
         #expect(try await bed.queue.list(state: .pending, limit: 10).count == 1)
         #expect(bed.sink.messages.last?["data"] as? String == message)
+    }
+
+    @Test("tls-policy verify (the default): a domain publishing only plain _ischedule._tcp is mailed, not queued for iSchedule")
+    func plaintextOnlyDomainIsMailedUnderVerify() async throws {
+        let bed = try Bed()
+        defer { bed.stop() }
+        let outcome = await bed.run(Self.invitation(), to: ["bob@beta.test", "lee@legacy.test"])
+        #expect(outcome == .done(scheduled: ["bob@beta.test"], mailed: ["lee@legacy.test"]))
+        #expect(try await bed.queue.list(state: .pending, limit: 10).map(\.domain) == ["beta.test"])
     }
 
     @Test func whatIsNotOursToScheduleGoesBackUnchanged() async throws {

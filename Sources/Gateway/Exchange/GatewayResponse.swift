@@ -25,6 +25,13 @@ struct GatewayResponse: Sendable, Equatable {
         GatewayResponse(status: 200, headers: [xmlType], body: Array(response.xml().utf8))
     }
 
+    /// A 200 no cache may keep (the status report and page change with every delivery).
+    static func uncached(contentType: String, body: [UInt8]) -> GatewayResponse {
+        GatewayResponse(
+            status: 200, headers: [HeaderField(name: "Content-Type", value: contentType), HeaderField(name: "Cache-Control", value: "no-store")],
+            body: body)
+    }
+
     static func text(_ status: Int, _ text: String, type: String = "text/plain; charset=utf-8") -> GatewayResponse {
         GatewayResponse(status: status, headers: [HeaderField(name: "Content-Type", value: type)], body: Array(text.utf8))
     }

@@ -69,27 +69,14 @@ struct GatewayRoutes: Sendable {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             let body = (try? encoder.encode(await status())).map(Array.init) ?? []
-            return respond(
-                GatewayResponse(
-                    status: 200,
-                    headers: [
-                        HeaderField(name: "Content-Type", value: "application/json"),
-                        HeaderField(name: "Cache-Control", value: "no-store")
-                    ], body: body))
+            return respond(.uncached(contentType: "application/json", body: body))
         }
         router.get("/status") { request, context in
             let stages = stages.current
             // Who may not read it does not learn whether it is on.
             if let refusal = stages.outbound.intake.refusal(head(request, context: context)) { return respond(.text(403, refusal + "\n")) }
             guard stages.statusPage else { return respond(.text(404, "the status page is off (status-page: true turns it on)\n")) }
-            return respond(
-                GatewayResponse(
-                    status: 200,
-                    headers: [
-                        HeaderField(name: "Content-Type", value: "text/html; charset=utf-8"),
-                        HeaderField(name: "Cache-Control", value: "no-store")
-                    ],
-                    body: Array(StatusPage.html(await status()).utf8)))
+            return respond(.uncached(contentType: "text/html; charset=utf-8", body: Array(StatusPage.html(await status()).utf8)))
         }
     }
 
