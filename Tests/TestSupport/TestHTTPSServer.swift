@@ -16,7 +16,9 @@ public struct TestCertificates: Sendable {
     }
 
     /// Issues `name.pem`/`name.key` for the subject alternative names given (e.g. `DNS:localhost`).
-    /// Each call writes its own files, so concurrent tests sharing the CA do not collide.
+    /// Each call writes its own files and takes a random serial (no shared `ca.srl`: `-CAcreateserial`
+    /// read and rewrote one file per CA, and concurrent issues on one CA raced on it), so concurrent
+    /// tests sharing the CA do not collide.
     /// `days: -1` issues a certificate that has already expired.
     public func issue(_ subject: String, subjectAltNames: [String], days: Int = 2) throws -> (cert: String, key: String) {
         let name = "\(subject)-\(UUID().uuidString.prefix(8))"
@@ -27,7 +29,8 @@ public struct TestCertificates: Sendable {
             "-subj", "/CN=\(subject)"
         ])
         try openssl([
-            "x509", "-req", "-in", "\(name).csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "x509", "-req", "-in", "\(name).csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-set_serial",
+            String(UInt64.random(in: 1...UInt64(Int64.max))),
             "-out", "\(name).pem", "-days", String(days), "-extfile", "\(name).ext"
         ])
         return (directory.appendingPathComponent("\(name).pem").path, directory.appendingPathComponent("\(name).key").path)
