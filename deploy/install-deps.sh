@@ -11,6 +11,8 @@
 #   openssl               the openssl CLI: the tests cross-check signatures with it, the benchmark
 #                         runs `openssl speed` beside our figures
 #   nsd                   an authoritative DNS server the tests start on a loopback port
+#   unbound, ldnsutils    DNSSEC tests: ldns-keygen/ldns-signzone sign the test zones NSD serves,
+#                         unbound validates them (its own config and loopback port; no system service)
 #   python3               runs the tests' HTTPS server (Tests/Helpers/https_server.py, standard library only)
 #   nghttp2-server        nghttpd, the HTTP/2 server the tests check ALPN against
 #   iproute2, util-linux  ip, unshare and nsenter: tests make private network and mount namespaces
@@ -31,7 +33,7 @@
 # Every test bed checks its own list of these at start (Tests/TestSupport/Prerequisites.swift) and
 # names the missing package; PrerequisiteTests fails when a bed needs a package this list lacks.
 set -euo pipefail
-packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev libxml2-dev libc6-dev openssl pkg-config nsd python3 nghttp2-server iproute2 util-linux libxml2-utils postgresql postfix cyrus-imapd cyrus-caldav sasl2-bin davical apache2 libapache2-mod-php php-cli php-curl php-pgsql)
+packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev libxml2-dev libc6-dev openssl pkg-config nsd unbound ldnsutils python3 nghttp2-server iproute2 util-linux libxml2-utils postgresql postfix cyrus-imapd cyrus-caldav sasl2-bin davical apache2 libapache2-mod-php php-cli php-curl php-pgsql)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -47,7 +49,7 @@ if [ "$(id -u)" -ne 0 ]; then
   sudo="sudo"
 fi
 echo "install-deps: installing ${missing[*]}" >&2
-# Packaged daemons (nsd, postgresql, postfix, cyrus, apache2) must not start system-wide services: the tests run their own instances.
+# Packaged daemons (nsd, unbound, postgresql, postfix, cyrus, apache2) must not start system-wide services: the tests run their own instances.
 guard=""
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   guard=/usr/sbin/policy-rc.d

@@ -2,6 +2,10 @@
 #define ISCHEDULE_CCURL_SHIM_H
 
 #include <curl/curl.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* curl_easy_setopt, curl_easy_getinfo and curl_multi_setopt are variadic: Swift sees them only
    through these typed wrappers. */
@@ -85,6 +89,93 @@ static inline curl_version_info_data *ischedule_curl_version_info(void) {
 
 static inline CURLcode ischedule_curl_global_init(void) {
     return curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* DANE (RFC 7671) for one transfer, checked by OpenSSL's own DANE verifier (the one Postfix
+   uses): libcurl hands over each connection's SSL_CTX before the handshake; the certificate check
+   then runs with the transfer's TLSA records instead of the WebPKI roots. DANE-EE(3) matches
+   the leaf without name checks (RFC 7671 §5.1); DANE-TA(2) needs a chain to the matched anchor
+   and the base domain in the certificate (§5.2). */
+#define ISCHEDULE_DANE_MAX_RECORDS 32
+
+typedef struct ischedule_dane {
+    char *base_domain;
+    int count;
+    unsigned char usage[ISCHEDULE_DANE_MAX_RECORDS];
+    unsigned char selector[ISCHEDULE_DANE_MAX_RECORDS];
+    unsigned char matching[ISCHEDULE_DANE_MAX_RECORDS];
+    unsigned char *data[ISCHEDULE_DANE_MAX_RECORDS];
+    size_t length[ISCHEDULE_DANE_MAX_RECORDS];
+    /* After a handshake: 1 when a TLSA record matched, -1 when none did, 0 when not checked. */
+    int verdict;
+} ischedule_dane;
+
+static inline ischedule_dane *ischedule_dane_new(const char *base_domain) {
+    ischedule_dane *dane = calloc(1, sizeof *dane);
+    if (dane == NULL) return NULL;
+    dane->base_domain = strdup(base_domain);
+    if (dane->base_domain == NULL) { free(dane); return NULL; }
+    return dane;
+}
+
+/* Returns 0, or -1 when full or out of memory. */
+static inline int ischedule_dane_add(ischedule_dane *dane, unsigned char usage, unsigned char selector,
+                                     unsigned char matching, const unsigned char *data, size_t length) {
+    if (dane->count >= ISCHEDULE_DANE_MAX_RECORDS || length == 0) return -1;
+    unsigned char *copy = malloc(length);
+    if (copy == NULL) return -1;
+    memcpy(copy, data, length);
+    int index = dane->count++;
+    dane->usage[index] = usage;
+    dane->selector[index] = selector;
+    dane->matching[index] = matching;
+    dane->data[index] = copy;
+    dane->length[index] = length;
+    return 0;
+}
+
+static inline void ischedule_dane_free(ischedule_dane *dane) {
+    if (dane == NULL) return;
+    for (int index = 0; index < dane->count; index++) free(dane->data[index]);
+    free(dane->base_domain);
+    free(dane);
+}
+
+static inline int ischedule_dane_verdict(const ischedule_dane *dane) { return dane->verdict; }
+
+/* Replaces X509_verify_cert for the connection: DANE is enabled on its SSL with the records
+   (an unusable record is skipped by OpenSSL), then the chain is verified. Fails closed. */
+static inline int ischedule_dane_verify(X509_STORE_CTX *store, void *argument) {
+    ischedule_dane *dane = argument;
+    SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+    dane->verdict = -1;
+    if (ssl == NULL || SSL_dane_enable(ssl, dane->base_domain) <= 0) return 0;
+    SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
+    int usable = 0;
+    for (int index = 0; index < dane->count; index++) {
+        if (SSL_dane_tlsa_add(ssl, dane->usage[index], dane->selector[index], dane->matching[index],
+                              dane->data[index], dane->length[index]) > 0) usable++;
+    }
+    if (usable == 0) return 0;
+    X509_STORE_CTX_set0_dane(store, SSL_get0_dane(ssl));
+    if (X509_VERIFY_PARAM_set1_host(X509_STORE_CTX_get0_param(store), dane->base_domain, 0) != 1) return 0;
+    int verified = X509_verify_cert(store);
+    if (verified > 0) dane->verdict = 1;
+    return verified > 0 ? 1 : 0;
+}
+
+static inline CURLcode ischedule_dane_ssl_ctx(CURL *handle, void *context, void *argument) {
+    (void)handle;
+    if (SSL_CTX_dane_enable((SSL_CTX *)context) <= 0) return CURLE_SSL_CERTPROBLEM;
+    SSL_CTX_set_cert_verify_callback((SSL_CTX *)context, ischedule_dane_verify, argument);
+    return CURLE_OK;
+}
+
+/* Makes every connection of the transfer verify by `dane` (which must outlive the transfer). */
+static inline CURLcode ischedule_curl_easy_setopt_dane(CURL *handle, ischedule_dane *dane) {
+    CURLcode code = curl_easy_setopt(handle, CURLOPT_SSL_CTX_FUNCTION, ischedule_dane_ssl_ctx);
+    if (code != CURLE_OK) return code;
+    return curl_easy_setopt(handle, CURLOPT_SSL_CTX_DATA, dane);
 }
 
 #endif

@@ -46,6 +46,19 @@ static inline int ischedule_res_set_server(struct __res_state *state, int index,
     return 0;
 }
 
+/* The address of the resolver's server `index` (from /etc/resolv.conf after res_ninit) as a
+   literal in `buffer`; returns 0, or -1 when there is none. */
+static inline int ischedule_res_server_address(struct __res_state *state, int index, char *buffer, int size) {
+    if (index < 0 || index >= state->nscount || index >= MAXNS) return -1;
+    struct sockaddr_in6 *v6 = state->_u._ext.nsaddrs[index];
+    if (v6 != NULL && v6->sin6_family == AF_INET6)
+        return inet_ntop(AF_INET6, &v6->sin6_addr, buffer, size) == NULL ? -1 : 0;
+    if (state->nsaddr_list[index].sin_family != AF_INET) return -1;
+    return inet_ntop(AF_INET, &state->nsaddr_list[index].sin_addr, buffer, size) == NULL ? -1 : 0;
+}
+
+static inline int ischedule_res_server_count(struct __res_state *state) { return state->nscount; }
+
 static inline void ischedule_res_set_server_count(struct __res_state *state, int count) {
     state->nscount = count;
 }
@@ -63,13 +76,30 @@ static inline void ischedule_res_return_failure_replies(struct __res_state *stat
 }
 
 /* Builds a query and sends it (UDP, retried over TCP when the answer is truncated). Returns the
-   answer length, or -1 with errno set (ETIMEDOUT when no server answered). */
+   answer length, or -1 with errno set (ETIMEDOUT when no server answered).
+   With `dnssec`, the query carries the AD bit and an EDNS0 OPT record with the DO bit (RFC 6840
+   §5.7, RFC 3225), and glibc is told to keep the answer's AD bit (RES_TRUSTAD) instead of clearing
+   it: the caller trusts that bit only from a validator it trusts. */
 static inline int ischedule_res_query_raw(struct __res_state *state, const char *name, int type,
-                                          unsigned char *answer, int length) {
+                                          unsigned char *answer, int length, int dnssec) {
     unsigned char query[NS_PACKETSZ];
+    if (dnssec) state->options |= RES_TRUSTAD;
     int queryLength = res_nmkquery(state, ns_o_query, name, ns_c_in, type, NULL, 0, NULL, query, sizeof query);
     if (queryLength < 0) return -2;
+    if (dnssec) {
+        static const unsigned char opt[11] = {0, 0, 41, 0x04, 0xD0, 0, 0, 0x80, 0, 0, 0}; /* root, OPT, 1232, DO */
+        if (queryLength + (int)sizeof opt > (int)sizeof query) return -2;
+        memcpy(query + queryLength, opt, sizeof opt);
+        queryLength += sizeof opt;
+        query[3] |= 0x20;  /* AD */
+        query[11] += 1;    /* ARCOUNT: res_nmkquery writes none */
+    }
     return res_nsend(state, query, queryLength, answer, length);
+}
+
+/* Whether the answer's AD (authenticated data) bit is set. */
+static inline int ischedule_ns_msg_authenticated(ns_msg handle) {
+    return (int)ns_msg_getflag(handle, ns_f_ad);
 }
 
 static inline int ischedule_ns_expand_name(const unsigned char *message, const unsigned char *end,

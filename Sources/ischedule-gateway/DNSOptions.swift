@@ -7,6 +7,12 @@ struct DNSServerOption: ParsableArguments {
     @Option(name: .customLong("dns-server"), help: "DNS server, IPv4 HOST[:PORT] (default: /etc/resolv.conf).")
     var dnsServer: String?
 
+    @Flag(
+        help:
+            "Ask with the DO bit and report the server's AD bit: secure or insecure per answer. Trust it only for a validating resolver on this host."
+    )
+    var dnssec = false
+
     func validate() throws {
         if let dnsServer, DNSResolverConfiguration.Server(dnsServer) == nil {
             throw ValidationError("--dns-server '\(dnsServer)' is not an IPv4 HOST[:PORT]")
@@ -14,7 +20,7 @@ struct DNSServerOption: ParsableArguments {
     }
 
     var configuration: DNSResolverConfiguration {
-        DNSResolverConfiguration(servers: dnsServer.flatMap(DNSResolverConfiguration.Server.init).map { [$0] } ?? [])
+        DNSResolverConfiguration(servers: dnsServer.flatMap(DNSResolverConfiguration.Server.init).map { [$0] } ?? [], validatesDNSSEC: dnssec)
     }
 }
 
@@ -29,9 +35,10 @@ struct ConfiguredDNSOption: ParsableArguments {
         }
     }
 
+    /// The configuration's resolver; `--dns-server` replaces its servers, `dns.dnssec` stays.
     func resolver(for configuration: GatewayConfiguration) -> DNSResolver {
-        DNSResolver(
-            configuration: dnsServer.flatMap(DNSResolverConfiguration.Server.init)
-                .map { DNSResolverConfiguration(servers: [$0]) } ?? configuration.resolverConfiguration)
+        var resolver = configuration.resolverConfiguration
+        if let server = dnsServer.flatMap(DNSResolverConfiguration.Server.init) { resolver.servers = [server] }
+        return DNSResolver(configuration: resolver)
     }
 }

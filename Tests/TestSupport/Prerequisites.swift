@@ -80,11 +80,17 @@ public enum Prerequisites {
         .file("/usr/bin/unshare", debian: "util-linux"), .file("/usr/bin/nsenter", debian: "util-linux"), .file("/usr/sbin/ip", debian: "iproute2")
     ]
     public static let xmllint: [Prerequisite] = [.file("/usr/bin/xmllint", debian: "libxml2-utils")]
+    public static let validatingDNS: [Prerequisite] =
+        nsd + [
+            .file("/usr/sbin/unbound", debian: "unbound"), .file("/usr/bin/ldns-keygen", debian: "ldnsutils"),
+            .file("/usr/bin/ldns-signzone", debian: "ldnsutils")
+        ]
 
     /// Every bed's list, by bed: what `PrerequisiteTests` holds against `deploy/install-deps.sh`.
     public static let byBed: [(bed: String, needs: [Prerequisite])] = [
         ("NSD", nsd), ("Postfix", postfix), ("Cyrus", cyrus), ("DAViCal", davical), ("PostgreSQL", postgresql),
-        ("nghttpd", nghttpd), ("aiosmtpd", aiosmtpd), ("certificates", certificates), ("namespaces", namespaces), ("xmllint", xmllint)
+        ("nghttpd", nghttpd), ("aiosmtpd", aiosmtpd), ("certificates", certificates), ("namespaces", namespaces), ("xmllint", xmllint),
+        ("validating DNS", validatingDNS)
     ]
 
     /// Throws one line naming every missing package of `bed`, before the bed starts anything.

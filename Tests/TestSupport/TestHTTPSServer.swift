@@ -36,6 +36,29 @@ public struct TestCertificates: Sendable {
         return (directory.appendingPathComponent("\(name).pem").path, directory.appendingPathComponent("\(name).key").path)
     }
 
+    /// A self-signed certificate for `subject` (no CA vouches for it: a DANE-EE receiver's).
+    public func selfSigned(_ subject: String, subjectAltNames: [String]) throws -> (cert: String, key: String) {
+        let name = "\(subject)-self-\(UUID().uuidString.prefix(8))"
+        try openssl([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(name).key", "-out", "\(name).pem", "-days", "2",
+            "-subj", "/CN=\(subject)", "-addext", "subjectAltName=\(subjectAltNames.joined(separator: ","))"
+        ])
+        return (directory.appendingPathComponent("\(name).pem").path, directory.appendingPathComponent("\(name).key").path)
+    }
+
+    /// The TLSA association data (hex) of the certificate in `pem`, as `openssl` computes it:
+    /// selector 0 the whole certificate, 1 its SubjectPublicKeyInfo; matching 1 SHA-256, 2 SHA-512.
+    public static func tlsaData(_ pem: String, selector: Int = 1, matching: Int = 1) throws -> String {
+        let extract =
+            selector == 1 ? "openssl x509 -in \"$1\" -noout -pubkey | openssl pkey -pubin -outform DER" : "openssl x509 -in \"$1\" -outform DER"
+        let digest = matching == 2 ? "openssl dgst -sha512 -r" : "openssl dgst -sha256 -r"
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("tlsa-\(UUID().uuidString.prefix(8)).log").path
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let output = try runToEnd("/bin/bash", ["-c", "set -o pipefail; \(extract) | \(digest)", "tlsa", pem], log: log)
+        guard let hex = output.split(separator: " ").first, hex.count >= 64 else { throw ChildProcessError("openssl gave no digest: \(output)") }
+        return String(hex)
+    }
+
     private func openssl(_ arguments: [String]) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

@@ -1,5 +1,5 @@
 package import DKIM
-package import Transport
+import Transport
 
 /// The parts of a configuration the administration tools (`dkim rotate`, `dkim status`,
 /// `status`) read.
@@ -21,9 +21,6 @@ extension GatewayConfiguration {
             local.keys.enumerated().map { ConfiguredKey(selector: $1.selector, file: $1.privateKeyFile, signs: $0 == 0) }
         }
     }
-
-    /// The resolver the gateway uses (`dns.servers`, else the system's).
-    package var resolverConfiguration: DNSResolverConfiguration { DNSResolverConfiguration(servers: dnsServers) }
 
     /// Where a tool on this host reaches the running gateway's local side: the first TCP listener
     /// serving the intake (a wildcard address becomes loopback), with the intake's secret header.

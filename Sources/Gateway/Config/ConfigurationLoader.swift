@@ -68,7 +68,7 @@ package enum ConfigurationLoader {
         }
         let (domains, remotes) = Self.domains(root, sections: sections)
         let outbound = log.collect(nil) { () throws(ConfigurationError) in try root.section("outbound") }
-        let dnsServers = Self.dnsServers(root)
+        let resolver = Self.resolver(root)
         let caFile = log.collect(nil) { () throws(ConfigurationError) -> String? in
             let tls = try root.section("tls")
             tls?.allowOnly(["ca-file"])
@@ -148,7 +148,7 @@ package enum ConfigurationLoader {
         return GatewayConfiguration(
             listeners: listeners, domains: domains, intake: intake, remotes: remotes, tlsPolicy: tlsPolicy, dkim: dkim, limits: limits,
             timeouts: timeouts,
-            dnsServers: dnsServers, caFile: caFile, allowPrivateAddresses: allowPrivate, dataDirectory: paths.absolute(dataDirectory),
+            resolverConfiguration: resolver, caFile: caFile, allowPrivateAddresses: allowPrivate, dataDirectory: paths.absolute(dataDirectory),
             store: store, administrator: administrator, capabilitiesSerial: serial, delivery: delivery, imip: imip,
             imipIntake: imipIntake, statusPage: statusPage, logLevel: logLevel, source: source)
     }
@@ -184,19 +184,40 @@ extension ConfigurationLoader {
         return (domains, remotes)
     }
 
-    /// `dns.servers`: IPv4 literals with an optional port.
-    static func dnsServers(_ root: ConfigReader) -> [DNSResolverConfiguration.Server] {
-        root.log.collect([]) { () throws(ConfigurationError) in
-            let dns = try root.section("dns")
-            dns?.allowOnly(["servers"])
-            return try (dns?.strings("servers") ?? []).enumerated().compactMap { index, text in
-                guard let server = DNSResolverConfiguration.Server(text) else {
-                    root.log.record(
-                        ConfigurationError(key: "dns.servers[\(index)]", problem: "'\(text)' is not an IPv4 address with an optional :port"))
-                    return nil
-                }
-                return server
+    /// `dns:`: `servers` (IPv4 literals with an optional port), `dnssec` (`off` or `validate`) and
+    /// `trusted-validators`. Under `validate` every server asked must be trusted for its AD bit.
+    static func resolver(_ root: ConfigReader) -> DNSResolverConfiguration {
+        root.log.collect(DNSResolverConfiguration()) { () throws(ConfigurationError) in
+            guard let dns = try root.section("dns") else { return DNSResolverConfiguration() }
+            dns.allowOnly(["servers", "dnssec", "trusted-validators"])
+            var configuration = DNSResolverConfiguration(servers: try servers(dns, "servers"))
+            let trusted = try servers(dns, "trusted-validators").map(\.host)
+            switch try dns.string("dnssec", default: "off") {
+            case "off": return configuration
+            case "validate": configuration.validatesDNSSEC = true
+            case let other: throw ConfigurationError(key: "dns.dnssec", problem: "'\(other)' is not off or validate")
             }
+            let untrusted = DNSResolverConfiguration.untrustedValidators(configuration.serverAddresses, trusted: trusted)
+            guard untrusted.isEmpty else {
+                throw ConfigurationError(
+                    key: "dns.dnssec",
+                    problem:
+                        "validate believes the AD bit only from a validating resolver on loopback or in dns.trusted-validators; "
+                        + "\(untrusted.joined(separator: ", ")) is neither\(configuration.servers.isEmpty ? " (from /etc/resolv.conf)" : "")"
+                        + ": run unbound on this host and list it in dns.servers")
+            }
+            return configuration
+        }
+    }
+
+    /// The entries of `dns.<name>`, each an IPv4 address with an optional port; each bad one recorded.
+    private static func servers(_ dns: ConfigReader, _ name: String) throws(ConfigurationError) -> [DNSResolverConfiguration.Server] {
+        try dns.strings(name).enumerated().compactMap { index, text in
+            guard let server = DNSResolverConfiguration.Server(text) else {
+                dns.log.record(ConfigurationError(key: "dns.\(name)[\(index)]", problem: "'\(text)' is not an IPv4 address with an optional :port"))
+                return nil
+            }
+            return server
         }
     }
 }

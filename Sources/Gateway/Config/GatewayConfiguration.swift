@@ -1,5 +1,5 @@
 internal import DKIM
-internal import Transport
+package import Transport
 
 /// Everything `serve` needs, read and checked by `ConfigurationLoader` (see `config/gateway.example.yaml`
 /// for every key). Paths are absolute once loaded; secrets are resolved from the environment.
@@ -188,7 +188,8 @@ package struct GatewayConfiguration: Sendable {
     var dkim: DKIMSettings
     var limits: Limits
     var timeouts: Timeouts
-    var dnsServers: [DNSResolverConfiguration.Server]
+    /// `dns:`: the servers asked (none: /etc/resolv.conf's) and whether their AD bit is believed.
+    package var resolverConfiguration: DNSResolverConfiguration
     /// `tls.ca-file`: the trust anchors for outbound TLS (nil: the system store).
     package var caFile: String?
     /// Allow outbound connections to private and loopback addresses (test beds, private networks).

@@ -10,6 +10,9 @@ final class CurlTransfer: @unchecked Sendable {
     private var headerList: UnsafeMutablePointer<curl_slist>?  // HTTP headers, or SMTP recipients
     private var resolveList: UnsafeMutablePointer<curl_slist>?  // the pinned addresses (CURLOPT_RESOLVE)
     private let errorBuffer: UnsafeMutablePointer<CChar>
+    /// The TLSA records every connection of this transfer is verified by (freed with the transfer).
+    private var dane: UnsafeMutablePointer<ischedule_dane>?
+    private var daneRequirement: DANERequirement?
     private let maximumBytes: Int
     private(set) var body: [UInt8] = []
     private(set) var headerLines: [String] = []
@@ -118,6 +121,7 @@ final class CurlTransfer: @unchecked Sendable {
         try set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
         try set(CURLOPT_USERAGENT, configuration.userAgent)
         if request.collectsCertificates { try set(CURLOPT_CERTINFO, 1) }
+        if let requirement = request.dane { try verify(by: requirement, url: request.url) }
         if let client = request.clientCertificate {
             try set(CURLOPT_SSLCERTTYPE, "PEM")
             try set(CURLOPT_SSLCERT, client.certificateFile)
@@ -145,7 +149,31 @@ final class CurlTransfer: @unchecked Sendable {
         try set(CURLOPT_HTTPHEADER, pointer: UnsafeMutableRawPointer(headerList))
     }
 
+    /// Verifies every connection by `requirement`'s TLSA records (OpenSSL's DANE verifier, see
+    /// the CCurl shim) instead of the WebPKI roots and libcurl's name check; sessions are not
+    /// resumed, so each connection is checked. Only for the host and port the records are for.
+    private func verify(by requirement: DANERequirement, url: String) throws(HTTPClientError) {
+        let target = try CurlURL(url)
+        guard target.scheme == "https", target.host == requirement.host.lowercased(), target.port == Int(requirement.port) else {
+            throw .invalidRequest("\(requirement) cannot authenticate \(url)")
+        }
+        guard let dane = ischedule_dane_new(requirement.host) else { throw .invalidRequest("out of memory") }
+        self.dane = dane
+        daneRequirement = requirement
+        for record in requirement.records {
+            guard
+                record.data.withUnsafeBufferPointer({
+                    ischedule_dane_add(dane, record.usage, record.selector, record.matchingType, $0.baseAddress, $0.count)
+                }) == 0
+            else { throw .invalidRequest("too many TLSA records at \(requirement.name)") }
+        }
+        try set(CURLOPT_SSL_VERIFYHOST, 0)
+        try set(CURLOPT_SSL_SESSIONID_CACHE, 0)
+        try check(ischedule_curl_easy_setopt_dane(handle, dane))
+    }
+
     deinit {
+        ischedule_dane_free(dane)
         curl_easy_cleanup(handle)
         curl_slist_free_all(headerList)
         curl_slist_free_all(resolveList)
@@ -283,6 +311,8 @@ final class CurlTransfer: @unchecked Sendable {
         case CURLE_COULDNT_CONNECT: return .failure(.couldNotConnect(detail))
         case CURLE_COULDNT_RESOLVE_HOST: return .failure(.couldNotResolve(detail))
         case CURLE_OPERATION_TIMEDOUT: return .failure(.timeout(detail))
+        case CURLE_PEER_FAILED_VERIFICATION where dane.map { ischedule_dane_verdict($0) } == -1:
+            return .failure(.daneMismatch("\(daneRequirement.map { "\($0.host):\($0.port) matches none of its \($0)" } ?? ""): \(detail)"))
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CERTPROBLEM:
             return .failure(.tls(detail))
         default: return .failure(.transfer(code: Int(code.rawValue), message: detail))

@@ -16,14 +16,43 @@ package struct SRVRecord: Sendable, Hashable, CustomStringConvertible {
     package var description: String { "\(priority) \(weight) \(port) \(target.isEmpty ? "." : target + ".")" }
 }
 
+/// A TLSA record (RFC 6698): which certificate (usage), which part of it (selector) and how it
+/// is compared (matching type) with `data`.
+package struct TLSARecord: Sendable, Hashable, CustomStringConvertible {
+    package let usage: UInt8
+    package let selector: UInt8
+    package let matchingType: UInt8
+    package let data: [UInt8]
+
+    package init(usage: UInt8, selector: UInt8, matchingType: UInt8, data: [UInt8]) {
+        self.usage = usage
+        self.selector = selector
+        self.matchingType = matchingType
+        self.data = data
+    }
+
+    /// DANE-TA(2) or DANE-EE(3), selector Cert(0) or SPKI(1), matching Full(0), SHA2-256(1) or
+    /// SHA2-512(2): the records RFC 7672 §3.1 and RFC 7673 let a client use. PKIX-TA(0) and
+    /// PKIX-EE(1) are not (RFC 7672 §3.1.3).
+    package var isUsable: Bool { (2...3).contains(usage) && selector <= 1 && matchingType <= 2 && !data.isEmpty }
+
+    package var description: String {
+        "\(usage) \(selector) \(matchingType) " + data.map { String($0, radix: 16) }.map { $0.count == 1 ? "0" + $0 : $0 }.joined()
+    }
+}
+
 /// Records of one type for one name, with the TTL to cache them by (the smallest of the set).
+/// `secure` when a trusted validating resolver vouched for the answer (the AD bit under
+/// `dns.dnssec: validate`); always false otherwise.
 package struct DNSAnswer<Record: Sendable & Hashable>: Sendable, Hashable {
     package let records: [Record]
     package let ttl: UInt32
+    package let secure: Bool
 
-    package init(records: [Record], ttl: UInt32) {
+    package init(records: [Record], ttl: UInt32, secure: Bool = false) {
         self.records = records
         self.ttl = ttl
+        self.secure = secure
     }
 }
 

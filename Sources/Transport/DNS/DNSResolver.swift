@@ -2,7 +2,7 @@ package import DKIM
 import Dispatch
 import Synchronization
 
-/// SRV, TXT and address (A/AAAA) lookups through glibc's resolver. Queries block, so they run on a dispatch queue of
+/// SRV, TXT, TLSA and address (A/AAAA) lookups through glibc's resolver. Queries block, so they run on a dispatch queue of
 /// their own, never on Swift's cooperative pool. Answers are cached for their TTL (capped);
 /// NXDOMAIN and no-data briefly; server failures and timeouts not at all.
 package final class DNSResolver: Sendable {
@@ -32,21 +32,29 @@ package final class DNSResolver: Sendable {
         return answer
     }
 
+    /// TLSA records at `name` (`_443._tcp.host`, RFC 6698), `secure` when validated.
+    package func tlsa(_ name: String) async throws(DNSError) -> DNSAnswer<TLSARecord> {
+        guard case .tlsa(let answer) = try await lookup(name, .tlsa) else { throw .malformedResponse(name, reason: "cache type confusion") }
+        return answer
+    }
+
     /// The IPv4 and IPv6 addresses of `host` (A, then AAAA), as literals; `noData` when it has none.
     /// `localhost` and names under `.localhost` are loopback without a query (RFC 6761).
     package func addresses(_ host: String) async throws(DNSError) -> DNSAnswer<String> {
         let name = Self.normalize(host)
-        if name == "localhost" || name.hasSuffix(".localhost") { return DNSAnswer(records: ["127.0.0.1", "::1"], ttl: 0) }
+        if name == "localhost" || name.hasSuffix(".localhost") { return DNSAnswer(records: ["127.0.0.1", "::1"], ttl: 0, secure: true) }
         async let lookupV4 = result(name, .a)
         async let lookupV6 = result(name, .aaaa)
         let (v4, v6) = await (lookupV4, lookupV6)
         var records: [String] = []
         var ttls: [UInt32] = []
-        for case .success(.addresses(let answer)) in [v4, v6] {
+        var secure = true
+        for case .success(.addresses(let answer)) in [v4, v6] where !answer.records.isEmpty {
             records += answer.records
-            if !answer.records.isEmpty { ttls.append(answer.ttl) }
+            ttls.append(answer.ttl)
+            secure = secure && answer.secure
         }
-        if !records.isEmpty { return DNSAnswer(records: records, ttl: ttls.min() ?? 0) }
+        if !records.isEmpty { return DNSAnswer(records: records, ttl: ttls.min() ?? 0, secure: secure) }
         // Nothing found: the more telling failure wins (a server failure over "no such name").
         for case .failure(let error) in [v4, v6] where !error.meansNoRecords { throw error }
         for case .failure(let error) in [v4, v6] { throw error }
@@ -66,6 +74,7 @@ package final class DNSResolver: Sendable {
         case srv(DNSAnswer<SRVRecord>)
         case txt(DNSAnswer<String>)
         case addresses(DNSAnswer<String>)
+        case tlsa(DNSAnswer<TLSARecord>)
     }
 
     private struct CacheEntry: Sendable {
@@ -98,22 +107,28 @@ package final class DNSResolver: Sendable {
             queue.async {
                 continuation.resume(
                     returning: Result { () throws(DNSError) -> Records in
-                        let (raw, message) = try client.query(name, type)
+                        let response = try client.query(name, type)
+                        let raw = response.records
                         guard !raw.isEmpty else { throw .noData(name) }
                         let ttl = raw.map(\.ttl).min() ?? 0
+                        let secure = response.authenticated
                         switch type {
                         case .srv:
                             var records: [SRVRecord] = []
-                            for record in raw { records.append(try LibresolvClient.srv(record, in: message, name: name)) }
-                            return .srv(DNSAnswer(records: records, ttl: ttl))
+                            for record in raw { records.append(try LibresolvClient.srv(record, in: response.message, name: name)) }
+                            return .srv(DNSAnswer(records: records, ttl: ttl, secure: secure))
                         case .txt:
                             var records: [String] = []
                             for record in raw { records.append(try LibresolvClient.txt(record, name: name)) }
-                            return .txt(DNSAnswer(records: records, ttl: ttl))
+                            return .txt(DNSAnswer(records: records, ttl: ttl, secure: secure))
+                        case .tlsa:
+                            var records: [TLSARecord] = []
+                            for record in raw { records.append(try LibresolvClient.tlsa(record, name: name)) }
+                            return .tlsa(DNSAnswer(records: records, ttl: ttl, secure: secure))
                         case .a, .aaaa:
                             var records: [String] = []
                             for record in raw { records.append(try LibresolvClient.address(record, name: name)) }
-                            return .addresses(DNSAnswer(records: records, ttl: ttl))
+                            return .addresses(DNSAnswer(records: records, ttl: ttl, secure: secure))
                         }
                     })
             }
@@ -126,6 +141,7 @@ package final class DNSResolver: Sendable {
         case .success(.srv(let answer)): ttl = answer.ttl
         case .success(.txt(let answer)): ttl = answer.ttl
         case .success(.addresses(let answer)): ttl = answer.ttl
+        case .success(.tlsa(let answer)): ttl = answer.ttl
         case .failure(.nameDoesNotExist), .failure(.noData): ttl = configuration.negativeTTL
         case .failure: return
         }

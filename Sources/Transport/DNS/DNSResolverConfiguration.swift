@@ -33,15 +33,31 @@ package struct DNSResolverConfiguration: Sendable, Equatable {
     package var maximumTTL: UInt32
     /// NXDOMAIN and no-data answers are cached this long.
     package var negativeTTL: UInt32
+    /// `dns.dnssec: validate`: ask with the DO bit and report the servers' AD bit as `secure`. Only
+    /// for servers that validate and that the path to is trusted (loopback, or listed).
+    package var validatesDNSSEC: Bool
 
     package init(
         servers: [Server] = [], timeoutSeconds: Int = 3, attempts: Int = 2,
-        maximumTTL: UInt32 = 3600, negativeTTL: UInt32 = 60
+        maximumTTL: UInt32 = 3600, negativeTTL: UInt32 = 60, validatesDNSSEC: Bool = false
     ) {
+        self.validatesDNSSEC = validatesDNSSEC
         self.servers = servers
         self.timeoutSeconds = timeoutSeconds
         self.attempts = attempts
         self.maximumTTL = maximumTTL
         self.negativeTTL = negativeTTL
+    }
+}
+
+extension DNSResolverConfiguration {
+    /// The addresses this configuration asks: its servers, else those of /etc/resolv.conf.
+    package var serverAddresses: [String] { servers.isEmpty ? LibresolvClient.systemServerAddresses() : servers.map(\.host) }
+
+    /// Which of `addresses` may not be trusted for the AD bit: a validator's answer crosses the
+    /// path to it unauthenticated, so only a server on this host (loopback) or one the
+    /// administrator lists in `dns.trusted-validators` (a path they secured) is believed.
+    package static func untrustedValidators(_ addresses: [String], trusted: [String]) -> [String] {
+        addresses.filter { address in !IPAddressRange.isLoopback(address) && !trusted.contains(address) }
     }
 }

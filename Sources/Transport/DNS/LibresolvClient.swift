@@ -15,6 +15,15 @@ struct LibresolvClient: Sendable {
         case txt = 16
         case aaaa = 28
         case srv = 33
+        case tlsa = 52
+    }
+
+    /// An answer's records of the asked type, the whole message (names inside records may point
+    /// into it), and the AD bit as the server set it.
+    struct Response {
+        let records: [RawRecord]
+        let message: [UInt8]
+        let authenticated: Bool
     }
 
     /// One answer record: its rdata, where that rdata starts in the message (names inside may
@@ -28,7 +37,7 @@ struct LibresolvClient: Sendable {
     /// Every record of `type` at `name`, with the whole response message. Configured servers are
     /// asked in order until one answers with NOERROR or NXDOMAIN; a server failure or timeout moves
     /// on to the next, and the last such failure is reported.
-    func query(_ name: String, _ type: RecordType) throws(DNSError) -> (records: [RawRecord], message: [UInt8]) {
+    func query(_ name: String, _ type: RecordType) throws(DNSError) -> Response {
         guard !configuration.servers.isEmpty else { return try query(name, type, server: nil) }
         var failure = DNSError.timeout(name)
         for server in configuration.servers {
@@ -42,9 +51,7 @@ struct LibresolvClient: Sendable {
     }
 
     /// One query to one configured server, or to /etc/resolv.conf's servers when `server` is nil.
-    private func query(_ name: String, _ type: RecordType, server: DNSResolverConfiguration.Server?) throws(DNSError)
-        -> (records: [RawRecord], message: [UInt8])
-    {
+    private func query(_ name: String, _ type: RecordType, server: DNSResolverConfiguration.Server?) throws(DNSError) -> Response {
         guard let state = ischedule_res_state_new() else { throw .serverFailure(name, rcode: -1) }
         defer { ischedule_res_state_free(state) }
         if let server {
@@ -54,12 +61,13 @@ struct LibresolvClient: Sendable {
         ischedule_res_set_timing(state, Int32(configuration.timeoutSeconds), Int32(configuration.attempts))
         ischedule_res_return_failure_replies(state)
         var answer = [UInt8](repeating: 0, count: 65_535)
-        let length = ischedule_res_query_raw(state, name, type.rawValue, &answer, Int32(answer.count))
+        let dnssec: Int32 = configuration.validatesDNSSEC ? 1 : 0
+        let length = ischedule_res_query_raw(state, name, type.rawValue, &answer, Int32(answer.count), dnssec)
         if length == -2 { throw .invalidName(name) }
         guard length >= 0 else { throw .timeout(name) }
         let message = Array(answer.prefix(Int(length)))
         // ns_initparse keeps pointers into the buffer: every use of the handle stays in this scope.
-        let parsed: Result<[RawRecord], DNSError> = message.withUnsafeBufferPointer { buffer in
+        let parsed: Result<Response, DNSError> = message.withUnsafeBufferPointer { buffer in
             var handle = ns_msg()
             guard let base = buffer.baseAddress, ns_initparse(base, Int32(buffer.count), &handle) == 0 else {
                 return .failure(.malformedResponse(name, reason: "header does not parse"))
@@ -84,9 +92,21 @@ struct LibresolvClient: Sendable {
                         rdata: Array(UnsafeBufferPointer(start: rdata, count: count)),
                         offset: rdata - base, ttl: UInt32(ischedule_ns_rr_ttl(record))))
             }
-            return .success(records)
+            let authenticated = configuration.validatesDNSSEC && ischedule_ns_msg_authenticated(handle) != 0
+            return .success(Response(records: records, message: message, authenticated: authenticated))
         }
-        return (try parsed.get(), message)
+        return try parsed.get()
+    }
+
+    /// The addresses of the servers /etc/resolv.conf names, in order.
+    static func systemServerAddresses() -> [String] {
+        guard let state = ischedule_res_state_new() else { return [] }
+        defer { ischedule_res_state_free(state) }
+        return (0..<ischedule_res_server_count(state)).compactMap { index in
+            var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+            guard ischedule_res_server_address(state, index, &text, Int32(text.count)) == 0 else { return nil }
+            return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
     }
 
     /// The SRV fields of one record; the target is expanded against the whole message.
@@ -104,6 +124,13 @@ struct LibresolvClient: Sendable {
         guard expanded > 0 else { throw .malformedResponse(name, reason: "SRV target does not expand") }
         let text = String(decoding: target.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return SRVRecord(priority: priority, weight: weight, port: port, target: text == "." ? "" : text)
+    }
+
+    /// A TLSA record's fields (RFC 6698 §2.1).
+    static func tlsa(_ record: RawRecord, name: String) throws(DNSError) -> TLSARecord {
+        let rdata = record.rdata
+        guard rdata.count >= 4 else { throw .malformedResponse(name, reason: "TLSA rdata of \(rdata.count) bytes") }
+        return TLSARecord(usage: rdata[0], selector: rdata[1], matchingType: rdata[2], data: Array(rdata[3...]))
     }
 
     /// An A (4 bytes) or AAAA (16 bytes) record as an address literal.

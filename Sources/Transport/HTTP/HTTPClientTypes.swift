@@ -41,6 +41,9 @@ package struct HTTPClientRequest: Sendable, Equatable {
     package var collectsCertificates = false
     /// A TLS client certificate to present (the TLS-only authentication profile).
     package var clientCertificate: ClientCertificate?
+    /// Verify the server by these TLSA records instead of the WebPKI roots; the URL must name
+    /// their host and port.
+    package var dane: DANERequirement?
 
     package init(
         method: String = "GET", url: String, headers: [HeaderField] = [], body: [UInt8] = [],
@@ -57,7 +60,7 @@ package struct HTTPClientRequest: Sendable, Equatable {
     package static func == (lhs: Self, rhs: Self) -> Bool {
         lhs.method == rhs.method && lhs.url == rhs.url && lhs.addressPolicy == rhs.addressPolicy && lhs.body == rhs.body
             && lhs.timeoutMilliseconds == rhs.timeoutMilliseconds && lhs.headers == rhs.headers
-            && lhs.clientCertificate == rhs.clientCertificate
+            && lhs.clientCertificate == rhs.clientCertificate && lhs.dane == rhs.dane
     }
 }
 
@@ -98,6 +101,8 @@ package enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertibl
     case timeout(String)
     /// Certificate not trusted, expired, wrong name, or the handshake failed.
     case tls(String)
+    /// The server's certificate matched none of the validated TLSA records it must match.
+    case daneMismatch(String)
     case responseTooLarge(limit: Int)
     /// The peer's address is not allowed by the request's `AddressPolicy` (SSRF protection).
     case addressNotAllowed(String)
@@ -112,6 +117,7 @@ package enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertibl
         case .couldNotResolve(let detail): "could not resolve host: \(detail)"
         case .timeout(let detail): "timed out: \(detail)"
         case .tls(let detail): "TLS failure: \(detail)"
+        case .daneMismatch(let detail): "DANE failure: \(detail)"
         case .responseTooLarge(let limit): "response larger than \(limit) bytes"
         case .addressNotAllowed(let reason): "refused to connect: \(reason)"
         case .invalidRequest(let detail): "invalid request: \(detail)"

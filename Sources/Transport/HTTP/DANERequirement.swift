@@ -1,0 +1,24 @@
+/// Who a TLS peer must be by DANE (RFC 7671, RFC 7673 for SRV targets): the TLSA records at
+/// `_<port>._tcp.<host>` that a trusted validating resolver vouched for. A request carrying one is
+/// verified against these records instead of the WebPKI roots, and only for this host and port.
+package struct DANERequirement: Sendable, Hashable, CustomStringConvertible {
+    /// The TLSA base domain: the SRV target (or the configured receiver's host).
+    package let host: String
+    package let port: UInt16
+    /// The usable records (DANE-TA or DANE-EE, known selector and matching type).
+    package let records: [TLSARecord]
+
+    /// Nil when none of `records` is usable: RFC 7672 §2.2 treats such a set as no TLSA at all.
+    package init?(host: String, port: UInt16, records: [TLSARecord]) {
+        let usable = records.filter(\.isUsable)
+        guard !usable.isEmpty else { return nil }
+        self.host = host
+        self.port = port
+        self.records = usable
+    }
+
+    /// Where the records were published.
+    package var name: String { "_\(port)._tcp.\(host)" }
+
+    package var description: String { "\(records.count) TLSA record\(records.count == 1 ? "" : "s") at \(name)" }
+}
