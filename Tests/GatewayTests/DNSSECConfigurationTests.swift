@@ -50,4 +50,16 @@ struct DNSSECConfigurationTests {
         configuration["dns"] = ["dnssec": "validate", "servers": ["127.0.0.1"], "trusted-validators": ["resolver.example"]]
         #expect(problem(configuration)?.contains("dns.trusted-validators[0]: 'resolver.example' is not an IPv4 address") == true)
     }
+
+    @Test("dane and dane-only need dns.dnssec: validate, wherever they are set")
+    func daneNeedsValidation() {
+        var configuration = GatewayYAML.local()
+        configuration["outbound", "tls-policy"] = "dane"
+        configuration["remote-domains", "partner.test", "tls-policy"] = "dane-only"
+        let refusal = problem(configuration) ?? "loaded"
+        #expect(refusal.contains("outbound.tls-policy: dane needs dns.dnssec: validate"), "\(refusal)")
+        #expect(refusal.contains("remote-domains.partner.test.tls-policy: dane-only needs dns.dnssec: validate"), "\(refusal)")
+        configuration["dns"] = ["dnssec": "validate", "servers": ["127.0.0.1"]]
+        #expect(problem(configuration) == nil)
+    }
 }

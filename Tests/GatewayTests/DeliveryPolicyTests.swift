@@ -55,6 +55,20 @@ struct DeliveryPolicyTests {
         #expect(Self.disposition(.pending, attempt) == expected)
     }
 
+    @Test("heldForSecurityIsNeverHandedToIMIP: a DANE or DNSSEC refusal retries, then fails; a mail-filter record's e-mail still goes back")
+    func heldForSecurityIsNeverHandedToIMIP() {
+        let first = Attempt(route: .iSchedule, attempts: 1, createdAt: Self.now, mailsFallbacks: true)
+        let last = Attempt(route: .iSchedule, attempts: 5, createdAt: Self.now, mailsFallbacks: true)
+        let filtered = Attempt(route: .iSchedule, attempts: 5, createdAt: Self.now, returnsMail: true)
+        func held(_ attempt: Attempt) -> DeliveryPolicy.Disposition {
+            Self.policy.disposition(.serviceUnavailable, after: attempt, hasMailbox: true, heldForSecurity: true, now: Self.now)
+        }
+        #expect(held(first) == .retry(at: Self.now + 1_000))
+        #expect(held(last) == .fail(exhausted: true))
+        #expect(Self.disposition(.serviceUnavailable, last) == .handToEmail(exhausted: true))
+        #expect(held(filtered) == .handToEmail(exhausted: true))
+    }
+
     @Test("temporaryRetriesUntilTooOld: a message older than max-age gives up at its next temporary failure")
     func temporaryRetriesUntilTooOld() {
         let young = Attempt(route: .iSchedule, attempts: 1, createdAt: Self.now - 59_999, mailsFallbacks: true)

@@ -2,7 +2,8 @@
 """A minimal CalDAV-side iSchedule endpoint for the service tests: a local upstream behind a
 gateway, or a plain (unsigned, non-verifying) remote receiver.
 
-Usage: calendar_server.py RECORD_FILE [PORT]   (binds 127.0.0.1, a free port by default; prints "ready PORT")
+Usage: calendar_server.py RECORD_FILE [PORT [CERT KEY]]   (binds 127.0.0.1, a free port when PORT is 0
+or absent; prints "ready PORT"; with CERT and KEY, PEM files, it speaks https)
 
 Every POST is appended to RECORD_FILE as one JSON line {"path", "headers": [[name, value]...],
 "body"} and answered with a schedule-response: one response per Recipient (comma lists and
@@ -155,5 +156,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 server = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2]) if len(sys.argv) > 2 else 0), Handler)
 server.daemon_threads = True
+if len(sys.argv) > 4:
+    import ssl
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(sys.argv[3], sys.argv[4])
+    server.socket = context.wrap_socket(server.socket, server_side=True)
 print("ready", server.server_address[1], flush=True)
 server.serve_forever()

@@ -11,6 +11,8 @@ final class DeliveryBed: @unchecked Sendable {
     let dns: TestDNSServer
     let gateway: GatewayProcess
     let directory: URL
+    /// The CA the gateway trusts (`tls.ca-file`).
+    let certificates: TestCertificates
     var port: UInt16 { gateway.ports[0] }
 
     /// - Parameter routes: remote domain → path on the receiver (`/flaky/3/ischedule`, …).
@@ -18,13 +20,16 @@ final class DeliveryBed: @unchecked Sendable {
     /// - Parameter srvToReceiver: domains whose `_ischedule._tcp` SRV record names the receiver (on loopback).
     /// - Parameter allowPrivateAddresses: `outbound.allow-private-addresses` (the static routes need it).
     /// - Parameter tlsPolicy: `outbound.tls-policy`; the recording receiver speaks plain http, so `may`.
+    /// - Parameter dnsServer: the server the gateway asks instead of the bed's NSD (a validating resolver).
+    /// - Parameter overrides: configuration merged over the bed's.
     init(
         routes: [String: String], delivery: [String: String] = [:], timeouts: [String: String] = [:],
-        srvToReceiver: [String] = [], allowPrivateAddresses: Bool = true, tlsPolicy: String = "may"
+        srvToReceiver: [String] = [], allowPrivateAddresses: Bool = true, tlsPolicy: String = "may",
+        dnsServer: String? = nil, overrides: GatewayYAML.Value = [:], certificates: TestCertificates? = nil
     ) throws {
         receiver = try TestCalendarServer()
-        let certificates = try TestCertificates()
-        let tls = try certificates.issue("localhost", subjectAltNames: ["DNS:localhost", "IP:127.0.0.1"])
+        self.certificates = try certificates ?? TestCertificates()
+        let tls = try self.certificates.issue("localhost", subjectAltNames: ["DNS:localhost", "IP:127.0.0.1"])
         smtp = try TestSMTPServer(mode: .starttls, cert: tls.cert, key: tls.key)
         func zone(_ name: String) -> String { zoneHead(name) }
         var zones = ["plain.test": zone("plain.test")]
@@ -40,12 +45,13 @@ final class DeliveryBed: @unchecked Sendable {
         configuration.set(settings, under: "delivery")
         configuration.set(["connect": "2s"].merging(timeouts) { _, override in override }, under: "timeouts")
         configuration.merge([
-            "dns": ["servers": [.scalar(dns.server)]], "tls": ["ca-file": .scalar(certificates.caFile)],
+            "dns": ["servers": [.scalar(dnsServer ?? dns.server)]], "tls": ["ca-file": .scalar(self.certificates.caFile)],
             "imip": [
                 "smtp-url": "smtp://localhost:\(smtp.port)", "from": "calendar-gateway@alpha.test", "username": "gateway",
                 "password-env": "GATEWAY_TEST_SMTP_PASSWORD", "require-tls": true
             ]
         ])
+        configuration.merge(overrides)
         gateway = try GatewayProcess(
             configuration: configuration, directory: directory, listeners: 1, environment: ["GATEWAY_TEST_SMTP_PASSWORD": "secret"])
     }

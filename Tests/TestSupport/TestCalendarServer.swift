@@ -4,6 +4,8 @@ import Foundation
 /// (Tests/Helpers/calendar_server.py): records every POST and answers schedule-responses.
 public final class TestCalendarServer: @unchecked Sendable {
     public let port: UInt16
+    /// "https" when started with a certificate, else "http".
+    public let scheme: String
     private let process: ChildProcess
     private let recordFile: String
 
@@ -18,13 +20,16 @@ public final class TestCalendarServer: @unchecked Sendable {
         }
     }
 
-    public init() throws {
+    /// - Parameter tls: a PEM certificate (chain) and key: the server speaks https with them.
+    public init(tls: (cert: String, key: String)? = nil) throws {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Helpers/calendar_server.py").path
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("calendar-\(UUID().uuidString)").path
         recordFile = base + ".jsonl"
         _ = FileManager.default.createFile(atPath: recordFile, contents: nil)
-        process = try ChildProcess("/usr/bin/env", ["python3", script, recordFile], logPath: base + ".log")
+        let certificate = tls.map { ["0", $0.cert, $0.key] } ?? []
+        scheme = tls == nil ? "http" : "https"
+        process = try ChildProcess("/usr/bin/env", ["python3", script, recordFile] + certificate, logPath: base + ".log")
         guard let port = process.announcedPort() else {
             let output = process.log
             process.stop()
@@ -33,7 +38,7 @@ public final class TestCalendarServer: @unchecked Sendable {
         self.port = port
     }
 
-    public func url(_ path: String = "/ischedule") -> String { "http://127.0.0.1:\(port)\(path)" }
+    public func url(_ path: String = "/ischedule") -> String { "\(scheme)://127.0.0.1:\(port)\(path)" }
 
     /// Every POST received so far, in order.
     public var records: [Record] {

@@ -127,14 +127,7 @@ package enum ConfigurationLoader {
             try StoreSettings.parse(root, paths: paths, environment: environment, caFile: caFile)
         }
         let tlsPolicy = log.collect(.verify) { () throws(ConfigurationError) in try sections.tlsPolicy(outbound) ?? .verify }
-        for remote in remotes {
-            guard let uri = remote.uri, !(remote.tlsPolicy ?? tlsPolicy).permits(uri) else { continue }
-            log.record(
-                ConfigurationError(
-                    key: "remote-domains.\(remote.name).uri",
-                    problem: "\(uri) is plain http, which tls-policy verify (the default) refuses; "
-                        + "use https, or set remote-domains.\(remote.name).tls-policy: may"))
-        }
+        Self.checkPolicies(remotes, defaultPolicy: tlsPolicy, resolver: resolver, log: log)
         let allowPrivate = log.collect(false) { () throws(ConfigurationError) in
             try outbound?.bool("allow-private-addresses", default: false) ?? false
         }
@@ -182,6 +175,30 @@ extension ConfigurationLoader {
             log.record(ConfigurationError(key: "remote-domains.\(remote.name)", problem: "is also one of our domains"))
         }
         return (domains, remotes)
+    }
+
+    /// The rules between keys: a configured http receiver needs `may`; `dane` and `dane-only`
+    /// need `dns.dnssec: validate` (an unvalidated TLSA record proves nothing).
+    static func checkPolicies(
+        _ remotes: [GatewayConfiguration.RemoteDomain], defaultPolicy: TLSPolicy, resolver: DNSResolverConfiguration, log: ProblemLog
+    ) {
+        for remote in remotes {
+            let policy = remote.tlsPolicy ?? defaultPolicy
+            guard let uri = remote.uri, !policy.permits(uri) else { continue }
+            log.record(
+                ConfigurationError(
+                    key: "remote-domains.\(remote.name).uri",
+                    problem: "\(uri) is plain http, which tls-policy \(policy.rawValue)\(remote.tlsPolicy == nil ? " (the default)" : "") refuses; "
+                        + "use https, or set remote-domains.\(remote.name).tls-policy: may"))
+        }
+        guard !resolver.validatesDNSSEC else { return }
+        let dane =
+            [("outbound.tls-policy", defaultPolicy)]
+            + remotes.compactMap { remote in remote.tlsPolicy.map { ("remote-domains.\(remote.name).tls-policy", $0) } }
+        for (key, policy) in dane where policy.usesDANE {
+            log.record(
+                ConfigurationError(key: key, problem: "\(policy.rawValue) needs dns.dnssec: validate (TLSA records count only when validated)"))
+        }
     }
 
     /// `dns:`: `servers` (IPv4 literals with an optional port), `dnssec` (`off` or `validate`) and

@@ -70,8 +70,11 @@ struct DeliveryPolicy: Sendable {
         case fail(exhausted: Bool)
     }
 
-    /// The disposition rule. `hasMailbox`: the recipient has an e-mail address to take it.
-    func disposition(_ status: RequestStatus, after attempt: Attempt, hasMailbox: Bool, now: Int64) -> Disposition {
+    /// The disposition rule. `hasMailbox`: the recipient has an e-mail address to take it;
+    /// `heldForSecurity`: the failure was a security refusal (DANE mismatch, a validator's
+    /// SERVFAIL), which is never handed to iMIP instead: it fails when retries run out (a
+    /// mail-filter record's original e-mail still goes back to the MTA, as any failure's does).
+    func disposition(_ status: RequestStatus, after attempt: Attempt, hasMailbox: Bool, heldForSecurity: Bool = false, now: Int64) -> Disposition {
         var exhausted = false
         switch Self.outcome(status) {
         case .definitive:
@@ -86,7 +89,8 @@ struct DeliveryPolicy: Sendable {
         case .permanent: break
         }
         switch attempt.route {
-        case .iSchedule where !attempt.isFreeBusy && (attempt.returnsMail || attempt.mailsFallbacks) && hasMailbox:
+        // A mail-filter record's original e-mail still goes back to the MTA (its own TLS policy applies).
+        case .iSchedule where !attempt.isFreeBusy && (attempt.returnsMail || (attempt.mailsFallbacks && !heldForSecurity)) && hasMailbox:
             return .handToEmail(exhausted: exhausted)
         case .email where attempt.bounces: return .bounce(exhausted: exhausted)
         default: return .fail(exhausted: exhausted)

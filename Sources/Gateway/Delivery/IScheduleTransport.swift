@@ -45,8 +45,14 @@ struct IScheduleTransport: DeliveryTransport {
                 // Temporary DNS trouble is a failure for now (5.1): the queue retries it.
                 metrics.delivery(domain: domain, outcome: "dns_failure", seconds: 0, detail: "\(error)", at: clock.milliseconds())
                 logger.warning("discovery for \(domain) failed: \(error)")
-                if error.isTemporary { account([domain], failed: true) }
                 answers.answer(indices, error.isTemporary ? .serviceUnavailable : .noSchedulingSupport, description: "DNS: \(error)")
+                // A validator's SERVFAIL may be a forged answer refused (bogus): retried, never mailed
+                // instead, and not an outage for the circuit (which would answer without the hold).
+                if error.isTemporary && discovery.validatesDNSSEC {
+                    answers.holdForSecurity(indices)
+                } else if error.isTemporary {
+                    account([domain], failed: true)
+                }
             case .success(.noISchedule(let reason)):
                 metrics.delivery(domain: domain, outcome: "no_ischedule", seconds: 0, detail: reason, at: clock.milliseconds())
                 logger.info("no iSchedule for \(domain): \(reason)")
@@ -107,7 +113,10 @@ struct IScheduleTransport: DeliveryTransport {
         let detail = telling.map { "\($0.item.requestStatus.code)" + ($0.item.responseDescription.map { " \($0)" } ?? "") } ?? ""
         let now = clock.milliseconds()
         for domain in domains { metrics.delivery(domain: domain, outcome: outcome, seconds: seconds, detail: detail, at: now) }
-        account(domains, failed: result.contains { DeliveryPolicy.outcome($0.status) == .temporary })
+        // Security refusals are neither outages (an open circuit would answer them without their
+        // hold) nor successes.
+        let outage = result.contains { DeliveryPolicy.outcome($0.status) == .temporary && !result.heldForSecurity.contains($0.index) }
+        if outage || result.heldForSecurity.isEmpty { account(domains, failed: outage) }
     }
 
     /// The circuit rule: an attempt with any answer worth retrying is a failure of its domains;

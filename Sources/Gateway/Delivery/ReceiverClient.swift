@@ -48,13 +48,17 @@ final class ReceiverClient: Sendable {
         _ message: DeliveryMessage, to indices: [Int], candidates: [ReceiverDiscovery.Candidate],
         profile: RemoteProfile = RemoteProfile()
     ) async -> RecipientAnswers {
-        let found = await Result { () async throws(CapabilitiesError) -> CapabilitiesCache.Entry in
-            try await capabilities.firstReachable(candidates) { url in self.movedReceivers.withLock { $0[url] } }.entry
+        let found = await Result { () async throws(CapabilitiesError) -> (ReceiverDiscovery.Candidate, CapabilitiesCache.Entry) in
+            try await capabilities.firstReachable(candidates) { url in self.movedReceivers.withLock { $0[url] } }
         }
         let receiver: CapabilitiesCache.Entry
+        let dane: DANERequirement?
         switch found {
-        case .success(let entry): receiver = entry
-        case .failure(let error): return message.answers(indices, Self.status(unreachable: error), "no receiver reachable: \(error)")
+        case .success(let (candidate, entry)): (receiver, dane) = (entry, candidate.dane)
+        case .failure(let error):
+            var answers = message.answers(indices, Self.status(unreachable: error), "no receiver reachable: \(error)")
+            if error.refusedByDANE { answers.holdForSecurity(indices) }
+            return answers
         }
         let fits = Result { () throws(CapabilityLimits.Violation) -> Void in
             try CapabilityLimits.check(
@@ -72,7 +76,9 @@ final class ReceiverClient: Sendable {
                 var part = message
                 if number > 0 { part.messageID = "\(message.messageID)-\(number + 1)" }
                 let dialect = profile.dialect ?? receiver.dialect
-                group.addTask { await self.send(part, batch: batch, to: receiver.receiver, dialect: dialect, tlsOnly: profile.tlsOnly) }
+                group.addTask {
+                    await self.send(part, batch: batch, to: receiver.receiver, dialect: dialect, tlsOnly: profile.tlsOnly, dane: dane)
+                }
             }
             var answers = message.noAnswers
             for await batchAnswers in group { answers.merge(batchAnswers) }
@@ -92,15 +98,17 @@ final class ReceiverClient: Sendable {
     /// One POST (plus redirects) for one batch of recipients: the request built, sent, its outcome read.
     private func send(
         _ message: DeliveryMessage, batch: [Int], to receiver: String, dialect: IScheduleDialect,
-        tlsOnly: Bool
+        tlsOnly: Bool, dane: DANERequirement?
     ) async -> RecipientAnswers {
         let post: Post
-        switch prepare(message, batch: batch, to: receiver, dialect: dialect, tlsOnly: tlsOnly) {
+        switch prepare(message, batch: batch, to: receiver, dialect: dialect, tlsOnly: tlsOnly, dane: dane) {
         case .failure(let refusal): return message.answers(batch, refusal.status, refusal.description)
         case .success(let prepared): post = prepared
         }
         let outcome = await Redirects.follow(from: receiver, limit: settings.maxRedirects) { url in await post.send(to: url) }
-        return answers(outcome, receiver: receiver, message: message, batch: batch)
+        var answers = answers(outcome, receiver: receiver, message: message, batch: batch)
+        if case .failed(.daneMismatch, _) = outcome { answers.holdForSecurity(batch) }
+        return answers
     }
 
     /// Why a batch cannot be sent at all.
@@ -124,6 +132,8 @@ final class ReceiverClient: Sendable {
         /// One deadline for the POST and its redirects: a transfer ends within the time the queue's lease allows for.
         let deadline: Int64
         let addressPolicy: AddressPolicy
+        /// The receiver's validated TLSA records: its certificate must match one (tls-policy dane).
+        let dane: DANERequirement?
         let clock: GatewayClock
 
         func send(to url: String) async -> Result<HTTPClientResponse, HTTPClientError> {
@@ -141,6 +151,7 @@ final class ReceiverClient: Sendable {
                 method: "POST", url: url, headers: request.headers, body: body,
                 timeoutMilliseconds: Int(max(1, deadline - clock.milliseconds())), addressPolicy: addressPolicy)
             outgoing.clientCertificate = certificate
+            outgoing.dane = dane
             let client = client
             return await Result(awaiting: { () async throws(HTTPClientError) -> HTTPClientResponse in try await client.send(outgoing) })
         }
@@ -148,7 +159,7 @@ final class ReceiverClient: Sendable {
 
     /// The batch's POST, or why it cannot be sent (no key, a TLS-only receiver we cannot authenticate to).
     private func prepare(
-        _ message: DeliveryMessage, batch: [Int], to receiver: String, dialect: IScheduleDialect, tlsOnly: Bool
+        _ message: DeliveryMessage, batch: [Int], to receiver: String, dialect: IScheduleDialect, tlsOnly: Bool, dane: DANERequirement?
     ) -> Result<Post, Refusal> {
         guard let domain = message.originatorDomain, let signer = signers[domain] else {
             return .failure(Refusal(status: .serviceCannotHandle, description: "no signing key for \(message.originator)"))
@@ -185,7 +196,7 @@ final class ReceiverClient: Sendable {
             Post(
                 client: client, headers: headers, body: body, messageID: message.messageID, dialect: dialect, signer: signer,
                 certificate: certificate, deadline: clock.milliseconds() + Int64(seconds * 1000), addressPolicy: settings.addressPolicy,
-                clock: clock))
+                dane: dane, clock: clock))
     }
 
     /// What the POST's outcome means for each recipient of the batch.

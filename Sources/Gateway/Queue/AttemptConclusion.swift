@@ -39,7 +39,9 @@ struct AttemptConclusion: Sendable {
         let exhausted = policy.isExhausted(attempts: attempt.attempts, createdAt: delivery.createdAt, now: now)
         for answer in answers {
             let recipient = message.recipients[answer.index]
-            let disposition = policy.disposition(answer.status, after: attempt, hasMailbox: recipient.address?.mailbox != nil, now: now)
+            let disposition = policy.disposition(
+                answer.status, after: attempt, hasMailbox: recipient.address?.mailbox != nil,
+                heldForSecurity: answers.heldForSecurity.contains(answer.index), now: now)
             if disposition != .final { reasons.append(answer.item.reason) }
             switch disposition {
             case .final: final.append("\(recipient.text)=\(answer.status.code)")

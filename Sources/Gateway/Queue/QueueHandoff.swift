@@ -25,7 +25,10 @@ struct QueueHandoff: Sendable {
         for answer in attempts {
             let recipient = message.recipients[answer.index]
             let reason = answer.item.reason
-            switch policy.disposition(answer.status, after: attempt, hasMailbox: recipient.address?.mailbox != nil, now: now) {
+            switch policy.disposition(
+                answer.status, after: attempt, hasMailbox: recipient.address?.mailbox != nil,
+                heldForSecurity: attempts.heldForSecurity.contains(answer.index), now: now)
+            {
             case .final, .fail, .bounce: answers.answer(answer.index, with: answer.item)
             case .retry(let at):
                 let domain = recipient.address?.domain ?? ""

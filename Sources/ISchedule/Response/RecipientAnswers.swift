@@ -12,6 +12,9 @@ package struct RecipientAnswers: Sendable, Sequence {
 
     package let recipients: [ScheduleRequestHead.Recipient]
     private var items: [Int: ScheduleResponse.Item] = [:]
+    /// Places whose failure was a security refusal (a certificate matching none of the receiver's
+    /// validated TLSA records, a validator's SERVFAIL): retried, never handed to e-mail instead.
+    package private(set) var heldForSecurity: Set<Int> = []
 
     package init(recipients: [ScheduleRequestHead.Recipient]) {
         self.recipients = recipients
@@ -58,6 +61,11 @@ package struct RecipientAnswers: Sendable, Sequence {
         items[index] = item
     }
 
+    /// Marks `indices` as refused for security (see `heldForSecurity`).
+    package mutating func holdForSecurity(_ indices: some Sequence<Int>) {
+        heldForSecurity.formUnion(indices)
+    }
+
     /// Takes each recipient's item from `response` (matched by address, answered in our spelling);
     /// a recipient the response leaves out gets 5.1 (protocol reference §5, check 26).
     package mutating func merge(_ response: ScheduleResponse, for indices: some Sequence<Int>, source: String) {
@@ -72,7 +80,10 @@ package struct RecipientAnswers: Sendable, Sequence {
 
     /// Takes every answer `other` (a part of the same request) gives, over any given here.
     package mutating func merge(_ other: RecipientAnswers) {
-        for (index, item) in other.items { items[index] = item }
+        for (index, item) in other.items {
+            items[index] = item
+            if other.heldForSecurity.contains(index) { heldForSecurity.insert(index) } else { heldForSecurity.remove(index) }
+        }
     }
 
     /// The answers of `self` and `other` together, `other`'s where both answer.
@@ -85,7 +96,10 @@ package struct RecipientAnswers: Sendable, Sequence {
     /// Only the answers for `indices`.
     package func restricted(to indices: some Sequence<Int>) -> RecipientAnswers {
         var part = RecipientAnswers(recipients: recipients)
-        for index in indices { part.items[index] = items[index] }
+        for index in indices {
+            part.items[index] = items[index]
+            if heldForSecurity.contains(index) { part.heldForSecurity.insert(index) }
+        }
         return part
     }
 

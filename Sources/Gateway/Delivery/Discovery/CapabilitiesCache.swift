@@ -41,9 +41,11 @@ package final class CapabilitiesCache: Sendable {
     }
 
     /// The capabilities of the receiver at `url`, from the cache while fresh.
-    func capabilities(at url: String) async throws(CapabilitiesError) -> Entry {
+    /// Under DANE the fetch is verified by `dane`; the POST that follows always is, whatever
+    /// fetched the cached document.
+    func capabilities(at url: String, dane: DANERequirement? = nil) async throws(CapabilitiesError) -> Entry {
         if let entry = entries.withLock({ $0[url] }), entry.expires > clock.now() { return entry }
-        let entry = try await fetch(url)
+        let entry = try await fetch(url, dane: dane)
         entries.withLock { $0[url] = entry }
         return entry
     }
@@ -57,7 +59,7 @@ package final class CapabilitiesCache: Sendable {
         var failures: [CapabilitiesError] = []
         for candidate in candidates {
             switch await Result(awaiting: { () async throws(CapabilitiesError) -> Entry in
-                try await capabilities(at: movedTo(candidate.url) ?? candidate.url)
+                try await capabilities(at: movedTo(candidate.url) ?? candidate.url, dane: candidate.dane)
             }) {
             case .success(let entry): return (candidate, entry)
             case .failure(let error): failures.append(error)
@@ -79,21 +81,23 @@ package final class CapabilitiesCache: Sendable {
         }
     }
 
-    private func fetch(_ url: String) async throws(CapabilitiesError) -> Entry {
-        let current = await Result { () async throws(CapabilitiesError) -> Entry in try await fetch(url, asking: "action") }
+    private func fetch(_ url: String, dane: DANERequirement?) async throws(CapabilitiesError) -> Entry {
+        let current = await Result { () async throws(CapabilitiesError) -> Entry in try await fetch(url, asking: "action", dane: dane) }
         guard case .failure(.status(_, let status)) = current, status == 400 || status == 404 else { return try current.get() }
-        let legacy = await Result { () async throws(CapabilitiesError) -> Entry in try await fetch(url, asking: "query") }
+        let legacy = await Result { () async throws(CapabilitiesError) -> Entry in try await fetch(url, asking: "query", dane: dane) }
         guard case .success(var entry) = legacy else { return try current.get() }
         entry.dialect = .draft01
         return entry
     }
 
     /// `GET url?<parameter>=capabilities`, redirects followed, the document read.
-    private func fetch(_ url: String, asking parameter: String) async throws(CapabilitiesError) -> Entry {
+    private func fetch(_ url: String, asking parameter: String, dane: DANERequirement?) async throws(CapabilitiesError) -> Entry {
         let first = url + (url.contains("?") ? "&" : "?") + "\(parameter)=capabilities"
         let outcome = await Redirects.follow(from: first, limit: maximumRedirects) { location in
             await Result { () async throws(HTTPClientError) -> HTTPClientResponse in
-                try await client.send(HTTPClientRequest(url: location, addressPolicy: addressPolicy))
+                var request = HTTPClientRequest(url: location, addressPolicy: addressPolicy)
+                request.dane = dane
+                return try await client.send(request)
             }
         }
         let response: HTTPClientResponse
@@ -133,6 +137,16 @@ package enum CapabilitiesError: Error, Sendable, Equatable, CustomStringConverti
     case malformed(String, String)
     case tooManyRedirects(String)
     case noneReachable([CapabilitiesError])
+
+    /// Whether a receiver's certificate matched none of its validated TLSA records (any of the
+    /// candidates tried): a security refusal, not an outage.
+    package var refusedByDANE: Bool {
+        switch self {
+        case .http(_, .daneMismatch): true
+        case .noneReachable(let failures): failures.contains { $0.refusedByDANE }
+        default: false
+        }
+    }
 
     package var description: String {
         switch self {

@@ -22,6 +22,9 @@ package struct ReceiverDiscovery: Sendable {
         self.defaultPolicy = defaultPolicy
     }
 
+    /// Whether answers are DNSSEC-validated (`dns.dnssec: validate`).
+    package var validatesDNSSEC: Bool { resolver.configuration.validatesDNSSEC }
+
     /// The policy deliveries to `domain` follow.
     package func policy(for domain: String) -> TLSPolicy { policies[DNSResolver.normalize(domain)] ?? defaultPolicy }
 
@@ -31,6 +34,11 @@ package struct ReceiverDiscovery: Sendable {
         package let url: String
         package let origin: Origin
         package let srv: SRVRecord?
+        /// The SRV answer was DNSSEC-validated.
+        package var secure = false
+        /// Under `dane`/`dane-only`: the validated TLSA records the receiver's certificate must
+        /// match; nil means WebPKI verification (or plain http under `may`).
+        package var dane: DANERequirement?
 
         package var description: String { url }
     }
@@ -44,7 +52,8 @@ package struct ReceiverDiscovery: Sendable {
 
     package static let wellKnownPath = "/.well-known/ischedule"
 
-    /// - Throws: a temporary `DNSError` when DNS could not answer (retry later, do not fall back).
+    /// - Throws: a temporary `DNSError` when DNS could not answer (retry later, do not fall back),
+    ///   a bogus answer from the validator included.
     package func locate(domain rawDomain: String) async throws(DNSError) -> Outcome {
         var generator = SystemRandomNumberGenerator()
         return try await locate(domain: rawDomain, using: &generator)
@@ -54,37 +63,81 @@ package struct ReceiverDiscovery: Sendable {
         let domain = DNSResolver.normalize(rawDomain)
         let policy = policy(for: domain)
         if let url = overrides[domain] {
-            guard policy.permits(url) else { return .noISchedule(reason: TLSPolicy.plaintextRefused("\(domain)'s receiver \(url) is http")) }
-            return .receivers([Candidate(url: url, origin: .staticOverride, srv: nil)])
+            guard policy.permits(url) else { return .noISchedule(reason: policy.plaintextRefused("\(domain)'s receiver \(url) is http")) }
+            return try await authenticated([Candidate(url: url, origin: .staticOverride, srv: nil)], domain: domain, policy: policy)
         }
         guard DNSName.isValidDomain(domain) else { throw .invalidName(rawDomain) }
         for (prefix, scheme, origin) in [
             ("_ischedules._tcp", "https", Candidate.Origin.srvTLS),
             ("_ischedule._tcp", "http", Candidate.Origin.srvPlain)
         ] {
-            let answer = await Result { () async throws(DNSError) -> [SRVRecord] in try await resolver.srv("\(prefix).\(domain)").records }
-            let records: [SRVRecord]
+            let answer = await Result { () async throws(DNSError) -> DNSAnswer<SRVRecord> in try await resolver.srv("\(prefix).\(domain)") }
+            let found: DNSAnswer<SRVRecord>
             switch answer {
-            case .success(let found): records = found
+            case .success(let records): found = records
             case .failure(let error) where error.isTemporary: throw error
             case .failure: continue
             }
             // A lone "." is the domain saying "no service"; at _ischedules it also forbids a
             // downgrade to plain http.
-            if SRVOrdering.saysNoService(records) {
+            if SRVOrdering.saysNoService(found.records) {
                 return .noISchedule(reason: "\(prefix).\(domain) publishes '.' (service not offered)")
             }
-            let usable = records.filter { !$0.target.isEmpty && $0.port != 0 }
+            let usable = found.records.filter { !$0.target.isEmpty && $0.port != 0 }
             guard !usable.isEmpty else { continue }
             guard origin == .srvTLS || policy == .may else {
-                return .noISchedule(reason: TLSPolicy.plaintextRefused("\(domain) publishes only \(prefix), plain http"))
+                return .noISchedule(reason: policy.plaintextRefused("\(domain) publishes only \(prefix), plain http"))
             }
-            let ordered = SRVOrdering.order(usable, using: &generator)
-            return .receivers(
-                ordered.map {
-                    Candidate(url: "\(scheme)://\($0.target):\($0.port)\(Self.wellKnownPath)", origin: origin, srv: $0)
-                })
+            let ordered = SRVOrdering.order(usable, using: &generator).map {
+                Candidate(url: "\(scheme)://\($0.target):\($0.port)\(Self.wellKnownPath)", origin: origin, srv: $0, secure: found.secure)
+            }
+            return try await authenticated(ordered, domain: domain, policy: policy)
         }
         return .noISchedule(reason: "no _ischedules._tcp or _ischedule._tcp SRV records for \(domain)")
+    }
+
+    /// The candidates with their DANE requirements under `dane`/`dane-only` (RFC 7673 §3: TLSA
+    /// only behind a validated SRV answer, at `_<port>._tcp.<target>`); `dane-only` keeps only
+    /// those that have one.
+    private func authenticated(_ candidates: [Candidate], domain: String, policy: TLSPolicy) async throws(DNSError) -> Outcome {
+        guard policy.usesDANE else { return .receivers(candidates) }
+        var bound: [Candidate] = []
+        for var candidate in candidates {
+            candidate.dane = try await daneRequirement(for: candidate)
+            bound.append(candidate)
+        }
+        guard policy == .daneOnly else { return .receivers(bound) }
+        let authenticated = bound.filter { $0.dane != nil }
+        guard authenticated.isEmpty else { return .receivers(authenticated) }
+        let why =
+            candidates.contains { $0.origin != .staticOverride && !$0.secure }
+            ? "the SRV answer for \(domain) is not DNSSEC-validated" : "none of \(domain)'s receivers has usable TLSA records"
+        return .noISchedule(reason: TLSPolicy.daneRequired(why))
+    }
+
+    /// The validated TLSA records for `candidate`'s host and port, or nil: the SRV answer (for a
+    /// configured receiver, the TLSA answer alone) not secure, no records, none usable.
+    /// - Throws: temporary failures (a bogus TLSA answer is SERVFAIL from the validator).
+    private func daneRequirement(for candidate: Candidate) async throws(DNSError) -> DANERequirement? {
+        guard let (host, port) = Self.hostAndPort(candidate.url), candidate.origin != .srvPlain else { return nil }
+        guard candidate.secure || candidate.origin == .staticOverride else { return nil }
+        let answer = await Result { () async throws(DNSError) -> DNSAnswer<TLSARecord> in try await resolver.tlsa("_\(port)._tcp.\(host)") }
+        switch answer {
+        case .success(let found) where found.secure: return DANERequirement(host: host, port: port, records: found.records)
+        case .success: return nil
+        case .failure(let error) where error.meansNoRecords: return nil
+        case .failure(let error): throw error
+        }
+    }
+
+    /// The host (lower case, without brackets) and port of an https URL.
+    static func hostAndPort(_ url: String) -> (String, UInt16)? {
+        guard url.prefix(8).lowercased() == "https://" else { return nil }
+        let authority = url.dropFirst(8).prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        guard !authority.contains("@"), !authority.hasPrefix("[") else { return nil }
+        let parts = authority.split(separator: ":", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), !parts[0].isEmpty else { return nil }
+        let port = parts.count == 2 ? UInt16(parts[1]) : 443
+        return port.map { (parts[0].lowercased(), $0) }
     }
 }

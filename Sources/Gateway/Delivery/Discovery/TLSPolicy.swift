@@ -6,14 +6,28 @@ package enum TLSPolicy: String, Sendable, Equatable, CaseIterable {
     case verify
     /// Plain http `_ischedule._tcp` too (legacy peers), never chosen over an https record.
     case may
+    /// https; where the SRV answer and the target's TLSA records are DNSSEC-validated, the
+    /// certificate must match a TLSA record (RFC 7671/7673) and WebPKI plays no part; without
+    /// secure TLSA, `verify`.
+    case dane
+    /// As `dane`, but a receiver without secure TLSA is not sent to.
+    case daneOnly = "dane-only"
 
     /// Whether a receiver at `url` may be sent to under this policy.
     package func permits(_ url: String) -> Bool {
         self == .may || url.prefix(8).lowercased() == "https://"
     }
 
+    /// Whether TLSA records are looked up (and then bind) for this policy.
+    package var usesDANE: Bool { self == .dane || self == .daneOnly }
+
     /// The reason given (queue record, log, status) when a plaintext receiver is not used.
-    package static func plaintextRefused(_ detail: String) -> String {
-        "plaintext iSchedule refused by tls-policy verify (\(detail))"
+    package func plaintextRefused(_ detail: String) -> String {
+        "plaintext iSchedule refused by tls-policy \(rawValue) (\(detail))"
+    }
+
+    /// The reason given when `dane-only` finds no receiver it can authenticate by DANE.
+    package static func daneRequired(_ detail: String) -> String {
+        "no DNSSEC-validated TLSA, which tls-policy dane-only requires (\(detail))"
     }
 }
