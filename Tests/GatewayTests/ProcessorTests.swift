@@ -11,8 +11,13 @@ import Transport
 /// A fake `KeyRecordSource` (named as one): the key records it was given, by domain and selector.
 struct KeyRecordSourceFake: KeyRecordSource {
     let records: [String: String]
+    /// Reports its records DNSSEC-secure, as validated DNS would.
+    var secure = false
     func keyRecords(domain: String, selector: String) async throws(KeyLookupError) -> [String] {
         records["\(domain)/\(selector)"].map { [$0] } ?? []
+    }
+    func securedKeyRecords(domain: String, selector: String) async throws(KeyLookupError) -> (records: [String], secure: Bool) {
+        (try await keyRecords(domain: domain, selector: selector), secure)
     }
 }
 
@@ -61,9 +66,9 @@ struct ProcessorTests {
                 configuration: configuration, logger: ProcessorTests.logger)
         }
 
-        func inbound() throws -> InboundProcessor {
+        func inbound(secureKeys: Bool = false) throws -> InboundProcessor {
             let keys = KeyLocator(sources: [
-                .dnsTXT: KeyRecordSourceFake(records: ["alpha.test/s1": KeyRecord.text(for: ProcessorTests.key.publicKey)])
+                .dnsTXT: KeyRecordSourceFake(records: ["alpha.test/s1": KeyRecord.text(for: ProcessorTests.key.publicKey)], secure: secureKeys)
             ])
             let verifier = DKIMVerifier(keys: keys, policy: .iSchedule, clock: F.clock.unix)
             let ledger = try SQLiteReplayLedger(path: directory.appendingPathComponent("ledger.sqlite").path)
@@ -155,6 +160,19 @@ struct ProcessorTests {
         #expect(mail.hasPrefix("Authentication-Results: mail.test; dkim=pass (iSchedule request signature) header.d=alpha.test header.s=s1"))
         _ = await inbound.handle(signed)
         #expect(bed.store.enqueued.count == 1)
+    }
+
+    @Test("authenticationResultsSayWhetherTheKeyWasDNSSECSecure: a key from validated DNS is named so in the mailed message")
+    func authenticationResultsSayWhetherTheKeyWasDNSSECSecure() async throws {
+        let bed = try Bed()
+        let inbound = try bed.inbound(secureKeys: true)
+        let signed = try Self.request(from: "mailto:ann@alpha.test", to: ["mailto:maria@mail.test"], signedBy: "alpha.test")
+        #expect(Self.codes(await inbound.handle(signed)) == ["1.1"])
+        let mail = String(decoding: try #require(bed.store.enqueued.first).body, as: UTF8.self)
+        #expect(
+            mail.hasPrefix(
+                "Authentication-Results: mail.test; dkim=pass (iSchedule request signature; key from DNSSEC-validated DNS) header.d=alpha.test header.s=s1"
+            ), "\(mail.prefix(300))")
     }
 
     @Test("outboundServesOnlyTheLocalServerAndItsDomains: a peer not allow-listed, or an Originator we do not sign for, is refused")

@@ -18,6 +18,8 @@ package struct KeyLocator: Sendable {
         package let record: String
         /// The record says `t=y`: the domain is testing DKIM.
         package let isTesting: Bool
+        /// The record came from DNSSEC-validated DNS.
+        package let isDNSSECSecure: Bool
     }
 
     package func locate(
@@ -32,8 +34,9 @@ package struct KeyLocator: Sendable {
         for method in methods {
             guard let source = sources[method] else { continue }
             let records: [String]
+            let secure: Bool
             do {
-                records = try await source.keyRecords(domain: domain, selector: selector)
+                (records, secure) = try await source.securedKeyRecords(domain: domain, selector: selector)
             } catch {
                 if error.isTemporary {
                     temporary = temporary ?? (method, error.reason)
@@ -55,7 +58,7 @@ package struct KeyLocator: Sendable {
                     smallest = min(smallest ?? key.bits, key.bits)
                     continue
                 }
-                return LocatedKey(key: key, method: method, record: text, isTesting: testing)
+                return LocatedKey(key: key, method: method, record: text, isTesting: testing, isDNSSECSecure: secure)
             }
         }
         if let (method, reason) = temporary { throw .keyLookupFailed(method: method, reason: reason) }

@@ -31,6 +31,8 @@ package struct DKIMVerifier: Sendable {
         package let keyBits: Int
         /// The key record says `t=y` (testing): the signature proves nothing yet.
         package let keyIsTesting: Bool
+        /// The key record came from DNSSEC-validated DNS.
+        package var keyIsDNSSECSecure = false
         /// `h=` as signed: only these headers are the sender's word.
         package let signedHeaders: [String]
 
@@ -86,6 +88,7 @@ package struct DKIMVerifier: Sendable {
             // The decoded bytes, encoded again: base64 spellings of one signature (blanks,
             // the unused low bits before `=`) are one replay key.
             signatureValue: signatureBytes.base64EncodedString(), keyMethod: located.method,
-            keyBits: located.key.bits, keyIsTesting: located.isTesting, signedHeaders: signature.signedHeaders)
+            keyBits: located.key.bits, keyIsTesting: located.isTesting, keyIsDNSSECSecure: located.isDNSSECSecure,
+            signedHeaders: signature.signedHeaders)
     }
 }

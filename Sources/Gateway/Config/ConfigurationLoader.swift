@@ -177,8 +177,8 @@ extension ConfigurationLoader {
         return (domains, remotes)
     }
 
-    /// The rules between keys: a configured http receiver needs `may`; `dane` and `dane-only`
-    /// need `dns.dnssec: validate` (an unvalidated TLSA record proves nothing).
+    /// The rules between keys: a configured http receiver needs `may`; `dane`, `dane-only` and
+    /// `require-dnssec-keys` need `dns.dnssec: validate` (an unvalidated record proves nothing).
     static func checkPolicies(
         _ remotes: [GatewayConfiguration.RemoteDomain], defaultPolicy: TLSPolicy, resolver: DNSResolverConfiguration, log: ProblemLog
     ) {
@@ -198,6 +198,12 @@ extension ConfigurationLoader {
         for (key, policy) in dane where policy.usesDANE {
             log.record(
                 ConfigurationError(key: key, problem: "\(policy.rawValue) needs dns.dnssec: validate (TLSA records count only when validated)"))
+        }
+        for remote in remotes where remote.requireDNSSECKeys {
+            log.record(
+                ConfigurationError(
+                    key: "remote-domains.\(remote.name).require-dnssec-keys",
+                    problem: "needs dns.dnssec: validate (without it no key is DNSSEC-secure, and every signature would be refused)"))
         }
     }
 

@@ -140,7 +140,9 @@ struct ConfigurationSections {
     }
 
     func remoteDomain(name: String, _ reader: ConfigReader, path: String) throws(ConfigurationError) -> GatewayConfiguration.RemoteDomain {
-        reader.allowOnly(["uri", "allow-unsigned-from", "signing-domains", "dialect", "authentication", "client-names", "tls-policy"])
+        reader.allowOnly([
+            "uri", "allow-unsigned-from", "signing-domains", "dialect", "authentication", "client-names", "tls-policy", "require-dnssec-keys"
+        ])
         let domain = name.lowercased()
         guard DNSName.isValidDomain(domain) else { throw ConfigurationError(key: path, problem: "'\(name)' is not a domain name") }
         let uri = try reader.string("uri")
@@ -172,7 +174,8 @@ struct ConfigurationSections {
             name: domain, uri: uri,
             allowUnsignedFrom: try addresses(reader, "allow-unsigned-from"),
             signingDomains: signingDomains, dialect: dialect,
-            tlsOnly: authentication == "tls", clientNames: clientNames, tlsPolicy: try tlsPolicy(reader))
+            tlsOnly: authentication == "tls", clientNames: clientNames, tlsPolicy: try tlsPolicy(reader),
+            requireDNSSECKeys: try reader.bool("require-dnssec-keys", default: false))
     }
 
     /// `tls-policy` in `reader` (outbound or a remote domain), nil when absent.

@@ -98,6 +98,8 @@ package struct GatewayConfiguration: Sendable {
         var clientNames: [String] = []
         /// `tls-policy` for this domain (nil: `outbound.tls-policy`).
         var tlsPolicy: TLSPolicy? = nil
+        /// `require-dnssec-keys`: its signatures verify only with keys from DNSSEC-validated DNS.
+        var requireDNSSECKeys = false
     }
 
     /// DKIM signing and verification settings.

@@ -68,8 +68,9 @@ struct InboundProcessor: Sendable {
         logger[metadataKey: "ischedule-message-id"] = .string(head.messageID ?? "-")
         logger[metadataKey: "originator"] = .string(head.originator.text)
         let answer = await deliver(request, incoming: incoming, signed: signed, logger: logger)
+        let key = signed.map { " (d=\($0.domain.lowercased()), key \($0.keyIsDNSSECSecure ? "DNSSEC-secure" : "not DNSSEC-secure"))" } ?? ""
         logger.info(
-            "inbound \(request.message.method.rawValue) \(request.message.componentType) for \(head.recipients.count) recipient(s): HTTP \(answer.status)"
+            "inbound \(request.message.method.rawValue) \(request.message.componentType) for \(head.recipients.count) recipient(s)\(key): HTTP \(answer.status)"
         )
         return answer
     }
@@ -122,6 +123,20 @@ struct InboundProcessor: Sendable {
                             "signing domain d=\(signer) is not the Originator's domain \(originatorDomain)"),
                         incoming: incoming)))
         }
+        if remotes[originatorDomain]?.requireDNSSECKeys == true, !verified.keyIsDNSSECSecure {
+            metrics.verificationFailure(reason: "insecure_key")
+            let source =
+                verified.keyMethod == .dnsTXT ? "DNS that is not DNSSEC-validated" : "\(verified.keyMethod.rawValue), not DNSSEC-validated DNS"
+            return .failure(
+                Refusal(
+                    refuse(
+                        IScheduleError(
+                            .verificationFailed,
+                            "the key \(verified.selector)._domainkey.\(signer) came from \(source); "
+                                + "remote-domains.\(originatorDomain).require-dnssec-keys refuses it"),
+                        incoming: incoming)))
+        }
+        metrics.verifiedSignature(dnssecSecureKey: verified.keyIsDNSSECSecure)
         return .success(verified)
     }
 
@@ -221,7 +236,8 @@ struct InboundProcessor: Sendable {
             return "dkim=none (iSchedule request over TLS with a verified client certificate for \(name))"
         }
         guard let signed else { return "dkim=none (unsigned iSchedule request from allow-listed peer \(incoming.peer))" }
-        return "dkim=pass (iSchedule request signature) header.d=\(signed.domain.lowercased()) header.s=\(signed.selector)"
+        let key = signed.keyIsDNSSECSecure ? "; key from DNSSEC-validated DNS" : ""
+        return "dkim=pass (iSchedule request signature\(key)) header.d=\(signed.domain.lowercased()) header.s=\(signed.selector)"
     }
 
     /// What the replay cache remembers a signed request by: its iSchedule-Message-ID when the

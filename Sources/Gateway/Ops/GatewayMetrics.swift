@@ -31,6 +31,12 @@ final class GatewayMetrics: Sendable {
         ).increment()
     }
 
+    /// An inbound signature that verified, by whether its key came from DNSSEC-validated DNS.
+    func verifiedSignature(dnssecSecureKey: Bool) {
+        Counter(label: "ischedule_verified_signatures_total", dimensions: [("key", dnssecSecureKey ? "dnssec" : "insecure")], factory: factory)
+            .increment()
+    }
+
     /// An inbound signature that did not verify, by reason.
     func verificationFailure(reason: String) {
         Counter(label: "ischedule_verification_failures_total", dimensions: [("reason", reason)], factory: factory).increment()

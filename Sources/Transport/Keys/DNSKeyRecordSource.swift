@@ -10,11 +10,17 @@ package struct DNSKeyRecordSource: KeyRecordSource {
     }
 
     package func keyRecords(domain: String, selector: String) async throws(KeyLookupError) -> [String] {
+        try await securedKeyRecords(domain: domain, selector: selector).records
+    }
+
+    /// `secure` when the resolver validates (`dns.dnssec: validate`) and the answer was validated.
+    package func securedKeyRecords(domain: String, selector: String) async throws(KeyLookupError) -> (records: [String], secure: Bool) {
         let name = KeyLocation.dnsName(domain: domain, selector: selector)
         do {
-            return try await resolver.txt(name).records
+            let answer = try await resolver.txt(name)
+            return (answer.records, answer.secure)
         } catch {
-            if error.meansNoRecords { return [] }
+            if error.meansNoRecords { return ([], false) }
             throw KeyLookupError(reason: error.description, isTemporary: error.isTemporary)
         }
     }
