@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "DKIM", dependencies: ["COpenSSL"], swiftSettings: strict),
 
         // I/O at the edges: DNS (libresolv), HTTP and SMTP (libcurl).
-        .target(name: "Transport", dependencies: ["CResolv", "CCurl", "DKIM"], swiftSettings: strict),
+        .target(name: "Transport", dependencies: ["CResolv", "CCurl", "COpenSSL", "DKIM"], swiftSettings: strict),
 
         // The gateway service, one folder per stage of the pipeline.
         .target(

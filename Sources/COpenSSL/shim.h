@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 
 /* Function-like macros and variadics are invisible to Swift; these wrap them. */
@@ -43,6 +44,23 @@ static inline EVP_PKEY *ischedule_read_private_key(BIO *bio) {
 
 static inline EVP_PKEY *ischedule_read_public_key(BIO *bio) {
     return PEM_read_bio_PUBKEY(bio, NULL, ischedule_no_passphrase, NULL);
+}
+
+/* SHA-256 of the DER SubjectPublicKeyInfo of the first certificate in the PEM text (a TLSA
+   "3 1 1" record's data); returns 0, or -1 when there is no readable certificate. */
+static inline int ischedule_certificate_spki_sha256(const char *pem, int length, unsigned char digest[32]) {
+    BIO *bio = BIO_new_mem_buf(pem, length);
+    if (bio == NULL) return -1;
+    X509 *certificate = PEM_read_bio_X509(bio, NULL, ischedule_no_passphrase, NULL);
+    BIO_free(bio);
+    if (certificate == NULL) return -1;
+    unsigned char *der = NULL;
+    int size = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(certificate), &der);
+    X509_free(certificate);
+    if (size <= 0) return -1;
+    SHA256(der, (size_t)size, digest);
+    OPENSSL_free(der);
+    return 0;
 }
 
 #endif

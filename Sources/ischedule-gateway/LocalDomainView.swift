@@ -11,6 +11,8 @@ struct LocalDomainView {
     let resolver: DNSResolver
     let client: HTTPClient
     let policy: AddressPolicy
+    /// Our https listeners' certificates (port, PEM file): the TLSA records we should publish.
+    var certificates: [(port: Int, file: String)] = []
 
     /// The lines to print (the domain's first, then one per finding), and whether all is well.
     func lines() async -> (text: [String], healthy: Bool) {
@@ -24,7 +26,10 @@ struct LocalDomainView {
                 problems.append("no iSchedule receiver published: \(reason)")
             case .receivers(let found):
                 candidates = found
-                for candidate in found { text.append("  receiver: \(candidate.url)" + (candidate.srv.map { " (SRV \($0))" } ?? "")) }
+                for candidate in found {
+                    let dnssec = validates && candidate.srv != nil ? (candidate.secure ? ", DNSSEC-secure" : ", DNSSEC-insecure") : ""
+                    text.append("  receiver: \(candidate.url)" + (candidate.srv.map { " (SRV \($0)\(dnssec))" } ?? ""))
+                }
             }
         } catch {
             candidates = []
@@ -42,6 +47,7 @@ struct LocalDomainView {
         } else if !candidates.isEmpty {
             text.append("  tls: none (only plain-http receivers are published)")
         }
+        text += await tlsaLines(for: candidates.first { $0.url.hasPrefix("https://") })
         if !candidates.isEmpty {
             do {
                 let (_, entry) = try await CapabilitiesCache(client: client, addressPolicy: policy).firstReachable(candidates)
@@ -61,9 +67,14 @@ struct LocalDomainView {
                 continue
             }
             let verdict: PublishedKey.Verdict
-            do { verdict = PublishedKey.judge(try await resolver.txt(name).records, for: publicKey) } catch { verdict = .notPublished("\(error)") }
+            var secure = ""
+            do {
+                let answer = try await resolver.txt(name)
+                verdict = PublishedKey.judge(answer.records, for: publicKey)
+                if validates { secure = answer.secure ? " (DNSSEC-secure)" : " (DNSSEC-insecure)" }
+            } catch { verdict = .notPublished("\(error)") }
             switch verdict {
-            case .published: text.append("  key \(key.selector) (\(role)): \(name) published")
+            case .published: text.append("  key \(key.selector) (\(role)): \(name) published\(secure)")
             case .notPublished(let why):
                 text.append("  key \(key.selector) (\(role)): \(name) not published (\(why))")
                 if key.signs { problems.append("the signing key's record is not published") }
@@ -71,5 +82,34 @@ struct LocalDomainView {
         }
         let head = problems.isEmpty ? "\(domain): ok" : "\(domain): PROBLEM: \(problems.joined(separator: "; "))"
         return ([head] + text, problems.isEmpty)
+    }
+
+    private var validates: Bool { resolver.configuration.validatesDNSSEC }
+
+    /// The TLSA record each https listener's certificate calls for (`3 1 1`), where to publish
+    /// it (the first https receiver's SRV target and port), and what is published there.
+    private func tlsaLines(for receiver: ReceiverDiscovery.Candidate?) async -> [String] {
+        let wanted = certificates.compactMap { listener -> (port: Int, record: TLSARecord)? in
+            guard let pem = FileManager.default.contents(atPath: listener.file) else { return nil }
+            return TLSARecord.daneEE(certificatePEM: Array(pem)).map { (listener.port, $0) }
+        }
+        guard !wanted.isEmpty else { return [] }
+        guard let receiver, let (host, port) = ReceiverDiscovery.hostAndPort(receiver.url) else {
+            return wanted.map { "  tlsa: listener :\($0.port) certificate: \($0.record) (no https receiver published to put it under)" }
+        }
+        let name = "_\(port)._tcp.\(host)"
+        var published: [TLSARecord] = []
+        var state = "none published"
+        do {
+            let answer = try await resolver.tlsa(name)
+            published = answer.records
+            state = "\(answer.records.count) published" + (validates ? (answer.secure ? ", DNSSEC-secure" : ", DNSSEC-insecure") : "")
+        } catch {
+            if !error.meansNoRecords { state = "lookup failed: \(error)" }
+        }
+        return wanted.map { listener in
+            let found = published.contains(listener.record) ? "published" : "not published"
+            return "  tlsa: listener :\(listener.port) certificate: \(name). IN TLSA \(listener.record) (\(found); \(state))"
+        }
     }
 }

@@ -27,13 +27,18 @@ struct ProbeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("allow-private-addresses"), help: "Allow receivers on loopback and private addresses (lab setups).")
     var allowPrivateAddresses = false
 
-    @Option(name: .customLong("tls-policy"), help: "The tls-policy delivery would follow: verify (https only, the default) or may.")
+    @Option(
+        name: .customLong("tls-policy"),
+        help: "The tls-policy delivery would follow: verify (https only, the default), may, dane or dane-only (these need --dnssec).")
     var tlsPolicyName = TLSPolicy.verify.rawValue
 
     func validate() throws {
         guard DNSName.isValidDomain(domain) else { throw ValidationError("'\(domain)' is not a domain name") }
         guard TLSPolicy(rawValue: tlsPolicyName) != nil else {
             throw ValidationError("--tls-policy '\(tlsPolicyName)' is not one of \(TLSPolicy.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if TLSPolicy(rawValue: tlsPolicyName)?.usesDANE == true && !dns.dnssec {
+            throw ValidationError("--tls-policy \(tlsPolicyName) needs --dnssec (TLSA records count only when validated)")
         }
         if let selector, !DNSName.isValidSelector(selector) { throw ValidationError("--selector '\(selector)' is not a DNS label sequence") }
     }
@@ -60,7 +65,8 @@ struct ProbeCommand: AsyncParsableCommand {
             case .receivers(let found):
                 candidates = found
                 for (index, candidate) in found.enumerated() {
-                    print("  try \(index + 1): \(candidate.url)" + (candidate.srv.map { "  (SRV \($0))" } ?? ""))
+                    let dnssec = dns.dnssec && candidate.srv != nil ? (candidate.secure ? ", DNSSEC-secure" : ", DNSSEC-insecure") : ""
+                    print("  try \(index + 1): \(candidate.url)" + (candidate.srv.map { "  (SRV \($0)\(dnssec))" } ?? ""))
                 }
             }
         } catch {
@@ -69,20 +75,8 @@ struct ProbeCommand: AsyncParsableCommand {
         }
 
         print("tls:")
-        for candidate in candidates where candidate.url.hasPrefix("https://") {
-            do {
-                var request = HTTPClientRequest(url: candidate.url + "?action=capabilities", addressPolicy: policy)
-                request.collectsCertificates = true
-                let response = try await client.send(request)
-                let leaf = response.certificates.first ?? [:]
-                print("  \(candidate.url): verified (HTTP/\(response.httpVersion), status \(response.status))")
-                for (label, key) in [("subject", "Subject"), ("issuer", "Issuer"), ("expires", "Expire date")] {
-                    if let value = leaf[key] { print("    \(label): \(value)") }
-                }
-            } catch {
-                print("  \(candidate.url): \(error)")
-            }
-        }
+        let probe = TLSProbe(client: client, resolver: resolver, addressPolicy: policy, tlsPolicy: tlsPolicy, validates: dns.dnssec)
+        for candidate in candidates where candidate.url.hasPrefix("https://") { await probe.check(candidate) }
         if !candidates.contains(where: { $0.url.hasPrefix("https://") }) { print("  none: only plain-http receivers are published") }
 
         print("capabilities:")
@@ -120,7 +114,11 @@ struct ProbeCommand: AsyncParsableCommand {
         let name = KeyLocation.dnsName(domain: domain, selector: selector)
         print("key \(name):")
         let records: [String]
-        do { records = try await resolver.txt(name).records } catch {
+        do {
+            let answer = try await resolver.txt(name)
+            records = answer.records
+            if dns.dnssec { print("  " + (answer.secure ? "DNSSEC-secure" : "DNSSEC-insecure (not validated)")) }
+        } catch {
             print("  \(error)")
             return ["no DKIM key record at \(name)"]
         }

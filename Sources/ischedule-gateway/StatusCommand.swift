@@ -43,7 +43,7 @@ struct StatusCommand: AsyncParsableCommand {
         for domain in configuration.localDomainNames {
             let lines = await LocalDomainView(
                 domain: domain, keys: configuration.keys(of: domain) ?? [], resolver: resolver,
-                client: client, policy: policy
+                client: client, policy: policy, certificates: configuration.httpsCertificates
             ).lines()
             healthy = healthy && lines.healthy
             for line in lines.text { print("  " + line) }

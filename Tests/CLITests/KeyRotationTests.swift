@@ -31,6 +31,7 @@ import Testing
                 upstream: http://127.0.0.1:9/
             dns:
               servers: [\(before.server)]
+              dnssec: validate
 
             """
         try original.write(to: file, atomically: true, encoding: .utf8)
@@ -70,13 +71,13 @@ import Testing
         #expect(waiting.output.contains("  second\tpublished\t2048-bit\tDNS: not published"), "\(waiting.output)")
         #expect(waiting.output.contains("  rotation: stage 1 of 3 done: second waits for its TXT record"), "\(waiting.output)")
 
-        // Stage 2: DNS serves it; the new key moves to the front.
-        let after = try TestDNSServer(zones: ["example.com": Self.soa + first.output + record + "\n"])
+        // Stage 2: DNS serves it, in a zone signed by ldns-signzone and validated by unbound; the new key moves to the front.
+        let after = try TestValidatingDNS(zones: ["example.com": .init(Self.soa + first.output + record + "\n", .signed)])
         defer { after.stop() }
         let switchedAt = Date()
         let switched = try gateway(["dkim", "rotate", "--domain", "example.com", "--dns-server", after.server, "--keep-old", "3s"])
         #expect(
-            switched.status == 0 && switched.output.contains("stage 2 of 3: DNS publishes second._domainkey.example.com"),
+            switched.status == 0 && switched.output.contains("stage 2 of 3: DNS publishes second._domainkey.example.com (DNSSEC-secure); "),
             "\(switched.output)\(switched.stderr)")
         #expect(try selectors() == ["second", "first"])
         let tooSoon = try gateway(["dkim", "rotate", "--domain", "example.com"])

@@ -48,7 +48,7 @@ import Testing
                 "--selector", "cal", "--allow-private-addresses"
             ])
         #expect(probe.status == 0, "\(probe.output)")
-        #expect(probe.output.contains("https://rx.partner.test:\(https.port)/.well-known/ischedule: verified"), "\(probe.output)")
+        #expect(probe.output.contains("https://rx.partner.test:\(https.port)/.well-known/ischedule:\n    WebPKI: verified"), "\(probe.output)")
         let check = try namespace.run(
             binary,
             [

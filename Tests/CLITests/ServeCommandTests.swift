@@ -31,6 +31,21 @@ struct ServeCommandTests {
         #expect(result.stderr.contains("outbound.secret: required: listeners[0] (http://0.0.0.0:1) serves the outbound intake"), "\(result.stderr)")
     }
 
+    @Test("--check-config refuses dns.dnssec: validate with a validator neither on loopback nor trusted; loads it once trusted")
+    func untrustedValidator() throws {
+        let base = "listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  example.com:\n    upstream: http://127.0.0.1:2/\n"
+        let dns = "dns:\n  servers: [192.0.2.53]\n  dnssec: validate\n"
+        let refused = try CLIRunner.run(["serve", "--config", try write(base + dns).path, "--check-config"])
+        #expect(refused.status != 0)
+        #expect(
+            refused.stderr.contains(
+                "dns.dnssec: validate believes the AD bit only from a validating resolver on loopback or in dns.trusted-validators; 192.0.2.53 is neither"
+            ),
+            "\(refused.stderr)")
+        let trusted = try CLIRunner.run(["serve", "--config", try write(base + dns + "  trusted-validators: [192.0.2.53]\n").path, "--check-config"])
+        #expect(trusted.status == 0, "\(trusted.stderr)")
+    }
+
     @Test(
         "--check-config on the mail filter: who may cause a signature; a trusted sender outside our domains or not an address is refused, named; a lease not longer than remote-transfer is refused"
     )

@@ -22,6 +22,11 @@ extension GatewayConfiguration {
         }
     }
 
+    /// Each https listener's port and certificate file: what our TLSA records publish.
+    package var httpsCertificates: [(port: Int, file: String)] {
+        listeners.compactMap { listener in listener.scheme == .https ? listener.certificateFile.map { (listener.port, $0) } : nil }
+    }
+
     /// Where a tool on this host reaches the running gateway's local side: the first TCP listener
     /// serving the intake (a wildcard address becomes loopback), with the intake's secret header.
     package var localStatusURL: (url: String, headers: [HeaderField])? {

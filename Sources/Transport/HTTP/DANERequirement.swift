@@ -1,3 +1,5 @@
+internal import COpenSSL
+
 /// Who a TLS peer must be by DANE (RFC 7671, RFC 7673 for SRV targets): the TLSA records at
 /// `_<port>._tcp.<host>` that a trusted validating resolver vouched for. A request carrying one is
 /// verified against these records instead of the WebPKI roots, and only for this host and port.
@@ -21,4 +23,17 @@ package struct DANERequirement: Sendable, Hashable, CustomStringConvertible {
     package var name: String { "_\(port)._tcp.\(host)" }
 
     package var description: String { "\(records.count) TLSA record\(records.count == 1 ? "" : "s") at \(name)" }
+}
+
+extension TLSARecord {
+    /// The DANE-EE record `3 1 1` (the SHA-256 of the SubjectPublicKeyInfo) for the first
+    /// certificate of a PEM file: what a server publishes for its own certificate. Nil when the
+    /// text holds no readable certificate.
+    package static func daneEE(certificatePEM pem: [UInt8]) -> TLSARecord? {
+        var digest = [UInt8](repeating: 0, count: 32)
+        let status = pem.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { ischedule_certificate_spki_sha256($0.baseAddress, Int32($0.count), &digest) }
+        }
+        return status == 0 ? TLSARecord(usage: 3, selector: 1, matchingType: 1, data: digest) : nil
+    }
 }

@@ -26,15 +26,18 @@ struct CheckCommand: AsyncParsableCommand {
         let publicKey = try CLIFiles.privateKey(key).publicKey
         let name = KeyLocation.dnsName(domain: identity.domain, selector: identity.selector)
         let records: [String]
+        var secure = ""
         do {
-            records = try await DNSResolver(configuration: dns.configuration).txt(name).records
+            let answer = try await DNSResolver(configuration: dns.configuration).txt(name)
+            records = answer.records
+            if dns.dnssec { secure = answer.secure ? " (DNSSEC-secure)" : " (not DNSSEC-secure)" }
         } catch {
             print("not published: \(error)")
             throw ExitCode(1)
         }
         switch PublishedKey.judge(records, for: publicKey) {
         case .published(let bits):
-            print("published: \(name) carries this \(bits.map { "\($0)-bit RSA" } ?? "RSA") key and the record is acceptable")
+            print("published: \(name) carries this \(bits.map { "\($0)-bit RSA" } ?? "RSA") key and the record is acceptable\(secure)")
         case .notPublished(let findings):
             print("not published: \(name) has \(findings)")
             throw ExitCode(1)

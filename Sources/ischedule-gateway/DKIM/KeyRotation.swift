@@ -57,7 +57,11 @@ struct KeyRotation {
     }
 
     /// Does the stage that is due: start, switch signing once DNS shows the new key, or retire.
-    func step(newSelector: String?, keepOld: Int64, now: Int64, txt: (String) async throws -> [String]) async throws -> Report {
+    /// A TXT answer as the rotation reads it: the records, and whether DNSSEC vouched for them
+    /// (nil when the resolver does not validate).
+    typealias TXTAnswer = (records: [String], secure: Bool?)
+
+    func step(newSelector: String?, keepOld: Int64, now: Int64, txt: (String) async throws -> TXTAnswer) async throws -> Report {
         guard FileManager.default.fileExists(atPath: stateFile) else { return try start(selector: newSelector, now: now) }
         let state: State
         do { state = try JSONDecoder().decode(State.self, from: Data(contentsOf: URL(fileURLWithPath: stateFile))) } catch {
@@ -101,11 +105,16 @@ struct KeyRotation {
     }
 
     /// Stage 2: once DNS serves the new record, the new key moves to the front (signs after a reload).
-    private func switchSigning(_ state: State, keepOld: Int64, now: Int64, txt: (String) async throws -> [String]) async throws -> Report {
+    private func switchSigning(_ state: State, keepOld: Int64, now: Int64, txt: (String) async throws -> TXTAnswer) async throws -> Report {
         let name = KeyLocation.dnsName(domain: domain, selector: state.newSelector)
         let publicKey = try CLIFiles.privateKey(state.newKeyFile).publicKey
         let verdict: PublishedKey.Verdict
-        do { verdict = PublishedKey.judge(try await txt(name), for: publicKey) } catch { verdict = .notPublished("\(error)") }
+        var secure: Bool?
+        do {
+            let answer = try await txt(name)
+            verdict = PublishedKey.judge(answer.records, for: publicKey)
+            secure = answer.secure
+        } catch { verdict = .notPublished("\(error)") }
         if case .notPublished(let why) = verdict {
             return Report(
                 lines: [
@@ -121,7 +130,8 @@ struct KeyRotation {
         next.retireAfter = now + keepOld
         try save(next)
         return Report(lines: [
-            "stage 2 of 3: DNS publishes \(name); \(state.newSelector) is now the first of domains.\(domain).dkim-keys",
+            "stage 2 of 3: DNS publishes \(name)\(secure.map { $0 ? " (DNSSEC-secure)" : " (not DNSSEC-secure: peers that require-dnssec-keys will refuse it)" } ?? ""); "
+                + "\(state.newSelector) is now the first of domains.\(domain).dkim-keys",
             "reload the gateway: it signs with \(state.newSelector) from then on",
             "keep publishing \(state.oldSelector)._domainkey.\(domain) until \(Self.date(now + keepOld)); then run dkim rotate --domain \(domain) again to retire it"
         ])

@@ -59,7 +59,10 @@ struct RotateCommand: AsyncParsableCommand {
         let report = try await rotation.step(
             newSelector: selector, keepOld: Int64(DurationText.seconds(keepOld) ?? 0),
             now: Int64(Date().timeIntervalSince1970)
-        ) { name in try await resolver.txt(name).records }
+        ) { name in
+            let answer = try await resolver.txt(name)
+            return (answer.records, resolver.configuration.validatesDNSSEC ? answer.secure : nil)
+        }
         for line in report.lines { print(line) }
         if report.waiting { throw ExitCode(75) }
     }

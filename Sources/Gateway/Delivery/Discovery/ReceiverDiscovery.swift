@@ -131,7 +131,7 @@ package struct ReceiverDiscovery: Sendable {
     }
 
     /// The host (lower case, without brackets) and port of an https URL.
-    static func hostAndPort(_ url: String) -> (String, UInt16)? {
+    package static func hostAndPort(_ url: String) -> (String, UInt16)? {
         guard url.prefix(8).lowercased() == "https://" else { return nil }
         let authority = url.dropFirst(8).prefix { $0 != "/" && $0 != "?" && $0 != "#" }
         guard !authority.contains("@"), !authority.hasPrefix("[") else { return nil }
