@@ -2,6 +2,7 @@
 #define ISCHEDULE_CCURL_SHIM_H
 
 #include <curl/curl.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 #include <stdlib.h>
@@ -149,14 +150,23 @@ static inline int ischedule_dane_verify(X509_STORE_CTX *store, void *argument) {
     ischedule_dane *dane = argument;
     SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
     dane->verdict = -1;
-    if (ssl == NULL || SSL_dane_enable(ssl, dane->base_domain) <= 0) return 0;
+    if (ssl == NULL || SSL_dane_enable(ssl, dane->base_domain) <= 0) {
+        X509_STORE_CTX_set_error(store, X509_V_ERR_UNSPECIFIED);
+        return 0;
+    }
     SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
     int usable = 0;
     for (int index = 0; index < dane->count; index++) {
         if (SSL_dane_tlsa_add(ssl, dane->usage[index], dane->selector[index], dane->matching[index],
                               dane->data[index], dane->length[index]) > 0) usable++;
     }
-    if (usable == 0) return 0;
+    /* A record OpenSSL refused leaves an error queued, which libcurl would report instead of the
+       verification's own. */
+    ERR_clear_error();
+    if (usable == 0) {
+        X509_STORE_CTX_set_error(store, X509_V_ERR_DANE_NO_MATCH);
+        return 0;
+    }
     X509_STORE_CTX_set0_dane(store, SSL_get0_dane(ssl));
     if (X509_VERIFY_PARAM_set1_host(X509_STORE_CTX_get0_param(store), dane->base_domain, 0) != 1) return 0;
     int verified = X509_verify_cert(store);
@@ -167,6 +177,9 @@ static inline int ischedule_dane_verify(X509_STORE_CTX *store, void *argument) {
 static inline CURLcode ischedule_dane_ssl_ctx(CURL *handle, void *context, void *argument) {
     (void)handle;
     if (SSL_CTX_dane_enable((SSL_CTX *)context) <= 0) return CURLE_SSL_CERTPROBLEM;
+    /* The context lives only as long as the transfer's own connection (never reused, see
+       CurlTransfer), and no renegotiation may run the check again after the transfer ends. */
+    SSL_CTX_set_options((SSL_CTX *)context, SSL_OP_NO_RENEGOTIATION);
     SSL_CTX_set_cert_verify_callback((SSL_CTX *)context, ischedule_dane_verify, argument);
     return CURLE_OK;
 }

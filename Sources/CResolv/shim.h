@@ -46,19 +46,6 @@ static inline int ischedule_res_set_server(struct __res_state *state, int index,
     return 0;
 }
 
-/* The address of the resolver's server `index` (from /etc/resolv.conf after res_ninit) as a
-   literal in `buffer`; returns 0, or -1 when there is none. */
-static inline int ischedule_res_server_address(struct __res_state *state, int index, char *buffer, int size) {
-    if (index < 0 || index >= state->nscount || index >= MAXNS) return -1;
-    struct sockaddr_in6 *v6 = state->_u._ext.nsaddrs[index];
-    if (v6 != NULL && v6->sin6_family == AF_INET6)
-        return inet_ntop(AF_INET6, &v6->sin6_addr, buffer, size) == NULL ? -1 : 0;
-    if (state->nsaddr_list[index].sin_family != AF_INET) return -1;
-    return inet_ntop(AF_INET, &state->nsaddr_list[index].sin_addr, buffer, size) == NULL ? -1 : 0;
-}
-
-static inline int ischedule_res_server_count(struct __res_state *state) { return state->nscount; }
-
 static inline void ischedule_res_set_server_count(struct __res_state *state, int count) {
     state->nscount = count;
 }

@@ -42,6 +42,13 @@ struct DNSSECConfigurationTests {
         #expect(problem(configuration) == nil)
     }
 
+    @Test("validate needs dns.servers: /etc/resolv.conf is read at every query and may change under it")
+    func validateNeedsExplicitServers() {
+        var configuration = GatewayYAML.local()
+        configuration["dns"] = ["dnssec": "validate"]
+        #expect(problem(configuration)?.contains("dns.dnssec: validate needs dns.servers (a validating resolver on this host") == true)
+    }
+
     @Test("a misspelt dnssec value and a bad trusted validator are each named")
     func badValuesAreNamed() {
         var configuration = GatewayYAML.local()

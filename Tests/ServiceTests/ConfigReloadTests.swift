@@ -56,10 +56,23 @@ import Testing
             gateway.process.send(SIGHUP)
             for _ in 0..<200 {
                 let fresh = String(gateway.log.dropFirst(before))
-                if fresh.contains("reloaded ") || fresh.contains("reload refused") { return fresh }
+                if fresh.contains("reloaded ") || fresh.contains("reload refused") { return settled(after: before) }
                 usleep(50_000)
             }
             return String(gateway.log.dropFirst(before))
+        }
+
+        /// The log since `before` once it stops growing (a refusal's problems follow its first
+        /// line, and the log file may be read between the two writes); at most one second.
+        private func settled(after before: Int) -> String {
+            var last = String(gateway.log.dropFirst(before))
+            for _ in 0..<10 {
+                usleep(100_000)
+                let now = String(gateway.log.dropFirst(before))
+                if now == last { return now }
+                last = now
+            }
+            return last
         }
 
         func invite(_ recipient: String) throws -> RawHTTPResponse {

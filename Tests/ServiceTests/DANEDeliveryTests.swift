@@ -13,6 +13,9 @@ import Testing
 /// - bogus.test (signed, its record signatures broken): the same receiver, the right TLSA.
 /// - insecure.test (unsigned): a receiver whose certificate the test CA issued, and a TLSA record
 ///   for another key, which must count for nothing.
+/// - down.test (signed): the right TLSA record for a port nothing listens on.
+/// - mixed.test (signed): first an SRV target in bogus.test (its TLSA lookup fails), then one of
+///   its own with the right TLSA record.
 @Suite("DANE delivery", .serialized, .waitsOnProcesses)
 struct DANEDeliveryTests {
     final class World: @unchecked Sendable {
@@ -21,7 +24,7 @@ struct DANEDeliveryTests {
         let dns: TestValidatingDNS
         let bed: DeliveryBed
 
-        init(policy: String, domains: [String: String] = [:]) throws {
+        init(policy: String, domains: [String: String] = [:], delivery: [String: String] = [:]) throws {
             let certificates = try TestCertificates()
             let selfSigned = try certificates.selfSigned("rx.good.test", subjectAltNames: ["DNS:rx.good.test"])
             let (other, _) = try certificates.selfSigned("other.test", subjectAltNames: ["DNS:other.test"])
@@ -36,7 +39,14 @@ struct DANEDeliveryTests {
                     _\(port)._tcp.rx IN TLSA 3 1 1 \(tlsa)
                     """
             }
+            let closed = freeLoopbackPort()
+            let mixed =
+                zone("mixed.test", port: dane.port, tlsa: right)
+                .replacingOccurrences(
+                    of: "_ischedules._tcp IN SRV 0 0", with: "_ischedules._tcp IN SRV 0 0 \(dane.port) rx.bogus.test.\n_ischedules._tcp IN SRV 10 0")
             dns = try TestValidatingDNS(zones: [
+                "down.test": .init(zone("down.test", port: closed, tlsa: right), .signed),
+                "mixed.test": .init(mixed, .signed),
                 "good.test": .init(zone("good.test", port: dane.port, tlsa: right), .signed),
                 "wrong.test": .init(zone("wrong.test", port: dane.port, tlsa: wrong), .signed),
                 "bogus.test": .init(zone("bogus.test", port: dane.port, tlsa: right), .bogus),
@@ -45,7 +55,7 @@ struct DANEDeliveryTests {
             var overrides: GatewayYAML.Value = ["dns": ["dnssec": "validate"]]
             for (domain, policy) in domains { overrides = overrides.merging(["remote-domains": .map(domain, ["tls-policy": .scalar(policy)])]) }
             bed = try DeliveryBed(
-                routes: [:], tlsPolicy: policy, dnsServer: dns.server, overrides: overrides, certificates: certificates)
+                routes: [:], delivery: delivery, tlsPolicy: policy, dnsServer: dns.server, overrides: overrides, certificates: certificates)
         }
 
         func answer(_ recipient: String) throws -> ScheduleResponse.Item {
@@ -81,6 +91,9 @@ struct DANEDeliveryTests {
         let good = try world.answer("mailto:bob@good.test")
         #expect(good.requestStatus.code == "1.2", "\(good) \(world.bed.gateway.log)")
         #expect(world.posts(for: "good.test", at: world.dane) == 1)
+        // A receiver whose TLSA lookup fails (bogus) is skipped; the next one, DANE-verified, takes it.
+        let mixed = try world.answer("mailto:max@mixed.test")
+        #expect(mixed.requestStatus.code == "1.2", "\(mixed) \(world.bed.gateway.log)")
 
         let wrong = try world.answer("mailto:carol@wrong.test")
         #expect(!wrong.requestStatus.isSuccess && wrong.requestStatus.code != "1.1", "\(wrong)")
@@ -90,18 +103,38 @@ struct DANEDeliveryTests {
         #expect(record.contains("pending") && record.contains("matches none of its 1 TLSA record"), "\(record)")
     }
 
-    @Test("dane: a bogus zone is a temporary failure with nothing sent and no iMIP, even when retries run out")
-    func bogusZoneIsHeld() throws {
+    @Test("dane: a bogus zone, or a DANE receiver that is down, is a temporary failure with no iMIP, even when retries run out")
+    func bogusZoneAndDownReceiverAreHeld() throws {
         let world = try World(policy: "dane")
         defer { world.stop() }
         let answer = try world.answer("mailto:dave@bogus.test")
         #expect(answer.requestStatus.code != "1.1" && !answer.requestStatus.isSuccess, "\(answer)")
         #expect(answer.responseDescription?.contains("DNS server failure") == true, "\(answer)")
+        // An attacker on the path chooses the failure (here: nothing listens): a domain that
+        // publishes TLSA is never mailed instead.
+        let down = try world.answer("mailto:fred@down.test")
+        #expect(!down.requestStatus.isSuccess && down.requestStatus.code != "1.1", "\(down)")
         // The bed retries after 1-2 s, six attempts: long enough for the queue to give up.
-        let gaveUp = world.bed.wait(seconds: 30) { ((try? world.queued("dave@bogus.test")) ?? "").contains("failed") }
-        #expect(gaveUp, "\((try? world.queued("dave@bogus.test")) ?? "")")
-        #expect(world.bed.mails(to: "dave@bogus.test").isEmpty, "a bogus domain is never mailed instead")
+        for recipient in ["dave@bogus.test", "fred@down.test"] {
+            let gaveUp = world.bed.wait(seconds: 30) { ((try? world.queued(recipient)) ?? "").contains("failed") }
+            #expect(gaveUp, "\((try? world.queued(recipient)) ?? "")")
+            #expect(world.bed.mails(to: recipient).isEmpty, "\(recipient) is never mailed instead")
+        }
         #expect(world.posts(for: "bogus.test", at: world.dane) == 0)
+    }
+
+    @Test("dane with max-attempts 1: a mismatch on the live attempt fails at once, never mailed")
+    func liveAttemptKeepsTheHold() throws {
+        let world = try World(policy: "dane", delivery: ["max-attempts": "1"])
+        defer { world.stop() }
+        let wrong = try world.answer("mailto:carol@wrong.test")
+        #expect(!wrong.requestStatus.isSuccess && wrong.requestStatus.code != "1.1", "\(wrong)")
+        // The answer is final (no retry is left): nothing is queued for her, no iMIP is sent.
+        #expect(wrong.responseDescription?.contains("DANE failure") == true, "\(wrong)")
+        Thread.sleep(forTimeInterval: 3)
+        let listed = try world.bed.queue(["list"]).output
+        #expect(!listed.contains("carol@wrong.test"), "\(listed)")
+        #expect(world.bed.mails(to: "carol@wrong.test").isEmpty)
     }
 
     @Test("dane on an insecure zone is verify: a receiver the CA vouches for delivers, its unvalidated TLSA ignored")

@@ -84,6 +84,20 @@ import Testing
         #expect(published.records.count == 1)
     }
 
+    /// A validator's SERVFAIL is not asked again elsewhere: a second, non-validating server would
+    /// turn the bogus answer into an insecure one.
+    @Test func aBogusAnswerIsNotAskedOfTheNextServer() async throws {
+        let dns = try TestValidatingDNS(zones: ["bogus.test": .init(Self.zone("bogus.test"), .bogus)])
+        defer { dns.stop() }
+        let servers: [DNSResolverConfiguration.Server] = [.init(dns.server)!, .init(dns.authoritative.server)!]
+        let validating = DNSResolver(configuration: DNSResolverConfiguration(servers: servers, timeoutSeconds: 2, attempts: 1, validatesDNSSEC: true))
+        let result = await Result { () async throws(DNSError) -> Int in try await validating.srv("_ischedules._tcp.bogus.test").records.count }
+        guard case .failure(.serverFailure) = result else { throw ChildProcessError("expected the validator's SERVFAIL, got \(result)") }
+        // Without validation a server failure still moves on (the second server answers).
+        let plain = DNSResolver(configuration: DNSResolverConfiguration(servers: servers, timeoutSeconds: 2, attempts: 1))
+        #expect(try await plain.srv("_ischedules._tcp.bogus.test").records.count == 1)
+    }
+
     @Test func untrustedValidators() {
         #expect(DNSResolverConfiguration.untrustedValidators(["127.0.0.1", "127.0.0.53", "::1"], trusted: []).isEmpty)
         #expect(DNSResolverConfiguration.untrustedValidators(["10.0.0.53", "192.0.2.1"], trusted: ["192.0.2.1"]) == ["10.0.0.53"])

@@ -52,14 +52,33 @@ import Testing
         }
     }
 
-    @Test func aTLSARecordThatDoesNotMatchRefusesEvenACertificateTheCAVouchesFor() async throws {
+    /// A TLS server with a self-signed certificate (or one the test CA issued for localhost), a
+    /// client, and another certificate whose records must never match the server's.
+    struct Lab {
+        let server: TestHTTPSServer
+        let client: HTTPClient
+        let cert: String
+        let other: String
+        func stop() {
+            server.stop()
+            client.shutdown()
+        }
+    }
+
+    static func lab(caIssued: Bool = false) throws -> Lab {
         let certificates = try Self.certificates.get()
-        let (cert, key) = try certificates.issue("localhost", subjectAltNames: ["DNS:localhost"])
+        let (cert, key) =
+            caIssued
+            ? try certificates.issue("localhost", subjectAltNames: ["DNS:localhost"])
+            : try certificates.selfSigned("receiver.example", subjectAltNames: ["DNS:receiver.example"])
         let (other, _) = try certificates.selfSigned("other.example", subjectAltNames: ["DNS:other.example"])
-        let server = try TestHTTPSServer(cert: cert, key: key)
-        defer { server.stop() }
-        let client = try Self.client()
-        defer { client.shutdown() }
+        return Lab(server: try TestHTTPSServer(cert: cert, key: key), client: try client(), cert: cert, other: other)
+    }
+
+    @Test func aTLSARecordThatDoesNotMatchRefusesEvenACertificateTheCAVouchesFor() async throws {
+        let lab = try Self.lab(caIssued: true)
+        defer { lab.stop() }
+        let (server, client, cert, other) = (lab.server, lab.client, lab.cert, lab.other)
         let wrong = Self.record(try TestCertificates.tlsaData(other))
         let result = await Result { () async throws(HTTPClientError) in try await client.send(Self.request(server.port, [wrong])) }
         guard case .failure(.daneMismatch(let detail)) = result else { throw ChildProcessError("expected a DANE mismatch, got \(result)") }
@@ -91,6 +110,42 @@ import Testing
             case .failure(let error): Issue.record("\(name), chained \(chained): \(error)")
             }
         }
+    }
+
+    /// A record OpenSSL cannot use (a Full(0) record that is no certificate) beside one that does
+    /// not match: still a DANE mismatch, not a generic TLS error; and only unusable records: the same.
+    @Test func aMismatchIsAMismatchWhateverElseTheSetHolds() async throws {
+        let lab = try Self.lab()
+        defer { lab.stop() }
+        let (server, client, other) = (lab.server, lab.client, lab.other)
+        let garbage = TLSARecord(usage: 3, selector: 0, matchingType: 0, data: [0x30, 0x03, 0x02, 0x01, 0x00])
+        let wrong = Self.record(try TestCertificates.tlsaData(other))
+        for records in [[garbage, wrong], [garbage]] {
+            let result = await Result { () async throws(HTTPClientError) in try await client.send(Self.request(server.port, records)) }
+            guard case .failure(.daneMismatch) = result else {
+                throw ChildProcessError("\(records.count) record(s): expected a DANE mismatch, got \(result)")
+            }
+        }
+    }
+
+    /// Each DANE transfer has a connection of its own: after the records change (a rollover, a
+    /// revocation), a connection the old records authenticated is not reused.
+    @Test func aConnectionIsNeverReusedUnderOtherRecords() async throws {
+        let lab = try Self.lab()
+        defer { lab.stop() }
+        let (server, client, cert, other) = (lab.server, lab.client, lab.cert, lab.other)
+        #expect(try await client.send(Self.request(server.port, [Self.record(try TestCertificates.tlsaData(cert))])).status == 200)
+        let revoked = [Self.record(try TestCertificates.tlsaData(other))]
+        let result = await Result { () async throws(HTTPClientError) in try await client.send(Self.request(server.port, revoked)) }
+        guard case .failure(.daneMismatch) = result else { throw ChildProcessError("the old connection answered: \(result)") }
+    }
+
+    @Test func tlsaRecordsAreUsableOnlyWithTheirDigestsLength() {
+        #expect(TLSARecord(usage: 3, selector: 1, matchingType: 1, data: Array(repeating: 1, count: 32)).isUsable)
+        #expect(!TLSARecord(usage: 3, selector: 1, matchingType: 1, data: Array(repeating: 1, count: 20)).isUsable)
+        #expect(TLSARecord(usage: 2, selector: 0, matchingType: 2, data: Array(repeating: 1, count: 64)).isUsable)
+        #expect(!TLSARecord(usage: 2, selector: 0, matchingType: 2, data: Array(repeating: 1, count: 32)).isUsable)
+        #expect(!TLSARecord(usage: 1, selector: 1, matchingType: 1, data: Array(repeating: 1, count: 32)).isUsable)
     }
 
     @Test func aRequirementAuthenticatesOnlyItsOwnHostAndPort() async throws {

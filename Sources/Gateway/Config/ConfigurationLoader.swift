@@ -220,14 +220,20 @@ extension ConfigurationLoader {
             case "validate": configuration.validatesDNSSEC = true
             case let other: throw ConfigurationError(key: "dns.dnssec", problem: "'\(other)' is not off or validate")
             }
-            let untrusted = DNSResolverConfiguration.untrustedValidators(configuration.serverAddresses, trusted: trusted)
+            // /etc/resolv.conf is read again at every query and may be rewritten (DHCP, containers):
+            // the servers whose AD bit is believed are named here, once.
+            guard !configuration.servers.isEmpty else {
+                throw ConfigurationError(
+                    key: "dns.dnssec",
+                    problem: "validate needs dns.servers (a validating resolver on this host, e.g. [127.0.0.1]), not /etc/resolv.conf")
+            }
+            let untrusted = DNSResolverConfiguration.untrustedValidators(configuration.servers.map(\.host), trusted: trusted)
             guard untrusted.isEmpty else {
                 throw ConfigurationError(
                     key: "dns.dnssec",
                     problem:
                         "validate believes the AD bit only from a validating resolver on loopback or in dns.trusted-validators; "
-                        + "\(untrusted.joined(separator: ", ")) is neither\(configuration.servers.isEmpty ? " (from /etc/resolv.conf)" : "")"
-                        + ": run unbound on this host and list it in dns.servers")
+                        + "\(untrusted.joined(separator: ", ")) is neither: run unbound on this host and list it in dns.servers")
             }
             return configuration
         }

@@ -123,3 +123,13 @@ extension ScheduleResponse.Item {
     /// Why a recipient is not done, as the queue records it: the code and the receiver's words.
     var reason: String { "\(requestStatus.code) \(responseDescription ?? "")" }
 }
+
+extension RecipientAnswers {
+    /// A DANE-bound receiver's failures are all held for security: the domain published the key
+    /// its receiver must prove, and an attacker on the path picks which failure we see (a reset,
+    /// a timeout, a refused handshake), so none of them may lead to e-mail instead. What the
+    /// authenticated receiver itself answered (a definitive status) stands.
+    mutating func holdFailures() {
+        holdForSecurity(filter { !$0.status.isSuccess && DeliveryPolicy.outcome($0.status) != .definitive }.map(\.index))
+    }
+}

@@ -45,14 +45,10 @@ struct IScheduleTransport: DeliveryTransport {
                 // Temporary DNS trouble is a failure for now (5.1): the queue retries it.
                 metrics.delivery(domain: domain, outcome: "dns_failure", seconds: 0, detail: "\(error)", at: clock.milliseconds())
                 logger.warning("discovery for \(domain) failed: \(error)")
+                if error.isTemporary { account([domain], failed: true) }
                 answers.answer(indices, error.isTemporary ? .serviceUnavailable : .noSchedulingSupport, description: "DNS: \(error)")
-                // A validator's SERVFAIL may be a forged answer refused (bogus): retried, never mailed
-                // instead, and not an outage for the circuit (which would answer without the hold).
-                if error.isTemporary && discovery.validatesDNSSEC {
-                    answers.holdForSecurity(indices)
-                } else if error.isTemporary {
-                    account([domain], failed: true)
-                }
+                // Under dane, a validator's SERVFAIL may be a forged answer refused (bogus): retried, never mailed instead.
+                if error.isTemporary && discovery.validatesDNSSEC && discovery.policy(for: domain).usesDANE { answers.holdForSecurity(indices) }
             case .success(.noISchedule(let reason)):
                 metrics.delivery(domain: domain, outcome: "no_ischedule", seconds: 0, detail: reason, at: clock.milliseconds())
                 logger.info("no iSchedule for \(domain): \(reason)")
@@ -60,6 +56,7 @@ struct IScheduleTransport: DeliveryTransport {
             case .success(.receivers(let candidates)):
                 if !message.isFreeBusy, circuit.isOpen(domain, now: clock.milliseconds()) {
                     answers.answer(indices, .serviceUnavailable, description: "\(domain) failed repeatedly; not tried now (circuit open)")
+                    if candidates.contains(where: { $0.dane != nil }) { answers.holdForSecurity(indices) }
                     continue
                 }
                 receivers[candidates.map(\.url), default: (candidates, [])].domains.append(domain)
@@ -72,7 +69,8 @@ struct IScheduleTransport: DeliveryTransport {
                 group.addTask {
                     let started = ContinuousClock.now
                     let profile = RemoteProfile.merged(receiver.domains.compactMap { self.profiles[$0] })
-                    let result = await self.receivers.deliver(message, to: batch, candidates: receiver.candidates, profile: profile)
+                    var result = await self.receivers.deliver(message, to: batch, candidates: receiver.candidates, profile: profile)
+                    if receiver.candidates.contains(where: { $0.dane != nil }) { result.holdFailures() }
                     let elapsed = started.duration(to: .now)
                     self.record(
                         result, domains: receiver.domains,
@@ -113,10 +111,7 @@ struct IScheduleTransport: DeliveryTransport {
         let detail = telling.map { "\($0.item.requestStatus.code)" + ($0.item.responseDescription.map { " \($0)" } ?? "") } ?? ""
         let now = clock.milliseconds()
         for domain in domains { metrics.delivery(domain: domain, outcome: outcome, seconds: seconds, detail: detail, at: now) }
-        // Security refusals are neither outages (an open circuit would answer them without their
-        // hold) nor successes.
-        let outage = result.contains { DeliveryPolicy.outcome($0.status) == .temporary && !result.heldForSecurity.contains($0.index) }
-        if outage || result.heldForSecurity.isEmpty { account(domains, failed: outage) }
+        account(domains, failed: result.contains { DeliveryPolicy.outcome($0.status) == .temporary })
     }
 
     /// The circuit rule: an attempt with any answer worth retrying is a failure of its domains;

@@ -146,7 +146,7 @@ final class LiveAttemptState: Sendable {
         let (ready, waiter) = state.withLock { state -> ([(Claimed, RecipientAnswers)], CheckedContinuation<Void, Never>?) in
             guard state.phase != .abandoned else { return ([], nil) }
             for answer in part where state.answers[answer.index] == nil {
-                state.answers.answer(answer.index, with: answer.item)
+                state.answers.take(answer.index, from: part)
                 state.waiting.remove(answer.index)
             }
             let waiter = state.waiting.isEmpty ? state.releaseWaiter() : nil

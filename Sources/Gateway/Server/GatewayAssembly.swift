@@ -189,9 +189,13 @@ struct GatewayAssembly: Sendable {
             switch method {
             case .dnsTXT: sources[.dnsTXT] = DNSKeyRecordSource(resolver: shared.clients.resolver)
             case .httpWellKnown:
+                let policies = Dictionary(configuration.remotes.compactMap { remote in remote.tlsPolicy.map { (remote.name, $0) } }) { first, _ in
+                    first
+                }
+                let fallback = configuration.tlsPolicy
                 sources[.httpWellKnown] = WellKnownKeyRecordSource(
                     client: shared.remoteClient, resolver: shared.clients.resolver,
-                    addressPolicy: shared.addressPolicy)
+                    addressPolicy: shared.addressPolicy, policies: { domain in (policies[domain] ?? fallback).keyFetch })
             case .privateExchange:
                 if let directory = configuration.dkim.privateExchangeDirectory {
                     sources[.privateExchange] = PrivateExchangeKeyStore(directory: directory)

@@ -61,6 +61,13 @@ package struct RecipientAnswers: Sendable, Sequence {
         items[index] = item
     }
 
+    /// `other`'s answer at `index`, its security hold included.
+    package mutating func take(_ index: Int, from other: RecipientAnswers) {
+        guard let item = other.items[index] else { return }
+        items[index] = item
+        if other.heldForSecurity.contains(index) { heldForSecurity.insert(index) } else { heldForSecurity.remove(index) }
+    }
+
     /// Marks `indices` as refused for security (see `heldForSecurity`).
     package mutating func holdForSecurity(_ indices: some Sequence<Int>) {
         heldForSecurity.formUnion(indices)
@@ -80,10 +87,7 @@ package struct RecipientAnswers: Sendable, Sequence {
 
     /// Takes every answer `other` (a part of the same request) gives, over any given here.
     package mutating func merge(_ other: RecipientAnswers) {
-        for (index, item) in other.items {
-            items[index] = item
-            if other.heldForSecurity.contains(index) { heldForSecurity.insert(index) } else { heldForSecurity.remove(index) }
-        }
+        for index in other.items.keys { take(index, from: other) }
     }
 
     /// The answers of `self` and `other` together, `other`'s where both answer.

@@ -149,9 +149,11 @@ final class CurlTransfer: @unchecked Sendable {
         try set(CURLOPT_HTTPHEADER, pointer: UnsafeMutableRawPointer(headerList))
     }
 
-    /// Verifies every connection by `requirement`'s TLSA records (OpenSSL's DANE verifier, see
-    /// the CCurl shim) instead of the WebPKI roots and libcurl's name check; sessions are not
-    /// resumed, so each connection is checked. Only for the host and port the records are for.
+    /// Verifies the connection by `requirement`'s TLSA records (OpenSSL's DANE verifier, see the
+    /// CCurl shim) instead of the WebPKI roots and libcurl's name check. The transfer gets a
+    /// connection of its own, closed when it ends: libcurl would reuse a pooled connection
+    /// whatever TLSA records the next transfer carries, and its TLS context points at this
+    /// transfer's records. Only for the host and port the records are for.
     private func verify(by requirement: DANERequirement, url: String) throws(HTTPClientError) {
         let target = try CurlURL(url)
         guard target.scheme == "https", target.host == requirement.host.lowercased(), target.port == Int(requirement.port) else {
@@ -169,6 +171,8 @@ final class CurlTransfer: @unchecked Sendable {
         }
         try set(CURLOPT_SSL_VERIFYHOST, 0)
         try set(CURLOPT_SSL_SESSIONID_CACHE, 0)
+        try set(CURLOPT_FRESH_CONNECT, 1)
+        try set(CURLOPT_FORBID_REUSE, 1)
         try check(ischedule_curl_easy_setopt_dane(handle, dane))
     }
 
@@ -311,7 +315,8 @@ final class CurlTransfer: @unchecked Sendable {
         case CURLE_COULDNT_CONNECT: return .failure(.couldNotConnect(detail))
         case CURLE_COULDNT_RESOLVE_HOST: return .failure(.couldNotResolve(detail))
         case CURLE_OPERATION_TIMEDOUT: return .failure(.timeout(detail))
-        case CURLE_PEER_FAILED_VERIFICATION where dane.map { ischedule_dane_verdict($0) } == -1:
+        // Whatever code libcurl chose: a handshake our DANE check refused.
+        case _ where dane.map { ischedule_dane_verdict($0) } == -1:
             return .failure(.daneMismatch("\(daneRequirement.map { "\($0.host):\($0.port) matches none of its \($0)" } ?? ""): \(detail)"))
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CERTPROBLEM:
             return .failure(.tls(detail))

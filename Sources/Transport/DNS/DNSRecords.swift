@@ -34,7 +34,16 @@ package struct TLSARecord: Sendable, Hashable, CustomStringConvertible {
     /// DANE-TA(2) or DANE-EE(3), selector Cert(0) or SPKI(1), matching Full(0), SHA2-256(1) or
     /// SHA2-512(2): the records RFC 7672 §3.1 and RFC 7673 let a client use. PKIX-TA(0) and
     /// PKIX-EE(1) are not (RFC 7672 §3.1.3).
-    package var isUsable: Bool { (2...3).contains(usage) && selector <= 1 && matchingType <= 2 && !data.isEmpty }
+    /// A digest must have its algorithm's length (32 or 64 octets).
+    package var isUsable: Bool {
+        guard (2...3).contains(usage), selector <= 1, !data.isEmpty else { return false }
+        switch matchingType {
+        case 0: return true
+        case 1: return data.count == 32
+        case 2: return data.count == 64
+        default: return false
+        }
+    }
 
     package var description: String {
         "\(usage) \(selector) \(matchingType) " + data.map { String($0, radix: 16) }.map { $0.count == 1 ? "0" + $0 : $0 }.joined()

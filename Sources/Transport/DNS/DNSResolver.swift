@@ -42,7 +42,7 @@ package final class DNSResolver: Sendable {
     /// `localhost` and names under `.localhost` are loopback without a query (RFC 6761).
     package func addresses(_ host: String) async throws(DNSError) -> DNSAnswer<String> {
         let name = Self.normalize(host)
-        if name == "localhost" || name.hasSuffix(".localhost") { return DNSAnswer(records: ["127.0.0.1", "::1"], ttl: 0, secure: true) }
+        if name == "localhost" || name.hasSuffix(".localhost") { return DNSAnswer(records: ["127.0.0.1", "::1"], ttl: 0) }
         async let lookupV4 = result(name, .a)
         async let lookupV6 = result(name, .aaaa)
         let (v4, v6) = await (lookupV4, lookupV6)

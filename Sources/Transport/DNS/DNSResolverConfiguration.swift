@@ -51,9 +51,6 @@ package struct DNSResolverConfiguration: Sendable, Equatable {
 }
 
 extension DNSResolverConfiguration {
-    /// The addresses this configuration asks: its servers, else those of /etc/resolv.conf.
-    package var serverAddresses: [String] { servers.isEmpty ? LibresolvClient.systemServerAddresses() : servers.map(\.host) }
-
     /// Which of `addresses` may not be trusted for the AD bit: a validator's answer crosses the
     /// path to it unauthenticated, so only a server on this host (loopback) or one the
     /// administrator lists in `dns.trusted-validators` (a path they secured) is believed.

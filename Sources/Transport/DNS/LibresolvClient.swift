@@ -35,14 +35,17 @@ struct LibresolvClient: Sendable {
     }
 
     /// Every record of `type` at `name`, with the whole response message. Configured servers are
-    /// asked in order until one answers with NOERROR or NXDOMAIN; a server failure or timeout moves
-    /// on to the next, and the last such failure is reported.
+    /// asked in order until one answers with NOERROR or NXDOMAIN; a server failure (not under
+    /// DNSSEC validation) or timeout moves on to the next, and the last such failure is reported.
     func query(_ name: String, _ type: RecordType) throws(DNSError) -> Response {
         guard !configuration.servers.isEmpty else { return try query(name, type, server: nil) }
         var failure = DNSError.timeout(name)
         for server in configuration.servers {
             do { return try query(name, type, server: server) } catch {
                 guard error.isTemporary else { throw error }
+                // A validator's SERVFAIL may be a bogus answer: asking the next server could turn it
+                // into an insecure one. Only silence moves on.
+                if configuration.validatesDNSSEC, case .serverFailure = error { throw error }
                 // An answered failure says more than a silent server.
                 if case .serverFailure = error { failure = error } else if case .timeout = failure { failure = error }
             }
@@ -96,17 +99,6 @@ struct LibresolvClient: Sendable {
             return .success(Response(records: records, message: message, authenticated: authenticated))
         }
         return try parsed.get()
-    }
-
-    /// The addresses of the servers /etc/resolv.conf names, in order.
-    static func systemServerAddresses() -> [String] {
-        guard let state = ischedule_res_state_new() else { return [] }
-        defer { ischedule_res_state_free(state) }
-        return (0..<ischedule_res_server_count(state)).compactMap { index in
-            var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-            guard ischedule_res_server_address(state, index, &text, Int32(text.count)) == 0 else { return nil }
-            return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        }
     }
 
     /// The SRV fields of one record; the target is expanded against the whole message.

@@ -19,6 +19,19 @@ package struct DANERequirement: Sendable, Hashable, CustomStringConvertible {
         self.records = usable
     }
 
+    /// The validated, usable TLSA records at `_<port>._tcp.<host>`, or nil: the answer not
+    /// DNSSEC-secure, no records, none usable (each means "no DANE", RFC 7672 §2.2).
+    /// - Throws: a failure that is not "no records" (a bogus answer is the validator's SERVFAIL).
+    package static func lookup(host: String, port: UInt16, resolver: DNSResolver) async throws(DNSError) -> DANERequirement? {
+        let answer = await Result { () async throws(DNSError) -> DNSAnswer<TLSARecord> in try await resolver.tlsa("_\(port)._tcp.\(host)") }
+        switch answer {
+        case .success(let found) where found.secure: return DANERequirement(host: host, port: port, records: found.records)
+        case .success: return nil
+        case .failure(let error) where error.meansNoRecords: return nil
+        case .failure(let error): throw error
+        }
+    }
+
     /// Where the records were published.
     package var name: String { "_\(port)._tcp.\(host)" }
 

@@ -101,11 +101,19 @@ package struct ReceiverDiscovery: Sendable {
     /// those that have one.
     private func authenticated(_ candidates: [Candidate], domain: String, policy: TLSPolicy) async throws(DNSError) -> Outcome {
         guard policy.usesDANE else { return .receivers(candidates) }
+        // A receiver whose TLSA lookup failed is skipped (RFC 7672 §2.2); only when every one failed
+        // is the domain's delivery a temporary failure.
         var bound: [Candidate] = []
+        var failure: DNSError?
         for var candidate in candidates {
-            candidate.dane = try await daneRequirement(for: candidate)
-            bound.append(candidate)
+            switch await Result(awaiting: { () async throws(DNSError) -> DANERequirement? in try await daneRequirement(for: candidate) }) {
+            case .success(let requirement):
+                candidate.dane = requirement
+                bound.append(candidate)
+            case .failure(let error): failure = failure ?? error
+            }
         }
+        if bound.isEmpty, let failure { throw failure }
         guard policy == .daneOnly else { return .receivers(bound) }
         let authenticated = bound.filter { $0.dane != nil }
         guard authenticated.isEmpty else { return .receivers(authenticated) }
@@ -121,13 +129,7 @@ package struct ReceiverDiscovery: Sendable {
     private func daneRequirement(for candidate: Candidate) async throws(DNSError) -> DANERequirement? {
         guard let (host, port) = Self.hostAndPort(candidate.url), candidate.origin != .srvPlain else { return nil }
         guard candidate.secure || candidate.origin == .staticOverride else { return nil }
-        let answer = await Result { () async throws(DNSError) -> DNSAnswer<TLSARecord> in try await resolver.tlsa("_\(port)._tcp.\(host)") }
-        switch answer {
-        case .success(let found) where found.secure: return DANERequirement(host: host, port: port, records: found.records)
-        case .success: return nil
-        case .failure(let error) where error.meansNoRecords: return nil
-        case .failure(let error): throw error
-        }
+        return try await DANERequirement.lookup(host: host, port: port, resolver: resolver)
     }
 
     /// The host (lower case, without brackets) and port of an https URL.

@@ -1,3 +1,5 @@
+package import Transport
+
 /// How a remote domain's receiver must be reached, modelled on Postfix's TLS security levels:
 /// `tls-policy` under `outbound:` (the default for every domain) and `remote-domains.<d>:`.
 package enum TLSPolicy: String, Sendable, Equatable, CaseIterable {
@@ -29,5 +31,11 @@ package enum TLSPolicy: String, Sendable, Equatable, CaseIterable {
     /// The reason given when `dane-only` finds no receiver it can authenticate by DANE.
     package static func daneRequired(_ detail: String) -> String {
         "no DNSSEC-validated TLSA, which tls-policy dane-only requires (\(detail))"
+    }
+
+    /// How a signing domain's key server (`q=http/well-known`) is reached under this policy: the
+    /// same rules as its receiver (plain http only under `may`, DANE under `dane`/`dane-only`).
+    package var keyFetch: WellKnownKeyRecordSource.FetchPolicy {
+        WellKnownKeyRecordSource.FetchPolicy(name: rawValue, allowsPlainHTTP: self == .may, usesDANE: usesDANE, requiresDANE: self == .daneOnly)
     }
 }
