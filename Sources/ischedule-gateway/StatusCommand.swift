@@ -73,7 +73,9 @@ struct StatusCommand: AsyncParsableCommand {
         }
         print("remote domains (gateway \(report.version) at \(local.url)):")
         if report.remotes.isEmpty { print("  none attempted since the gateway started, nothing queued") }
-        for remote in report.remotes { print("  " + Self.line(remote, now: report.generatedAt)) }
+        for remote in report.remotes {
+            print("  " + Self.line(remote, now: report.generatedAt) + "\ttls-policy: \(configuration.tlsPolicy(for: remote.domain).rawValue)")
+        }
         if let problem = report.queueProblem { print("  queue unreadable: \(problem)") }
         return true
     }

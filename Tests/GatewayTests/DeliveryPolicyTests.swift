@@ -1,5 +1,6 @@
 import ISchedule
 import Testing
+import Transport
 
 @testable import Gateway
 
@@ -67,6 +68,34 @@ struct DeliveryPolicyTests {
         #expect(held(last) == .fail(exhausted: true))
         #expect(Self.disposition(.serviceUnavailable, last) == .handToEmail(exhausted: true))
         #expect(held(filtered) == .handToEmail(exhausted: true))
+    }
+
+    @Test("holdFailures: a DANE-bound receiver's failures are all held, whatever they are; what it answered definitively stands")
+    func holdFailures() throws {
+        let head = try ScheduleRequestHead(
+            headers: [
+                ("Originator", "mailto:a@x.test"), ("Recipient", "mailto:b@y.test, mailto:c@y.test, mailto:d@y.test, mailto:e@y.test"),
+                ("Content-Type", "text/calendar")
+            ],
+            requireVersion: false)
+        var answers = RecipientAnswers(recipients: head.recipients)
+        answers.answer(0, .pending, description: "could not connect")
+        answers.answer(1, .invalidCalendarService, description: "redirected elsewhere")
+        answers.answer(2, .delivered)
+        answers.answer(3, .invalidCalendarUser, description: "no such user (the receiver's word)")
+        answers.holdFailures()
+        #expect(answers.heldForSecurity == [0, 1])
+    }
+
+    @Test("holdsForSecurity: a bogus answer always; under dane any server failure of the validator; never a timeout or an unvalidated failure")
+    func holdsForSecurity() {
+        let bogus = DNSError.bogus("x.test", ede: 6)
+        let failure = DNSError.serverFailure("x.test", rcode: 2)
+        #expect(IScheduleTransport.holdsForSecurity(bogus, validating: true, policy: .verify))
+        #expect(!IScheduleTransport.holdsForSecurity(failure, validating: true, policy: .verify))
+        #expect(IScheduleTransport.holdsForSecurity(failure, validating: true, policy: .dane))
+        #expect(!IScheduleTransport.holdsForSecurity(failure, validating: false, policy: .dane))
+        #expect(!IScheduleTransport.holdsForSecurity(.timeout("x.test"), validating: true, policy: .daneOnly))
     }
 
     @Test("temporaryRetriesUntilTooOld: a message older than max-age gives up at its next temporary failure")

@@ -34,4 +34,17 @@ struct RecipientAnswersTests {
         #expect(all[1]?.recipient == "mailto:c@y.test")
         #expect(all.restricted(to: [1, 2]).map(\.index) == [1, 2] && all.restricted(to: []).isEmpty)
     }
+
+    @Test("heldForSecurityTravelsWithItsAnswer: merged, taken and restricted answers keep their hold; a later answer without one clears it")
+    func heldForSecurityTravelsWithItsAnswer() {
+        var refused = RecipientAnswers(recipients: Self.head.recipients, [0, 1], .serviceUnavailable, "DANE failure")
+        refused.holdForSecurity([0, 1])
+        var live = RecipientAnswers(recipients: Self.head.recipients)
+        live.take(0, from: refused)
+        #expect(live.heldForSecurity == [0])
+        let merged = RecipientAnswers(recipients: Self.head.recipients, [2], .delivered, "ok").merging(refused)
+        #expect(merged.heldForSecurity == [0, 1] && merged.restricted(to: [1, 2]).heldForSecurity == [1])
+        let retried = merged.merging(RecipientAnswers(recipients: Self.head.recipients, [1], .delivered, "ok"))
+        #expect(retried.heldForSecurity == [0])
+    }
 }

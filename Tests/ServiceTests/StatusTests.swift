@@ -64,7 +64,7 @@ import Testing
         for expected in [
             "alpha.test: ok", "receiver: https://gw.alpha.test:\(httpsPort)/.well-known/ischedule", "tls: verified",
             "capabilities: serial 1, versions 1.0", "key gw (signs): gw._domainkey.alpha.test published",
-            "peer.test\tlast: delivered ", "circuit: closed\tqueue: empty",
+            "peer.test\tlast: delivered ", "circuit: closed\tqueue: empty\ttls-policy: may",
             "dead.test\tlast: failed ", "answered HTTP 503", "circuit: open for ", "queue: 1 pending, 0 held"
         ] {
             #expect(status.output.contains(expected), "\(expected) in \(status.output)")

@@ -131,6 +131,7 @@ public final class TestValidatingDNS: @unchecked Sendable {
               trust-anchor-signaling: no
               root-key-sentinel: no
               val-log-level: 2
+              ede: yes
 
             """
         for anchor in anchors { text += "  trust-anchor: \"\(anchor)\"\n" }

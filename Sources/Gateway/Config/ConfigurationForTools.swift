@@ -22,6 +22,11 @@ extension GatewayConfiguration {
         }
     }
 
+    /// The `tls-policy` deliveries to `domain` follow: its own, else `outbound.tls-policy`.
+    package func tlsPolicy(for domain: String) -> TLSPolicy {
+        remotes.first { $0.name == domain.lowercased() }?.tlsPolicy ?? tlsPolicy
+    }
+
     /// Each https listener's port and certificate file: what our TLSA records publish.
     package var httpsCertificates: [(port: Int, file: String)] {
         listeners.compactMap { listener in listener.scheme == .https ? listener.certificateFile.map { (listener.port, $0) } : nil }

@@ -47,8 +47,9 @@ struct IScheduleTransport: DeliveryTransport {
                 logger.warning("discovery for \(domain) failed: \(error)")
                 if error.isTemporary { account([domain], failed: true) }
                 answers.answer(indices, error.isTemporary ? .serviceUnavailable : .noSchedulingSupport, description: "DNS: \(error)")
-                // Under dane, a validator's SERVFAIL may be a forged answer refused (bogus): retried, never mailed instead.
-                if error.isTemporary && discovery.validatesDNSSEC && discovery.policy(for: domain).usesDANE { answers.holdForSecurity(indices) }
+                if Self.holdsForSecurity(error, validating: discovery.validatesDNSSEC, policy: discovery.policy(for: domain)) {
+                    answers.holdForSecurity(indices)
+                }
             case .success(.noISchedule(let reason)):
                 metrics.delivery(domain: domain, outcome: "no_ischedule", seconds: 0, detail: reason, at: clock.milliseconds())
                 logger.info("no iSchedule for \(domain): \(reason)")
@@ -86,6 +87,14 @@ struct IScheduleTransport: DeliveryTransport {
             return all
         }
         return answers.merging(delivered)
+    }
+
+    /// Whether a discovery failure is held for security (retried, never mailed instead): an answer
+    /// the validator called bogus, always; under dane, any server failure from the validator (a
+    /// resolver that sends no extended DNS errors says SERVFAIL for bogus answers too).
+    static func holdsForSecurity(_ error: DNSError, validating: Bool, policy: TLSPolicy) -> Bool {
+        if case .bogus = error { return true }
+        return validating && policy.usesDANE && error.isServerFailure
     }
 
     /// Discovery for every domain at once.

@@ -71,6 +71,10 @@ package enum DNSError: Error, Sendable, Hashable, CustomStringConvertible {
     case nameDoesNotExist(String)
     case noData(String)
     case serverFailure(String, rcode: Int)
+    /// The validator refused the answer: SERVFAIL with a DNSSEC Extended DNS Error (RFC 8914
+    /// codes 6–12: bogus, signature expired or not yet valid, keys, signatures or NSEC missing).
+    /// Temporary, and a sign of forgery: never a reason to send another way.
+    case bogus(String, ede: Int)
     case timeout(String)
     case malformedResponse(String, reason: String)
     case invalidName(String)
@@ -84,9 +88,17 @@ package enum DNSError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The server answered SERVFAIL (a bogus answer included).
+    package var isServerFailure: Bool {
+        switch self {
+        case .serverFailure, .bogus: true
+        default: false
+        }
+    }
+
     package var isTemporary: Bool {
         switch self {
-        case .serverFailure, .timeout: true
+        case .serverFailure, .timeout, .bogus: true
         default: false
         }
     }
@@ -96,6 +108,7 @@ package enum DNSError: Error, Sendable, Hashable, CustomStringConvertible {
         case .nameDoesNotExist(let name): "\(name): no such name (NXDOMAIN)"
         case .noData(let name): "\(name): no records of the requested type"
         case .serverFailure(let name, let rcode): "\(name): DNS server failure (rcode \(rcode))"
+        case .bogus(let name, let ede): "\(name): DNS server failure: DNSSEC validation failed (bogus, extended DNS error \(ede))"
         case .timeout(let name): "\(name): no DNS server answered in time"
         case .malformedResponse(let name, let reason): "\(name): malformed DNS response (\(reason))"
         case .invalidName(let name): "'\(name)' is not a DNS name"

@@ -45,9 +45,9 @@ struct LibresolvClient: Sendable {
                 guard error.isTemporary else { throw error }
                 // A validator's SERVFAIL may be a bogus answer: asking the next server could turn it
                 // into an insecure one. Only silence moves on.
-                if configuration.validatesDNSSEC, case .serverFailure = error { throw error }
+                if configuration.validatesDNSSEC, error.isServerFailure { throw error }
                 // An answered failure says more than a silent server.
-                if case .serverFailure = error { failure = error } else if case .timeout = failure { failure = error }
+                if error.isServerFailure { failure = error } else if case .timeout = failure { failure = error }
             }
         }
         throw failure
@@ -78,6 +78,9 @@ struct LibresolvClient: Sendable {
             switch ischedule_ns_msg_rcode(handle) {
             case 0: break
             case 3: return .failure(.nameDoesNotExist(name))
+            case 2 where configuration.validatesDNSSEC:
+                if let ede = Self.extendedError(handle), (6...12).contains(ede) { return .failure(.bogus(name, ede: ede)) }
+                return .failure(.serverFailure(name, rcode: 2))
             case let rcode: return .failure(.serverFailure(name, rcode: Int(rcode)))
             }
             var records: [RawRecord] = []
@@ -99,6 +102,27 @@ struct LibresolvClient: Sendable {
             return .success(Response(records: records, message: message, authenticated: authenticated))
         }
         return try parsed.get()
+    }
+
+    /// The first Extended DNS Error code (RFC 8914, EDNS option 15) in the answer's OPT record.
+    private static func extendedError(_ message: ns_msg) -> Int? {
+        var handle = message
+        for index in 0..<ischedule_ns_msg_count(handle, ns_s_ar) {
+            var record = ns_rr()
+            guard ns_parserr(&handle, ns_s_ar, index, &record) == 0, ischedule_ns_rr_type(record) == 41,
+                let rdata = ischedule_ns_rr_rdata(record)
+            else { continue }
+            let options = Array(UnsafeBufferPointer(start: rdata, count: Int(ischedule_ns_rr_rdlen(record))))
+            var offset = 0
+            while offset + 4 <= options.count {
+                let code = Int(options[offset]) << 8 | Int(options[offset + 1])
+                let length = Int(options[offset + 2]) << 8 | Int(options[offset + 3])
+                guard offset + 4 + length <= options.count else { break }
+                if code == 15, length >= 2 { return Int(options[offset + 4]) << 8 | Int(options[offset + 5]) }
+                offset += 4 + length
+            }
+        }
+        return nil
     }
 
     /// The SRV fields of one record; the target is expanded against the whole message.
