@@ -14,6 +14,7 @@
 #   unbound, ldnsutils    DNSSEC tests: ldns-keygen/ldns-signzone sign the test zones NSD serves,
 #                         unbound validates them (its own config and loopback port; no system service)
 #   python3               runs the tests' HTTPS server (Tests/Helpers/https_server.py, standard library only)
+#   python3-venv          the virtual environment of the calendar servers below
 #   nghttp2-server        nghttpd, the HTTP/2 server the tests check ALPN against
 #   iproute2, util-linux  ip, unshare and nsenter: tests make private network and mount namespaces
 #                         (listeners on 10.0.0.1, a dead /etc/resolv.conf) without touching the machine
@@ -33,20 +34,32 @@
 # Every test bed checks its own list of these at start (Tests/TestSupport/Prerequisites.swift) and
 # names the missing package; PrerequisiteTests fails when a bed needs a package this list lacks.
 set -euo pipefail
-packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev libxml2-dev libc6-dev openssl pkg-config nsd unbound ldnsutils python3 nghttp2-server iproute2 util-linux libxml2-utils postgresql postfix cyrus-imapd cyrus-caldav sasl2-bin davical apache2 libapache2-mod-php php-cli php-curl php-pgsql)
+packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev libxml2-dev libc6-dev openssl pkg-config nsd unbound ldnsutils python3 python3-venv nghttp2-server iproute2 util-linux libxml2-utils postgresql postfix cyrus-imapd cyrus-caldav sasl2-bin davical apache2 libapache2-mod-php php-cli php-curl php-pgsql)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
-# Python test helpers from PyPI: the SMTP server the transport tests run.
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+# Python test helpers from PyPI: the SMTP server the transport tests run, and the calendar servers
+# of today (Xandikos, with aiosmtpd for its LMTP listener; Radicale), pinned, in a virtual
+# environment of the tests: Tests/TestSupport/Prerequisites.swift names its programs.
+test_venv=/opt/ischedule-gateway-tests/venv
+calendar_servers=("xandikos==0.4.10" "radicale==3.9.0" "aiosmtpd==1.4.6")
 python_helpers() {
   python3 -c "import aiosmtpd" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check "aiosmtpd==1.4.6"
+  if [ "$(cat "$test_venv/pins" 2>/dev/null)" != "${calendar_servers[*]}" ]; then
+    echo "install-deps: installing ${calendar_servers[*]} into $test_venv" >&2
+    $sudo rm -rf "$test_venv"
+    $sudo python3 -m venv "$test_venv"
+    $sudo "$test_venv/bin/pip" install --quiet --disable-pip-version-check "${calendar_servers[@]}"
+    echo "${calendar_servers[*]}" | $sudo tee "$test_venv/pins" >/dev/null
+  fi
 }
 if [ ${#missing[@]} -eq 0 ]; then python_helpers; exit 0; fi
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
-  sudo="sudo"
+if [ -n "$sudo" ] && ! command -v sudo >/dev/null; then
+  echo "install-deps: need root or sudo to install: ${missing[*]}" >&2
+  exit 1
 fi
 echo "install-deps: installing ${missing[*]}" >&2
 # Packaged daemons (nsd, unbound, postgresql, postfix, cyrus, apache2) must not start system-wide services: the tests run their own instances.

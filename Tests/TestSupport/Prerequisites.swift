@@ -22,6 +22,8 @@ public struct Prerequisite: Sendable, Hashable, CustomStringConvertible {
     public static func phpExtension(_ name: String, debian package: String) -> Prerequisite {
         Prerequisite(check: .phpExtension(name), package: package)
     }
+    /// A file a PyPI package installs (into the tests' virtual environment).
+    public static func file(_ path: String, pypi package: String) -> Prerequisite { Prerequisite(check: .file(path), package: "pypi:" + package) }
     public static func pythonModule(_ name: String, pypi package: String) -> Prerequisite {
         Prerequisite(check: .pythonModule(name), package: "pypi:" + package)
     }
@@ -80,6 +82,13 @@ public enum Prerequisites {
         .file("/usr/bin/unshare", debian: "util-linux"), .file("/usr/bin/nsenter", debian: "util-linux"), .file("/usr/sbin/ip", debian: "iproute2")
     ]
     public static let xmllint: [Prerequisite] = [.file("/usr/bin/xmllint", debian: "libxml2-utils")]
+    public static let xandikos: [Prerequisite] = [
+        .file(TestCalendarServers.venv + "/bin/xandikos", pypi: "xandikos"), .file(TestCalendarServers.venv + "/bin/python3", pypi: "aiosmtpd"),
+        .file("/usr/bin/python3", debian: "python3")
+    ]
+    public static let radicale: [Prerequisite] = [
+        .file(TestCalendarServers.venv + "/bin/radicale", pypi: "radicale"), .file("/usr/bin/python3", debian: "python3")
+    ]
     public static let validatingDNS: [Prerequisite] =
         nsd + [
             .file("/usr/sbin/unbound", debian: "unbound"), .file("/usr/bin/ldns-keygen", debian: "ldnsutils"),
@@ -90,7 +99,7 @@ public enum Prerequisites {
     public static let byBed: [(bed: String, needs: [Prerequisite])] = [
         ("NSD", nsd), ("Postfix", postfix), ("Cyrus", cyrus), ("DAViCal", davical), ("PostgreSQL", postgresql),
         ("nghttpd", nghttpd), ("aiosmtpd", aiosmtpd), ("certificates", certificates), ("namespaces", namespaces), ("xmllint", xmllint),
-        ("validating DNS", validatingDNS)
+        ("validating DNS", validatingDNS), ("Xandikos", xandikos), ("Radicale", radicale)
     ]
 
     /// Throws one line naming every missing package of `bed`, before the bed starts anything.
