@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import ISchedule
@@ -146,5 +147,47 @@ import Testing
         #expect(CalendarInMail.find(in: MailEntity(Array(forwarded.utf8)[...])) == nil)
         let noBlankLine = "Subject: only headers\r\nX-A: b"
         #expect(MailEntity(Array(noBlankLine.utf8)[...]).headers.map(\.name) == ["Subject", "X-A"])
+    }
+
+    /// A message captured from the real server (TodaysServersBedTests runs it), in Tests/Fixtures/mail.
+    static func captured(_ name: String) throws -> MailEntity {
+        let file = Fixtures.directory.deletingLastPathComponent().appendingPathComponent("mail/\(name)")
+        let text = String(decoding: try Data(contentsOf: file), as: UTF8.self)
+        // Mail on the wire has CRLF line ends; the capture was saved with the sink's LF.
+        return MailEntity(Array(text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n").utf8)[...])
+    }
+
+    @Test("Radicale 3.9.0's invitation: the stored event in an application/octet-stream event.ics attachment, read as a REQUEST")
+    func radicalesAttachmentIsAnInvitation() throws {
+        let mail = try Self.captured("radicale-3.9.0-invitation.eml")
+        let found = try #require(CalendarInMail.itip(in: mail))
+        let itip = try ITIPMessage(parsing: found)
+        #expect(itip.method == .request && itip.componentType == "VEVENT")
+        #expect(itip.expectedOriginator?.text == "mailto:alice@radicale.test")
+        #expect(CalendarInMail.fileName(of: try #require(mail.parts.last)) == "event.ics")
+    }
+
+    @Test("Xandikos 0.4.10's invitation: one text/calendar part with its method, taken as it is")
+    func xandikossPartIsAnInvitation() throws {
+        let mail = try Self.captured("xandikos-0.4.10-invitation.eml")
+        let itip = try ITIPMessage(parsing: try #require(CalendarInMail.itip(in: mail)))
+        #expect(itip.method == .request && itip.expectedOriginator?.text == "mailto:alice@xandikos.test")
+    }
+
+    @Test(
+        "aCalendarWithoutMethodIsARequest only with an ORGANIZER and an ATTENDEE; a METHOD stays; other attachments are not calendars"
+    )
+    func aCalendarWithoutMethodIsARequest() {
+        let stored = Self.calendar.replacingOccurrences(of: "METHOD:REQUEST\r\n", with: "")
+        let request = "BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\n" + stored.dropFirst("BEGIN:VCALENDAR\r\n".count)
+        #expect(CalendarInMail.withInferredMethod(Array(stored.utf8)) == Array(request.utf8))
+        let lonely = stored.replacingOccurrences(of: "ATTENDEE:mailto:bob@beta.test\r\n", with: "")
+        #expect(CalendarInMail.withInferredMethod(Array(lonely.utf8)) == Array(lonely.utf8), "no attendee: not an invitation")
+        let reply = Self.calendar.replacingOccurrences(of: "METHOD:REQUEST", with: "METHOD:REPLY")
+        #expect(CalendarInMail.withInferredMethod(Array(reply.utf8)) == Array(reply.utf8))
+        let binary =
+            "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: application/octet-stream\r\n"
+            + "Content-Disposition: attachment; filename=\"notes.txt\"\r\n\r\n\(stored)\r\n--b--\r\n"
+        #expect(CalendarInMail.itip(in: MailEntity(Array(binary.utf8)[...])) == nil, "an octet-stream not named .ics is not looked at")
     }
 }

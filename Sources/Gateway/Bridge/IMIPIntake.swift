@@ -87,7 +87,7 @@ struct IMIPIntake: Sendable {
     }
 
     private func schedulingPlan(_ mail: MailEntity, message: [UInt8], sender: String) -> Plan? {
-        guard mail.header(IMIPMessage.loopGuardHeader) == nil, let found = CalendarInMail.find(in: mail),
+        guard mail.header(IMIPMessage.loopGuardHeader) == nil, let found = CalendarInMail.itip(in: mail),
             case let calendar = Self.endingInCRLF(found), let itip = try? ITIPMessage(parsing: calendar), itip.componentType != "VFREEBUSY",
             let originator = itip.expectedOriginator, let domain = originator.domain, signingDomains.contains(domain)
         else { return nil }
