@@ -1,0 +1,59 @@
+import DKIM
+import Foundation
+import TestSupport
+import TestTraits
+import Testing
+
+/// Radicale 3.9.0 and Xandikos 0.4.10 sending their invitations to a real Postfix with the mail
+/// filter (`MailFilterTests.World`): to a domain with iSchedule they leave signed by iSchedule,
+/// to one without as the e-mail the server wrote. Both send from a fixed address
+/// (`from_email`, `--smtp-from`), here `noreply@alpha.test`, which `imip-intake.trusted-senders`
+/// lets speak for alpha.test's organizers.
+@Suite("Radicale and Xandikos through Postfix and the mail filter", .serialized, .waitsOnProcesses)
+struct TodaysServersThroughTheFilterTests {
+    static func event(organizer: String, attendees: [String]) -> String {
+        TodaysServersBedTests.event(uid: UUID().uuidString, organizer: organizer, attendees: attendees)
+    }
+
+    func verifiedPost(_ world: MailFilterTests.World, for address: String, organizer: String) async throws {
+        let post = try #require(world.posts(for: address).first)
+        #expect(post.values("Originator") == [organizer] && post.values("Recipient") == ["mailto:\(address)"])
+        #expect(post.body.contains("METHOD:REQUEST"), "\(post.body)")
+        let verifier = DKIMVerifier(keys: KeyLocator(sources: [.dnsTXT: FixedKeyRecords(records: [KeyRecord.text(for: world.key.publicKey)])]))
+        let verified = try await verifier.verify(
+            headers: post.headers.map { HeaderField(name: $0.name, value: $0.value) }, body: Array(post.body.utf8))
+        #expect(verified.domain == "alpha.test")
+    }
+
+    @Test("Radicale's attachment without METHOD becomes a signed REQUEST for beta.test; gamma.test gets Radicale's e-mail")
+    func radicaleThroughTheFilter() async throws {
+        let world = try MailFilterTests.World()
+        defer { world.stop() }
+        let radicale = try TestRadicale(users: ["alice": "alice-pw"], smtpPort: world.postfix.submissionPort, from: "noreply@alpha.test")
+        defer { radicale.stop() }
+        let status = try radicale.put(
+            "planning.ics", Self.event(organizer: "mailto:alice@alpha.test", attendees: ["mailto:bob@beta.test", "mailto:carol@gamma.test"]),
+            as: "alice")
+        #expect(status == 201, "\(radicale.log)")
+        #expect(
+            world.wait(seconds: 30) { !world.posts(for: "bob@beta.test").isEmpty && !world.mails(to: "carol@gamma.test").isEmpty },
+            "\(world.logs)\n\(radicale.log.suffix(1_000))")
+        try await verifiedPost(world, for: "bob@beta.test", organizer: "mailto:alice@alpha.test")
+        #expect((world.mails(to: "carol@gamma.test").first?["data"] as? String)?.contains("filename= event.ics") == true)
+        #expect(world.mails(to: "bob@beta.test").isEmpty && world.posts(for: "carol@gamma.test").isEmpty)
+    }
+
+    @Test("Xandikos's text/calendar REQUEST becomes a signed iSchedule REQUEST for beta.test")
+    func xandikosThroughTheFilter() async throws {
+        let world = try MailFilterTests.World()
+        defer { world.stop() }
+        let xandikos = try TestXandikos(
+            user: "dan", address: "mailto:dan@alpha.test", smtpPort: world.postfix.submissionPort, from: "noreply@alpha.test")
+        defer { xandikos.stop() }
+        let status = try xandikos.put("planning.ics", Self.event(organizer: "mailto:dan@alpha.test", attendees: ["mailto:erin@beta.test"]))
+        #expect(status == 201, "\(xandikos.log)")
+        #expect(world.wait(seconds: 30) { !world.posts(for: "erin@beta.test").isEmpty }, "\(world.logs)\n\(xandikos.log.suffix(1_000))")
+        try await verifiedPost(world, for: "erin@beta.test", organizer: "mailto:dan@alpha.test")
+        #expect(world.mails(to: "erin@beta.test").isEmpty)
+    }
+}
