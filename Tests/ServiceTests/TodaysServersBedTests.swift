@@ -56,14 +56,8 @@ import Testing
         // Unmarked: applied to the organizer's event, whatever the LMTP recipient.
         let applied = try xandikos.deliverByLMTP(reply("ACCEPTED", autoSubmitted: nil), from: "bob@remote.test", to: "anyone@x.test")
         #expect(applied.hasPrefix("250"), "\(applied)")
-        func bobsPartstat() -> String? {
-            let event = (try? xandikos.get("meeting.ics")) ?? nil
-            let line = event?.replacingOccurrences(of: "\r\n ", with: "").split(separator: "\r\n").first {
-                $0.hasPrefix("ATTENDEE") && $0.hasSuffix(":mailto:bob@remote.test")
-            }
-            return line?.split(separator: ";").first { $0.hasPrefix("PARTSTAT=") }.map { String($0.dropFirst(9).prefix { $0 != ":" }) }
-        }
-        #expect(waitUntil(seconds: 10) { bobsPartstat() == "ACCEPTED" }, "\(String(describing: bobsPartstat())) \(xandikos.log)")
+        let bobs = { xandikos.partstat(of: "mailto:bob@remote.test", in: "meeting.ics") }
+        #expect(waitUntil(seconds: 10) { bobs() == "ACCEPTED" }, "\(String(describing: bobs())) \(xandikos.log)")
     }
 
     /// Radicale's `email` hook mails each attendee the stored event as an `application/octet-stream`

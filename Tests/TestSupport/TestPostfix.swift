@@ -17,7 +17,8 @@ public final class TestPostfix: @unchecked Sendable {
     ///     and `REINJECTION_PORT` where its ports go; the re-injection service additionally
     ///     answers as `setReinjection(accepting:)` says.
     ///   - relayPort: the SMTP sink on 127.0.0.1 all outgoing mail goes to.
-    public init(services: String, relayPort: UInt16) throws {
+    ///   - transports: domain → Postfix transport (`lmtp:inet:127.0.0.1:PORT`) instead of the relay.
+    public init(services: String, relayPort: UInt16, transports: [String: String] = [:]) throws {
         try Prerequisites.require(Prerequisites.postfix, for: "Postfix")
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("postfix-\(UUID().uuidString.prefix(8))")
         for name in ["data", "queue"] {
@@ -59,6 +60,7 @@ public final class TestPostfix: @unchecked Sendable {
         ischedule_destination_recipient_limit = 50
         reinjection_access = texthash:\(path)/reinjection-access
         refused_recipients = texthash:\(path)/refused-recipients
+        transport_maps = texthash:\(path)/transport
 
         """.write(to: directory.appendingPathComponent("main.cf"), atomically: true, encoding: .utf8)
         try """
@@ -80,6 +82,7 @@ public final class TestPostfix: @unchecked Sendable {
         proxymap unix - - n - - proxymap
         smtp unix - - n - - smtp
         relay unix - - n - - smtp
+        lmtp unix - - n - - lmtp
         showq unix n - n - - showq
         error unix - - n - - error
         retry unix - - n - - error
@@ -91,6 +94,8 @@ public final class TestPostfix: @unchecked Sendable {
         """.write(to: directory.appendingPathComponent("master.cf"), atomically: true, encoding: .utf8)
         try Self.writeReinjectionAccess(directory, accepting: true)
         try "".write(to: directory.appendingPathComponent("refused-recipients"), atomically: true, encoding: .utf8)
+        try transports.map { "\($0.key) \($0.value)\n" }.sorted().joined().write(
+            to: directory.appendingPathComponent("transport"), atomically: true, encoding: .utf8)
         try Self.postfix(directory, ["check"])
         process = try ChildProcess("/usr/sbin/postfix", ["-c", path, "start-fg"], logPath: path + "/master.out")
         guard waitForLoopbackListener(port: submissionPort, attempts: 200), waitForLoopbackListener(port: reinjectionPort, attempts: 200) else {

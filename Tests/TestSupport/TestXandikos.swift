@@ -65,6 +65,15 @@ public final class TestXandikos: @unchecked Sendable {
         return response.status == 200 ? response.body : nil
     }
 
+    /// The PARTSTAT of `attendee` (a `mailto:` address) in the object `name`, or nil.
+    public func partstat(of attendee: String, in name: String) -> String? {
+        let event = (try? get(name)) ?? nil
+        let line = event?.replacingOccurrences(of: "\r\n ", with: "").split(separator: "\r\n").first {
+            $0.hasPrefix("ATTENDEE") && $0.lowercased().hasSuffix(":" + attendee.lowercased())
+        }
+        return line?.split(separator: ";").first { $0.hasPrefix("PARTSTAT=") }.map { String($0.dropFirst(9).prefix { $0 != ":" }) }
+    }
+
     /// Hands `message` (CRLF line ends) to the LMTP listener as Postfix's `lmtp:` would; the reply.
     public func deliverByLMTP(_ message: String, from sender: String, to recipient: String) throws -> String {
         let script = """

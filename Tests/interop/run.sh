@@ -3,7 +3,8 @@
 # packages, everything on loopback at ports chosen at run time and stopped by PID afterwards:
 # NSD (zones for alpha.test, beta.test, gamma.test, ...; on a port-53 loopback address for the
 # servers that resolve through glibc), Cyrus IMAP 3.6 (CalDAV + iSchedule httpd), DAViCal 1.1
-# (Apache + mod_php + its own PostgreSQL cluster), Postfix, an SMTP sink, and two or more gateways.
+# (Apache + mod_php + its own PostgreSQL cluster), Xandikos 0.4.10 and Radicale 3.9.0 (PyPI, the
+# tests' virtual environment), Postfix, an SMTP sink, and two or more gateways.
 # Installs what is missing (deploy/install-deps.sh), builds the release binary
 # (deploy/build-release.sh), runs the scenarios and prints one line per scenario, then
 # "N passed, N failed"; exits non-zero when any failed. The full log is kept in $INTEROP_LOG
@@ -15,7 +16,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 [ "$(id -u)" -eq 0 ] || { echo "interop: run as root (NSD on port 53, Cyrus and Apache as their users)" >&2; exit 2; }
 log="${INTEROP_LOG:-/tmp/ischedule-interop.log}"
-suites='CyrusInteropTests|DAViCalInteropTests|MailToDAViCalTests|MailFilterTests|TLSOnlyProfileTests|FreeBusyBridgeTests'
+suites='CyrusInteropTests|DAViCalInteropTests|MailToDAViCalTests|MailFilterTests|TLSOnlyProfileTests|FreeBusyBridgeTests|TodaysServersBedTests|TodaysServersThroughTheFilterTests|XandikosInboundTests'
 
 deploy/install-deps.sh >&2 || exit 1
 release="$(deploy/build-release.sh | tail -n 1)" || exit 1
