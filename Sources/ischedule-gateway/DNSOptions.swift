@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Gateway
 import Transport
 
@@ -20,7 +21,18 @@ struct DNSServerOption: ParsableArguments {
     }
 
     var configuration: DNSResolverConfiguration {
-        DNSResolverConfiguration(servers: dnsServer.flatMap(DNSResolverConfiguration.Server.init).map { [$0] } ?? [], validatesDNSSEC: dnssec)
+        let servers = dnsServer.flatMap(DNSResolverConfiguration.Server.init).map { [$0] } ?? []
+        return DNSResolverConfiguration(servers: servers, validatesDNSSEC: dnssec && Self.trustsAD(servers))
+    }
+
+    /// `--dnssec` believes the AD bit of a validator on this host only; for any other (or for
+    /// /etc/resolv.conf's, which may change) it says why on stderr and reports nothing as secure.
+    static func trustsAD(_ servers: [DNSResolverConfiguration.Server]) -> Bool {
+        let untrusted = DNSResolverConfiguration.untrustedValidators(servers.map(\.host), trusted: [])
+        guard servers.isEmpty || !untrusted.isEmpty else { return true }
+        let named = servers.isEmpty ? "/etc/resolv.conf's servers" : untrusted.joined(separator: ", ")
+        FileHandle.standardError.write(Data("--dnssec: \(named) not on this host: its AD bit is not believed, nothing is reported secure\n".utf8))
+        return false
     }
 }
 
@@ -35,10 +47,14 @@ struct ConfiguredDNSOption: ParsableArguments {
         }
     }
 
-    /// The configuration's resolver; `--dns-server` replaces its servers, `dns.dnssec` stays.
+    /// The configuration's resolver; `--dns-server` replaces its servers, and `dns.dnssec` stays
+    /// only for a validator on this host.
     func resolver(for configuration: GatewayConfiguration) -> DNSResolver {
         var resolver = configuration.resolverConfiguration
-        if let server = dnsServer.flatMap(DNSResolverConfiguration.Server.init) { resolver.servers = [server] }
+        if let server = dnsServer.flatMap(DNSResolverConfiguration.Server.init) {
+            resolver.servers = [server]
+            if resolver.validatesDNSSEC { resolver.validatesDNSSEC = DNSServerOption.trustsAD([server]) }
+        }
         return DNSResolver(configuration: resolver)
     }
 }

@@ -169,4 +169,16 @@ import Testing
         let unvalidated = try CLIRunner.run(["probe", "good.test", "--dns-server", dns.server, "--tls-policy", "dane"])
         #expect(unvalidated.status != 0 && unvalidated.stderr.contains("--tls-policy dane needs --dnssec"), "\(unvalidated.stderr)")
     }
+
+    /// `--dnssec` believes only a validator on this host: one elsewhere (here an address inside a
+    /// private network namespace, where nothing answers) is named, and nothing is reported secure.
+    @Test("probe --dnssec with a resolver that is not on this host says its AD bit is not believed")
+    func dnssecBelievesOnlyALocalValidator() throws {
+        let namespace = try IsolatedNamespace(addresses: ["10.0.0.53/32"])
+        defer { namespace.stop() }
+        let run = try namespace.run(
+            GatewayBinary.url.path, ["probe", "partner.test", "--dns-server", "10.0.0.53:53", "--dnssec"], timeout: 60)
+        #expect(run.status == 1, "\(run.output)")
+        #expect(run.output.contains("--dnssec: 10.0.0.53 not on this host: its AD bit is not believed, nothing is reported secure"), "\(run.output)")
+    }
 }
