@@ -46,6 +46,27 @@ struct ServeCommandTests {
         #expect(trusted.status == 0, "\(trusted.stderr)")
     }
 
+    @Test("--check-config: infer-requests-from must name trusted senders, and says what it lets that server's users do")
+    func inferRequestsFrom() throws {
+        let base = "listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  example.com:\n    upstream: http://127.0.0.1:2/\n"
+        let intake = "imip-intake:\n  reinject-url: smtp://127.0.0.1:10026\n  trusted-senders: [radicale@example.com]\n"
+        let untrusted = try CLIRunner.run([
+            "serve", "--config", try write(base + intake + "  infer-requests-from: [other@example.com]\n").path, "--check-config"
+        ])
+        #expect(untrusted.status != 0)
+        #expect(
+            untrusted.stderr.contains("imip-intake.infer-requests-from[0]: 'other@example.com' is not one of imip-intake.trusted-senders"),
+            "\(untrusted.stderr)")
+        let named = try CLIRunner.run([
+            "serve", "--config", try write(base + intake + "  infer-requests-from: [Radicale@example.com]\n").path, "--check-config"
+        ])
+        #expect(named.status == 0, "\(named.stderr)")
+        #expect(
+            (named.output + named.stderr).contains(
+                "calendars without METHOD from radicale@example.com count as REQUESTs (each of that server's users can then speak for any organizer)"),
+            "\(named.output)\(named.stderr)")
+    }
+
     @Test(
         "--check-config on the mail filter: who may cause a signature; a trusted sender outside our domains or not an address is refused, named; a lease not longer than remote-transfer is refused"
     )

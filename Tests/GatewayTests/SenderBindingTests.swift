@@ -26,4 +26,12 @@ struct SenderBindingTests {
                 .contains("not a plain") == true)
         #expect(SenderBinding.refusal(sender: "alice@alpha.test.evil.test", originator: alice, trustedSenders: []) != nil)
     }
+
+    @Test("infersRequests only for the senders named in infer-requests-from, case-insensitively; never for the null sender")
+    func infersRequests() {
+        #expect(SenderBinding.infersRequests(sender: "Radicale@Alpha.test", from: ["radicale@alpha.test"]))
+        #expect(!SenderBinding.infersRequests(sender: "alice@alpha.test", from: ["radicale@alpha.test"]))
+        #expect(!SenderBinding.infersRequests(sender: "", from: [""]))
+        #expect(!SenderBinding.infersRequests(sender: "radicale@alpha.test", from: []))
+    }
 }

@@ -160,7 +160,7 @@ import Testing
     @Test("Radicale 3.9.0's invitation: the stored event in an application/octet-stream event.ics attachment, read as a REQUEST")
     func radicalesAttachmentIsAnInvitation() throws {
         let mail = try Self.captured("radicale-3.9.0-invitation.eml")
-        let found = try #require(CalendarInMail.itip(in: mail))
+        let found = CalendarInMail.withInferredMethod(try #require(CalendarInMail.find(in: mail)))
         let itip = try ITIPMessage(parsing: found)
         #expect(itip.method == .request && itip.componentType == "VEVENT")
         #expect(itip.expectedOriginator?.text == "mailto:alice@radicale.test")
@@ -170,7 +170,7 @@ import Testing
     @Test("Xandikos 0.4.10's invitation: one text/calendar part with its method, taken as it is")
     func xandikossPartIsAnInvitation() throws {
         let mail = try Self.captured("xandikos-0.4.10-invitation.eml")
-        let itip = try ITIPMessage(parsing: try #require(CalendarInMail.itip(in: mail)))
+        let itip = try ITIPMessage(parsing: try #require(CalendarInMail.find(in: mail)))
         #expect(itip.method == .request && itip.expectedOriginator?.text == "mailto:alice@xandikos.test")
     }
 
@@ -188,6 +188,6 @@ import Testing
         let binary =
             "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: application/octet-stream\r\n"
             + "Content-Disposition: attachment; filename=\"notes.txt\"\r\n\r\n\(stored)\r\n--b--\r\n"
-        #expect(CalendarInMail.itip(in: MailEntity(Array(binary.utf8)[...])) == nil, "an octet-stream not named .ics is not looked at")
+        #expect(CalendarInMail.find(in: MailEntity(Array(binary.utf8)[...])) == nil, "an octet-stream not named .ics is not looked at")
     }
 }

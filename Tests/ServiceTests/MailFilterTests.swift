@@ -20,7 +20,8 @@ struct MailFilterTests {
         let postfix: TestPostfix
         let key: RSAPrivateKey
 
-        init() throws {
+        /// - Parameter inferRequestsFrom: `imip-intake.infer-requests-from` (each also trusted).
+        init(inferRequestsFrom: [String] = []) throws {
             receiver = try TestCalendarServer()
             let certificates = try TestCertificates()
             let tls = try certificates.issue("localhost", subjectAltNames: ["DNS:localhost", "IP:127.0.0.1"])
@@ -40,6 +41,7 @@ struct MailFilterTests {
             postfix = try TestPostfix(services: try Self.filterServices(binary: binary, configuration: configurationFile.path), relayPort: sink.port)
             var configuration = Self.configuration(dns: dns.server, reinjectionPort: postfix.reinjectionPort)
             configuration["imip-intake", "trusted-senders"] = ["noreply@alpha.test"]
+            if !inferRequestsFrom.isEmpty { configuration["imip-intake", "infer-requests-from"] = .list(inferRequestsFrom) }
             gateway = try GatewayProcess(configuration: configuration, directory: directory, launcher: Self.asNobody(owning: directory))
         }
 

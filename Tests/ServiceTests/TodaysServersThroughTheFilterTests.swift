@@ -25,9 +25,11 @@ struct TodaysServersThroughTheFilterTests {
         #expect(verified.domain == "alpha.test")
     }
 
-    @Test("Radicale's attachment without METHOD becomes a signed REQUEST for beta.test; gamma.test gets Radicale's e-mail")
+    @Test(
+        "Radicale's attachment without METHOD becomes a signed REQUEST for beta.test once its sender is in infer-requests-from; gamma.test gets Radicale's e-mail"
+    )
     func radicaleThroughTheFilter() async throws {
-        let world = try MailFilterTests.World()
+        let world = try MailFilterTests.World(inferRequestsFrom: ["noreply@alpha.test"])
         defer { world.stop() }
         let radicale = try TestRadicale(users: ["alice": "alice-pw"], smtpPort: world.postfix.submissionPort, from: "noreply@alpha.test")
         defer { radicale.stop() }
@@ -55,5 +57,20 @@ struct TodaysServersThroughTheFilterTests {
         #expect(world.wait(seconds: 30) { !world.posts(for: "erin@beta.test").isEmpty }, "\(world.logs)\n\(xandikos.log.suffix(1_000))")
         try await verifiedPost(world, for: "erin@beta.test", organizer: "mailto:dan@alpha.test")
         #expect(world.mails(to: "erin@beta.test").isEmpty)
+    }
+
+    /// Without `infer-requests-from`, a calendar without METHOD is no invitation: Radicale's mail
+    /// leaves as the e-mail it is, even to a domain with iSchedule, and nothing is signed.
+    @Test("without infer-requests-from, Radicale's mail stays e-mail: nothing signed for an organizer it never vouched for")
+    func radicaleStaysMailByDefault() throws {
+        let world = try MailFilterTests.World()
+        defer { world.stop() }
+        let radicale = try TestRadicale(users: ["alice": "alice-pw"], smtpPort: world.postfix.submissionPort, from: "noreply@alpha.test")
+        defer { radicale.stop() }
+        #expect(
+            try radicale.put("planning.ics", Self.event(organizer: "mailto:alice@alpha.test", attendees: ["mailto:bob@beta.test"]), as: "alice")
+                == 201)
+        #expect(world.wait(seconds: 30) { !world.mails(to: "bob@beta.test").isEmpty }, "\(world.logs)")
+        #expect(world.posts(for: "bob@beta.test").isEmpty)
     }
 }

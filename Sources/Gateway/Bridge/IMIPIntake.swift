@@ -17,6 +17,8 @@ struct IMIPIntake: Sendable {
     let localDomains: Set<String>
     /// `imip-intake.trusted-senders`, lower case (`SenderBinding`).
     var trustedSenders: Set<String> = []
+    /// `imip-intake.infer-requests-from`, lower case (`SenderBinding.infersRequests`).
+    var inferRequestsFrom: Set<String> = []
     let discovery: ReceiverDiscovery
     let queue: any DeliveryStore
     let reinjection: any MailReinjection
@@ -87,7 +89,9 @@ struct IMIPIntake: Sendable {
     }
 
     private func schedulingPlan(_ mail: MailEntity, message: [UInt8], sender: String) -> Plan? {
-        guard mail.header(IMIPMessage.loopGuardHeader) == nil, let found = CalendarInMail.itip(in: mail),
+        let inferring = SenderBinding.infersRequests(sender: sender, from: inferRequestsFrom)
+        guard mail.header(IMIPMessage.loopGuardHeader) == nil,
+            let found = CalendarInMail.find(in: mail).map({ inferring ? CalendarInMail.withInferredMethod($0) : $0 }),
             case let calendar = Self.endingInCRLF(found), let itip = try? ITIPMessage(parsing: calendar), itip.componentType != "VFREEBUSY",
             let originator = itip.expectedOriginator, let domain = originator.domain, signingDomains.contains(domain)
         else { return nil }

@@ -38,6 +38,7 @@ package enum MailFilter {
                 await IMIPIntake(
                     signingDomains: configuration.signingDomains,
                     localDomains: Set(configuration.domains.map(\.name)), trustedSenders: settings.trustedSenders,
+                    inferRequestsFrom: settings.inferRequestsFrom,
                     discovery: discovery, queue: queue,
                     reinjection: reinjection, reportingHost: GatewayIdentity.hostName, clock: .system, logger: logger
                 )

@@ -17,4 +17,12 @@ enum SenderBinding {
         return "envelope sender \(mailbox.text) is neither the calendar's originator \(originator.mailbox?.text ?? originator.text) "
             + "nor one of imip-intake.trusted-senders"
     }
+
+    /// Whether a calendar without METHOD from `sender` is read as a REQUEST
+    /// (`CalendarInMail.withInferredMethod`): only for the senders the administrator named in
+    /// `imip-intake.infer-requests-from`. Such a server (Radicale) mails whatever event a user
+    /// stores, whoever its ORGANIZER: naming it lets each of its users speak for every organizer.
+    static func infersRequests(sender: String, from named: Set<String>) -> Bool {
+        Mailbox(sender).map { named.contains($0.text.lowercased()) } ?? false
+    }
 }

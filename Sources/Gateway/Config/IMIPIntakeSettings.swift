@@ -7,15 +7,18 @@ internal import Transport
 /// service (Postfix: a second `smtpd` on loopback with `content_filter=` empty), never the port
 /// the filter sits on, or mail would loop. `trusted-senders`: the system addresses a CalDAV
 /// server sends every invitation from (Nextcloud's), besides the organizer's own (`SenderBinding`);
-/// each in one of our domains.
+/// each in one of our domains. `infer-requests-from`: trusted senders whose calendars without
+/// METHOD (Radicale's stored event) count as REQUESTs (`SenderBinding.infersRequests`).
 struct IMIPIntakeSettings: Sendable, Equatable {
     var reinjectURL: String
     /// Lower case.
     var trustedSenders: Set<String> = []
+    /// Lower case; each also in `trustedSenders`.
+    var inferRequestsFrom: Set<String> = []
 
     static func parse(_ reader: ConfigReader?, localDomains: Set<String>) throws(ConfigurationError) -> IMIPIntakeSettings? {
         guard let reader else { return nil }
-        reader.allowOnly(["reinject-url", "trusted-senders"])
+        reader.allowOnly(["reinject-url", "trusted-senders", "infer-requests-from"])
         var trusted: Set<String> = []
         for (index, text) in try reader.strings("trusted-senders").enumerated() {
             guard let mailbox = Mailbox(text) else {
@@ -28,13 +31,21 @@ struct IMIPIntakeSettings: Sendable, Equatable {
             }
             trusted.insert(mailbox.text.lowercased())
         }
+        var inferring: Set<String> = []
+        for (index, text) in try reader.strings("infer-requests-from").enumerated() {
+            guard let mailbox = Mailbox(text), trusted.contains(mailbox.text.lowercased()) else {
+                throw ConfigurationError(
+                    key: reader.key("infer-requests-from[\(index)]"), problem: "'\(text)' is not one of imip-intake.trusted-senders")
+            }
+            inferring.insert(mailbox.text.lowercased())
+        }
         let url = try reader.requiredString("reinject-url")
         guard let parts = URLComponents(string: url), parts.scheme?.lowercased() == "smtp", parts.host?.isEmpty == false,
             parts.path.isEmpty || parts.path == "/"
         else {
             throw ConfigurationError(key: reader.key("reinject-url"), problem: "'\(url)' is not smtp://HOST[:PORT]")
         }
-        return IMIPIntakeSettings(reinjectURL: url, trustedSenders: trusted)
+        return IMIPIntakeSettings(reinjectURL: url, trustedSenders: trusted, inferRequestsFrom: inferring)
     }
 
     /// The SMTP client of the re-injection service (the mail filter's and the queue worker's).

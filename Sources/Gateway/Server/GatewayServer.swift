@@ -177,8 +177,13 @@ package enum GatewayServer {
                 + "replying attendee); a CalDAV server that sends every invitation from one system address (Nextcloud) needs that "
                 + "address in imip-intake.trusted-senders, or its invitations stay e-mail (deploy/README.md, section 3, per server)"
         }
+        let inferring =
+            intake.inferRequestsFrom.isEmpty
+            ? ""
+            : "; calendars without METHOD from \(intake.inferRequestsFrom.sorted().joined(separator: ", ")) count as REQUESTs "
+                + "(each of that server's users can then speak for any organizer)"
         return "imip-intake: trusted-senders \(intake.trustedSenders.sorted().joined(separator: ", ")) may cause a signature for any organizer "
-            + "in our domains: only the CalDAV server may submit to the filter (deploy/postfix/ischedule-submitters.cidr)"
+            + "in our domains: only the CalDAV server may submit to the filter (deploy/postfix/ischedule-submitters.cidr)" + inferring
     }
 
     /// Removes a socket file left by an earlier run; anything else at that path is an error.

@@ -16,12 +16,6 @@ package enum CalendarInMail {
         return candidates.min { $0.rank < $1.rank }?.body
     }
 
-    /// The iTIP object the message carries: `find`'s calendar, with `METHOD:REQUEST` added when
-    /// it has no METHOD but is plainly an invitation (`aCalendarWithoutMethodIsARequest`).
-    package static func itip(in message: MailEntity) -> [UInt8]? {
-        find(in: message).map(withInferredMethod)
-    }
-
     /// A stored event mailed as it is (Radicale attaches the object from its store: no METHOD)
     /// is a REQUEST when its first component has an ORGANIZER and at least one ATTENDEE: the
     /// organizer's server telling attendees. Whether the sender may speak for that organizer is
