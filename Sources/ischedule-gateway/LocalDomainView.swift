@@ -94,7 +94,7 @@ struct LocalDomainView {
             return TLSARecord.daneEE(certificatePEM: Array(pem)).map { (listener.port, $0) }
         }
         guard !wanted.isEmpty else { return [] }
-        guard let receiver, let (host, port) = ReceiverDiscovery.hostAndPort(receiver.url) else {
+        guard let receiver, let (host, port) = DANERequirement.base(of: receiver.url) else {
             return wanted.map { "  tlsa: listener :\($0.port) certificate: \($0.record) (no https receiver published to put it under)" }
         }
         let name = "_\(port)._tcp.\(host)"

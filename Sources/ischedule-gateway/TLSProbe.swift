@@ -60,7 +60,7 @@ struct TLSProbe {
             print("    TLSA \(bound.name): \(bound.records.count) usable record(s), DNSSEC-secure")
             return bound
         }
-        guard validates, let (host, port) = ReceiverDiscovery.hostAndPort(candidate.url) else { return nil }
+        guard validates, let (host, port) = DANERequirement.base(of: candidate.url) else { return nil }
         let name = "_\(port)._tcp.\(host)"
         do {
             let answer = try await resolver.tlsa(name)

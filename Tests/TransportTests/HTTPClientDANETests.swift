@@ -140,6 +140,14 @@ import Testing
         guard case .failure(.daneMismatch) = result else { throw ChildProcessError("the old connection answered: \(result)") }
     }
 
+    @Test func baseOfAnHTTPSURLIsReadAsLibcurlReadsIt() {
+        #expect(
+            DANERequirement.base(of: "https://RX.Partner.test:8443/.well-known/ischedule").map { "\($0.host):\($0.port)" } == "rx.partner.test:8443")
+        #expect(DANERequirement.base(of: "https://rx.partner.test/ischedule")?.port == 443)
+        #expect(DANERequirement.base(of: "http://rx.partner.test/ischedule") == nil)
+        #expect(DANERequirement.base(of: "https://[::1]:8443/") == nil && DANERequirement.base(of: "https://127.0.0.1/") == nil)
+    }
+
     @Test func tlsaRecordsAreUsableOnlyWithTheirDigestsLength() {
         #expect(TLSARecord(usage: 3, selector: 1, matchingType: 1, data: Array(repeating: 1, count: 32)).isUsable)
         #expect(!TLSARecord(usage: 3, selector: 1, matchingType: 1, data: Array(repeating: 1, count: 20)).isUsable)

@@ -32,6 +32,16 @@ package struct DANERequirement: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The TLSA base domain and port of an https URL, read by libcurl's parser as every request
+    /// is (`CurlURL`, which `CurlTransfer` checks a requirement against); nil for http and for an
+    /// address literal (no name to publish TLSA under).
+    package static func base(of url: String) -> (host: String, port: UInt16)? {
+        guard let parsed = try? CurlURL(url), parsed.scheme == "https", !parsed.isAddressLiteral, let port = UInt16(exactly: parsed.port) else {
+            return nil
+        }
+        return (parsed.host, port)
+    }
+
     /// Where the records were published.
     package var name: String { "_\(port)._tcp.\(host)" }
 

@@ -127,19 +127,8 @@ package struct ReceiverDiscovery: Sendable {
     /// configured receiver, the TLSA answer alone) not secure, no records, none usable.
     /// - Throws: temporary failures (a bogus TLSA answer is SERVFAIL from the validator).
     private func daneRequirement(for candidate: Candidate) async throws(DNSError) -> DANERequirement? {
-        guard let (host, port) = Self.hostAndPort(candidate.url), candidate.origin != .srvPlain else { return nil }
+        guard let (host, port) = DANERequirement.base(of: candidate.url), candidate.origin != .srvPlain else { return nil }
         guard candidate.secure || candidate.origin == .staticOverride else { return nil }
         return try await DANERequirement.lookup(host: host, port: port, resolver: resolver)
-    }
-
-    /// The host (lower case, without brackets) and port of an https URL.
-    package static func hostAndPort(_ url: String) -> (String, UInt16)? {
-        guard url.prefix(8).lowercased() == "https://" else { return nil }
-        let authority = url.dropFirst(8).prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        guard !authority.contains("@"), !authority.hasPrefix("[") else { return nil }
-        let parts = authority.split(separator: ":", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count), !parts[0].isEmpty else { return nil }
-        let port = parts.count == 2 ? UInt16(parts[1]) : 443
-        return port.map { (parts[0].lowercased(), $0) }
     }
 }
