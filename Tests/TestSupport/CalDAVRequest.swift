@@ -36,3 +36,35 @@ public func freeBusyQuery(start: String, end: String) -> String {
     <C:free-busy-query xmlns:C="urn:ietf:params:xml:ns:caldav"><C:time-range start="\(start)" end="\(end)"/></C:free-busy-query>
     """
 }
+
+/// The calendar objects of a collection as a client reads them: PROPFIND Depth 1 for the
+/// members, then a GET of each `.ics` (URL and body). Each request is tried up to 3 times when
+/// the connection fails (Cyrus forks per request and may not answer on a loaded machine).
+public func calDAVObjects(in collection: String, user: String? = nil, password: String = "") throws -> [(url: String, body: String)] {
+    func attempt(_ method: String, _ url: String, headers: [String: String] = [:]) throws -> (status: Int, body: String) {
+        var lastError: any Error = ChildProcessError("\(method) \(url): no attempt")
+        for try_ in 0..<3 {
+            do { return try calDAVRequest(method, url, user: user, password: password, headers: headers) } catch {
+                lastError = error
+                usleep(UInt32(500_000 * (try_ + 1)))
+            }
+        }
+        throw lastError
+    }
+    let listing = try attempt("PROPFIND", collection, headers: ["Depth": "1"])
+    guard let base = URL(string: collection) else { return [] }
+    var hrefs: [String] = []
+    var rest = Substring(listing.body)
+    while let open = rest.range(of: ":href>") ?? rest.range(of: "<href>") {
+        rest = rest[open.upperBound...]
+        guard let close = rest.range(of: "</") else { break }
+        let href = String(rest[..<close.lowerBound])
+        if href.hasSuffix(".ics") { hrefs.append(href) }
+        rest = rest[close.upperBound...]
+    }
+    return try hrefs.compactMap { href in
+        let url = URL(string: href, relativeTo: base)?.absoluteString ?? href
+        let response = try attempt("GET", url)
+        return response.status == 200 ? (url, response.body) : nil
+    }
+}

@@ -120,6 +120,14 @@ public final class TestPostfix: @unchecked Sendable {
         try Self.postfix(directory, ["reload"])
     }
 
+    /// Replaces the transport table (domain → `lmtp:inet:127.0.0.1:PORT`): for a server whose
+    /// LMTP port is known only after Postfix's submission port (it submits there). New deliveries.
+    public func route(_ transports: [String: String]) throws {
+        try transports.map { "\($0.key) \($0.value)\n" }.sorted().joined().write(
+            to: directory.appendingPathComponent("transport"), atomically: true, encoding: .utf8)
+        try Self.postfix(directory, ["reload"])
+    }
+
     private static func writeReinjectionAccess(_ directory: URL, accepting: Bool) throws {
         try (accepting ? "127.0.0.1 OK\n" : "127.0.0.1 451 4.3.2 re-injection closed by the test\n")
             .write(to: directory.appendingPathComponent("reinjection-access"), atomically: true, encoding: .utf8)
