@@ -35,12 +35,13 @@ final class MailSideDomain: @unchecked Sendable {
     }
 
     /// The zone of the domain: SRV `_ischedules._tcp` to the gateway's https listener at
-    /// `isched.<name>` (127.0.0.1) and the gateway's key at `gw._domainkey`.
-    var zone: String {
+    /// `isched.<name>` (127.0.0.1) and the gateway's key at `gw._domainkey` (`s=*` for draft-01
+    /// peers such as DAViCal, which refuse `s=ischedule`).
+    func zone(forDraft01Peers: Bool = false) -> String {
         zoneHead(name) + """
             _ischedules._tcp IN SRV 0 1 \(httpsPort) isched.\(name).
             isched IN A 127.0.0.1
-            gw._domainkey IN TXT \(zoneTXT(KeyRecord.text(for: key.publicKey)))
+            gw._domainkey IN TXT \(zoneTXT(KeyRecord.text(for: key.publicKey, forDraft01Peers: forDraft01Peers)))
             """
     }
 

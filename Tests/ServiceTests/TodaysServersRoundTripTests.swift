@@ -52,7 +52,7 @@ struct TodaysServersRoundTripTests {
                 user: "alice", address: "mailto:alice@xandikos.test", smtpPort: x.postfix.submissionPort, from: x.systemSender)
             try x.postfix.route(["xandikos.test": "lmtp:inet:127.0.0.1:\(xandikos.lmtpPort)"])
             cyrus = try TestCyrus(domain: "cyrus.test", users: ["bob"], smtpPort: c.postfix.submissionPort)
-            dns = try TestDNSServer(zones: ["xandikos.test": x.zone, "cyrus.test": c.zone])
+            dns = try TestDNSServer(zones: ["xandikos.test": x.zone(), "cyrus.test": c.zone()])
             let freeBusy: GatewayYAML.Value = [
                 "calendars": [.scalar("http://127.0.0.1:\(xandikos.port)/{user}/calendars/calendar/")], "allow-from": ["cyrus.test"]
             ]
@@ -111,14 +111,7 @@ struct TodaysServersRoundTripTests {
         // Free/busy: Cyrus's side asks its gateway; Xandikos's gateway answers from Xandikos.
         let busy = TodaysServersFreeBusyTests.busy("mailto:alice@xandikos.test", start: "20261204T080000Z", end: "20261204T093000Z")
         #expect(try world.xandikos.put("busy.ics", busy) == 201)
-        let query = ITIP.calendar(
-            method: "REQUEST", component: "VFREEBUSY", organizer: "mailto:bob@cyrus.test", attendees: ["mailto:alice@xandikos.test"])
-        let response = try RawHTTPConnection.exchange(
-            port: world.c.intakePort, path: "/outbound",
-            headers: [
-                ("Originator", "mailto:bob@cyrus.test"), ("Recipient", "mailto:alice@xandikos.test"),
-                ("Content-Type", ITIP.contentType("REQUEST", "VFREEBUSY"))
-            ], body: query, timeout: 60)
+        let response = try Self.askFreeBusy(intakePort: world.c.intakePort, of: "mailto:alice@xandikos.test", for: "mailto:bob@cyrus.test")
         let item = scheduleResponse(response)?.items.first
         #expect(item?.requestStatus.code == "2.0" && Self.periods(item) == ["20261204T080000Z/20261204T093000Z"], "\(response.text)")
 
@@ -157,6 +150,14 @@ struct TodaysServersRoundTripTests {
         #expect(
             waitUntil(seconds: 60) { Self.object(uid, in: collection)?.body.contains("STATUS:CANCELLED") ?? false },
             "\(Self.object(uid, in: collection)?.body ?? "")\n\(world.logs)")
+    }
+
+    /// A VFREEBUSY REQUEST for `attendee` submitted to a gateway's intake as its local server would.
+    static func askFreeBusy(intakePort: UInt16, of attendee: String, for organizer: String) throws -> RawHTTPResponse {
+        try RawHTTPConnection.exchange(
+            port: intakePort, path: "/outbound",
+            headers: [("Originator", organizer), ("Recipient", attendee), ("Content-Type", ITIP.contentType("REQUEST", "VFREEBUSY"))],
+            body: ITIP.calendar(method: "REQUEST", component: "VFREEBUSY", organizer: organizer, attendees: [attendee]), timeout: 60)
     }
 
     /// The PARTSTAT of `attendee` in a calendar object's text.

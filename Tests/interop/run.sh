@@ -16,7 +16,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 [ "$(id -u)" -eq 0 ] || { echo "interop: run as root (NSD on port 53, Cyrus and Apache as their users)" >&2; exit 2; }
 log="${INTEROP_LOG:-/tmp/ischedule-interop.log}"
-suites='CyrusInteropTests|DAViCalInteropTests|MailToDAViCalTests|MailFilterTests|TLSOnlyProfileTests|FreeBusyBridgeTests|TodaysServersBedTests|TodaysServersThroughTheFilterTests|XandikosInboundTests|TodaysServersFreeBusyTests'
+suites='CyrusInteropTests|DAViCalInteropTests|MailToDAViCalTests|MailFilterTests|TLSOnlyProfileTests|FreeBusyBridgeTests|TodaysServersBedTests|TodaysServersThroughTheFilterTests|XandikosInboundTests|TodaysServersFreeBusyTests|TodaysServersRoundTripTests|XandikosDAViCalRoundTripTests|XandikosRadicaleRoundTripTests'
 
 deploy/install-deps.sh >&2 || exit 1
 release="$(deploy/build-release.sh | tail -n 1)" || exit 1
