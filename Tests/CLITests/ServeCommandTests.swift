@@ -46,7 +46,7 @@ struct ServeCommandTests {
         #expect(trusted.status == 0, "\(trusted.stderr)")
     }
 
-    @Test("--check-config: infer-requests-from must name trusted senders, and says what it lets that server's users do")
+    @Test("--check-config: infer-requests-from must name trusted senders and needs organizer-calendars, and says what it does")
     func inferRequestsFrom() throws {
         let base = "listeners:\n  - url: http://127.0.0.1:1\ndomains:\n  example.com:\n    upstream: http://127.0.0.1:2/\n"
         let intake = "imip-intake:\n  reinject-url: smtp://127.0.0.1:10026\n  trusted-senders: [radicale@example.com]\n"
@@ -57,13 +57,21 @@ struct ServeCommandTests {
         #expect(
             untrusted.stderr.contains("imip-intake.infer-requests-from[0]: 'other@example.com' is not one of imip-intake.trusted-senders"),
             "\(untrusted.stderr)")
-        let named = try CLIRunner.run([
+        let unconfirmed = try CLIRunner.run([
             "serve", "--config", try write(base + intake + "  infer-requests-from: [Radicale@example.com]\n").path, "--check-config"
+        ])
+        #expect(unconfirmed.status != 0)
+        #expect(
+            unconfirmed.stderr.contains("imip-intake.organizer-calendars: missing (required by infer-requests-from"), "\(unconfirmed.stderr)")
+        let organizers = "  organizer-calendars:\n    calendars: ['http://127.0.0.1:5232/{user}/calendar/']\n    username: check\n    password: pw\n"
+        let named = try CLIRunner.run([
+            "serve", "--config", try write(base + intake + "  infer-requests-from: [Radicale@example.com]\n" + organizers).path, "--check-config"
         ])
         #expect(named.status == 0, "\(named.stderr)")
         #expect(
             (named.output + named.stderr).contains(
-                "calendars without METHOD from radicale@example.com count as REQUESTs (each of that server's users can then speak for any organizer)"),
+                "calendars without METHOD from radicale@example.com count as REQUESTs, and what that sender mails goes by iSchedule only as "
+                    + "the organizer's own copy (imip-intake.organizer-calendars), to its attendees"),
             "\(named.output)\(named.stderr)")
     }
 

@@ -166,7 +166,7 @@ struct ConfigurationTests {
         #expect(settings.calendarURLs(for: Mailbox("a=b&c'd{e}@example.com")!)?.first == "http://127.0.0.1:8080/dav/a%3Db%26c%27d%7Be%7D/calendar/")
         #expect(settings.calendarURLs(for: Mailbox("é@example.com")!)?.first == "http://127.0.0.1:8080/dav/%C3%A9/calendar/")
         // Dot segments and empty values (the parser refuses them as local parts anyway) never reach a URL.
-        #expect(FreeBusySettings.component(".") == nil && FreeBusySettings.component("..") == nil && FreeBusySettings.component("") == nil)
+        #expect(CalDAVCalendars.component(".") == nil && CalDAVCalendars.component("..") == nil && CalDAVCalendars.component("") == nil)
         #expect(settings.allows("peer.test") && !settings.allows("other.test"))
     }
 

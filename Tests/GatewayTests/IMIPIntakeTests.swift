@@ -20,7 +20,12 @@ import Transport
 
         /// alpha.test is ours; beta.test publishes iSchedule; gamma.test has none; the test DNS
         /// server does not serve delta.test (it answers REFUSED: DNS cannot tell now).
-        init(logger: Logger = Logger(label: "test")) throws {
+        /// - Parameters:
+        ///   - inferRequestsFrom: `imip-intake.infer-requests-from`.
+        ///   - organizerCopies: where the organizers' own copies are found.
+        init(
+            logger: Logger = Logger(label: "test"), inferRequestsFrom: Set<String> = [], organizerCopies: (any OrganizerCopies)? = nil
+        ) throws {
             func zone(_ name: String) -> String { zoneHead(name) }
             dns = try TestDNSServer(zones: [
                 "beta.test": zone("beta.test") + "_ischedules._tcp IN SRV 0 0 8443 localhost.\n",
@@ -39,7 +44,7 @@ import Transport
                 thread: curl, resolver: resolver.hostResolver)
             intake = IMIPIntake(
                 signingDomains: ["alpha.test"], localDomains: ["alpha.test"], trustedSenders: ["noreply@alpha.test"],
-                discovery: ReceiverDiscovery(resolver: resolver),
+                inferRequestsFrom: inferRequestsFrom, organizerCopies: organizerCopies, discovery: ReceiverDiscovery(resolver: resolver),
                 queue: queue, reinjection: reinjection, reportingHost: "gw.alpha.test", clock: .system, logger: logger)
         }
 

@@ -19,9 +19,9 @@ struct MailFilterTests {
         private(set) var gateway: GatewayProcess
         let postfix: TestPostfix
         let key: RSAPrivateKey
+        private(set) var configuration: GatewayYAML
 
-        /// - Parameter inferRequestsFrom: `imip-intake.infer-requests-from` (each also trusted).
-        init(inferRequestsFrom: [String] = []) throws {
+        init() throws {
             receiver = try TestCalendarServer()
             let certificates = try TestCertificates()
             let tls = try certificates.issue("localhost", subjectAltNames: ["DNS:localhost", "IP:127.0.0.1"])
@@ -39,10 +39,18 @@ struct MailFilterTests {
             let configurationFile = directory.appendingPathComponent("gateway.yaml")
             let binary = GatewayBinary.url.path
             postfix = try TestPostfix(services: try Self.filterServices(binary: binary, configuration: configurationFile.path), relayPort: sink.port)
-            var configuration = Self.configuration(dns: dns.server, reinjectionPort: postfix.reinjectionPort)
+            configuration = Self.configuration(dns: dns.server, reinjectionPort: postfix.reinjectionPort)
             configuration["imip-intake", "trusted-senders"] = ["noreply@alpha.test"]
-            if !inferRequestsFrom.isEmpty { configuration["imip-intake", "infer-requests-from"] = .list(inferRequestsFrom) }
             gateway = try GatewayProcess(configuration: configuration, directory: directory, launcher: Self.asNobody(owning: directory))
+        }
+
+        /// Restarts the gateway with `overrides` merged into its configuration (the filter reads
+        /// the same file at its next message): for settings that name a server started later.
+        func reconfigure(_ overrides: GatewayYAML.Value) throws {
+            _ = gateway.stop()
+            configuration.merge(overrides)
+            try configuration.write(to: gateway.directory.appendingPathComponent("gateway.yaml"))
+            try startGateway()
         }
 
         /// The gateway behind the mail filter: signs for alpha.test (keys/alpha.pem), resolves with

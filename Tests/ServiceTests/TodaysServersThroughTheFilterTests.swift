@@ -25,13 +25,32 @@ struct TodaysServersThroughTheFilterTests {
         #expect(verified.domain == "alpha.test")
     }
 
+    /// The filter's world with Radicale (users alice and bob, and the gateway's account
+    /// `ischedule-check`, which may read every user's calendars) mailing from
+    /// noreply@alpha.test, named in `infer-requests-from` with `organizer-calendars` on Radicale.
+    static func radicaleWorld() throws -> (MailFilterTests.World, TestRadicale) {
+        let world = try MailFilterTests.World()
+        let radicale = try TestRadicale(
+            users: ["alice": "alice-pw", "bob": "bob-pw", "ischedule-check": "check-pw"], readGrants: [("ischedule-check", "[^/]+")],
+            smtpPort: world.postfix.submissionPort, from: "noreply@alpha.test")
+        try world.reconfigure([
+            "imip-intake": [
+                "infer-requests-from": ["noreply@alpha.test"],
+                "organizer-calendars": [
+                    "calendars": [.scalar("http://127.0.0.1:\(radicale.port)/{user}/calendar/")], "username": "ischedule-check",
+                    "password": "check-pw"
+                ]
+            ]
+        ])
+        return (world, radicale)
+    }
+
     @Test(
-        "Radicale's attachment without METHOD becomes a signed REQUEST for beta.test once its sender is in infer-requests-from; gamma.test gets Radicale's e-mail"
+        "Radicale's attachment without METHOD becomes a signed REQUEST for beta.test, confirmed in the organizer's own calendar; gamma.test gets Radicale's e-mail"
     )
     func radicaleThroughTheFilter() async throws {
-        let world = try MailFilterTests.World(inferRequestsFrom: ["noreply@alpha.test"])
+        let (world, radicale) = try Self.radicaleWorld()
         defer { world.stop() }
-        let radicale = try TestRadicale(users: ["alice": "alice-pw"], smtpPort: world.postfix.submissionPort, from: "noreply@alpha.test")
         defer { radicale.stop() }
         let status = try radicale.put(
             "planning.ics", Self.event(organizer: "mailto:alice@alpha.test", attendees: ["mailto:bob@beta.test", "mailto:carol@gamma.test"]),
@@ -43,6 +62,31 @@ struct TodaysServersThroughTheFilterTests {
         try await verifiedPost(world, for: "bob@beta.test", organizer: "mailto:alice@alpha.test")
         #expect((world.mails(to: "carol@gamma.test").first?["data"] as? String)?.contains("filename= event.ics") == true)
         #expect(world.mails(to: "bob@beta.test").isEmpty && world.posts(for: "carol@gamma.test").isEmpty)
+    }
+
+    /// The attacks `infer-requests-from` opened, each tried by a Radicale user against the real
+    /// Radicale: bob stores, in his own calendar, an event naming alice as ORGANIZER, and one that
+    /// reuses the UID of alice's event with other contents. Neither is signed as bob wrote it.
+    @Test(
+        "a Radicale user cannot speak for another organizer: an event naming alice in bob's calendar is not signed; alice's UID with bob's contents sends alice's copy"
+    )
+    func radicaleUsersCannotImpersonate() throws {
+        let (world, radicale) = try Self.radicaleWorld()
+        defer { world.stop() }
+        defer { radicale.stop() }
+        let forged = TodaysServersBedTests.event(uid: UUID().uuidString, organizer: "mailto:alice@alpha.test", attendees: ["mailto:dan@beta.test"])
+        #expect(try radicale.put("forged.ics", forged, as: "bob") == 201)
+        #expect(world.wait(seconds: 30) { !world.mails(to: "dan@beta.test").isEmpty }, "\(world.logs)")
+        #expect(world.posts(for: "dan@beta.test").isEmpty)
+
+        let uid = UUID().uuidString
+        let genuine = TodaysServersBedTests.event(uid: uid, organizer: "mailto:alice@alpha.test", attendees: ["mailto:erin@beta.test"])
+        #expect(try radicale.put("budget.ics", genuine, as: "alice") == 201)
+        #expect(world.wait(seconds: 30) { world.posts(for: "erin@beta.test").count == 1 }, "\(world.logs)")
+        let rewritten = genuine.replacingOccurrences(of: "SUMMARY:Planning meeting", with: "SUMMARY:Moved to my office")
+        #expect(try radicale.put("budget.ics", rewritten, as: "bob") == 201)
+        #expect(world.wait(seconds: 30) { world.posts(for: "erin@beta.test").count == 2 }, "\(world.logs)")
+        #expect(world.posts(for: "erin@beta.test").allSatisfy { $0.body.contains("SUMMARY:Planning meeting") && !$0.body.contains("Moved") })
     }
 
     @Test("Xandikos's text/calendar REQUEST becomes a signed iSchedule REQUEST for beta.test")

@@ -6,7 +6,8 @@ import Testing
 
 /// A Radicale 3.9.0 domain and a Xandikos 0.4.10 domain, each with its Postfix, filter and
 /// gateway. Radicale mails the stored event without METHOD (its `from_email` is in
-/// `infer-requests-from`) and processes no incoming iMIP: a partner's REPLY reaches its user as
+/// `infer-requests-from`, each invitation confirmed in the organizer's own calendar through
+/// `organizer-calendars`) and processes no incoming iMIP: a partner's REPLY reaches its user as
 /// the gateway's verified e-mail, to be applied by the user.
 @Suite("Xandikos round trips with Radicale, through two gateways", .serialized, .waitsOnProcesses)
 struct XandikosRadicaleRoundTripTests {
@@ -27,7 +28,8 @@ struct XandikosRadicaleRoundTripTests {
         defer { xandikos.stop() }
         try x.postfix.route(["xandikos.test": "lmtp:inet:127.0.0.1:\(xandikos.lmtpPort)"])
         let radicale = try TestRadicale(
-            users: ["carol": "carol-pw", "ischedule-freebusy": "fb-pw"], freeBusyGrants: [("ischedule-freebusy", "[^/]+")],
+            users: ["carol": "carol-pw", "ischedule-freebusy": "fb-pw", "ischedule-check": "check-pw"],
+            freeBusyGrants: [("ischedule-freebusy", "[^/]+")], readGrants: [("ischedule-check", "[^/]+")],
             smtpPort: r.postfix.submissionPort, from: r.systemSender)
         defer { radicale.stop() }
         let dns = try TestDNSServer(zones: ["xandikos.test": x.zone(), "radicale.test": r.zone()])
@@ -39,7 +41,16 @@ struct XandikosRadicaleRoundTripTests {
         ]
         try r.start(
             upstream: nil, certificate: tls, dns: dns.server, caFile: certificates.caFile,
-            overrides: ["domains": ["radicale.test": ["free-busy": freeBusy]], "imip-intake": ["infer-requests-from": [.scalar(r.systemSender)]]])
+            overrides: [
+                "domains": ["radicale.test": ["free-busy": freeBusy]],
+                "imip-intake": [
+                    "infer-requests-from": [.scalar(r.systemSender)],
+                    "organizer-calendars": [
+                        "calendars": [.scalar("http://127.0.0.1:\(radicale.port)/{user}/calendar/")], "username": "ischedule-check",
+                        "password": "check-pw"
+                    ]
+                ]
+            ])
         let logs = { "\(x.logs)\n\(r.logs)\nxandikos:\n\(xandikos.log.suffix(800))\nradicale:\n\(radicale.log.suffix(800))" }
 
         // carol invites alice: Radicale's e-mail → filter (read as a REQUEST) → iSchedule → Xandikos.

@@ -12,8 +12,14 @@ public final class TestRadicale: @unchecked Sendable {
     public let passwords: [String: String]
     private let process: ChildProcess
 
-    /// - Parameter freeBusyGrants: (reader, owner): `reader` may ask for `owner`'s free/busy.
-    public init(users: [String: String], freeBusyGrants: [(reader: String, owner: String)] = [], smtpPort: UInt16?, from: String) throws {
+    /// - Parameters:
+    ///   - freeBusyGrants: (reader, owner): `reader` may ask for `owner`'s free/busy.
+    ///   - readGrants: (reader, owner): `reader` may read `owner`'s calendars (the gateway's
+    ///     `organizer-calendars` account).
+    public init(
+        users: [String: String], freeBusyGrants: [(reader: String, owner: String)] = [], readGrants: [(reader: String, owner: String)] = [],
+        smtpPort: UInt16?, from: String
+    ) throws {
         try Prerequisites.require(Prerequisites.radicale, for: "Radicale")
         passwords = users
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("radicale-\(UUID().uuidString)")
@@ -23,6 +29,9 @@ public final class TestRadicale: @unchecked Sendable {
         // The first section that matches decides (Radicale's from_file rights).
         var rights = freeBusyGrants.enumerated().map {
             "[free-busy-\($0.offset)]\nuser: \($0.element.reader)\ncollection: \($0.element.owner)/[^/]+\npermissions: f\n"
+        }
+        rights += readGrants.enumerated().map {
+            "[read-\($0.offset)]\nuser: \($0.element.reader)\ncollection: \($0.element.owner)/[^/]+\npermissions: r\n"
         }
         rights += [
             "[root]\nuser: .+\ncollection:\npermissions: R\n", "[principal]\nuser: .+\ncollection: {user}\npermissions: RW\n",

@@ -19,6 +19,8 @@ struct IMIPIntake: Sendable {
     var trustedSenders: Set<String> = []
     /// `imip-intake.infer-requests-from`, lower case (`SenderBinding.infersRequests`).
     var inferRequestsFrom: Set<String> = []
+    /// The organizers' own calendars, where every calendar from those senders is confirmed.
+    var organizerCopies: (any OrganizerCopies)?
     let discovery: ReceiverDiscovery
     let queue: any DeliveryStore
     let reinjection: any MailReinjection
@@ -44,11 +46,14 @@ struct IMIPIntake: Sendable {
 
     func process(_ received: [UInt8], envelope: Envelope) async -> Outcome {
         // Read, keyed and passed on with CRLF line ends, however the MTA handed it over.
-        let message = Self.crlfLines(received)
+        let message = LineEnds.crlf(received)
         let mail = MailEntity(message[...])
         var sent: [String] = []
         var mailed = envelope.recipients
-        if let plan = schedulingPlan(mail, message: message, sender: envelope.sender) {
+        switch await schedulingPlan(mail, message: message, sender: envelope.sender) {
+        case .later(let reason): return .temporaryFailure(reason)
+        case .none: break
+        case .plan(let plan):
             // A recipient an earlier delivery of this message committed stays with that decision.
             let earlier: Set<String>
             do {
@@ -56,10 +61,12 @@ struct IMIPIntake: Sendable {
             } catch {
                 return .temporaryFailure("the queue could not be read: \(error)")
             }
-            let (scheduled, back) = await route(envelope.recipients.filter { Self.queued($0).map { !earlier.contains($0) } ?? true })
+            let open = envelope.recipients.filter { Self.queued($0).map { !earlier.contains($0) } ?? true }
+            let (eligible, others) = plan.partition(open)
+            let (scheduled, back) = await route(eligible)
             if !scheduled.isEmpty, let failure = await enqueue(plan, to: scheduled) { return .temporaryFailure(failure) }
             sent = (scheduled.values.flatMap { $0.map(\.text) } + earlier.map { String($0.dropFirst("mailto:".count)) }).sorted()
-            mailed = back
+            mailed = open.filter { back.contains($0) || others.contains($0) }
         }
         let handBack = IntakeHandBack(reinjection: reinjection, queue: queue, reportingHost: reportingHost, clock: clock, logger: logger)
         switch await handBack.handBack(mailed, sender: envelope.sender, message: message, anyScheduled: !sent.isEmpty) {
@@ -80,30 +87,76 @@ struct IMIPIntake: Sendable {
     /// carries here) whose originator is in a domain we sign for, in a message the gateway did not
     /// write itself.
     private struct Plan {
-        let calendar: [UInt8]
+        var calendar: [UInt8]
         let originator: CalendarUserAddress
         /// The same message again (an MTA retry, another batch of its recipients) gives the same key.
         let submission: String
         let message: [UInt8]
         let sender: String
+        /// The only recipients it may go to by iSchedule (lower-case mailboxes), when limited:
+        /// the attendees of the organizer's own copy.
+        var onlyTo: Set<String>?
+
+        /// The recipients it may go to by iSchedule, and the others (back to the MTA).
+        func partition(_ recipients: [String]) -> (eligible: [String], others: [String]) {
+            guard let onlyTo else { return (recipients, []) }
+            let eligible = recipients.filter { Mailbox($0).map { onlyTo.contains($0.text.lowercased()) } ?? false }
+            return (eligible, recipients.filter { !eligible.contains($0) })
+        }
     }
 
-    private func schedulingPlan(_ mail: MailEntity, message: [UInt8], sender: String) -> Plan? {
+    private enum Planning {
+        case none
+        case plan(Plan)
+        /// The organizer's calendars could not be read now: the MTA keeps the message.
+        case later(String)
+    }
+
+    private func schedulingPlan(_ mail: MailEntity, message: [UInt8], sender: String) async -> Planning {
         let inferring = SenderBinding.infersRequests(sender: sender, from: inferRequestsFrom)
         guard mail.header(IMIPMessage.loopGuardHeader) == nil,
             let found = CalendarInMail.find(in: mail).map({ inferring ? CalendarInMail.withInferredMethod($0) : $0 }),
-            case let calendar = Self.endingInCRLF(found), let itip = try? ITIPMessage(parsing: calendar), itip.componentType != "VFREEBUSY",
+            case let mailed = LineEnds.endingInCRLF(found), let itip = try? ITIPMessage(parsing: mailed), itip.componentType != "VFREEBUSY",
             let originator = itip.expectedOriginator, let domain = originator.domain, signingDomains.contains(domain)
-        else { return nil }
+        else { return .none }
+        let messageID = mail.header("Message-ID") ?? "none"
         if let refusal = SenderBinding.refusal(sender: sender, originator: originator, trustedSenders: trustedSenders) {
-            logger.warning(
-                "imip-intake: not sent by iSchedule, back to the MTA as e-mail: \(refusal) (Message-ID \(mail.header("Message-ID") ?? "none"))")
-            return nil
+            logger.warning("imip-intake: not sent by iSchedule, back to the MTA as e-mail: \(refusal) (Message-ID \(messageID))")
+            return .none
         }
-        let digest = HashAlgorithm.sha256.digest(Array((mail.header("Message-ID") ?? "").utf8) + [0x0A] + calendar)
-        return Plan(
-            calendar: calendar, originator: originator, submission: "imip-intake:\(IntakeHandBack.hex(digest.prefix(16)))", message: message,
+        let digest = HashAlgorithm.sha256.digest(Array((mail.header("Message-ID") ?? "").utf8) + [0x0A] + mailed)
+        var plan = Plan(
+            calendar: mailed, originator: originator, submission: "imip-intake:\(IntakeHandBack.hex(digest.prefix(16)))", message: message,
             sender: sender)
+        guard inferring else { return .plan(plan) }
+        // Such a server vouches for no organizer: only the organizer's own copy goes, to its attendees.
+        switch await organizersCopy(of: itip, organizer: originator) {
+        case .failure(let failure): return .later(failure.reason)
+        case .success(nil):
+            let uid = itip.uid ?? "none"
+            logger.warning(
+                "imip-intake: not sent by iSchedule, back to the MTA as e-mail: \(originator.text)'s calendars (imip-intake.organizer-calendars) hold no such event (UID \(uid)) as a REQUEST (Message-ID \(messageID))"
+            )
+            return .none
+        case .success(let confirmed?):
+            (plan.calendar, plan.onlyTo) = (confirmed.calendar, confirmed.attendees)
+            return .plan(plan)
+        }
+    }
+
+    /// The organizer's own copy of a mailed REQUEST (`OrganizerCopy.confirmed`); nil when there
+    /// is none, a failure when the calendars cannot be read now.
+    private func organizersCopy(of itip: ITIPMessage, organizer: CalendarUserAddress) async -> Result<OrganizerCopy.Confirmed?, ReadLater> {
+        guard itip.method == .request, let uid = itip.uid, let mailbox = organizer.mailbox, let organizerCopies else { return .success(nil) }
+        switch await organizerCopies.copies(uid: uid, of: mailbox) {
+        case .unavailable(let reason): return .failure(ReadLater(reason: "the organizer's calendars could not be read: \(reason)"))
+        case .found(let objects): return .success(OrganizerCopy.confirmed(uid: uid, organizer: organizer, among: objects))
+        }
+    }
+
+    private struct ReadLater: Error, CustomStringConvertible {
+        let reason: String
+        var description: String { reason }
     }
 
     /// Envelope recipients by the way they go: iSchedule (by domain) or back to the MTA. An
@@ -158,26 +211,5 @@ struct IMIPIntake: Sendable {
         } catch {
             return "the queue could not commit: \(error)"
         }
-    }
-
-    /// A calendar as RFC 5545 wants it: the last content line ends in CRLF too.
-    static func endingInCRLF(_ calendar: [UInt8]) -> [UInt8] {
-        var trimmed = calendar[...]
-        while let last = trimmed.last, last == 0x0D || last == 0x0A || last == 0x20 || last == 0x09 { trimmed = trimmed.dropLast() }
-        return Array(trimmed) + [0x0D, 0x0A]
-    }
-
-    /// The message with CRLF line ends, as SMTP carries it: pipes hand it over with bare LF
-    /// (Postfix's `pipe(8)`), which sent as it is would end in an extra blank line.
-    static func crlfLines(_ message: [UInt8]) -> [UInt8] {
-        var output: [UInt8] = []
-        output.reserveCapacity(message.count + message.count / 40)
-        var previous: UInt8 = 0
-        for byte in message {
-            if byte == 0x0A && previous != 0x0D { output.append(0x0D) }
-            output.append(byte)
-            previous = byte
-        }
-        return output
     }
 }

@@ -39,6 +39,9 @@ package enum MailFilter {
                     signingDomains: configuration.signingDomains,
                     localDomains: Set(configuration.domains.map(\.name)), trustedSenders: settings.trustedSenders,
                     inferRequestsFrom: settings.inferRequestsFrom,
+                    organizerCopies: settings.organizerCalendars.map {
+                        CalDAVOrganizerCopies(account: $0, client: clients.http(timeout: configuration.timeouts.remoteRequest))
+                    },
                     discovery: discovery, queue: queue,
                     reinjection: reinjection, reportingHost: GatewayIdentity.hostName, clock: .system, logger: logger
                 )

@@ -8,17 +8,23 @@ internal import Transport
 /// the filter sits on, or mail would loop. `trusted-senders`: the system addresses a CalDAV
 /// server sends every invitation from (Nextcloud's), besides the organizer's own (`SenderBinding`);
 /// each in one of our domains. `infer-requests-from`: trusted senders whose calendars without
-/// METHOD (Radicale's stored event) count as REQUESTs (`SenderBinding.infersRequests`).
+/// METHOD (Radicale's stored event) count as REQUESTs (`SenderBinding.infersRequests`), each
+/// confirmed in the organizer's own calendars (`organizer-calendars`, required with it:
+/// `OrganizerCopy`).
 struct IMIPIntakeSettings: Sendable, Equatable {
     var reinjectURL: String
     /// Lower case.
     var trustedSenders: Set<String> = []
     /// Lower case; each also in `trustedSenders`.
     var inferRequestsFrom: Set<String> = []
+    /// The organizers' calendars and the account that reads them; set when `inferRequestsFrom` is.
+    var organizerCalendars: CalDAVCalendars?
 
-    static func parse(_ reader: ConfigReader?, localDomains: Set<String>) throws(ConfigurationError) -> IMIPIntakeSettings? {
+    static func parse(
+        _ reader: ConfigReader?, localDomains: Set<String>, environment: [String: String] = [:], requireSecrets: Bool = true
+    ) throws(ConfigurationError) -> IMIPIntakeSettings? {
         guard let reader else { return nil }
-        reader.allowOnly(["reinject-url", "trusted-senders", "infer-requests-from"])
+        reader.allowOnly(["reinject-url", "trusted-senders", "infer-requests-from", "organizer-calendars"])
         var trusted: Set<String> = []
         for (index, text) in try reader.strings("trusted-senders").enumerated() {
             guard let mailbox = Mailbox(text) else {
@@ -39,13 +45,24 @@ struct IMIPIntakeSettings: Sendable, Equatable {
             }
             inferring.insert(mailbox.text.lowercased())
         }
+        var organizerCalendars: CalDAVCalendars?
+        if let section = try reader.section("organizer-calendars") {
+            section.allowOnly(CalDAVCalendars.keys)
+            organizerCalendars = try CalDAVCalendars.parse(section, environment: environment, requireSecrets: requireSecrets)
+        } else if !inferring.isEmpty {
+            throw ConfigurationError(
+                key: reader.key("organizer-calendars"),
+                problem: "missing (required by infer-requests-from: each calendar without METHOD is sent only as the organizer's own "
+                    + "calendar holds it; the URLs of the organizers' calendars and an account that may read them)")
+        }
         let url = try reader.requiredString("reinject-url")
         guard let parts = URLComponents(string: url), parts.scheme?.lowercased() == "smtp", parts.host?.isEmpty == false,
             parts.path.isEmpty || parts.path == "/"
         else {
             throw ConfigurationError(key: reader.key("reinject-url"), problem: "'\(url)' is not smtp://HOST[:PORT]")
         }
-        return IMIPIntakeSettings(reinjectURL: url, trustedSenders: trusted, inferRequestsFrom: inferring)
+        return IMIPIntakeSettings(
+            reinjectURL: url, trustedSenders: trusted, inferRequestsFrom: inferring, organizerCalendars: organizerCalendars)
     }
 
     /// The SMTP client of the re-injection service (the mail filter's and the queue worker's).

@@ -82,10 +82,7 @@ struct CalDAVFreeBusy: Sendable {
         guard let mailbox = address.mailbox, let urls = settings.calendarURLs(for: mailbox) else {
             return (.invalidCalendarUser, "not a calendar user hosted here", nil)
         }
-        var headers = [HeaderField(name: "Depth", value: "1"), HeaderField(name: "Content-Type", value: "application/xml; charset=utf-8")]
-        if let username = settings.username, let password = settings.password {
-            headers.append(HeaderField(name: "Authorization", value: "Basic " + Data("\(username):\(password)".utf8).base64EncodedString()))
-        }
+        let headers = settings.account.reportHeaders
         var periods: [FreeBusyReply.Period] = []
         var found = false
         for url in urls {

@@ -180,8 +180,8 @@ package enum GatewayServer {
         let inferring =
             intake.inferRequestsFrom.isEmpty
             ? ""
-            : "; calendars without METHOD from \(intake.inferRequestsFrom.sorted().joined(separator: ", ")) count as REQUESTs "
-                + "(each of that server's users can then speak for any organizer)"
+            : "; calendars without METHOD from \(intake.inferRequestsFrom.sorted().joined(separator: ", ")) count as REQUESTs, and what "
+                + "that sender mails goes by iSchedule only as the organizer's own copy (imip-intake.organizer-calendars), to its attendees"
         return "imip-intake: trusted-senders \(intake.trustedSenders.sorted().joined(separator: ", ")) may cause a signature for any organizer "
             + "in our domains: only the CalDAV server may submit to the filter (deploy/postfix/ischedule-submitters.cidr)" + inferring
     }
