@@ -37,6 +37,38 @@ struct ConfigurationTests {
         }
     }
 
+    @Test("every problem of a domain section is named: a misspelt key, a bad upstream URL and a missing key file, not the first alone")
+    func everyProblemOfASectionIsNamed() {
+        let yaml = """
+            listeners:
+              - url: http://127.0.0.1:8080
+            domains:
+              example.com:
+                upstreem: http://127.0.0.1:8008/
+                upstream: htp:/bad
+                upstream-trust: sometimes
+                dkim-keys:
+                  - selector: "bad selector"
+                    private-key: /nonexistent/key.pem
+            remote-domains:
+              partner.example:
+                uri: ftp://partner.example/
+                dialect: draft-99
+                signing-domains: ["not a domain"]
+            """
+        let lines = (error(yaml) ?? "").split(separator: "\n").map(String.init)
+        for expected in [
+            "domains.example.com.upstreem: unknown key", "domains.example.com.upstream: ", "domains.example.com.upstream-trust: 'sometimes'",
+            "domains.example.com.dkim-keys[0].selector: 'bad selector'", "domains.example.com.dkim-keys[0].private-key: file /nonexistent/key.pem",
+            "remote-domains.partner.example.uri: ", "remote-domains.partner.example.dialect: 'draft-99'",
+            "remote-domains.partner.example.signing-domains[0]: 'not a domain'"
+        ] {
+            #expect(lines.contains { $0.hasPrefix(expected) }, "\(expected) not in:\n\(lines.joined(separator: "\n"))")
+        }
+        #expect(!lines.contains { $0.contains("missing (required by delivery: upstream)") }, "a bad upstream is not also a missing one")
+        #expect(lines.count == 8, "\(lines.joined(separator: "\n"))")
+    }
+
     @Test("the minimal file loads with safe defaults")
     func defaults() throws {
         let configuration = try ConfigurationLoader.parse(yaml: Self.minimal(), directory: "/tmp")

@@ -55,9 +55,12 @@ struct ConfigurationSections {
 
     func signingKey(_ reader: ConfigReader) throws(ConfigurationError) -> GatewayConfiguration.SigningKey {
         reader.allowOnly(["selector", "private-key", "create-if-missing"])
-        let selector = try reader.string("selector", default: "ischedule").lowercased()
-        guard DNSName.isValidSelector(selector) else {
-            throw ConfigurationError(key: reader.key("selector"), problem: "'\(selector)' is not a valid DKIM selector")
+        let selector = reader.log.collect("ischedule") { () throws(ConfigurationError) -> String in
+            let selector = try reader.string("selector", default: "ischedule").lowercased()
+            guard DNSName.isValidSelector(selector) else {
+                throw ConfigurationError(key: reader.key("selector"), problem: "'\(selector)' is not a valid DKIM selector")
+            }
+            return selector
         }
         let create = try reader.bool("create-if-missing", default: false)
         let path = paths.absolute(try reader.requiredString("private-key"))
@@ -67,6 +70,8 @@ struct ConfigurationSections {
         return GatewayConfiguration.SigningKey(selector: selector, privateKeyFile: path, createIfMissing: create)
     }
 
+    /// One of our domains. Each of its settings is checked on its own: a problem is recorded
+    /// (`ProblemLog`) and the next setting read, so that `--check-config` names them all.
     func localDomain(name: String, _ reader: ConfigReader, path: String) throws(ConfigurationError) -> GatewayConfiguration.LocalDomain {
         reader.allowOnly([
             "dkim-keys", "upstream", "upstream-trust", "upstream-secret-header", "upstream-secret",
@@ -75,27 +80,63 @@ struct ConfigurationSections {
         ])
         let domain = name.lowercased()
         guard DNSName.isValidDomain(domain) else { throw ConfigurationError(key: path, problem: "'\(name)' is not a domain name") }
-        let keys = try reader.sections("dkim-keys").map { key throws(ConfigurationError) in try signingKey(key) }
+        let log = reader.log
+        let keys = log.collect([]) { () throws(ConfigurationError) in try domainKeys(reader) }
+        let upstream = log.collect(nil) { () throws(ConfigurationError) -> String? in
+            let upstream = try reader.string("upstream")
+            if let upstream { try Self.checkHTTPURL(upstream, key: reader.key("upstream")) }
+            return upstream
+        }
+        let delivery = log.collect("none") { () throws(ConfigurationError) in
+            try deliveryMode(reader, upstream: upstream, configured: reader.node("upstream") != nil, hasKeys: !keys.isEmpty, path: path)
+        }
+        let trust = log.collect(.none) { () throws(ConfigurationError) in try upstreamTrust(reader, domain: domain, upstream: upstream) }
+        let client = log.collect(nil) { () throws(ConfigurationError) in try clientCertificate(reader) }
+        let freeBusy = log.collect(nil) { () throws(ConfigurationError) in
+            try FreeBusySettings.parse(try reader.section("free-busy"), environment: environment, requireSecrets: requireSecrets)
+        }
+        return GatewayConfiguration.LocalDomain(
+            name: domain, keys: keys, upstream: upstream, upstreamTrust: trust, deliversByMail: delivery == "imip",
+            clientCertificate: client, freeBusy: freeBusy)
+    }
+
+    /// `dkim-keys`: each key checked on its own, then the selectors against each other.
+    private func domainKeys(_ reader: ConfigReader) throws(ConfigurationError) -> [GatewayConfiguration.SigningKey] {
+        let keys = try reader.sections("dkim-keys").compactMap { key in
+            reader.log.collect(nil) { () throws(ConfigurationError) in try signingKey(key) }
+        }
         if Set(keys.map(\.selector)).count != keys.count {
             throw ConfigurationError(key: reader.key("dkim-keys"), problem: "a selector appears twice")
         }
-        let upstream = try reader.string("upstream")
-        if let upstream { try Self.checkHTTPURL(upstream, key: reader.key("upstream")) }
-        let delivery = try reader.string("delivery", default: upstream == nil ? "none" : "upstream")
+        return keys
+    }
+
+    /// `delivery`: upstream, imip or none, as the domain's other settings allow. `configured`:
+    /// an upstream is written, valid or not (a bad one is its own problem, not a missing one).
+    private func deliveryMode(
+        _ reader: ConfigReader, upstream: String?, configured: Bool, hasKeys: Bool, path: String
+    ) throws(ConfigurationError) -> String {
+        let delivery = try reader.string("delivery", default: configured ? "upstream" : "none")
         switch delivery {
-        case "upstream" where upstream == nil:
+        case "upstream" where !configured:
             throw ConfigurationError(key: reader.key("upstream"), problem: "missing (required by delivery: upstream)")
-        case "imip" where upstream != nil:
+        case "imip" where configured:
             throw ConfigurationError(
                 key: reader.key("delivery"), problem: "'imip' mails what it receives; remove upstream, or use delivery: upstream")
         case "upstream", "imip", "none": break
         default: throw ConfigurationError(key: reader.key("delivery"), problem: "'\(delivery)' is not one of upstream, imip")
         }
-        if upstream == nil && delivery != "imip" && keys.isEmpty {
+        if !configured && delivery != "imip" && !hasKeys && reader.node("dkim-keys") == nil {
             throw ConfigurationError(key: path, problem: "needs dkim-keys (to send) or an upstream or delivery: imip (to receive), or both")
         }
+        return delivery
+    }
+
+    /// `upstream-trust` and what it needs.
+    private func upstreamTrust(_ reader: ConfigReader, domain: String, upstream: String?) throws(ConfigurationError)
+        -> GatewayConfiguration.UpstreamTrust
+    {
         let trustName = try reader.string("upstream-trust", default: "none")
-        let trust: GatewayConfiguration.UpstreamTrust
         switch trustName {
         case "none":
             if let upstream, !Self.isLoopbackURL(upstream) {
@@ -103,12 +144,12 @@ struct ConfigurationSections {
                     key: reader.key("upstream-trust"),
                     problem: "'none' is only allowed for a loopback upstream; use shared-secret or dkim")
             }
-            trust = .none
+            return .none
         case "shared-secret":
             guard let secret = try reader.secret("upstream-secret", environment: environment, required: requireSecrets) else {
                 throw ConfigurationError(key: reader.key("upstream-secret"), problem: "missing (required by upstream-trust: shared-secret)")
             }
-            trust = .sharedSecret(header: try reader.string("upstream-secret-header", default: "X-ISchedule-Gateway-Upstream"), secret: secret)
+            return .sharedSecret(header: try reader.string("upstream-secret-header", default: "X-ISchedule-Gateway-Upstream"), secret: secret)
         case "dkim":
             guard let keyReader = try reader.section("upstream-dkim-key") else {
                 throw ConfigurationError(key: reader.key("upstream-dkim-key"), problem: "missing (required by upstream-trust: dkim)")
@@ -117,65 +158,73 @@ struct ConfigurationSections {
             guard DNSName.isValidDomain(signingDomain) else {
                 throw ConfigurationError(key: reader.key("upstream-dkim-domain"), problem: "'\(signingDomain)' is not a domain name")
             }
-            trust = .dkim(domain: signingDomain, key: try signingKey(keyReader))
+            return .dkim(domain: signingDomain, key: try signingKey(keyReader))
         default:
             throw ConfigurationError(key: reader.key("upstream-trust"), problem: "'\(trustName)' is not one of none, shared-secret, dkim")
         }
-        var client: ClientCertificate?
+    }
+
+    /// `client-certificate` and `client-private-key`, both or neither.
+    private func clientCertificate(_ reader: ConfigReader) throws(ConfigurationError) -> ClientCertificate? {
         switch (try reader.string("client-certificate"), try reader.string("client-private-key")) {
-        case (nil, nil): break
+        case (nil, nil): return nil
         case (let certificate?, let key?):
-            client = ClientCertificate(
+            return ClientCertificate(
                 certificateFile: try paths.existingFile(certificate, key: reader.key("client-certificate")),
                 privateKeyFile: try paths.existingFile(key, key: reader.key("client-private-key")))
         case (nil, _): throw ConfigurationError(key: reader.key("client-certificate"), problem: "missing (client-private-key is set)")
         case (_, nil): throw ConfigurationError(key: reader.key("client-private-key"), problem: "missing (client-certificate is set)")
         }
-        return GatewayConfiguration.LocalDomain(
-            name: domain, keys: keys, upstream: upstream, upstreamTrust: trust,
-            deliversByMail: delivery == "imip", clientCertificate: client,
-            freeBusy: try FreeBusySettings.parse(
-                try reader.section("free-busy"), environment: environment,
-                requireSecrets: requireSecrets))
     }
 
+    /// A remote domain's settings, each checked on its own (every problem named).
     func remoteDomain(name: String, _ reader: ConfigReader, path: String) throws(ConfigurationError) -> GatewayConfiguration.RemoteDomain {
         reader.allowOnly([
             "uri", "allow-unsigned-from", "signing-domains", "dialect", "authentication", "client-names", "tls-policy", "require-dnssec-keys"
         ])
         let domain = name.lowercased()
         guard DNSName.isValidDomain(domain) else { throw ConfigurationError(key: path, problem: "'\(name)' is not a domain name") }
-        let uri = try reader.string("uri")
-        if let uri { try Self.checkHTTPURL(uri, key: reader.key("uri")) }
-        let signingDomains = try reader.strings("signing-domains").map { $0.lowercased() }
-        for (index, signer) in signingDomains.enumerated() where !DNSName.isValidDomain(signer) {
-            throw ConfigurationError(key: "\(reader.key("signing-domains"))[\(index)]", problem: "'\(signer)' is not a domain name")
+        let log = reader.log
+        let uri = log.collect(nil) { () throws(ConfigurationError) -> String? in
+            let uri = try reader.string("uri")
+            if let uri { try Self.checkHTTPURL(uri, key: reader.key("uri")) }
+            return uri
         }
-        var dialect: IScheduleDialect?
-        if let name = try reader.string("dialect") {
+        let signingDomains = log.collect([]) { () throws(ConfigurationError) in try domainNames(reader, "signing-domains", what: "a domain name") }
+        let dialect = log.collect(nil) { () throws(ConfigurationError) -> IScheduleDialect? in
+            guard let name = try reader.string("dialect") else { return nil }
             guard let known = IScheduleDialect(rawValue: name) else {
                 throw ConfigurationError(key: reader.key("dialect"), problem: "'\(name)' is not one of draft-05, draft-01")
             }
-            dialect = known
+            return known
         }
-        let authentication = try reader.string("authentication", default: "dkim")
-        guard authentication == "dkim" || authentication == "tls" else {
-            throw ConfigurationError(key: reader.key("authentication"), problem: "'\(authentication)' is not one of dkim, tls")
-        }
-        let clientNames = try reader.strings("client-names").map { $0.lowercased() }
-        for (index, name) in clientNames.enumerated() where !DNSName.isValidDomain(name) {
-            throw ConfigurationError(key: "\(reader.key("client-names"))[\(index)]", problem: "'\(name)' is not a host name")
-        }
-        if authentication == "tls" && clientNames.isEmpty {
-            throw ConfigurationError(
-                key: reader.key("client-names"), problem: "missing (authentication: tls needs the names its servers' client certificates carry)")
+        let clientNames = log.collect([]) { () throws(ConfigurationError) in try domainNames(reader, "client-names", what: "a host name") }
+        let tlsOnly = log.collect(false) { () throws(ConfigurationError) -> Bool in
+            let authentication = try reader.string("authentication", default: "dkim")
+            guard authentication == "dkim" || authentication == "tls" else {
+                throw ConfigurationError(key: reader.key("authentication"), problem: "'\(authentication)' is not one of dkim, tls")
+            }
+            if authentication == "tls" && ((try? reader.strings("client-names"))?.isEmpty ?? false) {
+                throw ConfigurationError(
+                    key: reader.key("client-names"), problem: "missing (authentication: tls needs the names its servers' client certificates carry)")
+            }
+            return authentication == "tls"
         }
         return GatewayConfiguration.RemoteDomain(
             name: domain, uri: uri,
-            allowUnsignedFrom: try addresses(reader, "allow-unsigned-from"),
-            signingDomains: signingDomains, dialect: dialect,
-            tlsOnly: authentication == "tls", clientNames: clientNames, tlsPolicy: try tlsPolicy(reader),
-            requireDNSSECKeys: try reader.bool("require-dnssec-keys", default: false))
+            allowUnsignedFrom: log.collect([]) { () throws(ConfigurationError) in try addresses(reader, "allow-unsigned-from") },
+            signingDomains: signingDomains, dialect: dialect, tlsOnly: tlsOnly, clientNames: clientNames,
+            tlsPolicy: log.collect(nil) { () throws(ConfigurationError) in try tlsPolicy(reader) },
+            requireDNSSECKeys: log.collect(false) { () throws(ConfigurationError) in try reader.bool("require-dnssec-keys", default: false) })
+    }
+
+    /// A list of domain or host names, lower case; the first that is not one is the problem.
+    private func domainNames(_ reader: ConfigReader, _ name: String, what: String) throws(ConfigurationError) -> [String] {
+        let names = try reader.strings(name).map { $0.lowercased() }
+        for (index, entry) in names.enumerated() where !DNSName.isValidDomain(entry) {
+            throw ConfigurationError(key: "\(reader.key(name))[\(index)]", problem: "'\(entry)' is not \(what)")
+        }
+        return names
     }
 
     /// `tls-policy` in `reader` (outbound or a remote domain), nil when absent.
