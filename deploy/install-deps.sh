@@ -31,10 +31,12 @@
 #                         PostgreSQL cluster: the interop tests' other real peer (own config, loopback).
 #                         It sends iSchedule with PHP's curl (php-curl: without it every DAViCal PUT
 #                         that schedules fails); the tests sign as DAViCal with the PHP CLI.
+#   prometheus            promtool: the tests check and unit-test deploy/monitoring's alert rules
+#                         (installed, no service started)
 # Every test bed checks its own list of these at start (Tests/TestSupport/Prerequisites.swift) and
 # names the missing package; PrerequisiteTests fails when a bed needs a package this list lacks.
 set -euo pipefail
-packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev libxml2-dev libc6-dev openssl pkg-config nsd unbound ldnsutils python3 python3-venv nghttp2-server iproute2 util-linux libxml2-utils postgresql postfix cyrus-imapd cyrus-caldav sasl2-bin davical apache2 libapache2-mod-php php-cli php-curl php-pgsql)
+packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev libxml2-dev libc6-dev openssl pkg-config nsd unbound ldnsutils python3 python3-venv nghttp2-server iproute2 util-linux libxml2-utils postgresql postfix cyrus-imapd cyrus-caldav sasl2-bin davical apache2 libapache2-mod-php php-cli php-curl php-pgsql prometheus)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -62,7 +64,7 @@ if [ -n "$sudo" ] && ! command -v sudo >/dev/null; then
   exit 1
 fi
 echo "install-deps: installing ${missing[*]}" >&2
-# Packaged daemons (nsd, unbound, postgresql, postfix, cyrus, apache2) must not start system-wide services: the tests run their own instances.
+# Packaged daemons (nsd, unbound, postgresql, postfix, cyrus, apache2, prometheus) must not start system-wide services: the tests run their own instances.
 guard=""
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   guard=/usr/sbin/policy-rc.d
