@@ -34,7 +34,9 @@ struct OrganizerCopyTests {
         #expect(OrganizerCopy.confirmed(uid: "ev-1", organizer: Self.alice, among: []) == nil)
     }
 
-    @Test("calendars(inMultistatus:): the calendar-data of each response, escaped text decoded; a document that is no multistatus is refused")
+    @Test(
+        "calendars(inMultistatus:): the calendar-data of each 200 propstat, escaped text decoded; a document that is no multistatus is refused"
+    )
     func calendarsInMultistatus() throws {
         let body = """
             <?xml version='1.0' encoding='utf-8'?>
@@ -43,8 +45,8 @@ struct OrganizerCopyTests {
             SUMMARY:R&amp;D&#13;
             END:VCALENDAR&#13;
             </C:calendar-data></prop><status>HTTP/1.1 200 OK</status></propstat></response>\
-            <response><href>/alice/calendar/b.ics</href><propstat><prop><C:calendar-data/></prop><status>HTTP/1.1 404 Not Found</status>\
-            </propstat></response></multistatus>
+            <response><href>/alice/calendar/b.ics</href><propstat><prop><C:calendar-data>BEGIN:VCALENDAR</C:calendar-data></prop>\
+            <status>HTTP/1.1 404 Not Found</status></propstat></response></multistatus>
             """
         let calendars = try OrganizerCopy.calendars(inMultistatus: Array(body.utf8))
         #expect(calendars.map { String(decoding: $0, as: UTF8.self) } == ["BEGIN:VCALENDAR\r\nSUMMARY:R&D\r\nEND:VCALENDAR\r\n"])
@@ -55,5 +57,11 @@ struct OrganizerCopyTests {
     func queryEscapesTheUID() {
         let query = String(decoding: OrganizerCopy.query(uid: "a<b&c"), as: UTF8.self)
         #expect(query.contains("<C:text-match collation=\"i;octet\">a&lt;b&amp;c</C:text-match>") && query.contains("<C:calendar-data/>"))
+    }
+
+    @Test("isSearchable: a UID shorter than 8 octets is not looked up (text-match finds every UID containing it)")
+    func isSearchable() {
+        #expect(!OrganizerCopy.isSearchable(uid: "-") && !OrganizerCopy.isSearchable(uid: "1234567"))
+        #expect(OrganizerCopy.isSearchable(uid: "12345678"))
     }
 }

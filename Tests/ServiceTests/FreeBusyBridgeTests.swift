@@ -102,7 +102,9 @@ struct FreeBusyBridgeTests {
 
     /// A gateway whose gamma.test is e-mail-only (`delivery: imip`, an SMTP server that is never
     /// used) with these `free-busy:` settings (indented under it).
-    @Test("a user's address fills one path segment or one query value of the calendar URL: nothing walks to another collection or adds a parameter")
+    @Test(
+        "a plain local part fills one path segment or one query value of the calendar URL; any other is nobody here: nothing walks to another collection or adds a parameter"
+    )
     func urlPatternsCannotBeWalked() throws {
         let server = try TestCalendarServer()
         defer { server.stop() }
@@ -112,7 +114,7 @@ struct FreeBusyBridgeTests {
                 "allow-from": ["alpha.test"]
             ])
         defer { _ = bed.stop() }
-        for user in ["bob&u=alice", "a%2F..", "x/y", "..", "."] {
+        for user in ["bob&u=alice", "a%2F..", "x/y", "bob%2F", "..", ".", "carol.x"] {
             let recipient = "mailto:\(user)@gamma.test"
             let body = ITIP.calendar(method: "REQUEST", component: "VFREEBUSY", organizer: "mailto:alice@alpha.test", attendees: [recipient])
             let headers = try RemoteSigner(domain: "alpha.test").sign(
@@ -122,13 +124,8 @@ struct FreeBusyBridgeTests {
                 ], body: body)
             _ = try bed.post(headers, body: body)
         }
-        let paths = server.reports.map(\.path)
-        #expect(paths.contains("/dav/bob%26u%3Dalice/calendar/") && paths.contains("/fb?u=bob%26u%3Dalice&all=no"), "\(paths)")
-        #expect(paths.contains("/dav/a%252F../calendar/") == false, "a local part ending in a dot is not an address: \(paths)")
-        #expect(
-            paths.allSatisfy { $0.hasPrefix("/dav/") && $0.hasSuffix("/calendar/") && $0.split(separator: "/").count == 3 || $0.hasPrefix("/fb?u=") },
-            "\(paths)")
-        #expect(!paths.contains { $0.contains("/../") || $0.contains("/./") || $0 == "/dav/calendar/" || $0.contains("u=alice") }, "\(paths)")
+        // A server that unquotes its path (Radicale) reads bob%2F as bob/: only plain local parts are asked for.
+        #expect(server.reports.map(\.path).sorted() == ["/dav/carol.x/calendar/", "/fb?u=carol.x&all=no"], "\(server.reports.map(\.path))")
     }
 
     @Test(

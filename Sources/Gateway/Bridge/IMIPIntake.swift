@@ -89,8 +89,9 @@ struct IMIPIntake: Sendable {
     private struct Plan {
         var calendar: [UInt8]
         let originator: CalendarUserAddress
-        /// The same message again (an MTA retry, another batch of its recipients) gives the same key.
-        let submission: String
+        /// The same message again (an MTA retry, another batch of its recipients) gives the same
+        /// key; for an organizer's copy, the same copy does (a user cannot have it sent again).
+        var submission: String
         let message: [UInt8]
         let sender: String
         /// The only recipients it may go to by iSchedule (lower-case mailboxes), when limited:
@@ -139,7 +140,9 @@ struct IMIPIntake: Sendable {
             )
             return .none
         case .success(let confirmed?):
+            let copy = HashAlgorithm.sha256.digest(Array("organizer-copy\n".utf8) + confirmed.calendar)
             (plan.calendar, plan.onlyTo) = (confirmed.calendar, confirmed.attendees)
+            plan.submission = "imip-intake:\(IntakeHandBack.hex(copy.prefix(16)))"
             return .plan(plan)
         }
     }
@@ -147,7 +150,8 @@ struct IMIPIntake: Sendable {
     /// The organizer's own copy of a mailed REQUEST (`OrganizerCopy.confirmed`); nil when there
     /// is none, a failure when the calendars cannot be read now.
     private func organizersCopy(of itip: ITIPMessage, organizer: CalendarUserAddress) async -> Result<OrganizerCopy.Confirmed?, ReadLater> {
-        guard itip.method == .request, let uid = itip.uid, let mailbox = organizer.mailbox, let organizerCopies else { return .success(nil) }
+        guard itip.method == .request, let uid = itip.uid, OrganizerCopy.isSearchable(uid: uid), let mailbox = organizer.mailbox, let organizerCopies
+        else { return .success(nil) }
         switch await organizerCopies.copies(uid: uid, of: mailbox) {
         case .unavailable(let reason): return .failure(ReadLater(reason: "the organizer's calendars could not be read: \(reason)"))
         case .found(let objects): return .success(OrganizerCopy.confirmed(uid: uid, organizer: organizer, among: objects))

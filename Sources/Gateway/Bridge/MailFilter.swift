@@ -18,6 +18,12 @@ package enum MailFilter {
             return Result(status: configurationError, message: "imip-intake: the configuration has no imip-intake section (reinject-url)")
         }
         if recipients.isEmpty { return Result(status: configurationError, message: "imip-intake: no recipients after --") }
+        if let variable = configuration.imipIntake?.organizerCalendars?.unsetPasswordVariable {
+            return Result(
+                status: configurationError,
+                message: "imip-intake: imip-intake.organizer-calendars.password-env: \(variable) is not set in the filter's environment "
+                    + "(the MTA's pipe passes none): give the password as password-file, readable by the gateway's user")
+        }
         return nil
     }
 

@@ -18,7 +18,11 @@ enum OrganizerCopyLookup: Sendable, Equatable {
 }
 
 /// `imip-intake.organizer-calendars`: a calendar-query REPORT for the UID in each of the
-/// organizer's calendars, as the service account (read access to every user's calendars).
+/// organizer's calendars, as the service account (read access to every user's calendars). What
+/// a user could cause by the UID they chose (an answer over the client's size limit, one the
+/// server refuses, one that is not a multistatus) is "no copy": the mail goes as it is, instead
+/// of the MTA retrying it for days. Only a server that is down, slow or refuses the account
+/// (401) makes the message wait.
 struct CalDAVOrganizerCopies: OrganizerCopies {
     let account: CalDAVCalendars
     let client: HTTPClient
@@ -31,15 +35,14 @@ struct CalDAVOrganizerCopies: OrganizerCopies {
                 method: "REPORT", url: url, headers: account.reportHeaders, body: OrganizerCopy.query(uid: uid), addressPolicy: .any)
             let response: HTTPClientResponse
             switch await Result(awaiting: { () async throws(HTTPClientError) -> HTTPClientResponse in try await client.send(request) }) {
+            case .failure(.responseTooLarge): return .found([])
             case .failure(let error): return .unavailable("calendar-query to \(url) failed: \(error)")
             case .success(let answer): response = answer
             }
-            if response.status == 404 { continue }
-            guard response.status == 207 else { return .unavailable("calendar-query to \(url) answered HTTP \(response.status)") }
-            switch Result(catching: { () throws(IScheduleError) -> [[UInt8]] in try OrganizerCopy.calendars(inMultistatus: response.body) }) {
-            case .success(let objects): found += objects
-            case .failure(let error): return .unavailable("calendar-query to \(url): \(error)")
-            }
+            if response.status == 401 { return .unavailable("calendar-query to \(url) refused the account (HTTP 401)") }
+            if response.status >= 500 { return .unavailable("calendar-query to \(url) answered HTTP \(response.status)") }
+            guard response.status == 207, let objects = try? OrganizerCopy.calendars(inMultistatus: response.body) else { continue }
+            found += objects
         }
         return .found(found)
     }

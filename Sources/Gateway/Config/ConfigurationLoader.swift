@@ -122,7 +122,8 @@ package enum ConfigurationLoader {
         }
         let imipIntake = log.collect(nil) { () throws(ConfigurationError) in
             try IMIPIntakeSettings.parse(
-                try root.section("imip-intake"), localDomains: Set(domains.map(\.name)), environment: environment, requireSecrets: requireSecrets)
+                try root.section("imip-intake"), localDomains: Set(domains.map(\.name)), environment: environment, requireSecrets: requireSecrets,
+                paths: paths)
         }
         let store = log.collect(nil) { () throws(ConfigurationError) -> StoreSettings? in
             try StoreSettings.parse(root, paths: paths, environment: environment, caFile: caFile)

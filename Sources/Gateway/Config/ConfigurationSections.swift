@@ -93,7 +93,7 @@ struct ConfigurationSections {
         let trust = log.collect(.none) { () throws(ConfigurationError) in try upstreamTrust(reader, domain: domain, upstream: upstream) }
         let client = log.collect(nil) { () throws(ConfigurationError) in try clientCertificate(reader) }
         let freeBusy = log.collect(nil) { () throws(ConfigurationError) in
-            try FreeBusySettings.parse(try reader.section("free-busy"), environment: environment, requireSecrets: requireSecrets)
+            try FreeBusySettings.parse(try reader.section("free-busy"), environment: environment, requireSecrets: requireSecrets, paths: paths)
         }
         return GatewayConfiguration.LocalDomain(
             name: domain, keys: keys, upstream: upstream, upstreamTrust: trust, deliversByMail: delivery == "imip",

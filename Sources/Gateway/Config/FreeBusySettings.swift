@@ -18,12 +18,12 @@ struct FreeBusySettings: Sendable, Equatable {
     /// The calendar URLs of `mailbox` (`CalDAVCalendars.calendarURLs`).
     func calendarURLs(for mailbox: Mailbox) -> [String]? { account.calendarURLs(for: mailbox) }
 
-    static func parse(_ reader: ConfigReader?, environment: [String: String], requireSecrets: Bool)
+    static func parse(_ reader: ConfigReader?, environment: [String: String], requireSecrets: Bool, paths: PathResolver)
         throws(ConfigurationError) -> FreeBusySettings?
     {
         guard let reader else { return nil }
         reader.allowOnly(CalDAVCalendars.keys + ["allow-from", "connections"])
-        let account = try CalDAVCalendars.parse(reader, environment: environment, requireSecrets: requireSecrets)
+        let account = try CalDAVCalendars.parse(reader, environment: environment, requireSecrets: requireSecrets, paths: paths)
         let allowFrom = try reader.strings("allow-from").map { $0.lowercased() }
         guard !allowFrom.isEmpty else {
             throw ConfigurationError(key: reader.key("allow-from"), problem: "missing (the remote domains that may ask, or [\"*\"] for any)")

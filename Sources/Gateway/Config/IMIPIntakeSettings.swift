@@ -21,7 +21,8 @@ struct IMIPIntakeSettings: Sendable, Equatable {
     var organizerCalendars: CalDAVCalendars?
 
     static func parse(
-        _ reader: ConfigReader?, localDomains: Set<String>, environment: [String: String] = [:], requireSecrets: Bool = true
+        _ reader: ConfigReader?, localDomains: Set<String>, environment: [String: String] = [:], requireSecrets: Bool = true,
+        paths: PathResolver = PathResolver(directory: "/")
     ) throws(ConfigurationError) -> IMIPIntakeSettings? {
         guard let reader else { return nil }
         reader.allowOnly(["reinject-url", "trusted-senders", "infer-requests-from", "organizer-calendars"])
@@ -48,7 +49,14 @@ struct IMIPIntakeSettings: Sendable, Equatable {
         var organizerCalendars: CalDAVCalendars?
         if let section = try reader.section("organizer-calendars") {
             section.allowOnly(CalDAVCalendars.keys)
-            organizerCalendars = try CalDAVCalendars.parse(section, environment: environment, requireSecrets: requireSecrets)
+            let calendars = try CalDAVCalendars.parse(section, environment: environment, requireSecrets: requireSecrets, paths: paths)
+            if localDomains.count > 1, let pattern = calendars.calendars.first(where: { !$0.contains("{address}") }) {
+                throw ConfigurationError(
+                    key: section.key("calendars"),
+                    problem: "'\(pattern)' names the user by {user} alone, but there are \(localDomains.count) domains of ours: "
+                        + "alice@one and alice@two would share one calendar; use {address}")
+            }
+            organizerCalendars = calendars
         } else if !inferring.isEmpty {
             throw ConfigurationError(
                 key: reader.key("organizer-calendars"),

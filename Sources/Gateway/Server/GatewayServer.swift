@@ -182,8 +182,14 @@ package enum GatewayServer {
             ? ""
             : "; calendars without METHOD from \(intake.inferRequestsFrom.sorted().joined(separator: ", ")) count as REQUESTs, and what "
                 + "that sender mails goes by iSchedule only as the organizer's own copy (imip-intake.organizer-calendars), to its attendees"
+        let unconfirmed = intake.trustedSenders.subtracting(intake.inferRequestsFrom)
+        let warning =
+            unconfirmed.isEmpty
+            ? ""
+            : "; a server that mails its users' events as they stored them (Radicale) must be in infer-requests-from, or its users can "
+                + "write METHOD and ORGANIZER themselves and have them signed (\(unconfirmed.sorted().joined(separator: ", ")) is not)"
         return "imip-intake: trusted-senders \(intake.trustedSenders.sorted().joined(separator: ", ")) may cause a signature for any organizer "
-            + "in our domains: only the CalDAV server may submit to the filter (deploy/postfix/ischedule-submitters.cidr)" + inferring
+            + "in our domains: only the CalDAV server may submit to the filter (deploy/postfix/ischedule-submitters.cidr)" + inferring + warning
     }
 
     /// Removes a socket file left by an earlier run; anything else at that path is an error.

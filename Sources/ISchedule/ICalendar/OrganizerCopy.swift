@@ -14,6 +14,10 @@ package enum OrganizerCopy {
         package let attendees: Set<String>
     }
 
+    /// Whether `uid` is worth asking for: CalDAV's text-match finds every UID containing it, so
+    /// a short one (`-`) would fetch all of the organizer's events. Real clients' UIDs are long.
+    package static func isSearchable(uid: String) -> Bool { uid.utf8.count >= 8 }
+
     /// The calendar-query REPORT body that finds objects whose UID contains `uid` (CalDAV's
     /// text-match is a substring match: `confirmed` keeps the exact one).
     package static func query(uid: String) -> [UInt8] {
@@ -33,7 +37,9 @@ package enum OrganizerCopy {
         guard root.namespace == davNamespace, root.name == "multistatus" else {
             throw IScheduleError(.invalidCalendarData, "the CalDAV server's calendar-query answer is not a DAV:multistatus")
         }
-        return root.children("response").flatMap { $0.children("propstat") }.compactMap { $0.child("prop")?.child("calendar-data") }
+        return root.children("response").flatMap { $0.children("propstat") }
+            .filter { $0.child("status")?.trimmedText.split(separator: " ").dropFirst().first == "200" }
+            .compactMap { $0.child("prop")?.child("calendar-data") }
             .filter { $0.namespace == calDAVNamespace && !$0.trimmedText.isEmpty }.map { Array($0.text.utf8) }
     }
 
