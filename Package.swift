@@ -85,7 +85,7 @@ let package = Package(
         ], path: "Benchmarks/queue-benchmark", swiftSettings: strict),
         .executableTarget(name: "signed-requests", dependencies: ["DKIM"], path: "Benchmarks/signed-requests", swiftSettings: strict),
 
-        // libFuzzer targets (see README "Fuzzing"); without -DFUZZING they replay corpus files.
+        // libFuzzer targets (see docs/testing.md, "Fuzzing"); without -DFUZZING they replay corpus files.
         .target(name: "FuzzSupport", path: "Fuzz/FuzzSupport", swiftSettings: strict),
         .executableTarget(name: "fuzz-dkim-tags", dependencies: ["DKIM", "FuzzSupport"],
                           path: "Fuzz/fuzz-dkim-tags", swiftSettings: strict),

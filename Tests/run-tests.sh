@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The project's test command (README, "Tests"). Two groups, each saying which gateway binary it ran:
+# The project's test command (docs/testing.md, "Tests"). Two groups, each saying which gateway binary it ran:
 #   1. the whole suite (`swift test`, debug build): unit tests, and the service and CLI tests
 #      against the debug binary;
 #   2. the service, CLI and crash-safety tests again against the release binary, the one users run

@@ -33,8 +33,13 @@ else
   echo "install: keeping the existing $DESTDIR$config/gateway.yaml" >&2
 fi
 install -D -m 0644 config/gateway.example.yaml "$DESTDIR$PREFIX/share/doc/ischedule-gateway/gateway.example.yaml"
-install -D -m 0644 README.md "$DESTDIR$PREFIX/share/doc/ischedule-gateway/README.md"
-install -D -m 0644 deploy/README.md "$DESTDIR$PREFIX/share/doc/ischedule-gateway/deploy.md"
+# The manual as the repository lays it out, so that its relative links hold: README.md, docs/,
+# deploy/README.md with the Postfix lines and the monitoring rules and dashboard.
+doc="$DESTDIR$PREFIX/share/doc/ischedule-gateway"
+install -D -m 0644 README.md "$doc/README.md"
+for page in docs/*.md deploy/README.md deploy/postfix/* deploy/monitoring/*; do
+  install -D -m 0644 "$page" "$doc/$page"
+done
 
 if [ -z "$DESTDIR" ] && [ "$(id -u)" -eq 0 ]; then
   getent group ischedule-gateway >/dev/null || groupadd --system ischedule-gateway

@@ -31,7 +31,10 @@ struct InstallScriptTests {
         #expect(FileManager.default.contentsEqual(atPath: stage.path + "/usr/bin/ischedule-gateway", andPath: GatewayBinary.url.path))
         #expect(mode("/etc/ischedule-gateway") == 0o750 && mode("/etc/ischedule-gateway/keys") == 0o750)
         #expect(mode("/etc/ischedule-gateway/gateway.yaml") == 0o640)
-        #expect(mode("/usr/share/doc/ischedule-gateway/README.md") == 0o644)
+        for page in ["README.md", "docs/configuration.md", "docs/troubleshooting.md", "deploy/README.md", "deploy/monitoring/grafana-dashboard.json"]
+        {
+            #expect(mode("/usr/share/doc/ischedule-gateway/\(page)") == 0o644, "\(page)")
+        }
         let unit = try String(contentsOfFile: stage.path + "/lib/systemd/system/ischedule-gateway.service", encoding: .utf8)
         #expect(unit.contains("ExecStart=/usr/bin/ischedule-gateway serve") && !unit.contains("/usr/local/"))
         // Nothing outside the stage: no user made, no /etc touched.
@@ -73,7 +76,8 @@ struct InstallScriptTests {
         let contents = try dpkgDeb(["--contents", package])
         for entry in [
             "-rwxr-xr-x root/root", "./usr/bin/ischedule-gateway", "./lib/systemd/system/ischedule-gateway.service",
-            "-rw-r----- root/root", "./etc/ischedule-gateway/gateway.yaml", "./usr/share/doc/ischedule-gateway/README.md"
+            "-rw-r----- root/root", "./etc/ischedule-gateway/gateway.yaml", "./usr/share/doc/ischedule-gateway/README.md",
+            "./usr/share/doc/ischedule-gateway/docs/operations.md", "./usr/share/doc/ischedule-gateway/deploy/monitoring/ischedule-gateway.rules.yml"
         ] {
             #expect(contents.contains(entry), "\(entry) in \(contents)")
         }

@@ -4,7 +4,7 @@ import TestTraits
 import Testing
 
 /// Guards against the Swift 6.3.1 `-O` miscompile of a typed-throws do/catch that returns from
-/// inside (README, "Release builds"): the reduction is built at -O in the shape the project uses,
+/// inside (docs/install.md, "Release builds"): the reduction is built at -O in the shape the project uses,
 /// and no source file uses the other shape.
 @Suite(.waitsOnProcesses) struct ReleaseBuildTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -151,7 +151,7 @@ struct TwoGatewayTests {
 
     @Test("outbound to a DNS-discovered domain and to static ones: 1.2 and 1.0, and the gateway keeps serving")
     func outboundDelivers() throws {
-        // The release build once crashed on exactly this (README, "Release builds"): CI runs this
+        // The release build once crashed on exactly this (docs/install.md, "Release builds"): CI runs this
         // suite again with ISCHEDULE_GATEWAY_BINARY pointing at the release binary.
         let world = try World()
         var stopped = false

@@ -1,4 +1,4 @@
-// The shape Swift 6.3.1 miscompiles at -O, reduced (README, "Release builds"): a task-group child
+// The shape Swift 6.3.1 miscompiles at -O, reduced (docs/install.md, "Release builds"): a task-group child
 // that returns from inside `do throws(E) { … } catch { … }`. Built with -DRETURN_INSIDE it is that
 // shape; without, it is the one the project uses (a Result in a local, one return after). Prints
 // "corrupted: N of 8000"; a crash or N > 0 is the miscompile.
