@@ -9,7 +9,7 @@ struct GatewayCommand: AsyncParsableCommand {
         abstract: "iSchedule gateway: real-time iTIP scheduling between calendar domains over DKIM-signed HTTPS.",
         version: GatewayIdentity.version,
         subcommands: [
-            ServeCommand.self, QueueCommand.self, StoreCommand.self, DKIMCommand.self, ProbeCommand.self, StatusCommand.self,
+            ServeCommand.self, InitCommand.self, QueueCommand.self, StoreCommand.self, DKIMCommand.self, ProbeCommand.self, StatusCommand.self,
             IMIPIntakeCommand.self
         ],
         defaultSubcommand: ServeCommand.self

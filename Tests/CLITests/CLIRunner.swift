@@ -12,9 +12,10 @@ struct CLIRunner {
 
     static var binary: URL { GatewayBinary.url }
 
-    static func run(_ arguments: [String], in directory: URL? = nil) throws -> Result {
+    /// - Parameter path: another copy of the binary (an installed one) instead of the built one.
+    static func run(_ arguments: [String], in directory: URL? = nil, binary path: String? = nil) throws -> Result {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = path.map { URL(fileURLWithPath: $0) } ?? binary
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = directory }
         let out = Pipe()

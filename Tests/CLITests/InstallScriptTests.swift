@@ -39,6 +39,17 @@ struct InstallScriptTests {
         #expect(unit.contains("ExecStart=/usr/bin/ischedule-gateway serve") && !unit.contains("/usr/local/"))
         // Nothing outside the stage: no user made, no /etc touched.
         #expect(!first.log.contains("useradd"))
+        // The installed binary's `init` replaces the example the installation put there, unchanged;
+        // then never again.
+        let installed = stage.path + "/usr/bin/ischedule-gateway"
+        let arguments = [
+            "init", "--domain", "example.org", "--upstream", "http://127.0.0.1:8008/", "--directory", stage.path + "/etc/ischedule-gateway"
+        ]
+        let replaced = try CLIRunner.run(arguments, binary: installed)
+        #expect(replaced.status == 0 && replaced.stderr.contains("unchanged: replacing it"), "\(replaced.stderr)")
+        #expect(try String(contentsOfFile: stage.path + "/etc/ischedule-gateway/gateway.yaml", encoding: .utf8).contains("example.org:"))
+        let refused = try CLIRunner.run(arguments, binary: installed)
+        #expect(refused.status != 0 && refused.stderr.contains("exists: init never replaces a file"), "\(refused.stderr)")
         try "# the administrator's\n".write(toFile: stage.path + "/etc/ischedule-gateway/gateway.yaml", atomically: true, encoding: .utf8)
         let second = try install()
         #expect(second.exitStatus == 0 && second.log.contains("keeping the existing"))

@@ -58,7 +58,9 @@ public struct Prerequisite: Sendable, Hashable, CustomStringConvertible {
 
 /// The prerequisites of every test bed that starts a real program, checked at the bed's start.
 public enum Prerequisites {
-    public static let nsd: [Prerequisite] = [.file("/usr/sbin/nsd", debian: "nsd"), .file("/usr/sbin/nsd-checkzone", debian: "nsd")]
+    public static let nsd: [Prerequisite] = [
+        .file("/usr/sbin/nsd", debian: "nsd"), .file("/usr/sbin/nsd-checkzone", debian: "nsd"), .file("/usr/bin/drill", debian: "ldnsutils")
+    ]
     public static let postfix: [Prerequisite] = [
         .file("/usr/sbin/postfix", debian: "postfix"), .file("/usr/sbin/postqueue", debian: "postfix"),
         .file("/usr/lib/postfix/sbin/pipe", debian: "postfix"), .file("/usr/bin/setpriv", debian: "util-linux"),

@@ -71,6 +71,19 @@ public final class TestDNSServer: @unchecked Sendable {
 
     public var server: String { "\(address):\(port)" }
 
+    /// Serves `text` as zone `name` from now on (one of the zones it started with): writes the
+    /// file, tells NSD to reload (SIGHUP) and waits, bounded, until `drill` gets `name`'s `type`
+    /// answer containing `expecting` from it.
+    public func replaceZone(_ name: String, with text: String, awaiting type: String, at owner: String, expecting: String) throws {
+        try "$ORIGIN \(name).\n$TTL 300\n\(text)\n".write(to: directory.appendingPathComponent("\(name).zone"), atomically: true, encoding: .utf8)
+        process.send(SIGHUP)
+        let log = directory.appendingPathComponent("drill.log").path
+        let answered = waitUntil(seconds: 10) {
+            ((try? runToEnd("/usr/bin/drill", ["-p", String(port), "@\(address)", owner, type], log: log)) ?? "").contains(expecting)
+        }
+        guard answered else { throw ChildProcessError("NSD did not serve the new \(name) zone: \(process.log.suffix(1_000))") }
+    }
+
     public func stop() {
         process.stop()
         try? FileManager.default.removeItem(at: directory)
