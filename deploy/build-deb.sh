@@ -4,7 +4,7 @@
 # prints the path of DIR/ischedule-gateway_<version>_<arch>.deb (DIR defaults to .build/dist;
 # dpkg-deb's DPKG_DEB_COMPRESSOR_TYPE/_LEVEL choose the compression, xz by default).
 # The package installs the binary, the systemd unit (not enabled: configure first), the
-# configuration skeleton (a conffile, root:ischedule-gateway 0640) and the docs; its postinst
+# configuration skeleton (a conffile, root:ischedule-gateway 0640), the docs and the man pages; its postinst
 # creates the system user and group. Depends only on Debian 12's runtime libraries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +14,10 @@ version="$("$binary" --version)"
 arch="$(dpkg --print-architecture)"
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
-DESTDIR="$stage" PREFIX=/usr deploy/install.sh "$binary" >/dev/null
+# The man pages of this very binary (deploy/build-manpages.sh), installed with it.
+MAN_OUT="$stage.man" deploy/build-manpages.sh "$binary" >/dev/null
+trap 'rm -rf "$stage" "$stage.man"' EXIT
+DESTDIR="$stage" PREFIX=/usr MAN_DIR="$stage.man" deploy/install.sh "$binary" >/dev/null
 install -d -m 0755 "$stage/DEBIAN"
 cat > "$stage/DEBIAN/control" <<CONTROL
 Package: ischedule-gateway

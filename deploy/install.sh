@@ -40,6 +40,17 @@ install -D -m 0644 README.md "$doc/README.md"
 for page in docs/*.md deploy/README.md deploy/postfix/* deploy/monitoring/*; do
   install -D -m 0644 "$page" "$doc/$page"
 done
+# The man pages (deploy/build-manpages.sh; MAN_DIR names where they are), gzipped as Debian wants.
+man="${MAN_DIR:-.build/man}"
+if [ -d "$man" ]; then
+  install -d -m 0755 "$DESTDIR$PREFIX/share/man/man1"
+  for page in "$man"/*.1; do
+    gzip -9nc "$page" > "$DESTDIR$PREFIX/share/man/man1/$(basename "$page").gz"
+    chmod 0644 "$DESTDIR$PREFIX/share/man/man1/$(basename "$page").gz"
+  done
+else
+  echo "install: no man pages in $man (deploy/build-manpages.sh makes them)" >&2
+fi
 
 if [ -z "$DESTDIR" ] && [ "$(id -u)" -eq 0 ]; then
   getent group ischedule-gateway >/dev/null || groupadd --system ischedule-gateway

@@ -88,10 +88,20 @@ struct InstallScriptTests {
         for entry in [
             "-rwxr-xr-x root/root", "./usr/bin/ischedule-gateway", "./lib/systemd/system/ischedule-gateway.service",
             "-rw-r----- root/root", "./etc/ischedule-gateway/gateway.yaml", "./usr/share/doc/ischedule-gateway/README.md",
-            "./usr/share/doc/ischedule-gateway/docs/operations.md", "./usr/share/doc/ischedule-gateway/deploy/monitoring/ischedule-gateway.rules.yml"
+            "./usr/share/doc/ischedule-gateway/docs/operations.md", "./usr/share/doc/ischedule-gateway/deploy/monitoring/ischedule-gateway.rules.yml",
+            "./usr/share/man/man1/ischedule-gateway.1.gz", "./usr/share/man/man1/ischedule-gateway-queue.1.gz",
+            "./usr/share/man/man1/ischedule-gateway-queue-list.1.gz", "./usr/share/man/man1/ischedule-gateway-init.1.gz"
         ] {
             #expect(contents.contains(entry), "\(entry) in \(contents)")
         }
         #expect(try dpkgDeb(["--info", package, "conffiles"]).contains("/etc/ischedule-gateway/gateway.yaml"))
+        // `man ischedule-gateway-queue` finds the package's page (man-db, on the unpacked package).
+        try Prerequisites.require(Prerequisites.man, for: "man")
+        let unpacked = out.appendingPathComponent("unpacked").path
+        _ = try dpkgDeb(["-x", package, unpacked])
+        let page = try runToEnd(
+            "/usr/bin/env", ["MANPATH=\(unpacked)/usr/share/man", "MANWIDTH=100", "man", "-P", "cat", "ischedule-gateway-queue"],
+            log: out.path + "-man.log")
+        #expect(page.contains("ischedule-gateway queue") && page.contains("ischedule-gateway-queue-list"), "\(page)")
     }
 }

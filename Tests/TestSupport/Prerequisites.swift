@@ -92,6 +92,7 @@ public enum Prerequisites {
         .file(TestCalendarServers.venv + "/bin/radicale", pypi: "radicale"), .file("/usr/bin/python3", debian: "python3")
     ]
     public static let promtool: [Prerequisite] = [.file("/usr/bin/promtool", debian: "prometheus")]
+    public static let man: [Prerequisite] = [.file("/usr/bin/man", debian: "man-db")]
     public static let validatingDNS: [Prerequisite] =
         nsd + [
             .file("/usr/sbin/unbound", debian: "unbound"), .file("/usr/bin/ldns-keygen", debian: "ldnsutils"),
@@ -102,7 +103,7 @@ public enum Prerequisites {
     public static let byBed: [(bed: String, needs: [Prerequisite])] = [
         ("NSD", nsd), ("Postfix", postfix), ("Cyrus", cyrus), ("DAViCal", davical), ("PostgreSQL", postgresql),
         ("nghttpd", nghttpd), ("aiosmtpd", aiosmtpd), ("certificates", certificates), ("namespaces", namespaces), ("xmllint", xmllint),
-        ("validating DNS", validatingDNS), ("Xandikos", xandikos), ("Radicale", radicale), ("promtool", promtool)
+        ("validating DNS", validatingDNS), ("Xandikos", xandikos), ("Radicale", radicale), ("promtool", promtool), ("man", man)
     ]
 
     /// Throws one line naming every missing package of `bed`, before the bed starts anything.
