@@ -18,6 +18,12 @@ trap 'rm -rf "$stage"' EXIT
 MAN_OUT="$stage.man" deploy/build-manpages.sh "$binary" >/dev/null
 trap 'rm -rf "$stage" "$stage.man"' EXIT
 DESTDIR="$stage" PREFIX=/usr MAN_DIR="$stage.man" deploy/install.sh "$binary" >/dev/null
+# A native package's changelog: the version and the commit it was built from.
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+when="$(git log -1 --format=%cD 2>/dev/null || date -uR)"
+printf 'ischedule-gateway (%s) unstable; urgency=medium\n\n  * Built from commit %s.\n\n -- ischedule-gateway maintainers <maintainers@ischedule-gateway.invalid>  %s\n' \
+    "$version" "$commit" "$when" | gzip -9n > "$stage/usr/share/doc/ischedule-gateway/changelog.gz"
+chmod 0644 "$stage/usr/share/doc/ischedule-gateway/changelog.gz"
 install -d -m 0755 "$stage/DEBIAN"
 cat > "$stage/DEBIAN/control" <<CONTROL
 Package: ischedule-gateway

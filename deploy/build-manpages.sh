@@ -32,6 +32,11 @@ for page in "$raw"/*.1; do
   sed -e "s/^\.Dt .* 1$/.Dt $(echo "$target" | tr '[:lower:]' '[:upper:]') 1/" \
       -e '/^\.Xr ischedule-gateway\.help 1/d' \
       -e '/^\.Xr /{s/ischedule-gateway\.\([a-z-]*\)\.\([a-z-]*\)/ischedule-gateway-\1-\2/; s/ischedule-gateway\.\([a-z-]*\)/ischedule-gateway-\1/}' \
-      "$page" > "$out/$target.1"
+      -e "s/^'/\\\\\&'/" \
+      "$page" | awk -v name="$target" '
+        # NAME gives the page name (as whatis and lintian want it); the synopsis keeps the command.
+        /^\.Nm "/ && !named { command = substr($0, 5); print ".Nm " name; named = 1; next }
+        /^\.Nm$/ && named { print ".Nm " command; next }
+        { print }' > "$out/$target.1"
 done
 echo "$out"
