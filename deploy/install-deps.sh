@@ -34,10 +34,12 @@
 #   prometheus            promtool: the tests check and unit-test deploy/monitoring's alert rules
 #                         (installed, no service started)
 #   man-db                man: a test reads the Debian package's man pages as `man` finds them
+#   certbot, pebble       certificates that renew: certbot against pebble (an ACME test server) on
+#                         loopback, the shipped deploy hook reloading the gateway (no timer, no service)
 # Every test bed checks its own list of these at start (Tests/TestSupport/Prerequisites.swift) and
 # names the missing package; PrerequisiteTests fails when a bed needs a package this list lacks.
 set -euo pipefail
-packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev libxml2-dev libc6-dev openssl pkg-config nsd unbound ldnsutils python3 python3-venv nghttp2-server iproute2 util-linux libxml2-utils postgresql postfix cyrus-imapd cyrus-caldav sasl2-bin davical apache2 libapache2-mod-php php-cli php-curl php-pgsql prometheus man-db)
+packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev libxml2-dev libc6-dev openssl pkg-config nsd unbound ldnsutils python3 python3-venv nghttp2-server iproute2 util-linux libxml2-utils postgresql postfix cyrus-imapd cyrus-caldav sasl2-bin davical apache2 libapache2-mod-php php-cli php-curl php-pgsql prometheus man-db certbot pebble)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

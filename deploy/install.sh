@@ -40,6 +40,9 @@ install -D -m 0644 README.md "$doc/README.md"
 for page in docs/*.md deploy/README.md deploy/postfix/* deploy/monitoring/*; do
   install -D -m 0644 "$page" "$doc/$page"
 done
+# certbot's deploy hook (deploy/certbot/deploy-hook.sh): installs a renewed certificate for the
+# gateway and reloads it.
+install -D -m 0755 deploy/certbot/deploy-hook.sh "$DESTDIR$PREFIX/lib/ischedule-gateway/certbot-deploy-hook"
 # The man pages (deploy/build-manpages.sh; MAN_DIR names where they are), gzipped as Debian wants.
 man="${MAN_DIR:-.build/man}"
 if [ -d "$man" ]; then

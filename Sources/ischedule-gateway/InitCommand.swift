@@ -44,10 +44,10 @@ struct InitCommand: ParsableCommand {
     @Option(help: "ADDRESS:PORT of the plain-http intake the CalDAV server submits to (loopback).")
     var intake = "127.0.0.1:8080"
 
-    @Option(help: "The receiver's TLS certificate chain (PEM; default certbot's for the host name).")
+    @Option(help: "The receiver's TLS certificate chain (PEM; default DIRECTORY/tls/fullchain.pem, where the certbot deploy hook puts it).")
     var certificate: String?
 
-    @Option(name: .customLong("private-key"), help: "The receiver's TLS private key (PEM; default certbot's).")
+    @Option(name: .customLong("private-key"), help: "The receiver's TLS private key (PEM; default DIRECTORY/tls/privkey.pem).")
     var privateKey: String?
 
     @Option(help: "The gateway's state directory (the queue, the replay ledger).")
@@ -89,8 +89,8 @@ struct InitCommand: ParsableCommand {
             printError("\(files.configuration) is the example deploy/install.sh put there, unchanged: replacing it")
             try? FileManager.default.removeItem(atPath: files.configuration)
         }
-        let certificate = certificate ?? "/etc/letsencrypt/live/\(host)/fullchain.pem"
-        let privateKey = privateKey ?? "/etc/letsencrypt/live/\(host)/privkey.pem"
+        let certificate = certificate ?? "\(directory)/tls/fullchain.pem"
+        let privateKey = privateKey ?? "\(directory)/tls/privkey.pem"
         let hasCertificate = FileManager.default.isReadableFile(atPath: certificate) && FileManager.default.isReadableFile(atPath: privateKey)
         let fileOwner = try owner.map(FileOwner.init)
         let key: RSAPrivateKey
@@ -129,6 +129,12 @@ struct InitCommand: ParsableCommand {
         return candidates.contains { FileManager.default.contents(atPath: $0) == current }
     }
 
+    /// certbot's deploy hook as installed beside this binary (PREFIX/lib/ischedule-gateway).
+    static var deployHook: String {
+        URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+            .appendingPathComponent("../lib/ischedule-gateway/certbot-deploy-hook").standardizedFileURL.path
+    }
+
     /// The zone-file lines to publish, then the next steps as zone-file comments.
     func records(key: RSAPrivateKey, certificate: String?, files: InitialConfiguration.Files, upstreamIsLocal: Bool) -> String {
         let port = InitialConfiguration.port(of: listen) ?? 443
@@ -146,7 +152,8 @@ struct InitCommand: ParsableCommand {
         lines += ["", "; Next:"]
         if certificate == nil {
             lines += [
-                "; 1. a certificate for \(host): certbot certonly --standalone -d \(host) --deploy-hook 'systemctl reload ischedule-gateway'",
+                "; 1. a certificate for \(host), installed into \(directory)/tls by the deploy hook at every renewal:",
+                ";    certbot certonly --standalone -d \(host) --deploy-hook \(Self.deployHook)",
                 ";    then uncomment the https listener in \(files.configuration)"
             ]
         }

@@ -67,7 +67,7 @@ struct InitialConfiguration {
         let active =
             certificateExists
             ? receiver
-            : "  # Uncomment once the certificate exists (certbot certonly --standalone -d \(host)):\n"
+            : "  # Uncomment once the certificate exists (certbot with the deploy hook: deploy/README.md, section 1):\n"
                 + receiver.split(separator: "\n").map { line in
                     line.hasPrefix("  #") ? String(line) : "  # " + line.dropFirst(2)
                 }.joined(separator: "\n")

@@ -27,7 +27,7 @@ struct InstallScriptTests {
         func mode(_ path: String) -> Int? {
             ((try? FileManager.default.attributesOfItem(atPath: stage.path + path))?[.posixPermissions] as? NSNumber)?.intValue
         }
-        #expect(mode("/usr/bin/ischedule-gateway") == 0o755)
+        #expect(mode("/usr/bin/ischedule-gateway") == 0o755 && mode("/usr/lib/ischedule-gateway/certbot-deploy-hook") == 0o755)
         #expect(FileManager.default.contentsEqual(atPath: stage.path + "/usr/bin/ischedule-gateway", andPath: GatewayBinary.url.path))
         #expect(mode("/etc/ischedule-gateway") == 0o750 && mode("/etc/ischedule-gateway/keys") == 0o750)
         #expect(mode("/etc/ischedule-gateway/gateway.yaml") == 0o640)

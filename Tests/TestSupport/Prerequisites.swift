@@ -93,6 +93,9 @@ public enum Prerequisites {
     ]
     public static let promtool: [Prerequisite] = [.file("/usr/bin/promtool", debian: "prometheus")]
     public static let man: [Prerequisite] = [.file("/usr/bin/man", debian: "man-db")]
+    public static let acme: [Prerequisite] = [
+        .file("/usr/bin/pebble", debian: "pebble"), .file("/usr/bin/certbot", debian: "certbot"), .file("/usr/bin/openssl", debian: "openssl")
+    ]
     public static let validatingDNS: [Prerequisite] =
         nsd + [
             .file("/usr/sbin/unbound", debian: "unbound"), .file("/usr/bin/ldns-keygen", debian: "ldnsutils"),
@@ -103,7 +106,8 @@ public enum Prerequisites {
     public static let byBed: [(bed: String, needs: [Prerequisite])] = [
         ("NSD", nsd), ("Postfix", postfix), ("Cyrus", cyrus), ("DAViCal", davical), ("PostgreSQL", postgresql),
         ("nghttpd", nghttpd), ("aiosmtpd", aiosmtpd), ("certificates", certificates), ("namespaces", namespaces), ("xmllint", xmllint),
-        ("validating DNS", validatingDNS), ("Xandikos", xandikos), ("Radicale", radicale), ("promtool", promtool), ("man", man)
+        ("validating DNS", validatingDNS), ("Xandikos", xandikos), ("Radicale", radicale), ("promtool", promtool), ("man", man),
+        ("certbot and pebble", acme)
     ]
 
     /// Throws one line naming every missing package of `bed`, before the bed starts anything.
