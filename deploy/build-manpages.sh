@@ -21,8 +21,8 @@ raw="$(mktemp -d)"
 trap 'rm -rf "$raw"' EXIT
 .build/tools/release/generate-manual "$binary" --multi-page --date "$date" --output-directory "$raw" >&2
 out="${MAN_OUT:-$(pwd)/.build/man}"
-rm -rf "$out"
 mkdir -p "$out"
+rm -f "$out"/ischedule-gateway*.1
 for page in "$raw"/*.1; do
   name="$(basename "$page" .1)"
   # `ischedule-gateway help` only repeats --help.

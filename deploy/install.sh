@@ -4,7 +4,7 @@
 # BINARY defaults to a fresh deploy/build-release.sh build (static Swift runtime, stripped).
 # Installs $PREFIX/bin/ischedule-gateway, the systemd unit (pointing at that binary), a
 # configuration skeleton in /etc/ischedule-gateway (never replacing an existing gateway.yaml), the
-# keys directory and the docs. Without DESTDIR, as root, it also creates the system user and group
+# keys directory, the docs, the man pages and certbot's deploy hook. Without DESTDIR, as root, it also creates the system user and group
 # ischedule-gateway and gives them the configuration (root:ischedule-gateway, 0750/0640); with
 # DESTDIR (a package being staged) that is left to the package's postinst, and the modes are set.
 set -euo pipefail
@@ -43,17 +43,20 @@ done
 # certbot's deploy hook (deploy/certbot/deploy-hook.sh): installs a renewed certificate for the
 # gateway and reloads it.
 install -D -m 0755 deploy/certbot/deploy-hook.sh "$DESTDIR$PREFIX/lib/ischedule-gateway/certbot-deploy-hook"
-# The man pages (deploy/build-manpages.sh; MAN_DIR names where they are), gzipped as Debian wants.
-man="${MAN_DIR:-.build/man}"
-if [ -d "$man" ]; then
-  install -d -m 0755 "$DESTDIR$PREFIX/share/man/man1"
-  for page in "$man"/*.1; do
-    gzip -9nc "$page" > "$DESTDIR$PREFIX/share/man/man1/$(basename "$page").gz"
-    chmod 0644 "$DESTDIR$PREFIX/share/man/man1/$(basename "$page").gz"
-  done
-else
-  echo "install: no man pages in $man (deploy/build-manpages.sh makes them)" >&2
+# The man pages of the binary being installed (deploy/build-manpages.sh; MAN_DIR: pages made
+# already, as build-deb.sh does), gzipped as Debian wants.
+man="${MAN_DIR:-}"
+if [ -z "$man" ]; then
+  man="$(mktemp -d)"
+  trap 'rm -rf "$man"' EXIT
+  MAN_OUT="$man" deploy/build-manpages.sh "$binary" >/dev/null
 fi
+install -d -m 0755 "$DESTDIR$PREFIX/share/man/man1"
+for page in "$man"/*.1; do
+  [ -e "$page" ] || { echo "install: no man pages in $man" >&2; exit 1; }
+  gzip -9nc "$page" > "$DESTDIR$PREFIX/share/man/man1/$(basename "$page").gz"
+  chmod 0644 "$DESTDIR$PREFIX/share/man/man1/$(basename "$page").gz"
+done
 
 if [ -z "$DESTDIR" ] && [ "$(id -u)" -eq 0 ]; then
   getent group ischedule-gateway >/dev/null || groupadd --system ischedule-gateway

@@ -69,8 +69,21 @@ struct InitCommand: ParsableCommand {
         guard let scheme = URLComponents(string: upstream)?.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
             throw ValidationError("--upstream '\(upstream)' is not an http(s) URL")
         }
+        let values =
+            [domain, upstream, directory, selector, listen, intake, dataDirectory] + dnsServers
+            + [hostname, certificate, privateKey, caFile, owner].compactMap { $0 }
+        if let bad = values.first(where: { $0.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F } }) {
+            throw ValidationError("'\(bad.debugDescription)' contains a control character")
+        }
         for (name, value) in [("--listen", listen), ("--intake", intake)] where InitialConfiguration.port(of: value) == nil {
             throw ValidationError("\(name) '\(value)' is not ADDRESS:PORT")
+        }
+        guard InitialConfiguration.isLoopback("http://\(intake)/") else {
+            throw ValidationError("--intake '\(intake)' is not a loopback address: the intake takes whatever the local server asks to send signed")
+        }
+        if !InitialConfiguration.isLoopback(upstream) && URLComponents(string: upstream)?.scheme?.lowercased() != "https" {
+            throw ValidationError(
+                "--upstream '\(upstream)': an upstream on another host is sent a shared secret with every message: use https, not http")
         }
     }
 
@@ -85,16 +98,17 @@ struct InitCommand: ParsableCommand {
         where FileManager.default.fileExists(atPath: path) && !(path == files.configuration && skeleton) {
             throw CLIError("\(path) exists: init never replaces a file (remove it, or edit the configuration by hand)")
         }
-        if skeleton {
-            printError("\(files.configuration) is the example deploy/install.sh put there, unchanged: replacing it")
-            try? FileManager.default.removeItem(atPath: files.configuration)
-        }
+        let fileOwner = try owner.map(FileOwner.init) ?? Self.owner(of: directory)
         let certificate = certificate ?? "\(directory)/tls/fullchain.pem"
         let privateKey = privateKey ?? "\(directory)/tls/privkey.pem"
         let hasCertificate = FileManager.default.isReadableFile(atPath: certificate) && FileManager.default.isReadableFile(atPath: privateKey)
-        let fileOwner = try owner.map(FileOwner.init)
         let key: RSAPrivateKey
         do { key = try RSAPrivateKey.generate(bits: 2048) } catch { throw CLIError("key generation failed: \(error)") }
+        let text = InitialConfiguration(
+            domain: domain, selector: selector, host: host, upstream: upstream, upstreamIsLocal: upstreamIsLocal, listen: listen, intake: intake,
+            certificate: certificate, privateKey: privateKey, certificateExists: hasCertificate, dataDirectory: dataDirectory,
+            dnsServers: dnsServers, caFile: caFile
+        ).yaml
         try KeyFiles.createDirectory(directory, owner: fileOwner)
         try KeyFiles.createDirectory(directory + "/keys", owner: fileOwner)
         let groupReadable: mode_t = fileOwner?.namesGroup == true ? 0o640 : 0o600
@@ -104,16 +118,26 @@ struct InitCommand: ParsableCommand {
             let secret = (0..<24).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
             try CLIFiles.writeNew(files.secrets, Array("ISCHEDULE_UPSTREAM_SECRET=\(secret)\n".utf8), mode: 0o600)
         }
-        let text = InitialConfiguration(
-            domain: domain, selector: selector, host: host, upstream: upstream, upstreamIsLocal: upstreamIsLocal, listen: listen, intake: intake,
-            certificate: certificate, privateKey: privateKey, certificateExists: hasCertificate, dataDirectory: dataDirectory,
-            dnsServers: dnsServers, caFile: caFile
-        ).yaml
+        if skeleton {
+            printError("\(files.configuration) is the example deploy/install.sh put there, unchanged: replacing it")
+            try? FileManager.default.removeItem(atPath: files.configuration)
+        }
         try CLIFiles.writeNew(files.configuration, Array(text.utf8), mode: groupReadable, owner: fileOwner)
         printError(
-            "wrote \(files.configuration), \(files.privateKey) (mode \(String(groupReadable, radix: 8)))"
+            "wrote \(files.configuration), \(files.privateKey) (mode \(String(groupReadable, radix: 8))\(fileOwner.map { ", owner \($0.text)" } ?? ""))"
                 + (upstreamIsLocal ? "" : ", \(files.secrets)"))
+        if fileOwner?.namesGroup != true {
+            printError("note: only root can read them; the service's user needs --owner root:ischedule-gateway (or a directory of that group)")
+        }
         print(records(key: key, certificate: hasCertificate ? certificate : nil, files: files, upstreamIsLocal: upstreamIsLocal))
+    }
+
+    /// The owner and group of an existing directory (install.sh makes /etc/ischedule-gateway
+    /// root:ischedule-gateway): what `init` writes there is then readable by the service.
+    static func owner(of directory: String) -> FileOwner? {
+        var status = stat()
+        guard stat(directory, &status) == 0, status.st_gid != 0 else { return nil }
+        return FileOwner(user: status.st_uid, group: status.st_gid)
     }
 
     /// Whether `path` is byte for byte the example configuration the installation ships (which
@@ -165,7 +189,8 @@ struct InitCommand: ParsableCommand {
             "; - check: ischedule-gateway serve --config \(files.configuration)\(env) --check-config",
             "; - start: systemctl enable --now ischedule-gateway",
             "; - then: ischedule-gateway status --config \(files.configuration)\(env)   (says what is still missing)",
-            "; - point the CalDAV server's outbound iSchedule at http://\(intake)/outbound"
+            "; - point the CalDAV server's outbound iSchedule at http://\(intake)/outbound (a server on another host needs an",
+            ";   intake on an address it reaches, with outbound.allow-from and outbound.secret: docs/configuration.md)"
         ]
         return lines.joined(separator: "\n")
     }

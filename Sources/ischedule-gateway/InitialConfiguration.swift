@@ -84,7 +84,10 @@ struct InitialConfiguration {
     private var domainSection: String {
         let trust =
             upstreamIsLocal
-            ? ["    # On this host: nothing else can pretend to be the gateway (upstream-trust: none)."]
+            ? [
+                "    # On this host, upstream-trust: none. Any local process can post to the CalDAV server's receiver",
+                "    # too: on a host with other users, use upstream-trust: shared-secret (docs/configuration.md)."
+            ]
             : [
                 "    # Not on this host: every forward carries X-ISchedule-Gateway-Upstream with the secret",
                 "    # in secrets.env; the CalDAV server must accept inbound iSchedule only with it.",

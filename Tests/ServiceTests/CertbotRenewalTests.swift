@@ -65,7 +65,7 @@ struct CertbotRenewalTests {
         let hook = Self.repository.appendingPathComponent("deploy/certbot/deploy-hook.sh").path
         func certbot(_ arguments: [String]) throws -> String {
             let environment = [
-                "REQUESTS_CA_BUNDLE=\(certificates.caFile)", "ISCHEDULE_TLS_DIR=\(tlsDirectory)", "ISCHEDULE_TLS_OWNER=",
+                "REQUESTS_CA_BUNDLE=\(certificates.caFile)", "ISCHEDULE_TLS_DIR=\(tlsDirectory)", "ISCHEDULE_TLS_GROUP=",
                 "ISCHEDULE_RELOAD=[ ! -s \(pidFile) ] || kill -HUP $(cat \(pidFile))"
             ]
             let paths = ["--config-dir", "\(directory.path)/le", "--work-dir", "\(directory.path)/le-work", "--logs-dir", "\(directory.path)/le-logs"]
@@ -98,5 +98,45 @@ struct CertbotRenewalTests {
             waitUntil(seconds: 20) { Self.servedSerial(port: port, name: "isched.alpha.test", log: directory.path + "/s_client.log") == second },
             "\(renewed)\n\(gateway.log.suffix(1_500))")
         #expect(gateway.process.isRunning)
+    }
+
+    @Test("the deploy hook refuses a TLS directory that is a symbolic link, not root's, or writable by others; it only acts for ISCHEDULE_CERT_NAME")
+    func deployHookRefusesForeignDirectories() throws {
+        let hook = Self.repository.appendingPathComponent("deploy/certbot/deploy-hook.sh").path
+        let base = GatewayProcess.temporaryDirectory("hook")
+        let lineage = base.appendingPathComponent("live")
+        try FileManager.default.createDirectory(at: lineage, withIntermediateDirectories: true)
+        for name in ["fullchain.pem", "privkey.pem"] {
+            try "new \(name)\n".write(to: lineage.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+        let victim = base.appendingPathComponent("victim")
+        try FileManager.default.createDirectory(at: victim, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: base.appendingPathComponent("link").path, withDestinationPath: victim.path)
+        let open = base.appendingPathComponent("open")
+        try FileManager.default.createDirectory(at: open, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o777])
+        func run(_ target: String, name: String? = nil) -> Int32 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = [hook]
+            process.environment = [
+                "PATH": "/usr/bin:/bin", "RENEWED_LINEAGE": lineage.path, "RENEWED_DOMAINS": "isched.alpha.test", "ISCHEDULE_TLS_DIR": target,
+                "ISCHEDULE_TLS_GROUP": "", "ISCHEDULE_RELOAD": "true"
+            ].merging(name.map { ["ISCHEDULE_CERT_NAME": $0] } ?? [:]) { _, new in new }
+            process.standardError = FileHandle.nullDevice
+            try? process.run()
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+        #expect(run(base.appendingPathComponent("link").path) != 0)
+        #expect(run(open.path) != 0)
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: victim.path).isEmpty
+                && FileManager.default.contentsOfDirectory(atPath: open.path).isEmpty)
+        let fresh = base.appendingPathComponent("tls").path
+        #expect(run(fresh, name: "other.alpha.test") == 0 && !FileManager.default.fileExists(atPath: fresh))
+        #expect(run(fresh, name: "isched.alpha.test") == 0)
+        #expect(try String(contentsOfFile: fresh + "/privkey.pem", encoding: .utf8) == "new privkey.pem\n")
+        let mode = (try FileManager.default.attributesOfItem(atPath: fresh + "/privkey.pem")[.posixPermissions] as? NSNumber)?.intValue
+        #expect(mode == 0o640)
     }
 }

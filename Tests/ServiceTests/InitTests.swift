@@ -69,4 +69,19 @@ struct InitTests {
         let delivered = try #require(betaUpstream.records.first, "\(beta.log.suffix(2_000))")
         #expect(delivered.values("Originator") == ["mailto:alice@alpha.test"] && Array(delivered.body.utf8) == body)
     }
+
+    @Test("init refuses what would be unsafe or unreadable: a newline in a value, an intake off loopback, plain http to an upstream on another host")
+    func refusesUnsafeInput() throws {
+        let directory = GatewayProcess.temporaryDirectory("init-refused").path
+        let base = ["init", "--domain", "alpha.test", "--directory", directory]
+        for (extra, expected) in [
+            (["--upstream", "http://127.0.0.1:8008/", "--intake", "127.0.0.1:8080\n@ IN NS evil.example."], "control character"),
+            (["--upstream", "http://127.0.0.1:8008/", "--intake", "0.0.0.0:8080"], "is not a loopback address"),
+            (["--upstream", "http://cal.alpha.test/ischedule"], "use https, not http")
+        ] {
+            let run = try GatewayBinary.run(base + extra)
+            #expect(run.status != 0 && run.output.contains(expected), "\(extra): \(run.output)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory), "nothing written")
+    }
 }

@@ -20,6 +20,14 @@ final class GatewayMetrics: Sendable {
             .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30)
         ]
         self.factory = factory
+        // Series an alert watches with increase() exist from the start, at 0: a counter created
+        // at its first event would start at 1, and increase() would never see that event.
+        for outcome in ["applied", "refused"] {
+            _ = Counter(label: "ischedule_config_reloads_total", dimensions: [("outcome", outcome)], factory: factory)
+        }
+        for reason in ["no_ischedule", "permanent", "exhausted", "live_attempt"] {
+            _ = Counter(label: "ischedule_imip_fallbacks_total", dimensions: [("reason", reason)], factory: factory)
+        }
     }
 
     /// A request handled, by direction (`inbound`, `outbound`, `capabilities`, `domainkey`) and outcome
