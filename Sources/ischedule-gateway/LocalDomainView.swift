@@ -80,6 +80,11 @@ struct LocalDomainView {
                 if key.signs { problems.append("the signing key's record is not published") }
             }
         }
+        if certificates.isEmpty {
+            text.append(
+                "  listener: no https listener in this configuration (fine behind a TLS proxy; else uncomment the one init wrote once its certificate exists)"
+            )
+        }
         let head = problems.isEmpty ? "\(domain): ok" : "\(domain): PROBLEM: \(problems.joined(separator: "; "))"
         return ([head] + text, problems.isEmpty)
     }

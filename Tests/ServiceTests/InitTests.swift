@@ -40,6 +40,12 @@ struct InitTests {
         let again = try GatewayBinary.run(["init", "--domain", "alpha.test", "--upstream", alphaUpstream.url(), "--directory", directory.path])
         #expect(again.status != 0 && again.output.contains("exists: init never replaces a file"), "\(again.output)")
 
+        // Before the records are published, status says what is missing, line by line.
+        let configurationPath = directory.appendingPathComponent("gateway.yaml").path
+        let before = try GatewayBinary.run(["status", "--config", configurationPath])
+        #expect(before.status != 0 && before.output.contains("alpha.test: PROBLEM: no iSchedule receiver published"), "\(before.output)")
+        #expect(before.output.contains("key gw1 (signs): gw1._domainkey.alpha.test not published"), "\(before.output)")
+
         // Exactly the printed records (zone-file lines; comments start with ;), and the host's address.
         let records = initialized.output.split(separator: "\n").filter { $0.contains(" IN ") && !$0.hasPrefix(";") }
         #expect(records.contains { $0.contains(" IN SRV 0 1 \(alphaPort) isched.alpha.test.") } && records.contains { $0.contains(" IN TXT ") })
@@ -66,6 +72,8 @@ struct InitTests {
             ],
             body: body, timeout: 30)
         #expect(scheduleResponse(response)?.items.map(\.requestStatus.code) == ["1.2"], "\(response.text)\n\(alpha.log.suffix(2_000))")
+        let after = try GatewayBinary.run(["status", "--config", configuration.path])
+        #expect(after.output.contains("alpha.test: ok") && after.output.contains("gw1._domainkey.alpha.test published"), "\(after.output)")
         let delivered = try #require(betaUpstream.records.first, "\(beta.log.suffix(2_000))")
         #expect(delivered.values("Originator") == ["mailto:alice@alpha.test"] && Array(delivered.body.utf8) == body)
     }
