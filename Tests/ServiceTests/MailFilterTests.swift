@@ -79,7 +79,7 @@ struct MailFilterTests {
             return try String(contentsOf: file, encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix("#") }.joined(separator: "\n")
                 .replacingOccurrences(of: "127.0.0.1:10025", with: "127.0.0.1:SUBMISSION_PORT")
                 .replacingOccurrences(of: "127.0.0.1:10026", with: "127.0.0.1:REINJECTION_PORT")
-                .replacingOccurrences(of: "user=ischedule", with: "user=nobody")
+                .replacingOccurrences(of: "user=ischedule-gateway", with: "user=nobody")
                 .replacingOccurrences(of: "/usr/bin/ischedule-gateway", with: binary)
                 .replacingOccurrences(of: "/etc/ischedule-gateway/gateway.yaml", with: configuration)
                 .replacingOccurrences(of: "/etc/postfix/ischedule-submitters.cidr", with: submitters)
