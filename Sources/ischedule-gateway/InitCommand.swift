@@ -41,8 +41,13 @@ struct InitCommand: ParsableCommand {
     @Option(help: "ADDRESS:PORT of the https receiver partners deliver to; its port goes into the SRV record.")
     var listen = "0.0.0.0:443"
 
-    @Option(help: "ADDRESS:PORT of the plain-http intake the CalDAV server submits to (loopback).")
+    @Option(help: "ADDRESS:PORT of the plain-http intake the CalDAV server submits to (loopback, unless --intake-from).")
     var intake = "127.0.0.1:8080"
+
+    @Option(
+        name: .customLong("intake-from"),
+        help: "The CalDAV server's address (or CIDR) when it runs on another host (repeatable): the intake admits only it, with a secret.")
+    var intakeFrom: [String] = []
 
     @Option(help: "The receiver's TLS certificate chain (PEM; default DIRECTORY/tls/fullchain.pem, where the certbot deploy hook puts it).")
     var certificate: String?
@@ -78,8 +83,17 @@ struct InitCommand: ParsableCommand {
         for (name, value) in [("--listen", listen), ("--intake", intake)] where InitialConfiguration.port(of: value) == nil {
             throw ValidationError("\(name) '\(value)' is not ADDRESS:PORT")
         }
-        guard InitialConfiguration.isLoopback("http://\(intake)/") else {
-            throw ValidationError("--intake '\(intake)' is not a loopback address: the intake takes whatever the local server asks to send signed")
+        for address in intakeFrom where IPAddressRange(address) == nil {
+            throw ValidationError("--intake-from '\(address)' is not an IP address or CIDR range")
+        }
+        let loopbackIntake = InitialConfiguration.isLoopback("http://\(intake)/")
+        guard loopbackIntake || !intakeFrom.isEmpty else {
+            throw ValidationError(
+                "--intake '\(intake)' is not a loopback address: the intake takes whatever its clients ask to send signed; "
+                    + "for a CalDAV server on another host, name it with --intake-from")
+        }
+        guard !loopbackIntake || intakeFrom.allSatisfy({ IPAddressRange.isLoopback($0) }) else {
+            throw ValidationError("--intake-from names another host, but --intake '\(intake)' listens on loopback only: give an address it reaches")
         }
         if !InitialConfiguration.isLoopback(upstream) && URLComponents(string: upstream)?.scheme?.lowercased() != "https" {
             throw ValidationError(
@@ -93,8 +107,9 @@ struct InitCommand: ParsableCommand {
         let domain = domain.lowercased()
         let files = InitialConfiguration.Files(directory: directory, domain: domain, selector: selector)
         let upstreamIsLocal = InitialConfiguration.isLoopback(upstream)
+        let secrets = (upstreamIsLocal ? [] : ["ISCHEDULE_UPSTREAM_SECRET"]) + (intakeFrom.isEmpty ? [] : ["ISCHEDULE_GATEWAY_SECRET"])
         let skeleton = Self.isInstalledExample(files.configuration)
-        for path in [files.configuration, files.privateKey, files.publicKey] + (upstreamIsLocal ? [] : [files.secrets])
+        for path in [files.configuration, files.privateKey, files.publicKey] + (secrets.isEmpty ? [] : [files.secrets])
         where FileManager.default.fileExists(atPath: path) && !(path == files.configuration && skeleton) {
             throw CLIError("\(path) exists: init never replaces a file (remove it, or edit the configuration by hand)")
         }
@@ -107,16 +122,16 @@ struct InitCommand: ParsableCommand {
         let text = InitialConfiguration(
             domain: domain, selector: selector, host: host, upstream: upstream, upstreamIsLocal: upstreamIsLocal, listen: listen, intake: intake,
             certificate: certificate, privateKey: privateKey, certificateExists: hasCertificate, dataDirectory: dataDirectory,
-            dnsServers: dnsServers, caFile: caFile
+            dnsServers: dnsServers, caFile: caFile, intakeFrom: intakeFrom
         ).yaml
         try KeyFiles.createDirectory(directory, owner: fileOwner)
         try KeyFiles.createDirectory(directory + "/keys", owner: fileOwner)
         let groupReadable: mode_t = fileOwner?.namesGroup == true ? 0o640 : 0o600
         try CLIFiles.writeNew(files.privateKey, Array(key.pkcs8PEM.utf8), mode: groupReadable, owner: fileOwner)
         try CLIFiles.writeNew(files.publicKey, Array(key.publicKey.pem.utf8), mode: 0o644, owner: fileOwner)
-        if !upstreamIsLocal {
-            let secret = (0..<24).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
-            try CLIFiles.writeNew(files.secrets, Array("ISCHEDULE_UPSTREAM_SECRET=\(secret)\n".utf8), mode: 0o600)
+        if !secrets.isEmpty {
+            let lines = secrets.map { name in name + "=" + (0..<24).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined() + "\n" }
+            try CLIFiles.writeNew(files.secrets, Array(lines.joined().utf8), mode: 0o600)
         }
         if skeleton {
             printError("\(files.configuration) is the example deploy/install.sh put there, unchanged: replacing it")
@@ -125,11 +140,13 @@ struct InitCommand: ParsableCommand {
         try CLIFiles.writeNew(files.configuration, Array(text.utf8), mode: groupReadable, owner: fileOwner)
         printError(
             "wrote \(files.configuration), \(files.privateKey) (mode \(String(groupReadable, radix: 8))\(fileOwner.map { ", owner \($0.text)" } ?? ""))"
-                + (upstreamIsLocal ? "" : ", \(files.secrets)"))
+                + (secrets.isEmpty ? "" : ", \(files.secrets)"))
         if fileOwner?.namesGroup != true {
             printError("note: only root can read them; the service's user needs --owner root:ischedule-gateway (or a directory of that group)")
         }
-        print(records(key: key, certificate: hasCertificate ? certificate : nil, files: files, upstreamIsLocal: upstreamIsLocal))
+        print(
+            records(
+                key: key, certificate: hasCertificate ? certificate : nil, files: files, upstreamIsLocal: upstreamIsLocal, secrets: !secrets.isEmpty))
     }
 
     /// The owner and group of an existing directory (install.sh makes /etc/ischedule-gateway
@@ -160,7 +177,7 @@ struct InitCommand: ParsableCommand {
     }
 
     /// The zone-file lines to publish, then the next steps as zone-file comments.
-    func records(key: RSAPrivateKey, certificate: String?, files: InitialConfiguration.Files, upstreamIsLocal: Bool) -> String {
+    func records(key: RSAPrivateKey, certificate: String?, files: InitialConfiguration.Files, upstreamIsLocal: Bool, secrets: Bool) -> String {
         let port = InitialConfiguration.port(of: listen) ?? 443
         var lines = [
             "; Publish in the \(domain) zone (and an A/AAAA record for \(host), this host's public address):",
@@ -172,7 +189,7 @@ struct InitCommand: ParsableCommand {
                 "; DANE (with DNSSEC; renew the record when the key changes, or use certbot --reuse-key):", "_\(port)._tcp.\(host). IN TLSA \(tlsa)"
             ]
         }
-        let env = upstreamIsLocal ? "" : " --env-file \(files.secrets)"
+        let env = secrets ? " --env-file \(files.secrets)" : ""
         lines += ["", "; Next:"]
         if certificate == nil {
             lines += [
@@ -189,8 +206,10 @@ struct InitCommand: ParsableCommand {
             "; - check: ischedule-gateway serve --config \(files.configuration)\(env) --check-config",
             "; - start: systemctl enable --now ischedule-gateway",
             "; - then: ischedule-gateway status --config \(files.configuration)\(env)   (says what is still missing)",
-            "; - point the CalDAV server's outbound iSchedule at http://\(intake)/outbound (a server on another host needs an",
-            ";   intake on an address it reaches, with outbound.allow-from and outbound.secret: docs/configuration.md)"
+            intakeFrom.isEmpty
+                ? "; - point the CalDAV server's outbound iSchedule at http://\(intake)/outbound (on another host: init --intake-from)"
+                : "; - point the CalDAV server's outbound iSchedule at http://\(intake)/outbound, with the header "
+                    + "X-ISchedule-Gateway-Secret: ISCHEDULE_GATEWAY_SECRET from \(files.secrets)"
         ]
         return lines.joined(separator: "\n")
     }

@@ -23,6 +23,8 @@ struct InitialConfiguration {
     let dataDirectory: String
     let dnsServers: [String]
     let caFile: String?
+    /// The CalDAV server's addresses when it is on another host (the intake admits only them).
+    var intakeFrom: [String] = []
 
     /// The port of `ADDRESS:PORT` (`[::]:443` too), when it is one.
     static func port(of value: String) -> UInt16? {
@@ -75,7 +77,7 @@ struct InitialConfiguration {
             listeners:
             \(active)
               # The CalDAV server submits its outbound scheduling messages here (POST /outbound).
-              # Only loopback clients may (outbound.allow-from); keep it off public addresses.
+              # Only the clients outbound.allow-from names may (loopback unless set below).
               - url: \(Self.quoted("http://\(intake)"))
 
             """
@@ -108,6 +110,14 @@ struct InitialConfiguration {
             """
     }
 
+    /// The intake's clients when the CalDAV server is on another host: its addresses, with a secret.
+    private var intakeClients: String {
+        guard !intakeFrom.isEmpty else { return "" }
+        return "\n  # The CalDAV server on another host: only its addresses, each request with the secret"
+            + "\n  # (header X-ISchedule-Gateway-Secret; the value is ISCHEDULE_GATEWAY_SECRET in secrets.env)."
+            + "\n  allow-from: [\(intakeFrom.map(Self.quoted).joined(separator: ", "))]\n  secret-env: ISCHEDULE_GATEWAY_SECRET"
+    }
+
     private var network: String {
         var text = ""
         if !dnsServers.isEmpty {
@@ -119,7 +129,7 @@ struct InitialConfiguration {
         }
         return text
             + """
-            outbound:
+            outbound:\(intakeClients)
               # Where invitations may go: https receivers with certificates that verify (the default).
               tls-policy: verify
               # Never deliver to private or loopback addresses a partner's DNS names.

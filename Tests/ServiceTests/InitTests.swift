@@ -92,4 +92,31 @@ struct InitTests {
         }
         #expect(!FileManager.default.fileExists(atPath: directory), "nothing written")
     }
+
+    @Test(
+        "init for a CalDAV server on another host: an https upstream with a shared secret, the intake admitting only that server, with its own secret"
+    )
+    func aServerOnAnotherHost() throws {
+        let directory = GatewayProcess.temporaryDirectory("init-remote")
+        let run = try GatewayBinary.run([
+            "init", "--domain", "alpha.test", "--upstream", "https://cal.alpha.test/ischedule", "--directory", directory.path, "--data-directory",
+            directory.appendingPathComponent("data").path, "--intake", "192.0.2.1:8080", "--intake-from", "192.0.2.10"
+        ])
+        #expect(run.status == 0, "\(run.output)")
+        let yaml = try String(contentsOf: directory.appendingPathComponent("gateway.yaml"), encoding: .utf8)
+        #expect(yaml.contains("upstream-trust: shared-secret") && yaml.contains("allow-from: [\"192.0.2.10\"]"), "\(yaml)")
+        let secrets = try String(contentsOf: directory.appendingPathComponent("secrets.env"), encoding: .utf8)
+        #expect(secrets.contains("ISCHEDULE_UPSTREAM_SECRET=") && secrets.contains("ISCHEDULE_GATEWAY_SECRET="))
+        let mode =
+            (try FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent("secrets.env").path)[.posixPermissions] as? NSNumber)?
+            .intValue
+        #expect(mode == 0o600)
+        let checked = try GatewayBinary.run([
+            "serve", "--config", directory.appendingPathComponent("gateway.yaml").path, "--env-file",
+            directory.appendingPathComponent("secrets.env").path,
+            "--check-config"
+        ])
+        #expect(checked.status == 0, "\(checked.output)")
+        #expect(run.output.contains("with the header X-ISchedule-Gateway-Secret"), "\(run.output)")
+    }
 }
