@@ -49,14 +49,20 @@ man="${MAN_DIR:-}"
 if [ -z "$man" ]; then
   man="$(mktemp -d)"
   trap 'rm -rf "$man"' EXIT
-  MAN_OUT="$man" deploy/build-manpages.sh "$binary" >/dev/null
+  if ! MAN_OUT="$man" deploy/build-manpages.sh "$binary" >/dev/null 2>&1; then
+    # A prebuilt binary installed on a host without the Swift toolchain: no pages, said so.
+    echo "install: man pages not built (deploy/build-manpages.sh needs the Swift toolchain); installing without them" >&2
+    man=""
+  fi
 fi
-install -d -m 0755 "$DESTDIR$PREFIX/share/man/man1"
-for page in "$man"/*.1; do
-  [ -e "$page" ] || { echo "install: no man pages in $man" >&2; exit 1; }
-  gzip -9nc "$page" > "$DESTDIR$PREFIX/share/man/man1/$(basename "$page").gz"
-  chmod 0644 "$DESTDIR$PREFIX/share/man/man1/$(basename "$page").gz"
-done
+if [ -n "$man" ]; then
+  install -d -m 0755 "$DESTDIR$PREFIX/share/man/man1"
+  for page in "$man"/*.1; do
+    [ -e "$page" ] || { echo "install: no man pages in $man" >&2; exit 1; }
+    gzip -9nc "$page" > "$DESTDIR$PREFIX/share/man/man1/$(basename "$page").gz"
+    chmod 0644 "$DESTDIR$PREFIX/share/man/man1/$(basename "$page").gz"
+  done
+fi
 
 if [ -z "$DESTDIR" ] && [ "$(id -u)" -eq 0 ]; then
   getent group ischedule-gateway >/dev/null || groupadd --system ischedule-gateway
