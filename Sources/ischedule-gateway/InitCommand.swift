@@ -86,7 +86,7 @@ struct InitCommand: ParsableCommand {
         for address in intakeFrom where IPAddressRange(address) == nil {
             throw ValidationError("--intake-from '\(address)' is not an IP address or CIDR range")
         }
-        let loopbackIntake = InitialConfiguration.isLoopback("http://\(intake)/")
+        let loopbackIntake = IPAddressRange.isLoopbackURL("http://\(intake)/")
         guard loopbackIntake || !intakeFrom.isEmpty else {
             throw ValidationError(
                 "--intake '\(intake)' is not a loopback address: the intake takes whatever its clients ask to send signed; "
@@ -95,7 +95,7 @@ struct InitCommand: ParsableCommand {
         guard !loopbackIntake || intakeFrom.allSatisfy({ IPAddressRange.isLoopback($0) }) else {
             throw ValidationError("--intake-from names another host, but --intake '\(intake)' listens on loopback only: give an address it reaches")
         }
-        if !InitialConfiguration.isLoopback(upstream) && URLComponents(string: upstream)?.scheme?.lowercased() != "https" {
+        if !IPAddressRange.isLoopbackURL(upstream) && URLComponents(string: upstream)?.scheme?.lowercased() != "https" {
             throw ValidationError(
                 "--upstream '\(upstream)': an upstream on another host is sent a shared secret with every message: use https, not http")
         }
@@ -106,7 +106,7 @@ struct InitCommand: ParsableCommand {
     func run() throws {
         let domain = domain.lowercased()
         let files = InitialConfiguration.Files(directory: directory, domain: domain, selector: selector)
-        let upstreamIsLocal = InitialConfiguration.isLoopback(upstream)
+        let upstreamIsLocal = IPAddressRange.isLoopbackURL(upstream)
         let secrets = (upstreamIsLocal ? [] : ["ISCHEDULE_UPSTREAM_SECRET"]) + (intakeFrom.isEmpty ? [] : ["ISCHEDULE_GATEWAY_SECRET"])
         let skeleton = Self.isInstalledExample(files.configuration)
         for path in [files.configuration, files.privateKey, files.publicKey] + (secrets.isEmpty ? [] : [files.secrets])
@@ -162,18 +162,20 @@ struct InitCommand: ParsableCommand {
     /// administrator's file, so `init` may replace it.
     static func isInstalledExample(_ path: String) -> Bool {
         guard let current = FileManager.default.contents(atPath: path) else { return false }
-        let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
         let candidates = [
-            binary.appendingPathComponent("../share/doc/ischedule-gateway/gateway.example.yaml").standardizedFileURL.path,
+            installed("share/doc/ischedule-gateway/gateway.example.yaml"),
             "/usr/share/doc/ischedule-gateway/gateway.example.yaml", "/usr/local/share/doc/ischedule-gateway/gateway.example.yaml"
         ]
         return candidates.contains { FileManager.default.contents(atPath: $0) == current }
     }
 
     /// certbot's deploy hook as installed beside this binary (PREFIX/lib/ischedule-gateway).
-    static var deployHook: String {
-        URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-            .appendingPathComponent("../lib/ischedule-gateway/certbot-deploy-hook").standardizedFileURL.path
+    static var deployHook: String { installed("lib/ischedule-gateway/certbot-deploy-hook") }
+
+    /// `path` under the prefix this binary is installed in (PREFIX/bin/ischedule-gateway).
+    static func installed(_ path: String) -> String {
+        URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(path).standardizedFileURL.path
     }
 
     /// The zone-file lines to publish, then the next steps as zone-file comments.

@@ -32,12 +32,6 @@ struct InitialConfiguration {
         return UInt16(value[value.index(after: colon)...]).flatMap { $0 == 0 ? nil : $0 }
     }
 
-    /// Whether an upstream URL's host is this machine.
-    static func isLoopback(_ url: String) -> Bool {
-        guard let host = URLComponents(string: url)?.host?.trimmingCharacters(in: CharacterSet(charactersIn: "[]")) else { return false }
-        return host == "localhost" || IPAddressRange.isLoopback(host)
-    }
-
     /// A YAML scalar in double quotes.
     static func quoted(_ text: String) -> String {
         "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""

@@ -1,6 +1,7 @@
 internal import DKIM
 internal import Foundation
 internal import ISchedule
+internal import Transport
 
 /// Where a user's calendars are on our CalDAV server, and the service account that reads them:
 /// `calendars` URL patterns (`{user}` for the address's local part, `{address}` for the whole
@@ -96,8 +97,8 @@ struct CalDAVCalendars: Sendable, Equatable {
     /// An http(s) URL with `{user}` or `{address}` in its path or query, no user information.
     private static func checkPattern(_ url: String, key: String) throws(ConfigurationError) {
         guard
-            let parts = URLComponents(string: url.replacingOccurrences(of: "{user}", with: "u").replacingOccurrences(of: "{address}", with: "a")),
-            let scheme = parts.scheme?.lowercased(), scheme == "http" || scheme == "https", parts.host?.isEmpty == false
+            let parts = URLComponents(string: filled(url)), let scheme = parts.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            parts.host?.isEmpty == false
         else {
             throw ConfigurationError(key: key, problem: "'\(url)' is not an http(s) URL")
         }
@@ -114,10 +115,13 @@ struct CalDAVCalendars: Sendable, Equatable {
     }
 
     private static func isLoopbackOrHTTPS(_ url: String) -> Bool {
-        guard let parts = URLComponents(string: url.replacingOccurrences(of: "{user}", with: "u").replacingOccurrences(of: "{address}", with: "a")),
-            let host = parts.host?.lowercased()
-        else { return false }
-        return parts.scheme?.lowercased() == "https" || host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
+        let sample = filled(url)
+        return URLComponents(string: sample)?.scheme?.lowercased() == "https" || IPAddressRange.isLoopbackURL(sample)
+    }
+
+    /// A pattern with sample values in place of `{user}` and `{address}`, to parse as a URL.
+    private static func filled(_ pattern: String) -> String {
+        pattern.replacingOccurrences(of: "{user}", with: "u").replacingOccurrences(of: "{address}", with: "a")
     }
 
     /// `password`, `password-env` or `password-file` (its first line), at most one of them.

@@ -139,7 +139,7 @@ struct ConfigurationSections {
         let trustName = try reader.string("upstream-trust", default: "none")
         switch trustName {
         case "none":
-            if let upstream, !Self.isLoopbackURL(upstream) {
+            if let upstream, !IPAddressRange.isLoopbackURL(upstream) {
                 throw ConfigurationError(
                     key: reader.key("upstream-trust"),
                     problem: "'none' is only allowed for a loopback upstream; use shared-secret or dkim")
@@ -381,10 +381,5 @@ struct ConfigurationSections {
         else {
             throw ConfigurationError(key: key, problem: "not a URL ('\(text)'; expected http(s)://HOST[:PORT]/PATH)")
         }
-    }
-
-    static func isLoopbackURL(_ text: String) -> Bool {
-        guard let host = URLComponents(string: text)?.host?.trimmingCharacters(in: CharacterSet(charactersIn: "[]")) else { return false }
-        return host == "localhost" || IPAddressRange.isLoopback(host)
     }
 }
